@@ -1,0 +1,55 @@
+"""One exception type per kind of failure; the CLI and the flows catch them once.
+
+Each carries where it happened (file:line, tenant/step, host:port) and what to do next,
+so a person can act on it without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class DualpathError(Exception):
+    """Base class: a failure explained for people. ``exit_code`` follows the design."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.hint:
+            text += f"\n  next: {self.hint}"
+        return text
+
+
+class InputError(DualpathError):
+    """A migration file, directive or config value is wrong (exit 2)."""
+
+
+class UsageError(DualpathError):
+    """The command line asks for something that does not exist (exit 2)."""
+
+
+class ConnectionFailed(DualpathError):
+    """The database cannot be reached (exit 2); names host:port, never the password."""
+
+
+class TargetRefused(DualpathError):
+    """The target is locked, drifted or outside its window: nothing ran (exit 3)."""
+
+    exit_code = 3
+
+
+class RunFailed(DualpathError):
+    """A change failed while running; what ran was rolled back or is listed (exit 4)."""
+
+    exit_code = 4
+
+
+class LockTimeout(DualpathError):
+    """A statement waited longer than the lock timeout for a lock held by someone else."""
+
+    exit_code = 4
