@@ -53,3 +53,9 @@ class LockTimeout(DualpathError):
     """A statement waited longer than the lock timeout for a lock held by someone else."""
 
     exit_code = 4
+
+
+class VerificationFailed(DualpathError):
+    """A round trip or a check found a difference (exit 1)."""
+
+    exit_code = 1

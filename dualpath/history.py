@@ -1,0 +1,159 @@
+"""dualpath's own tables in the target: history of changes and an append-only audit log.
+
+History is a log, not a state table: the state of a version is its latest row. That
+keeps every failed attempt and every repair visible to whoever investigates later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from getpass import getuser
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    select,
+)
+
+metadata = MetaData()
+
+history_table = Table(
+    "dualpath_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False, index=True),
+    Column("description", String(512), nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("direction", String(8), nullable=False),  # up | down | baseline | repair
+    Column("applied_at", DateTime(timezone=False), nullable=False),
+    Column("applied_by", String(128), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("detail", Text, nullable=True),  # JSON: statements that ran, what to run by hand
+)
+
+audit_table = Table(
+    "dualpath_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("version", String(64), nullable=True),
+    Column("run_id", String(64), nullable=False),
+    Column("who", String(128), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("git_commit", String(64), nullable=True),
+    Column("ticket", String(64), nullable=True),
+    Column("detail", Text, nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does this run, from where, with which commit of the migrations."""
+
+    run_id: str
+    who: str
+    host: str
+    git_commit: str | None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    version: str
+    description: str
+    checksum: str
+    direction: str
+    applied_at: datetime
+    applied_by: str
+    success: bool
+    detail: dict[str, Any]
+
+    @property
+    def is_applied(self) -> bool:
+        return self.success and self.direction in ("up", "baseline", "repair")
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def make_actor(run_id: str, migrations: Path, who: str | None = None) -> Actor:
+    return Actor(run_id=run_id, who=who or _current_user(), host=socket.gethostname(),
+                 git_commit=git_commit_of(migrations))
+
+
+def _current_user() -> str:
+    try:
+        return os.environ.get("DUALPATH_USER") or getuser()
+    except OSError:  # no passwd entry in some containers
+        return "unknown"
+
+
+def git_commit_of(folder: Path) -> str | None:
+    """The commit of the migrations folder when it lives in a git repository."""
+    try:
+        done = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def history_exists(conn: Connection) -> bool:
+    return inspect(conn).has_table(history_table.name)
+
+
+def ensure_tables(conn: Connection) -> None:
+    metadata.create_all(conn, checkfirst=True)
+
+
+def latest_rows(conn: Connection) -> dict[str, HistoryRow]:
+    """The latest row per version, i.e. the current state of every version ever touched."""
+    if not history_exists(conn):
+        return {}
+    rows = conn.execute(select(history_table).order_by(history_table.c.id)).mappings()
+    latest: dict[str, HistoryRow] = {}
+    for r in rows:
+        latest[r["version"]] = HistoryRow(
+            version=r["version"], description=r["description"], checksum=r["checksum"],
+            direction=r["direction"], applied_at=r["applied_at"], applied_by=r["applied_by"],
+            success=bool(r["success"]), detail=json.loads(r["detail"]) if r["detail"] else {})
+    return latest
+
+
+def record(conn: Connection, actor: Actor, *, version: str, description: str, checksum: str,
+           direction: str, duration_ms: int, success: bool, detail: dict[str, Any] | None = None) -> None:
+    conn.execute(history_table.insert().values(
+        version=version, description=description[:512], checksum=checksum, direction=direction,
+        applied_at=now(), applied_by=actor.who, duration_ms=duration_ms, success=success,
+        run_id=actor.run_id, detail=json.dumps(detail) if detail else None))
+
+
+def audit(conn: Connection, actor: Actor, action: str, *, version: str | None = None,
+          ticket: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    conn.execute(audit_table.insert().values(
+        at=now(), action=action, version=version, run_id=actor.run_id, who=actor.who, host=actor.host,
+        git_commit=actor.git_commit, ticket=ticket, detail=json.dumps(detail) if detail else None))
+
+
+def audit_rows(conn: Connection) -> list[dict[str, Any]]:
+    if not inspect(conn).has_table(audit_table.name):
+        return []
+    return [dict(r) for r in conn.execute(select(audit_table).order_by(audit_table.c.id)).mappings()]

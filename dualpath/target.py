@@ -1,0 +1,47 @@
+"""Resolve what a command works on: a database URL (or a named target) and a migrations folder."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from dualpath.config import Safety, Settings, interpolate
+from dualpath.errors import UsageError
+from dualpath.urls import backend_of, parse_url
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # the target's name in dualpath.toml, or "url"
+    url: URL
+    migrations: Path
+    safety: Safety
+
+    @property
+    def dialect(self) -> str:
+        return backend_of(self.url)
+
+
+def resolve_target(settings: Settings, url_or_name: str | None, migrations: Path | None) -> Target:
+    """A URL is used as given; a bare word names a target from dualpath.toml."""
+    if not url_or_name:
+        if len(settings.targets) == 1:
+            url_or_name = next(iter(settings.targets))
+        else:
+            raise UsageError("no database given", hint="pass --url URL or --url <target name from dualpath.toml>")
+    if "://" in url_or_name or url_or_name.startswith("sqlite:"):
+        folder = migrations or settings.migrations_dir()
+        return Target("url", parse_url(url_or_name), folder, settings.safety)
+    config = settings.targets.get(url_or_name)
+    if config is None:
+        known = sorted(settings.targets)
+        near = difflib.get_close_matches(url_or_name, known, n=1)
+        hint = f"did you mean '{near[0]}'?" if near else (
+            f"known targets: {', '.join(known)}" if known else "define [targets.<name>] in dualpath.toml or pass a URL")
+        raise UsageError(f"unknown target '{url_or_name}'", hint=hint)
+    url = parse_url(interpolate(config.url, where=f"targets.{url_or_name}.url"))
+    folder = migrations or settings.migrations_dir(config)
+    return Target(url_or_name, url, folder, config.safety or settings.safety)

@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+
+from dualpath.config import load_settings
+from dualpath.errors import InputError, UsageError
+from dualpath.target import resolve_target
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "dualpath.toml"
+    path.write_text(text)
+    return path
+
+
+def test_named_target_interpolates_environment_late(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(_write(tmp_path, '[targets.prod]\nurl = "postgresql://app:${PGPASS}@db:5432/shop"\n'))
+    assert "${PGPASS}" in settings.targets["prod"].url  # nothing resolved at load time
+    monkeypatch.setenv("PGPASS", "hunter2")
+    target = resolve_target(settings, "prod", None)
+    assert target.url.password == "hunter2"
+    assert target.url.drivername == "postgresql+psycopg"
+    assert target.migrations == tmp_path / "migrations"
+
+
+def test_missing_variable_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOPE_UNSET", raising=False)
+    settings = load_settings(_write(tmp_path, '[targets.x]\nurl = "mysql://root:${NOPE_UNSET}@h/db"\n'))
+    with pytest.raises(UsageError, match="NOPE_UNSET is not set"):
+        resolve_target(settings, "x", None)
+
+
+def test_default_in_interpolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DBNAME_UNSET", raising=False)
+    settings = load_settings(_write(tmp_path, '[targets.x]\nurl = "mariadb://root@h/${DBNAME_UNSET:-shop}"\n'))
+    target = resolve_target(settings, "x", None)
+    assert (target.url.database, target.url.drivername, target.dialect) == ("shop", "mysql+pymysql", "mysql")
+
+
+def test_unknown_target_suggests_nearest(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, '[targets.staging]\nurl = "sqlite:///x.db"\n'
+                                               '[targets.prod]\nurl = "sqlite:///y.db"\n'))
+    with pytest.raises(UsageError) as info:
+        resolve_target(settings, "stagign", None)
+    assert "unknown target 'stagign'" in str(info.value) and "staging" in str(info.value)
+
+
+def test_unknown_setting_is_an_input_error_naming_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[safety]\nlock_timeout = 5\n")
+    with pytest.raises(InputError) as info:
+        load_settings(path)
+    assert str(path) in str(info.value) and "safety.lock_timeout" in str(info.value)
+
+
+def test_bad_toml_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_settings(_write(tmp_path, "[targets\n"))
