@@ -1,0 +1,150 @@
+"""Split a migration file into statements, with their lines and ``-- dualpath:`` directives.
+
+The lexer finds strings, comments and delimiters for every dialect. For PostgreSQL, when
+pglast can parse the whole text, its grammar decides which semicolons end a statement;
+otherwise (syntax newer than pglast, other dialects) BEGIN/CASE ... END depth does.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, replace
+
+from dualpath.changes import Directive, Statement
+from dualpath.directives import parse_directive
+from dualpath.errors import InputError
+from dualpath.sql.blocks import block_boundaries
+from dualpath.sql.kinds import needs_autocommit
+from dualpath.sql.tokens import DIALECTS, LINE_COMMENT, SEMICOLON, Token, lex
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One statement's tokens and the offset where its segment ends (its delimiter)."""
+
+    tokens: list[Token]
+    end: int
+
+
+def split_statements(
+    text: str, *, file: str, start_line: int = 1, dialect: str | None = None
+) -> list[Statement]:
+    """The statements of ``text``; directives are attached to the statement they precede."""
+    statements, _ = split_with_directives(text, file=file, start_line=start_line, dialect=dialect)
+    return statements
+
+
+def split_with_directives(
+    text: str, *, file: str, start_line: int = 1, dialect: str | None = None
+) -> tuple[list[Statement], list[Directive]]:
+    """Statements plus every directive found, including ones no statement follows."""
+    check_dialect(dialect, file)
+    tokens = lex(text, file=file, start_line=start_line, dialect=dialect)
+    directives = read_directives(text, tokens, file)
+    ends = find_boundaries(text, tokens, dialect)
+    pieces = cut_pieces(text, tokens, ends)
+    statements = [build_statement(text, piece, file, dialect) for piece in pieces]
+    return attach_directives(statements, pieces, directives), [d for _, d in directives]
+
+
+def check_dialect(dialect: str | None, file: str) -> None:
+    if dialect is not None and dialect not in DIALECTS:
+        raise InputError(f"unknown SQL dialect '{dialect}'", where=file,
+                         hint=f"use one of: {', '.join(DIALECTS)}")
+
+
+def read_directives(text: str, tokens: list[Token], file: str) -> list[tuple[int, Directive]]:
+    """``-- dualpath:...`` comments that stand on their own line, with their offsets."""
+    found: list[tuple[int, Directive]] = []
+    for token in tokens:
+        if token.kind != LINE_COMMENT or "dualpath:" not in text[token.start : token.end]:
+            continue
+        line_start = text.rfind("\n", 0, token.start) + 1
+        if text[line_start : token.start].strip():
+            continue
+        directive = parse_directive(text[line_start : token.end], file, token.line)
+        if directive:
+            found.append((token.start, directive))
+    return found
+
+
+def find_boundaries(text: str, tokens: list[Token], dialect: str | None) -> set[int]:
+    """Indices of the tokens that end a statement."""
+    if dialect == "postgresql":
+        from_parser = parser_boundaries(text, tokens)
+        if from_parser is not None:
+            return from_parser
+    return block_boundaries(text, tokens)
+
+
+def parser_boundaries(text: str, tokens: list[Token]) -> set[int] | None:
+    """Ask pglast where statements end; None when it cannot parse the text or disagrees."""
+    try:
+        from pglast import parser
+
+        slices = parser.split(text, with_parser=True, only_slices=True)
+    except Exception:  # any parse failure: newer syntax than pglast knows, or broken SQL
+        return None
+    starts = [t.start for t in tokens]
+    for piece in slices:
+        index = next_code_token(tokens, starts, piece.stop)
+        if index is not None and tokens[index].kind != SEMICOLON:
+            return None
+    # every semicolon outside a statement ends one (or an empty one: ';;')
+    inside = [(p.start, p.stop) for p in slices]
+    return {i for i, t in enumerate(tokens) if t.kind == SEMICOLON and not covered(inside, t.start)}
+
+
+def covered(spans: list[tuple[int, int]], offset: int) -> bool:
+    index = bisect_right([start for start, _ in spans], offset) - 1
+    return index >= 0 and offset < spans[index][1]
+
+
+def next_code_token(tokens: list[Token], starts: list[int], offset: int) -> int | None:
+    index = bisect_left(starts, offset)
+    while index < len(tokens) and not tokens[index].significant and tokens[index].kind != SEMICOLON:
+        index += 1
+    return index if index < len(tokens) else None
+
+
+def cut_pieces(text: str, tokens: list[Token], ends: set[int]) -> list[_Piece]:
+    """Group tokens between boundaries, keeping only groups that hold code."""
+    pieces: list[_Piece] = []
+    current: list[Token] = []
+    for index, token in enumerate(tokens):
+        if index in ends:
+            pieces.append(_Piece(current, token.start))
+            current = []
+        else:
+            current.append(token)
+    pieces.append(_Piece(current, len(text)))
+    return [p for p in pieces if any(t.significant for t in p.tokens)]
+
+
+def build_statement(text: str, piece: _Piece, file: str, dialect: str | None) -> Statement:
+    code = [t for t in piece.tokens if t.significant]
+    # leading and trailing comments are not part of the statement; inner ones are
+    body = text[code[0].start : code[-1].end].strip()
+    words = [(t.kind, text[t.start : t.end].upper()) for t in code]
+    return Statement(text=body, file=file, line=code[0].line,
+                     no_transaction=needs_autocommit(words, dialect))
+
+
+def attach_directives(
+    statements: list[Statement], pieces: list[_Piece], directives: list[tuple[int, Directive]]
+) -> list[Statement]:
+    """Each directive belongs to the statement it precedes; trailing ones to the last statement."""
+    if not statements:
+        return statements
+    owned: list[list[Directive]] = [[] for _ in statements]
+    for offset, directive in directives:
+        owner = next((i for i, p in enumerate(pieces) if p.end > offset), len(statements) - 1)
+        owned[owner].append(directive)
+    return [with_directives(s, mine) for s, mine in zip(statements, owned, strict=True)]
+
+
+def with_directives(statement: Statement, directives: list[Directive]) -> Statement:
+    if not directives:
+        return statement
+    refuses = statement.no_transaction or any(d.name == "no-transaction" for d in directives)
+    return replace(statement, directives=tuple(directives), no_transaction=refuses)

@@ -1,0 +1,267 @@
+"""A small SQL lexer: just enough to know where strings, comments and delimiters are.
+
+It does not parse SQL. It finds the places a semicolon cannot end a statement (inside
+strings, quoted identifiers, comments, dollar quotes) and the client-side commands a
+migration file may carry (MySQL ``DELIMITER``, psql backslash commands).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from dualpath.errors import InputError
+
+DIALECTS = ("postgresql", "mysql", "sqlite")
+
+# token kinds
+WORD = "word"  # keyword, identifier or number
+QUOTED = "quoted"  # "ident", `ident`, [ident]
+STRING = "string"
+DOLLAR = "dollar"
+LINE_COMMENT = "line_comment"
+BLOCK_COMMENT = "block_comment"
+SEMICOLON = "semicolon"  # a ';' that may end a statement
+DELIMITER = "delimiter"  # a custom MySQL delimiter such as '//'
+SET_DELIMITER = "set_delimiter"  # a 'DELIMITER //' line; value in Token.value
+PUNCT = "punct"
+
+COMMENTS = (LINE_COMMENT, BLOCK_COMMENT)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    start: int
+    end: int
+    line: int
+    value: str = ""
+    # MySQL '/*! ... */' comments are code the server runs, not comments
+    significant: bool = True
+
+
+_SPACE = re.compile(r"[\s\ufeff]+")  # a byte-order mark is not code
+_WORD = re.compile(r"[\w$]+")
+_PARAM = re.compile(r"\$\d+")
+_DOLLAR_TAG = re.compile(r"\$(?:[^\W\d][\w]*)?\$")
+_DELIMITER_CMD = re.compile(r"delimiter(?=\s|$)", re.IGNORECASE)
+_META = re.compile(r"\\([A-Za-z!?]+|.)")
+# unrolled loops: linear time even on huge literals, and they fail (not hang) when unterminated
+_SINGLE = re.compile(r"'[^']*(?:''[^']*)*'")
+_SINGLE_BACKSLASH = re.compile(r"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'", re.DOTALL)
+_DOUBLE = re.compile(r'"[^"]*(?:""[^"]*)*"')
+_DOUBLE_BACKSLASH = re.compile(r'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"', re.DOTALL)
+_BACKTICK = re.compile(r"`[^`]*(?:``[^`]*)*`")
+_BRACKET = re.compile(r"\[[^\]]*\]")
+
+
+class Lexer:
+    """Turn one file's text into tokens; raise InputError naming file:line on broken input."""
+
+    def __init__(self, text: str, *, file: str, start_line: int = 1, dialect: str | None = None) -> None:
+        self.text = text
+        self.file = file
+        self.dialect = dialect
+        self.pg = dialect in ("postgresql", None)
+        self.mysql = dialect in ("mysql", None)
+        self.first_line = start_line
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.delimiter = ";"
+        self.tokens: list[Token] = []
+        # True once the statement being read has code; DELIMITER is a command only before that
+        self.in_statement = False
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.line_starts, offset) + self.first_line - 1
+
+    def where(self, offset: int) -> str:
+        return f"{self.file}:{self.line_of(offset)}"
+
+    def run(self) -> list[Token]:
+        pos, size = 0, len(self.text)
+        while pos < size:
+            pos = self.read_one(pos)
+        return self.tokens
+
+    def emit(self, kind: str, start: int, end: int, value: str = "", significant: bool = True) -> int:
+        self.tokens.append(Token(kind, start, end, self.line_of(start), value, significant))
+        if kind in (SEMICOLON, DELIMITER, SET_DELIMITER):
+            self.in_statement = False
+        elif significant:
+            self.in_statement = True
+        return end
+
+    def read_one(self, pos: int) -> int:
+        text = self.text
+        if self.delimiter != ";" and text.startswith(self.delimiter, pos):
+            return self.emit(DELIMITER, pos, pos + len(self.delimiter))
+        space = _SPACE.match(text, pos)
+        if space:
+            return space.end()
+        char = text[pos]
+        if char == "-" and self.starts_dash_comment(pos):
+            return self.read_line_comment(pos)
+        if char == "#" and self.dialect == "mysql":
+            return self.read_line_comment(pos)
+        if text.startswith("/*", pos):
+            return self.read_block_comment(pos)
+        if char == "'":
+            return self.read_string(pos)
+        if char in "\"`[":
+            return self.read_quoted(pos, char)
+        if char == "$":
+            return self.read_dollar(pos)
+        if char == ";":
+            kind = SEMICOLON if self.delimiter == ";" else PUNCT
+            return self.emit(kind, pos, pos + 1)
+        if char == "\\" and self.pg and self.at_line_start(pos):
+            self.refuse_meta_command(pos)
+        word = _WORD.match(text, pos)
+        if word:
+            if self.mysql and not self.in_statement and self.at_line_start(pos):
+                if _DELIMITER_CMD.match(text, pos):
+                    return self.read_delimiter_command(pos)
+            return self.emit(WORD, pos, self.stop_at_delimiter(pos, word.end()))
+        return self.emit(PUNCT, pos, pos + 1)
+
+    def stop_at_delimiter(self, pos: int, end: int) -> int:
+        """'END$$' with DELIMITER $$ is the word END, then the delimiter."""
+        if self.delimiter == ";":
+            return end
+        found = self.text.find(self.delimiter, pos, end)
+        return end if found <= pos else found
+
+    def at_line_start(self, pos: int) -> bool:
+        start = self.text.rfind("\n", 0, pos) + 1
+        return not self.text[start:pos].strip()
+
+    def starts_dash_comment(self, pos: int) -> bool:
+        if not self.text.startswith("--", pos):
+            return False
+        if self.dialect != "mysql":
+            return True
+        # MySQL needs whitespace after '--' (so that 5--1 stays arithmetic)
+        after = self.text[pos + 2 : pos + 3]
+        return after == "" or after.isspace()
+
+    def read_line_comment(self, pos: int) -> int:
+        end = self.text.find("\n", pos)
+        end = len(self.text) if end < 0 else end
+        return self.emit(LINE_COMMENT, pos, end, significant=False)
+
+    def read_block_comment(self, pos: int) -> int:
+        nested = self.pg
+        depth, cursor = 0, pos
+        while True:
+            close = self.text.find("*/", cursor)
+            opening = self.text.find("/*", cursor) if nested or depth == 0 else -1
+            if opening >= 0 and (close < 0 or opening < close):
+                depth, cursor = depth + 1, opening + 2
+                continue
+            if close < 0:
+                raise InputError(
+                    f"unterminated block comment: the '/*' opened on line {self.line_of(pos)} is never closed",
+                    where=self.where(pos),
+                    hint="close it with '*/' (PostgreSQL nests block comments: each '/*' needs its own '*/')",
+                )
+            depth, cursor = depth - 1, close + 2
+            if depth == 0:
+                break
+        executable = self.mysql and self.text[pos + 2 : pos + 3] in ("!", "+")
+        return self.emit(BLOCK_COMMENT, pos, cursor, significant=executable)
+
+    def read_string(self, pos: int) -> int:
+        pattern = _SINGLE_BACKSLASH if self.backslash_escapes(pos) else _SINGLE
+        found = pattern.match(self.text, pos)
+        if not found:
+            raise InputError(
+                f"unterminated string literal: the quote opened on line {self.line_of(pos)} is never closed",
+                where=self.where(pos),
+                hint="close the string; write a quote inside a string as two quotes ('it''s')",
+            )
+        return self.emit(STRING, pos, found.end())
+
+    def backslash_escapes(self, pos: int) -> bool:
+        """MySQL strings and PostgreSQL E'...' strings treat a backslash as an escape."""
+        if self.dialect == "mysql":
+            return True
+        if not self.pg or not self.tokens:
+            return False
+        last = self.tokens[-1]
+        return last.kind == WORD and last.end == pos and self.text[last.start : last.end] in ("E", "e")
+
+    def read_quoted(self, pos: int, char: str) -> int:
+        if char == "[" and self.dialect != "sqlite" or char == "`" and self.dialect == "postgresql":
+            return self.emit(PUNCT, pos, pos + 1)
+        if char == '"' and self.dialect == "mysql":
+            pattern, kind = _DOUBLE_BACKSLASH, STRING
+        else:
+            pattern = {'"': _DOUBLE, "`": _BACKTICK, "[": _BRACKET}[char]
+            kind = QUOTED
+        found = pattern.match(self.text, pos)
+        if not found:
+            what = "string literal" if kind == STRING else "quoted identifier"
+            closer = "]" if char == "[" else char
+            raise InputError(
+                f"unterminated {what}: the {char} opened on line {self.line_of(pos)} is never closed",
+                where=self.where(pos),
+                hint=f"close it with {closer}; double a {closer} to write one inside it",
+            )
+        return self.emit(kind, pos, found.end())
+
+    def read_dollar(self, pos: int) -> int:
+        tag = _DOLLAR_TAG.match(self.text, pos) if self.pg else None
+        if not tag:
+            param = _PARAM.match(self.text, pos) or _WORD.match(self.text, pos)
+            return self.emit(WORD, pos, param.end() if param else pos + 1)
+        close = self.text.find(tag.group(), tag.end())
+        if close < 0:
+            raise InputError(
+                f"unterminated dollar quote: {tag.group()} opened on line {self.line_of(pos)} is never closed",
+                where=self.where(pos),
+                hint=f"end the body with the same tag {tag.group()} (tags are case-sensitive)",
+            )
+        return self.emit(DOLLAR, pos, close + len(tag.group()))
+
+    def read_delimiter_command(self, pos: int) -> int:
+        end = self.text.find("\n", pos)
+        end = len(self.text) if end < 0 else end
+        words = self.text[pos:end].split()
+        if len(words) < 2:
+            raise InputError(
+                "MySQL DELIMITER command gives no delimiter",
+                where=self.where(pos),
+                hint="write the new delimiter after it, e.g. 'DELIMITER //' before a routine "
+                "and 'DELIMITER ;' after it",
+            )
+        self.delimiter = words[1]
+        return self.emit(SET_DELIMITER, pos, end, value=words[1])
+
+    def refuse_meta_command(self, pos: int) -> None:
+        found = _META.match(self.text, pos)
+        name = "\\" + (found.group(1) if found else "")
+        raise InputError(
+            f"psql meta-command '{name}' is not SQL; dualpath runs statements through a driver, not psql",
+            where=self.where(pos),
+            hint=_meta_hint(name),
+        )
+
+
+def _meta_hint(name: str) -> str:
+    if name in ("\\i", "\\ir", "\\include", "\\include_relative"):
+        return "inline the included file's statements into this migration"
+    if name in ("\\set", "\\unset"):
+        return "replace the psql variable with a literal value in the SQL"
+    if name in ("\\c", "\\connect"):
+        return "split it into one migration per database; dualpath connects to the target given by --url"
+    return "remove it and write the equivalent plain SQL (use a literal where it set a variable)"
+
+
+def lex(text: str, *, file: str, start_line: int = 1, dialect: str | None = None) -> list[Token]:
+    """Tokens of ``text``; whitespace is dropped, comments are kept (not significant)."""
+    return Lexer(text, file=file, start_line=start_line, dialect=dialect).run()
+
+
+def token_text(text: str, token: Token) -> str:
+    return text[token.start : token.end]
