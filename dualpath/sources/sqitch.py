@@ -1,0 +1,150 @@
+"""sqitch: ``sqitch.plan`` orders the changes; ``deploy/``, ``revert/`` and ``verify/`` hold the SQL."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dualpath.changes import Change
+from dualpath.errors import InputError
+from dualpath.sources.common import (
+    Part,
+    Reader,
+    build_change,
+    drop_transaction_control,
+    read_text,
+    require_rollback,
+    require_statements,
+    split_part,
+)
+
+NAME = "sqitch"
+PLAN = "sqitch.plan"
+_PLANNER = r"(?P<date>\d{4}-\d\d-\d\dT\S+)\s+(?P<planner>[^<]*<[^>]*>)\s*(?:#\s?(?P<note>.*))?$"
+_CHANGE = re.compile(r"^(?P<op>[+-])?(?P<name>[^\s\[@#%]+)(?:\s+\[(?P<deps>[^\]]*)\])?\s+" + _PLANNER)
+_TAG = re.compile(r"^@(?P<tag>\S+)\s+" + _PLANNER)
+_PLAN_FORM = "name [dependencies] 2024-01-31T12:00:00Z Your Name <you@example.com> # note"
+
+
+@dataclass
+class PlanEntry:
+    """A change line of the plan, with the tags that follow it before the next change."""
+
+    name: str
+    line: int
+    requires: list[str]
+    conflicts: list[str]
+    note: str
+    tags: list[str] = field(default_factory=list)
+    script: str = ""  # file stem: the name, or name@tag for a reworked change's older copy
+
+
+def find(folder: Path) -> list[Path]:
+    plan = folder / PLAN
+    return [plan] if plan.is_file() else []
+
+
+def read(folder: Path, dialect: str | None) -> list[Change]:
+    plan = folder / PLAN
+    entries = parse_plan(plan)
+    name_scripts(entries, plan)
+    _check_orphan_reverts(folder, entries)
+    return [_read_one(folder, plan, entry, str(n), dialect) for n, entry in enumerate(entries, start=1)]
+
+
+def parse_plan(plan: Path) -> list[PlanEntry]:
+    entries: list[PlanEntry] = []
+    for number, raw in enumerate(read_text(plan).split("\n"), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", "%")):
+            continue  # blank, comment or pragma (%syntax-version, %project, %uri)
+        tag = _TAG.match(line)
+        if tag:
+            if entries:
+                entries[-1].tags.append(tag["tag"])
+            continue
+        entries.append(_parse_change(line, plan, number))
+    return entries
+
+
+def _parse_change(line: str, plan: Path, number: int) -> PlanEntry:
+    match = _CHANGE.match(line)
+    where = f"{plan}:{number}"
+    if not match:
+        raise InputError("cannot read this sqitch plan line", where=where,
+                         hint=f"a change line looks like: {_PLAN_FORM}")
+    if match["op"] == "-":
+        raise InputError(f"plan line reverts change {match['name']} ('-' prefix): not supported yet",
+                         where=where, hint="remove the '-' line and the change it reverts from the plan")
+    deps = (match["deps"] or "").split()
+    return PlanEntry(
+        name=match["name"], line=number, note=(match["note"] or "").strip(),
+        requires=[d for d in deps if not d.startswith("!")],
+        conflicts=[d[1:] for d in deps if d.startswith("!")],
+    )
+
+
+def name_scripts(entries: list[PlanEntry], plan: Path) -> None:
+    """A reworked change keeps its older scripts as ``name@tag.sql``, tag being the first one after it."""
+    for index, entry in enumerate(entries):
+        later = [e for e in entries[index + 1:] if e.name == entry.name]
+        if not later:
+            entry.script = entry.name
+            continue
+        tag = next((t for e in entries[index:] for t in e.tags), None)
+        if tag is None:
+            raise InputError(f"change {entry.name} is reworked without a tag in between",
+                             where=f"{plan}:{later[0].line}",
+                             hint="add a @tag line between the two entries, as 'sqitch rework' requires")
+        entry.script = f"{entry.name}@{tag}"
+
+
+def _check_orphan_reverts(folder: Path, entries: list[PlanEntry]) -> None:
+    known = {e.script for e in entries}
+    revert_dir = folder / "revert"
+    if not revert_dir.is_dir():
+        return
+    for path in sorted(revert_dir.rglob("*.sql")):
+        stem = str(path.relative_to(revert_dir))[: -len(".sql")]
+        if stem not in known:
+            raise InputError(f"rollback without forward: {path} is not named in {PLAN}",
+                             where=f"{path}:1",
+                             hint=f"add {stem} to {PLAN} with its deploy script, or delete {path.name}")
+
+
+def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect: str | None) -> Change:
+    where = f"{plan}:{entry.line}"
+    deploy = folder / "deploy" / f"{entry.script}.sql"
+    revert = folder / "revert" / f"{entry.script}.sql"
+    verify = folder / "verify" / f"{entry.script}.sql"
+    if not deploy.is_file():
+        raise InputError(f"{PLAN} names change {entry.name} but {deploy} is missing", where=where,
+                         hint=f"add {deploy} or remove the change from {PLAN}")
+    forward, forward_dropped = _read_script(deploy, dialect)
+    require_statements(forward, deploy)
+    rollback, rollback_dropped = _read_script(revert, dialect) if revert.is_file() else (None, False)
+    if rollback is None and not any(d.name == "irreversible" for d in forward.directives):
+        raise InputError(f"no rollback for version {version} ({entry.name}): {revert} is missing",
+                         where=where, hint=f"add {revert} or mark the change irreversible with "
+                                           '-- dualpath:irreversible reason="..."')
+    require_rollback(version, forward, rollback, str(revert), f"{revert}:1")
+    checks, _ = _read_script(verify, dialect) if verify.is_file() else (Part((), ()), False)
+    return build_change(
+        version=version, description=entry.note or entry.name, forward=forward, rollback=rollback,
+        file=deploy, layout=NAME, rollback_file=revert if rollback else None,
+        extra={"sqitch_name": entry.name, "sqitch_requires": entry.requires,
+               "sqitch_conflicts": entry.conflicts, "sqitch_tags": entry.tags, "plan_line": where,
+               "verify": checks.statements, "verify_file": str(verify) if verify.is_file() else None,
+               "dropped_transaction_statements": forward_dropped or rollback_dropped},
+    )
+
+
+def _read_script(path: Path, dialect: str | None) -> tuple[Part, bool]:
+    """sqitch scripts wrap themselves in BEGIN/COMMIT; dualpath runs its own transactions."""
+    part = split_part(read_text(path), path, dialect)
+    statements, dropped = drop_transaction_control(part.statements)
+    return Part(statements, part.directives), dropped
+
+
+READER = Reader(name=NAME, example="sqitch.plan with deploy/ and revert/", find=find, read=read)
