@@ -1,0 +1,33 @@
+"""Engines: the only place that knows a dialect. ``open_engine(url)`` picks the right one."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL
+
+from dualpath.engines.base import Engine, Fingerprint, RunLockHolder, SqlEngine
+from dualpath.urls import backend_of, parse_url
+
+__all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine", "open_engine"]
+
+
+def open_engine(url: str | URL) -> Engine:
+    """The Engine for a URL (``postgresql://``, ``mysql://``, ``mariadb://``, ``sqlite:///``).
+
+    Nothing connects yet. Driver modules are imported here, on demand, so commands that
+    never touch a database stay fast.
+    """
+    parsed = parse_url(url) if isinstance(url, str) else url
+    backend = backend_of(parsed)
+    if backend == "postgresql":
+        from dualpath.engines.postgres import PostgresEngine
+
+        return PostgresEngine(parsed)
+    if backend == "mysql":
+        from dualpath.engines.mysql import MySQLEngine
+
+        # mariadb:// tells the flavor before we connect (timeout_statements for --dry-run).
+        said = url.split(":", 1)[0] if isinstance(url, str) else parsed.drivername
+        return MySQLEngine(parsed, flavor="mariadb" if said.startswith("mariadb") else None)
+    from dualpath.engines.sqlite import SQLiteEngine
+
+    return SQLiteEngine(parsed)

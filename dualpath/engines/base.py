@@ -1,0 +1,244 @@
+"""The Engine protocol: everything dialect-specific that the rest of dualpath may ask.
+
+Modelled on Alembic's ``DefaultImpl``: one class per dialect, the rest of the code asks
+the engine instead of testing the dialect name. ``SqlEngine`` holds what the three share
+(short-lived NullPool engines, connection errors for people, unwrapping driver errors).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from dualpath.engines.fingerprint import Fingerprint
+from dualpath.errors import ConnectionFailed, TargetRefused
+from dualpath.urls import endpoint, redact
+
+__all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine"]
+
+CONNECT_TIMEOUT_S = 10
+REACHABILITY_HINT = "check host and port, and that the database server is running"
+
+
+@dataclass(frozen=True)
+class RunLockHolder:
+    """Who holds a target's run lock, as far as the server can tell."""
+
+    run_id: str
+    host: str
+    since: str
+
+    def refusal(self, where: str, hint: str) -> TargetRefused:
+        """The error a second run gets: who holds the target, since when, from where."""
+        return TargetRefused(f"target locked by run {self.run_id} since {self.since} on {self.host}",
+                             where=where, hint=hint)
+
+
+class Engine(Protocol):
+    """What dualpath needs from a database server, one implementation per dialect."""
+
+    name: str  # "postgresql" | "mysql" | "sqlite": the dialect for sql/ and risk/
+    url: URL
+    transactional_ddl: bool  # can DDL be rolled back with its transaction?
+
+    @property
+    def flavor(self) -> str: ...  # server_flavor, detected once (connects if needed)
+
+    def connect(self) -> AbstractContextManager[Connection]: ...
+
+    def server_version(self, conn: Connection) -> tuple[int, ...]: ...
+
+    def server_flavor(self, conn: Connection) -> str: ...  # "postgresql", "mysql", "mariadb", "sqlite"
+
+    def timeout_statements(self, lock_timeout_ms: int, statement_timeout_ms: int, *,
+                           local: bool = False) -> list[str]: ...
+
+    def apply_timeouts(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int, *,
+                       local: bool = False) -> None: ...
+
+    def is_lock_timeout(self, exc: BaseException) -> bool: ...
+
+    def is_statement_timeout(self, exc: BaseException) -> bool: ...
+
+    def run_lock(self, run_id: str, host: str) -> AbstractContextManager[None]: ...
+
+    def current_holder(self) -> RunLockHolder | None: ...
+
+    def fingerprint(self, conn: Connection) -> Fingerprint: ...
+
+    def table_exists(self, conn: Connection, name: str) -> bool: ...
+
+    def iter_tables(self, conn: Connection) -> Iterator[str]: ...
+
+    def quote_ident(self, name: str) -> str: ...
+
+    def create_database(self, name: str) -> URL: ...
+
+    def drop_database(self, name: str) -> None: ...
+
+
+class SqlEngine:
+    """Shared machinery; subclasses supply the dialect's SQL and error codes."""
+
+    name = ""
+    label = ""  # for people: "PostgreSQL"
+    transactional_ddl = True
+    default_connect_args: dict[str, Any] = {}
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self._flavor: str | None = None
+        self._version: tuple[int, ...] | None = None
+
+    # -- connections -------------------------------------------------------------------
+
+    def make_sa_engine(self, url: URL | None = None, **connect_args: Any) -> sa.Engine:
+        """A pool-less engine: a CLI run opens few connections and must not keep them."""
+        args = {**self.default_connect_args, **connect_args}
+        return sa.create_engine(url or self.url, poolclass=NullPool, connect_args=args)
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection; unreachable servers and missing databases become ConnectionFailed."""
+        engine = self.make_sa_engine()
+        try:
+            with self.open_connection(engine) as conn:
+                self.remember_server(conn)
+                yield conn
+        finally:
+            engine.dispose()
+
+    @contextlib.contextmanager
+    def open_connection(self, engine: sa.Engine, url: URL | None = None) -> Iterator[Connection]:
+        try:
+            conn = engine.connect()
+        except DBAPIError as exc:
+            raise self.connection_failed(exc, url or self.url) from None
+        with conn:
+            yield conn
+
+    def remember_server(self, conn: Connection) -> None:
+        if self._flavor is None:
+            self._flavor = self.server_flavor(conn)
+            self._version = self.server_version(conn)
+
+    @property
+    def flavor(self) -> str:
+        if self._flavor is None:
+            with self.connect():
+                pass
+        assert self._flavor is not None
+        return self._flavor
+
+    def connection_failed(self, exc: DBAPIError, url: URL) -> ConnectionFailed:
+        """Say where and why, never the password; tell how to fix a missing database."""
+        reason = self.driver_reason(exc, url)
+        where = endpoint(url)
+        missing = self.missing_database(exc)
+        if missing:
+            return ConnectionFailed(f"database '{url.database}' does not exist on {where}",
+                                    hint=self.create_database_hint(url))
+        return ConnectionFailed(f"cannot connect to {self.label} at {where}: {reason}",
+                                hint=REACHABILITY_HINT)
+
+    @staticmethod
+    def driver_reason(exc: BaseException, url: URL) -> str:
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        text = " ".join(str(orig).split())
+        if url.password:
+            text = text.replace(str(url.password), "***")
+        return redact(text)
+
+    def missing_database(self, exc: DBAPIError) -> bool:
+        return False
+
+    def create_database_hint(self, url: URL) -> str:
+        return f"create it first: CREATE DATABASE {self.quote_ident(url.database or '')}"
+
+    # -- server ------------------------------------------------------------------------
+
+    def server_version(self, conn: Connection) -> tuple[int, ...]:
+        info = conn.dialect.server_version_info or ()
+        numbers: list[int] = []
+        for part in info:  # MariaDB's info carries strings after the numbers
+            if not isinstance(part, int):
+                break
+            numbers.append(part)
+        return tuple(numbers)
+
+    def server_flavor(self, conn: Connection) -> str:
+        return self.name
+
+    # -- timeouts ----------------------------------------------------------------------
+
+    def timeout_statements(self, lock_timeout_ms: int, statement_timeout_ms: int, *,
+                           local: bool = False) -> list[str]:
+        raise NotImplementedError
+
+    def apply_timeouts(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int, *,
+                       local: bool = False) -> None:
+        """Run timeout_statements; session settings are committed so a later rollback keeps them."""
+        started_here = not conn.in_transaction()
+        for statement in self.timeout_statements(lock_timeout_ms, statement_timeout_ms, local=local):
+            conn.exec_driver_sql(statement)
+        if started_here and not local:
+            conn.commit()
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        return any(self.driver_lock_timeout(e) for e in driver_errors(exc))
+
+    def is_statement_timeout(self, exc: BaseException) -> bool:
+        return any(self.driver_statement_timeout(e) for e in driver_errors(exc))
+
+    def driver_lock_timeout(self, orig: BaseException) -> bool:
+        raise NotImplementedError
+
+    def driver_statement_timeout(self, orig: BaseException) -> bool:
+        raise NotImplementedError
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def quote_ident(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def table_exists(self, conn: Connection, name: str) -> bool:
+        return name in set(self.iter_tables(conn))
+
+    def iter_tables(self, conn: Connection) -> Iterator[str]:
+        raise NotImplementedError
+
+
+def driver_errors(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, the driver error SQLAlchemy wraps, and their causes."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, DBAPIError) and isinstance(current.orig, BaseException):
+            todo.append(current.orig)
+        todo.append(current.__cause__)  # not __context__: a later, unrelated error
+
+
+def utc_now() -> str:
+    return format_since(datetime.now(UTC))
+
+
+def format_since(moment: datetime) -> str:
+    """ISO 8601 UTC to the second, the form every engine reports a lock's start in."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

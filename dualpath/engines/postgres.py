@@ -1,0 +1,342 @@
+"""PostgreSQL: transactional DDL, SET [LOCAL] timeouts, an advisory run lock, pg_catalog introspection."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from dualpath.engines.base import RunLockHolder, SqlEngine, format_since
+from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
+from dualpath.urls import endpoint
+
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
+QUERY_CANCELED = "57014"  # statement_timeout (also a user's cancel request)
+INVALID_CATALOG_NAME = "3D000"  # database does not exist
+
+_APP_NAME = re.compile(r"^dualpath run (?P<run_id>\S+) on (?P<host>.*)$")
+_USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqitch') "
+                 "AND n.nspname NOT LIKE 'pg\\_%'")
+
+
+def _not_extension(oid: str, catalog: str) -> str:
+    # Objects an extension installed (pgcrypto's functions...) come and go with the extension.
+    return (f"NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
+            f"AND e.objid = {oid} AND e.deptype = 'e')")
+
+
+def _qualify(schema: str, name: str) -> str:
+    return name if schema == "public" else f"{schema}.{name}"
+
+
+def advisory_key(database: str) -> int:
+    """A stable signed 64-bit key for pg_try_advisory_lock, derived from the database name."""
+    return int.from_bytes(hashlib.sha256(f"dualpath:{database}".encode()).digest()[:8], "big", signed=True)
+
+
+class PostgresEngine(SqlEngine):
+    label = "PostgreSQL"
+    name = "postgresql"
+    transactional_ddl = True
+    default_connect_args = {"connect_timeout": 10, "application_name": "dualpath"}
+
+    # -- connections and errors ----------------------------------------------------------
+
+    def missing_database(self, exc: DBAPIError) -> bool:
+        if getattr(exc.orig, "sqlstate", None) == INVALID_CATALOG_NAME:
+            return True
+        return bool(re.search(r'database ".*" does not exist', str(exc.orig)))
+
+    def create_database_hint(self, url: URL) -> str:
+        host, _, port = endpoint(url).rpartition(":")
+        user = f" -U {url.username}" if url.username else ""
+        return (f"create it: createdb -h {host} -p {port}{user} {url.database} "
+                f"(or CREATE DATABASE {self.quote_ident(url.database or '')})")
+
+    def driver_lock_timeout(self, orig: BaseException) -> bool:
+        return getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+    def driver_statement_timeout(self, orig: BaseException) -> bool:
+        # 57014 is also "canceling statement due to user request": only the timeout counts.
+        return getattr(orig, "sqlstate", None) == QUERY_CANCELED and "statement timeout" in str(orig)
+
+    # -- timeouts ------------------------------------------------------------------------
+
+    def timeout_statements(self, lock_timeout_ms: int, statement_timeout_ms: int, *,
+                           local: bool = False) -> list[str]:
+        """SET (or SET LOCAL, undone at transaction end) lock_timeout and statement_timeout; 0 = none."""
+        scope = "SET LOCAL" if local else "SET"
+        return [f"{scope} lock_timeout = '{int(lock_timeout_ms)}ms'",
+                f"{scope} statement_timeout = '{int(statement_timeout_ms)}ms'"]
+
+    # -- run lock ------------------------------------------------------------------------
+
+    @property
+    def lock_key(self) -> int:
+        return advisory_key(self.url.database or "")
+
+    @contextlib.contextmanager
+    def run_lock(self, run_id: str, host: str) -> Iterator[None]:
+        """Hold a session advisory lock on a dedicated connection; the server drops it if we die.
+
+        application_name carries the run id and host for the next run's refusal message
+        (PostgreSQL keeps its first 63 bytes).
+        """
+        engine = self.make_sa_engine(application_name=f"dualpath run {run_id} on {host}")
+        try:
+            with self.open_connection(engine) as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.lock_key}).scalar()
+                if not got:
+                    raise self.refusal(conn)
+                try:
+                    yield
+                finally:
+                    with contextlib.suppress(DBAPIError):
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.lock_key})
+        finally:
+            engine.dispose()
+
+    def refusal(self, conn: Connection) -> Exception:
+        holder = self.holder_on(conn) or RunLockHolder("unknown", "unknown", "unknown")
+        return holder.refusal(endpoint(self.url), hint=(
+            "wait for that run to finish; if its process is gone, the lock goes with its session "
+            "(see pg_stat_activity where application_name starts with 'dualpath run')"))
+
+    def current_holder(self) -> RunLockHolder | None:
+        with self.connect() as conn:
+            return self.holder_on(conn)
+
+    def holder_on(self, conn: Connection) -> RunLockHolder | None:
+        key = self.lock_key
+        row = conn.execute(text(
+            "SELECT a.application_name, a.backend_start, host(a.client_addr) AS client "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid::bigint = :hi AND l.objid::bigint = :lo"),
+            {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF}).first()
+        if row is None:
+            return None
+        match = _APP_NAME.match(row.application_name or "")
+        since = format_since(row.backend_start) if row.backend_start else "unknown"
+        if match:
+            return RunLockHolder(match["run_id"], match["host"], since)
+        return RunLockHolder("unknown", row.client or "unknown", since)
+
+    # -- databases and tables ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def server_connection(self) -> Iterator[Connection]:
+        url = self.url.set(database="postgres")
+        engine = self.make_sa_engine(url)
+        try:
+            with self.open_connection(engine, url) as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        finally:
+            engine.dispose()
+
+    def create_database(self, name: str) -> URL:
+        with self.server_connection() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {self.quote_ident(name)}")
+        return self.url.set(database=name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop even with sessions still attached (a crashed test's run lock, say)."""
+        with self.server_connection() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.quote_ident(name)} WITH (FORCE)")
+
+    def table_exists(self, conn: Connection, name: str) -> bool:
+        quoted = ".".join(self.quote_ident(part) for part in name.split("."))
+        kind = conn.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:n)"),
+                            {"n": quoted}).scalar()
+        return kind in ("r", "p")
+
+    def iter_tables(self, conn: Connection) -> Iterator[str]:
+        """Tables of the current schema, by name."""
+        rows = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                                 "ORDER BY tablename"))
+        yield from (row[0] for row in rows)
+
+    # -- fingerprint ---------------------------------------------------------------------
+
+    def fingerprint(self, conn: Connection) -> Fingerprint:
+        """All user schemas (not pg_catalog, information_schema, pg_toast, pg_temp_*)."""
+        return build_fingerprint(self.introspect(conn))
+
+    def introspect(self, conn: Connection) -> Iterator[Entry]:
+        for reader in (_extensions, _types, _relations, _columns, _indexes, _constraints,
+                       _sequences, _functions, _triggers):
+            yield from reader(conn)
+
+
+def _rows(conn: Connection, sql: str) -> list[Any]:
+    return list(conn.execute(text(sql)))
+
+
+def _extensions(conn: Connection) -> Iterator[Entry]:
+    for row in _rows(conn, "SELECT extname, extversion FROM pg_extension WHERE extname <> 'plpgsql'"):
+        yield "extension", row.extname, {"version": row.extversion}
+
+
+def _types(conn: Connection) -> Iterator[Entry]:
+    for row in _rows(conn, f"""
+        SELECT n.nspname, t.typname, t.typtype, format_type(t.typbasetype, t.typtypmod) AS base,
+               t.typnotnull, t.typdefault,
+               array(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid
+                     ORDER BY e.enumsortorder) AS labels,
+               array(SELECT pg_get_constraintdef(k.oid, true) FROM pg_constraint k
+                     WHERE k.contypid = t.oid ORDER BY k.conname) AS checks
+        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype IN ('e', 'd') AND {_USER_SCHEMAS} AND {_not_extension('t.oid', 'pg_type')}"""):
+        name = _qualify(row.nspname, row.typname)
+        if row.typtype == "e":
+            yield "type", name, {"kind": "enum", "labels": list(row.labels)}
+        else:
+            yield "type", name, {"kind": "domain", "base": row.base, "not_null": row.typnotnull,
+                                 "default": row.typdefault, "checks": list(row.checks)}
+
+
+def _relations(conn: Connection) -> Iterator[Entry]:
+    for row in _rows(conn, f"""
+        SELECT n.nspname, c.relname, c.relkind, c.relpersistence,
+               pg_get_expr(c.relpartbound, c.oid) AS bound,
+               CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_USER_SCHEMAS}
+          AND {_not_extension('c.oid', 'pg_class')}"""):
+        name = _qualify(row.nspname, row.relname)
+        if row.relkind in ("v", "m"):
+            yield "view", name, {"materialized": row.relkind == "m",
+                                 "definition": normalize_sql(row.definition or "")}
+        else:
+            kind = {"r": "table", "p": "partitioned", "f": "foreign"}[row.relkind]
+            yield "table", name, {"kind": kind, "unlogged": row.relpersistence == "u",
+                                  "partition_bound": row.bound}
+
+
+def _columns(conn: Connection) -> Iterator[Entry]:
+    for row in _rows(conn, f"""
+        SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+               a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS expr, a.attidentity, a.attgenerated,
+               CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation
+        FROM pg_attribute a
+        JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_type t ON t.oid = a.atttypid
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        LEFT JOIN pg_collation co ON co.oid = a.attcollation
+        WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
+          AND {_USER_SCHEMAS} AND {_not_extension('c.oid', 'pg_class')}"""):
+        table = _qualify(row.nspname, row.relname)
+        generated = row.attgenerated == "s"
+        yield "column", f"{table}.{row.attname}", {
+            "table": table, "type": row.type, "nullable": not row.attnotnull,
+            "default": None if generated else row.expr, "generated": row.expr if generated else None,
+            "identity": {"a": "always", "d": "by default"}.get(row.attidentity),
+            "collation": row.collation}
+
+
+def _indexes(conn: Connection) -> Iterator[Entry]:
+    # Indexes behind PRIMARY KEY / UNIQUE / EXCLUDE constraints are listed as those constraints.
+    option = ("CASE WHEN i.indoption[k-1] & 1 = 1 THEN ' DESC' ELSE '' END || "
+              "CASE WHEN (i.indoption[k-1] & 2 = 2) <> (i.indoption[k-1] & 1 = 1) THEN "
+              "CASE WHEN i.indoption[k-1] & 2 = 2 THEN ' NULLS FIRST' ELSE ' NULLS LAST' END ELSE '' END")
+    for row in _rows(conn, f"""
+        SELECT n.nspname, ic.relname AS index, tc.relname AS table, am.amname, i.indisunique,
+               pg_get_expr(i.indpred, i.indrelid) AS predicate,
+               array(SELECT pg_get_indexdef(i.indexrelid, k, true) || {option}
+                     FROM generate_series(1, i.indnkeyatts) k ORDER BY k) AS keys,
+               array(SELECT pg_get_indexdef(i.indexrelid, k, true)
+                     FROM generate_series(i.indnkeyatts + 1, i.indnatts) k ORDER BY k) AS include
+        FROM pg_index i
+        JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class tc ON tc.oid = i.indrelid
+        JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_am am ON am.oid = ic.relam
+        WHERE {_USER_SCHEMAS} AND {_not_extension('tc.oid', 'pg_class')}
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                          AND k.contype IN ('p', 'u', 'x'))"""):
+        yield "index", _qualify(row.nspname, row.index), {
+            "table": _qualify(row.nspname, row.table), "columns": list(row.keys),
+            "include": list(row.include), "unique": row.indisunique, "method": row.amname,
+            "predicate": row.predicate}
+
+
+_FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+_CON_TYPES = {"p": "primary key", "u": "unique", "c": "check", "f": "foreign key", "x": "exclusion",
+              "t": "trigger"}
+_FK_TAIL = re.compile(r"\s+(ON (DELETE|UPDATE)|MATCH|DEFERRABLE|NOT DEFERRABLE|INITIALLY)\b.*$", re.S)
+
+
+def _constraints(conn: Connection) -> Iterator[Entry]:
+    for row in _rows(conn, f"""
+        SELECT n.nspname, c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid, true) AS condef,
+               k.condeferrable, k.condeferred, k.convalidated, k.confdeltype, k.confupdtype
+        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE {_USER_SCHEMAS} AND {_not_extension('c.oid', 'pg_class')}"""):
+        table = _qualify(row.nspname, row.relname)
+        definition = re.sub(r"\s+NOT VALID$", "", row.condef)
+        attrs: dict[str, Any] = {"table": table, "type": _CON_TYPES.get(row.contype, row.contype),
+                                 "validated": row.convalidated,
+                                 "deferrable": "deferred" if row.condeferred else row.condeferrable}
+        if row.contype == "f":
+            definition = _FK_TAIL.sub("", definition)
+            attrs |= {"on_delete": _FK_ACTIONS[row.confdeltype], "on_update": _FK_ACTIONS[row.confupdtype]}
+        attrs["definition"] = definition
+        yield "constraint", f"{table}.{row.conname}", attrs
+
+
+def _sequences(conn: Connection) -> Iterator[Entry]:
+    # Owned sequences hang off their table; no last_value: that is data, not schema.
+    for row in _rows(conn, f"""
+        SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL) AS type, s.seqstart, s.seqincrement,
+               s.seqmin, s.seqmax, s.seqcache, s.seqcycle, tn.nspname AS owner_schema,
+               tc.relname AS owner_table, a.attname AS owner_column
+        FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+        LEFT JOIN pg_class tc ON tc.oid = d.refobjid
+        LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+        LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE {_USER_SCHEMAS} AND {_not_extension('c.oid', 'pg_class')}"""):
+        table = _qualify(row.owner_schema, row.owner_table) if row.owner_table else None
+        yield "sequence", _qualify(row.nspname, row.relname), {
+            "table": table, "owned_by": f"{table}.{row.owner_column}" if table else None,
+            "type": row.type, "start": row.seqstart, "increment": row.seqincrement,
+            "min": row.seqmin, "max": row.seqmax, "cache": row.seqcache, "cycle": row.seqcycle}
+
+
+def _functions(conn: Connection) -> Iterator[Entry]:
+    for row in _rows(conn, f"""
+        SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) AS args, p.prokind,
+               pg_get_function_result(p.oid) AS result, l.lanname, p.provolatile, p.prosecdef,
+               p.proconfig,
+               CASE WHEN p.prosrc = '' AND p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid)
+                    ELSE p.prosrc END AS body
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        JOIN pg_language l ON l.oid = p.prolang
+        WHERE {_USER_SCHEMAS} AND {_not_extension('p.oid', 'pg_proc')}"""):
+        kind = {"f": "function", "p": "procedure", "a": "aggregate", "w": "window"}[row.prokind]
+        yield "function", f"{_qualify(row.nspname, row.proname)}({row.args})", {
+            "kind": kind, "returns": row.result, "language": row.lanname,
+            "volatility": {"i": "immutable", "s": "stable", "v": "volatile"}[row.provolatile],
+            "security_definer": row.prosecdef, "config": list(row.proconfig or []),
+            "body_sha256": body_hash(row.body)}
+
+
+def _triggers(conn: Connection) -> Iterator[Entry]:
+    for row in _rows(conn, f"""
+        SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid, true) AS tgdef, t.tgenabled
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE NOT t.tgisinternal AND {_USER_SCHEMAS}"""):
+        table = _qualify(row.nspname, row.relname)
+        yield "trigger", f"{table}.{row.tgname}", {
+            "table": table, "definition": row.tgdef,
+            "enabled": {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}[row.tgenabled]}
