@@ -58,8 +58,8 @@ def _object_type(words: list[str]) -> str:
     rest = list(words)
     while rest and rest[0] in _CREATE_MODIFIERS:
         rest.pop(0)
-    if rest and rest[0] == "DEFINER":
-        # MySQL: DEFINER = user@host; the object type is the next known kind
+    if rest and rest[0] in ("DEFINER", "ALGORITHM", "SQL"):
+        # MySQL: ALGORITHM=..., DEFINER=user@host, SQL SECURITY ...; then the object type
         found = next((w for w in rest if w in ("PROCEDURE", "FUNCTION", "TRIGGER", "EVENT", "VIEW")), "")
         return found
     if rest and rest[0] == "AGGREGATE" and rest[1:2] == ["FUNCTION"]:

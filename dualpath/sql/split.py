@@ -10,6 +10,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 
+from pglast import parser as pg_parser
+
 from dualpath.changes import Directive, Statement
 from dualpath.directives import parse_directive
 from dualpath.errors import InputError
@@ -38,7 +40,7 @@ def split_with_directives(
     text: str, *, file: str, start_line: int = 1, dialect: str | None = None
 ) -> tuple[list[Statement], list[Directive]]:
     """Statements plus every directive found, including ones no statement follows."""
-    check_dialect(dialect, file)
+    dialect = check_dialect(dialect, file)
     tokens = lex(text, file=file, start_line=start_line, dialect=dialect)
     directives = read_directives(text, tokens, file)
     ends = find_boundaries(text, tokens, dialect)
@@ -47,10 +49,19 @@ def split_with_directives(
     return attach_directives(statements, pieces, directives), [d for _, d in directives]
 
 
-def check_dialect(dialect: str | None, file: str) -> None:
-    if dialect is not None and dialect not in DIALECTS:
+_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "mariadb": "mysql", "sqlite3": "sqlite"}
+
+
+def check_dialect(dialect: str | None, file: str) -> str | None:
+    """The canonical dialect name; URL spellings such as 'mariadb' or 'postgres' are accepted."""
+    if dialect is None:
+        return None
+    name = _ALIASES.get(dialect.lower(), dialect.lower())
+    if name not in DIALECTS:
         raise InputError(f"unknown SQL dialect '{dialect}'", where=file,
-                         hint=f"use one of: {', '.join(DIALECTS)}")
+                         hint=f"use one of: {', '.join(DIALECTS)}, or leave it out to accept both "
+                         "PostgreSQL dollar quotes and MySQL DELIMITER")
+    return name
 
 
 def read_directives(text: str, tokens: list[Token], file: str) -> list[tuple[int, Directive]]:
@@ -80,9 +91,7 @@ def find_boundaries(text: str, tokens: list[Token], dialect: str | None) -> set[
 def parser_boundaries(text: str, tokens: list[Token]) -> set[int] | None:
     """Ask pglast where statements end; None when it cannot parse the text or disagrees."""
     try:
-        from pglast import parser
-
-        slices = parser.split(text, with_parser=True, only_slices=True)
+        slices = pg_parser.split(text, with_parser=True, only_slices=True)
     except Exception:  # any parse failure: newer syntax than pglast knows, or broken SQL
         return None
     starts = [t.start for t in tokens]
@@ -91,12 +100,13 @@ def parser_boundaries(text: str, tokens: list[Token]) -> set[int] | None:
         if index is not None and tokens[index].kind != SEMICOLON:
             return None
     # every semicolon outside a statement ends one (or an empty one: ';;')
-    inside = [(p.start, p.stop) for p in slices]
-    return {i for i, t in enumerate(tokens) if t.kind == SEMICOLON and not covered(inside, t.start)}
+    spans = [(p.start, p.stop) for p in slices]
+    span_starts = [start for start, _ in spans]
+    return {i for i, t in enumerate(tokens) if t.kind == SEMICOLON and not covered(spans, span_starts, t.start)}
 
 
-def covered(spans: list[tuple[int, int]], offset: int) -> bool:
-    index = bisect_right([start for start, _ in spans], offset) - 1
+def covered(spans: list[tuple[int, int]], span_starts: list[int], offset: int) -> bool:
+    index = bisect_right(span_starts, offset) - 1
     return index >= 0 and offset < spans[index][1]
 
 

@@ -115,7 +115,7 @@ class Lexer:
         if char == ";":
             kind = SEMICOLON if self.delimiter == ";" else PUNCT
             return self.emit(kind, pos, pos + 1)
-        if char == "\\" and self.pg and self.at_line_start(pos):
+        if char == "\\" and self.is_meta_command(pos):
             self.refuse_meta_command(pos)
         word = _WORD.match(text, pos)
         if word:
@@ -136,14 +136,19 @@ class Lexer:
         start = self.text.rfind("\n", 0, pos) + 1
         return not self.text[start:pos].strip()
 
+    def is_meta_command(self, pos: int) -> bool:
+        # PostgreSQL has no backslash outside strings, so any one is psql's ('SELECT ... \gexec')
+        return self.dialect == "postgresql" or self.dialect is None and self.at_line_start(pos)
+
     def starts_dash_comment(self, pos: int) -> bool:
         if not self.text.startswith("--", pos):
             return False
         if self.dialect != "mysql":
             return True
-        # MySQL needs whitespace after '--' (so that 5--1 stays arithmetic)
+        # MySQL needs whitespace after '--' (so that 5--1 stays arithmetic); a line that
+        # starts with '--' is a comment whatever follows (Liquibase '--changeset', '--note')
         after = self.text[pos + 2 : pos + 3]
-        return after == "" or after.isspace()
+        return after == "" or after.isspace() or self.at_line_start(pos)
 
     def read_line_comment(self, pos: int) -> int:
         end = self.text.find("\n", pos)

@@ -133,6 +133,19 @@ def test_unparseable_postgresql_is_still_split() -> None:
     assert texts(sql) == ["ALTER TABLE t ADD COLUMN x int FUTURE SYNTAX", "DO $$ BEGIN NULL; END $$", "SELECT 'x;'"]
 
 
+def test_pglast_decides_boundaries_when_it_can_parse() -> None:
+    assert parser_boundaries(PG_FUNCTION, lex(PG_FUNCTION, file="m.sql", dialect="postgresql")) is not None
+
+
+def test_byte_order_mark_is_not_code() -> None:
+    assert texts("\ufeffSELECT 1;") == ["SELECT 1"]
+
+
+@pytest.mark.parametrize(("alias", "first"), [("postgres", "DO $$ x; $$"), ("mariadb", "DO $$ x")])
+def test_dialect_spellings_from_urls(alias: str, first: str) -> None:
+    assert texts("DO $$ x; $$;", alias)[0] == first
+
+
 def test_psql_variables_other_than_meta_commands_are_left_to_the_server() -> None:
     assert texts("SELECT :'name';") == ["SELECT :'name'"]
 
@@ -202,6 +215,43 @@ def test_mysql_loops_and_case_statement_in_procedure() -> None:
     assert texts(sql, "mysql")[1:] == ["SELECT 9"]
 
 
+def test_mysql_handler_with_nested_begin_end() -> None:
+    sql = (
+        "CREATE PROCEDURE safe_move()\nBEGIN\n"
+        "  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;\n"
+        "  START TRANSACTION;\n  UPDATE a SET n = n - 1;\n  COMMIT;\n"
+        "END;\nSELECT 1;"
+    )
+    got = split_statements(sql, file="m.sql", dialect="mysql")
+    assert [s.line for s in got] == [1, 8]
+
+
+@pytest.mark.parametrize("dialect", ["mysql", None])
+def test_mysql_dollar_delimiter_is_not_a_dollar_quote(dialect: str | None) -> None:
+    sql = "DELIMITER $$\nCREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW BEGIN SET NEW.a = 1; END $$\n" \
+          "DELIMITER ;\nSELECT 1;"
+    assert texts(sql, dialect) == ["CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW BEGIN SET NEW.a = 1; END",
+                                   "SELECT 1"]
+
+
+def test_mysql_line_starting_with_dashes_is_a_comment() -> None:
+    sql = "--changeset alice:1\nCREATE TABLE t (a int);\n--rollback DROP TABLE t;\nSELECT 2;"
+    assert texts(sql, "mysql") == ["CREATE TABLE t (a int)", "SELECT 2"]
+
+
+def test_mariadb_top_level_if_block() -> None:
+    sql = (
+        "SET @x = IF(1 > 0, 'a', 'b');\n"
+        "IF @x IS NOT NULL THEN\n"
+        "  IF (SELECT IF(1, 2, 3)) = 2 THEN SET @y = 1; END IF;\n"
+        "  SET @z = REPEAT('a;', 2);\n"
+        "END IF;\n"
+        "WHILE @n < 3 DO SET @n = @n + 1; END WHILE;\n"
+        "SELECT @y;"
+    )
+    assert [s.line for s in split_statements(sql, file="m.sql", dialect="mysql")] == [1, 2, 6, 7]
+
+
 def test_mysql_backslash_and_double_quoted_strings() -> None:
     sql = "INSERT INTO t VALUES ('a\\';b', \"c\\\";d\");\nSELECT `x;y` FROM t;"
     assert texts(sql, "mysql") == ["INSERT INTO t VALUES ('a\\';b', \"c\\\";d\")", "SELECT `x;y` FROM t"]
@@ -265,6 +315,12 @@ def test_directives_attach_to_the_next_statement() -> None:
     assert [d.line for d in directives] == [1, 3, 4, 8]
     assert [s.no_transaction for s in statements] == [False, True, False, False]
     assert statements[1].directive("ignore").args["reason"] == "accepted"  # type: ignore[union-attr]
+
+
+def test_directive_inside_a_statement_belongs_to_it() -> None:
+    sql = "UPDATE t\n-- dualpath:ignore DP001 reason=\"ok\"\nSET a = 1;\nSELECT 2;"
+    got = split_statements(sql, file="m.sql", dialect="postgresql")
+    assert [len(s.directives) for s in got] == [1, 0]
 
 
 def test_directives_without_statements_are_returned() -> None:
@@ -362,6 +418,14 @@ def test_psql_meta_commands_are_refused(line: str, name: str, hint_word: str, di
     assert hint_word in (err.value.hint or "")
 
 
+def test_psql_meta_command_after_sql_on_the_same_line() -> None:
+    with pytest.raises(InputError, match=r"'\\gexec'") as err:
+        split_statements("SELECT format('VACUUM %I', t) FROM ts\n\n  \\gexec\n", file="m.sql", dialect="postgresql")
+    assert err.value.where == "m.sql:3"
+    with pytest.raises(InputError, match=r"'\\gexec'"):
+        split_statements("SELECT format('VACUUM %I', t) FROM ts \\gexec\n", file="m.sql", dialect="postgresql")
+
+
 def test_backslash_inside_strings_is_not_a_meta_command() -> None:
     assert texts("SELECT '\n\\i x';") == ["SELECT '\n\\i x'"]
 
@@ -395,6 +459,8 @@ def test_unknown_dialect() -> None:
     ("CREATE MATERIALIZED VIEW v AS SELECT 1", "CREATE MATERIALIZED VIEW"),
     ("CREATE DEFINER=`root`@`%` PROCEDURE p() BEGIN END", "CREATE PROCEDURE"),
     ("DROP TABLE IF EXISTS t", "DROP TABLE"),
+    ("CREATE OR REPLACE ALGORITHM = MERGE DEFINER = 'a'@'%' SQL SECURITY INVOKER VIEW v AS SELECT 1",
+     "CREATE VIEW"),
     ("START TRANSACTION", "START TRANSACTION"),
     ("", ""),
     ("SELECT 'unterminated", "SELECT"),
