@@ -1,0 +1,63 @@
+"""Run the rules over one change; drop findings that an inline ignore accepts."""
+
+from __future__ import annotations
+
+from dualpath.changes import Change
+from dualpath.risk.catalogue import Catalogue, family_of
+from dualpath.risk.context import Context, Item, read_part
+from dualpath.risk.live import TableSize
+from dualpath.risk.model import Finding
+from dualpath.risk.registry import rules_for
+
+SYNTAX_RULE = "DP000"
+
+
+def build_context(change: Change, catalogue: Catalogue, *, knows_rollback: bool,
+                  sizes: dict[str, TableSize] | None = None) -> Context:
+    family = family_of(catalogue.dialect)
+    return Context(change=change, family=family, catalogue=catalogue,
+                   forward=read_part(change.forward, "forward", family, catalogue),
+                   rollback=read_part(change.rollback, "rollback", family, catalogue),
+                   knows_rollback=knows_rollback, sizes=sizes or {})
+
+
+def check_change(change: Change, catalogue: Catalogue, *, knows_rollback: bool = True,
+                 disabled: set[str] | frozenset[str] = frozenset(),
+                 sizes: dict[str, TableSize] | None = None) -> list[Finding]:
+    ctx = build_context(change, catalogue, knows_rollback=knows_rollback, sizes=sizes)
+    findings = [syntax_finding(ctx, item) for item in ctx.items if item.error is not None]
+    for rule in rules_for(ctx.family, disabled):
+        if rule.scope == "change" and not knows_rollback:
+            continue
+        findings.extend(f for f in rule.check(ctx) if not ignored(f, ctx))
+    return sorted(findings, key=lambda f: (f.file, f.line, f.rule))
+
+
+def syntax_finding(ctx: Context, item: Item) -> Finding:
+    """Unreadable SQL: the parser's message at the parser's line, never a crash."""
+    assert item.error is not None
+    text, offset = item.statement.text, item.error.offset
+    line, column = item.statement.line, 1
+    if offset is not None and 0 <= offset <= len(text):
+        before = text[:offset]
+        line += before.count("\n")
+        column = offset - (before.rfind("\n") + 1) + 1
+    return Finding(rule=SYNTAX_RULE, severity="error", file=item.statement.file, line=line, column=column,
+                   message=f"cannot parse this statement: {item.error.message}",
+                   fix="correct the SQL, or check --dialect", version=ctx.change.version,
+                   title="SQL does not parse")
+
+
+def ignored(finding: Finding, ctx: Context) -> bool:
+    """``-- dualpath:ignore DP012 reason="..."`` above the statement accepts that finding."""
+    for item in ctx.items:
+        stmt = item.statement
+        if stmt.file == finding.file and stmt.line == finding.line:
+            for directive in stmt.directives:
+                if directive.name == "ignore" and finding.rule in ignore_ids(directive.args.get("rules", "")):
+                    return True
+    return False
+
+
+def ignore_ids(text: str) -> set[str]:
+    return {part.strip().upper() for part in text.replace(" ", ",").split(",") if part.strip()}

@@ -1,0 +1,331 @@
+"""MySQL/MariaDB and SQLite statements → Ops, read with a tokenizer.
+
+sqlglot turns many MySQL ALTER forms into opaque commands, so the few statement shapes
+that matter for locking are read here directly, clause by clause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dualpath.risk.model import Op
+from dualpath.risk.ops.tokens import Token, qualified, split_top, tokenize, top_words
+
+TIMEOUTS = {"LOCK_WAIT_TIMEOUT", "INNODB_LOCK_WAIT_TIMEOUT", "MAX_EXECUTION_TIME", "MAX_STATEMENT_TIME",
+            "BUSY_TIMEOUT"}
+_NOT_COLUMN = {"INDEX", "KEY", "UNIQUE", "PRIMARY", "FOREIGN", "CONSTRAINT", "FULLTEXT", "SPATIAL",
+               "CHECK", "PARTITION"}
+_VOLATILE = {"UUID", "RAND", "NOW", "CURRENT_TIMESTAMP", "CURRENT_TIME", "CURRENT_DATE", "RANDOM",
+             "LOCALTIME", "LOCALTIMESTAMP", "SYSDATE", "UUID_SHORT"}
+
+
+def extract(text: str, family: str = "mysql") -> list[Op]:
+    tokens = tokenize(text)
+    if not tokens:
+        return []
+    words = [t.upper for t in tokens[:4]]
+    for prefix, handler in _STATEMENTS:
+        if words[: len(prefix)] == list(prefix):
+            return handler(tokens, family)
+    return [Op("other", attrs={"keyword": words[0]})]
+
+
+def skip_words(tokens: list[Token], i: int, *words: str) -> int:
+    while i < len(tokens) and tokens[i].upper in words:
+        i += 1
+    return i
+
+
+def index_of(tokens: list[Token], word: str, start: int = 0) -> int:
+    depth = 0
+    for i in range(start, len(tokens)):
+        tok = tokens[i]
+        depth += (tok.text == "(") - (tok.text == ")") if tok.kind == "punct" else 0
+        if depth == 0 and tok.upper == word:
+            return i
+    return -1
+
+
+def on_create_table(tokens: list[Token], family: str) -> list[Op]:
+    i = skip_words(tokens, 1, "TEMPORARY", "TEMP", "TABLE", "IF", "NOT", "EXISTS")
+    if i >= len(tokens):
+        return [Op("other")]
+    table, j = qualified(tokens, i)
+    as_select = "SELECT" in top_words(tokens[j:])
+    return [Op("create_table_as" if as_select else "create_table", table)]
+
+
+def on_create_index(tokens: list[Token], family: str) -> list[Op]:
+    words = top_words(tokens)
+    kind_word = words[1]
+    on = index_of(tokens, "ON")
+    if on < 0:
+        return [Op("other")]
+    name_at = skip_words(tokens, 1, "UNIQUE", "FULLTEXT", "SPATIAL", "INDEX", "IF", "NOT", "EXISTS")
+    table, _ = qualified(tokens, on + 1)
+    variant = {"FULLTEXT": "fulltext", "SPATIAL": "spatial"}.get(kind_word, "")
+    return [Op("create_index", table, tokens[name_at].name, variant,
+               {"unique": kind_word == "UNIQUE", **explicit_algorithm(tokens)})]
+
+
+def on_create_other(tokens: list[Token], family: str) -> list[Op]:
+    words = top_words(tokens)
+    routine = {"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"}
+    if routine & set(words[:6]):
+        return [Op("create_routine")]
+    if "VIEW" in words[:6]:
+        return [Op("create_other", None, tokens[words.index("VIEW") + 1].name, attrs={"objtype": "view"})]
+    return [Op("create_other", attrs={"objtype": words[1].lower() if len(words) > 1 else ""})]
+
+
+def on_drop(tokens: list[Token], family: str) -> list[Op]:
+    what = tokens[1].upper if len(tokens) > 1 else ""
+    i = skip_words(tokens, 1, "TEMPORARY", "TABLE", "TABLES", "INDEX", "VIEW", "DATABASE", "SCHEMA",
+                   "IF", "EXISTS")
+    kind = {"TABLE": "drop_table", "TEMPORARY": "drop_table", "INDEX": "drop_index", "VIEW": "drop_view",
+            "DATABASE": "drop_database", "SCHEMA": "drop_database"}.get(what, "drop_other")
+    if kind == "drop_other" or i >= len(tokens):
+        return [Op("drop_other", None, tokens[-1].name, attrs={"objtype": what.lower()})]
+    if kind == "drop_index":
+        on = index_of(tokens, "ON")
+        table = qualified(tokens, on + 1)[0] if on > 0 else None
+        return [Op(kind, table, tokens[i].name, attrs=explicit_algorithm(tokens))]
+    names = [qualified(part, 0)[0] for part in split_top(tokens[i:]) if part[0].kind != "word"
+             or part[0].upper not in ("CASCADE", "RESTRICT")]
+    return [Op(kind, n if kind == "drop_table" else None, n) for n in names]
+
+
+def on_rename_table(tokens: list[Token], family: str) -> list[Op]:
+    ops = []
+    for part in split_top(tokens[2:]):
+        old, j = qualified(part, 0)
+        new = qualified(part, j + 1)[0] if j + 1 < len(part) else ""
+        ops.append(Op("rename_table", old, old, attrs={"new_name": new}))
+    return ops
+
+
+def on_truncate(tokens: list[Token], family: str) -> list[Op]:
+    i = skip_words(tokens, 1, "TABLE")
+    return [Op("truncate", qualified(tokens, i)[0], attrs={"cascade": False})]
+
+
+def on_alter_table(tokens: list[Token], family: str) -> list[Op]:
+    i = skip_words(tokens, 1, "ONLINE", "IGNORE", "TABLE")
+    if i >= len(tokens):
+        return [Op("other")]
+    table, j = qualified(tokens, i)
+    options = explicit_algorithm(tokens)
+    ops = []
+    for clause in split_top(tokens[j:]):
+        op = alter_clause(table, clause, family)
+        if op is not None:
+            ops.append(Op(op.kind, op.table, op.name, op.variant, {**op.attrs, **options}))
+    return ops
+
+
+def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
+    w = [t.upper for t in c]
+    head = w[0]
+    if head in ("ALGORITHM", "LOCK"):
+        return None
+    if head == "ADD":
+        return add_clause(table, c, w)
+    if head == "DROP":
+        return drop_clause(table, c, w)
+    if head in ("MODIFY", "CHANGE"):
+        i = skip_words(c, 1, "COLUMN")
+        col = c[i].name
+        if head == "CHANGE" and i + 1 < len(c) and c[i + 1].name != col:
+            return Op("rename_column", table, col, attrs={"new_name": c[i + 1].name, "column": col,
+                                                           "type_change": True})
+        return Op("alter_column_type", table, col, attrs={"column": col, "redefine": True})
+    if head == "ALTER":
+        i = skip_words(c, 1, "COLUMN")
+        col = c[i].name
+        rest = " ".join(w[i + 1:])
+        kind = {"SET DEFAULT": "set_default", "DROP DEFAULT": "drop_default", "SET NOT NULL": "set_not_null",
+                "DROP NOT NULL": "drop_not_null"}.get(" ".join(w[i + 1:i + 3]) if "NOT" not in rest
+                                                      else " ".join(w[i + 1:i + 4]))
+        if kind is None and "TYPE" in w[i + 1:i + 4]:
+            kind = "alter_column_type"
+        return Op(kind or "alter_other", table, col, attrs={"column": col})
+    if head == "RENAME":
+        if len(w) > 1 and w[1] in ("COLUMN", "INDEX", "KEY"):
+            kind = "rename_column" if w[1] == "COLUMN" else "rename_index"
+            return Op(kind, table, c[2].name, attrs={"new_name": c[-1].name, "column": c[2].name})
+        return Op("rename_table", table, table, attrs={"new_name": c[-1].name})
+    if head == "CONVERT" or (head in ("CHARACTER", "CHARSET", "DEFAULT") and "CONVERT" in w):
+        return Op("convert_charset", table)
+    if head in ("FORCE", "ENGINE", "ROW_FORMAT"):
+        return Op("rebuild_table", table)
+    return Op("alter_other", table, attrs={"clause": head})
+
+
+def add_clause(table: str, c: list[Token], w: list[str]) -> Op:
+    i = 2 if len(w) > 1 and w[1] == "COLUMN" else 1
+    if w[i] not in _NOT_COLUMN:
+        return add_column(table, c, w, i)
+    name = None
+    if w[i] == "CONSTRAINT":
+        if w[i + 1] not in _NOT_COLUMN:
+            name = c[i + 1].name
+            i += 1
+        i += 1
+    kind = w[i]
+    if kind in ("INDEX", "KEY", "FULLTEXT", "SPATIAL"):
+        idx_name = c[i + 1].name if i + 1 < len(c) and c[i + 1].kind != "punct" and w[i + 1] not in (
+            "INDEX", "KEY") else None
+        return Op("create_index", table, idx_name, {"FULLTEXT": "fulltext", "SPATIAL": "spatial"}.get(kind, ""))
+    ctype = {"PRIMARY": "primary", "UNIQUE": "unique", "FOREIGN": "foreign", "CHECK": "check"}.get(kind, "other")
+    attrs = {"type": ctype}
+    if ctype == "foreign" and "REFERENCES" in w:
+        attrs["references"] = c[w.index("REFERENCES") + 1].name
+    if ctype == "unique" and name is None and i + 1 < len(c) and w[i + 1] not in ("KEY", "INDEX") \
+            and c[i + 1].kind != "punct":
+        name = c[i + 1].name
+    return Op("add_constraint", table, name, ctype, attrs)
+
+
+def add_column(table: str, c: list[Token], w: list[str], i: int) -> Op:
+    col = c[i].name
+    rest = w[i + 1:]
+    not_null = any(rest[k:k + 2] == ["NOT", "NULL"] for k in range(len(rest)))
+    has_default = "DEFAULT" in rest
+    volatile = False
+    if has_default:
+        after = c[i + 1 + rest.index("DEFAULT") + 1:]
+        volatile = bool(after) and (after[0].upper in _VOLATILE or after[0].text == "(")
+    stored = "STORED" in rest or ("AS" in rest and "VIRTUAL" not in rest and "GENERATED" in rest)
+    facts = {"column": col, "not_null": not_null, "has_default": has_default, "volatile_default": volatile,
+             "stored_generated": stored, "auto_increment": "AUTO_INCREMENT" in rest or "AUTOINCREMENT" in rest,
+             "keyed": "PRIMARY" in rest or "UNIQUE" in rest, "positioned": "FIRST" in rest or "AFTER" in rest,
+             "type": c[i + 1].name if i + 1 < len(c) else ""}
+    return Op("add_column", table, col, column_variant(facts), facts)
+
+
+def column_variant(f: dict[str, object]) -> str:
+    if f["auto_increment"]:
+        return "auto_increment"
+    if f["stored_generated"]:
+        return "stored_generated"
+    if f["keyed"]:
+        return "keyed"
+    if f["not_null"] and not f["has_default"]:
+        return "not_null_no_default"
+    if f["volatile_default"]:
+        return "volatile_default"
+    return "positioned" if f["positioned"] else ""
+
+
+def drop_clause(table: str, c: list[Token], w: list[str]) -> Op:
+    what = w[1] if len(w) > 1 else ""
+    if what == "PRIMARY":
+        return Op("drop_constraint", table, "primary", "primary", {"type": "primary"})
+    if what in ("INDEX", "KEY"):
+        return Op("drop_index", table, c[2].name)
+    if what == "FOREIGN":
+        return Op("drop_constraint", table, c[-1].name, attrs={"type": "foreign"})
+    if what in ("CONSTRAINT", "CHECK"):
+        return Op("drop_constraint", table, c[2].name)
+    if what == "PARTITION":
+        return Op("alter_other", table, attrs={"clause": "DROP PARTITION"})
+    i = skip_words(c, 1, "COLUMN", "IF", "EXISTS")
+    return Op("drop_column", table, c[i].name, attrs={"column": c[i].name})
+
+
+def explicit_algorithm(tokens: list[Token]) -> dict[str, str]:
+    """ALGORITHM=... and LOCK=... written in the statement (MySQL refuses when it cannot honour them)."""
+    found = {}
+    for k, tok in enumerate(tokens[:-1]):
+        if tok.upper in ("ALGORITHM", "LOCK") and k + 1 < len(tokens):
+            value = tokens[k + 2] if tokens[k + 1].text == "=" and k + 2 < len(tokens) else tokens[k + 1]
+            found[tok.upper.lower()] = value.upper
+    return found
+
+
+def on_dml(kind: str) -> Callable[[list[Token], str], list[Op]]:
+    def handle(tokens: list[Token], family: str) -> list[Op]:
+        i = skip_words(tokens, 1, "LOW_PRIORITY", "QUICK", "IGNORE", "FROM", "OR", "REPLACE", "ROLLBACK",
+                       "ABORT", "FAIL")
+        table = qualified(tokens, i)[0] if i < len(tokens) else None
+        words = top_words(tokens)
+        return [Op(kind, table, attrs={"has_where": "WHERE" in words, "has_limit": "LIMIT" in words})]
+    return handle
+
+
+def on_insert(tokens: list[Token], family: str) -> list[Op]:
+    i = skip_words(tokens, 1, "LOW_PRIORITY", "IGNORE", "INTO", "OR", "REPLACE", "ROLLBACK", "ABORT", "FAIL")
+    table = qualified(tokens, i)[0] if i < len(tokens) else None
+    words = [t.upper for t in tokens]
+    from_select = "SELECT" in words and "FROM" in words[words.index("SELECT"):]
+    return [Op("insert_select" if from_select else "insert", table)]
+
+
+def on_set(tokens: list[Token], family: str) -> list[Op]:
+    i = skip_words(tokens, 1, "SESSION", "GLOBAL", "LOCAL", "PERSIST")
+    if i >= len(tokens):
+        return [Op("set")]
+    name = tokens[i].text.lstrip("@").split(".")[-1].upper()
+    value = tokens[i + 2].text if i + 2 < len(tokens) and tokens[i + 1].text in ("=", ":=") else None
+    kind = "set_timeout" if name in TIMEOUTS else "set"
+    return [Op(kind, None, name.lower(), attrs={"value": value})]
+
+
+def on_pragma(tokens: list[Token], family: str) -> list[Op]:
+    name = tokens[1].name if len(tokens) > 1 else ""
+    value = tokens[3].text if len(tokens) > 3 else None
+    kind = "set_timeout" if name == "busy_timeout" else "set"
+    return [Op(kind, None, name, attrs={"value": value})]
+
+
+def on_lock_tables(tokens: list[Token], family: str) -> list[Op]:
+    ops = []
+    for part in split_top(tokens[2:]):
+        mode = "READ" if "READ" in [t.upper for t in part] else "WRITE"
+        ops.append(Op("lock_table", part[0].name, variant=mode, attrs={"mode": mode}))
+    return ops
+
+
+def on_table_list(kind: str) -> Callable[[list[Token], str], list[Op]]:
+    def handle(tokens: list[Token], family: str) -> list[Op]:
+        i = skip_words(tokens, 1, "NO_WRITE_TO_BINLOG", "LOCAL", "TABLE")
+        return [Op(kind, qualified(p, 0)[0]) for p in split_top(tokens[i:])] or [Op(kind)]
+    return handle
+
+
+def on_transaction(tokens: list[Token], family: str) -> list[Op]:
+    word = tokens[0].upper
+    return [Op("transaction", None, "begin" if word in ("BEGIN", "START") else word.lower())]
+
+
+_STATEMENTS: list[tuple[tuple[str, ...], Callable[[list[Token], str], list[Op]]]] = [
+    (("CREATE", "TABLE"), on_create_table),
+    (("CREATE", "TEMPORARY", "TABLE"), on_create_table),
+    (("CREATE", "TEMP", "TABLE"), on_create_table),
+    (("CREATE", "INDEX"), on_create_index),
+    (("CREATE", "UNIQUE", "INDEX"), on_create_index),
+    (("CREATE", "FULLTEXT", "INDEX"), on_create_index),
+    (("CREATE", "SPATIAL", "INDEX"), on_create_index),
+    (("CREATE",), on_create_other),
+    (("DROP",), on_drop),
+    (("RENAME", "TABLE"), on_rename_table),
+    (("TRUNCATE",), on_truncate),
+    (("ALTER", "TABLE"), on_alter_table),
+    (("ALTER", "ONLINE"), on_alter_table),
+    (("ALTER", "IGNORE"), on_alter_table),
+    (("UPDATE",), on_dml("update")),
+    (("DELETE",), on_dml("delete")),
+    (("INSERT",), on_insert),
+    (("REPLACE",), on_insert),
+    (("SET",), on_set),
+    (("PRAGMA",), on_pragma),
+    (("LOCK", "TABLES"), on_lock_tables),
+    (("LOCK", "TABLE"), on_lock_tables),
+    (("OPTIMIZE",), on_table_list("optimize")),
+    (("VACUUM",), lambda tokens, family: [Op("vacuum")]),
+    (("REINDEX",), lambda tokens, family: [Op("reindex", None, tokens[-1].name if len(tokens) > 1 else None)]),
+    (("BEGIN",), on_transaction),
+    (("START", "TRANSACTION"), on_transaction),
+    (("COMMIT",), on_transaction),
+    (("ROLLBACK",), on_transaction),
+]

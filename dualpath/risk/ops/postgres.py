@@ -1,0 +1,294 @@
+"""PostgreSQL statements → Ops, read from pglast's parse tree (the server's own grammar)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pglast import ast, parse_sql
+from pglast.enums import AlterTableType as AT
+from pglast.enums import ConstrType as CT
+from pglast.enums import ObjectType as OT
+from pglast.parser import ParseError
+
+from dualpath.risk.model import Op
+from dualpath.risk.ops import SqlSyntaxError
+
+VOLATILE_FUNCTIONS = {
+    "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4", "uuidv4", "uuidv7",
+    "nextval", "clock_timestamp", "timeofday", "txid_current", "statement_timestamp", "setseed",
+}
+SERIAL_TYPES = {"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"}
+TIMEOUTS = {"lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"}
+LOCK_MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE",
+              5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
+_DML_IN_BODY = re.compile(r"\b(update\s+[\w\"]|delete\s+from|insert\s+into|truncate\s)", re.I)
+
+
+def extract(text: str, family: str = "postgresql") -> list[Op]:
+    try:
+        raws = parse_sql(text)
+    except ParseError as exc:
+        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        raise SqlSyntaxError(str(exc.args[0]) if exc.args else str(exc), offset) from None
+    ops: list[Op] = []
+    for raw in raws:
+        handler = _HANDLERS.get(type(raw.stmt).__name__)
+        ops.extend(handler(raw.stmt) if handler else [Op(kind="other", attrs={"node": type(raw.stmt).__name__})])
+    return ops
+
+
+def table_name(rel: Any) -> str:
+    name = str(rel.relname).lower()
+    return f"{str(rel.schemaname).lower()}.{name}" if rel.schemaname else name
+
+
+def dotted(names: Any) -> str:
+    return ".".join(str(n.sval).lower() for n in names or () if isinstance(n, ast.String))
+
+
+def walk(node: Any) -> Iterator[Any]:
+    """Every node below ``node``, itself included."""
+    if isinstance(node, tuple | list):
+        for item in node:
+            yield from walk(item)
+    elif isinstance(node, ast.Node):
+        yield node
+        for slot in getattr(type(node), "__slots__", ()):
+            yield from walk(getattr(node, slot, None))
+
+
+def is_volatile(expr: Any) -> bool:
+    return any(isinstance(n, ast.FuncCall) and dotted(n.funcname).split(".")[-1] in VOLATILE_FUNCTIONS
+               for n in walk(expr))
+
+
+def type_of(type_name: Any) -> dict[str, Any]:
+    name = dotted(type_name.names).split(".")[-1] if type_name is not None else ""
+    mods = [m.val.ival for m in type_name.typmods or () if isinstance(m, ast.A_Const)
+            and isinstance(m.val, ast.Integer)] if type_name is not None else []
+    return {"type": name, "typmods": mods, "array": bool(type_name is not None and type_name.arrayBounds)}
+
+
+def column_facts(col: Any) -> dict[str, Any]:
+    facts = {"column": str(col.colname).lower(), **type_of(col.typeName), "not_null": bool(col.is_not_null),
+             "has_default": False, "volatile_default": False, "stored_generated": False, "identity": False,
+             "primary": False, "unique": False, "references": None}
+    for con in col.constraints or ():
+        kind = con.contype
+        if kind == CT.CONSTR_NOTNULL:
+            facts["not_null"] = True
+        elif kind == CT.CONSTR_DEFAULT:
+            facts["has_default"] = True
+            facts["volatile_default"] = is_volatile(con.raw_expr)
+        elif kind == CT.CONSTR_GENERATED:
+            facts["stored_generated"] = True
+        elif kind == CT.CONSTR_IDENTITY:
+            facts["identity"] = True
+        elif kind == CT.CONSTR_PRIMARY:
+            facts["primary"] = facts["not_null"] = True
+        elif kind == CT.CONSTR_UNIQUE:
+            facts["unique"] = True
+        elif kind == CT.CONSTR_FOREIGN:
+            facts["references"] = table_name(con.pktable)
+    facts["serial"] = facts["type"] in SERIAL_TYPES
+    return facts
+
+
+def add_column_variant(facts: dict[str, Any]) -> str:
+    for flag in ("stored_generated", "serial", "identity"):
+        if facts[flag]:
+            return flag
+    if facts["volatile_default"]:
+        return "volatile_default"
+    return "default" if facts["has_default"] else ""
+
+
+def constraint_op(table: str, con: Any) -> Op:
+    kinds = {CT.CONSTR_CHECK: "check", CT.CONSTR_FOREIGN: "foreign", CT.CONSTR_UNIQUE: "unique",
+             CT.CONSTR_PRIMARY: "primary", CT.CONSTR_EXCLUSION: "exclude"}
+    kind = kinds.get(con.contype, "other")
+    not_valid = bool(con.skip_validation)
+    variant = kind
+    if kind in ("check", "foreign") and not_valid:
+        variant = f"{kind}_not_valid"
+    if kind in ("unique", "primary") and con.indexname:
+        variant = "using_index"
+    attrs: dict[str, Any] = {"type": kind, "not_valid": not_valid, "using_index": con.indexname}
+    if kind == "check" and isinstance(con.raw_expr, ast.NullTest) and isinstance(con.raw_expr.arg, ast.ColumnRef):
+        if con.raw_expr.nulltesttype == 1:  # IS NOT NULL
+            attrs["not_null_column"] = dotted(con.raw_expr.arg.fields)
+    if kind == "foreign":
+        attrs["references"] = table_name(con.pktable)
+    name = str(con.conname).lower() if con.conname else None
+    return Op("add_constraint", table, name, variant, attrs)
+
+
+def on_alter_table(node: Any) -> list[Op]:
+    if node.objtype not in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE):
+        return [Op("alter_other", None, attrs={"objtype": str(node.objtype)})]
+    table = table_name(node.relation)
+    return [on_alter_cmd(table, cmd) for cmd in node.cmds or ()]
+
+
+def on_alter_cmd(table: str, cmd: Any) -> Op:
+    sub = cmd.subtype
+    col = str(cmd.name).lower() if cmd.name else None
+    if sub == AT.AT_AddColumn:
+        facts = column_facts(cmd.def_)
+        return Op("add_column", table, facts["column"], add_column_variant(facts), facts)
+    if sub == AT.AT_AddConstraint:
+        return constraint_op(table, cmd.def_)
+    if sub == AT.AT_AlterColumnType:
+        return Op("alter_column_type", table, col, attrs={"column": col, **type_of(cmd.def_.typeName)})
+    if sub == AT.AT_ColumnDefault:
+        default = "set_default" if cmd.def_ is not None else "drop_default"
+        return Op(default, table, col, attrs={"column": col, "volatile_default": is_volatile(cmd.def_)})
+    if sub in (AT.AT_DetachPartition, AT.AT_AttachPartition):
+        partition = "detach_partition" if sub == AT.AT_DetachPartition else "attach_partition"
+        concurrent = bool(getattr(cmd.def_, "concurrent", False))
+        return Op(partition, table, table_name(cmd.def_.name), "concurrent" if concurrent else "",
+                  {"concurrent": concurrent})
+    kind = _SIMPLE_SUBTYPES.get(sub)
+    if kind is None and "Trig" in sub.name:
+        kind = "disable_trigger" if sub.name.startswith("AT_Disable") else "enable_trigger"
+    return Op(kind or "alter_other", table, col or cmd.name,
+              attrs={"column": col, "subtype": sub.name, "cascade": cmd.behavior == 1})
+
+
+_SIMPLE_SUBTYPES = {
+    AT.AT_DropColumn: "drop_column", AT.AT_SetNotNull: "set_not_null", AT.AT_DropNotNull: "drop_not_null",
+    AT.AT_ValidateConstraint: "validate_constraint", AT.AT_DropConstraint: "drop_constraint",
+    AT.AT_SetTableSpace: "set_tablespace", AT.AT_SetLogged: "set_logged", AT.AT_SetUnLogged: "set_logged",
+    AT.AT_SetAccessMethod: "set_access_method", AT.AT_AddIdentity: "add_identity",
+    AT.AT_SetStatistics: "set_statistics", AT.AT_SetStorage: "set_storage",
+}
+
+
+def on_create(node: Any) -> list[Op]:
+    columns = [column_facts(e) for e in node.tableElts or () if isinstance(e, ast.ColumnDef)]
+    return [Op("create_table", table_name(node.relation), attrs={
+        "columns": columns, "if_not_exists": bool(node.if_not_exists),
+        "partition_of": bool(node.partbound)})]
+
+
+def on_index(node: Any) -> list[Op]:
+    name = str(node.idxname).lower() if node.idxname else None
+    return [Op("create_index", table_name(node.relation), name, "concurrent" if node.concurrent else "",
+               {"concurrent": bool(node.concurrent), "unique": bool(node.unique),
+                "if_not_exists": bool(node.if_not_exists)})]
+
+
+_DROP_KINDS = {OT.OBJECT_TABLE: "drop_table", OT.OBJECT_INDEX: "drop_index", OT.OBJECT_SCHEMA: "drop_schema",
+               OT.OBJECT_VIEW: "drop_view", OT.OBJECT_MATVIEW: "drop_view"}
+
+
+def on_drop(node: Any) -> list[Op]:
+    kind = _DROP_KINDS.get(node.removeType, "drop_other")
+    ops = []
+    for obj in node.objects or ():
+        name = dotted(obj) if isinstance(obj, tuple | list) else dotted(getattr(obj, "names", ()))
+        ops.append(Op(kind, name if kind == "drop_table" else None, name,
+                      "concurrent" if node.concurrent else "",
+                      {"concurrent": bool(node.concurrent), "if_exists": bool(node.missing_ok),
+                       "cascade": node.behavior == 1, "objtype": node.removeType.name[7:].lower()}))
+    return ops
+
+
+_RENAMES = {OT.OBJECT_TABLE: "rename_table", OT.OBJECT_COLUMN: "rename_column", OT.OBJECT_INDEX: "rename_index",
+            OT.OBJECT_TABCONSTRAINT: "rename_constraint"}
+
+
+def on_rename(node: Any) -> list[Op]:
+    kind = _RENAMES.get(node.renameType, "rename_other")
+    table = table_name(node.relation) if node.relation is not None else None
+    return [Op(kind, table, str(node.subname or "").lower() or table,
+               attrs={"new_name": str(node.newname).lower()})]
+
+
+def on_reindex(node: Any) -> list[Op]:
+    concurrent = any(d.defname == "concurrently" for d in node.params or ())
+    name = table_name(node.relation) if node.relation is not None else str(node.name or "").lower()
+    return [Op("reindex", None, name, "concurrent" if concurrent else "",
+               {"concurrent": concurrent, "target": node.kind.name.split("_")[-1].lower()})]
+
+
+def on_vacuum(node: Any) -> list[Op]:
+    full = node.is_vacuumcmd and any(d.defname == "full" for d in node.options or ())
+    rels: list[str | None] = [table_name(r.relation) for r in node.rels or ()] or [None]
+    return [Op("vacuum_full" if full else "vacuum", rel) for rel in rels]
+
+
+def on_dml(kind: str) -> Callable[[Any], list[Op]]:
+    def handle(node: Any) -> list[Op]:
+        return [Op(kind, table_name(node.relation), attrs={"has_where": node.whereClause is not None})]
+    return handle
+
+
+def on_insert(node: Any) -> list[Op]:
+    select = node.selectStmt
+    from_select = isinstance(select, ast.SelectStmt) and bool(select.fromClause)
+    return [Op("insert_select" if from_select else "insert", table_name(node.relation))]
+
+
+def on_do(node: Any) -> list[Op]:
+    body = next((str(d.arg.sval) for d in node.args or () if d.defname == "as"), "")
+    return [Op("do_block", attrs={"dml": bool(_DML_IN_BODY.search(body))})]
+
+
+def on_set(node: Any) -> list[Op]:
+    name = str(node.name or "").lower()
+    value = next((a.val for a in node.args or () if isinstance(a, ast.A_Const)), None)
+    raw = getattr(value, "ival", None)
+    if raw is None:
+        raw = getattr(value, "sval", None)
+    kind = "set_timeout" if name in TIMEOUTS else "set"
+    return [Op(kind, None, name, attrs={"value": str(raw) if raw is not None else None, "local": node.is_local})]
+
+
+def on_transaction(node: Any) -> list[Op]:
+    return [Op("transaction", None, node.kind.name.split("_")[-1].lower())]
+
+
+def on_lock(node: Any) -> list[Op]:
+    mode = LOCK_MODES.get(node.mode, "ACCESS EXCLUSIVE")
+    return [Op("lock_table", table_name(r), variant=mode, attrs={"mode": mode}) for r in node.relations]
+
+
+_HANDLERS: dict[str, Callable[[Any], list[Op]]] = {
+    "AlterTableStmt": on_alter_table,
+    "CreateStmt": on_create,
+    "CreateTableAsStmt": lambda n: [Op("create_table_as", table_name(n.into.rel))],
+    "IndexStmt": on_index,
+    "DropStmt": on_drop,
+    "DropdbStmt": lambda n: [Op("drop_database", None, str(n.dbname).lower())],
+    "RenameStmt": on_rename,
+    "TruncateStmt": lambda n: [Op("truncate", table_name(r), attrs={"cascade": n.behavior == 1})
+                               for r in n.relations],
+    "ReindexStmt": on_reindex,
+    "VacuumStmt": on_vacuum,
+    "ClusterStmt": lambda n: [Op("cluster", table_name(n.relation) if n.relation else None)],
+    "RefreshMatViewStmt": lambda n: [Op("refresh_matview", table_name(n.relation), None,
+                                        "concurrent" if n.concurrent else "")],
+    "LockStmt": on_lock,
+    "UpdateStmt": on_dml("update"),
+    "DeleteStmt": on_dml("delete"),
+    "InsertStmt": on_insert,
+    "DoStmt": on_do,
+    "VariableSetStmt": on_set,
+    "TransactionStmt": on_transaction,
+    "AlterEnumStmt": lambda n: [Op("alter_enum_add_value" if n.newVal and not n.oldVal else "alter_enum_other",
+                                   None, dotted(n.typeName))],
+    "CreateDomainStmt": lambda n: [Op("create_domain", None, dotted(n.domainname),
+                                      attrs={"has_constraint": bool(n.constraints)})],
+    "AlterDomainStmt": lambda n: [Op("alter_domain_add_constraint" if n.subtype == "C" else "alter_domain",
+                                     None, dotted(n.typeName))],
+    "CreateFunctionStmt": lambda n: [Op("create_routine", None, dotted(n.funcname))],
+    "CreateTrigStmt": lambda n: [Op("create_routine", table_name(n.relation), str(n.trigname).lower())],
+    "CreateSeqStmt": lambda n: [Op("create_other", None, table_name(n.sequence), attrs={"objtype": "sequence"})],
+    "ViewStmt": lambda n: [Op("create_other", None, table_name(n.view), attrs={"objtype": "view"})],
+    "CreateEnumStmt": lambda n: [Op("create_other", None, dotted(n.typeName), attrs={"objtype": "type"})],
+    "CreateSchemaStmt": lambda n: [Op("create_other", None, str(n.schemaname).lower(),
+                                      attrs={"objtype": "schema"})],
+}

@@ -1,0 +1,62 @@
+"""The shape of a rule: metadata people read (docs, SARIF) and a ``check`` over a Context."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from dualpath.risk.context import Context, Item
+from dualpath.risk.model import Effect, Finding, Severity
+
+ALL_ENGINES = ("postgresql", "mysql", "sqlite")
+
+
+class Rule:
+    """One hazard. Subclasses set the metadata and implement ``check``."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    severity: ClassVar[Severity] = "warning"
+    engines: ClassVar[tuple[str, ...]] = ALL_ENGINES
+    why: ClassVar[str]
+    alternative: ClassVar[str]  # the safe way, in words
+    fix: ClassVar[str] = ""  # one line shown under a finding
+    bad: ClassVar[str]  # SQL the rule reports
+    good: ClassVar[str]  # the safe form, which it does not report
+    # for rules about the whole change: the rollback of the examples (None: no rollback at all)
+    bad_rollback: ClassVar[str | None] = None
+    good_rollback: ClassVar[str | None] = None
+    scope: ClassVar[str] = "statement"  # or "change"
+    example_version: ClassVar[tuple[int, ...] | None] = None
+    example_dialect: ClassVar[str | None] = None  # defaults to engines[0]
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        raise NotImplementedError
+
+
+class OpRule(Rule):
+    """A rule about operations of some kinds: override ``applies`` and ``message``."""
+
+    kinds: ClassVar[tuple[str, ...]] = ()
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        for item, effect in ctx.effects(*self.kinds):
+            if self.applies(ctx, item, effect):
+                yield ctx.finding(self, item, self.message(ctx, effect), table=effect.table)
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        return True
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        return f"{self.title}: {describe(effect)}"
+
+
+def describe(effect: Effect) -> str:
+    """e.g. "takes ACCESS EXCLUSIVE on orders (blocks reads and writes) and rewrites the table"."""
+    work = {"rewrite": " and rewrites the table", "scan": " and scans the whole table",
+            "build": " while it builds the index"}.get(effect.cost, "")
+    lock = f"{effect.lock} lock" if effect.algorithm is None else f"ALGORITHM={effect.algorithm}, LOCK={effect.lock}"
+    target = f" on {effect.table}" if effect.table else ""
+    blocked = f" (blocks {effect.blocks})" if effect.blocking else ""
+    notes = f"; {effect.notes}" if effect.notes else ""
+    return f"takes {lock}{target}{blocked}{work}{notes}"

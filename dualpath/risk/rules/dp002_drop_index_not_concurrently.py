@@ -1,0 +1,27 @@
+from dualpath.risk.context import Context, Item
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule
+
+
+class DropIndexNotConcurrently(OpRule):
+    id = "DP002"
+    title = "DROP INDEX without CONCURRENTLY"
+    severity = "warning"
+    engines = ("postgresql",)
+    kinds = ("drop_index",)
+    why = ("DROP INDEX takes an ACCESS EXCLUSIVE lock on the table: it first waits for every running "
+           "query on the table, and every new query queues behind it.")
+    alternative = "Use DROP INDEX CONCURRENTLY in a change of its own marked `-- dualpath:no-transaction`."
+    fix = "use DROP INDEX CONCURRENTLY IF EXISTS in its own change marked -- dualpath:no-transaction"
+    bad = "DROP INDEX orders_customer_idx;"
+    good = "-- dualpath:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS orders_customer_idx;"
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        return effect.op is not None and not effect.op.get("concurrent")
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        name = effect.op.name if effect.op else "the index"
+        return f"DROP INDEX {name} takes ACCESS EXCLUSIVE on its table: reads and writes queue behind it"
+
+
+RULE = DropIndexNotConcurrently()

@@ -1,0 +1,32 @@
+from dualpath.risk.context import Context, Item
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule
+
+
+class SetNotNull(OpRule):
+    id = "DP006"
+    title = "SET NOT NULL scans the table under ACCESS EXCLUSIVE"
+    severity = "warning"
+    engines = ("postgresql",)
+    kinds = ("set_not_null",)
+    why = ("ALTER COLUMN ... SET NOT NULL checks every row while holding ACCESS EXCLUSIVE: all reads "
+           "and writes wait for the scan.")
+    alternative = ("On PostgreSQL 12+, first add `CHECK (col IS NOT NULL) NOT VALID`, VALIDATE it (no "
+                   "blocking), then SET NOT NULL — it uses the validated check and skips the scan — and "
+                   "drop the check.")
+    fix = "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL (PostgreSQL 12+)"
+    bad = "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;"
+    good = ("ALTER TABLE orders ADD CONSTRAINT orders_customer_nn CHECK (customer_id IS NOT NULL) NOT VALID;\n"
+            "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_nn;\n"
+            "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;\n"
+            "ALTER TABLE orders DROP CONSTRAINT orders_customer_nn;")
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        return effect.cost == "scan"
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        col = effect.op.name if effect.op else "column"
+        return f"SET NOT NULL on {effect.table}.{col} scans every row under ACCESS EXCLUSIVE"
+
+
+RULE = SetNotNull()

@@ -1,0 +1,30 @@
+from dualpath.risk.context import Context, Item
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule, describe
+
+
+class AddColumnRewritesTable(OpRule):
+    id = "DP008"
+    title = "ADD COLUMN rewrites the table (volatile default, serial, identity, stored generated)"
+    severity = "warning"
+    engines = ("postgresql",)
+    kinds = ("add_column",)
+    why = ("A column whose value must be computed per row — a volatile default like gen_random_uuid() "
+           "or random(), serial/identity, a STORED generated column, or any default before "
+           "PostgreSQL 11 — rewrites the whole table under ACCESS EXCLUSIVE.")
+    alternative = ("Add the column without a default (or with a constant one), set the volatile default "
+                   "for new rows with ALTER COLUMN ... SET DEFAULT, and backfill existing rows in batches.")
+    fix = "add the column without the volatile default, SET DEFAULT afterwards, backfill in batches"
+    bad = "ALTER TABLE orders ADD COLUMN public_id uuid DEFAULT gen_random_uuid();"
+    good = ("ALTER TABLE orders ADD COLUMN public_id uuid;\n"
+            "ALTER TABLE orders ALTER COLUMN public_id SET DEFAULT gen_random_uuid();")
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        return effect.cost == "rewrite"
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        col = effect.op.name if effect.op else "column"
+        return f"ADD COLUMN {col} {describe(effect)}"
+
+
+RULE = AddColumnRewritesTable()

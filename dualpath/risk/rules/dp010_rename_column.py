@@ -1,0 +1,25 @@
+from dualpath.risk.context import Context
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule
+
+
+class RenameColumn(OpRule):
+    id = "DP010"
+    title = "Renaming a column breaks running code"
+    severity = "warning"
+    kinds = ("rename_column",)
+    why = ("The application version that is running during and after the deploy still uses the old "
+           "name: its queries fail the moment the rename commits.")
+    alternative = ("Expand and contract: add the new column, write both, backfill, move reads, then drop "
+                   "the old column in a later release. Or expose the new name through a view.")
+    fix = "add the new column and migrate in steps; drop the old one after the application moved"
+    bad = "ALTER TABLE orders RENAME COLUMN total TO amount;"
+    good = "ALTER TABLE orders ADD COLUMN amount numeric;"
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        op = effect.op
+        old, new = (op.name, op.get("new_name")) if op else ("?", "?")
+        return f"renaming {effect.table}.{old} to {new} breaks code that still uses {old}"
+
+
+RULE = RenameColumn()

@@ -1,0 +1,24 @@
+from dualpath.risk.context import Context
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule
+
+
+class DropDatabase(OpRule):
+    id = "DP014"
+    title = "DROP DATABASE or DROP SCHEMA in a migration"
+    severity = "error"
+    kinds = ("drop_database", "drop_schema")
+    why = ("Dropping a database or schema destroys every object and row in it. A migration is the wrong "
+           "place for it: it runs unattended on every environment.")
+    alternative = "Do it by hand, after a backup, with a ticket — not in a migration."
+    fix = "remove the statement from the migration and drop the database by hand after a backup"
+    bad = "DROP SCHEMA reporting CASCADE;"
+    good = "CREATE SCHEMA IF NOT EXISTS reporting;"
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        name = effect.op.name if effect.op else ""
+        what = "schema" if effect.operation == "drop_schema" else "database"
+        return f"DROP {what.upper()} {name} destroys every object in it"
+
+
+RULE = DropDatabase()

@@ -1,0 +1,41 @@
+from collections.abc import Iterable
+
+from dualpath.risk.context import Context
+from dualpath.risk.model import Finding
+from dualpath.risk.rule import Rule
+
+
+class ConcurrentlyInTransaction(Rule):
+    id = "DP017"
+    title = "CONCURRENTLY mixed into a transactional change"
+    severity = "error"
+    engines = ("postgresql",)
+    why = ("CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY and DETACH PARTITION CONCURRENTLY "
+           "cannot run inside a transaction block. Inside BEGIN ... COMMIT they fail; next to other "
+           "statements they force the whole change to run without a transaction, so a failure halfway "
+           "leaves it half applied.")
+    alternative = ("Put each concurrent statement in a change of its own, marked "
+                   "`-- dualpath:no-transaction`.")
+    fix = "move the statement into its own change marked -- dualpath:no-transaction"
+    bad = ("ALTER TABLE orders ADD COLUMN note text;\n"
+           "CREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);")
+    good = "-- dualpath:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_note_idx ON orders (note);"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        for part in (ctx.forward, ctx.rollback):
+            in_block = False
+            for item in part:
+                for op in item.ops:
+                    if op.kind == "transaction":
+                        in_block = op.name in ("begin", "start")
+                concurrent = any(op.variant == "concurrent" and op.kind != "refresh_matview" for op in item.ops)
+                if not concurrent:
+                    continue
+                if in_block:
+                    yield ctx.finding(self, item, "CONCURRENTLY inside BEGIN ... COMMIT: PostgreSQL refuses it")
+                elif len(part) > 1 and ctx.change.directive("no-transaction") is None:
+                    yield ctx.finding(self, item, "CONCURRENTLY next to other statements: the whole change "
+                                      "then runs without a transaction and can stop half applied")
+
+
+RULE = ConcurrentlyInTransaction()

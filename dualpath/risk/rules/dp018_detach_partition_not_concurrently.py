@@ -1,0 +1,27 @@
+from dualpath.risk.context import Context, Item
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule
+
+
+class DetachPartitionNotConcurrently(OpRule):
+    id = "DP018"
+    title = "DETACH PARTITION without CONCURRENTLY"
+    severity = "warning"
+    engines = ("postgresql",)
+    kinds = ("detach_partition",)
+    why = "DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table: every query on it waits."
+    alternative = ("On PostgreSQL 14+ use `DETACH PARTITION ... CONCURRENTLY` in a change marked "
+                   "`-- dualpath:no-transaction`; it only takes SHARE UPDATE EXCLUSIVE.")
+    fix = "use ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+), outside a transaction"
+    bad = "ALTER TABLE measurements DETACH PARTITION measurements_2020;"
+    good = "-- dualpath:no-transaction\nALTER TABLE measurements DETACH PARTITION measurements_2020 CONCURRENTLY;"
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        return effect.op is not None and not effect.op.get("concurrent")
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        extra = "" if ctx.catalogue.supports("detach_concurrently") else " (CONCURRENTLY needs PostgreSQL 14)"
+        return f"DETACH PARTITION takes ACCESS EXCLUSIVE on {effect.table}{extra}"
+
+
+RULE = DetachPartitionNotConcurrently()

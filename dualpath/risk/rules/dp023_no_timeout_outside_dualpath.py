@@ -1,0 +1,34 @@
+from collections.abc import Iterable
+
+from dualpath.risk.context import Context
+from dualpath.risk.model import Finding
+from dualpath.risk.rule import Rule
+
+
+class NoTimeoutOutsideDualpath(Rule):
+    id = "DP023"
+    title = "Blocking DDL without its own lock timeout"
+    severity = "info"
+    engines = ("postgresql", "mysql")
+    why = ("dualpath's runner sets a lock and statement timeout for every statement. Run the same file "
+           "with psql, mysql or another tool and a blocked ALTER waits forever while every other query "
+           "queues behind it.")
+    alternative = ("Nothing to do when only dualpath runs this file. Otherwise start it with "
+                   "`SET lock_timeout = '5s'` (PostgreSQL) or `SET SESSION lock_wait_timeout = 5` (MySQL).")
+    fix = "only dualpath sets the timeouts: add SET lock_timeout = '5s' if other tools run this file"
+    bad = "ALTER TABLE orders ADD COLUMN note text;"
+    good = "SET lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN note text;"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        for part in (ctx.forward, ctx.rollback):
+            for item in part:
+                if any(op.kind == "set_timeout" for op in item.ops):
+                    break
+                blocking = [e for e in item.effects if e.blocks == "reads and writes" and not item.is_new(e.table)]
+                if blocking:
+                    yield ctx.finding(self, item, f"blocking {blocking[0].operation.replace('_', ' ')} with no "
+                                      "lock timeout of its own (dualpath's runner sets one)")
+                    break
+
+
+RULE = NoTimeoutOutsideDualpath()

@@ -1,0 +1,29 @@
+from dualpath.risk.context import Context, Item
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule
+
+
+class ConcurrentNotIdempotent(OpRule):
+    id = "DP033"
+    title = "Concurrent index statement cannot be retried"
+    severity = "info"
+    engines = ("postgresql",)
+    kinds = ("create_index", "drop_index")
+    why = ("A concurrent index build that fails (deadlock, timeout, duplicate) leaves an INVALID index "
+           "behind and nothing is rolled back. Without IF NOT EXISTS / IF EXISTS the retry fails too.")
+    alternative = ("Write `CREATE INDEX CONCURRENTLY IF NOT EXISTS` and `DROP INDEX CONCURRENTLY IF "
+                   "EXISTS`; after a failure, drop the INVALID index and run again.")
+    fix = "add IF NOT EXISTS (create) or IF EXISTS (drop) so the change can be retried"
+    bad = "-- dualpath:no-transaction\nCREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);"
+    good = "-- dualpath:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_note_idx ON orders (note);"
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        op = effect.op
+        return op is not None and op.variant == "concurrent" and not (op.get("if_not_exists") or op.get("if_exists"))
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        guard = "IF NOT EXISTS" if effect.operation == "create_index" else "IF EXISTS"
+        return f"concurrent {effect.operation.replace('_', ' ')} without {guard}: a retry after a failure fails"
+
+
+RULE = ConcurrentNotIdempotent()

@@ -1,0 +1,24 @@
+from dualpath.risk.context import Context
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule, describe
+
+
+class AlterTableRewrite(OpRule):
+    id = "DP036"
+    title = "ALTER TABLE that rewrites the table (tablespace, logged, access method)"
+    severity = "warning"
+    engines = ("postgresql",)
+    kinds = ("set_tablespace", "set_logged", "set_access_method")
+    why = ("SET TABLESPACE, SET LOGGED / UNLOGGED and SET ACCESS METHOD copy the whole table under "
+           "ACCESS EXCLUSIVE: nothing reads or writes it until the copy ends.")
+    alternative = ("Do it in a maintenance window, or copy into a new table online (logical replication, "
+                   "pg_repack) and swap.")
+    fix = "run it in a maintenance window, or use pg_repack / a new table and swap"
+    bad = "ALTER TABLE orders SET TABLESPACE fast_ssd;"
+    good = "CREATE TABLE orders_archive (id bigint PRIMARY KEY) TABLESPACE fast_ssd;"
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        return f"{effect.operation.replace('_', ' ').upper()} {describe(effect)}"
+
+
+RULE = AlterTableRewrite()

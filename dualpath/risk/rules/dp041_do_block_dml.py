@@ -1,0 +1,27 @@
+from dualpath.risk.context import Context, Item
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule
+
+
+class DoBlockDml(OpRule):
+    id = "DP041"
+    title = "DO block that changes data"
+    severity = "warning"
+    engines = ("postgresql",)
+    kinds = ("do_block",)
+    why = ("A DO block runs its UPDATE/DELETE/INSERT as one unbatched statement inside the migration's "
+           "transaction, holding row locks to the end — and its SQL is hidden from lint and planning.")
+    alternative = ("Write the data change as plain SQL with `-- dualpath:batch table=... key=...` so it "
+                   "runs in throttled, resumable chunks.")
+    fix = "replace the DO block with plain DML under -- dualpath:batch"
+    bad = "DO $$ BEGIN UPDATE orders SET state = 'open' WHERE state IS NULL; END $$;"
+    good = "DO $$ BEGIN RAISE NOTICE 'checked'; END $$;"
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        return effect.op is not None and bool(effect.op.get("dml"))
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        return "DO block changes data in one unbatched transaction that lint cannot see into"
+
+
+RULE = DoBlockDml()

@@ -1,0 +1,28 @@
+from collections.abc import Iterable
+
+from dualpath.risk.context import Context
+from dualpath.risk.model import Finding
+from dualpath.risk.rule import Rule
+
+
+class MissingRollback(Rule):
+    id = "DP045"
+    title = "Change without a rollback"
+    severity = "error"
+    scope = "change"
+    why = ("Without a rollback, a failed deploy cannot be undone: the only way back is a restore. "
+           "dualpath refuses such a change unless it is marked irreversible.")
+    alternative = ("Write the rollback (down/undo file); if the change truly cannot be undone, mark it "
+                   "`-- dualpath:irreversible reason=\"...\"` so a backup and an approval are required.")
+    fix = 'write the rollback, or mark the change -- dualpath:irreversible reason="..."'
+    bad = "ALTER TABLE orders ADD COLUMN note text;"
+    good = "ALTER TABLE orders ADD COLUMN note text;"
+    good_rollback = "ALTER TABLE orders DROP COLUMN note;"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        if not ctx.change.rollback and ctx.change.irreversible is None:
+            yield ctx.finding(self, None, f"change {ctx.change.version} has no rollback and is not marked "
+                              "irreversible")
+
+
+RULE = MissingRollback()

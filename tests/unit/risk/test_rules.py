@@ -1,0 +1,40 @@
+"""Every rule reports its own bad example and stays quiet on its good one."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualpath.risk.examples import example_findings
+from dualpath.risk.registry import all_rules
+from dualpath.risk.rule import Rule
+
+RULES = all_rules()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_bad_example_is_reported(rule: Rule) -> None:
+    found = example_findings(rule, "bad")
+    assert rule.id in {f.rule for f in found}, found
+    assert "DP000" not in {f.rule for f in found}, found
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_good_example_is_clean(rule: Rule) -> None:
+    found = example_findings(rule, "good")
+    assert rule.id not in {f.rule for f in found}, found
+    assert "DP000" not in {f.rule for f in found}, found
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rule_metadata_is_complete(rule: Rule) -> None:
+    assert rule.id.startswith("DP") and len(rule.id) == 5
+    assert rule.severity in ("error", "warning", "info")
+    for text in (rule.title, rule.why, rule.alternative, rule.fix, rule.bad, rule.good):
+        assert text.strip()
+    assert set(rule.engines) <= {"postgresql", "mysql", "sqlite"}
+
+
+def test_ids_are_unique_and_there_are_enough() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    assert len(ids) >= 45
