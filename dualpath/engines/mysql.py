@@ -82,8 +82,10 @@ class MySQLEngine(SqlEngine):
         MySQL applies to SELECT only), so this asks for the flavor (connecting once if needed).
         """
         lock_s = -(-lock_timeout_ms // 1000) if lock_timeout_ms > 0 else NO_LIMIT_S
-        statements = [f"SET SESSION lock_wait_timeout = {max(1, lock_s)}",
-                      f"SET SESSION innodb_lock_wait_timeout = {max(1, lock_s)}"]
+        # Say when whole seconds stretched the configured wait, so --dry-run does not surprise.
+        note = f" /* {lock_timeout_ms} ms rounded up */" if 0 < lock_timeout_ms != lock_s * 1000 else ""
+        statements = [f"SET SESSION lock_wait_timeout = {lock_s}{note}",
+                      f"SET SESSION innodb_lock_wait_timeout = {lock_s}{note}"]
         if self.flavor == "mariadb":
             statements.append(f"SET SESSION max_statement_time = {_seconds(statement_timeout_ms)}")
         else:

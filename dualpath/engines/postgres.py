@@ -21,6 +21,8 @@ QUERY_CANCELED = "57014"  # statement_timeout (also a user's cancel request)
 INVALID_CATALOG_NAME = "3D000"  # database does not exist
 
 _APP_NAME = re.compile(r"^dualpath run (?P<run_id>\S+) on (?P<host>.*)$")
+_QUERY_TAG = re.compile(r"/\* dualpath run (?P<run_id>\S+) on (?P<host>.*?) \*/")
+_UNSAFE_IN_TAG = re.compile(r"[^\w.@-]")  # no ':' (bind parameters), '%' (driver format) or '*/'
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqitch') "
                  "AND n.nspname NOT LIKE 'pg\\_%'")
 
@@ -38,6 +40,11 @@ def _qualify(schema: str, name: str) -> str:
 def advisory_key(database: str) -> int:
     """A stable signed 64-bit key for pg_try_advisory_lock, derived from the database name."""
     return int.from_bytes(hashlib.sha256(f"dualpath:{database}".encode()).digest()[:8], "big", signed=True)
+
+
+def _lock_sql(run_id: str, host: str) -> str:
+    tag = f"dualpath run {_UNSAFE_IN_TAG.sub('_', run_id)} on {_UNSAFE_IN_TAG.sub('_', host)}"
+    return f"SELECT pg_try_advisory_lock(:k) /* {tag} */"
 
 
 class PostgresEngine(SqlEngine):
@@ -85,14 +92,15 @@ class PostgresEngine(SqlEngine):
     def run_lock(self, run_id: str, host: str) -> Iterator[None]:
         """Hold a session advisory lock on a dedicated connection; the server drops it if we die.
 
-        application_name carries the run id and host for the next run's refusal message
-        (PostgreSQL keeps its first 63 bytes).
+        application_name carries the run id and host for the next run's refusal message;
+        PostgreSQL keeps only its first 63 bytes, so the locking statement, which stays the
+        session's last query in pg_stat_activity, carries them too.
         """
         engine = self.make_sa_engine(application_name=f"dualpath run {run_id} on {host}")
         try:
             with self.open_connection(engine) as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.lock_key}).scalar()
+                got = conn.execute(text(_lock_sql(run_id, host)), {"k": self.lock_key}).scalar()
                 if not got:
                     raise self.refusal(conn)
                 try:
@@ -116,7 +124,7 @@ class PostgresEngine(SqlEngine):
     def holder_on(self, conn: Connection) -> RunLockHolder | None:
         key = self.lock_key
         row = conn.execute(text(
-            "SELECT a.application_name, a.backend_start, host(a.client_addr) AS client "
+            "SELECT a.application_name, a.query, a.backend_start, host(a.client_addr) AS client "
             "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
             "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
@@ -124,7 +132,9 @@ class PostgresEngine(SqlEngine):
             {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF}).first()
         if row is None:
             return None
-        match = _APP_NAME.match(row.application_name or "")
+        app_name = row.application_name or ""
+        match = _APP_NAME.match(app_name) if len(app_name.encode()) < 63 else None
+        match = match or _QUERY_TAG.search(row.query or "") or _APP_NAME.match(app_name)
         since = format_since(row.backend_start) if row.backend_start else "unknown"
         if match:
             return RunLockHolder(match["run_id"], match["host"], since)

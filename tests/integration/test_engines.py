@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 from dualpath.engines import open_engine
-from dualpath.engines.base import Engine
+from dualpath.engines.base import Engine, Fingerprint
 from dualpath.errors import ConnectionFailed, TargetRefused
+from tests.integration.dbs import server_database, sqlite_database
 
 pytestmark = pytest.mark.integration
 
@@ -74,8 +75,10 @@ def test_pg_timeouts_are_set(pg_url: str) -> None:
 def test_mariadb_timeouts_are_set(mysql_url: str) -> None:
     engine = open_engine(mysql_url)
     assert engine.timeout_statements(1500, 2500) == [
-        "SET SESSION lock_wait_timeout = 2", "SET SESSION innodb_lock_wait_timeout = 2",
+        "SET SESSION lock_wait_timeout = 2 /* 1500 ms rounded up */",
+        "SET SESSION innodb_lock_wait_timeout = 2 /* 1500 ms rounded up */",
         "SET SESSION max_statement_time = 2.5"]
+    assert engine.timeout_statements(0, 0)[0] == "SET SESSION lock_wait_timeout = 31536000"  # 0: no limit
     with engine.connect() as conn:
         engine.apply_timeouts(conn, 1500, 2500)
         row = conn.exec_driver_sql(
@@ -183,6 +186,14 @@ def test_run_lock_is_released_on_exit_and_reentrant_after(any_url: str) -> None:
         pass
 
 
+def test_pg_holder_survives_a_long_host_name(pg_url: str) -> None:
+    engine = open_engine(pg_url)
+    host = "build-agent-0042.eu-central-1.compute.internal.example.com"
+    with engine.run_lock("0123456789ab", host):
+        holder = engine.current_holder()
+    assert holder is not None and (holder.run_id, holder.host) == ("0123456789ab", host)
+
+
 def test_mysql_stale_holder_row_does_not_block(mysql_url: str) -> None:
     engine = open_engine(mysql_url)
     with engine.run_lock("run-1", "here"):
@@ -256,3 +267,175 @@ def test_tables_are_listed(any_url: str) -> None:
     with engine.connect() as conn:
         assert list(engine.iter_tables(conn)) == sorted(["Odd Name", "plain"])
         assert engine.table_exists(conn, "Odd Name") and not engine.table_exists(conn, "nope")
+
+
+# -- fingerprints ------------------------------------------------------------------------
+
+_SQLITE_ORDERS = ("CREATE TABLE {name} (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL "
+                  "REFERENCES customers(id) ON DELETE CASCADE, total NUMERIC NOT NULL DEFAULT {default}, "
+                  "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP{check})")
+_SQLITE_CHECK = ", CONSTRAINT orders_total_check CHECK (total >= 0)"
+_SQLITE_AROUND_ORDERS = [
+    "CREATE INDEX orders_created_idx ON orders (created_at)",
+    "CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100",
+    "CREATE TRIGGER orders_touch AFTER UPDATE ON orders BEGIN SELECT 1; END",
+]
+
+SCHEMAS = {
+    "postgresql": [
+        "CREATE TABLE customers (id serial PRIMARY KEY, email text NOT NULL UNIQUE)",
+        "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id int NOT NULL "
+        "REFERENCES customers(id) ON DELETE CASCADE, total numeric(10,2) NOT NULL DEFAULT 0 "
+        "CONSTRAINT orders_total_check CHECK (total >= 0), created_at timestamptz NOT NULL DEFAULT now())",
+        "CREATE INDEX orders_created_idx ON orders (created_at)",
+        "CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100",
+        "CREATE SEQUENCE invoice_no START 1000",
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        "CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch()",
+        "CREATE TABLE dualpath_history (id serial PRIMARY KEY)",
+        "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY)",
+    ],
+    "mysql": [
+        "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(200) NOT NULL, "
+        "UNIQUE KEY customers_email_key (email))",
+        "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, "
+        "total DECIMAL(10,2) NOT NULL DEFAULT 0, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, "
+        "CONSTRAINT orders_total_check CHECK (total >= 0), CONSTRAINT orders_customer_fk "
+        "FOREIGN KEY (customer_id) REFERENCES customers(id) ON DELETE CASCADE)",
+        "CREATE INDEX orders_created_idx ON orders (created_at)",
+        "CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100",
+        "CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW SET NEW.total = NEW.total",
+        "CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2",
+        "CREATE TABLE dualpath_history (id INT AUTO_INCREMENT PRIMARY KEY)",
+    ],
+    "sqlite": [
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)",
+        _SQLITE_ORDERS.format(name="orders", default=0, check=_SQLITE_CHECK),
+        *_SQLITE_AROUND_ORDERS,
+        "CREATE TABLE dualpath_history (id INTEGER PRIMARY KEY)",
+    ],
+}
+
+
+def _sqlite_rebuild_orders(default: int, check: str) -> list[str]:
+    """SQLite's way to change a default or drop a constraint: build a new table and swap."""
+    return ["DROP VIEW big_orders", _SQLITE_ORDERS.format(name="orders_new", default=default, check=check),
+            "INSERT INTO orders_new SELECT * FROM orders", "DROP TABLE orders",
+            "ALTER TABLE orders_new RENAME TO orders", *_SQLITE_AROUND_ORDERS]
+
+
+# (forward, backward, the one diff line expected)
+CHANGES = {
+    "postgresql": [
+        (["DROP INDEX orders_created_idx"], ["CREATE INDEX orders_created_idx ON orders (created_at)"],
+         "index orders_created_idx: missing after"),
+        (["ALTER TABLE orders ALTER COLUMN total SET DEFAULT 1"],
+         ["ALTER TABLE orders ALTER COLUMN total SET DEFAULT 0"], "column orders.total: default 0 → 1"),
+        (["ALTER TABLE orders DROP CONSTRAINT orders_total_check"],
+         ["ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0)"],
+         "constraint orders.orders_total_check: missing after"),
+        (["ALTER TABLE orders ADD COLUMN note text"], ["ALTER TABLE orders DROP COLUMN note"],
+         "column orders.note: extra after"),
+        (["ALTER SEQUENCE invoice_no INCREMENT 5"], ["ALTER SEQUENCE invoice_no INCREMENT 1"],
+         "sequence invoice_no: increment 1 → 5"),
+        (["CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$"],
+         ["CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"],
+         "function touch(): body_sha256 "),
+        (["ALTER TABLE orders DISABLE TRIGGER orders_touch"], ["ALTER TABLE orders ENABLE TRIGGER orders_touch"],
+         "trigger orders.orders_touch: enabled origin → disabled"),
+    ],
+    "mysql": [
+        (["DROP INDEX orders_created_idx ON orders"], ["CREATE INDEX orders_created_idx ON orders (created_at)"],
+         "index orders.orders_created_idx: missing after"),
+        (["ALTER TABLE orders ALTER COLUMN total SET DEFAULT 1"],
+         ["ALTER TABLE orders ALTER COLUMN total SET DEFAULT 0"], "column orders.total: default 0.00 → 1.00"),
+        (["ALTER TABLE orders DROP CONSTRAINT orders_total_check"],
+         ["ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0)"],
+         "constraint orders.orders_total_check: missing after"),
+        (["ALTER TABLE orders ADD COLUMN note TEXT"], ["ALTER TABLE orders DROP COLUMN note"],
+         "column orders.note: extra after"),
+        (["DROP TRIGGER orders_touch"],
+         ["CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW SET NEW.total = NEW.total"],
+         "trigger orders.orders_touch: missing after"),
+    ],
+    "sqlite": [
+        (["DROP INDEX orders_created_idx"], ["CREATE INDEX orders_created_idx ON orders (created_at)"],
+         "index orders_created_idx: missing after"),
+        (_sqlite_rebuild_orders(1, _SQLITE_CHECK), _sqlite_rebuild_orders(0, _SQLITE_CHECK),
+         "column orders.total: default 0 → 1"),
+        (_sqlite_rebuild_orders(0, ""), _sqlite_rebuild_orders(0, _SQLITE_CHECK),
+         "constraint orders.orders_total_check: missing after"),
+        (["ALTER TABLE orders ADD COLUMN note TEXT"], ["ALTER TABLE orders DROP COLUMN note"],
+         "column orders.note: extra after"),
+    ],
+}
+
+# Changes the fingerprint must not see: data, counters, dualpath's and other tools' tables.
+NOISE = {
+    "postgresql": ["INSERT INTO customers (email) VALUES ('a@example.com')", "SELECT nextval('invoice_no')",
+                   "ALTER TABLE dualpath_history ADD COLUMN note text", "DROP TABLE flyway_schema_history"],
+    "mysql": ["INSERT INTO customers (email) VALUES ('a@example.com')",
+              "ALTER TABLE dualpath_history ADD COLUMN note TEXT"],
+    "sqlite": ["INSERT INTO customers (email) VALUES ('a@example.com')",
+               "ALTER TABLE dualpath_history ADD COLUMN note TEXT"],
+}
+
+
+def _fingerprint(engine: Engine) -> Fingerprint:
+    with engine.connect() as conn:
+        return engine.fingerprint(conn)
+
+
+def test_fingerprint_sees_the_schema_objects(any_url: str) -> None:
+    engine = open_engine(any_url)
+    _exec(engine, *SCHEMAS[engine.name])
+    objects = _fingerprint(engine).objects
+    assert set(objects["table"]) == {"customers", "orders"}
+    assert {"view", "index", "constraint", "column", "trigger"} <= set(objects)
+    assert "big_orders" in objects["view"]
+    kinds = {attrs["type"] for attrs in objects["constraint"].values()}
+    assert {"primary key", "foreign key", "check"} <= kinds
+    if engine.name == "postgresql":
+        assert {"invoice_no", "touch()"} <= set(objects["sequence"]) | set(objects["function"])
+
+
+def test_fingerprint_diff_names_exactly_the_change(any_url: str) -> None:
+    engine = open_engine(any_url)
+    _exec(engine, *SCHEMAS[engine.name])
+    base = _fingerprint(engine)
+    for forward, backward, expected in CHANGES[engine.name]:
+        _exec(engine, *forward)
+        changed = _fingerprint(engine)
+        lines = base.diff(changed)
+        assert len(lines) == 1 and lines[0].startswith(expected), (forward, lines)
+        assert changed.digest != base.digest
+        _exec(engine, *backward)
+        again = _fingerprint(engine)
+        assert again == base and again.digest == base.digest, (backward, base.diff(again))
+
+
+def test_fingerprint_ignores_data_counters_and_history_tables(any_url: str) -> None:
+    engine = open_engine(any_url)
+    _exec(engine, *SCHEMAS[engine.name])
+    base = _fingerprint(engine)
+    _exec(engine, *NOISE[engine.name])
+    assert base.diff(_fingerprint(engine)) == []
+
+
+def test_same_schema_in_another_database_has_the_same_digest(any_url: str, tmp_path: Path) -> None:
+    engine = open_engine(any_url)
+    _exec(engine, *SCHEMAS[engine.name])
+    if engine.name == "sqlite":
+        shadow_of = sqlite_database(tmp_path, "shadow")
+    else:
+        shadow_of = server_database(engine.name, "shadow")
+    with shadow_of as shadow_url:
+        shadow = open_engine(shadow_url)
+        _exec(shadow, *SCHEMAS[engine.name])
+        assert _fingerprint(engine).diff(_fingerprint(shadow)) == []
+
+
+def test_mariadb_url_names_the_flavor_before_connecting() -> None:
+    engine = open_engine("mariadb://root@127.0.0.1:1/x")  # nothing listens: it must not connect
+    assert engine.flavor == "mariadb"
+    assert engine.timeout_statements(2000, 1500)[-1] == "SET SESSION max_statement_time = 1.5"
