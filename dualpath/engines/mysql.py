@@ -52,10 +52,8 @@ class MySQLEngine(SqlEngine):
         return super().flavor
 
     def server_flavor(self, conn: Connection) -> str:
-        if getattr(conn.dialect, "is_mariadb", False):
-            return "mariadb"
-        version = conn.exec_driver_sql("SELECT VERSION()").scalar() or ""
-        return "mariadb" if "mariadb" in str(version).lower() else "mysql"
+        # SQLAlchemy read VERSION() when it connected; asking again would open a transaction.
+        return "mariadb" if getattr(conn.dialect, "is_mariadb", False) else "mysql"
 
     def quote_ident(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
