@@ -1,0 +1,28 @@
+from dualpath.risk.context import Context, Item
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule
+
+
+class ForeignKeyChecksDisabled(OpRule):
+    id = "DP056"
+    title = "foreign_key_checks turned off"
+    severity = "warning"
+    engines = ("mysql",)
+    kinds = ("set",)
+    why = ("With foreign_key_checks=0, rows that break foreign keys go in unnoticed and stay; a foreign "
+           "key added meanwhile is never checked against existing rows.")
+    alternative = ("Keep checks on and fix orphan rows first; if you must turn them off for an in-place "
+                   "FK add, check for orphans with a query afterwards and turn checks back on.")
+    fix = "keep foreign_key_checks on, or verify orphans afterwards and SET foreign_key_checks = 1"
+    bad = "SET foreign_key_checks = 0;"
+    good = "SET foreign_key_checks = 1;"
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        op = effect.op
+        return op is not None and op.name == "foreign_key_checks" and str(op.get("value")).lower() in ("0", "off")
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        return "foreign_key_checks = 0 lets rows that break foreign keys in unnoticed"
+
+
+RULE = ForeignKeyChecksDisabled()

@@ -1,0 +1,26 @@
+from dualpath.risk.context import Context
+from dualpath.risk.model import Effect
+from dualpath.risk.rule import OpRule, describe
+
+
+class AttachPartitionScan(OpRule):
+    id = "DP060"
+    title = "ATTACH PARTITION scans the partition"
+    severity = "info"
+    engines = ("postgresql",)
+    kinds = ("attach_partition",)
+    why = ("ATTACH PARTITION checks every row of the new partition against the bound, under ACCESS "
+           "EXCLUSIVE on the partition (and, before PostgreSQL 12, on the parent too).")
+    alternative = ("First add a CHECK constraint matching the bound NOT VALID and VALIDATE it; ATTACH then "
+                   "skips the scan. Drop the CHECK afterwards.")
+    fix = "add and validate a CHECK matching the partition bound before ATTACH PARTITION"
+    bad = "ALTER TABLE measurements ATTACH PARTITION m2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+    good = ("ALTER TABLE m2024 ADD CONSTRAINT m2024_bound CHECK (ts >= '2024-01-01' AND ts < '2025-01-01') "
+            "NOT VALID;")
+
+    def message(self, ctx: Context, effect: Effect) -> str:
+        part = effect.op.name if effect.op else "the partition"
+        return f"ATTACH PARTITION {part} {describe(effect)}"
+
+
+RULE = AttachPartitionScan()
