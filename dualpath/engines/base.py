@@ -72,6 +72,8 @@ class Engine(Protocol):
 
     def run_lock(self, run_id: str, host: str) -> AbstractContextManager[None]: ...
 
+    def ensure_exists(self) -> None: ...  # about to write: create what the dialect creates on demand
+
     def current_holder(self) -> RunLockHolder | None: ...
 
     def fingerprint(self, conn: Connection) -> Fingerprint: ...
@@ -117,6 +119,9 @@ class SqlEngine:
                 yield conn
         finally:
             engine.dispose()
+
+    def ensure_exists(self) -> None:
+        """Servers: a missing database is reported by connect(), with how to create it."""
 
     @contextlib.contextmanager
     def open_connection(self, engine: sa.Engine, url: URL | None = None) -> Iterator[Connection]:

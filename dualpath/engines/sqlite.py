@@ -62,6 +62,14 @@ class SQLiteEngine(SqlEngine):
         with super().connect() as conn:
             yield conn
 
+    def ensure_exists(self) -> None:
+        """apply creates a new database file, as sqlite3 does; read-only commands still refuse one."""
+        if self.path and not os.path.exists(self.path):
+            if not os.path.isdir(os.path.dirname(os.path.abspath(self.path))):
+                raise ConnectionFailed(f"folder of database file {self.path} does not exist", where=self.path,
+                                       hint="create the folder or fix the path")
+            sqlite3.connect(self.path).close()
+
     # -- errors and timeouts -------------------------------------------------------------
 
     def driver_lock_timeout(self, orig: BaseException) -> bool:

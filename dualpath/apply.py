@@ -1,0 +1,284 @@
+"""Apply and roll back changes on one target, under the run lock, timeouts and history.
+
+A change runs in one transaction where the engine can roll DDL back (PostgreSQL, SQLite),
+so a failure leaves nothing behind. Elsewhere (MySQL/MariaDB: DDL commits implicitly) each
+statement stands alone, and a failure is recorded with exactly what ran and what to run
+by hand to undo it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from dualpath import history
+from dualpath.changes import Change, Statement, version_key
+from dualpath.engines.base import Engine
+from dualpath.errors import LockTimeout, RunFailed, TargetRefused, UsageError
+from dualpath.history import Actor
+from dualpath.status import ChangeState, compute_states
+from dualpath.target import Target
+from dualpath.urls import redact, safe_url
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    done: list[tuple[str, str, int]] = field(default_factory=list)  # (version, direction, ms)
+    dry_run: bool = False
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class Runner:
+    """Moves one target forward or back through its changes."""
+
+    def __init__(self, target: Target, engine: Engine, changes: list[Change], actor: Actor,
+                 echo: Echo = print) -> None:
+        self.target, self.engine, self.changes, self.actor, self.echo = target, engine, changes, actor, echo
+        self.safety = target.safety
+
+    # -- planning what to run -------------------------------------------------------------
+
+    def states(self, conn: Connection) -> list[ChangeState]:
+        return compute_states(self.changes, history.latest_rows(conn))
+
+    def pending_up(self, states: list[ChangeState], to: str | None) -> list[Change]:
+        self._check_version(to)
+        refuse_drift(states)
+        refuse_partial_failures(states)
+        limit = version_key(to) if to else None
+        return [s.change for s in states
+                if s.change is not None and s.state in ("pending", "failed")
+                and (limit is None or version_key(s.version) <= limit)]
+
+    def pending_down(self, states: list[ChangeState], to: str | None, steps: int | None) -> list[Change]:
+        self._check_version(to)
+        refuse_drift(states)
+        applied = [s for s in states if s.state == "applied"]
+        if to is not None:
+            chosen = [s for s in applied if version_key(s.version) > version_key(to)]
+        else:
+            chosen = applied[-steps:] if steps else []
+        chosen.reverse()
+        for s in chosen:
+            if s.change is None:
+                raise TargetRefused(f"version {s.version} is applied but its files are missing here",
+                                    hint="restore the migration files from version control before rolling back")
+            reason = s.change.irreversible
+            if reason is not None:
+                raise TargetRefused(
+                    f"version {s.version} is irreversible ({reason.args.get('reason', '')}); nothing was rolled back",
+                    where=s.change.where,
+                    hint="restore from the backup taken before it (dualpath backup restore), "
+                         "or roll back to a version after it")
+        return [s.change for s in chosen if s.change is not None]
+
+    def _check_version(self, to: str | None) -> None:
+        if to is None:
+            return
+        known = {c.version for c in self.changes}
+        if to not in known and not any(version_key(to) == c.sort_key for c in self.changes):
+            sample = ", ".join(sorted(known, key=version_key)[-5:])
+            raise UsageError(f"--to {to}: no change has that version",
+                             hint=f"choose one of the known versions (latest: {sample})")
+
+    # -- running --------------------------------------------------------------------------
+
+    def apply(self, to: str | None = None, dry_run: bool = False) -> RunSummary:
+        return self._run("up", dry_run, lambda st: self.pending_up(st, to))
+
+    def rollback(self, to: str | None = None, steps: int | None = None, dry_run: bool = False) -> RunSummary:
+        if to is None and not steps:
+            raise UsageError("rollback needs --to VERSION or --steps N", hint="e.g. dualpath rollback --steps 1")
+        return self._run("down", dry_run, lambda st: self.pending_down(st, to, steps))
+
+    def _run(self, direction: str, dry_run: bool,
+             choose: Callable[[list[ChangeState]], list[Change]]) -> RunSummary:
+        summary = RunSummary(run_id=self.actor.run_id, dry_run=dry_run)
+        if dry_run:
+            with self.engine.connect() as conn:
+                todo = choose(self.states(conn))
+                conn.rollback()
+            self.print_dry_run(todo, direction)
+            return summary
+        self.engine.ensure_exists()
+        with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
+            self.engine.apply_timeouts(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
+            history.ensure_tables(conn)
+            conn.commit()
+            todo = choose(self.states(conn))
+            conn.commit()  # end the read so each change opens its own transaction
+            if not todo:
+                self.echo("nothing to do: the target is up to date" if direction == "up"
+                          else "nothing to roll back")
+            for change in todo:
+                ms = self.run_change(conn, change, direction)
+                summary.done.append((change.version, direction, ms))
+                verb = "applied" if direction == "up" else "rolled back"
+                self.echo(f"{verb} {change.version} {change.description} ({ms} ms)")
+        return summary
+
+    def run_change(self, conn: Connection, change: Change, direction: str) -> int:
+        statements = change.forward if direction == "up" else change.rollback
+        started = time.monotonic()
+        if self.in_transaction(change, statements):
+            self._run_in_transaction(conn, change, statements, direction, started)
+        else:
+            self._run_one_by_one(conn, change, statements, direction, started)
+        return _ms_since(started)
+
+    def in_transaction(self, change: Change, statements: Sequence[Statement]) -> bool:
+        return (self.engine.transactional_ddl and change.directive("no-transaction") is None
+                and not any(s.no_transaction for s in statements))
+
+    def _run_in_transaction(self, conn: Connection, change: Change, statements: Sequence[Statement],
+                            direction: str, started: float) -> None:
+        """All or nothing: statements and the history row commit together."""
+        for attempt in range(self.safety.lock_retries + 1):
+            current: Statement | None = None
+            try:
+                with conn.begin():
+                    for current in statements:
+                        conn.exec_driver_sql(current.text)
+                    self._record(conn, change, direction, started, True, None)
+                return
+            except DBAPIError as exc:
+                if self.engine.is_lock_timeout(exc) and attempt < self.safety.lock_retries:
+                    self._note_retry(conn, change, current, attempt, exc)
+                    continue
+                detail = {"failed_at": current.where if current else change.where,
+                          "error": _message(exc), "rolled_back": True}
+                self._record_failure(conn, change, direction, started, detail)
+                raise self._failure(change, current, exc, "its transaction was rolled back: "
+                                    "nothing of this change stays") from None
+
+    def _run_one_by_one(self, conn: Connection, change: Change, statements: Sequence[Statement],
+                        direction: str, started: float) -> None:
+        """Each statement commits alone; a failure lists what ran and how to undo it."""
+        ran: list[str] = []
+        for statement in statements:
+            try:
+                self._execute_with_retries(conn, change, statement)
+            except DBAPIError as exc:
+                undo = [s.text for s in (change.rollback if direction == "up" else change.forward)]
+                # nothing ran = nothing stays, so a later apply may simply retry it
+                detail = {"ran": ran, "failed_at": statement.where, "error": _message(exc),
+                          "rolled_back": not ran, "to_undo_by_hand": undo if ran else []}
+                self._record_failure(conn, change, direction, started, detail)
+                ran_text = ", ".join(ran) if ran else "none"
+                raise self._failure(change, statement, exc,
+                                    f"statements that ran and stay: {ran_text}; to undo them run the "
+                                    f"{'rollback' if direction == 'up' else 'forward'} statements of "
+                                    f"{change.version} that match, then `dualpath repair`") from None
+            ran.append(statement.where)
+        with conn.begin():
+            self._record(conn, change, direction, started, True, {"ran": ran})
+
+    def _execute_with_retries(self, conn: Connection, change: Change, statement: Statement) -> None:
+        for attempt in range(self.safety.lock_retries + 1):
+            try:
+                with conn.begin():
+                    conn.exec_driver_sql(statement.text)
+                return
+            except DBAPIError as exc:
+                if self.engine.is_lock_timeout(exc) and attempt < self.safety.lock_retries:
+                    self._note_retry(conn, change, statement, attempt, exc)
+                    continue
+                raise
+
+    def _note_retry(self, conn: Connection, change: Change, statement: Statement | None,
+                    attempt: int, exc: DBAPIError) -> None:
+        if conn.in_transaction():
+            conn.rollback()
+        wait_ms = self.safety.retry_backoff_ms * (2 ** attempt)
+        where = statement.where if statement else change.where
+        self.echo(f"lock timeout at {where}; retry {attempt + 1}/{self.safety.lock_retries} in {wait_ms} ms")
+        with conn.begin():
+            history.audit(conn, self.actor, "lock-timeout", version=change.version, ticket=change.ticket,
+                          detail={"at": where, "attempt": attempt + 1, "error": _message(exc)})
+        time.sleep(wait_ms / 1000)
+
+    def _record(self, conn: Connection, change: Change, direction: str, started: float, success: bool,
+                detail: dict[str, object] | None) -> None:
+        history.record(conn, self.actor, version=change.version, description=change.description,
+                       checksum=change.checksum, direction=direction, duration_ms=_ms_since(started),
+                       success=success, detail=detail)
+        history.audit(conn, self.actor, "apply" if direction == "up" else "rollback",
+                      version=change.version, ticket=change.ticket,
+                      detail={"success": success, "file": change.where, **(detail or {})})
+
+    def _record_failure(self, conn: Connection, change: Change, direction: str, started: float,
+                        detail: dict[str, object]) -> None:
+        if conn.in_transaction():
+            conn.rollback()
+        with conn.begin():
+            self._record(conn, change, direction, started, False, detail)
+
+    def _failure(self, change: Change, statement: Statement | None, exc: DBAPIError, aftermath: str) -> Exception:
+        where = statement.where if statement else change.where
+        if self.engine.is_lock_timeout(exc):
+            return LockTimeout(
+                f"version {change.version}: lock not granted within {self.safety.lock_timeout_ms} ms "
+                f"after {self.safety.lock_retries + 1} attempts; {aftermath}", where=where,
+                hint="find the session holding the lock (long transaction?) and retry in a quieter moment")
+        return RunFailed(f"version {change.version} failed: {_message(exc)}; {aftermath}", where=where,
+                         hint="fix the statement (or the data it trips on) and run dualpath apply again")
+
+    # -- dry run ----------------------------------------------------------------------------
+
+    def print_dry_run(self, todo: list[Change], direction: str) -> None:
+        verb = "apply" if direction == "up" else "roll back"
+        self.echo(f"-- dry run: {len(todo)} change(s) to {verb} on {safe_url(self.target.url)}; nothing is executed")
+        for sql in self.engine.timeout_statements(self.safety.lock_timeout_ms, self.safety.statement_timeout_ms):
+            self.echo(f"{sql};")
+        for change in todo:
+            statements = change.forward if direction == "up" else change.rollback
+            wrapped = self.in_transaction(change, statements)
+            self.echo(f"\n-- {change.version} {change.description} ({change.where})")
+            if wrapped:
+                self.echo("BEGIN;")
+            for s in statements:
+                self.echo(f"-- {s.where}\n{s.text};")
+            self.echo(f"-- then record version {change.version} ({direction}) in dualpath_history")
+            if wrapped:
+                self.echo("COMMIT;")
+
+
+def refuse_drift(states: list[ChangeState]) -> None:
+    drifted = [s for s in states if s.state == "drifted"]
+    if not drifted:
+        return
+    lines = [f"{s.version} ({s.where}): applied with checksum {s.row.checksum[:12] if s.row else '?'}, "
+             f"file now {s.change.checksum[:12] if s.change else '?'}" for s in drifted]
+    raise TargetRefused("migration files changed after they were applied (drift): " + "; ".join(lines),
+                        hint="restore the files from version control, or if the edit is intended and "
+                             "already reflected in the database, run `dualpath repair` to re-baseline")
+
+
+def refuse_partial_failures(states: list[ChangeState]) -> None:
+    for s in states:
+        if s.state == "failed" and s.row is not None and not s.row.detail.get("rolled_back", True):
+            raise TargetRefused(
+                f"version {s.version} failed half-way earlier (at {s.row.detail.get('failed_at')}); "
+                f"statements that ran: {', '.join(s.row.detail.get('ran', [])) or 'none'}",
+                where=s.where,
+                hint="undo what ran by hand (see dualpath status --format json), then `dualpath repair`")
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _message(exc: DBAPIError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    return redact(text.strip().splitlines()[0] if text.strip() else type(exc).__name__)

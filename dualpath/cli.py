@@ -1,0 +1,151 @@
+"""The `dualpath` command line: each command a few lines over the core.
+
+Errors are caught once, here, and printed for people (no traceback); exit codes follow
+the design: 0 ok, 1 findings/verification, 2 usage or input, 3 refused, 4 failed and rolled back.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dualpath.errors import DualpathError
+from dualpath.urls import redact
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Plan, check and run database migrations with a tested way forward and back.")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+UrlOpt = Annotated[str | None, typer.Option("--url", help="database URL or a target name from dualpath.toml")]
+MigrationsOpt = Annotated[Path | None, typer.Option("--migrations", help="migrations folder (default: configured)")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="dualpath.toml to use")]
+
+
+def handle_errors(func: F) -> F:
+    """Turn dualpath's errors into a clear message and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DualpathError as exc:
+            err.print(f"[bold red]error:[/] {redact(str(exc))}", markup=True, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: transactional changes in flight were rolled back by the server")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug of ours: still no traceback unless asked for
+            if os.environ.get("DUALPATH_DEBUG"):
+                raise
+            err.print(f"[bold red]internal error:[/] {redact(f'{type(exc).__name__}: {exc}')}\n"
+                      "  next: rerun with DUALPATH_DEBUG=1 for the traceback and report it", soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _context(url: str | None, migrations: Path | None, config: Path | None) -> Any:
+    from dualpath.session import open_session
+
+    return open_session(url, migrations, config, echo=lambda line: out.print(line, markup=False, soft_wrap=True))
+
+
+@app.command()
+@handle_errors
+def detect(migrations: MigrationsOpt = None, config: ConfigOpt = None) -> None:
+    """Which migration layout a folder uses and how many changes it holds."""
+    from dualpath.config import find_config, load_settings
+    from dualpath.sources import detect_layout, read_changes
+
+    settings = load_settings(find_config(config))
+    folder = migrations or settings.migrations_dir()
+    layout = detect_layout(folder)
+    changes = read_changes(folder, layout=layout)
+    out.print(f"{folder}: {layout}, {len(changes)} change(s)"
+              + (f", versions {changes[0].version} … {changes[-1].version}" if changes else ""))
+
+
+@app.command()
+@handle_errors
+def status(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
+           format: Annotated[str, typer.Option("--format", help="text|json")] = "text") -> None:
+    """Each change and its state on the target: applied, pending, failed or drifted."""
+    if format not in ("text", "json"):
+        raise typer.BadParameter("--format must be text or json")
+    session = _context(url, migrations, config)
+    states = session.states()
+    if format == "json":
+        print(json.dumps([s.as_json() for s in states], indent=2))
+        return
+    table = Table(title=f"{session.target_label} ({session.layout})")
+    for col in ("version", "description", "state", "applied at", "file"):
+        table.add_column(col)
+    colors = {"applied": "green", "pending": "yellow", "failed": "red", "drifted": "magenta"}
+    for s in states:
+        table.add_row(s.version, s.description, f"[{colors[s.state]}]{s.state}[/]",
+                      str(s.applied_at or ""), s.where)
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def apply(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
+          to: Annotated[str | None, typer.Option("--to", help="stop after this version")] = None,
+          dry_run: Annotated[bool, typer.Option("--dry-run", help="print the SQL, change nothing")] = False) -> None:
+    """Apply pending changes (up to --to)."""
+    _context(url, migrations, config).runner().apply(to=to, dry_run=dry_run)
+
+
+@app.command()
+@handle_errors
+def rollback(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
+             to: Annotated[str | None, typer.Option("--to", help="roll back every change after this version")] = None,
+             steps: Annotated[int | None, typer.Option("--steps", help="roll back the last N changes")] = None,
+             dry_run: Annotated[bool, typer.Option("--dry-run", help="print the SQL, change nothing")] = False) -> None:
+    """Roll back applied changes (--to V or --steps N)."""
+    _context(url, migrations, config).runner().rollback(to=to, steps=steps, dry_run=dry_run)
+
+
+@app.command()
+@handle_errors
+def repair(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None) -> None:
+    """Re-baseline drifted checksums and clear failed attempts (writes an audit row)."""
+    for line in _context(url, migrations, config).repair() or ["nothing to repair"]:
+        out.print(line)
+
+
+@app.command()
+@handle_errors
+def adopt(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
+          dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be baselined")] = False) -> None:
+    """Baseline dualpath's history from the table another tool left (Flyway, Liquibase, ...)."""
+    for line in _context(url, migrations, config).adopt(dry_run=dry_run):
+        out.print(line, markup=False)
+
+
+@app.command()
+@handle_errors
+def demo(keep: Annotated[Path | None, typer.Option("--keep", help="keep the demo database here")] = None) -> None:
+    """The whole story on examples/shop with embedded defaults (SQLite)."""
+    from dualpath.demo import run_demo
+
+    run_demo(keep, echo=lambda line: out.print(line, soft_wrap=True))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(prog_name="dualpath")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

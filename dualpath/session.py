@@ -1,0 +1,98 @@
+"""Everything one command needs about its target: settings, URL, engine, changes, actor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from dualpath import history
+from dualpath.adopt import inspect_adoption, write_baseline
+from dualpath.apply import Runner, new_run_id
+from dualpath.changes import Change
+from dualpath.config import Settings, find_config, load_settings
+from dualpath.engines import open_engine
+from dualpath.engines.base import Engine
+from dualpath.errors import TargetRefused
+from dualpath.history import Actor
+from dualpath.repair import repair_states
+from dualpath.sources import detect_layout, read_changes
+from dualpath.status import ChangeState, compute_states
+from dualpath.target import Target, resolve_target
+from dualpath.urls import safe_url
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class Session:
+    settings: Settings
+    target: Target
+    echo: Echo
+
+    @cached_property
+    def engine(self) -> Engine:
+        return open_engine(self.target.url)
+
+    @cached_property
+    def layout(self) -> str:
+        return detect_layout(self.target.migrations)
+
+    @cached_property
+    def changes(self) -> list[Change]:
+        return read_changes(self.target.migrations, dialect=self.engine.name, layout=self.layout)
+
+    @cached_property
+    def actor(self) -> Actor:
+        return history.make_actor(new_run_id(), self.target.migrations, self.settings.applied_by)
+
+    @property
+    def target_label(self) -> str:
+        return self.target.name if self.target.name != "url" else safe_url(self.target.url)
+
+    def runner(self) -> Runner:
+        return Runner(self.target, self.engine, self.changes, self.actor, self.echo)
+
+    def states(self) -> list[ChangeState]:
+        changes = self.changes
+        with self.engine.connect() as conn:
+            return compute_states(changes, history.latest_rows(conn))
+
+    def repair(self) -> list[str]:
+        changes = self.changes
+        with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
+            history.ensure_tables(conn)
+            states = compute_states(changes, history.latest_rows(conn))
+            done = repair_states(conn, states, self.actor)
+            conn.commit()
+        return done
+
+    def adopt(self, dry_run: bool = False) -> list[str]:
+        changes = self.changes
+        with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
+            adoption = inspect_adoption(conn, changes)
+            if adoption is None:
+                raise TargetRefused("no history table of Flyway, Liquibase, golang-migrate, dbmate, diesel or "
+                                    "sqitch found on the target", hint="nothing to adopt: use dualpath apply")
+            lines = [f"found {adoption.tool} history in {adoption.table}: "
+                     f"{len(adoption.matched)} change(s) match files here"]
+            lines += [f"problem recorded by {adoption.tool}: {p}" for p in adoption.problems]
+            if adoption.missing_here or adoption.problems:
+                missing = ", ".join(adoption.missing_here)
+                raise TargetRefused("; ".join(lines[1:] + ([f"applied there but missing here: {missing}"]
+                                                           if missing else [])),
+                                    hint="bring the missing files into the migrations folder (or fix the "
+                                         "problem with the previous tool), then adopt again; nothing was written")
+            if dry_run:
+                return lines + [f"would baseline {c.version} {c.description}" for c in adoption.matched]
+            history.ensure_tables(conn)
+            already = {v for v, row in history.latest_rows(conn).items() if row.is_applied}
+            written = write_baseline(conn, adoption, self.actor, already)
+            conn.commit()
+        return lines + [f"baselined {v}" for v in written]
+
+
+def open_session(url: str | None, migrations: Path | None, config: Path | None, echo: Echo = print) -> Session:
+    settings = load_settings(find_config(config))
+    return Session(settings, resolve_target(settings, url, migrations), echo)

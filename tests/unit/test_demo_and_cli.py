@@ -1,0 +1,30 @@
+"""The README's main job, and the promise that core commands stay light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from dualpath.cli import app
+
+
+def test_demo_round_trip_proves_the_schema_identical() -> None:
+    result = CliRunner().invoke(app, ["demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "identical to the start" in result.output
+    assert result.output.count("rolled back") == 4
+
+
+def test_core_cli_imports_no_prefect_or_great_expectations() -> None:
+    code = "import sys, dualpath.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
+           "('prefect', 'great_expectations')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_errors_never_show_a_traceback(tmp_path: object) -> None:
+    result = CliRunner().invoke(app, ["detect", "--migrations", "/nonexistent/folder"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
