@@ -44,3 +44,45 @@ def human_seconds(s: float) -> str:
     if s < 7200:
         return f"{s / 60:.0f} min"
     return f"{s / 3600:.1f} h"
+
+
+_SIZE_QUERIES = {
+    "postgresql": (
+        "SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid) "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND n.nspname NOT LIKE 'pg_toast%'"
+    ),
+    "mysql": (
+        "SELECT table_schema, table_name, COALESCE(table_rows, 0), "
+        "COALESCE(data_length, 0) + COALESCE(index_length, 0) "
+        "FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class LiveTarget:
+    """What lint learns from the server: its flavor, version and table sizes."""
+
+    flavor: str  # "postgresql" | "mysql" | "mariadb" | "sqlite"
+    version: tuple[int, ...]
+    sizes: dict[str, TableSize]
+
+
+def read_live(url: str) -> LiveTarget:
+    """Connect once, read version and sizes (planner estimates: cheap, no table scan)."""
+    from sqlalchemy import text
+
+    from dualpath.engines import open_engine
+
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        version = tuple(engine.server_version(conn))
+        flavor = engine.server_flavor(conn)
+        query = _SIZE_QUERIES.get(engine.name)
+        rows = conn.execute(text(query)).all() if query else []
+    sizes = {}
+    for schema, table, count, size in rows:
+        sizes[f"{schema}.{table}".lower()] = TableSize(rows=int(count or 0), bytes=int(size or 0))
+    return LiveTarget(flavor=flavor, version=version, sizes=sizes)

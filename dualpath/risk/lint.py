@@ -1,0 +1,142 @@
+"""``dualpath lint``: read migration folders or .sql files, run the rules, render, pick the exit code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from dualpath.changes import Change
+from dualpath.errors import DualpathError, UsageError
+from dualpath.risk.catalogue import Catalogue, Version, catalogue_for, family_of, normalise_dialect
+from dualpath.risk.check import SYNTAX_RULE, check_change
+from dualpath.risk.live import LiveTarget, TableSize
+from dualpath.risk.model import Finding, severity_rank
+from dualpath.risk.registry import check_rule_ids
+
+FORMATS = ("text", "json", "sarif", "github")
+FAIL_ON = ("info", "warning", "error")
+_WHERE = re.compile(r"^(?P<file>.*?):(?P<line>\d+)$")
+
+
+def lint_paths(paths: list[Path], *, dialect: str, version: Version | None = None, url: str | None = None,
+               disabled: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
+    """Findings for every path: a migration folder (read with its layout) or single .sql files.
+
+    A file that cannot be read or parsed becomes a finding; the other files are still linted.
+    """
+    check_rule_ids(disabled)
+    live = _read_live(url) if url else None
+    catalogue = _catalogue(dialect, version, live)
+    sizes = live.sizes if live else {}
+    findings: list[Finding] = []
+    for path in paths:
+        findings.extend(_lint_path(Path(path), catalogue, disabled, sizes))
+    return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule))
+
+
+def _read_live(url: str) -> LiveTarget:
+    from dualpath.risk.live import read_live
+
+    return read_live(url)
+
+
+def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -> Catalogue:
+    name = normalise_dialect(dialect)
+    if live is not None:
+        if family_of(live.flavor) != family_of(name):
+            raise UsageError(f"--dialect {dialect} does not match the server at --url ({live.flavor})",
+                             hint=f"use --dialect {live.flavor}, or drop --dialect")
+        name = live.flavor if name == "mysql" else name
+        version = version or live.version
+    return catalogue_for(name, version)
+
+
+def _lint_path(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
+               sizes: dict[str, TableSize]) -> list[Finding]:
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {path}", hint="pass migration folders or .sql files")
+    if path.is_dir():
+        return _lint_folder(path, catalogue, disabled, sizes)
+    return _lint_file(path, catalogue, disabled, sizes)
+
+
+def _lint_folder(folder: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
+                 sizes: dict[str, TableSize]) -> list[Finding]:
+    from dualpath.sources import read_changes
+
+    try:
+        changes = read_changes(folder, dialect=family_of(catalogue.dialect))
+    except DualpathError as exc:
+        # the folder as a whole is unreadable (say, one change lacks its rollback): report that,
+        # then still lint every .sql file in it on its own
+        found = [_error_finding(exc, folder, disabled)]
+        for file in sorted(folder.rglob("*.sql")):
+            found.extend(_lint_file(file, catalogue, disabled, sizes))
+        return found
+    return [f for change in changes
+            for f in check_change(change, catalogue, knows_rollback=True, disabled=disabled, sizes=sizes)]
+
+
+def _lint_file(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
+               sizes: dict[str, TableSize]) -> list[Finding]:
+    from dualpath.sources.common import read_text
+    from dualpath.sql import split_with_directives
+
+    try:
+        statements, _ = split_with_directives(read_text(path), file=str(path),
+                                              dialect=family_of(catalogue.dialect))
+    except DualpathError as exc:
+        return [_error_finding(exc, path, disabled)]
+    change = Change(version="", description=path.stem, forward=tuple(statements), rollback=(),
+                    file=str(path), layout="file")
+    return check_change(change, catalogue, knows_rollback=False, disabled=disabled, sizes=sizes)
+
+
+def _error_finding(exc: DualpathError, path: Path, disabled: Iterable[str]) -> Finding:
+    """A reader's or splitter's error, at the place it names."""
+    file, line = str(path), 1
+    match = _WHERE.match(exc.where or "")
+    if match:
+        file, line = match.group("file"), int(match.group("line"))
+    elif exc.where:
+        file = exc.where
+    rule = "DP045" if "no rollback" in exc.message and "DP045" not in disabled else SYNTAX_RULE
+    return Finding(rule=rule, severity="error", file=file, line=line, message=exc.message,
+                   fix=exc.hint or "correct the file", title="file cannot be read")
+
+
+def exit_code(findings: list[Finding], fail_on: str) -> int:
+    """1 when any finding is at or above ``fail_on``, else 0."""
+    bar = severity_rank(fail_on)
+    return 1 if any(severity_rank(f.severity) >= bar for f in findings) else 0
+
+
+def render(findings: list[Finding], fmt: str) -> str:
+    if fmt == "json":
+        from dualpath.render import lint_json as renderer
+    elif fmt == "sarif":
+        from dualpath.render import sarif as renderer  # type: ignore[no-redef]
+    elif fmt == "github":
+        from dualpath.render import github as renderer  # type: ignore[no-redef]
+    else:
+        from dualpath.render import lint_text as renderer  # type: ignore[no-redef]
+    return renderer.render(findings)
+
+
+def run_lint(paths: list[Path], *, dialect: str = "postgresql", version: Version | None = None,
+             url: str | None = None, fmt: str = "text", fail_on: str = "error",
+             disabled: set[str] | frozenset[str] = frozenset()) -> tuple[str, int]:
+    """Output and exit code of ``dualpath lint``: 0 clean, 1 findings at or above ``fail_on``, 2 bad input."""
+    try:
+        _check_choice("--format", fmt, FORMATS)
+        _check_choice("--fail-on", fail_on, FAIL_ON)
+        findings = lint_paths(paths, dialect=dialect, version=version, url=url, disabled=disabled)
+    except DualpathError as exc:
+        return str(exc), exc.exit_code
+    return render(findings, fmt), exit_code(findings, fail_on)
+
+
+def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UsageError(f"{option} {value!r} is not one of: {', '.join(choices)}")
