@@ -43,8 +43,9 @@ class Runner:
     """Moves one target forward or back through its changes."""
 
     def __init__(self, target: Target, engine: Engine, changes: list[Change], actor: Actor,
-                 echo: Echo = print) -> None:
+                 echo: Echo = print, ticket_pattern: str | None = None) -> None:
         self.target, self.engine, self.changes, self.actor, self.echo = target, engine, changes, actor, echo
+        self.ticket_pattern = ticket_pattern
         self.safety = target.safety
 
     # -- planning what to run -------------------------------------------------------------
@@ -204,7 +205,8 @@ class Runner:
         where = statement.where if statement else change.where
         self.echo(f"lock timeout at {where}; retry {attempt + 1}/{self.safety.lock_retries} in {wait_ms} ms")
         with conn.begin():
-            history.audit(conn, self.actor, "lock-timeout", version=change.version, ticket=change.ticket,
+            history.audit(conn, self.actor, "lock-timeout", version=change.version,
+                          ticket=change.ticket_by(self.ticket_pattern),
                           detail={"at": where, "attempt": attempt + 1, "error": _message(exc)})
         time.sleep(wait_ms / 1000)
 
@@ -214,7 +216,7 @@ class Runner:
                        checksum=change.checksum, direction=direction, duration_ms=_ms_since(started),
                        success=success, detail=detail)
         history.audit(conn, self.actor, "apply" if direction == "up" else "rollback",
-                      version=change.version, ticket=change.ticket,
+                      version=change.version, ticket=change.ticket_by(self.ticket_pattern),
                       detail={"success": success, "file": change.where, **(detail or {})})
 
     def _record_failure(self, conn: Connection, change: Change, direction: str, started: float,

@@ -77,6 +77,13 @@ class Change:
         found = self.directive("ticket")
         return found.args.get("id") if found else None
 
+    def ticket_by(self, pattern: str | None) -> str | None:
+        """The ticket directive, else the first match of the configured pattern in the description or file."""
+        if self.ticket or not pattern:
+            return self.ticket
+        found = re.search(pattern, f"{self.description} {self.file}")
+        return found.group(0) if found else None
+
     def directive(self, name: str) -> Directive | None:
         for d in self.directives:
             if d.name == name:

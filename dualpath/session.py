@@ -52,7 +52,7 @@ class Session:
         return self.target.name if self.target.name != "url" else safe_url(self.target.url)
 
     def runner(self) -> Runner:
-        return Runner(self.target, self.engine, self.changes, self.actor, self.echo)
+        return Runner(self.target, self.engine, self.changes, self.actor, self.echo, self.settings.ticket_pattern)
 
     def states(self) -> list[ChangeState]:
         changes = self.changes

@@ -33,3 +33,9 @@ def test_change_level_directives_are_found_on_statements() -> None:
     change = Change("1", "x", (Statement("SELECT 1", "f.sql", 2, directives=(ticket,)),), (), "f.sql")
     assert change.ticket == "SHOP-1"
     assert change.irreversible is None
+
+
+def test_ticket_from_configured_pattern_when_no_directive() -> None:
+    change = Change("3", "SHOP 117 add currency", (_stmt("SELECT 1"),), (), "db/V3__SHOP-117_add_currency.sql")
+    assert change.ticket_by(r"[A-Z]+-\d+") == "SHOP-117"
+    assert change.ticket_by(None) is None
