@@ -1,0 +1,125 @@
+"""``dualpath backup create|list|verify|restore|prune``: a few lines each over dualpath.backup.
+
+Mounted by the main app with ``app.add_typer(backup_app, name="backup")``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from dualpath import backup
+from dualpath.errors import DualpathError
+from dualpath.urls import redact
+
+backup_app = typer.Typer(help="Back up before destructive changes; verify and restore backups.",
+                         no_args_is_help=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+UrlOpt = Annotated[str | None, typer.Option("--url", help="database URL or a target name from dualpath.toml")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="destination: file:///dir or s3://bucket/prefix")]
+IdOpt = Annotated[str, typer.Option("--id", help="backup id (see: dualpath backup list)")]
+KeepOpt = Annotated[int | None, typer.Option("--keep", min=1, help="retention: keep the newest N backups")]
+KeepDaysOpt = Annotated[float | None, typer.Option(
+    "--keep-days", min=0, help="retention: keep backups of the last D days")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="dualpath.toml to use")]
+
+
+def handle_errors(func: F) -> F:
+    """dualpath's errors become ``error: ...`` on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DualpathError as exc:
+            typer.echo(f"error: {redact(str(exc))}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_for(to: str | None, keep: int | None = None, keep_days: float | None = None) -> backup.BackupSettings:
+    # Until [backup] is part of dualpath.toml: defaults, with S3 access from boto3's AWS_* chain.
+    values: dict[str, Any] = {"destination": to, "keep": keep, "keep_days": keep_days}
+    return backup.BackupSettings(**{k: v for k, v in values.items() if v is not None})
+
+
+def parse_tables(text: str | None) -> list[str] | None:
+    """``a,b`` → ["a", "b"]; nothing → None (the whole database)."""
+    tables = [t.strip() for t in (text or "").split(",") if t.strip()]
+    return tables or None
+
+
+def resolve_url(url: str | None, config: Path | None) -> Any:
+    from dualpath.config import find_config, load_settings
+    from dualpath.target import resolve_target
+
+    return resolve_target(load_settings(find_config(config)), url, None).url
+
+
+@backup_app.command("create")
+@handle_errors
+def create(url: UrlOpt = None, to: ToOpt = None,
+           tables: Annotated[str | None, typer.Option("--tables", help="a,b: only these tables")] = None,
+           change: Annotated[list[str] | None, typer.Option("--change", help="change id it protects")] = None,
+           keep: KeepOpt = None, keep_days: KeepDaysOpt = None, config: ConfigOpt = None) -> None:
+    """Dump the database (or --tables) to --to, with a manifest; then apply retention."""
+    settings = settings_for(to, keep, keep_days)
+    manifest = backup.create_backup(resolve_url(url, config), parse_tables(tables), change or [],
+                                    None, settings)
+    typer.echo(f"backup {manifest.backup_id}: {manifest.engine} {manifest.database}, "
+               f"{len(manifest.tables)} table(s), {manifest.size} bytes, verified")
+    for pruned in backup.prune_backups(to, keep, keep_days, settings) if to else []:
+        typer.echo(f"pruned {pruned}")
+
+
+@backup_app.command("list")
+@handle_errors
+def list_(to: ToOpt = None, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Backups at --to, newest first."""
+    manifests = backup.list_backups(to, settings_for(to))
+    if as_json:
+        typer.echo(json.dumps([m.model_dump(mode="json", exclude={"fingerprint"}) for m in manifests], indent=2))
+        return
+    for m in manifests:
+        changes = ",".join(m.change_ids) or "-"
+        typer.echo(f"{m.backup_id}  {m.created_at}  {m.engine}  {m.database}  {m.size} bytes  "
+                   f"tables={len(m.tables)}  changes={changes}  by {m.created_by}")
+    if not manifests:
+        typer.echo("no backups")
+
+
+@backup_app.command("verify")
+@handle_errors
+def verify(backup_id: IdOpt, to: ToOpt = None) -> None:
+    """Re-read the artifacts and check sha256 and size against the manifest."""
+    manifest = backup.verify_backup(to, backup_id, settings_for(to))
+    typer.echo(f"backup {backup_id}: {len(manifest.artifacts)} artifact(s) match their sha256")
+
+
+@backup_app.command("restore")
+@handle_errors
+def restore(backup_id: IdOpt, into: Annotated[str, typer.Option("--into", help="an empty scratch database URL")],
+            to: ToOpt = None) -> None:
+    """Restore into a scratch database and compare fingerprint and row counts with the manifest."""
+    report = backup.restore_backup(to, backup_id, into, settings_for(to))
+    rows = sum(report.row_counts.values())
+    typer.echo(f"backup {backup_id} restored into {report.into}: fingerprint and {rows} rows "
+               f"in {len(report.row_counts)} table(s) match the manifest")
+
+
+@backup_app.command("prune")
+@handle_errors
+def prune(to: ToOpt = None, keep: KeepOpt = None, keep_days: KeepDaysOpt = None) -> None:
+    """Delete backups outside retention (kept if among the newest N or younger than D days)."""
+    pruned = backup.prune_backups(to, keep, keep_days, settings_for(to))
+    for backup_id in pruned:
+        typer.echo(f"pruned {backup_id}")
+    typer.echo(f"{len(pruned)} backup(s) pruned")
