@@ -1,58 +1,21 @@
 """The `dualpath` command line: each command a few lines over the core.
 
-Errors are caught once, here, and printed for people (no traceback); exit codes follow
-the design: 0 ok, 1 findings/verification, 2 usage or input, 3 refused, 4 failed and rolled back.
+Core commands live here; topic commands (lint, plan, backup, run, ...) in dualpath/commands/.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dualpath.errors import DualpathError
-from dualpath.urls import redact
+from dualpath.console import ConfigOpt, MigrationsOpt, UrlOpt, handle_errors, out
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Plan, check and run database migrations with a tested way forward and back.")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-UrlOpt = Annotated[str | None, typer.Option("--url", help="database URL or a target name from dualpath.toml")]
-MigrationsOpt = Annotated[Path | None, typer.Option("--migrations", help="migrations folder (default: configured)")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="dualpath.toml to use")]
-
-
-def handle_errors(func: F) -> F:
-    """Turn dualpath's errors into a clear message and the documented exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DualpathError as exc:
-            err.print(f"[bold red]error:[/] {redact(str(exc))}", markup=True, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("interrupted: transactional changes in flight were rolled back by the server")
-            raise typer.Exit(130) from None
-        except Exception as exc:  # a bug of ours: still no traceback unless asked for
-            if os.environ.get("DUALPATH_DEBUG"):
-                raise
-            err.print(f"[bold red]internal error:[/] {redact(f'{type(exc).__name__}: {exc}')}\n"
-                      "  next: rerun with DUALPATH_DEBUG=1 for the traceback and report it", soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _context(url: str | None, migrations: Path | None, config: Path | None) -> Any:
@@ -141,6 +104,15 @@ def demo(keep: Annotated[Path | None, typer.Option("--keep", help="keep the demo
     from dualpath.demo import run_demo
 
     run_demo(keep, echo=lambda line: out.print(line, soft_wrap=True))
+
+
+def _register_topics() -> None:
+    from dualpath.commands import register_all
+
+    register_all(app)
+
+
+_register_topics()
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -10,6 +10,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -38,6 +39,48 @@ class TargetConfig(BaseModel):
     safety: Safety | None = None
 
 
+class Tenant(BaseModel):
+    """One tenant database of an environment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    url: str  # may hold ${ENV} references, resolved right before use
+    canary: bool = False
+
+
+class Environment(BaseModel):
+    """An environment (sandbox, staging, prod-blue, ...): its tenants, window and rules of engagement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenants: list[Tenant] = Field(default_factory=list)
+    # or a template plus names: url_template = "postgresql://app@db/shop_{tenant}"
+    tenant_url_template: str | None = None
+    tenant_names: list[str] = Field(default_factory=list)
+    canary: list[str] = Field(default_factory=list)  # tenant names migrated first
+    window: str | None = None  # e.g. "Sat 02:00-05:00 Europe/Berlin"; None = any time
+    wave_size: int = Field(10, ge=1)
+    failure_threshold: int = Field(1, ge=1)  # failed tenants that halt the rollout
+    rollback_policy: Literal["failed", "run"] = "run"  # roll back the failed tenant only, or the whole run
+    approval: Literal["always", "irreversible", "never"] = "irreversible"
+    approvers: list[str] = Field(default_factory=list)
+    approval_timeout_s: int = Field(3600, ge=1)
+    fail_on: Literal["warning", "error", "never"] = "error"
+    backup: Literal["destructive", "always", "never"] = "destructive"
+    backup_to: str | None = None  # file:///path or s3://bucket/prefix
+    slack_channel: str | None = None
+    host_concurrency: int = Field(4, ge=1)  # tenants migrated at once per database host
+    safety: Safety | None = None
+
+    def tenant_list(self) -> list[Tenant]:
+        """Explicit tenants, then templated ones; canaries are flagged from either form."""
+        listed = list(self.tenants)
+        if self.tenant_url_template:
+            listed += [Tenant(name=n, url=self.tenant_url_template.replace("{tenant}", n)) for n in self.tenant_names]
+        return [t.model_copy(update={"canary": t.canary or t.name in self.canary}) for t in listed]
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,11 +90,28 @@ class Settings(BaseModel):
     applied_by: str | None = None
     safety: Safety = Field(default_factory=Safety)
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
+    environments: dict[str, Environment] = Field(default_factory=dict)
+    owners: dict[str, str] = Field(default_factory=dict)  # role (dba, service, on-call...) -> person or team
+    escalation: list[str] = Field(default_factory=list)
+    pii_columns: list[str] = Field(default_factory=list)  # "table.column", masked in shadows and reports
+    lint: dict[str, Any] = Field(default_factory=dict)  # disable = ["DP012"], fail_on = "error"
+    # validated by the modules that use them, so loading the config stays light
+    slack: dict[str, Any] = Field(default_factory=dict)
+    backup: dict[str, Any] = Field(default_factory=dict)
+    validation: dict[str, Any] = Field(default_factory=dict)
     root: Path = Field(default=Path("."), exclude=True)
 
     def migrations_dir(self, target: TargetConfig | None = None) -> Path:
         folder = Path(target.migrations if target and target.migrations else self.migrations)
         return folder if folder.is_absolute() else self.root / folder
+
+
+def environment(settings: Settings, name: str) -> Environment:
+    """The named environment, or a clear error listing the known ones."""
+    if name not in settings.environments:
+        known = ", ".join(sorted(settings.environments)) or "none defined"
+        raise UsageError(f"unknown environment '{name}'", hint=f"known environments: {known}")
+    return settings.environments[name]
 
 
 def find_config(explicit: Path | None = None) -> Path | None:

@@ -1,0 +1,53 @@
+"""What every command shares: consoles, common options, and the one place errors are caught.
+
+Errors are printed for people (no traceback); exit codes follow the design: 0 ok,
+1 findings/verification, 2 usage or input, 3 refused, 4 failed and rolled back.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from dualpath.errors import DualpathError
+from dualpath.urls import redact
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+UrlOpt = Annotated[str | None, typer.Option("--url", help="database URL or a target name from dualpath.toml")]
+MigrationsOpt = Annotated[Path | None, typer.Option("--migrations", help="migrations folder (default: configured)")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="dualpath.toml to use")]
+
+
+def handle_errors(func: F) -> F:
+    """Turn dualpath's errors into a clear message and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DualpathError as exc:
+            err.print(f"[bold red]error:[/] {redact(str(exc))}", markup=True, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: transactional changes in flight were rolled back by the server")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug of ours: still no traceback unless asked for
+            if os.environ.get("DUALPATH_DEBUG"):
+                raise
+            err.print(f"[bold red]internal error:[/] {redact(f'{type(exc).__name__}: {exc}')}\n"
+                      "  next: rerun with DUALPATH_DEBUG=1 for the traceback and report it", soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
