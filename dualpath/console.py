@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from dualpath.errors import DualpathError
 from dualpath.urls import redact
@@ -36,7 +37,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DualpathError as exc:
-            err.print(f"[bold red]error:[/] {redact(str(exc))}", markup=True, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", markup=True, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted: transactional changes in flight were rolled back by the server")
@@ -44,7 +45,7 @@ def handle_errors(func: F) -> F:
         except Exception as exc:  # a bug of ours: still no traceback unless asked for
             if os.environ.get("DUALPATH_DEBUG"):
                 raise
-            err.print(f"[bold red]internal error:[/] {redact(f'{type(exc).__name__}: {exc}')}\n"
+            err.print(f"[bold red]internal error:[/] {escape(redact(f'{type(exc).__name__}: {exc}'))}\n"
                       "  next: rerun with DUALPATH_DEBUG=1 for the traceback and report it", soft_wrap=True)
             raise typer.Exit(2) from None
 
