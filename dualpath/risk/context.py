@@ -13,6 +13,7 @@ from dualpath.risk.ops import SqlSyntaxError, extract_ops
 
 BIG_ROWS = 1_000_000
 BIG_BYTES = 1 << 30
+ESCALATED: dict[Severity, Severity] = {"info": "warning", "warning": "error", "error": "error"}
 
 
 @dataclass
@@ -64,8 +65,8 @@ class Context:
         size = self.size_of(table)
         if size is not None:
             message = f"{message} ({size.describe()})"
-            if level == "warning" and (size.rows >= BIG_ROWS or size.bytes >= BIG_BYTES):
-                level = "error"  # a lock or rewrite on a big table is an outage, not a nuisance
+            if size.rows >= BIG_ROWS or size.bytes >= BIG_BYTES:
+                level = ESCALATED[level]  # a lock or rewrite on a big table is an outage, not a nuisance
         return Finding(rule=rule.id, severity=level,  # type: ignore[attr-defined]
                        file=stmt.file if stmt else self.change.file,
                        line=stmt.line if stmt else self.change.line,

@@ -12,11 +12,12 @@ class CheckWithoutNotValid(OpRule):
     why = ("Adding a CHECK constraint scans the whole table under an ACCESS EXCLUSIVE lock: neither "
            "reads nor writes proceed until every row is checked.")
     alternative = ("Add it NOT VALID (instant; new and updated rows are checked), then VALIDATE "
-                   "CONSTRAINT, which scans under SHARE UPDATE EXCLUSIVE and blocks nobody.")
+                   "CONSTRAINT in a later change, which scans under SHARE UPDATE EXCLUSIVE and blocks nobody.")
     fix = "ADD CONSTRAINT ... CHECK (...) NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT ..."
     bad = "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0);"
     good = ("ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\n"
-            "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;")
+            "-- and in the next change:\n"
+            "-- ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;")
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and effect.op.variant == "check"

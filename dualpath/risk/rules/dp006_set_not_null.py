@@ -11,12 +11,14 @@ class SetNotNull(OpRule):
     kinds = ("set_not_null",)
     why = ("ALTER COLUMN ... SET NOT NULL checks every row while holding ACCESS EXCLUSIVE: all reads "
            "and writes wait for the scan.")
-    alternative = ("On PostgreSQL 12+, first add `CHECK (col IS NOT NULL) NOT VALID`, VALIDATE it (no "
+    alternative = ("On PostgreSQL 12+, in a change marked `-- dualpath:no-transaction`, first add "
+                   "`CHECK (col IS NOT NULL) NOT VALID`, VALIDATE it (no "
                    "blocking), then SET NOT NULL — it uses the validated check and skips the scan — and "
                    "drop the check.")
     fix = "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL (PostgreSQL 12+)"
     bad = "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;"
-    good = ("ALTER TABLE orders ADD CONSTRAINT orders_customer_nn CHECK (customer_id IS NOT NULL) NOT VALID;\n"
+    good = ("-- dualpath:no-transaction\n"
+            "ALTER TABLE orders ADD CONSTRAINT orders_customer_nn CHECK (customer_id IS NOT NULL) NOT VALID;\n"
             "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_nn;\n"
             "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;\n"
             "ALTER TABLE orders DROP CONSTRAINT orders_customer_nn;")

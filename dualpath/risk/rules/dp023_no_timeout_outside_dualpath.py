@@ -1,8 +1,19 @@
 from collections.abc import Iterable
 
 from dualpath.risk.context import Context
-from dualpath.risk.model import Finding
+from dualpath.risk.model import Effect, Finding
 from dualpath.risk.rule import Rule
+
+# statements that take no lock another session could make them wait for
+_NO_WAIT = {"none", "unknown", "NONE"}
+# MySQL: every DDL statement waits for an exclusive metadata lock, even an INSTANT one
+_NO_MDL = {"set", "set_timeout", "transaction", "other", "create_routine", "insert", "create_table"}
+
+
+def waits(effect: Effect, family: str) -> bool:
+    if family == "mysql":
+        return effect.operation not in _NO_MDL
+    return effect.lock not in _NO_WAIT
 
 
 class NoTimeoutOutsideDualpath(Rule):
@@ -24,10 +35,11 @@ class NoTimeoutOutsideDualpath(Rule):
             for item in part:
                 if any(op.kind == "set_timeout" for op in item.ops):
                     break
-                blocking = [e for e in item.effects if e.blocks == "reads and writes" and not item.is_new(e.table)]
+                blocking = [e for e in item.effects if waits(e, ctx.family) and not item.is_new(e.table)]
                 if blocking:
-                    yield ctx.finding(self, item, f"blocking {blocking[0].operation.replace('_', ' ')} with no "
-                                      "lock timeout of its own (dualpath's runner sets one)")
+                    what = blocking[0].operation.replace("_", " ")
+                    yield ctx.finding(self, item, f"{what} can wait for a lock with no timeout of its own "
+                                      "(dualpath's runner sets one)")
                     break
 
 
