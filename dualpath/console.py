@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -39,6 +40,8 @@ def handle_errors(func: F) -> F:
         except DualpathError as exc:
             err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", markup=True, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+            raise  # the command chose its exit code, or click explains bad usage itself
         except KeyboardInterrupt:
             err.print("interrupted: transactional changes in flight were rolled back by the server")
             raise typer.Exit(130) from None

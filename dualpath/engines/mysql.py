@@ -164,7 +164,7 @@ class MySQLEngine(SqlEngine):
 
     @contextlib.contextmanager
     def server_connection(self) -> Iterator[Connection]:
-        url = self.url.set(database=None)
+        url = self.url._replace(database=None)  # URL.set(database=None) keeps the name in SQLAlchemy 2.1
         engine = self.make_sa_engine(url)
         try:
             with self.open_connection(engine, url) as conn:

@@ -1,0 +1,56 @@
+"""`dualpath lint`: judge every statement before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dualpath.console import ConfigOpt, err, handle_errors
+from dualpath.errors import UsageError
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    try:
+        return tuple(int(p) for p in text.split("."))
+    except ValueError:
+        raise UsageError(f"--engine-version {text!r} is not a version",
+                         hint="e.g. --engine-version 15 or 10.11") from None
+
+
+@handle_errors
+def lint(
+    paths: Annotated[list[Path], typer.Argument(help="migration folders or .sql files")],
+    dialect: Annotated[str, typer.Option("--dialect", help="postgresql|mysql|sqlite")] = "postgresql",
+    engine_version: Annotated[str | None, typer.Option("--engine-version", help="server version, e.g. 15")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="read version and table sizes from here")] = None,
+    format: Annotated[str, typer.Option("--format", help="text|json|sarif|github")] = "text",
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="warning|error")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Lock levels, rewrites and hazards of every statement, with the safe alternative."""
+    from dualpath.config import find_config, load_settings
+    from dualpath.risk.lint import run_lint
+    from dualpath.target import resolve_target
+
+    settings = load_settings(find_config(config))
+    target_url = None
+    if url:
+        target = resolve_target(settings, url, None)
+        target_url = target.url.render_as_string(hide_password=False)
+        dialect = target.dialect
+    disabled = {str(rule) for rule in settings.lint.get("disable", [])}
+    output, code = run_lint(paths, dialect=dialect, version=_version(engine_version), url=target_url, fmt=format,
+                            fail_on=fail_on or str(settings.lint.get("fail_on", "error")), disabled=disabled)
+    if output and code == 2:
+        err.print(output, markup=False)
+    elif output:
+        print(output)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("lint")(lint)
