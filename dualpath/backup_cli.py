@@ -5,50 +5,34 @@ Mounted by the main app with ``app.add_typer(backup_app, name="backup")``.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from dualpath import backup
-from dualpath.errors import DualpathError
-from dualpath.urls import redact
+from dualpath.console import ConfigOpt, UrlOpt, handle_errors
 
 backup_app = typer.Typer(help="Back up before destructive changes; verify and restore backups.",
                          no_args_is_help=True)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-UrlOpt = Annotated[str | None, typer.Option("--url", help="database URL or a target name from dualpath.toml")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="destination: file:///dir or s3://bucket/prefix")]
 IdOpt = Annotated[str, typer.Option("--id", help="backup id (see: dualpath backup list)")]
 KeepOpt = Annotated[int | None, typer.Option("--keep", min=1, help="retention: keep the newest N backups")]
 KeepDaysOpt = Annotated[float | None, typer.Option(
     "--keep-days", min=0, help="retention: keep backups of the last D days")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="dualpath.toml to use")]
 
 
-def handle_errors(func: F) -> F:
-    """dualpath's errors become ``error: ...`` on stderr and the documented exit code."""
+def settings_for(to: str | None, keep: int | None = None, keep_days: float | None = None,
+                 config: Path | None = None) -> backup.BackupSettings:
+    """[backup] from dualpath.toml, overridden by the command line; S3 access falls back to AWS_*."""
+    from dualpath.config import find_config, load_settings
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DualpathError as exc:
-            typer.echo(f"error: {redact(str(exc))}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def settings_for(to: str | None, keep: int | None = None, keep_days: float | None = None) -> backup.BackupSettings:
-    # Until [backup] is part of dualpath.toml: defaults, with S3 access from boto3's AWS_* chain.
-    values: dict[str, Any] = {"destination": to, "keep": keep, "keep_days": keep_days}
-    return backup.BackupSettings(**{k: v for k, v in values.items() if v is not None})
+    values: dict[str, Any] = dict(load_settings(find_config(config)).backup)
+    values.update({k: v for k, v in {"destination": to, "keep": keep, "keep_days": keep_days}.items()
+                   if v is not None})
+    return backup.BackupSettings(**values)
 
 
 def parse_tables(text: str | None) -> list[str] | None:
@@ -71,7 +55,7 @@ def create(url: UrlOpt = None, to: ToOpt = None,
            change: Annotated[list[str] | None, typer.Option("--change", help="change id it protects")] = None,
            keep: KeepOpt = None, keep_days: KeepDaysOpt = None, config: ConfigOpt = None) -> None:
     """Dump the database (or --tables) to --to, with a manifest; then apply retention."""
-    settings = settings_for(to, keep, keep_days)
+    settings = settings_for(to, keep, keep_days, config)
     manifest = backup.create_backup(resolve_url(url, config), parse_tables(tables), change or [],
                                     None, settings)
     typer.echo(f"backup {manifest.backup_id}: {manifest.engine} {manifest.database}, "
