@@ -29,6 +29,8 @@ def lint(
     url: Annotated[str | None, typer.Option("--url", help="read version and table sizes from here")] = None,
     format: Annotated[str, typer.Option("--format", help="text|json|sarif|github")] = "text",
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="warning|error")] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="show a diff of the safe rewrites (docs/lint-fix.md)")] = False,
+    write: Annotated[bool, typer.Option("--write", help="with --fix: write the rewritten files")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Lock levels, rewrites and hazards of every statement, with the safe alternative."""
@@ -43,12 +45,26 @@ def lint(
         target_url = target.url.render_as_string(hide_password=False)
         dialect = target.dialect
     disabled = {str(rule) for rule in settings.lint.get("disable", [])}
+    if fix or write:
+        _fix(paths, dialect, engine_version, disabled, write)
     output, code = run_lint(paths, dialect=dialect, version=_version(engine_version), url=target_url, fmt=format,
                             fail_on=fail_on or str(settings.lint.get("fail_on", "error")), disabled=disabled)
     if output and code == 2:
         err.print(output, markup=False)
     elif output:
         print(output)
+    raise typer.Exit(code)
+
+
+def _fix(paths: list[Path], dialect: str, engine_version: str | None, disabled: set[str], write: bool) -> None:
+    from dualpath.risk.fix import run_fix
+
+    diff, summary, code = run_fix(paths, dialect=dialect, version=_version(engine_version), disabled=disabled,
+                                  write=write)
+    if diff:
+        print(diff, end="")
+    if summary:
+        err.print(summary, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -54,32 +54,43 @@ def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -
 
 def _lint_path(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
                sizes: dict[str, TableSize]) -> list[Finding]:
+    changes, errors = read_path(path, catalogue)
+    found = [_error_finding(exc, where, disabled) for exc, where in errors]
+    for change, knows_rollback in changes:
+        found.extend(check_change(change, catalogue, knows_rollback=knows_rollback, disabled=disabled, sizes=sizes))
+    return found
+
+
+def read_path(path: Path, catalogue: Catalogue
+              ) -> tuple[list[tuple[Change, bool]], list[tuple[DualpathError, Path]]]:
+    """The changes in a migration folder (read with its layout) or a single .sql file.
+
+    Each change comes with whether its layout knows rollbacks; what cannot be read comes back as
+    errors with the path they are about.
+    """
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}", hint="pass migration folders or .sql files")
-    if path.is_dir():
-        return _lint_folder(path, catalogue, disabled, sizes)
-    return _lint_file(path, catalogue, disabled, sizes)
-
-
-def _lint_folder(folder: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
-                 sizes: dict[str, TableSize]) -> list[Finding]:
+    if not path.is_dir():
+        return _read_file(path, catalogue)
     from dualpath.sources import read_changes
 
     try:
-        changes = read_changes(folder, dialect=family_of(catalogue.dialect))
+        changes = read_changes(path, dialect=family_of(catalogue.dialect))
     except DualpathError as exc:
         # the folder as a whole is unreadable (say, one change lacks its rollback): report that,
-        # then still lint every .sql file in it on its own
-        found = [_error_finding(exc, folder, disabled)]
-        for file in sorted(folder.rglob("*.sql")):
-            found.extend(_lint_file(file, catalogue, disabled, sizes))
-        return found
-    return [f for change in changes
-            for f in check_change(change, catalogue, knows_rollback=True, disabled=disabled, sizes=sizes)]
+        # then still read every .sql file in it on its own
+        found: list[tuple[Change, bool]] = []
+        errors: list[tuple[DualpathError, Path]] = [(exc, path)]
+        for file in sorted(path.rglob("*.sql")):
+            more, problems = _read_file(file, catalogue)
+            found.extend(more)
+            errors.extend(problems)
+        return found, errors
+    return [(change, True) for change in changes], []
 
 
-def _lint_file(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
-               sizes: dict[str, TableSize]) -> list[Finding]:
+def _read_file(path: Path, catalogue: Catalogue
+               ) -> tuple[list[tuple[Change, bool]], list[tuple[DualpathError, Path]]]:
     from dualpath.sources.common import read_text
     from dualpath.sql import split_with_directives
 
@@ -87,10 +98,10 @@ def _lint_file(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[
         statements, _ = split_with_directives(read_text(path), file=str(path),
                                               dialect=family_of(catalogue.dialect))
     except DualpathError as exc:
-        return [_error_finding(exc, path, disabled)]
+        return [], [(exc, path)]
     change = Change(version="", description=path.stem, forward=tuple(statements), rollback=(),
                     file=str(path), layout="file")
-    return check_change(change, catalogue, knows_rollback=False, disabled=disabled, sizes=sizes)
+    return [(change, False)], []
 
 
 def _error_finding(exc: DualpathError, path: Path, disabled: Iterable[str]) -> Finding:

@@ -52,3 +52,16 @@ def test_sarif_is_sarif(tmp_path: Path) -> None:
 def test_unknown_dialect_lists_choices(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["lint", "--dialect", "oracle", str(_migration(tmp_path))])
     assert result.exit_code == 2 and "postgresql" in result.output
+
+
+def test_fix_shows_a_diff_and_write_writes(tmp_path: Path) -> None:
+    file = _migration(tmp_path)
+    before = file.read_text()
+    shown = CliRunner().invoke(app, ["lint", "--fix", str(file)])
+    assert shown.exit_code == 0 and "+CREATE INDEX CONCURRENTLY IF NOT EXISTS" in shown.stdout
+    assert file.read_text() == before
+    written = CliRunner().invoke(app, ["lint", "--fix", "--write", str(file)])
+    assert written.exit_code == 0
+    assert file.read_text() == ("-- a comment\n-- dualpath:no-transaction\n"
+                                "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_created_idx ON orders (created_at);\n")
+    assert CliRunner().invoke(app, ["lint", "--fix", str(file)]).stdout == ""

@@ -1,0 +1,19 @@
+"""DP005: ``ADD CONSTRAINT ... CHECK`` → ``... NOT VALID`` + ``VALIDATE CONSTRAINT``."""
+
+from __future__ import annotations
+
+from dualpath.risk.context import Context, Item
+from dualpath.risk.fixes import Fix, Known, Rewrite, Skip
+from dualpath.risk.fixes.not_valid import not_valid_then_validate
+from dualpath.risk.model import Finding
+
+
+class CheckNotValid(Fix):
+    rules = ("DP005",)
+    summary = "CHECK → NOT VALID, then VALIDATE CONSTRAINT, the change marked no-transaction"
+
+    def rewrite(self, ctx: Context, item: Item, finding: Finding, known: Known) -> Rewrite | Skip:
+        return not_valid_then_validate(item, "CONSTR_CHECK")
+
+
+FIX = CheckNotValid()

@@ -1,0 +1,19 @@
+"""DP015: ``ADD UNIQUE`` → ``CREATE UNIQUE INDEX CONCURRENTLY`` + ``ADD CONSTRAINT ... UNIQUE USING INDEX``."""
+
+from __future__ import annotations
+
+from dualpath.risk.context import Context, Item
+from dualpath.risk.fixes import Fix, Known, Rewrite, Skip
+from dualpath.risk.fixes.using_index import concurrent_index_then_constraint
+from dualpath.risk.model import Finding
+
+
+class UniqueUsingIndex(Fix):
+    rules = ("DP015",)
+    summary = "ADD UNIQUE → CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX"
+
+    def rewrite(self, ctx: Context, item: Item, finding: Finding, known: Known) -> Rewrite | Skip:
+        return concurrent_index_then_constraint(item, "CONSTR_UNIQUE")
+
+
+FIX = UniqueUsingIndex()
