@@ -1,0 +1,170 @@
+"""Run invariant and project suites on one database with an ephemeral GX context.
+
+One table asset and one suite per table; every expectation carries the ref of what it checks,
+so results (which GX returns in its own order) are matched back without guessing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.expectation import Expectation
+
+from dualpath.engines import open_engine
+from dualpath.urls import parse_url, redact, safe_url
+from dualpath.validate import Invariant
+from dualpath.validation.baseline import Baseline, checksum_columns
+from dualpath.validation.results import Outcome, ValidationResult
+from expectations.build import REF, build_expectation
+from expectations.project import BoundSuite
+
+# GX's data source per backend: PostgreSQL has its own, MySQL/MariaDB go through plain SQLAlchemy.
+_ADD_SOURCE = {"postgresql": "add_postgres", "mysql": "add_sql", "sqlite": "add_sqlite"}
+_EXPECTED = {"not_null": "no NULLs", "unique": "no duplicates", "foreign_key": "no orphan rows",
+             "backfill_matches": "no mismatches in the sample"}
+_GX_KWARGS_NOISE = {"batch_id", "column", "column_list", "result_format", "unexpected_rows_query"}
+
+
+def check(url: str, invariants: Iterable[Invariant], baseline: Baseline, *, suites: Sequence[BoundSuite] = (),
+          tenant: str | None = None, sample_size: int = 1000, data_docs_dir: Path | None = None) -> ValidationResult:
+    """Evaluate ``invariants`` against ``baseline`` and run the bound project suites; never raises on a failure."""
+    started = time.monotonic()
+    wanted = list(invariants)
+    engine = open_engine(url)
+    by_table = group_expectations(wanted, baseline, suites, engine.quote_ident, sample_size)
+    context = make_context(data_docs_dir)
+    source = getattr(context.data_sources, _ADD_SOURCE[engine.name])(
+        name="dualpath", connection_string=parse_url(url).render_as_string(hide_password=False))
+    outcomes: list[Outcome] = []
+    refs = {inv.ref: inv for inv in wanted}
+    for table, expectations in by_table.items():
+        outcomes += run_table(context, source, table, expectations, refs)
+    outcomes += compare_checksums(url, [i for i in wanted if i.kind == "checksum_unchanged"], baseline)
+    if data_docs_dir is not None:
+        context.build_data_docs(site_names=["dualpath"])  # not GX's default site in a temp dir
+    return ValidationResult(target=safe_url(engine.url), tenant=tenant, passed=all(o.success for o in outcomes),
+                            seconds=round(time.monotonic() - started, 3), outcomes=outcomes)
+
+
+def make_context(data_docs_dir: Path | None) -> Any:
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    if data_docs_dir is not None:
+        context.add_data_docs_site(site_name="dualpath", site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        })
+    return context
+
+
+def group_expectations(invariants: list[Invariant], baseline: Baseline, suites: Sequence[BoundSuite],
+                       quote: Any, sample_size: int) -> dict[str, list[Expectation]]:
+    """Table → expectations: built-in ones first, then the project suites bound to it."""
+    by_table: dict[str, list[Expectation]] = {}
+    for inv in invariants:
+        expectation = build_expectation(inv, baseline, quote, sample_size)
+        if expectation is not None:
+            by_table.setdefault(inv.table, []).append(expectation)
+    for bound in suites:
+        for i, expectation in enumerate(bound.suite.expectations()):
+            expectation.meta = {**(expectation.meta or {}), REF: f"suite:{bound.suite.name}:{i}"}
+            by_table.setdefault(bound.table, []).append(expectation)
+    return by_table
+
+
+def run_table(context: Any, source: Any, table: str, expectations: list[Expectation],
+              refs: dict[str, Invariant]) -> list[Outcome]:
+    try:
+        asset = source.add_table_asset(name=table, table_name=table)
+    except Exception as exc:  # GX checks the table exists when the asset is added
+        return [failed_outcome(e, table, f"table cannot be read: {redact(str(exc))[:200]}", refs)
+                for e in expectations]
+    batch = asset.add_batch_definition_whole_table("whole table")
+    suite = context.suites.add(gx.ExpectationSuite(name=f"dualpath {table}"))
+    for expectation in expectations:
+        suite.add_expectation(expectation)
+    run = context.validation_definitions.add(gx.ValidationDefinition(name=f"dualpath {table}", data=batch, suite=suite))
+    result = run.run(result_format="SUMMARY")
+    return [outcome_of(r, table, refs) for r in result.results]
+
+
+def outcome_of(r: Any, table: str, refs: dict[str, Invariant]) -> Outcome:
+    config = r.expectation_config
+    ref = str((config.meta or {}).get(REF, ""))
+    inv = refs.get(ref)
+    kwargs = dict(config.kwargs)
+    result = dict(r.result or {})
+    error = raised(r.exception_info)
+    return Outcome(expectation=config.type, table=table, column=column_of(kwargs, inv),
+                   success=bool(r.success) and error is None, observed=observed_of(result),
+                   expected=expected_of(inv, kwargs), source=inv.kind if inv else ref.rsplit(":", 1)[0],
+                   why=inv.why if inv else "", error=error)
+
+
+def failed_outcome(expectation: Expectation, table: str, error: str, refs: dict[str, Invariant]) -> Outcome:
+    ref = str((expectation.meta or {}).get(REF, ""))
+    inv = refs.get(ref)
+    kwargs = expectation.configuration.kwargs
+    return Outcome(expectation.expectation_type, table, column_of(kwargs, inv), False, None, expected_of(inv, kwargs),
+                   inv.kind if inv else ref.rsplit(":", 1)[0], inv.why if inv else "", error)
+
+
+def column_of(kwargs: dict[str, Any], inv: Invariant | None) -> str | None:
+    """The column an outcome is about; unexpected-rows queries name none, their invariant does."""
+    if inv is not None and inv.columns and not kwargs.get("column") and not kwargs.get("column_list"):
+        return ",".join(inv.columns)
+    if kwargs.get("column"):
+        return str(kwargs["column"])
+    return ",".join(kwargs["column_list"]) if kwargs.get("column_list") else None
+
+
+def observed_of(result: dict[str, Any]) -> Any:
+    """The observed value; counts come back as floats from MariaDB, so whole floats become ints."""
+    value = result.get("observed_value")
+    if value is None and "unexpected_count" in result:
+        examples = result.get("partial_unexpected_list") or []
+        value = f"{result['unexpected_count']} unexpected" + (f", e.g. {examples[:5]}" if examples else "")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def expected_of(inv: Invariant | None, kwargs: dict[str, Any]) -> Any:
+    if "value" in kwargs:
+        return kwargs["value"]
+    if "min_value" in kwargs or "max_value" in kwargs:
+        return f"{kwargs.get('min_value')}..{kwargs.get('max_value')}"
+    if inv is not None:
+        return _EXPECTED.get(inv.kind)
+    rest = {k: v for k, v in kwargs.items() if k not in _GX_KWARGS_NOISE}
+    return rest or None
+
+
+def raised(info: Any) -> str | None:
+    """GX's exception info: one dict, or a dict of them per metric."""
+    if not isinstance(info, dict):
+        return None
+    found = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for item in found:
+        if item.get("raised_exception"):
+            return redact(str(item.get("exception_message") or "the expectation raised"))[:300]
+    return None
+
+
+def compare_checksums(url: str, invariants: list[Invariant], baseline: Baseline) -> list[Outcome]:
+    """Columns a backfill must not alter: same sha256 over (key, value) in key order as before."""
+    if not invariants:
+        return []
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        now = checksum_columns(conn, invariants)
+    return [Outcome("dualpath_column_checksum_unchanged", inv.table, inv.columns[0],
+                    now.get(inv.ref) == baseline.checksums.get(inv.ref), observed=now.get(inv.ref, "")[:12],
+                    expected=baseline.checksums.get(inv.ref, "")[:12], source=inv.kind, why=inv.why)
+            for inv in invariants]
