@@ -25,9 +25,14 @@ def rule_ids() -> list[str]:
 
 
 def rules_for(family: str, disabled: set[str] | frozenset[str] = frozenset()) -> list[Rule]:
+    return list(_rules_for(family, frozenset(disabled)))
+
+
+@cache
+def _rules_for(family: str, disabled: frozenset[str]) -> tuple[Rule, ...]:  # asked once per change
     check_rule_ids(disabled)
     wanted = {d.upper() for d in disabled}
-    return [r for r in all_rules() if family in r.engines and r.id not in wanted]
+    return tuple(r for r in all_rules() if family in r.engines and r.id not in wanted)
 
 
 def check_rule_ids(ids: set[str] | frozenset[str]) -> None:

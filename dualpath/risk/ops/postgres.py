@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.enums import AlterTableType as AT
 from pglast.enums import ConstrType as CT
 from pglast.enums import ObjectType as OT
@@ -14,6 +14,7 @@ from pglast.parser import ParseError
 
 from dualpath.risk.model import Op
 from dualpath.risk.ops import SqlSyntaxError
+from dualpath.risk.ops.pgjson import parse_statements, slots_of
 
 VOLATILE_FUNCTIONS = {
     "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4", "uuidv4", "uuidv7",
@@ -28,14 +29,14 @@ _DML_IN_BODY = re.compile(r"\b(update\s+[\w\"]|delete\s+from|insert\s+into|trunc
 
 def extract(text: str, family: str = "postgresql") -> list[Op]:
     try:
-        raws = parse_sql(text)
+        nodes = parse_statements(text)
     except ParseError as exc:
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
         raise SqlSyntaxError(str(exc.args[0]) if exc.args else str(exc), offset) from None
     ops: list[Op] = []
-    for raw in raws:
-        handler = _HANDLERS.get(type(raw.stmt).__name__)
-        ops.extend(handler(raw.stmt) if handler else [Op(kind="other", attrs={"node": type(raw.stmt).__name__})])
+    for node in nodes:
+        handler = _HANDLERS.get(type(node).__name__)
+        ops.extend(handler(node) if handler else [Op(kind="other", attrs={"node": type(node).__name__})])
     return ops
 
 
@@ -55,7 +56,7 @@ def walk(node: Any) -> Iterator[Any]:
             yield from walk(item)
     elif isinstance(node, ast.Node):
         yield node
-        for slot in getattr(type(node), "__slots__", ()):
+        for slot in slots_of(node):
             yield from walk(getattr(node, slot, None))
 
 
