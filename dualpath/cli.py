@@ -99,11 +99,21 @@ def adopt(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOp
 
 @app.command()
 @handle_errors
-def demo(keep: Annotated[Path | None, typer.Option("--keep", help="keep the demo database here")] = None) -> None:
-    """The whole story on examples/shop with embedded defaults (SQLite)."""
+def demo(keep: Annotated[Path | None, typer.Option("--keep", help="put the demo's databases and report here")] = None,
+         url: Annotated[str | None, typer.Option("--url", help="a PostgreSQL or MariaDB server URL for the "
+                                                 "tenant databases (default: SQLite files)")] = None,
+         approve: Annotated[bool, typer.Option("--approve", help="approve the run instead of asking")] = False) -> None:
+    """The whole story on examples/shop: the way back proven, then the Prefect migrate flow on three tenants."""
     from dualpath.demo import run_demo
 
-    run_demo(keep, echo=lambda line: out.print(line, soft_wrap=True))
+    def ask(plan: str) -> dict[str, Any]:
+        out.print(plan, markup=False, soft_wrap=True)
+        yes = typer.confirm("approve this run?", default=False)
+        who = typer.prompt("your name", default="demo-operator") if yes else "demo-operator"
+        return {"approve": yes, "approver": who, "ticket": "SHOP-131", "comment": "approved at the terminal"
+                if yes else "rejected at the terminal"}
+
+    run_demo(keep, echo=lambda line: out.print(line, soft_wrap=True), url=url, approve=approve, ask=ask)
 
 
 def _register_topics() -> None:

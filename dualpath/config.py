@@ -49,6 +49,23 @@ class Tenant(BaseModel):
     canary: bool = False
 
 
+class GateConfig(BaseModel):
+    """A check that must pass before the rollout and between waves (see dualpath/gates.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: Literal["sql", "http", "replication_lag", "lock_waits", "long_transactions"]
+    query: str | None = None  # sql: a query returning one value
+    url: str | None = None  # http: the URL to GET; sql: the database to ask (default: each tenant)
+    expect: str | int | float | bool | None = None  # the value (sql, or the JSON field) must equal this
+    max: float | None = None  # ... or be at most this (lag seconds, waiting locks, error rate)
+    expect_status: int = 200  # http
+    json_field: str | None = None  # http: dotted path into the JSON body, e.g. "data.result.0.value.1"
+    older_than_s: int = Field(60, ge=0)  # long_transactions: what counts as long
+    timeout_s: float = Field(5.0, gt=0)
+
+
 class Environment(BaseModel):
     """An environment (sandbox, staging, prod-blue, ...): its tenants, window and rules of engagement."""
 
@@ -72,6 +89,7 @@ class Environment(BaseModel):
     slack_channel: str | None = None
     host_concurrency: int = Field(4, ge=1)  # tenants migrated at once per database host
     safety: Safety | None = None
+    gates: list[GateConfig] = Field(default_factory=list)  # checked in pre-flight and between waves
 
     def tenant_list(self) -> list[Tenant]:
         """Explicit tenants, then templated ones; canaries are flagged from either form."""

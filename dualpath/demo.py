@@ -1,7 +1,13 @@
-"""`dualpath demo`: the story of one migration on examples/shop, on embedded defaults (SQLite).
+"""`dualpath demo`: the whole story on examples/shop, on embedded defaults.
 
-Forward, back, forward again — with the schema fingerprint proving the way back really
-restores the schema the way forward started from.
+1. the way back is proven: every reversible change goes forward, back and forward again on a
+   scratch SQLite database, and the schema fingerprint shows the way back restores the schema;
+2. three shop tenants (SQLite files, or databases on the server given with --url) stand at
+   yesterday's release with some customers;
+3. the Prefect migrate flow takes them to the newest version: pre-flight, backups, an approval
+   (the release drops a column: irreversible), the canary tenant, then a wave of two, a report.
+
+Prefect is imported only inside ``run_flow_demo``: the core demo steps stay Prefect-free.
 """
 
 from __future__ import annotations
@@ -9,55 +15,150 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from dualpath import history
+from dualpath.apply import Runner, new_run_id
+from dualpath.changes import Change
 from dualpath.config import load_settings
+from dualpath.engines import open_engine
 from dualpath.errors import UsageError, VerificationFailed
 from dualpath.session import Session
+from dualpath.sources import read_changes
 from dualpath.target import resolve_target
+from dualpath.urls import parse_url, safe_url
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
+TENANTS = ("north", "south", "east")
+YESTERDAY = "4"  # the release the tenants stand at before the demo's run
+Echo = Callable[[str], None]
+Ask = Callable[[str], dict[str, Any]]
 
 
-def run_demo(keep: Path | None, echo: Callable[[str], None] = print) -> None:
+def run_demo(keep: Path | None, echo: Echo = print, url: str | None = None, approve: bool = False,
+             ask: Ask | None = None) -> dict[str, Any]:
+    """The three acts; returns the flow's result (outcome, tenants, report path, UI link)."""
+    _check_example()
+    work = keep or Path(tempfile.mkdtemp(prefix="dualpath-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    prove_round_trip(work / "round-trip.db", echo)
+    tenants = prepare_tenants(work, url, echo)
+    config = write_config(work, tenants)
+    echo(f"[bold]3. migrate[/] the tenants with the Prefect flow (config {config})")
+    from flows.local import local_server, run_flow
+
+    with local_server(work / "prefect", echo):
+        params = {"env": "demo", "config": str(config), "approve": approve, "report_dir": str(work)}
+        result = run_flow(params, None if approve else ask, echo)
+    show_result(result, tenants, echo)
+    return result
+
+
+def _check_example() -> None:
     if not (EXAMPLE / "migrations").is_dir():
         raise UsageError(f"the bundled example is missing at {EXAMPLE}",
                          hint="run the demo from a clone of the dualpath repository")
-    with tempfile.TemporaryDirectory(prefix="dualpath-demo-") as scratch:
-        db = keep or Path(scratch) / "shop.db"
-        db.unlink(missing_ok=True)
-        settings = load_settings(EXAMPLE / "dualpath.toml")
-        target = resolve_target(settings, f"sqlite:///{db}", EXAMPLE / "migrations")
-        session = Session(settings, target, echo)
-        _tell_story(session, echo)
 
 
-def _tell_story(session: Session, echo: Callable[[str], None]) -> None:
-    changes = session.changes
-    echo(f"[bold]1. read[/] {session.target.migrations}: {session.layout} layout, {len(changes)} changes")
+def prove_round_trip(db: Path, echo: Echo) -> None:
+    """Forward, back, forward again through the reversible changes, fingerprints compared."""
+    db.unlink(missing_ok=True)
+    settings = load_settings(EXAMPLE / "dualpath.toml")
+    session = Session(settings, resolve_target(settings, f"sqlite:///{db}", EXAMPLE / "migrations"),
+                      lambda _line: None)
+    reversible = _reversible(session.changes)
+    last = reversible[-1].version
+    echo(f"[bold]1. prove the way back[/] on {db.name}: {session.layout} layout, {len(session.changes)} changes, "
+         f"{len(reversible)} reversible")
     session.engine.ensure_exists()
-    with session.engine.connect() as conn:
-        before = session.engine.fingerprint(conn)
-    echo(f"[bold]2. apply[/] on {session.target_label}")
-    session.runner().apply()
-    with session.engine.connect() as conn:
-        after = session.engine.fingerprint(conn)
-    echo(f"   schema fingerprint {before.digest[:12]} → {after.digest[:12]}")
-    echo("[bold]3. status[/]")
-    for s in session.states():
-        echo(f"   {s.version:>4}  {s.state:<8} {s.description}")
-    echo(f"[bold]4. rollback[/] all {len(changes)} changes, newest first")
-    session.runner().rollback(steps=len(changes))
-    with session.engine.connect() as conn:
-        back = session.engine.fingerprint(conn)
-    restored = back.digest == before.digest
-    echo(f"   fingerprint after rollback {back.digest[:12]}: "
-         + ("[green]identical to the start[/]" if restored else "[red]DIFFERS[/] " + "; ".join(back.diff(before))))
-    echo("[bold]5. apply again[/]")
-    session.runner().apply()
-    with session.engine.connect() as conn:
-        again = session.engine.fingerprint(conn)
-    same = again.digest == after.digest
-    echo("   fingerprint " + ("[green]identical to the first apply[/]" if same else "[red]DIFFERS[/]"))
+    before, after = _digest(session), None
+    session.runner().apply(to=last)
+    after = _digest(session)
+    echo(f"   applied 1..{last}: schema fingerprint {before[:12]} → {after[:12]}")
+    session.runner().rollback(steps=len(reversible))
+    back = _digest(session)
+    restored = back == before
+    echo(f"   rolled back {len(reversible)} changes: fingerprint {back[:12]} "
+         + ("[green]identical to the start[/]" if restored else "[red]DIFFERS[/]"))
+    session.runner().apply(to=last)
+    same = _digest(session) == after
+    echo("   applied again: fingerprint " + ("[green]identical to the first apply[/]" if same else "[red]DIFFERS[/]"))
     if not (restored and same):
         raise VerificationFailed("the round trip did not restore the schema", hint="see the differences above")
-    echo("[green]done:[/] every change went forward, back and forward again with the schema proven identical")
+
+
+def _reversible(changes: list[Change]) -> list[Change]:
+    first_irreversible = next((i for i, c in enumerate(changes) if c.irreversible is not None), len(changes))
+    return changes[:first_irreversible]
+
+
+def _digest(session: Session) -> str:
+    with session.engine.connect() as conn:
+        return session.engine.fingerprint(conn).digest
+
+
+def prepare_tenants(work: Path, url: str | None, echo: Echo) -> dict[str, str]:
+    """Fresh tenant databases at yesterday's release, each with a few customers and orders."""
+    echo(f"[bold]2. tenants[/] {', '.join(TENANTS)} at version {YESTERDAY}, with customers")
+    tenants: dict[str, str] = {}
+    for index, name in enumerate(TENANTS, start=1):
+        tenant_url = _fresh_database(work, url, name)
+        engine = open_engine(tenant_url)
+        changes = read_changes(EXAMPLE / "migrations", dialect=engine.name)
+        actor = history.make_actor(new_run_id(), EXAMPLE / "migrations", "demo")
+        target = resolve_target(load_settings(EXAMPLE / "dualpath.toml"), tenant_url, EXAMPLE / "migrations")
+        Runner(target, engine, changes, actor, echo=lambda _line: None).apply(to=YESTERDAY)
+        _seed(engine, index)
+        tenants[name] = tenant_url
+        echo(f"   {name}: {safe_url(parse_url(tenant_url))}")
+    return tenants
+
+
+def _fresh_database(work: Path, url: str | None, name: str) -> str:
+    if url is None:
+        path = work / f"shop_{name}.db"
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    server = open_engine(url)
+    database = f"{parse_url(url).database or 'shop'}_{name}"
+    server.drop_database(database)
+    created = server.create_database(database)
+    return created.render_as_string(hide_password=False)
+
+
+def _seed(engine: Any, tenant: int) -> None:
+    from sqlalchemy import text
+
+    with engine.connect() as conn, conn.begin():
+        for i in range(1, 6):
+            cid = tenant * 100 + i
+            conn.execute(text("INSERT INTO customers (id, tenant_id, email, name) VALUES (:id, :t, :e, :n)"),
+                         {"id": cid, "t": tenant, "e": f"c{cid}@shop.example", "n": f"Customer {cid}"})
+            conn.execute(text("INSERT INTO orders (id, tenant_id, customer_id, total_cents) VALUES (:id, :t, :c, :s)"),
+                         {"id": cid, "t": tenant, "c": cid, "s": 1000 + i})
+
+
+def write_config(work: Path, tenants: dict[str, str]) -> Path:
+    """The demo's dualpath.toml: examples/shop's migrations, an environment "demo" with the tenants."""
+    lines = [f'migrations = "{(EXAMPLE / "migrations").as_posix()}"', "", "[environments.demo]",
+             'canary = ["north"]', "wave_size = 2", 'approval = "irreversible"',
+             f'backup_to = "file://{(work / "backups").as_posix()}"', "approval_timeout_s = 600", ""]
+    for name, url in tenants.items():
+        lines += ["[[environments.demo.tenants]]", f'name = "{name}"', f'url = "{url}"', ""]
+    path = work / "dualpath.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def show_result(result: dict[str, Any], tenants: dict[str, str], echo: Echo) -> None:
+    from dualpath.tenants import TenantTarget, read_version
+
+    echo(f"[bold]4. result[/]: {result['outcome']}")
+    for name in tenants:
+        version = read_version(TenantTarget(name, tenants[name]), EXAMPLE / "migrations")
+        echo(f"   {name:<6} version {version.version}  {version.state}")
+    for note in result.get("notes", []):
+        echo(f"   note: {note}")
+    echo(f"   report: {result.get('report')}")
+    echo(f"   Prefect run: {result.get('ui') or 'n/a'} (artifacts: dualpath-demo-report, dualpath-demo-tenants)")

@@ -1,0 +1,170 @@
+"""Gates: checks from config that must pass before a rollout and between its waves.
+
+Kinds: ``sql`` (a query's single value equals ``expect`` or is at most ``max``), ``http``
+(a GET answers ``expect_status``, optionally a JSON field equal to ``expect`` or at most
+``max``: a feature flag, a health endpoint, a Prometheus query), and the built-ins
+``replication_lag`` (seconds), ``lock_waits`` (sessions waiting for a lock) and
+``long_transactions`` (transactions open longer than ``older_than_s``).
+A gate that cannot be evaluated fails: a rollout never proceeds on an unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+
+from dualpath.config import GateConfig, interpolate
+from dualpath.engines import open_engine
+from dualpath.errors import DualpathError, TargetRefused
+from dualpath.urls import redact
+
+# Built-in probes per engine. They belong with the engines (dialect knowledge); they live here
+# until the Engine protocol grows probe methods, and only this table needs to move then.
+# A missing entry means the engine has no such thing (SQLite has no replicas): the probe reads 0.
+BUILTIN_SQL: dict[str, dict[str, str]] = {
+    "postgresql": {
+        "replication_lag": "SELECT COALESCE(MAX(EXTRACT(EPOCH FROM replay_lag)), 0) FROM pg_stat_replication",
+        "lock_waits": "SELECT count(*) FROM pg_locks WHERE NOT granted",
+        "long_transactions": "SELECT count(*) FROM pg_stat_activity WHERE xact_start < now() - "
+                             "make_interval(secs => :older_than_s) AND pid <> pg_backend_pid() "
+                             "AND datname = current_database()",
+    },
+    "mysql": {
+        "lock_waits": "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
+        "long_transactions": "SELECT COUNT(*) FROM information_schema.innodb_trx "
+                             "WHERE trx_started < NOW() - INTERVAL :older_than_s SECOND",
+    },
+}
+_BUILTIN_MAX = {"replication_lag": 10.0, "lock_waits": 0.0, "long_transactions": 0.0}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    observed: str
+    expected: str
+    where: str  # the tenant or URL it was checked on, password hidden
+
+    def describe(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        return f"gate {self.name} on {self.where}: {verdict} (observed {self.observed}, expected {self.expected})"
+
+
+def check_gate(gate: GateConfig, tenant_url: str | None, tenant_name: str = "") -> GateResult:
+    """Evaluate one gate; SQL and built-in gates run on ``gate.url`` or else the tenant's database."""
+    try:
+        if gate.kind == "http":
+            return _check_http(gate)
+        url = interpolate(gate.url, where=f"gate {gate.name}") if gate.url else tenant_url
+        if url is None:
+            return GateResult(gate.name, False, "no database", "a url or a tenant", "nowhere")
+        where = tenant_name or redact(url)
+        value = _query_value(gate, url)
+        return _judge(gate, value, where, _BUILTIN_MAX.get(gate.kind))
+    except DualpathError as exc:
+        return GateResult(gate.name, False, f"error: {redact(exc.message)}", _expected(gate, None),
+                          tenant_name or gate.url or "")
+    except Exception as exc:  # any failure to evaluate is a failed gate, never a pass
+        return GateResult(gate.name, False, f"error: {redact(f'{type(exc).__name__}: {exc}')[:300]}",
+                          _expected(gate, None), tenant_name or redact(gate.url or ""))
+
+
+def check_gates(gates: Sequence[GateConfig], tenants: Sequence[tuple[str, str]]) -> list[GateResult]:
+    """Every gate: URL-bound ones once, tenant-bound ones on each (name, url) tenant."""
+    results: list[GateResult] = []
+    for gate in gates:
+        if gate.kind == "http" or gate.url:
+            results.append(check_gate(gate, None))
+        else:
+            results.extend(check_gate(gate, url, name) for name, url in tenants)
+    return results
+
+
+def refuse_failed_gates(results: Sequence[GateResult], phase: str) -> None:
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise TargetRefused(f"{phase}: {len(failed)} gate(s) failed: " + "; ".join(r.describe() for r in failed),
+                            hint="the rollout stops here; fix the cause or the gate's threshold in dualpath.toml")
+
+
+def _query_value(gate: GateConfig, url: str) -> Any:
+    engine = open_engine(url)
+    if gate.kind == "sql":
+        if not gate.query:
+            raise DualpathError(f"gate {gate.name}: kind sql needs a query")
+        sql, params = gate.query, {}
+    elif gate.kind == "replication_lag" and hasattr(engine, "replica_lag_s"):
+        with engine.connect() as conn:  # the engine's own probe, where it has one
+            lag = engine.replica_lag_s(conn)
+            conn.rollback()
+        return lag or 0.0
+    else:
+        sql, params = BUILTIN_SQL.get(engine.name, {}).get(gate.kind, "SELECT 0"), {"older_than_s": gate.older_than_s}
+    with engine.connect() as conn:
+        row = conn.execute(text(sql), params).first()
+        conn.rollback()
+    return row[0] if row else None
+
+
+def _check_http(gate: GateConfig) -> GateResult:
+    if not gate.url:
+        return GateResult(gate.name, False, "no url", "a url", "")
+    url = interpolate(gate.url, where=f"gate {gate.name}")
+    where = redact(url)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=gate.timeout_s) as reply:
+            status, body = reply.status, reply.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, b""
+    if status != gate.expect_status:
+        return GateResult(gate.name, False, f"HTTP {status}", f"HTTP {gate.expect_status}", where)
+    if gate.json_field is None:
+        return GateResult(gate.name, True, f"HTTP {status}", f"HTTP {gate.expect_status}", where)
+    return _judge(gate, pick_field(json.loads(body), gate.json_field), where, None)
+
+
+def pick_field(document: Any, path: str) -> Any:
+    """``a.b.0.c`` into nested dicts and lists."""
+    for key in path.split("."):
+        document = document[int(key)] if isinstance(document, list) else document[key]
+    return document
+
+
+def _judge(gate: GateConfig, value: Any, where: str, default_max: float | None) -> GateResult:
+    limit = gate.max if gate.max is not None else (default_max if gate.expect is None else None)
+    if limit is not None:
+        number = _number(value)
+        passed = number is not None and number <= limit
+    elif gate.expect is not None:
+        passed = _same(value, gate.expect)
+    else:
+        passed = bool(value)
+    return GateResult(gate.name, passed, repr(value), _expected(gate, default_max), where)
+
+
+def _expected(gate: GateConfig, default_max: float | None) -> str:
+    if gate.max is not None or (gate.expect is None and default_max is not None):
+        return f"<= {gate.max if gate.max is not None else default_max:g}"
+    return f"== {gate.expect!r}" if gate.expect is not None else "a true value"
+
+
+def _same(value: Any, expected: str | int | float | bool) -> bool:
+    if isinstance(expected, bool):
+        return str(value).lower() in (("true", "1", "t", "yes") if expected else ("false", "0", "f", "no"))
+    if isinstance(expected, int | float):
+        return _number(value) == float(expected)
+    return str(value) == expected
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

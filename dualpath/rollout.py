@@ -1,0 +1,154 @@
+"""The rules of a multi-tenant rollout as plain functions: when to stop, whom to roll back, in which
+order, what needs an approval, and the Markdown an approver and the report read.
+
+The Prefect flow (flows/migrate.py) only sequences these; every decision is made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dualpath.changes import Change
+
+TenantState = Literal["pending", "applied", "failed", "skipped", "rolled back", "rollback blocked", "rollback failed"]
+
+
+@dataclass
+class TenantOutcome:
+    """One tenant's story in one run, in the order tenants finished."""
+
+    name: str
+    wave: int
+    state: TenantState = "pending"
+    start_version: str | None = None
+    applied: list[str] = field(default_factory=list)
+    error: str = ""
+    fingerprint_before: str = ""
+    fingerprint_after: str = ""
+    validation: str = ""  # "passed", "failed: ...", "not available"
+
+    @property
+    def restored(self) -> bool | None:
+        """After a rollback: does the schema equal the one taken before the run?"""
+        if self.state != "rolled back" or not self.fingerprint_after:
+            return None
+        return self.fingerprint_after == self.fingerprint_before
+
+
+def failed_count(outcomes: Sequence[TenantOutcome]) -> int:
+    return sum(o.state == "failed" for o in outcomes)
+
+
+def should_halt(outcomes: Sequence[TenantOutcome], threshold: int) -> bool:
+    """The rollout stops once ``threshold`` tenants have failed."""
+    return failed_count(outcomes) >= threshold
+
+
+def rollback_order(outcomes: Sequence[TenantOutcome], policy: str) -> list[str]:
+    """Whom to roll back, in order: failed tenants first, then (policy "run") every tenant this
+    run migrated, newest first — the reverse of how the change spread."""
+    failed = [o.name for o in reversed(outcomes) if o.state == "failed"]
+    if policy == "failed":
+        return failed
+    migrated = [o.name for o in reversed(outcomes) if o.state == "applied"]
+    return failed + migrated
+
+
+def split_at_irreversible(newest_first: Sequence[Change]) -> tuple[list[Change], Change | None]:
+    """The changes a rollback can undo before it meets an irreversible one, and that one."""
+    undoable: list[Change] = []
+    for change in newest_first:
+        if change.irreversible is not None:
+            return undoable, change
+        undoable.append(change)
+    return undoable, None
+
+
+def approval_reasons(changes: Sequence[Change], policy: str) -> list[str]:
+    """Why this run needs a human "go": irreversible changes always do; "always" asks every time."""
+    reasons = [f"{c.version} {c.description} is irreversible: {c.irreversible.args.get('reason', 'no reason given')}"
+               for c in changes if c.irreversible is not None]
+    if policy == "always" and not reasons:
+        reasons.append("the environment requires an approval for every run")
+    return reasons
+
+
+def skip_remaining(outcomes: list[TenantOutcome], waves: Sequence[Sequence[str]], from_wave: int) -> None:
+    """Tenants of the waves that never started are recorded as skipped."""
+    for index, wave in enumerate(waves[from_wave:], start=from_wave + 1):
+        outcomes.extend(TenantOutcome(name, index, "skipped") for name in wave)
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    """What the approver needs to decide, independent of how it was computed."""
+
+    env: str
+    changes: Sequence[Change]
+    waves: Sequence[Sequence[str]]
+    findings: Sequence[tuple[str, str, str]]  # (severity, rule, "file:line message")
+    backup: str  # "required: ..." or "not needed"
+    rollback_policy: str
+    approvals: Sequence[str]
+    window: str | None = None
+
+
+def plan_markdown(facts: PlanFacts) -> str:
+    """The plan summary: changes, risks, waves and the rollback plan, for the pause and the report."""
+    lines = [f"## dualpath: {len(facts.changes)} change(s) for environment **{facts.env}**", ""]
+    lines += ["| version | description | irreversible |", "| --- | --- | --- |"]
+    lines += [f"| {c.version} | {c.description} | {'**yes**' if c.irreversible is not None else 'no'} |"
+              for c in facts.changes]
+    lines += ["", "### Risks"]
+    lines += [f"- **{sev}** {rule}: {text}" for sev, rule, text in facts.findings[:20]] or ["- no lint findings"]
+    if len(facts.findings) > 20:
+        lines.append(f"- … and {len(facts.findings) - 20} more")
+    lines += ["", "### Waves"]
+    lines += [f"{i}. {', '.join(w)}" + (" (canary)" if i == 1 and len(facts.waves) > 1 else "")
+              for i, w in enumerate(facts.waves, start=1)]
+    lines += ["", "### Rollback plan", _rollback_plan(facts), "", f"**Backup:** {facts.backup}"]
+    if facts.window:
+        lines.append(f"**Window:** {facts.window}")
+    if facts.approvals:
+        lines += ["", "### Why an approval is needed"] + [f"- {r}" for r in facts.approvals]
+    return "\n".join(lines)
+
+
+def _rollback_plan(facts: PlanFacts) -> str:
+    who = ("the failed tenant only" if facts.rollback_policy == "failed"
+           else "the failed tenant, then every tenant migrated in this run, newest first")
+    newest_first = sorted(facts.changes, key=lambda c: c.sort_key, reverse=True)
+    undoable, blocker = split_at_irreversible(newest_first)
+    if blocker is None:
+        steps = " → ".join(c.version for c in undoable)
+        return f"On failure, roll back {who}: undo {steps}; then compare each schema fingerprint with the one before."
+    text = f"On failure, roll back {who}, newest change first."
+    if undoable:
+        text += f" {' → '.join(c.version for c in undoable)} are undone;"
+    return (text + f" {blocker.version} is irreversible: a tenant that got it stays there, the rollback pauses "
+            "for an acknowledgement, and its data comes back only from the backup taken before it.")
+
+
+def report_markdown(env: str, run_id: str, outcome: str, outcomes: Sequence[TenantOutcome],
+                    notes: Sequence[str] = ()) -> str:
+    """The post-run report: the outcome, each tenant's result, and what to do next."""
+    lines = [f"# dualpath run {run_id}: {outcome}", "", f"Environment **{env}**, {len(outcomes)} tenant(s).", ""]
+    lines += ["| tenant | wave | state | from | applied | schema restored | validation | error |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for o in outcomes:
+        restored = {None: "", True: "yes", False: "**NO**"}[o.restored]
+        lines.append(f"| {o.name} | {o.wave} | {o.state} | {o.start_version or '-'} | {', '.join(o.applied) or '-'} "
+                     f"| {restored} | {o.validation} | {o.error.replace('|', '/')[:200]} |")
+    if notes:
+        lines += ["", "## Notes"] + [f"- {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def tenant_rows(outcomes: Sequence[TenantOutcome]) -> list[dict[str, str]]:
+    """The tenants table of the report, one dict per tenant (a Prefect table artifact)."""
+    return [{"tenant": o.name, "wave": str(o.wave), "state": o.state, "from": o.start_version or "-",
+             "applied": ", ".join(o.applied) or "-", "fingerprint before": o.fingerprint_before[:12],
+             "fingerprint after rollback": o.fingerprint_after[:12], "validation": o.validation,
+             "error": o.error[:200]} for o in outcomes]

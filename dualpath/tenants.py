@@ -1,0 +1,260 @@
+"""An environment's tenants: who they are, in which waves they go, and what one tenant does.
+
+Tenants come from ``dualpath.toml`` as a list of URLs or a URL template over names
+(database-per-tenant on one server). Each tenant keeps its own history table, so its
+version is read from the tenant itself. URLs keep their ``${ENV}`` references until a
+tenant is opened, so a resolved tenant list can be logged or passed as a parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dualpath import history
+from dualpath.apply import Runner
+from dualpath.backup import BackupSettings
+from dualpath.changes import Change, version_key
+from dualpath.config import Environment, Settings, Tenant, interpolate
+from dualpath.engines import open_engine
+from dualpath.errors import DualpathError, UsageError
+from dualpath.history import Actor
+from dualpath.sources import read_changes
+from dualpath.status import compute_states
+from dualpath.target import Target
+from dualpath.urls import endpoint, parse_url, safe_url
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TenantTarget:
+    """One tenant as the rollout sees it; ``url`` may still hold ``${ENV}`` references."""
+
+    name: str
+    url: str
+    canary: bool = False
+
+    def resolved_url(self) -> str:
+        return interpolate(self.url, where=f"tenant {self.name}")
+
+    @property
+    def host(self) -> str:
+        """The database server it lives on: tenants on one host share a concurrency limit."""
+        return endpoint(parse_url(self.resolved_url()))
+
+    @property
+    def concurrency_key(self) -> str:
+        """The global concurrency limit this tenant's work occupies: one per database host."""
+        return "db-host:" + re.sub(r"[/%&<>]", "_", self.host)
+
+    @property
+    def display_url(self) -> str:
+        return safe_url(parse_url(self.resolved_url()))
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.display_url})"
+
+
+@dataclass
+class TenantVersion:
+    name: str
+    version: str | None  # the newest applied version; None when nothing is applied
+    pending: int
+    state: str  # up to date | pending | drifted | failed | unreachable
+    detail: str = ""
+
+
+@dataclass
+class TenantRun:
+    """What one tenant did in a run: versions applied, in order, and its state before."""
+
+    name: str
+    start_version: str | None
+    applied: list[str] = field(default_factory=list)
+
+
+def resolve_tenants(env: Environment, selection: str | Sequence[str] = "all") -> list[TenantTarget]:
+    """The environment's tenants (canaries flagged), narrowed to ``selection`` ("all" or names)."""
+    everyone = [TenantTarget(t.name, t.url, t.canary) for t in env.tenant_list()]
+    if not everyone:
+        raise UsageError("the environment has no tenants",
+                         hint="list [[environments.<name>.tenants]] or set tenant_url_template and tenant_names")
+    names = [n.strip() for n in (selection.split(",") if isinstance(selection, str) else selection) if n.strip()]
+    if not names or names == ["all"]:
+        return everyone
+    known = {t.name: t for t in everyone}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown tenant(s): {', '.join(unknown)}", hint=f"known tenants: {', '.join(known)}")
+    return [t for t in everyone if t.name in names]
+
+
+def plan_waves(tenants: Sequence[TenantTarget], wave_size: int) -> list[list[TenantTarget]]:
+    """Canaries first as a wave of their own, then the others in waves of ``wave_size``."""
+    canaries = [t for t in tenants if t.canary]
+    rest = [t for t in tenants if not t.canary]
+    waves = [canaries] if canaries else []
+    waves += [rest[i:i + wave_size] for i in range(0, len(rest), wave_size)]
+    return waves
+
+
+def tenant_target(tenant: TenantTarget, settings: Settings, migrations: Path, env: Environment) -> Target:
+    return Target(tenant.name, parse_url(tenant.resolved_url()), migrations, env.safety or settings.safety)
+
+
+def read_tenant_changes(tenant: TenantTarget, migrations: Path) -> list[Change]:
+    return read_changes(migrations, dialect=open_engine(tenant.resolved_url()).name)
+
+
+def read_version(tenant: TenantTarget, migrations: Path) -> TenantVersion:
+    """The tenant's current version, pending count and state; unreachable tenants say why."""
+    try:
+        engine = open_engine(tenant.resolved_url())
+        changes = read_changes(migrations, dialect=engine.name)
+        with engine.connect() as conn:
+            states = compute_states(changes, history.latest_rows(conn))
+    except DualpathError as exc:
+        return TenantVersion(tenant.name, None, 0, "unreachable", exc.message)
+    applied = [s.version for s in states if s.state == "applied"]
+    pending = sum(s.state == "pending" for s in states)
+    troubled = next((s.state for s in states if s.state in ("drifted", "failed")), None)
+    state = troubled or ("pending" if pending else "up to date")
+    newest = max(applied, key=version_key) if applied else None
+    return TenantVersion(tenant.name, newest, pending, state)
+
+
+def make_runner(tenant: TenantTarget, settings: Settings, env: Environment, migrations: Path,
+                actor: Actor, echo: Echo) -> Runner:
+    target = tenant_target(tenant, settings, migrations, env)
+    engine = open_engine(target.url)
+    changes = read_changes(migrations, dialect=engine.name)
+    return Runner(target, engine, changes, actor, echo, settings.ticket_pattern)
+
+
+def applied_since(runner: Runner, start_version: str | None) -> list[Change]:
+    """Changes applied on the tenant above ``start_version``, newest first: what a rollback undoes."""
+    with runner.engine.connect() as conn:
+        states = runner.states(conn)
+        conn.rollback()
+    floor = version_key(start_version) if start_version else None
+    done = [s.change for s in states if s.state == "applied" and s.change is not None
+            and (floor is None or s.change.sort_key > floor)]
+    return sorted(done, key=lambda c: c.sort_key, reverse=True)
+
+
+def tenants_as_pairs(tenants: Sequence[TenantTarget]) -> list[tuple[str, str]]:
+    return [(t.name, t.resolved_url()) for t in tenants]
+
+
+def tenant_from(tenant: Tenant) -> TenantTarget:
+    return TenantTarget(tenant.name, tenant.url, tenant.canary)
+
+
+# -- what one tenant does in a rollout ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preflight:
+    name: str
+    server: str  # "postgresql 16.4"
+    version: str | None
+    pending: list[str]
+    fingerprint: str  # digest of the schema before anything runs
+
+
+def preflight_tenant(runner: Runner, to_version: str | None) -> Preflight:
+    """Connect, read the server version and the tenant's history, refuse drift and half-done changes."""
+    from dualpath.apply import refuse_drift, refuse_partial_failures
+
+    engine = runner.engine
+    with engine.connect() as conn:
+        server = ".".join(str(p) for p in engine.server_version(conn))
+        states = runner.states(conn)
+        fingerprint = engine.fingerprint(conn).digest
+        conn.rollback()
+    refuse_drift(states)
+    refuse_partial_failures(states)
+    pending = [c.version for c in runner.pending_up(states, to_version)]
+    applied = [s.version for s in states if s.state == "applied"]
+    newest = max(applied, key=version_key) if applied else None
+    return Preflight(runner.target.name, f"{engine.flavor} {server}", newest, pending, fingerprint)
+
+
+def migrate_tenant(runner: Runner, to_version: str | None, dry_run: bool = False) -> list[str]:
+    """Apply the tenant's pending changes; the versions applied, in order."""
+    summary = runner.apply(to=to_version, dry_run=dry_run)
+    return [version for version, _, _ in summary.done]
+
+
+def rollback_tenant(runner: Runner, start_version: str | None) -> tuple[list[str], str | None]:
+    """Undo what was applied above ``start_version``, newest first, stopping before an
+    irreversible change; the versions undone and the irreversible version it stopped at."""
+    from dualpath.rollout import split_at_irreversible
+
+    undoable, blocker = split_at_irreversible(applied_since(runner, start_version))
+    if undoable:
+        runner.rollback(steps=len(undoable))
+    return [c.version for c in undoable], blocker.version if blocker else None
+
+
+def fingerprint_tenant(runner: Runner) -> str:
+    with runner.engine.connect() as conn:
+        digest = runner.engine.fingerprint(conn).digest
+        conn.rollback()
+    return digest
+
+
+# -- the environment a rollout works in -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvironmentContext:
+    """Settings, the named environment and the migrations folder, loaded from plain strings
+    (so flows and tasks pass only text around, and every task can rebuild it cheaply)."""
+
+    name: str
+    settings: Settings
+    env: Environment
+    migrations: Path
+
+
+def open_environment(name: str, config: str | None = None, migrations: str | None = None) -> EnvironmentContext:
+    from dualpath.config import environment, find_config, load_settings
+
+    settings = load_settings(find_config(Path(config) if config else None))
+    folder = Path(migrations) if migrations else settings.migrations_dir()
+    return EnvironmentContext(name, settings, environment(settings, name), folder)
+
+
+def record_approval(runner: Runner, approval: dict[str, str]) -> None:
+    """The approval lands in each tenant's own audit trail, next to the changes it allowed."""
+    runner.engine.ensure_exists()
+    with runner.engine.connect() as conn, conn.begin():
+        history.ensure_tables(conn)
+        history.audit(conn, runner.actor, "approval", ticket=approval.get("ticket") or None,
+                      detail={k: v for k, v in approval.items() if v})
+
+
+def back_up_tenant(tenant: TenantTarget, changes: Sequence[Change], dest: str | None,
+                   settings: BackupSettings) -> str | None:
+    """A verified backup before destructive or irreversible changes; the backup id, or None when
+    nothing is at risk yet (the tables they touch do not exist before this run: it creates them)."""
+    from dualpath.backup import affected_tables, ensure_backup_for, needs_backup
+
+    url = tenant.resolved_url()
+    engine = open_engine(url)
+    protected = [c for c in changes if settings.always or needs_backup(c, engine.name)]
+    tables = affected_tables(protected, engine.name) if protected else []
+    if tables:
+        with engine.connect() as conn:
+            existing = [t for t in tables if engine.table_exists(conn, t)]
+        if not existing:
+            return None
+        if len(existing) < len(tables):  # only what exists can be lost; the rest this run creates
+            protected = [c for c in protected if set(affected_tables([c], engine.name) or existing) & set(existing)]
+    manifest = ensure_backup_for(protected, url, dest, settings)
+    return manifest.backup_id if manifest else None

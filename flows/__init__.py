@@ -1,0 +1,1 @@
+"""Prefect flows over the dualpath core: migrate (the main one)."""

@@ -1,0 +1,261 @@
+"""The migrate flow: window → pre-flight → backup → approval → waves → rollback on failure → report.
+
+Every decision is made in the core (dualpath.rollout, dualpath.tenants, dualpath.gates,
+dualpath.windows); this module only sequences tasks and tells Slack at each phase.
+Errors end the flow as dualpath errors (exit codes: 3 refused, 4 failed and rolled back).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+from pydantic import ValidationError
+
+from dualpath.changes import Change
+from dualpath.errors import InputError, RunFailed, TargetRefused
+from dualpath.gates import refuse_failed_gates
+from dualpath.notify import Approval, Completion, Failure, Notifier, PlanSummary, Rollback, RunInfo, SlackSettings
+from dualpath.rollout import (
+    PlanFacts,
+    TenantOutcome,
+    approval_reasons,
+    plan_markdown,
+    rollback_order,
+    should_halt,
+    skip_remaining,
+)
+from dualpath.tenants import (
+    EnvironmentContext,
+    Preflight,
+    TenantTarget,
+    open_environment,
+    plan_waves,
+    read_tenant_changes,
+    resolve_tenants,
+)
+from flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_approval
+from flows.links import run_links
+from tasks.checks import backup_tenant, blocking_findings, ensure_host_limits, lint_changes, run_gates, window_gate
+from tasks.report import publish_report
+from tasks.tenant import apply_tenant, fingerprint_tenant, preflight_tenant, rollback_tenant, validate_tenant
+
+
+@dataclass
+class Rollout:
+    """The state of one run, passed between the phases below."""
+
+    ctx: EnvironmentContext
+    config: str | None
+    run_id: str
+    targets: list[TenantTarget]
+    waves: list[list[TenantTarget]]
+    notifier: Notifier
+    info: RunInfo
+    preflight: dict[str, Preflight] = field(default_factory=dict)
+    outcomes: list[TenantOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    plan_md: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def args(self) -> tuple[str, str | None, str]:
+        """(env, config, migrations): what every task needs to rebuild its context."""
+        return self.ctx.name, self.config, str(self.ctx.migrations)
+
+
+@flow(name="dualpath-migrate", flow_run_name="migrate-{env}")
+def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_run: bool = False,
+            config: str | None = None, migrations: str | None = None, approve: bool = False,
+            approver: str | None = None, wait_for_window: bool = False,
+            report_dir: str | None = None) -> dict[str, Any]:
+    """Migrate an environment's tenants to ``to_version`` (default: the newest), canary first, in waves."""
+    run = open_rollout(env, tenants, config, migrations)
+    logger = get_run_logger()
+    logger.info("window: %s", window_gate(run.ctx.env.window, wait_for_window))
+    run.notifier.run_started(run.info)
+    changes = preflight(run, to_version)
+    if not changes:
+        return finish(run, "up to date", report_dir)
+    if dry_run:
+        for tenant in run.targets:
+            apply_tenant(*run.args, tenant, run.run_id, to_version, True, None)
+        return finish(run, "dry run", report_dir)
+    backups = {t.name: backup_tenant(*run.args, t, run.preflight[t.name].pending) for t in run.targets
+               if run.preflight[t.name].pending}
+    run.notes += [f"backup {b} of {name}" for name, b in backups.items() if b]
+    approval = obtain_approval(run, changes, approve, approver)
+    ensure_host_limits([t.concurrency_key for t in run.targets], run.ctx.env.host_concurrency)
+    halted = run_waves(run, to_version, approval)
+    if halted:
+        roll_back(run, halted, approve)
+        finish(run, "rolled back", report_dir)
+        raise RunFailed(f"{halted}; the run was rolled back (see the report)", where=f"environment {env}",
+                        hint="fix the cause on the failed tenant and run again")
+    return finish(run, "completed", report_dir)
+
+
+def open_rollout(env: str, selection: str, config: str | None, migrations: str | None) -> Rollout:
+    ctx = open_environment(env, config, migrations)
+    targets = resolve_tenants(ctx.env, selection)
+    waves = plan_waves(targets, ctx.env.wave_size)
+    run_id = str(flow_run.id or "local")
+    info = RunInfo(run_id=run_id, env=env, target=f"{len(targets)} tenant(s)", window=ctx.env.window,
+                   tenants=len(targets), approvers=tuple(ctx.env.approvers))
+    return Rollout(ctx, config, run_id, targets, waves, open_notifier(ctx), info)
+
+
+def open_notifier(ctx: EnvironmentContext) -> Notifier:
+    data = dict(ctx.settings.slack)
+    if ctx.env.slack_channel:
+        data["channels"] = {**data.get("channels", {}), ctx.name: ctx.env.slack_channel}
+    try:
+        return Notifier(SlackSettings.model_validate(data), ctx.name)
+    except ValidationError as exc:
+        raise InputError(f"[slack] settings: {exc.errors()[0]['msg']}", hint="see docs/configuration.md") from None
+
+
+def preflight(run: Rollout, to_version: str | None) -> list[Change]:
+    """Connectivity, versions, drift, lint, gates; the changes some tenant still needs, in order."""
+    futures = {t.name: preflight_tenant.submit(*run.args, t, run.run_id, to_version) for t in run.targets}
+    run.preflight = {name: f.result() for name, f in futures.items()}
+    wanted = {v for p in run.preflight.values() for v in p.pending}
+    changes = [c for c in read_tenant_changes(run.targets[0], run.ctx.migrations) if c.version in wanted]
+    if not changes:
+        return []
+    files = [f for c in changes for f in (c.file, c.rollback_file) if f]
+    findings = lint_changes(str(run.ctx.migrations), _dialect(run), files)
+    blocking = blocking_findings(findings, run.ctx.env.fail_on)
+    if blocking:
+        raise TargetRefused(f"pre-flight: {len(blocking)} lint finding(s) at or above fail_on="
+                            f"{run.ctx.env.fail_on}: " + "; ".join(f"{f.rule} {f.file}:{f.line}" for f in blocking),
+                            hint="fix them, or mark them `-- dualpath:ignore RULE reason=...` with a reason")
+    refuse_failed_gates(run_gates(*run.args, run.targets), "pre-flight")
+    reasons = approval_reasons(changes, run.ctx.env.approval)
+    facts = PlanFacts(env=run.ctx.name, changes=changes, waves=[[t.name for t in w] for w in run.waves],
+                      findings=[(f.severity, f.rule, f"{f.file}:{f.line} {f.message}") for f in findings],
+                      backup=_backup_text(run, changes), rollback_policy=run.ctx.env.rollback_policy,
+                      approvals=reasons, window=run.ctx.env.window)
+    # INTEGRATION(plan): once dualpath/plan.py lands, append build_plan(...)'s Markdown (steps, lock
+    # levels, estimates) here; this summary stays as the approver's first screen.
+    run.plan_md = plan_markdown(facts)
+    risks: dict[str, int] = {}
+    for f in findings:
+        risks[f.severity] = risks.get(f.severity, 0) + 1
+    run.info = RunInfo(**{**run.info.__dict__, "plan": PlanSummary(
+        changes=len(changes), risks=risks, irreversible=tuple(c.version for c in changes if c.irreversible))})
+    return changes
+
+
+def obtain_approval(run: Rollout, changes: list[Change], approve: bool, approver: str | None) -> dict[str, str] | None:
+    reasons = approval_reasons(changes, run.ctx.env.approval)
+    if not reasons:
+        return None
+    if approve:
+        return preapproved(approver, run.ctx.env.approvers)
+    run.notifier.approval_needed(run.info, Approval(what=f"{len(changes)} change(s) on {len(run.targets)} tenant(s)",
+                                                    why="; ".join(reasons)))
+    get_run_logger().info("waiting for approval (Prefect UI, or resume_flow_run with ApprovalInput)")
+    return wait_for_approval(run.plan_md, run.ctx.env.approval_timeout_s, run.ctx.env.approvers)
+
+
+def run_waves(run: Rollout, to_version: str | None, approval: dict[str, str] | None) -> str | None:
+    """Canary, then waves; a reason when the rollout halts (failure threshold or a gate), else None."""
+    names = [[t.name for t in w] for w in run.waves]
+    for index, wave in enumerate(run.waves, start=1):
+        futures = [(t, apply_tenant.submit(*run.args, t, run.run_id, to_version, False, approval)) for t in wave]
+        for tenant, future in futures:
+            run.outcomes.append(_outcome(run, tenant, index, future))
+        failed = [o for o in run.outcomes if o.state == "failed"]
+        run.notifier.wave_progress(run.info, _progress(run, index))
+        if should_halt(run.outcomes, run.ctx.env.failure_threshold):
+            skip_remaining(run.outcomes, names, index)
+            first = failed[0]
+            run.notifier.run_failed(run.info, Failure(what=f"wave {index} failed", error=first.error,
+                                                      next_step="rolling back", tenant=first.name))
+            return f"wave {index}: {len(failed)} tenant(s) failed ({first.name}: {first.error})"
+        if index < len(run.waves) and run.ctx.env.gates:
+            results = run_gates(*run.args, run.targets)
+            broken = [r.describe() for r in results if not r.passed]
+            if broken:
+                skip_remaining(run.outcomes, names, index)
+                return f"after wave {index}: " + "; ".join(broken)
+    return None
+
+
+def _outcome(run: Rollout, tenant: TenantTarget, wave: int, future: Any) -> TenantOutcome:
+    before = run.preflight[tenant.name]
+    outcome = TenantOutcome(tenant.name, wave, start_version=before.version, fingerprint_before=before.fingerprint)
+    try:
+        outcome.applied = future.result()
+        outcome.state = "applied"
+        outcome.validation = validate_tenant(*run.args, tenant, run.run_id)
+    except Exception as exc:  # the tenant failed; the rollout decides what that means
+        outcome.state, outcome.error = "failed", str(exc)
+    return outcome
+
+
+def roll_back(run: Rollout, reason: str, approve: bool) -> None:
+    """Undo this run on the failed tenant and, by policy, every tenant it migrated, newest first."""
+    by_name = {t.name: t for t in run.targets}
+    outcomes = {o.name: o for o in run.outcomes}
+    blocked: list[str] = []
+    undone: list[str] = []
+    for name in rollback_order(run.outcomes, run.ctx.env.rollback_policy):
+        outcome, tenant = outcomes[name], by_name[name]
+        try:
+            versions, blocker = rollback_tenant(*run.args, tenant, run.run_id, outcome.start_version)
+        except Exception as exc:
+            outcome.state, outcome.error = "rollback failed", f"{outcome.error}; rollback: {exc}".strip("; ")
+            continue
+        undone += [f"{name}: {v}" for v in versions]
+        outcome.fingerprint_after = fingerprint_tenant(*run.args, tenant, run.run_id)
+        outcome.state = "rollback blocked" if blocker else "rolled back"
+        if blocker:
+            blocked.append(f"{name} stays at {blocker} (irreversible; its data returns only from the backup)")
+    if blocked:
+        text = "Rollback stopped at irreversible changes:\n\n" + "\n".join(f"- {b}" for b in blocked)
+        answer = {"acknowledged": "auto (--approve)"} if approve else \
+            acknowledge_blocked_rollback(text, run.ctx.env.approval_timeout_s)
+        run.notes += blocked + [f"acknowledged: {answer}"]
+    mismatched = [o.name for o in run.outcomes if o.restored is False]
+    run.notes.append(f"halted: {reason}")
+    run.notes.append("schema fingerprints after rollback: " + (f"DIFFER on {', '.join(mismatched)}" if mismatched
+                                                               else "equal to those before the run"))
+    run.notifier.run_rolled_back(run.info, Rollback(reason=reason, undone=tuple(undone),
+                                                    tenants=sum(o.state == "rolled back" for o in run.outcomes),
+                                                    duration_s=time.monotonic() - run.started))
+
+
+def finish(run: Rollout, outcome: str, report_dir: str | None) -> dict[str, Any]:
+    links = run_links(run.run_id)
+    path = publish_report(run.ctx.name, run.run_id, outcome, run.outcomes, run.notes, run.plan_md, report_dir, links)
+    if outcome == "completed":
+        run.notifier.run_completed(run.info, Completion(duration_s=time.monotonic() - run.started))
+    get_run_logger().info("run %s: %s%s", run.run_id, outcome, f"; report {path}" if path else "")
+    return {"run_id": run.run_id, "outcome": outcome, "report": path, "ui": links.get("prefect-run"),
+            "tenants": [{"name": o.name, "wave": o.wave, "state": o.state, "applied": o.applied,
+                         "restored": o.restored} for o in run.outcomes],
+            "notes": run.notes}
+
+
+def _progress(run: Rollout, wave: int) -> Any:
+    from dualpath.notify import WaveProgress
+
+    return WaveProgress(wave=wave, waves=len(run.waves), tenants_done=sum(o.state == "applied" for o in run.outcomes),
+                        tenants_total=len(run.targets), tenants_failed=sum(o.state == "failed" for o in run.outcomes),
+                        elapsed_s=time.monotonic() - run.started)
+
+
+def _dialect(run: Rollout) -> str:
+    from dualpath.engines import open_engine
+
+    return open_engine(run.targets[0].resolved_url()).name
+
+
+def _backup_text(run: Rollout, changes: list[Change]) -> str:
+    dest = run.ctx.env.backup_to or run.ctx.settings.backup.get("destination") or "no destination set"
+    return f"policy '{run.ctx.env.backup}', to {dest}, before {', '.join(c.version for c in changes)}"

@@ -1,0 +1,37 @@
+"""The report of a run as Prefect artifacts (Markdown summary, tenants table, links) and, optionally, a file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+from dualpath.rollout import TenantOutcome, report_markdown, tenant_rows
+from tasks.common import TASK_OPTIONS
+
+
+def artifact_key(env: str, what: str) -> str:
+    """Artifact keys allow lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"dualpath-{env}-{what}".lower()).strip("-")
+
+
+@task(name="publish-report", **TASK_OPTIONS)
+def publish_report(env: str, run_id: str, outcome: str, outcomes: list[TenantOutcome], notes: list[str],
+                   plan_md: str, report_dir: str | None, links: dict[str, str]) -> str | None:
+    """Artifacts in Prefect; with ``report_dir`` also a Markdown file. Returns the file's path."""
+    text = report_markdown(env, run_id, outcome, outcomes, notes)
+    full = f"{text}\n\n---\n\n{plan_md}" if plan_md else text
+    create_markdown_artifact(full, key=artifact_key(env, "report"), description=f"dualpath run {run_id}: {outcome}")
+    if outcomes:
+        create_table_artifact(tenant_rows(outcomes), key=artifact_key(env, "tenants"),
+                              description="each tenant's result")
+    for label, url in links.items():
+        create_link_artifact(url, link_text=label, key=artifact_key(env, label))
+    if report_dir is None:
+        return None
+    path = Path(report_dir) / f"dualpath-report-{env}-{run_id}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(full + "\n", encoding="utf-8")
+    return str(path)

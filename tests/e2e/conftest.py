@@ -1,0 +1,110 @@
+"""One real Prefect server per test session (per xdist worker), on a free loopback port, and PostgreSQL
+tenant databases per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flows.local import free_port, wait_healthy
+from tests.integration.dbs import database_name, require_server
+
+PG_SERVER = os.environ.get("DUALPATH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+MIGRATIONS = Path(__file__).resolve().parents[2] / "examples" / "shop" / "migrations"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_API_URL": url}
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    saved = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED")}
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/api/health", server, home / "server.log")
+        os.environ.update({k: env[k] for k in saved})
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+            from flows.local import drain_prefect_workers
+
+            drain_prefect_workers()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def pg_tenants(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Four empty PostgreSQL databases a, b, c, d for one test, dropped afterwards."""
+    from dualpath.engines import open_engine
+
+    require_server("postgresql")
+    server = open_engine(PG_SERVER)
+    base = database_name(request.node.name)[:50]
+    names = {t: f"{base}_{t}" for t in "abcd"}
+    urls = {t: server.create_database(n).render_as_string(hide_password=False) for t, n in names.items()}
+    try:
+        yield urls
+    finally:
+        for n in names.values():
+            server.drop_database(n)
+
+
+def write_config(folder: Path, tenants: dict[str, str], **env: object) -> Path:
+    """A dualpath.toml with environment "e2e": canary a, then waves of 2, backups into ``folder``."""
+    settings = {"canary": '["a"]', "wave_size": "2", "approval": '"irreversible"', "approval_timeout_s": "300",
+                "backup_to": f'"file://{folder / "backups"}"'}
+    settings.update({k: (f'"{v}"' if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v))
+                     for k, v in env.items()})
+    lines = [f'migrations = "{MIGRATIONS}"', "", "[environments.e2e]"]
+    lines += [f"{k} = {v}" for k, v in settings.items()] + [""]
+    for name, url in tenants.items():
+        lines += ["[[environments.e2e.tenants]]", f'name = "{name}"', f'url = "{url}"', ""]
+    path = folder / "dualpath.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def fingerprints(tenants: dict[str, str]) -> dict[str, str]:
+    from dualpath.engines import open_engine
+
+    digests = {}
+    for name, url in tenants.items():
+        engine = open_engine(url)
+        with engine.connect() as conn:
+            digests[name] = engine.fingerprint(conn).digest
+    return digests
+
+
+def versions(tenants: dict[str, str]) -> dict[str, str | None]:
+    from dualpath.config import Tenant
+    from dualpath.tenants import read_version, tenant_from
+
+    return {n: read_version(tenant_from(Tenant(name=n, url=u)), MIGRATIONS).version for n, u in tenants.items()}

@@ -1,0 +1,128 @@
+"""The migrate flow against a real Prefect server and PostgreSQL tenants."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dualpath.errors import RunFailed, TargetRefused
+from tests.e2e.conftest import fingerprints, versions, write_config
+
+
+def test_happy_path_migrates_canary_then_waves_with_a_report(prefect_api: str, pg_tenants: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    from flows.migrate import migrate
+
+    config = write_config(tmp_path, pg_tenants)
+    result = migrate(env="e2e", config=str(config), approve=True, approver="e2e-operator", report_dir=str(tmp_path))
+    assert result["outcome"] == "completed"
+    assert [(t["name"], t["wave"]) for t in result["tenants"]] == [("a", 1), ("b", 2), ("c", 2), ("d", 3)]
+    assert set(versions(pg_tenants).values()) == {"7"}
+    report = Path(result["report"]).read_text()
+    assert "| a | 1 | applied |" in report and "7 drop customer name is irreversible" in report
+    assert result["ui"].startswith(prefect_api.removesuffix("/api"))
+    again = migrate(env="e2e", config=str(config), approve=True)
+    assert again["outcome"] == "up to date"
+
+
+def test_failure_in_wave_two_rolls_back_waves_one_and_two_to_identical_schemas(
+        prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    from flows.migrate import migrate
+
+    # tenant c (wave 2) already has a table V4 wants to create: V4 fails there
+    engine = create_engine(pg_tenants["c"].replace("postgresql+psycopg", "postgresql+psycopg", 1))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE order_notes (id integer)"))
+    engine.dispose()
+    before = fingerprints(pg_tenants)
+    config = write_config(tmp_path, pg_tenants)
+    with pytest.raises(RunFailed) as caught:
+        migrate(env="e2e", config=str(config), to_version="6", approve=True, report_dir=str(tmp_path))
+    assert "wave 2" in caught.value.message
+    assert fingerprints(pg_tenants) == before
+    assert versions(pg_tenants) == {"a": None, "b": None, "c": None, "d": None}
+    report = next(tmp_path.glob("dualpath-report-*.md")).read_text()
+    assert "| d | 3 | skipped |" in report
+    assert "| a | 1 | rolled back |" in report and "| b | 2 | rolled back |" in report
+    assert "equal to those before the run" in report
+
+
+def test_rejection_at_approval_changes_nothing(prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
+    from flows.local import run_flow
+
+    before = fingerprints(pg_tenants)
+    config = write_config(tmp_path, pg_tenants)
+    seen: list[str] = []
+
+    def reject(plan: str) -> dict[str, Any]:
+        seen.append(plan)
+        return {"approve": False, "approver": "dba-on-call", "ticket": "SHOP-131", "comment": "not today"}
+
+    with pytest.raises(TargetRefused) as caught:
+        run_flow({"env": "e2e", "config": str(config)}, reject, lambda _line: None)
+    assert "rejected by dba-on-call: not today" in caught.value.message
+    assert "Rollback plan" in seen[0] and "irreversible" in seen[0]
+    assert fingerprints(pg_tenants) == before
+
+
+def test_closed_window_runs_nothing(prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
+    from flows.migrate import migrate
+
+    other_day = (datetime.now(UTC) + timedelta(days=3)).strftime("%a")
+    config = write_config(tmp_path, pg_tenants, window=f"{other_day} 01:00-02:00 UTC")
+    before = fingerprints(pg_tenants)
+    with pytest.raises(TargetRefused) as caught:
+        migrate(env="e2e", config=str(config), approve=True)
+    assert "outside the maintenance window" in caught.value.message and "next opens" in caught.value.message
+    assert fingerprints(pg_tenants) == before
+
+
+def start_flow_process(config: Path, name: str, prefect_api: str) -> subprocess.Popen[bytes]:
+    code = ("import sys; from flows.migrate import migrate; "
+            f"migrate.with_options(flow_run_name={name!r})(env='e2e', config={str(config)!r})")
+    env = {**os.environ, "PREFECT_API_URL": prefect_api}
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=Path(__file__).resolve().parents[2],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def wait_paused(name: str, timeout_s: float = 120) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+        if runs and runs[0].state is not None and runs[0].state.is_paused():
+            return runs[0]
+        time.sleep(0.5)
+    raise AssertionError(f"flow run {name} never paused")
+
+
+def test_paused_run_resumed_from_another_process_with_run_input(prefect_api: str, pg_tenants: dict[str, str],
+                                                                tmp_path: Path) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    name = f"e2e-resume-{uuid.uuid4().hex[:6]}"
+    process = start_flow_process(write_config(tmp_path, pg_tenants), name, prefect_api)
+    try:
+        run = wait_paused(name)
+        time.sleep(1)  # the form's schema is saved right after the pause
+        resume_flow_run(run.id, run_input={"approve": True, "approver": "release-manager", "ticket": "SHOP-131",
+                                           "comment": "go"})
+        output, _ = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output.decode()[-3000:]
+    assert set(versions(pg_tenants).values()) == {"7"}

@@ -1,0 +1,55 @@
+"""prefect.yaml: one deployment per environment, in sync with deployments/<env>.yaml, and every
+schedule fires inside its environment's maintenance window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from croniter import croniter
+
+from dualpath.config import load_settings
+from dualpath.windows import parse_window
+
+ROOT = Path(__file__).resolve().parents[2]
+ENVIRONMENTS = ("sandbox", "staging", "prod-blue", "prod-green")
+
+
+def deployments() -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    return {d["name"]: d for d in data["deployments"]}
+
+
+def test_one_process_pool_deployment_per_environment() -> None:
+    found = deployments()
+    assert sorted(found) == sorted(ENVIRONMENTS)
+    for d in found.values():
+        assert d["entrypoint"] == "flows/migrate.py:migrate"
+        assert d["work_pool"]["name"] == "dualpath-process"
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_parameters_and_schedule_come_from_deployments_folder(name: str) -> None:
+    source = yaml.safe_load((ROOT / "deployments" / f"{name}.yaml").read_text())
+    deployment = deployments()[name]
+    assert deployment["parameters"] == source["parameters"]
+    assert deployment["schedules"] == [source["schedule"]]
+    assert not any(word in str(deployment).lower() for word in ("password", "token", "secret"))
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_every_schedule_fires_inside_the_environment_window(name: str) -> None:
+    deployment = deployments()[name]
+    settings = load_settings(ROOT / deployment["parameters"]["config"])
+    window = parse_window(settings.environments[name].window or "")
+    for schedule in deployment["schedules"]:
+        zone = ZoneInfo(schedule["timezone"])
+        fires = croniter(schedule["cron"], datetime(2026, 1, 1, tzinfo=zone))
+        for _ in range(120):  # more than a year of weekly fires, across both DST changes
+            moment = fires.get_next(datetime)
+            assert window.is_open(moment), f"{name}: {schedule['cron']} fires at {moment} outside '{window.text}'"
+            assert window.is_open(moment.astimezone(UTC))
