@@ -3,7 +3,8 @@
 A change runs in one transaction where the engine can roll DDL back (PostgreSQL, SQLite),
 so a failure leaves nothing behind. Elsewhere (MySQL/MariaDB: DDL commits implicitly) each
 statement stands alone, and a failure is recorded with exactly what ran and what to run
-by hand to undo it.
+by hand to undo it. A change holding ``-- dualpath:batch`` statements runs statement by
+statement with checkpoints (dualpath/batching), so a failure or a kill resumes on the next run.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from dualpath import history
+from dualpath.batching import checkpoint
+from dualpath.batching.change import describe_batch, has_batches, run_batched_change
+from dualpath.batching.progress import BatchProgress, default_progress
+from dualpath.batching.runner import BatchContext, lag_probes
+from dualpath.batching.spec import is_batched, replica_urls
 from dualpath.changes import Change, Statement, version_key
 from dualpath.engines.base import Engine
-from dualpath.errors import LockTimeout, RunFailed, TargetRefused, UsageError
+from dualpath.errors import DualpathError, LockTimeout, RunFailed, TargetRefused, UsageError
 from dualpath.history import Actor
 from dualpath.status import ChangeState, compute_states
 from dualpath.target import Target
@@ -43,10 +49,12 @@ class Runner:
     """Moves one target forward or back through its changes."""
 
     def __init__(self, target: Target, engine: Engine, changes: list[Change], actor: Actor,
-                 echo: Echo = print, ticket_pattern: str | None = None) -> None:
+                 echo: Echo = print, ticket_pattern: str | None = None,
+                 progress: BatchProgress | None = None) -> None:
         self.target, self.engine, self.changes, self.actor, self.echo = target, engine, changes, actor, echo
         self.ticket_pattern = ticket_pattern
         self.safety = target.safety
+        self.progress = progress  # batches report here; None = a bar on a terminal, lines elsewhere
 
     # -- planning what to run -------------------------------------------------------------
 
@@ -132,7 +140,9 @@ class Runner:
     def run_change(self, conn: Connection, change: Change, direction: str) -> int:
         statements = change.forward if direction == "up" else change.rollback
         started = time.monotonic()
-        if self.in_transaction(change, statements):
+        if has_batches(statements):
+            self._run_batched(conn, change, statements, direction, started)
+        elif self.in_transaction(change, statements):
             self._run_in_transaction(conn, change, statements, direction, started)
         else:
             self._run_one_by_one(conn, change, statements, direction, started)
@@ -140,7 +150,7 @@ class Runner:
 
     def in_transaction(self, change: Change, statements: Sequence[Statement]) -> bool:
         return (self.engine.transactional_ddl and change.directive("no-transaction") is None
-                and not any(s.no_transaction for s in statements))
+                and not any(s.no_transaction or is_batched(s) for s in statements))
 
     def _run_in_transaction(self, conn: Connection, change: Change, statements: Sequence[Statement],
                             direction: str, started: float) -> None:
@@ -185,11 +195,67 @@ class Runner:
         with conn.begin():
             self._record(conn, change, direction, started, True, {"ran": ran})
 
-    def _execute_with_retries(self, conn: Connection, change: Change, statement: Statement) -> None:
+    def _run_batched(self, conn: Connection, change: Change, statements: Sequence[Statement],
+                     direction: str, started: float) -> None:
+        """Statement by statement with checkpoints; batches in chunks. A failure is resumed by a re-run."""
+        ran: list[str] = []
+        try:
+            with lag_probes(conn, self.engine, replica_urls()) as probes:
+                ctx = self._batch_context(conn, change, direction, probes)
+                done = run_batched_change(
+                    conn, change, statements, ctx, ran=ran,
+                    run_plain=lambda st, then: self._execute_with_retries(conn, change, st, then))
+        except (DBAPIError, DualpathError) as exc:
+            self._record_batch_failure(conn, change, direction, started, ran, exc)
+            if isinstance(exc, DualpathError):
+                raise
+            failed = next((s for s in statements if s.where not in ran), None)
+            raise self._failure(change, failed, exc, f"every chunk and statement done so far is committed "
+                                f"({len(ran)} of {len(statements)} statements complete); run the same "
+                                f"command again to resume from the checkpoint") from None
+        with conn.begin():
+            self._record(conn, change, direction, started, True, {"ran": ran, "batched_rows": done.rows})
+            # progress the other way belongs to an earlier round trip: the next one starts afresh
+            checkpoint.forget(conn, change.version, "down" if direction == "up" else "up")
+
+    def _batch_context(self, conn: Connection, change: Change, direction: str,
+                       probes: list[Callable[[], float | None]]) -> BatchContext:
+        def note_retry(statement: Statement, attempt: int, exc: DBAPIError) -> None:
+            self.echo(f"lock timeout at {statement.where}; smaller chunks, retry {attempt + 1}/"
+                      f"{self.safety.lock_retries}")
+
+        return BatchContext(engine=self.engine, version=change.version, direction=direction,
+                            checksum=change.checksum, run_id=self.actor.run_id,
+                            lock_retries=self.safety.lock_retries, retry_backoff_ms=self.safety.retry_backoff_ms,
+                            progress=self.progress or default_progress(self.echo), lag_probes=probes,
+                            on_retry=note_retry)
+
+    def _record_batch_failure(self, conn: Connection, change: Change, direction: str, started: float,
+                              ran: list[str], exc: Exception) -> None:
+        """Up: a failed, resumable row (status shows it); down: audit only, so it stays applied and
+        the next rollback resumes it rather than an apply re-marking it applied."""
+        if conn.in_transaction():
+            conn.rollback()
+        error = _message(exc) if isinstance(exc, DBAPIError) else str(exc).splitlines()[0]
+        detail: dict[str, object] = {"ran": ran, "error": error, "rolled_back": False, "resumable": True,
+                                     "batched": True}
+        with conn.begin():
+            if direction == "up":
+                self._record(conn, change, direction, started, False, detail)
+            else:
+                history.audit(conn, self.actor, "rollback", version=change.version,
+                              ticket=change.ticket_by(self.ticket_pattern),
+                              detail={"success": False, "file": change.where, **detail})
+
+    def _execute_with_retries(self, conn: Connection, change: Change, statement: Statement,
+                              then: Callable[[Connection], None] | None = None) -> None:
+        """``then`` runs in the statement's transaction (a batched change's checkpoint row)."""
         for attempt in range(self.safety.lock_retries + 1):
             try:
                 with conn.begin():
                     conn.exec_driver_sql(statement.text)
+                    if then is not None:
+                        then(conn)
                 return
             except DBAPIError as exc:
                 if self.engine.is_lock_timeout(exc) and attempt < self.safety.lock_retries:
@@ -251,6 +317,9 @@ class Runner:
                 self.echo("BEGIN;")
             for s in statements:
                 self.echo(f"-- {s.where}\n{s.text};")
+                if is_batched(s):
+                    for line in describe_batch(self.engine, s):
+                        self.echo(line)
             self.echo(f"-- then record version {change.version} ({direction}) in dualpath_history")
             if wrapped:
                 self.echo("COMMIT;")
@@ -269,6 +338,8 @@ def refuse_drift(states: list[ChangeState]) -> None:
 
 def refuse_partial_failures(states: list[ChangeState]) -> None:
     for s in states:
+        if s.row is not None and s.row.detail.get("resumable"):
+            continue  # a batched change: the next run resumes it from its checkpoints
         if s.state == "failed" and s.row is not None and not s.row.detail.get("rolled_back", True):
             raise TargetRefused(
                 f"version {s.version} failed half-way earlier (at {s.row.detail.get('failed_at')}); "

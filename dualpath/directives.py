@@ -17,6 +17,8 @@ from dualpath.errors import InputError
 
 _PREFIX = re.compile(r"^\s*--\s*dualpath:(?P<name>[A-Za-z][\w-]*)(?P<rest>.*)$")
 _INT = re.compile(r"^\d+$")
+_IDENT = re.compile(r"^[A-Za-z_][\w$]*$")
+_BATCH_ARGS = {"table", "key", "size", "pause_ms", "target_ms", "max_rows_per_s", "max_lag_ms"}
 
 
 def _need(*keys: str) -> Callable[[dict[str, str]], str | None]:
@@ -31,10 +33,16 @@ def _check_batch(args: dict[str, str]) -> str | None:
     missing = _need("table", "key")(args)
     if missing:
         return missing
-    for name in ("size", "pause_ms", "target_ms", "max_rows_per_s"):
+    for name in ("size", "pause_ms", "target_ms", "max_rows_per_s", "max_lag_ms"):
         if name in args and not _INT.match(args[name]):
             return f"{name}={args[name]!r} is not a whole number"
-    return None
+    columns = [c.strip() for c in args["key"].split(",")]
+    if not all(_IDENT.match(c) for c in columns) or len(set(columns)) != len(columns):
+        return f"key={args['key']!r} is not a column name or a list of distinct ones (key=a,b)"
+    if not all(_IDENT.match(part) for part in args["table"].split(".")) or args["table"].count(".") > 1:
+        return f"table={args['table']!r} is not a table name (table or schema.table)"
+    unknown = sorted(set(args) - _BATCH_ARGS)
+    return f"unknown argument {unknown[0]}= (known: {', '.join(sorted(_BATCH_ARGS))})" if unknown else None
 
 
 def _no_args(args: dict[str, str]) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     inspect,
     select,
 )
@@ -61,6 +63,29 @@ audit_table = Table(
     Column("git_commit", String(64), nullable=True),
     Column("ticket", String(64), nullable=True),
     Column("detail", Text, nullable=True),
+)
+
+# One row per statement of a change that holds a batch (dualpath/batching): where the batch
+# stands, written in the same transaction as each chunk so a kill never loses or repeats one.
+batch_checkpoint_table = Table(
+    "dualpath_batch_checkpoint",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False),
+    Column("direction", String(8), nullable=False),  # up | down
+    Column("statement_index", Integer, nullable=False),  # position in the change's forward/rollback
+    Column("location", String(512), nullable=False),  # file:line
+    Column("checksum", String(64), nullable=False),  # of the change when the batch started
+    Column("table_name", String(255), nullable=True),  # None: a plain statement of a batched change
+    Column("last_key", Text, nullable=True),  # JSON list of the last key done, typed (see batching/keys.py)
+    Column("rows_done", BigInteger, nullable=False),  # rows the statement changed
+    Column("keys_done", BigInteger, nullable=False),  # rows of the table paged past
+    Column("chunk_size", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # running | paused | cancelled | done
+    Column("run_id", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+    Column("updated_by", String(128), nullable=True),  # who paused, resumed or cancelled
+    UniqueConstraint("version", "direction", "statement_index", name="dualpath_batch_checkpoint_statement"),
 )
 
 

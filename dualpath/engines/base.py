@@ -8,7 +8,7 @@ the engine instead of testing the dialect name. ``SqlEngine`` holds what the thr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,6 +87,18 @@ class Engine(Protocol):
     def create_database(self, name: str) -> URL: ...
 
     def drop_database(self, name: str) -> None: ...
+
+    # -- batches (dualpath/batching): keyset chunks, lag, estimates --------------------
+
+    def row_compare(self, columns: Sequence[str], op: str, params: Sequence[str]) -> str: ...
+
+    def limit_rows(self, sql: str, rows: int) -> str: ...
+
+    def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]: ...
+
+    def replica_lag_s(self, conn: Connection) -> float | None: ...
+
+    def estimate_rows(self, conn: Connection, table: str) -> int | None: ...
 
 
 class SqlEngine:
@@ -221,6 +233,30 @@ class SqlEngine:
 
     def iter_tables(self, conn: Connection) -> Iterator[str]:
         raise NotImplementedError
+
+    # -- batches -----------------------------------------------------------------------
+
+    def row_compare(self, columns: Sequence[str], op: str, params: Sequence[str]) -> str:
+        """``(a, b) > (:p0, :p1)``: row values order like an index on (a, b) (columns already quoted)."""
+        if len(columns) == 1:
+            return f"{columns[0]} {op} :{params[0]}"
+        return f"({', '.join(columns)}) {op} ({', '.join(':' + p for p in params)})"
+
+    def limit_rows(self, sql: str, rows: int) -> str:
+        return f"{sql} LIMIT {int(rows)}"
+
+    def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]:
+        """AND ``sentinel`` into the WHERE that reads ``table``: (rewritten SQL, qualifier of its columns)."""
+        from dualpath.batching.rewrite import restrict_with_sqlglot
+
+        return restrict_with_sqlglot(sql, table, sentinel, self.name)
+
+    def replica_lag_s(self, conn: Connection) -> float | None:
+        """Replication lag seen from this connection in seconds; None when there is no replica."""
+        return None
+
+    def estimate_rows(self, conn: Connection, table: str) -> int | None:
+        return None
 
 
 def driver_errors(exc: BaseException) -> Iterator[BaseException]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections import defaultdict
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -202,6 +202,48 @@ class MySQLEngine(SqlEngine):
         yield from _constraints(conn)
         yield from _routines(conn)
         yield from _triggers(conn)
+
+    # -- batches -------------------------------------------------------------------------
+
+    def row_compare(self, columns: Sequence[str], op: str, params: Sequence[str]) -> str:
+        """Spelled out: ``a > :p0 OR (a = :p0 AND b > :p1)``. MariaDB does not use an index for a
+        row-value comparison, while the OR of ANDs becomes index ranges on both servers."""
+        if len(columns) == 1:
+            return f"{columns[0]} {op} :{params[0]}"
+        strict = op.rstrip("=")
+        terms = []
+        for i, column in enumerate(columns):
+            equal = [f"{c} = :{p}" for c, p in zip(columns[:i], params[:i], strict=True)]
+            last = op if i == len(columns) - 1 else strict
+            terms.append("(" + " AND ".join([*equal, f"{column} {last} :{params[i]}"]) + ")")
+        return "(" + " OR ".join(terms) + ")"
+
+    def replica_lag_s(self, conn: Connection) -> float | None:
+        """Seconds_Behind_Source (MySQL 8.0.22+, MariaDB 10.5.1+) or Seconds_Behind_Master, the worst
+        channel; None on a server that replicates from nobody, lacks the privilege, or whose
+        replication is stopped (the server reports no number then)."""
+        for statement in ("SHOW REPLICA STATUS", "SHOW SLAVE STATUS"):
+            try:
+                rows = conn.exec_driver_sql(statement).mappings().all()
+            except DBAPIError:
+                continue
+            lags = [_lag_of(dict(r)) for r in rows]
+            known = [lag for lag in lags if lag is not None]
+            return float(max(known)) if known else None
+        return None
+
+    def estimate_rows(self, conn: Connection, table: str) -> int | None:
+        """InnoDB's estimate from information_schema: instant, roughly right."""
+        rows = conn.execute(text("SELECT TABLE_ROWS FROM information_schema.TABLES "
+                                 "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :t"), {"t": table}).scalar()
+        return int(rows) if rows is not None else None
+
+
+def _lag_of(row: dict[str, Any]) -> int | None:
+    for name in ("Seconds_Behind_Source", "Seconds_Behind_Master"):
+        if row.get(name) is not None:
+            return int(row[name])
+    return None
 
 
 def _mappings(conn: Connection, sql: str) -> list[dict[str, Any]]:

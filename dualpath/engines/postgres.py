@@ -186,6 +186,28 @@ class PostgresEngine(SqlEngine):
             yield from reader(conn)
 
 
+    # -- batches -------------------------------------------------------------------------
+
+    def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]:
+        """pglast: PostgreSQL's own parser, so any statement PostgreSQL accepts is understood."""
+        from dualpath.batching.rewrite import restrict_with_pglast
+
+        return restrict_with_pglast(sql, table, sentinel)
+
+    def replica_lag_s(self, conn: Connection) -> float | None:
+        """On a primary the worst replay_lag of pg_stat_replication; on a standby, its own replay delay."""
+        lag = conn.exec_driver_sql(
+            "SELECT CASE WHEN pg_is_in_recovery() "
+            "THEN EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) "
+            "ELSE (SELECT EXTRACT(EPOCH FROM max(replay_lag)) FROM pg_stat_replication) END").scalar()
+        return float(lag) if lag is not None else None
+
+    def estimate_rows(self, conn: Connection, table: str) -> int | None:
+        """The planner's estimate: instant on any size; None before the first ANALYZE."""
+        rows = conn.execute(text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:t)"),
+                            {"t": table}).scalar()
+        return int(rows) if rows is not None and rows >= 0 else None
+
 def _rows(conn: Connection, sql: str) -> list[Any]:
     return list(conn.execute(text(sql)))
 

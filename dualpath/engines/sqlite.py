@@ -176,6 +176,13 @@ class SQLiteEngine(SqlEngine):
                 yield kind, name, attrs | ({"table": table} if kind == "trigger" else {})
 
 
+    # -- batches -------------------------------------------------------------------------
+
+    def estimate_rows(self, conn: Connection, table: str) -> int | None:
+        """SQLite keeps no row estimate; counting is cheap at the sizes SQLite serves."""
+        parts = ".".join(self.quote_ident(p) for p in table.split("."))
+        return int(conn.exec_driver_sql(f"SELECT count(*) FROM {parts}").scalar() or 0)
+
 def _read_holder(fd: int) -> RunLockHolder:
     try:
         data = json.loads(os.pread(fd, 4096, 0) or b"{}")

@@ -1,0 +1,112 @@
+"""Batches without a server: statement rewriting, key encoding, pacing, throttles, directives."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from dualpath.batching.keys import decode_key, encode_key
+from dualpath.batching.rewrite import (
+    SENTINEL,
+    RewriteError,
+    place_range,
+    restrict_with_pglast,
+    restrict_with_sqlglot,
+)
+from dualpath.batching.throttle import LagGate, Pace, RateLimit
+from dualpath.directives import parse_directive
+from dualpath.engines import open_engine
+from dualpath.errors import InputError
+
+
+@pytest.mark.parametrize(("sql", "table", "expected", "qualifier"), [
+    ("UPDATE orders SET n = n + 1 WHERE a = 1 OR b = 2", "orders",
+     f"UPDATE orders SET n = n + 1 WHERE (a = 1 OR b = 2) AND {SENTINEL}", "orders"),
+    ("UPDATE orders o SET n = 1 FROM c WHERE c.id = o.cid", "orders",
+     f"UPDATE orders AS o SET n = 1 FROM c WHERE c.id = o.cid AND {SENTINEL}", "o"),
+    ("DELETE FROM app.orders", "app.orders", f"DELETE FROM app.orders WHERE {SENTINEL}", "orders"),
+    ("INSERT INTO b (id) SELECT x.id FROM a x JOIN c ON c.id = x.cid WHERE x.v > 1", "a",
+     f"INSERT INTO b (id) SELECT x.id FROM a AS x INNER JOIN c ON c.id = x.cid WHERE x.v > 1 AND {SENTINEL}", "x"),
+])
+def test_pglast_ands_the_range_into_the_right_where(sql: str, table: str, expected: str, qualifier: str) -> None:
+    assert restrict_with_pglast(sql, table, SENTINEL) == (expected, qualifier)
+
+
+@pytest.mark.parametrize(("sql", "table", "dialect", "qualifier"), [
+    ("UPDATE orders o JOIN c ON c.id = o.cid SET o.n = 1 WHERE o.s = 'a' OR o.x > 1", "orders", "mysql", "o"),
+    ("DELETE o FROM orders o JOIN c ON c.id = o.cid WHERE c.x = 1", "orders", "mysql", "o"),
+    ("DELETE FROM orders WHERE x IN (SELECT id FROM orders WHERE y = 1)", "orders", "mysql", "orders"),
+    ("WITH q AS (SELECT id FROM t) UPDATE t SET n = 1 FROM q WHERE q.id = t.id", "t", "sqlite", "t"),
+    ("INSERT INTO b SELECT * FROM a WHERE a.v > 1", "a", "sqlite", "a"),
+])
+def test_sqlglot_ands_the_range_into_the_outer_where(sql: str, table: str, dialect: str, qualifier: str) -> None:
+    rewritten, found = restrict_with_sqlglot(sql, table, SENTINEL, dialect)
+    assert found == qualifier
+    assert rewritten.count(SENTINEL) == 1 and f"AND {SENTINEL}" in rewritten
+
+
+@pytest.mark.parametrize("sql", ["INSERT INTO b VALUES (1)", "SELECT * FROM a", "UPDATE a SET x = 1 FROM a a2",
+                                 "UPDATE other SET x = 1"])
+def test_statements_that_cannot_be_paged_are_refused(sql: str) -> None:
+    with pytest.raises(RewriteError):
+        restrict_with_pglast(sql, "a", SENTINEL)
+    with pytest.raises(RewriteError):
+        restrict_with_sqlglot(sql, "a", SENTINEL, "mysql")
+
+
+def test_place_range_escapes_the_users_colons_only() -> None:
+    placed = place_range(f"UPDATE t SET s = ' :x', u = 'a:b', c = x::text WHERE {SENTINEL}", "t.id > :dp_lo_0")
+    assert placed == "UPDATE t SET s = ' \\:x', u = 'a:b', c = x::text WHERE (t.id > :dp_lo_0)"
+
+
+def test_row_compare_is_spelled_out_for_mysql_and_row_values_elsewhere() -> None:
+    mysql = open_engine("mysql://u@h/db")
+    assert mysql.row_compare(["a", "b"], ">", ["p0", "p1"]) == "((a > :p0) OR (a = :p0 AND b > :p1))"
+    assert mysql.row_compare(["a", "b"], "<=", ["p0", "p1"]) == "((a < :p0) OR (a = :p0 AND b <= :p1))"
+    assert open_engine("postgresql://u@h/db").row_compare(["a", "b"], ">", ["p0", "p1"]) == "(a, b) > (:p0, :p1)"
+    assert open_engine("sqlite:///x.db").row_compare(["a"], "<=", ["p0"]) == "a <= :p0"
+
+
+def test_keys_of_every_type_survive_the_checkpoint() -> None:
+    value = (1, "x", uuid.uuid4(), datetime(2024, 1, 2, 3, 4, 5), Decimal("1.50"), b"\x00\xff")
+    assert decode_key(encode_key(value)) == value
+
+
+def test_pace_moves_toward_the_target_and_halves_on_lock_timeouts() -> None:
+    pace = Pace(size=1000, target_ms=200, max_size=100_000)
+    pace.after_chunk(1000, 50)
+    assert pace.size == 2000  # at most x2 per chunk
+    pace.after_chunk(2000, 400)
+    assert pace.size == 1000
+    pace.after_chunk(300, 10)  # a short last chunk says nothing
+    assert pace.size == 1000
+    pace.after_lock_timeout()
+    assert pace.size == 500
+
+
+def test_rate_limit_sleeps_to_stay_under_the_ceiling() -> None:
+    clock = iter([0.0, 0.1, 0.2]).__next__
+    limit = RateLimit(1000, clock=clock)
+    assert limit.delay_after(500) == pytest.approx(0.4)  # 500 rows may take 0.5 s; 0.1 s went
+    assert RateLimit(0).delay_after(10**9) == 0.0
+
+
+def test_lag_gate_waits_while_a_replica_lags() -> None:
+    lags = iter([5.0, 3.0, 0.2])
+    slept: list[float] = []
+    notes: list[str] = []
+    gate = LagGate([lambda: None, lambda: next(lags)], max_lag_s=1.0, note=notes.append, sleep=slept.append)
+    assert gate.wait() == 2.0
+    assert len(slept) == 2 and "replica lag 5.0 s" in notes[0]
+
+
+def test_batch_directive_accepts_composite_keys_and_rejects_typos() -> None:
+    d = parse_directive("-- dualpath:batch table=app.orders key=tenant_id,id max_lag_ms=500", "m.sql", 3)
+    assert d is not None and d.args["key"] == "tenant_id,id"
+    with pytest.raises(InputError, match="unknown argument sise="):
+        parse_directive("-- dualpath:batch table=orders key=id sise=10", "m.sql", 3)
+    with pytest.raises(InputError, match="not a column name"):
+        parse_directive("-- dualpath:batch table=orders key=id,id", "m.sql", 3)
