@@ -152,6 +152,11 @@ class Runner:
         return (self.engine.transactional_ddl and change.directive("no-transaction") is None
                 and not any(s.no_transaction or is_batched(s) for s in statements))
 
+    def outside_transaction(self, change: Change, statement: Statement) -> bool:
+        """Where DDL is transactional, a no-transaction statement must run with no transaction block."""
+        return self.engine.transactional_ddl and (
+            statement.no_transaction or change.directive("no-transaction") is not None)
+
     def _run_in_transaction(self, conn: Connection, change: Change, statements: Sequence[Statement],
                             direction: str, started: float) -> None:
         """All or nothing: statements and the history row commit together."""
@@ -160,7 +165,7 @@ class Runner:
             try:
                 with conn.begin():
                     for current in statements:
-                        conn.exec_driver_sql(current.text)
+                        execute_sql(conn, current.text)
                     self._record(conn, change, direction, started, True, None)
                 return
             except DBAPIError as exc:
@@ -250,10 +255,18 @@ class Runner:
     def _execute_with_retries(self, conn: Connection, change: Change, statement: Statement,
                               then: Callable[[Connection], None] | None = None) -> None:
         """``then`` runs in the statement's transaction (a batched change's checkpoint row)."""
+        alone = self.outside_transaction(change, statement)
         for attempt in range(self.safety.lock_retries + 1):
             try:
+                if alone:
+                    with self.engine.autocommit(conn):
+                        execute_sql(conn, statement.text)
+                    if then is not None:
+                        with conn.begin():
+                            then(conn)
+                    return
                 with conn.begin():
-                    conn.exec_driver_sql(statement.text)
+                    execute_sql(conn, statement.text)
                     if then is not None:
                         then(conn)
                 return
@@ -346,6 +359,11 @@ def refuse_partial_failures(states: list[ChangeState]) -> None:
                 f"statements that ran: {', '.join(s.row.detail.get('ran', [])) or 'none'}",
                 where=s.where,
                 hint="undo what ran by hand (see dualpath status --format json), then `dualpath repair`")
+
+
+def execute_sql(conn: Connection, sql: str) -> None:
+    """A statement as written: no parameters, so a literal % is not taken for a placeholder."""
+    conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
 
 
 def _ms_since(started: float) -> int:

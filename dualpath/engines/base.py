@@ -74,6 +74,8 @@ class Engine(Protocol):
 
     def ensure_exists(self) -> None: ...  # about to write: create what the dialect creates on demand
 
+    def autocommit(self, conn: Connection) -> AbstractContextManager[Connection]: ...  # no transaction block
+
     def current_holder(self) -> RunLockHolder | None: ...
 
     def fingerprint(self, conn: Connection) -> Fingerprint: ...
@@ -134,6 +136,20 @@ class SqlEngine:
 
     def ensure_exists(self) -> None:
         """Servers: a missing database is reported by connect(), with how to create it."""
+
+    @contextlib.contextmanager
+    def autocommit(self, conn: Connection) -> Iterator[Connection]:
+        """Run outside any transaction block (CREATE INDEX CONCURRENTLY, VACUUM), then restore."""
+        if conn.in_transaction():
+            conn.commit()
+        level = conn.get_isolation_level()
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction():
+                conn.commit()
+            conn.execution_options(isolation_level=level)
 
     @contextlib.contextmanager
     def open_connection(self, engine: sa.Engine, url: URL | None = None) -> Iterator[Connection]:

@@ -82,3 +82,39 @@ def test_drift_is_refused_until_repair(any_url: str, tmp_path: Path) -> None:
     repaired = run_cli("repair", "--config", str(config), "--url", "db")
     assert repaired.exit_code == 0 and "re-baselined" in repaired.output
     assert [s["state"] for s in status_json(config)] == ["applied", "applied"]
+
+
+def test_no_transaction_statements_run_outside_a_transaction_block(pg_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "V1__table.sql").write_text("CREATE TABLE things (id bigint PRIMARY KEY, label text);\n"
+                                          "INSERT INTO things VALUES (1, '100% sure'), (2, 'a%b');\n")
+    (folder / "U1__table.sql").write_text("DROP TABLE things;\n")
+    (folder / "V2__index.sql").write_text("CREATE INDEX CONCURRENTLY things_label_idx ON things (label);\n")
+    (folder / "U2__index.sql").write_text("DROP INDEX CONCURRENTLY things_label_idx;\n")
+    config = write_config(tmp_path, pg_url)
+    applied = run_cli("apply", "--config", str(config), "--url", "db")
+    assert applied.exit_code == 0, applied.output
+    assert any("things_label_idx" in name for name in fingerprint(pg_url).objects.get("index", {}))
+    back = run_cli("rollback", "--config", str(config), "--url", "db", "--steps", "1")
+    assert back.exit_code == 0, back.output
+    assert not any("things_label_idx" in name for name in fingerprint(pg_url).objects.get("index", {}))
+    assert [s["state"] for s in status_json(config)] == ["applied", "pending"]
+    # the connection went back to transactional mode: a later change still rolls back as a whole
+    (folder / "V3__broken.sql").write_text("CREATE TABLE extra (id int);\nSELECT * FROM no_such_table;\n")
+    (folder / "U3__broken.sql").write_text("DROP TABLE extra;\n")
+    failed = run_cli("apply", "--config", str(config), "--url", "db")
+    assert failed.exit_code == 4
+    assert not any("extra" == name.split(".")[-1] for name in fingerprint(pg_url).objects.get("table", {}))
+
+
+def test_percent_signs_are_not_placeholders(any_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "V1__pct.sql").write_text("CREATE TABLE pct (id INT PRIMARY KEY, label VARCHAR(20));\n\n"
+                                        "INSERT INTO pct VALUES (1, '100%'), (2, '%s and %d');\n\n"
+                                        "DELETE FROM pct WHERE label LIKE '%and%';\n")
+    (folder / "U1__pct.sql").write_text("DROP TABLE pct;\n")
+    config = write_config(tmp_path, any_url)
+    result = run_cli("apply", "--config", str(config), "--url", "db")
+    assert result.exit_code == 0, result.output
