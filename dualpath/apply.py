@@ -32,6 +32,7 @@ from dualpath.target import Target
 from dualpath.urls import redact, safe_url
 
 Echo = Callable[[str], None]
+Protect = Callable[[list[Change], str], None]  # (changes about to run, "up"|"down")
 
 
 @dataclass
@@ -50,11 +51,12 @@ class Runner:
 
     def __init__(self, target: Target, engine: Engine, changes: list[Change], actor: Actor,
                  echo: Echo = print, ticket_pattern: str | None = None,
-                 progress: BatchProgress | None = None) -> None:
+                 progress: BatchProgress | None = None, protect: Protect | None = None) -> None:
         self.target, self.engine, self.changes, self.actor, self.echo = target, engine, changes, actor, echo
         self.ticket_pattern = ticket_pattern
         self.safety = target.safety
         self.progress = progress  # batches report here; None = a bar on a terminal, lines elsewhere
+        self.protect = protect  # takes a verified backup before destructive changes, or refuses
 
     # -- planning what to run -------------------------------------------------------------
 
@@ -127,6 +129,8 @@ class Runner:
             conn.commit()
             todo = choose(self.states(conn))
             conn.commit()  # end the read so each change opens its own transaction
+            if todo and self.protect is not None:
+                self.protect(todo, direction)
             if not todo:
                 self.echo("nothing to do: the target is up to date" if direction == "up"
                           else "nothing to roll back")

@@ -345,6 +345,10 @@ def ensure_backup_for(changes: Sequence[Change], url: str | URL, dest: str | Des
         raise TargetRefused(f"change(s) {label} are destructive or irreversible and no backup destination is set",
                             hint="configure backup.destination (file:// or s3://) and run again")
     tables = affected_tables(protected, dialect)
+    if tables:
+        tables = existing_tables(url, tables)
+        if not tables:
+            return None  # nothing there yet can be lost: these changes drop what this run creates
     verified = settings.model_copy(update={"verify": True})  # here verification is not optional
     try:
         return create_backup(url, tables, ids, dest, verified)
@@ -368,6 +372,13 @@ def affected_tables(changes: Sequence[Change], dialect: str) -> list[str] | None
     if not touched or any(op is None or not op.table or op.kind.endswith(("schema", "database")) for op in touched):
         return None
     return list(dict.fromkeys(str(op.table) for op in touched if op is not None))
+
+
+def existing_tables(url: str | URL, tables: Sequence[str]) -> list[str]:
+    """The named tables that exist on the target now."""
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        return [t for t in tables if engine.table_exists(conn, t)]
 
 
 def _ops(change: Change, dialect: str) -> list[Any]:

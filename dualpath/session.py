@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from dualpath.repair import repair_states
 from dualpath.sources import detect_layout, read_changes
 from dualpath.status import ChangeState, compute_states
 from dualpath.target import Target, resolve_target
-from dualpath.urls import safe_url
+from dualpath.urls import redact, safe_url
 
 Echo = Callable[[str], None]
 
@@ -52,7 +52,21 @@ class Session:
         return self.target.name if self.target.name != "url" else safe_url(self.target.url)
 
     def runner(self) -> Runner:
-        return Runner(self.target, self.engine, self.changes, self.actor, self.echo, self.settings.ticket_pattern)
+        return Runner(self.target, self.engine, self.changes, self.actor, self.echo, self.settings.ticket_pattern,
+                      protect=self.back_up_before)
+
+    def back_up_before(self, todo: list[Change], direction: str) -> None:
+        """A verified backup of what destructive changes touch, or a refusal (exit 3) before anything runs."""
+        from dualpath.backup import BackupSettings, ensure_backup_for
+
+        settings = BackupSettings.model_validate(self.settings.backup)
+        dest = settings.destination or (self.settings.root / ".dualpath" / "backups").resolve().as_uri()
+        # what a rollback runs is the change's rollback: judge and protect that
+        running = todo if direction == "up" else [replace(c, forward=c.rollback, rollback=c.forward) for c in todo]
+        manifest = ensure_backup_for(running, self.target.url, dest, settings)
+        if manifest is not None:
+            self.echo(f"backup {manifest.backup_id} verified at {redact(dest)} "
+                      f"({', '.join(manifest.tables) if manifest.tables else 'whole database'})")
 
     def states(self) -> list[ChangeState]:
         changes = self.changes
