@@ -112,6 +112,8 @@ class Settings(BaseModel):
     owners: dict[str, str] = Field(default_factory=dict)  # role (dba, service, on-call...) -> person or team
     escalation: list[str] = Field(default_factory=list)
     pii_columns: list[str] = Field(default_factory=list)  # "table.column", masked in shadows and reports
+    impact: dict[str, str] = Field(default_factory=dict)  # table -> what users notice while it is locked
+    sla: str | None = None  # e.g. "99.9% monthly, checkout p95 < 800 ms": quoted in the stakeholder briefing
     lint: dict[str, Any] = Field(default_factory=dict)  # disable = ["DP012"], fail_on = "error"
     # validated by the modules that use them, so loading the config stays light
     slack: dict[str, Any] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from dualpath.engines.fingerprint import Fingerprint
+from dualpath.engines.probes import CalibrationSql, LockReading, TableStats, shadow_database_name
 from dualpath.errors import ConnectionFailed, TargetRefused
 from dualpath.urls import endpoint, redact
 
@@ -101,6 +102,28 @@ class Engine(Protocol):
     def replica_lag_s(self, conn: Connection) -> float | None: ...
 
     def estimate_rows(self, conn: Connection, table: str) -> int | None: ...
+
+    # -- shadows and rehearsal (verify, plan, calibrate): see probes.py ----------------
+
+    def create_shadow(self) -> URL: ...  # a scratch database with this one's schema, no rows
+
+    def drop_shadow(self, url: URL) -> None: ...
+
+    def load_statements(self) -> list[str]: ...  # session settings to load rows in any order (no FK checks)
+
+    def table_storage(self, conn: Connection) -> dict[str, str]: ...  # table → id that changes on a rebuild
+
+    def held_locks(self, conn: Connection) -> LockReading: ...
+
+    def lock_rank(self, mode: str) -> int: ...  # stronger lock, higher rank; -1 unknown
+
+    def table_sizes(self, conn: Connection) -> dict[str, TableStats]: ...
+
+    @property
+    def calibration_sql(self) -> CalibrationSql: ...
+
+    @property
+    def check_queries(self) -> dict[str, str]: ...  # label → SQL an operator pastes to check the server
 
 
 class SqlEngine:
@@ -273,6 +296,30 @@ class SqlEngine:
 
     def estimate_rows(self, conn: Connection, table: str) -> int | None:
         return None
+
+    # -- shadows (verify) ----------------------------------------------------------------
+
+    def create_shadow(self) -> URL:
+        """A new database on the same server holding this one's schema; dropped again if copying fails."""
+        shadow = self.create_database(shadow_database_name(self.url.database or "db"))
+        try:
+            self.copy_schema(shadow)
+        except BaseException:
+            self.drop_shadow(shadow)
+            raise
+        return shadow
+
+    def copy_schema(self, shadow: URL) -> None:
+        raise NotImplementedError
+
+    def create_database(self, name: str) -> URL:
+        raise NotImplementedError
+
+    def drop_database(self, name: str) -> None:
+        raise NotImplementedError
+
+    def drop_shadow(self, url: URL) -> None:
+        self.drop_database(url.database or "")
 
 
 def driver_errors(exc: BaseException) -> Iterator[BaseException]:

@@ -14,8 +14,10 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
+from dualpath.engines import mysql_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
+from dualpath.engines.probes import CalibrationSql, LockReading, TableStats
 from dualpath.urls import endpoint
 
 ER_LOCK_WAIT_TIMEOUT = 1205  # InnoDB row locks and metadata locks (lock_wait_timeout) alike
@@ -187,6 +189,41 @@ class MySQLEngine(SqlEngine):
                                  "AND TABLE_TYPE <> 'SEQUENCE' ORDER BY TABLE_NAME"))
         yield from (row.name for row in rows)
 
+    # -- shadows and rehearsal (verify, plan, calibrate) ---------------------------------
+
+    def copy_schema(self, shadow_url: URL) -> None:
+        with self.connect() as conn:
+            statements = list(shadow.schema_statements(conn, self.quote_ident))
+        engine = self.make_sa_engine(shadow_url)
+        try:
+            with self.open_connection(engine, shadow_url) as conn:
+                shadow.replay(conn, statements)
+        finally:
+            engine.dispose()
+
+    def load_statements(self) -> list[str]:
+        return ["SET SESSION FOREIGN_KEY_CHECKS = 0"]
+
+    def table_storage(self, conn: Connection) -> dict[str, str]:
+        return shadow.table_storage(conn, self.flavor)
+
+    def held_locks(self, conn: Connection) -> LockReading:
+        return shadow.held_locks(conn)
+
+    def lock_rank(self, mode: str) -> int:
+        return shadow.lock_rank(mode)
+
+    def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
+        return shadow.table_sizes(conn)
+
+    @property
+    def calibration_sql(self) -> CalibrationSql:
+        return shadow.CALIBRATION
+
+    @property
+    def check_queries(self) -> dict[str, str]:
+        return dict(shadow.CHECK_QUERIES)
+
     # -- fingerprint ---------------------------------------------------------------------
 
     def fingerprint(self, conn: Connection) -> Fingerprint:
@@ -202,6 +239,7 @@ class MySQLEngine(SqlEngine):
         yield from _constraints(conn)
         yield from _routines(conn)
         yield from _triggers(conn)
+
 
     # -- batches -------------------------------------------------------------------------
 

@@ -12,8 +12,10 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
+from dualpath.engines import postgres_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
+from dualpath.engines.probes import CalibrationSql, LockReading, TableStats
 from dualpath.urls import endpoint
 
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
@@ -173,6 +175,34 @@ class PostgresEngine(SqlEngine):
         rows = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
                                  "ORDER BY tablename"))
         yield from (row[0] for row in rows)
+
+    # -- shadows and rehearsal (verify, plan, calibrate) ---------------------------------
+
+    def copy_schema(self, shadow_url: URL) -> None:
+        shadow.copy_schema(self.url, shadow_url)
+
+    def load_statements(self) -> list[str]:
+        return ["SET session_replication_role = replica"]  # FK triggers off: sampled rows load in any order
+
+    def table_storage(self, conn: Connection) -> dict[str, str]:
+        return shadow.table_storage(conn)
+
+    def held_locks(self, conn: Connection) -> LockReading:
+        return shadow.held_locks(conn)
+
+    def lock_rank(self, mode: str) -> int:
+        return shadow.lock_rank(mode)
+
+    def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
+        return shadow.table_sizes(conn)
+
+    @property
+    def calibration_sql(self) -> CalibrationSql:
+        return shadow.CALIBRATION
+
+    @property
+    def check_queries(self) -> dict[str, str]:
+        return dict(shadow.CHECK_QUERIES)
 
     # -- fingerprint ---------------------------------------------------------------------
 

@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL
 
+from dualpath.engines import sqlite_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint, normalize_sql
+from dualpath.engines.probes import CalibrationSql, LockReading, TableStats
 from dualpath.errors import ConnectionFailed
 
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
@@ -155,6 +157,42 @@ class SQLiteEngine(SqlEngine):
         rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table' "
                                  "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"))
         yield from (row[0] for row in rows)
+
+    # -- shadows and rehearsal (verify, plan, calibrate) ---------------------------------
+
+    def create_shadow(self) -> URL:
+        """A copy of the file next to it (same disk, as a server shadow is on the same server), emptied."""
+        folder = os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
+        path = shadow.shadow_path(self.path, folder)
+        try:
+            shadow.copy_schema(self.path, path)
+        except BaseException:
+            self.drop_database(path)
+            raise
+        return URL.create("sqlite", database=path)
+
+    def load_statements(self) -> list[str]:
+        return ["PRAGMA foreign_keys = OFF"]
+
+    def table_storage(self, conn: Connection) -> dict[str, str]:
+        return shadow.table_storage(conn)
+
+    def held_locks(self, conn: Connection) -> LockReading:
+        return shadow.held_locks(conn)
+
+    def lock_rank(self, mode: str) -> int:
+        return shadow.lock_rank(mode)
+
+    def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
+        return shadow.table_sizes(conn, self.quote_ident)
+
+    @property
+    def calibration_sql(self) -> CalibrationSql:
+        return shadow.CALIBRATION
+
+    @property
+    def check_queries(self) -> dict[str, str]:
+        return dict(shadow.CHECK_QUERIES)
 
     # -- fingerprint ---------------------------------------------------------------------
 

@@ -1,0 +1,74 @@
+"""`dualpath verify`: up → down → up of every pending change on a shadow of the target."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from dualpath.console import ConfigOpt, MigrationsOpt, UrlOpt, err, handle_errors, out
+
+
+@handle_errors
+def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
+               sample_rows: Annotated[int, typer.Option("--sample-rows", min=0,
+                                                        help="copy N rows per table (PII masked) and compare "
+                                                             "row counts and checksums")] = 0,
+               format: Annotated[str, typer.Option("--format", help="text|json")] = "text") -> None:
+    """Round-trip every pending change on a shadow copy of the target's schema; exit 1 on a difference."""
+    from dualpath.errors import UsageError
+    from dualpath.session import open_session
+    from dualpath.verify import require_ok, verify_changes
+
+    if format not in ("text", "json"):
+        raise UsageError(f"--format {format!r} is not one of: text, json")
+    session = open_session(url, migrations, config)
+    with session.engine.connect() as conn:
+        pending = session.runner().pending_up(session.runner().states(conn), None)
+    report = verify_changes(session.engine, pending, migrations=session.target.migrations,
+                            safety=session.target.safety, sample_rows=sample_rows,
+                            pii_columns=session.settings.pii_columns,
+                            echo=lambda line: err.print(line, markup=False, soft_wrap=True))
+    if format == "json":
+        print(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        print_report(report)
+    require_ok(report)
+
+
+def print_report(report: object) -> None:
+    from rich.table import Table
+
+    from dualpath.verify import Verification
+
+    assert isinstance(report, Verification)
+    if not report.results:
+        out.print("nothing pending: no change to verify")
+    for line in report.shadow_drift:
+        out.print(f"note: shadow differs from the target before any change: {line}", markup=False)
+    for result in report.results:
+        state = "[green]round trip ok[/]" if result.ok else "[red]round trip FAILED[/]"
+        extra = f" (up only: {result.skipped_down})" if result.skipped_down else ""
+        data = ", rows compared" if result.data_checked else ""
+        out.print(f"{result.version} {result.description}: {state}{extra}{data}")
+        for problem in result.problems:
+            out.print(f"  {problem}", markup=False, soft_wrap=True)
+    if report.measured:
+        table = Table(title=f"lock rehearsal ({report.lock_note})" if report.lock_note else "lock rehearsal")
+        for col in ("statement", "table", "predicted lock", "measured lock", "predicted rewrite", "rewritten"):
+            table.add_column(col)
+        for m in report.measured:
+            measured = m.measured_lock or "not measurable"
+            table.add_row(m.where, m.table, m.predicted_lock,
+                          f"[red]{measured}[/]" if m.stronger else measured,
+                          "yes" if m.predicted_rewrite else "no",
+                          "?" if m.rewritten is None else "yes" if m.rewritten else "no")
+        out.print(table)
+    for finding in report.findings:
+        out.print(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.message}",
+                  markup=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify_cmd)

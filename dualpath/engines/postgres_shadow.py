@@ -1,0 +1,124 @@
+"""PostgreSQL: schema-only shadows (pg_dump | psql), this backend's locks from pg_locks, relfilenodes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import URL
+
+from dualpath.engines.probes import CalibrationSql, LockReading, TableStats
+from dualpath.errors import DualpathError
+from dualpath.urls import redact
+
+# weakest first; the manual's table "Conflicting Lock Modes"
+LOCK_ORDER = ("ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE",
+              "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
+_USER = ("n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'")
+_TOOL_HINT = "install the PostgreSQL client (pg_dump, psql) of at least the server's major version"
+
+
+def libpq_env(url: URL) -> dict[str, str]:
+    """Connection settings for pg_dump/psql through the environment: never a password in argv."""
+    env = dict(os.environ, PGHOST=url.host or "localhost", PGPORT=str(url.port or 5432),
+               PGDATABASE=url.database or "postgres", PGCONNECT_TIMEOUT="10")
+    if url.username:
+        env["PGUSER"] = url.username
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    return env
+
+
+def copy_schema(source: URL, shadow: URL) -> None:
+    """pg_dump --schema-only of ``source`` replayed into ``shadow``; stops at the first error."""
+    dump, psql = shutil.which("pg_dump"), shutil.which("psql")
+    if not dump or not psql:
+        raise DualpathError("pg_dump or psql not found on PATH: cannot copy the schema into a shadow",
+                            hint=_TOOL_HINT)
+    ddl = _run([dump, "--schema-only", "--no-owner", "--no-privileges"], libpq_env(source), None)
+    _run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1"], libpq_env(shadow), ddl)
+
+
+def _run(argv: list[str], env: dict[str, str], stdin: bytes | None) -> bytes:
+    done = subprocess.run(argv, env=env, input=stdin, capture_output=True, timeout=3600, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.decode("utf-8", "replace").strip().splitlines()[-5:])
+        password = env.get("PGPASSWORD")
+        if password:
+            tail = tail.replace(password, "***")
+        raise DualpathError(f"{os.path.basename(argv[0])} failed while building the shadow: {redact(tail)}",
+                            hint=_TOOL_HINT)
+    return done.stdout
+
+
+def _qualify(schema: str, name: str) -> str:
+    return name if schema == "public" else f"{schema}.{name}"
+
+
+def table_storage(conn: Connection) -> dict[str, str]:
+    """Table → relfilenode: a new file node means the table was rewritten."""
+    rows = conn.execute(text(
+        "SELECT n.nspname, c.relname, c.relfilenode FROM pg_class c "
+        f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND {_USER}"))
+    return {_qualify(r[0], r[1]): str(r[2]) for r in rows}
+
+
+def lock_name(mode: str) -> str:
+    """pg_locks' ``ShareRowExclusiveLock`` → the catalogue's ``SHARE ROW EXCLUSIVE``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", mode.removesuffix("Lock")).upper()
+
+
+def held_locks(conn: Connection) -> LockReading:
+    """Relation locks this backend holds on user tables (read before COMMIT: they are held to its end)."""
+    rows = conn.execute(text(
+        "SELECT n.nspname, c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE l.pid = pg_backend_pid() "
+        f"AND l.locktype = 'relation' AND l.granted AND c.relkind IN ('r', 'p', 'm') AND {_USER}"))
+    locks: dict[str, str] = {}
+    for schema, name, mode in rows:
+        table, mode = _qualify(schema, name), lock_name(mode)
+        if lock_rank(mode) > lock_rank(locks.get(table, "")):
+            locks[table] = mode
+    return LockReading(locks, "pg_locks of the session, before COMMIT")
+
+
+def lock_rank(mode: str) -> int:
+    """Position in LOCK_ORDER; -1 for none or unknown."""
+    bare = mode.split("(")[0].strip().upper()
+    return LOCK_ORDER.index(bare) if bare in LOCK_ORDER else -1
+
+
+def table_sizes(conn: Connection) -> dict[str, TableStats]:
+    """Planner row estimates and on-disk size with indexes and TOAST: cheap, no scan."""
+    rows = conn.execute(text(
+        "SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid) "
+        f"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'm') "
+        f"AND {_USER}"))
+    return {_qualify(r[0], r[1]): TableStats(int(r[2] or 0), int(r[3] or 0)) for r in rows}
+
+
+CALIBRATION = CalibrationSql(
+    create="CREATE TABLE {t} (id bigint PRIMARY KEY, k integer NOT NULL, v text NOT NULL)",
+    fill="INSERT INTO {t} SELECT g, mod(g::bigint * 7919, 1000003), md5(g::text) FROM generate_series(1, {rows}) g",
+    analyze="ANALYZE {t}",
+    scan="SELECT count(*) FROM {t} WHERE position('zz' in v) > 0",
+    update="UPDATE {t} SET k = k + 1",
+    index="CREATE INDEX {t}_k_idx ON {t} (k)",
+    metadata="ALTER TABLE {t} ADD COLUMN m integer",
+    rewrite="ALTER TABLE {t} ALTER COLUMN k TYPE bigint",
+)
+
+# what an operator pastes before, during and after a run (docs: validation checklist)
+CHECK_QUERIES = {
+    "long transactions": "SELECT pid, usename, now() - xact_start AS open_for, state, left(query, 80) AS query "
+                         "FROM pg_stat_activity WHERE xact_start < now() - interval '1 minute' ORDER BY xact_start;",
+    "lock waits": "SELECT pid, wait_event_type, wait_event, now() - query_start AS waiting, left(query, 80) AS query "
+                  "FROM pg_stat_activity WHERE wait_event_type = 'Lock';",
+    "replication lag": "SELECT client_addr, state, replay_lag FROM pg_stat_replication;",
+    "database size": "SELECT pg_size_pretty(pg_database_size(current_database()));",
+    "invalid indexes": "SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid;",
+    "unvalidated constraints": "SELECT conrelid::regclass, conname FROM pg_constraint WHERE NOT convalidated;",
+}

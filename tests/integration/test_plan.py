@@ -1,0 +1,78 @@
+"""`dualpath plan`, `calibrate` and `docs` against the local servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import dialect_of, run_cli, write_config
+from tests.integration.test_verify import shadows_of
+from tests.unit.layouts import write_layout
+
+pytestmark = pytest.mark.integration
+
+
+def _base(tmp_path: Path, url: str) -> tuple[Path, list[str]]:
+    folder = write_layout("flyway", tmp_path / "migrations", dialect_of(url))
+    config = write_config(tmp_path, url)
+    return folder, ["--config", str(config), "--url", "db", "--migrations", str(folder)]
+
+
+def test_plan_json_with_rehearsed_locks(any_url: str, tmp_path: Path) -> None:
+    folder, base = _base(tmp_path, any_url)
+    result = run_cli("plan", *base, "--format", "json", "--rehearse")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["target"] == "db" and plan["rehearsed"] is True
+    assert [c["version"] for c in plan["changes"]] == ["1", "2"]
+    assert [s["id"] for s in plan["steps"]][:2] == ["1.1", "1.2"]
+    assert plan["steps"][0]["where"] == f"{folder / 'V1__create_widgets.sql'}:1"
+    assert plan["changes"][0]["rollback_steps"] == ["R1.1"]
+    add_price = next(s for s in plan["steps"] if s["version"] == "2")
+    assert add_price["operations"][0] == "add_column" and add_price["tables"] == ["widgets"]
+    if plan["engine"] == "postgresql":  # the only engine here whose locks can be read
+        assert add_price["measured_lock"] == "ACCESS EXCLUSIVE on widgets"
+    assert plan["throughput"]["source"] == "default"
+    assert shadows_of(any_url) == []
+
+
+def test_plan_markdown_and_html(pg_url: str, tmp_path: Path) -> None:
+    _, base = _base(tmp_path, pg_url)
+    md = run_cli("plan", *base, "--format", "md")
+    assert md.exit_code == 0, md.output
+    assert "| **Changes** | 2 |" in md.stdout and "| 2.1 |" in md.stdout
+    html = run_cli("plan", *base, "--format", "html")
+    assert html.stdout.lstrip().startswith("<!doctype html>") and "<td>2.1</td>" in html.stdout
+
+
+def test_calibrate_saves_the_throughput_the_plan_then_uses(any_url: str, tmp_path: Path) -> None:
+    _, base = _base(tmp_path, any_url)
+    done = run_cli("calibrate", "--config", str(tmp_path / "dualpath.toml"), "--url", "db", "--rows", "2000")
+    assert done.exit_code == 0, done.output
+    saved = list((tmp_path / ".dualpath").glob("calibration-*.json"))
+    assert len(saved) == 1
+    speed = json.loads(saved[0].read_text())
+    assert speed["source"] == "measured" and speed["sample_rows"] == 2000
+    assert all(speed[k] > 0 for k in ("index_rows_per_s", "rewrite_bytes_per_s", "update_rows_per_s"))
+    plan = json.loads(run_cli("plan", *base, "--format", "json").stdout)
+    assert plan["throughput"] == speed
+    assert shadows_of(any_url) == []
+
+
+def test_docs_after_a_run_report_what_ran(any_url: str, tmp_path: Path) -> None:
+    _, base = _base(tmp_path, any_url)
+    assert run_cli("apply", *base, "--to", "1").exit_code == 0
+    out = tmp_path / "docs"
+    result = run_cli("docs", *base, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert "runbook.html" in names and "report.json" in names and "index.html" in names and len(names) == 22
+    plan = json.loads((out / "plan.json").read_text())
+    assert dict(plan["facts"])["Changes"] == "1"  # only change 2 is pending
+    report = json.loads((out / "report.json").read_text())
+    assert report["facts"]["Runs"] == "1" and report["facts"]["Failures"] == "0"
+    rows = next(s for s in report["sections"] if s["heading"] == "Changes: actual against estimate")["table"]["rows"]
+    assert [(r[1], r[2], r[3]) for r in rows] == [("1", "up", "ok")]
+    assert "dualpath rollback --url db --steps 1" in (out / "runbook.md").read_text()
