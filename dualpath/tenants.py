@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dualpath import history
 from dualpath.apply import Runner
@@ -258,3 +259,57 @@ def back_up_tenant(tenant: TenantTarget, changes: Sequence[Change], dest: str | 
             protected = [c for c in protected if set(affected_tables([c], engine.name) or existing) & set(existing)]
     manifest = ensure_backup_for(protected, url, dest, settings)
     return manifest.backup_id if manifest else None
+
+
+# -- validation around a tenant's apply (Great Expectations, imported only here) ----------
+
+
+@dataclass
+class ValidationPlan:
+    url: str
+    invariants: list[Any]
+    baseline: Any
+    suites: list[Any]
+    sample_size: int
+
+
+def prepare_validation(tenant: TenantTarget, settings: Settings, runner: Runner,
+                       to_version: str | None) -> ValidationPlan | None:
+    """Before apply: the invariants the pending changes must keep, and their baseline values.
+    None when validation is off for this tenant, or nothing is pending."""
+    from dualpath.validation.settings import resolve_dir, validation_settings
+
+    options = validation_settings(settings)
+    if not options.enabled or not options.validates(tenant.name):
+        return None
+    with runner.engine.connect() as conn:
+        pending = runner.pending_up(runner.states(conn), to_version)
+        conn.rollback()
+    if not pending:
+        return None
+    from dualpath.validate import derive_invariants, snapshot_schema
+    from expectations import take_baseline
+    from expectations.project import bind_suites
+
+    url = tenant.resolved_url()
+    invariants = derive_invariants(pending, snapshot_schema(url), tolerances=options.tolerances)
+    suites_dir = resolve_dir(settings, options.suites_dir)
+    suites = bind_suites(options, suites_dir, tenant.name) if suites_dir.is_dir() else []
+    return ValidationPlan(url, invariants, take_baseline(url, invariants), suites, options.sample_size)
+
+
+def run_validation(tenant: TenantTarget, plan: ValidationPlan | None) -> str:
+    """After apply: check the invariants and the project suites; a failure fails the tenant."""
+    if plan is None:
+        return "not needed"
+    from dualpath.errors import VerificationFailed
+    from expectations import check
+
+    result = check(plan.url, plan.invariants, plan.baseline, suites=plan.suites, tenant=tenant.name,
+                   sample_size=plan.sample_size)
+    if not result.passed:
+        failed = "; ".join(f"{o.expectation} {o.table}{'.' + o.column if o.column else ''}: observed "
+                           f"{o.error or o.observed}, expected {o.expected}" for o in result.failures[:5])
+        raise VerificationFailed(f"validation failed on tenant {tenant.name}: {failed}",
+                                 hint="the tenant is rolled back with the run; see the report")
+    return f"passed ({len(result.outcomes)} expectations)"

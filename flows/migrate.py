@@ -41,7 +41,7 @@ from flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_a
 from flows.links import run_links
 from tasks.checks import backup_tenant, blocking_findings, ensure_host_limits, lint_changes, run_gates, window_gate
 from tasks.report import publish_report
-from tasks.tenant import apply_tenant, fingerprint_tenant, preflight_tenant, rollback_tenant, validate_tenant
+from tasks.tenant import apply_tenant, fingerprint_tenant, preflight_tenant, rollback_tenant
 
 
 @dataclass
@@ -190,9 +190,8 @@ def _outcome(run: Rollout, tenant: TenantTarget, wave: int, future: Any) -> Tena
     before = run.preflight[tenant.name]
     outcome = TenantOutcome(tenant.name, wave, start_version=before.version, fingerprint_before=before.fingerprint)
     try:
-        outcome.applied = future.result()
+        outcome.applied, outcome.validation = future.result()
         outcome.state = "applied"
-        outcome.validation = validate_tenant(*run.args, tenant, run.run_id)
     except Exception as exc:  # the tenant failed; the rollout decides what that means
         outcome.state, outcome.error = "failed", str(exc)
     return outcome

@@ -31,13 +31,19 @@ def preflight_tenant(env: str, config: str | None, migrations: str | None, tenan
 
 @task(name="apply-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
 def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
-                 to_version: str | None, dry_run: bool, approval: dict[str, str] | None) -> list[str]:
-    """A retry is safe: the runner applies only what is still pending and refuses half-done changes."""
+                 to_version: str | None, dry_run: bool, approval: dict[str, str] | None) -> tuple[list[str], str]:
+    """Baseline, apply, validate; the versions applied and the validation verdict.
+    A retry is safe: the runner applies only what is still pending and refuses half-done changes."""
     runner = _runner(env, config, migrations, tenant, run_id, (approval or {}).get("approver"))
     with concurrency(tenant.concurrency_key, occupy=1):
-        if approval and not dry_run:
+        if dry_run:
+            return core.migrate_tenant(runner, to_version, dry_run), "dry run"
+        ctx = core.open_environment(env, config, migrations)
+        plan = core.prepare_validation(tenant, ctx.settings, runner, to_version)
+        if approval:
             core.record_approval(runner, approval)
-        return core.migrate_tenant(runner, to_version, dry_run)
+        applied = core.migrate_tenant(runner, to_version)
+        return applied, core.run_validation(tenant, plan)
 
 
 @task(name="rollback-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
@@ -53,11 +59,3 @@ def rollback_tenant(env: str, config: str | None, migrations: str | None, tenant
 def fingerprint_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
                        run_id: str) -> str:
     return core.fingerprint_tenant(_runner(env, config, migrations, tenant, run_id))
-
-
-@task(name="validate-tenant", **TASK_OPTIONS)
-def validate_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
-                    run_id: str) -> str:
-    # INTEGRATION(validation): dualpath/validate.py + expectations/ (GX baseline before apply,
-    # check after) are being written; call them here once they land. Until then say so plainly.
-    return "not available"
