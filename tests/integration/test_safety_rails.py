@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -116,15 +117,27 @@ def test_lock_timeout_retry_succeeds_when_blocker_leaves(server_url: str, tmp_pa
     assert run_cli("apply", "--config", str(config), "--url", "db", "--to", str(first)).exit_code == 0
 
     with _blocker(server_url) as held:
-        release = threading.Timer(1.2, lambda: held.rollback())  # type: ignore[attr-defined]
+        # leave only once the runner has met the lock and logged its first retry: no race with timing
+        release = threading.Thread(target=_release_after_first_retry, args=(server_url, held))
         release.start()
-        started = time.monotonic()
         done = run_cli("apply", "--config", str(config), "--url", "db")
         release.join()
     assert done.exit_code == 0, done.output
     assert "retry 1/5" in done.output
-    assert time.monotonic() - started >= 0.3
     assert [s["state"] for s in status_json(config)] == ["applied", "applied"]
+
+
+def _release_after_first_retry(url: str, held: Any) -> None:
+    engine = open_engine(url)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if any(r["action"] == "lock-timeout" for r in audit_rows(conn)):
+                    return
+            time.sleep(0.05)
+    finally:
+        held.rollback()
 
 
 def test_mysql_half_way_failure_lists_what_ran(mysql_url: str, tmp_path: Path) -> None:
