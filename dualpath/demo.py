@@ -64,6 +64,8 @@ def prove_round_trip(db: Path, echo: Echo) -> None:
     """Forward, back, forward again through the reversible changes, fingerprints compared."""
     db.unlink(missing_ok=True)
     settings = load_settings(EXAMPLE / "dualpath.toml")
+    # the rollback drops tables, so it is backed up first: into the scratch folder, not the repository
+    settings.backup = {**settings.backup, "destination": (db.parent / "backups").resolve().as_uri()}
     session = Session(settings, resolve_target(settings, f"sqlite:///{db}", EXAMPLE / "migrations"),
                       lambda _line: None)
     reversible = _reversible(session.changes)
