@@ -77,3 +77,44 @@ def test_adopt_golang_migrate_and_refuse_dirty(any_url: str, tmp_path: Path) -> 
     adopted = run_cli("adopt", "--config", str(config), "--url", "db")
     assert adopted.exit_code == 0, adopted.output
     assert [s["state"] for s in status_json(config)] == ["applied", "pending"]
+
+
+# Each tool's own history table as it leaves it, with the first change recorded as applied.
+HISTORY_TABLES = {
+    "dbmate": ("CREATE TABLE schema_migrations (version VARCHAR(128) NOT NULL PRIMARY KEY)",
+               "INSERT INTO schema_migrations (version) VALUES ('20240101120000')"),
+    "diesel": ("CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) NOT NULL PRIMARY KEY, "
+               "run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+               "INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101120000')"),
+    "liquibase": ("CREATE TABLE DATABASECHANGELOG (ID VARCHAR(255) NOT NULL, AUTHOR VARCHAR(255) NOT NULL, "
+                  "FILENAME VARCHAR(255) NOT NULL, DATEEXECUTED TIMESTAMP NOT NULL, ORDEREXECUTED INT NOT NULL, "
+                  "EXECTYPE VARCHAR(10) NOT NULL, MD5SUM VARCHAR(35))",
+                  "INSERT INTO DATABASECHANGELOG VALUES ('create-widgets', 'example', 'changelog.sql', "
+                  "CURRENT_TIMESTAMP, 1, 'EXECUTED', NULL)"),
+}
+
+
+@pytest.mark.parametrize("tool", sorted(HISTORY_TABLES))
+def test_adopt_other_tools(tool: str, any_url: str, tmp_path: Path) -> None:
+    folder = write_layout(tool, tmp_path / "migrations", dialect_of(any_url))
+    config = write_config(tmp_path, any_url)
+    _previous_tool_applied_first_change(any_url, folder)
+    _run(any_url, *HISTORY_TABLES[tool])
+    adopted = run_cli("adopt", "--config", str(config), "--url", "db")
+    assert adopted.exit_code == 0, adopted.output
+    assert f"found {tool} history" in adopted.output
+    assert [s["state"] for s in status_json(config)] == ["applied", "pending"]
+    assert run_cli("apply", "--config", str(config), "--url", "db").exit_code == 0
+
+
+def test_adopt_sqitch_registry(pg_url: str, tmp_path: Path) -> None:
+    folder = write_layout("sqitch", tmp_path / "migrations", "postgresql")
+    config = write_config(tmp_path, pg_url)
+    _previous_tool_applied_first_change(pg_url, folder)
+    _run(pg_url, "CREATE SCHEMA sqitch",
+         "CREATE TABLE sqitch.changes (change_id TEXT PRIMARY KEY, change TEXT NOT NULL, project TEXT NOT NULL, "
+         "committed_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())",
+         "INSERT INTO sqitch.changes (change_id, change, project) VALUES ('abc', 'create_widgets', 'widgets')")
+    adopted = run_cli("adopt", "--config", str(config), "--url", "db")
+    assert adopted.exit_code == 0, adopted.output
+    assert [s["state"] for s in status_json(config)] == ["applied", "pending"]
