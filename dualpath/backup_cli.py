@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dualpath import backup
 from dualpath.console import ConfigOpt, UrlOpt, handle_errors
+
+if TYPE_CHECKING:
+    from dualpath import backup
 
 backup_app = typer.Typer(help="Back up before destructive changes; verify and restore backups.",
                          no_args_is_help=True)
@@ -27,6 +29,7 @@ KeepDaysOpt = Annotated[float | None, typer.Option(
 def settings_for(to: str | None, keep: int | None = None, keep_days: float | None = None,
                  config: Path | None = None) -> backup.BackupSettings:
     """[backup] from dualpath.toml, overridden by the command line; S3 access falls back to AWS_*."""
+    from dualpath import backup
     from dualpath.config import find_config, load_settings
 
     values: dict[str, Any] = dict(load_settings(find_config(config)).backup)
@@ -55,6 +58,8 @@ def create(url: UrlOpt = None, to: ToOpt = None,
            change: Annotated[list[str] | None, typer.Option("--change", help="change id it protects")] = None,
            keep: KeepOpt = None, keep_days: KeepDaysOpt = None, config: ConfigOpt = None) -> None:
     """Dump the database (or --tables) to --to, with a manifest; then apply retention."""
+    from dualpath import backup
+
     settings = settings_for(to, keep, keep_days, config)
     manifest = backup.create_backup(resolve_url(url, config), parse_tables(tables), change or [],
                                     None, settings)
@@ -68,6 +73,8 @@ def create(url: UrlOpt = None, to: ToOpt = None,
 @handle_errors
 def list_(to: ToOpt = None, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Backups at --to, newest first."""
+    from dualpath import backup
+
     manifests = backup.list_backups(to, settings_for(to))
     if as_json:
         typer.echo(json.dumps([m.model_dump(mode="json", exclude={"fingerprint"}) for m in manifests], indent=2))
@@ -84,6 +91,8 @@ def list_(to: ToOpt = None, as_json: Annotated[bool, typer.Option("--json", help
 @handle_errors
 def verify(backup_id: IdOpt, to: ToOpt = None) -> None:
     """Re-read the artifacts and check sha256 and size against the manifest."""
+    from dualpath import backup
+
     manifest = backup.verify_backup(to, backup_id, settings_for(to))
     typer.echo(f"backup {backup_id}: {len(manifest.artifacts)} artifact(s) match their sha256")
 
@@ -93,6 +102,8 @@ def verify(backup_id: IdOpt, to: ToOpt = None) -> None:
 def restore(backup_id: IdOpt, into: Annotated[str, typer.Option("--into", help="an empty scratch database URL")],
             to: ToOpt = None) -> None:
     """Restore into a scratch database and compare fingerprint and row counts with the manifest."""
+    from dualpath import backup
+
     report = backup.restore_backup(to, backup_id, into, settings_for(to))
     rows = sum(report.row_counts.values())
     typer.echo(f"backup {backup_id} restored into {report.into}: fingerprint and {rows} rows "
@@ -103,6 +114,8 @@ def restore(backup_id: IdOpt, into: Annotated[str, typer.Option("--into", help="
 @handle_errors
 def prune(to: ToOpt = None, keep: KeepOpt = None, keep_days: KeepDaysOpt = None) -> None:
     """Delete backups outside retention (kept if among the newest N or younger than D days)."""
+    from dualpath import backup
+
     pruned = backup.prune_backups(to, keep, keep_days, settings_for(to))
     for backup_id in pruned:
         typer.echo(f"pruned {backup_id}")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from dualpath.errors import UsageError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when a URL is parsed, not by whoever only redacts
+    from sqlalchemy.engine import URL
 
 # SQLAlchemy 2.1 maps mysql:// to MySQLdb, which we do not ship; PyMySQL is the driver.
 _DRIVERS = {
@@ -24,6 +25,9 @@ _SECRET_PARAMS = re.compile(r"(?P<head>[?&](?:password|passwd|pwd|token|secret|s
 
 def parse_url(text: str) -> URL:
     """Parse a user URL into a SQLAlchemy URL with the driver we ship for its backend."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(text)
     except ArgumentError:
