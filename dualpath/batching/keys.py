@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, inspect
 from sqlalchemy.exc import NoSuchTableError
 
+from dualpath.engines.base import Engine
 from dualpath.errors import InputError
 
 KeyValue = tuple[Any, ...]
@@ -32,11 +33,13 @@ def split_table(table: str) -> tuple[str | None, str]:
     return (schema or None), name
 
 
-def resolve_key(conn: Connection, table: str, wanted: Sequence[str], where: str) -> Key:
+def resolve_key(conn: Connection, engine: Engine, table: str, wanted: Sequence[str], where: str) -> Key:
     """The directive's key, if it is a primary key or a NOT NULL unique index on exactly those columns.
 
     Keyset pagination needs both: uniqueness (no row is skipped or seen twice between chunks)
     and an index in that column order (each chunk is an index range, not a sort of the table).
+    NOT NULL is what the server enforces, which the engine may know better than reflection
+    (SQLite's INTEGER PRIMARY KEY is the rowid, never NULL, yet reflected as nullable).
     """
     schema, name = split_table(table)
     insp = inspect(conn)
@@ -47,7 +50,9 @@ def resolve_key(conn: Connection, table: str, wanted: Sequence[str], where: str)
                          hint="check table= in the dualpath:batch directive (and that an earlier change creates it)"
                          ) from None
     candidates = _unique_keys(insp, name, schema)
-    usable = [k for k in candidates if all(c.lower() in columns and not columns[c.lower()]["nullable"] for c in k)]
+    never_null = {c.lower() for c in engine.never_null(conn, table)}
+    not_null = {n for n, c in columns.items() if not c["nullable"] or n in never_null}
+    usable = [k for k in candidates if all(c.lower() in not_null for c in k)]
     lowered = tuple(c.lower() for c in wanted)
     for key in usable:
         if tuple(c.lower() for c in key) == lowered:

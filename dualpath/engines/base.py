@@ -103,6 +103,8 @@ class Engine(Protocol):
 
     def estimate_rows(self, conn: Connection, table: str) -> int | None: ...
 
+    def never_null(self, conn: Connection, table: str) -> set[str]: ...  # reflected nullable, yet never NULL
+
     # -- shadows and rehearsal (verify, plan, calibrate): see probes.py ----------------
 
     def create_shadow(self) -> URL: ...  # a scratch database with this one's schema, no rows
@@ -296,6 +298,10 @@ class SqlEngine:
 
     def estimate_rows(self, conn: Connection, table: str) -> int | None:
         return None
+
+    def never_null(self, conn: Connection, table: str) -> set[str]:
+        """Columns that reflection reports nullable but the server never lets hold NULL."""
+        return set()
 
     # -- shadows (verify) ----------------------------------------------------------------
 

@@ -221,6 +221,20 @@ class SQLiteEngine(SqlEngine):
         parts = ".".join(self.quote_ident(p) for p in table.split("."))
         return int(conn.exec_driver_sql(f"SELECT count(*) FROM {parts}").scalar() or 0)
 
+    def never_null(self, conn: Connection, table: str) -> set[str]:
+        """An ``INTEGER PRIMARY KEY`` is the rowid: a NULL written there becomes the next rowid.
+
+        SQLite reports it nullable (other primary keys of a rowid table may hold NULL, a legacy
+        quirk). A primary key with no index of origin ``pk`` is that rowid alias: any other
+        primary key, and every one of a WITHOUT ROWID table, gets its own index.
+        """
+        schema, _, name = table.rpartition(".")
+        prefix = f"{self.quote_ident(schema)}." if schema else ""
+        quoted = self.quote_ident(name)
+        pk = [r[1] for r in conn.exec_driver_sql(f"PRAGMA {prefix}table_info({quoted})") if r[5]]
+        indexed = any(r[3] == "pk" for r in conn.exec_driver_sql(f"PRAGMA {prefix}index_list({quoted})"))
+        return set(pk) if len(pk) == 1 and not indexed else set()
+
 def _read_holder(fd: int) -> RunLockHolder:
     try:
         data = json.loads(os.pread(fd, 4096, 0) or b"{}")

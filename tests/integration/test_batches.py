@@ -181,6 +181,26 @@ def test_table_without_unique_key_is_refused_with_the_fix(any_url: str, tmp_path
     assert query(any_url, "SELECT n FROM events") == [(0,)]
 
 
+def test_sqlite_integer_primary_key_pages_as_a_key(sqlite_url: str, tmp_path: Path) -> None:
+    """The rowid alias is never NULL though SQLite reflects it nullable; other nullable keys stay refused."""
+    execute(sqlite_url, "CREATE TABLE people (id INTEGER PRIMARY KEY, n INT NOT NULL DEFAULT 0)",
+            f"INSERT INTO people (id) {series(sqlite_url, 120)}",
+            "CREATE TABLE codes (code TEXT PRIMARY KEY, n INT NOT NULL DEFAULT 0)",
+            "INSERT INTO codes (code) VALUES ('a')")
+    people = ("-- dualpath:batch table=people key=id size=50\nUPDATE people SET n = n + 1;\n",
+              "UPDATE people SET n = 0;\n")
+    config = project(tmp_path, sqlite_url, {"bump": people})
+    done = apply(config)
+    assert done.exit_code == 0, done.output
+    assert query(sqlite_url, "SELECT n, COUNT(*) FROM people GROUP BY n") == [(1, 120)]
+
+    codes = "-- dualpath:batch table=codes key=code\nUPDATE codes SET n = n + 1;\n"
+    config = project(tmp_path, sqlite_url, {"bump": people, "codes": (codes, "UPDATE codes SET n = 0;\n")})
+    refused = apply(config)  # a TEXT primary key of a rowid table may hold NULL in SQLite
+    assert refused.exit_code == 2, refused.output
+    assert "no usable unique key" in refused.output
+
+
 def test_key_that_is_not_unique_names_the_usable_one(any_url: str, tmp_path: Path) -> None:
     make_items(any_url, 10)
     up = "-- dualpath:batch table=items key=n\nUPDATE items SET w = 1;\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -68,6 +69,29 @@ def test_row_compare_is_spelled_out_for_mysql_and_row_values_elsewhere() -> None
     assert mysql.row_compare(["a", "b"], "<=", ["p0", "p1"]) == "((a < :p0) OR (a = :p0 AND b <= :p1))"
     assert open_engine("postgresql://u@h/db").row_compare(["a", "b"], ">", ["p0", "p1"]) == "(a, b) > (:p0, :p1)"
     assert open_engine("sqlite:///x.db").row_compare(["a"], "<=", ["p0"]) == "a <= :p0"
+
+
+@pytest.mark.parametrize(("ddl", "never_null"), [
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)", {"id"}),  # the rowid alias
+    ("CREATE TABLE t (id integer, x TEXT, PRIMARY KEY (id))", {"id"}),  # same, spelled as a constraint
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY DESC, x TEXT)", set()),  # DESC: not an alias, may hold NULL
+    ("CREATE TABLE t (id INT PRIMARY KEY, x TEXT)", set()),  # INT is not INTEGER: not an alias
+    ("CREATE TABLE t (a INTEGER, b INTEGER, PRIMARY KEY (a, b))", set()),
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT) WITHOUT ROWID", set()),  # NOT NULL is reflected there
+    ("CREATE TABLE t (x TEXT)", set()),
+])
+def test_sqlite_knows_its_rowid_alias_is_never_null(tmp_path: Path, ddl: str, never_null: set[str]) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    engine.ensure_exists()
+    with engine.connect() as conn:
+        conn.exec_driver_sql(ddl)
+        assert engine.never_null(conn, "t") == never_null
+        assert engine.never_null(conn, "main.t") == never_null
+
+
+def test_server_engines_trust_reflection_for_not_null() -> None:
+    for url in ("postgresql://u@h/db", "mysql://u@h/db"):
+        assert open_engine(url).never_null(None, "t") == set()  # type: ignore[arg-type]
 
 
 def test_keys_of_every_type_survive_the_checkpoint() -> None:

@@ -1,6 +1,6 @@
 -- dualpath:ticket SHOP-101
 CREATE TABLE customers (
-    id INTEGER NOT NULL PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
     tenant_id INTEGER NOT NULL,
     email VARCHAR(255) NOT NULL,
     name VARCHAR(200) NOT NULL,
