@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dualpath.changes import Change
+from dualpath.validation.results import ValidationResult, to_markdown
 
 TenantState = Literal["pending", "applied", "failed", "skipped", "rolled back", "rollback blocked", "rollback failed"]
 
@@ -25,9 +26,11 @@ class TenantOutcome:
     start_version: str | None = None
     applied: list[str] = field(default_factory=list)
     error: str = ""
+    where: str = ""  # file:line of the statement that failed, when known
     fingerprint_before: str = ""
     fingerprint_after: str = ""
-    validation: str = ""  # "passed", "failed: ...", "not available"
+    validation: str = ""  # "passed (n expectations)", "failed (...)", "not needed"
+    validation_result: ValidationResult | None = None  # every expectation that ran, observed vs expected
 
     @property
     def restored(self) -> bool | None:
@@ -143,6 +146,13 @@ def report_markdown(env: str, run_id: str, outcome: str, outcomes: Sequence[Tena
                      f"| {restored} | {o.validation} | {o.error.replace('|', '/')[:200]} |")
     if notes:
         lines += ["", "## Notes"] + [f"- {n}" for n in notes]
+    results = [o.validation_result for o in outcomes if o.validation_result is not None]
+    if results:
+        lines += ["", "## Validation", "",
+                  "Each tenant's expectations after its apply: observed on the tenant against what was expected "
+                  "(the baseline taken before the change, or the rule)."]
+        for result in results:
+            lines += ["", to_markdown(result).rstrip()]
     return "\n".join(lines)
 
 

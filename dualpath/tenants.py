@@ -8,6 +8,7 @@ tenant is opened, so a resolved tenant list can be logged or passed as a paramet
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,12 +21,13 @@ from dualpath.backup import BackupSettings
 from dualpath.changes import Change, version_key
 from dualpath.config import Environment, Settings, Tenant, interpolate
 from dualpath.engines import open_engine
-from dualpath.errors import DualpathError, UsageError
+from dualpath.errors import DualpathError, UsageError, VerificationFailed
 from dualpath.history import Actor
 from dualpath.sources import read_changes
 from dualpath.status import compute_states
 from dualpath.target import Target
 from dualpath.urls import endpoint, parse_url, safe_url
+from dualpath.validation.results import ValidationResult
 
 Echo = Callable[[str], None]
 
@@ -298,18 +300,47 @@ def prepare_validation(tenant: TenantTarget, settings: Settings, runner: Runner,
     return ValidationPlan(url, invariants, take_baseline(url, invariants), suites, options.sample_size)
 
 
-def run_validation(tenant: TenantTarget, plan: ValidationPlan | None) -> str:
-    """After apply: check the invariants and the project suites; a failure fails the tenant."""
+class ValidationFailed(VerificationFailed):
+    """A tenant's validation found a broken expectation; ``result`` holds every expectation that ran."""
+
+    def __init__(self, message: str, *, result: ValidationResult | None = None, where: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, where=where, hint=hint)
+        self.result = result
+
+
+def run_validation(tenant: TenantTarget, plan: ValidationPlan | None,
+                   record: Runner | None = None) -> ValidationResult | None:
+    """After apply: check the invariants and the project suites; a failure fails the tenant.
+    The result (every expectation, observed vs expected) goes into the tenant's audit trail when
+    ``record`` is given, and back to the caller for the report; None when nothing needed checking."""
     if plan is None:
-        return "not needed"
-    from dualpath.errors import VerificationFailed
+        return None
     from expectations import check
 
     result = check(plan.url, plan.invariants, plan.baseline, suites=plan.suites, tenant=tenant.name,
                    sample_size=plan.sample_size)
+    if record is not None:
+        _audit_validation(record, result)
     if not result.passed:
         failed = "; ".join(f"{o.expectation} {o.table}{'.' + o.column if o.column else ''}: observed "
                            f"{o.error or o.observed}, expected {o.expected}" for o in result.failures[:5])
-        raise VerificationFailed(f"validation failed on tenant {tenant.name}: {failed}",
-                                 hint="the tenant is rolled back with the run; see the report")
-    return f"passed ({len(result.outcomes)} expectations)"
+        raise ValidationFailed(f"validation failed on tenant {tenant.name}: {failed}", result=result,
+                               hint="the tenant is rolled back with the run; see the report")
+    return result
+
+
+def describe_validation(result: ValidationResult | None) -> str:
+    """The one-line verdict of a tenant's validation, for tables and Slack."""
+    if result is None:
+        return "not needed"
+    if result.passed:
+        return f"passed ({len(result.outcomes)} expectations)"
+    return f"failed ({len(result.failures)} of {len(result.outcomes)} expectations)"
+
+
+def _audit_validation(runner: Runner, result: ValidationResult) -> None:
+    """The run record: the verdict and every expectation's observed and expected values."""
+    with runner.engine.connect() as conn, conn.begin():
+        history.ensure_tables(conn)
+        history.audit(conn, runner.actor, "validation", detail=json.loads(result.to_json()))

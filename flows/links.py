@@ -21,3 +21,9 @@ def run_url(run_id: str) -> str | None:
 def run_links(run_id: str) -> dict[str, str]:
     url = run_url(run_id)
     return {"prefect-run": url} if url else {}
+
+
+def artifacts_url(run_id: str) -> str | None:
+    """The run's artifacts tab: where the report is when no report link is configured."""
+    url = run_url(run_id)
+    return f"{url}?tab=Artifacts" if url else None

@@ -16,7 +16,8 @@ from prefect.runtime import flow_run
 from pydantic import ValidationError
 
 from dualpath.changes import Change
-from dualpath.errors import InputError, RunFailed, TargetRefused
+from dualpath.config import interpolate
+from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
 from dualpath.gates import refuse_failed_gates
 from dualpath.notify import Approval, Completion, Failure, Notifier, PlanSummary, Rollback, RunInfo, SlackSettings
 from dualpath.rollout import (
@@ -32,13 +33,16 @@ from dualpath.tenants import (
     EnvironmentContext,
     Preflight,
     TenantTarget,
+    ValidationFailed,
+    describe_validation,
     open_environment,
     plan_waves,
     read_tenant_changes,
     resolve_tenants,
 )
+from dualpath.urls import redact
 from flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_approval
-from flows.links import run_links
+from flows.links import artifacts_url, run_links, ui_base
 from tasks.checks import backup_tenant, blocking_findings, ensure_host_limits, lint_changes, run_gates, window_gate
 from tasks.report import publish_report
 from tasks.tenant import apply_tenant, fingerprint_tenant, preflight_tenant, rollback_tenant
@@ -109,9 +113,19 @@ def open_rollout(env: str, selection: str, config: str | None, migrations: str |
 
 
 def open_notifier(ctx: EnvironmentContext) -> Notifier:
+    """Slack for this environment: its channel, secrets resolved now (never earlier), and links into
+    the Prefect UI this run reports to unless ``[slack] prefect_ui_url`` says otherwise."""
     data = dict(ctx.settings.slack)
     if ctx.env.slack_channel:
         data["channels"] = {**data.get("channels", {}), ctx.name: ctx.env.slack_channel}
+    for key in ("bot_token", "webhook_url"):
+        if isinstance(data.get(key), str):
+            data[key] = interpolate(data[key], where=f"[slack] {key}")
+    if isinstance(data.get("webhook_urls"), dict):
+        data["webhook_urls"] = {env: interpolate(str(url), where=f"[slack] webhook_urls.{env}")
+                                for env, url in data["webhook_urls"].items()}
+    if not data.get("prefect_ui_url"):
+        data["prefect_ui_url"] = ui_base()
     try:
         return Notifier(SlackSettings.model_validate(data), ctx.name)
     except ValidationError as exc:
@@ -175,7 +189,8 @@ def run_waves(run: Rollout, to_version: str | None, approval: dict[str, str] | N
             skip_remaining(run.outcomes, names, index)
             first = failed[0]
             run.notifier.run_failed(run.info, Failure(what=f"wave {index} failed", error=first.error,
-                                                      next_step="rolling back", tenant=first.name))
+                                                      next_step="rolling back", tenant=first.name,
+                                                      step="apply", location=first.where or None))
             return f"wave {index}: {len(failed)} tenant(s) failed ({first.name}: {first.error})"
         if index < len(run.waves) and run.ctx.env.gates:
             results = run_gates(*run.args, run.targets)
@@ -190,10 +205,14 @@ def _outcome(run: Rollout, tenant: TenantTarget, wave: int, future: Any) -> Tena
     before = run.preflight[tenant.name]
     outcome = TenantOutcome(tenant.name, wave, start_version=before.version, fingerprint_before=before.fingerprint)
     try:
-        outcome.applied, outcome.validation = future.result()
+        outcome.applied, outcome.validation_result = future.result()
         outcome.state = "applied"
     except Exception as exc:  # the tenant failed; the rollout decides what that means
-        outcome.state, outcome.error = "failed", str(exc)
+        outcome.state, outcome.error = "failed", redact(exc.message if isinstance(exc, DualpathError) else str(exc))
+        outcome.where = redact(exc.where or "") if isinstance(exc, DualpathError) else ""
+        if isinstance(exc, ValidationFailed):
+            outcome.validation_result = exc.result
+    outcome.validation = describe_validation(outcome.validation_result)
     return outcome
 
 
@@ -233,7 +252,12 @@ def finish(run: Rollout, outcome: str, report_dir: str | None) -> dict[str, Any]
     links = run_links(run.run_id)
     path = publish_report(run.ctx.name, run.run_id, outcome, run.outcomes, run.notes, run.plan_md, report_dir, links)
     if outcome == "completed":
-        run.notifier.run_completed(run.info, Completion(duration_s=time.monotonic() - run.started))
+        results = [o.validation_result for o in run.outcomes if o.validation_result is not None]
+        run.notifier.run_completed(run.info, Completion(
+            duration_s=time.monotonic() - run.started,
+            validations_passed=sum(o.success for r in results for o in r.outcomes),
+            validations_total=sum(len(r.outcomes) for r in results),
+            report_url=None if run.notifier.settings.report_link else artifacts_url(run.run_id)))
     get_run_logger().info("run %s: %s%s", run.run_id, outcome, f"; report {path}" if path else "")
     return {"run_id": run.run_id, "outcome": outcome, "report": path, "ui": links.get("prefect-run"),
             "tenants": [{"name": o.name, "wave": o.wave, "state": o.state, "applied": o.applied,

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import get_run_logger
 from prefect.cache_policies import NO_CACHE
 
+import tasks.secrets  # noqa: F401  (secret references resolve inside runs)
 from dualpath.errors import ConnectionFailed, LockTimeout
 from dualpath.urls import redact
 

@@ -13,6 +13,7 @@ from prefect.concurrency.sync import concurrency
 from dualpath import tenants as core
 from dualpath.history import make_actor
 from dualpath.tenants import Preflight, TenantTarget
+from dualpath.validation.results import ValidationResult
 from tasks.common import TASK_OPTIONS, log_echo, retry_transient
 
 
@@ -31,19 +32,21 @@ def preflight_tenant(env: str, config: str | None, migrations: str | None, tenan
 
 @task(name="apply-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
 def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
-                 to_version: str | None, dry_run: bool, approval: dict[str, str] | None) -> tuple[list[str], str]:
-    """Baseline, apply, validate; the versions applied and the validation verdict.
+                 to_version: str | None, dry_run: bool,
+                 approval: dict[str, str] | None) -> tuple[list[str], ValidationResult | None]:
+    """Baseline, apply, validate; the versions applied and the validation result (None: nothing to check).
+    A failed validation raises ``ValidationFailed`` carrying its result.
     A retry is safe: the runner applies only what is still pending and refuses half-done changes."""
     runner = _runner(env, config, migrations, tenant, run_id, (approval or {}).get("approver"))
     with concurrency(tenant.concurrency_key, occupy=1):
         if dry_run:
-            return core.migrate_tenant(runner, to_version, dry_run), "dry run"
+            return core.migrate_tenant(runner, to_version, dry_run), None
         ctx = core.open_environment(env, config, migrations)
         plan = core.prepare_validation(tenant, ctx.settings, runner, to_version)
         if approval:
             core.record_approval(runner, approval)
         applied = core.migrate_tenant(runner, to_version)
-        return applied, core.run_validation(tenant, plan)
+        return applied, core.run_validation(tenant, plan, record=runner)
 
 
 @task(name="rollback-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)

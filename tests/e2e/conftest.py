@@ -77,8 +77,9 @@ def pg_tenants(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
             server.drop_database(n)
 
 
-def write_config(folder: Path, tenants: dict[str, str], **env: object) -> Path:
-    """A dualpath.toml with environment "e2e": canary a, then waves of 2, backups into ``folder``."""
+def write_config(folder: Path, tenants: dict[str, str], extra: str = "", **env: object) -> Path:
+    """A dualpath.toml with environment "e2e": canary a, then waves of 2, backups into ``folder``;
+    ``extra`` is appended as is (e.g. a ``[slack]`` table)."""
     settings = {"canary": '["a"]', "wave_size": "2", "approval": '"irreversible"', "approval_timeout_s": "300",
                 "backup_to": f'"file://{folder / "backups"}"'}
     settings.update({k: (f'"{v}"' if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v))
@@ -88,7 +89,7 @@ def write_config(folder: Path, tenants: dict[str, str], **env: object) -> Path:
     for name, url in tenants.items():
         lines += ["[[environments.e2e.tenants]]", f'name = "{name}"', f'url = "{url}"', ""]
     path = folder / "dualpath.toml"
-    path.write_text("\n".join(lines))
+    path.write_text("\n".join(lines) + ("\n" + extra if extra else ""))
     return path
 
 
