@@ -11,17 +11,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from dualpath.changes import Change
 from dualpath.config import Settings
 from dualpath.engines.base import Engine
-from dualpath.engines.probes import TableStats
+from dualpath.engines.probes import ExplainsStatements, TableStats
 from dualpath.estimates import DML_KINDS, Estimate, Throughput, estimate_effect, human_bytes
-from dualpath.rehearse import Measured, rehearsal_findings
-from dualpath.risk.catalogue import catalogue_for
+from dualpath.rehearse import Measured
+from dualpath.risk.catalogue import Catalogue, catalogue_for
 from dualpath.risk.check import build_context, check_change
 from dualpath.risk.context import Item, same_name
 from dualpath.risk.live import TableSize
-from dualpath.risk.model import Finding, severity_rank
+from dualpath.risk.model import Effect, Finding, severity_rank
 
 DESTRUCTIVE = frozenset({"drop_table", "drop_column", "truncate", "drop_database"})
 INDEX_KINDS = frozenset({"create_index", "drop_index", "reindex"})
@@ -39,6 +41,7 @@ class TargetState:
     sizes: dict[str, TableStats] = field(default_factory=dict)
     lock_timeout_ms: int = 2000
     queries: dict[str, str] = field(default_factory=dict)  # label → SQL to check the server by hand
+    statement_rows: dict[str, int] = field(default_factory=dict)  # UPDATE/DELETE ... WHERE → planner's rows
 
     def size_of(self, table: str | None) -> TableStats | None:
         if table is None:
@@ -132,15 +135,35 @@ class Plan:
         return data
 
 
-def read_target(engine: Engine, label: str, lock_timeout_ms: int = 2000) -> TargetState:
-    """Connect once: flavor, version and table sizes (planner statistics, no scans on servers)."""
+def read_target(engine: Engine, label: str, lock_timeout_ms: int = 2000,
+                changes: Sequence[Change] = ()) -> TargetState:
+    """Connect once: flavor, version, table sizes (planner statistics, no scans on servers), and the
+    planner's row estimate for each UPDATE/DELETE with a WHERE in ``changes``."""
     with engine.connect() as conn:
         version = tuple(engine.server_version(conn))
         sizes = engine.table_sizes(conn)
         conn.rollback()
+        rows = filtered_rows(engine, conn, changes, catalogue_for(engine.flavor, version))
+        conn.rollback()
     return TargetState(label=label, flavor=engine.flavor, version=version, sizes=sizes,
                        transactional_ddl=engine.transactional_ddl, lock_timeout_ms=lock_timeout_ms,
-                       queries=engine.check_queries)
+                       queries=engine.check_queries, statement_rows=rows)
+
+
+def filtered_rows(engine: Engine, conn: Connection, changes: Sequence[Change], catalogue: Catalogue
+                  ) -> dict[str, int]:
+    """Statement text → rows the planner expects an UPDATE/DELETE with a WHERE to touch (EXPLAIN, not run)."""
+    if not isinstance(engine, ExplainsStatements):
+        return {}
+    rows: dict[str, int] = {}
+    for change in changes:
+        context = build_context(change, catalogue, knows_rollback=True)
+        for item in context.forward + context.rollback:
+            if any(op.kind in DML_KINDS and op.get("has_where") for op in item.ops):
+                estimate = engine.explain_rows(conn, item.statement.text)
+                if estimate is not None:
+                    rows[item.statement.text] = estimate
+    return rows
 
 
 def build_plan(changes: Sequence[Change], target: TargetState, *, settings: Settings | None = None,
@@ -163,9 +186,9 @@ def build_plan(changes: Sequence[Change], target: TargetState, *, settings: Sett
             up.rollback = [d.id for d in downs]
         steps += ups
         rollback_steps += downs
-        findings += check_change(change, catalogue, knows_rollback=True, sizes=risk_sizes)
+        findings += check_change(change, catalogue, knows_rollback=True, sizes=risk_sizes,
+                                 measured=[m for m in measured if m.version == change.version])
         planned.append(_planned_change(change, ups, downs, context.forward, settings))
-    findings += rehearsal_findings(measured)
     findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line, f.rule))
     return Plan(target=target.label, engine=target.flavor, version=".".join(map(str, target.version)),
                 generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), changes=planned, steps=steps,
@@ -194,7 +217,8 @@ def _step(step_id: str, change: Change, item: Item, direction: str, scope: str, 
     existing = []  # effects on tables that exist before the change: only those block anybody
     for effect in effects:
         new = item.is_new(effect.table) or any(effect.table and same_name(effect.table, t) for t in created)
-        estimates.append(estimate_effect(effect, None if new else target.size_of(effect.table), speed))
+        size = None if new else _touched(target, item, effect)
+        estimates.append(estimate_effect(effect, size, speed))
         if not new:
             existing.append(effect)
     strongest = max(existing, key=lambda e: _BLOCKS.index(e.blocks) if e.blocks in _BLOCKS else 0, default=None)
@@ -215,6 +239,16 @@ def _step(step_id: str, change: Change, item: Item, direction: str, scope: str, 
         measured_lock=_strongest_measured(mine), measured_rewrite=any(m.rewritten for m in mine) if mine else None)
     step.gates = _gates(step, target)
     return step
+
+
+def _touched(target: TargetState, item: Item, effect: Effect) -> TableStats | None:
+    """The table's size, or for an UPDATE/DELETE with a WHERE the share of it the planner expects to touch."""
+    size = target.size_of(effect.table)
+    rows = target.statement_rows.get(item.statement.text)
+    if effect.operation not in DML_KINDS or rows is None or size is None:
+        return size
+    rows = min(rows, size.rows) if size.rows else rows
+    return TableStats(rows, int(size.bytes * rows / size.rows) if size.rows else 0)
 
 
 _BLOCKS = ("none", "writes", "reads and writes")

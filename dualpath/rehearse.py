@@ -2,49 +2,34 @@
 
 After each statement (before COMMIT, while its locks are still held) the engine reports the
 locks this session holds and each table's storage id; a new storage id means the table was
-rewritten. Measured sits next to what the risk catalogue predicts, and a measured lock
-stronger than the prediction becomes a finding: the catalogue is then wrong for this server.
+rewritten. Statements whose locks are gone once they return (MySQL/MariaDB DDL commits
+implicitly; PostgreSQL CONCURRENTLY and VACUUM run outside a transaction block) are watched
+from other sessions while they run instead (``MeasuresStatements``); each row says how.
+Measured sits next to what the risk catalogue predicts, and a measured lock stronger than the
+prediction becomes a finding (DP062): the catalogue is then wrong for this server.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from dualpath.changes import Change, Statement
 from dualpath.engines.base import Engine
+from dualpath.engines.probes import LockReading, MeasuresStatements
 from dualpath.errors import RunFailed
 from dualpath.risk.catalogue import Catalogue
 from dualpath.risk.check import build_context
 from dualpath.risk.context import Item, same_name
-from dualpath.risk.model import Finding
+from dualpath.risk.model import Finding, Measured
+from dualpath.risk.rules.dp062_rehearsal_stronger_lock import RULE as REHEARSAL_RULE
 from dualpath.urls import redact
 
-RULE = "DP-REHEARSAL"
+RULE = REHEARSAL_RULE.id
 DML = frozenset({"update", "delete", "insert", "insert_select"})
-
-
-@dataclass(frozen=True)
-class Measured:
-    """One table touched by one statement: predicted next to measured."""
-
-    version: str
-    where: str  # file:line of the statement
-    table: str
-    operation: str
-    predicted_lock: str
-    predicted_rewrite: bool
-    measured_lock: str | None  # None: not measurable on this engine (see note)
-    rewritten: bool | None  # None: storage ids not readable
-    stronger: bool  # measured lock ranks above the prediction
-    note: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+ON_AN_INDEX = frozenset({"drop_index", "reindex", "rename_index"})
 
 
 def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Catalogue,
@@ -62,12 +47,15 @@ def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Cat
             with conn.begin():
                 for item in items:
                     current = item.statement
-                    measured += _measure(engine, conn, change, item)
+                    measured += _measure(engine, conn, change, item, catalogue.blocks)
         else:
             for item in items:
                 current = item.statement
+                if _watched(engine, change, item):
+                    measured += _measure(engine, conn, change, item, catalogue.blocks, watched=True)
+                    continue
                 with conn.begin():
-                    measured += _measure(engine, conn, change, item)
+                    measured += _measure(engine, conn, change, item, catalogue.blocks)
     except DBAPIError as exc:
         where = current.where if current else change.where
         raise RunFailed(f"version {change.version}: forward statement failed on the shadow: "
@@ -76,22 +64,48 @@ def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Cat
     return measured
 
 
-def _measure(engine: Engine, conn: Connection, change: Change, item: Item) -> list[Measured]:
+def _watched(engine: Engine, change: Change, item: Item) -> bool:
+    """Statements whose locks are gone when they return: measured from other sessions while they run.
+
+    DDL where it commits implicitly (MySQL/MariaDB), and no-transaction statements where DDL is
+    transactional (PostgreSQL CONCURRENTLY, VACUUM), which the runner runs outside a transaction block.
+    """
+    if not isinstance(engine, MeasuresStatements):
+        return False
+    if engine.transactional_ddl:
+        return item.statement.no_transaction or change.directive("no-transaction") is not None
+    return not all(e.operation in DML for e in item.effects)
+
+
+def _measure(engine: Engine, conn: Connection, change: Change, item: Item, blocks: dict[str, str],
+             watched: bool = False) -> list[Measured]:
     before_storage = engine.table_storage(conn)
-    before_locks = engine.held_locks(conn)
-    conn.exec_driver_sql(item.statement.text)
-    after_locks = engine.held_locks(conn)
+    if watched:
+        assert isinstance(engine, MeasuresStatements)
+        probe = sorted({_storage_key(e.table, before_storage) for e in item.effects if e.table
+                        and not item.is_new(e.table) and any(same_name(e.table, t) for t in before_storage)})
+        reading = engine.measure_statement(conn, item.statement.text, probe)
+        taken = dict(reading.locks or {})
+        after_locks = LockReading(taken if reading.locks is not None else None, reading.note)
+    else:
+        before_locks = engine.held_locks(conn)
+        conn.exec_driver_sql(item.statement.text)
+        after_locks = engine.held_locks(conn)
+        taken = _newly_taken(engine, before_locks.locks, after_locks.locks)
     after_storage = engine.table_storage(conn)
-    taken = _newly_taken(engine, before_locks.locks, after_locks.locks)
+    taken = _renamed_back(taken, before_storage, after_storage)
     tables = {t for t in taken if t in before_storage}
     tables |= {t for t, node in after_storage.items() if t in before_storage and before_storage[t] != node}
     tables |= {_storage_key(e.table, before_storage) for e in item.effects
                if e.table and not item.is_new(e.table) and _present(e.table, before_storage)}
-    rows = []
-    for table in sorted(tables):
-        rows.append(_row(engine, change, item, table, taken, after_locks.locks, after_locks.note,
-                         before_storage, after_storage))
-    return rows
+    return [_row(engine, change, item, table, taken, after_locks, before_storage, after_storage, blocks)
+            for table in sorted(tables)]
+
+
+def _renamed_back(taken: dict[str, str], before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
+    """A table renamed by the statement keeps its storage id: report its lock under the name it had."""
+    gone = {node: name for name, node in before.items() if name not in after}
+    return {gone.get(after.get(t, ""), t) if t not in before else t: mode for t, mode in taken.items()}
 
 
 def _newly_taken(engine: Engine, before: dict[str, str] | None, after: dict[str, str] | None) -> dict[str, str]:
@@ -111,39 +125,35 @@ def _storage_key(table: str, storage: dict[str, str]) -> str:
     return next((t for t in storage if same_name(table, t)), table)
 
 
-def _row(engine: Engine, change: Change, item: Item, table: str, taken: dict[str, str],
-         held: dict[str, str] | None, note: str, before: dict[str, str], after: dict[str, str]) -> Measured:
+def harmless(measured: str, predicted: str, blocks: dict[str, str]) -> bool:
+    """A lock that blocks no reads or writes (a read's ACCESS SHARE, a foreign key check's ROW SHARE)
+    on a table the catalogue expects no lock on: the catalogue cannot name every table a statement
+    reads, and nothing waits on it but DDL."""
+    return predicted == "none" and blocks.get(measured, "none") == "none"
+
+
+def _row(engine: Engine, change: Change, item: Item, table: str, taken: dict[str, str], reading: LockReading,
+         before: dict[str, str], after: dict[str, str], blocks: dict[str, str]) -> Measured:
     effects = [e for e in item.effects if e.table and same_name(e.table, table)]
+    if not effects:  # DROP INDEX i, REINDEX INDEX i: the SQL does not name the table the index is on
+        effects = [e for e in item.effects if e.table is None and e.operation in ON_AN_INDEX]
     predicted = max((e.lock for e in effects), key=engine.lock_rank, default="none")
     operation = ", ".join(sorted({e.operation for e in effects})) or "(not in the catalogue's view)"
-    if held is not None and not engine.transactional_ddl and not all(e.operation in DML for e in item.effects):
-        held, note = None, "not measurable: DDL commits implicitly and releases its metadata lock first"
+    held = reading.locks
     measured = None if held is None else taken.get(table, held.get(table, "none"))
     stronger = (held is not None and table in taken
-                and engine.lock_rank(taken[table]) > max(engine.lock_rank(predicted), -1)
-                and not predicted.startswith("unknown"))
+                and engine.lock_rank(taken[table]) > engine.lock_rank(predicted)
+                and not predicted.startswith("unknown") and not harmless(taken[table], predicted, blocks))
     rewritten = None if not before else (table in before and table in after and before[table] != after[table])
     return Measured(version=change.version, where=item.statement.where, table=table, operation=operation,
                     predicted_lock=predicted, predicted_rewrite=any(e.cost == "rewrite" for e in effects),
                     measured_lock=measured, rewritten=rewritten, stronger=stronger,
-                    note="" if held is not None else note)
+                    note="" if held is not None else reading.note, method=reading.note if held is not None else "")
 
 
 def rehearsal_findings(measured: Sequence[Measured]) -> list[Finding]:
-    """A finding per statement whose measured lock is stronger than the catalogue's prediction."""
-    found = []
-    for m in measured:
-        if not m.stronger:
-            continue
-        file, _, line = m.where.rpartition(":")
-        found.append(Finding(
-            rule=RULE, severity="warning", file=file, line=int(line or 1), version=m.version,
-            title="measured lock stronger than predicted",
-            message=f"{m.measured_lock} measured on {m.table} ({m.operation}); the catalogue predicts "
-                    f"{m.predicted_lock}",
-            fix=f"plan this statement as taking {m.measured_lock} on {m.table} (window, lock timeout), "
-                "and report the catalogue row as a risk-engine test case"))
-    return found
+    """A finding (rule DP062) per table whose measured lock is stronger than the catalogue's prediction."""
+    return [REHEARSAL_RULE.finding_for(m) for m in measured if m.stronger]
 
 
 def _message(exc: DBAPIError) -> str:

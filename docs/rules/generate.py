@@ -14,6 +14,9 @@ from dualpath.risk.registry import all_rules
 from dualpath.risk.rule import Rule
 
 HERE = Path(__file__).resolve().parent
+SCOPES = {"change": "the whole change (forward and rollback)",
+          "rehearsal": "each statement, as measured by a lock rehearsal on a shadow (`dualpath verify`, "
+                       "`dualpath plan --rehearse`); `dualpath lint` alone cannot see it"}
 ENGINE_NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL / MariaDB", "sqlite": "SQLite"}
 
 
@@ -28,6 +31,13 @@ def reported(rule: Rule) -> str:
     return "```text\n" + "\n".join(lines) + "\n```"
 
 
+def measured_table(rule: Rule, which: str) -> str:
+    rows = ["| table | predicted | measured | how |", "| --- | --- | --- | --- |"]
+    rows += [f"| {m.table} | {m.predicted_lock} | {m.measured_lock} | {m.method} |"
+             for m in getattr(rule, "example_measured", {}).get(which, ())]
+    return "\n".join(rows)
+
+
 def page(rule: Rule) -> str:
     engines = ", ".join(ENGINE_NAMES[e] for e in rule.engines)
     parts = [
@@ -35,7 +45,7 @@ def page(rule: Rule) -> str:
         "",
         f"- **Severity:** {rule.severity}",
         f"- **Engines:** {engines}",
-        f"- **Scope:** {'the whole change (forward and rollback)' if rule.scope == 'change' else 'each statement'}",
+        f"- **Scope:** {SCOPES.get(rule.scope, 'each statement')}",
     ]
     if rule.example_version:
         parts.append(f"- **Examples assume:** {example_dialect(rule)} {'.'.join(map(str, rule.example_version))}")
@@ -45,7 +55,11 @@ def page(rule: Rule) -> str:
         parts += ["", "with the rollback:" if rule.bad_rollback else "with no rollback."]
         if rule.bad_rollback:
             parts += ["", sql_block(rule.bad_rollback)]
+    if rule.scope == "rehearsal":
+        parts += ["", "when the rehearsal measured:", "", measured_table(rule, "bad")]
     parts += ["", "dualpath says:", "", reported(rule), "", "Safe:", "", sql_block(rule.good)]
+    if rule.scope == "rehearsal":
+        parts += ["", "once the catalogue predicts what the rehearsal measures:", "", measured_table(rule, "good")]
     if rule.scope == "change" and rule.good_rollback:
         parts += ["", "with the rollback:", "", sql_block(rule.good_rollback)]
     parts += ["", "## Accepting a finding", "",

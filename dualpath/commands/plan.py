@@ -30,7 +30,7 @@ def make_plan(session: Any, to: str | None = None, rehearse: bool = False) -> Pl
         report = verify_changes(engine, pending, migrations=session.target.migrations, safety=session.target.safety,
                                 echo=lambda line: err.print(line, markup=False, soft_wrap=True))
         measured = report.measured
-    target = read_target(engine, session.target_label, session.target.safety.lock_timeout_ms)
+    target = read_target(engine, session.target_label, session.target.safety.lock_timeout_ms, changes=pending)
     return build_plan(pending, target, settings=session.settings,
                       throughput=load_throughput(session.settings.root, engine.flavor), measured=measured)
 

@@ -213,6 +213,13 @@ class MySQLEngine(SqlEngine):
     def lock_rank(self, mode: str) -> int:
         return shadow.lock_rank(mode)
 
+    def explain_rows(self, conn: Connection, sql: str) -> int | None:
+        return shadow.explain_rows(conn, sql)
+
+    def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading:
+        """DDL commits before its metadata lock can be read: other sessions probe it while it runs."""
+        return shadow.measure_ddl(conn, sql, tables, self.connect, self.quote_ident)
+
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return shadow.table_sizes(conn)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -192,6 +192,14 @@ class PostgresEngine(SqlEngine):
 
     def lock_rank(self, mode: str) -> int:
         return shadow.lock_rank(mode)
+
+    def explain_rows(self, conn: Connection, sql: str) -> int | None:
+        return shadow.explain_rows(conn, sql)
+
+    def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading:
+        """A statement that cannot run in a transaction block, watched from other sessions."""
+        with self.autocommit(conn):
+            return shadow.measure_outside_transaction(conn, sql, tables, self.connect, self.quote_ident)
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return shadow.table_sizes(conn)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
-from dualpath.engines.probes import CalibrationSql, LockReading, TableStats
+from dualpath.engines.probes import CalibrationSql, LockReading, Running, TableStats, poll
 from dualpath.errors import DualpathError
 from dualpath.urls import redact
 
@@ -83,6 +87,70 @@ def held_locks(conn: Connection) -> LockReading:
         if lock_rank(mode) > lock_rank(locks.get(table, "")):
             locks[table] = mode
     return LockReading(locks, "pg_locks of the session, before COMMIT")
+
+
+def measure_outside_transaction(conn: Connection, sql: str, tables: Sequence[str],
+                                connect: Callable[[], AbstractContextManager[Connection]],
+                                quote: Callable[[str], str]) -> LockReading:
+    """Locks of a statement that cannot run in a transaction block (CONCURRENTLY, VACUUM), seen from outside.
+
+    It commits before its locks could be read by its own session, so another session holds
+    SHARE UPDATE EXCLUSIVE on ``tables`` in an open transaction: every such statement asks for
+    at least that mode (CONCURRENTLY, VALIDATE) or a stronger one (VACUUM FULL: ACCESS
+    EXCLUSIVE), so it waits with its request visible. A third session reads pg_locks of the
+    statement's backend meanwhile: locks granted and locks waited for both count.
+    ``conn`` must be in autocommit mode.
+    """
+    seen: dict[str, str] = {}
+    with ExitStack() as stack:
+        watch = stack.enter_context(connect()).execution_options(isolation_level="AUTOCOMMIT")
+        holder = stack.enter_context(connect())
+        for table in tables:
+            name = ".".join(quote(p) for p in table.split("."))
+            holder.exec_driver_sql(f"LOCK TABLE {name} IN SHARE UPDATE EXCLUSIVE MODE")
+        job = Running(conn, sql, int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() or 0))
+        waited = poll(lambda: _look(watch, job.id, seen) or job.done)
+        holder.rollback()
+        poll(lambda: (_look(watch, job.id, seen), job.done)[1])
+        job.join()
+    if job.error is not None:
+        raise job.error
+    how = "it waited behind a SHARE UPDATE EXCLUSIVE holder" if waited and seen else "it never waited"
+    return LockReading(seen, f"pg_locks of its backend seen from another session ({how})")
+
+
+def _look(watch: Connection, pid: int, seen: dict[str, str]) -> bool:
+    """Record the backend's relation locks (granted or awaited); True when it waits for any lock."""
+    rows = watch.execute(text(
+        "SELECT n.nspname, c.relname, l.mode, l.granted, c.relkind FROM pg_locks l "
+        "LEFT JOIN pg_class c ON c.oid = l.relation LEFT JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE l.pid = :pid"), {"pid": pid}).all()
+    waiting = False
+    for schema, name, mode, granted, kind in rows:
+        waiting = waiting or not granted
+        if name is None or kind not in ("r", "p", "m") or schema in ("pg_catalog", "information_schema") \
+                or str(schema).startswith("pg_"):
+            continue
+        table, mode = _qualify(schema, name), lock_name(mode)
+        if lock_rank(mode) > lock_rank(seen.get(table, "")):
+            seen[table] = mode
+    return waiting
+
+
+def explain_rows(conn: Connection, sql: str) -> int | None:
+    """The planner's row estimate for ``sql`` (EXPLAIN, not run); an UPDATE/DELETE's rows are its scan's."""
+    try:
+        with conn.begin_nested() if conn.in_transaction() else conn.begin():
+            plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar()
+    except DBAPIError:  # a table an earlier change creates, say
+        return None
+    if plan is None:
+        return None
+    top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    rows = top.get("Plan Rows", 0)
+    if top.get("Node Type") == "ModifyTable" and top.get("Plans"):
+        rows = max(rows, top["Plans"][0].get("Plan Rows", 0))
+    return int(rows)
 
 
 def lock_rank(mode: str) -> int:

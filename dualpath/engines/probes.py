@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)
@@ -49,3 +55,62 @@ def shadow_prefix(database: str) -> str:
 
 def shadow_database_name(database: str) -> str:
     return shadow_prefix(database) + secrets.token_hex(4)
+
+
+@runtime_checkable
+class ExplainsStatements(Protocol):
+    """An engine whose planner estimates how many rows a statement touches, without running it."""
+
+    def explain_rows(self, conn: Connection, sql: str) -> int | None: ...  # None: the planner could not say
+
+
+@runtime_checkable
+class MeasuresStatements(Protocol):
+    """An engine that can measure a statement whose locks are gone once it returns.
+
+    MySQL/MariaDB DDL commits (and drops its metadata lock) before anything can be read, and
+    PostgreSQL statements that cannot run in a transaction block (CONCURRENTLY, VACUUM) commit
+    too: these engines run the statement while other connections watch what it waits for.
+    """
+
+    def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading: ...
+
+
+PROBE_TIMEOUT_S = 60.0
+
+
+class Running:
+    """A statement running on its own thread while the caller watches it from other connections."""
+
+    def __init__(self, conn: Connection, sql: str, session_id: int) -> None:
+        self.conn, self.id = conn, session_id
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(sql,), daemon=True)
+        self._thread.start()
+
+    def _run(self, sql: str) -> None:
+        try:
+            self.conn.exec_driver_sql(sql)
+        except BaseException as exc:  # handed to the caller by join()
+            self.error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def join(self, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+        self._thread.join(timeout_s)
+
+
+
+def poll(condition: Callable[[], bool], timeout_s: float = PROBE_TIMEOUT_S) -> bool:
+    """Ask ``condition`` until it holds (True) or ``timeout_s`` passes (False); no fixed sleeps to tune."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.002)
+    return False

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dualpath.changes import Change
 from dualpath.risk.catalogue import Catalogue, family_of
 from dualpath.risk.context import Context, Item, read_part
 from dualpath.risk.live import TableSize
-from dualpath.risk.model import Finding
+from dualpath.risk.model import Finding, Measured
 from dualpath.risk.registry import rules_for
 
 SYNTAX_RULE = "DP000"
 
 
 def build_context(change: Change, catalogue: Catalogue, *, knows_rollback: bool,
-                  sizes: dict[str, TableSize] | None = None) -> Context:
+                  sizes: dict[str, TableSize] | None = None, measured: Sequence[Measured] = ()) -> Context:
     family = family_of(catalogue.dialect)
     return Context(change=change, family=family, catalogue=catalogue,
                    forward=read_part(change.forward, "forward", family, catalogue),
                    rollback=read_part(change.rollback, "rollback", family, catalogue),
-                   knows_rollback=knows_rollback, sizes=sizes or {})
+                   knows_rollback=knows_rollback, sizes=sizes or {}, measured=tuple(measured))
 
 
 def check_change(change: Change, catalogue: Catalogue, *, knows_rollback: bool = True,
                  disabled: set[str] | frozenset[str] = frozenset(),
-                 sizes: dict[str, TableSize] | None = None) -> list[Finding]:
-    ctx = build_context(change, catalogue, knows_rollback=knows_rollback, sizes=sizes)
+                 sizes: dict[str, TableSize] | None = None, measured: Sequence[Measured] = ()) -> list[Finding]:
+    """Findings of every rule; ``measured`` (a lock rehearsal of this change) feeds DP062."""
+    ctx = build_context(change, catalogue, knows_rollback=knows_rollback, sizes=sizes, measured=measured)
     findings = [syntax_finding(ctx, item) for item in ctx.items if item.error is not None]
     for rule in rules_for(ctx.family, disabled):
         if rule.scope == "change" and not knows_rollback:

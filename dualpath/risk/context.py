@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from dualpath.changes import Change, Statement
 from dualpath.risk.catalogue import Catalogue
 from dualpath.risk.live import TableSize
-from dualpath.risk.model import Effect, Finding, Op, Severity
+from dualpath.risk.model import Effect, Finding, Measured, Op, Severity
 from dualpath.risk.ops import SqlSyntaxError, extract_ops
 
 BIG_ROWS = 1_000_000
@@ -40,6 +40,7 @@ class Context:
     rollback: list[Item]
     knows_rollback: bool  # the change came from a layout with rollbacks, not a lone .sql file
     sizes: dict[str, TableSize] = field(default_factory=dict)
+    measured: tuple[Measured, ...] = ()  # a lock rehearsal of this change, when one ran
 
     @property
     def items(self) -> list[Item]:

@@ -27,4 +27,6 @@ def example_change(rule: Rule, which: str) -> Change:
 
 def example_findings(rule: Rule, which: str) -> list[Finding]:
     catalogue = catalogue_for(example_dialect(rule), rule.example_version)
-    return check_change(example_change(rule, which), catalogue, knows_rollback=rule.scope == "change")
+    measured = getattr(rule, "example_measured", {}).get(which, ())  # rehearsal rules: what was measured
+    return check_change(example_change(rule, which), catalogue, knows_rollback=rule.scope == "change",
+                        measured=measured)

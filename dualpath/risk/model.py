@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
@@ -74,3 +74,23 @@ class Finding:
             "message": self.message,
             "fix": self.fix,
         }
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One table touched by one statement during a lock rehearsal: predicted next to measured."""
+
+    version: str
+    where: str  # file:line of the statement
+    table: str
+    operation: str
+    predicted_lock: str
+    predicted_rewrite: bool
+    measured_lock: str | None  # None: not measurable on this engine (see note)
+    rewritten: bool | None  # None: storage ids not readable
+    stronger: bool  # measured lock ranks above the prediction
+    note: str = ""  # why it was not measurable
+    method: str = ""  # how it was measured (pg_locks of the session, a blocking probe, ...)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -26,7 +26,7 @@ class Rule:
     # for rules about the whole change: the rollback of the examples (None: no rollback at all)
     bad_rollback: ClassVar[str | None] = None
     good_rollback: ClassVar[str | None] = None
-    scope: ClassVar[str] = "statement"  # or "change"
+    scope: ClassVar[str] = "statement"  # or "change", or "rehearsal" (reported from a measured lock rehearsal)
     example_version: ClassVar[tuple[int, ...] | None] = None
     example_dialect: ClassVar[str | None] = None  # defaults to engines[0]
 

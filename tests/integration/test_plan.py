@@ -32,8 +32,10 @@ def test_plan_json_with_rehearsed_locks(any_url: str, tmp_path: Path) -> None:
     assert plan["changes"][0]["rollback_steps"] == ["R1.1"]
     add_price = next(s for s in plan["steps"] if s["version"] == "2")
     assert add_price["operations"][0] == "add_column" and add_price["tables"] == ["widgets"]
-    if plan["engine"] == "postgresql":  # the only engine here whose locks can be read
+    if plan["engine"] == "postgresql":
         assert add_price["measured_lock"] == "ACCESS EXCLUSIVE on widgets"
+    elif plan["engine"] in ("mysql", "mariadb"):  # DDL measured by a blocking probe: ADD COLUMN is INSTANT
+        assert add_price["measured_lock"] == "NONE on widgets"
     assert plan["throughput"]["source"] == "default"
     assert shadows_of(any_url) == []
 
@@ -76,3 +78,35 @@ def test_docs_after_a_run_report_what_ran(any_url: str, tmp_path: Path) -> None:
     rows = next(s for s in report["sections"] if s["heading"] == "Changes: actual against estimate")["table"]["rows"]
     assert [(r[1], r[2], r[3]) for r in rows] == [("1", "up", "ok")]
     assert "dualpath rollback --url db --steps 1" in (out / "runbook.md").read_text()
+
+
+_FILL = {
+    "postgresql": ["CREATE TABLE items (id bigint PRIMARY KEY, v int)",
+                   "INSERT INTO items SELECT g, g FROM generate_series(1, 20000) g", "ANALYZE items"],
+    "mysql": ["CREATE TABLE items (id BIGINT PRIMARY KEY, v INT) ENGINE=InnoDB",
+              "INSERT INTO items SELECT seq, seq FROM seq_1_to_20000", "ANALYZE TABLE items"],
+}
+
+
+@pytest.mark.parametrize("fixture", ["pg_url", "mysql_url"])
+def test_update_with_where_is_estimated_by_the_planner(fixture: str, request: pytest.FixtureRequest) -> None:
+    from dualpath.changes import Change
+    from dualpath.engines import open_engine
+    from dualpath.plan import build_plan, read_target
+    from dualpath.sql import split_statements
+
+    engine = open_engine(request.getfixturevalue(fixture))
+    with engine.connect() as conn:
+        for sql in _FILL[engine.name]:
+            conn.exec_driver_sql(sql)
+        conn.commit()
+    sql = "UPDATE items SET v = 0 WHERE id <= 100;\nDELETE FROM items WHERE v > 0;"
+    forward = tuple(split_statements(sql, file="V1.sql", dialect=engine.name))
+    change = Change(version="1", description="x", forward=forward, rollback=(), file="V1.sql")
+    target = read_target(engine, "db", changes=[change])
+    assert target.size_of("items") is not None
+    plan = build_plan([change], target)
+    update, delete = plan.steps
+    assert 50 <= update.rows <= 400, update.rows  # the planner's estimate, not the whole table
+    assert delete.rows > 10_000  # a WHERE that matches nearly everything: nearly everything
+    assert update.seconds < delete.seconds

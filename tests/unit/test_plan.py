@@ -128,3 +128,39 @@ def test_calibration_round_trips_through_its_file(tmp_path) -> None:  # type: ig
     path = save_throughput(tmp_path, SPEED)
     assert path == tmp_path / ".dualpath" / "calibration-postgresql.json"
     assert load_throughput(tmp_path, "postgresql") == SPEED
+
+
+def test_a_lock_stronger_than_predicted_is_a_dp062_finding_with_an_inline_ignore() -> None:
+    target = TargetState("prod", "postgresql", (15,), transactional_ddl=True,
+                         sizes={"customers": TableStats(10, 8192)})
+    sql = "CREATE TABLE invoices (id bigint, customer_id bigint REFERENCES customers)"
+    measured = [Measured("1", "V1.sql:1", "customers", "reference_table", "ROW SHARE", False,
+                         "ACCESS EXCLUSIVE", False, True, method="pg_locks of the session, before COMMIT")]
+    plan = build_plan([_change("1", [sql], ["DROP TABLE invoices"])], target, measured=measured)
+    found = [f for f in plan.findings if f.rule == "DP062"]
+    assert [(f.file, f.line, f.severity) for f in found] == [("V1.sql", 1, "warning")]
+    assert "ACCESS EXCLUSIVE measured on customers" in found[0].message and "pg_locks" in found[0].message
+    ignored = Statement(sql, "V1.sql", 1, directives=(Directive("ignore", {"rules": "DP062", "reason": "x"},
+                                                                "V1.sql", 1),))
+    quiet = Change("1", "c", (ignored,), (Statement("DROP TABLE invoices", "U1.sql", 1),), "V1.sql")
+    assert not [f for f in build_plan([quiet], target, measured=measured).findings if f.rule == "DP062"]
+
+
+def test_the_catalogue_predicts_the_referenced_tables_lock() -> None:
+    target = TargetState("prod", "postgresql", (15,), transactional_ddl=True)
+    sql = "CREATE TABLE invoices (id bigint, customer_id bigint REFERENCES customers)"
+    step = build_plan([_change("1", [sql], ["DROP TABLE invoices"])], target).steps[0]
+    assert step.tables == ["customers", "invoices"]
+    assert (step.lock, step.blocks) == ("SHARE ROW EXCLUSIVE", "writes")
+
+
+def test_update_rows_come_from_the_planner_estimate_when_known() -> None:
+    sql = "UPDATE orders SET k = 0 WHERE id < 1000"
+    sizes = {"orders": TableStats(1_000_000, 100 * MB)}
+    whole = TargetState("prod", "postgresql", (16,), transactional_ddl=True, sizes=sizes)
+    planned = TargetState("prod", "postgresql", (16,), transactional_ddl=True, sizes=sizes,
+                          statement_rows={sql: 1000})
+    change = _change("1", [sql], ["UPDATE orders SET k = 1 WHERE id < 1000"])
+    assert build_plan([change], whole, throughput=SPEED).steps[0].rows == 1_000_000
+    step = build_plan([change], planned, throughput=SPEED).steps[0]
+    assert step.rows == 1000 and step.seconds == pytest.approx(0.01 + 1000 / 50_000)

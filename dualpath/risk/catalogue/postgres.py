@@ -81,6 +81,9 @@ ROWS = [
     Row("add_constraint", "SHARE ROW EXCLUSIVE (both tables)", "scan", variant="foreign",
         notes="validates every row, blocking writes to both tables"),
     Row("add_constraint", "SHARE ROW EXCLUSIVE (both tables)", "metadata", variant="foreign_not_valid"),
+    Row("reference_table", SRE, "none",
+        notes="a foreign key (also in CREATE TABLE) adds triggers to the table it references: writes to it "
+              "wait until the transaction ends"),
     Row("add_constraint", AE, "build", variant="unique", notes="builds a unique index under the lock"),
     Row("add_constraint", AE, "build", variant="primary", notes="builds the index and checks NOT NULL under the lock"),
     Row("add_constraint", AE, "metadata", variant="using_index", notes="adopts an index built beforehand"),
@@ -103,6 +106,12 @@ ROWS = [
     Row("attach_partition", SUE, "scan", since=(12,), notes="scans the partition unless a CHECK proves the bound"),
     Row("attach_partition", AE, "scan", until=(12,)),
     Row("detach_partition", AE, "metadata"),
+    # the partition itself (measured: pg_locks after ATTACH/DETACH)
+    Row("partition_table", AE, "scan", variant="attach",
+        notes="the table being attached is scanned for rows outside the bound unless a CHECK proves it"),
+    Row("partition_table", AE, "metadata", variant="detach"),
+    Row("partition_table", AE, "metadata", variant="detach_concurrent", since=(14,),
+        notes="the second of its two transactions takes ACCESS EXCLUSIVE on the partition itself"),
     Row("detach_partition", SUE, "metadata", variant="concurrent", since=(14,)),
     Row("detach_partition", AE, "unsupported", variant="concurrent", until=(14,),
         notes="DETACH PARTITION CONCURRENTLY needs PostgreSQL 14"),

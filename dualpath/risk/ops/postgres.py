@@ -130,7 +130,27 @@ def on_alter_table(node: Any) -> list[Op]:
     if node.objtype not in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE):
         return [Op("alter_other", None, attrs={"objtype": str(node.objtype)})]
     table = table_name(node.relation)
-    return [on_alter_cmd(table, cmd) for cmd in node.cmds or ()]
+    ops = [on_alter_cmd(table, cmd) for cmd in node.cmds or ()]
+    return ops + references(table, [op.get("references") for op in ops]) + partitions(ops)
+
+
+def partitions(ops: list[Op]) -> list[Op]:
+    """ATTACH/DETACH PARTITION also lock the partition itself, not only the partitioned table."""
+    found = []
+    for op in ops:
+        if op.kind in ("attach_partition", "detach_partition") and op.name:
+            variant = op.kind.split("_")[0] + ("_concurrent" if op.get("concurrent") else "")
+            found.append(Op("partition_table", op.name, variant=variant, attrs={"parent": op.table}))
+    return found
+
+
+def references(table: str, referenced: list[str | None]) -> list[Op]:
+    """A foreign key also locks the table it references (its triggers are added there), once per table."""
+    seen: list[str] = []
+    for name in referenced:
+        if name and name not in seen:
+            seen.append(name)
+    return [Op("reference_table", name, attrs={"by": table}) for name in seen]
 
 
 def on_alter_cmd(table: str, cmd: Any) -> Op:
@@ -168,10 +188,13 @@ _SIMPLE_SUBTYPES = {
 
 
 def on_create(node: Any) -> list[Op]:
+    table = table_name(node.relation)
     columns = [column_facts(e) for e in node.tableElts or () if isinstance(e, ast.ColumnDef)]
-    return [Op("create_table", table_name(node.relation), attrs={
+    keys = [table_name(e.pktable) for e in node.tableElts or ()
+            if isinstance(e, ast.Constraint) and e.contype == CT.CONSTR_FOREIGN]
+    return [Op("create_table", table, attrs={
         "columns": columns, "if_not_exists": bool(node.if_not_exists),
-        "partition_of": bool(node.partbound)})]
+        "partition_of": bool(node.partbound)})] + references(table, [c["references"] for c in columns] + keys)
 
 
 def on_index(node: Any) -> list[Op]:

@@ -14,7 +14,8 @@ from dualpath.sql import split_statements
 
 
 def one(sql: str, dialect: str, version: tuple[int, ...] | None = None) -> Effect:
-    effects = classify(sql, dialect, version)
+    """The statement's one effect on the table it names (referenced tables and partitions are tested apart)."""
+    effects = [e for e in classify(sql, dialect, version) if e.operation not in ("reference_table", "partition_table")]
     assert len(effects) == 1, effects
     return effects[0]
 
@@ -162,3 +163,39 @@ def test_unknown_dialect_is_a_usage_error_with_choices() -> None:
 def test_default_version_is_the_newest() -> None:
     assert catalogue_for("postgresql").supports("detach_concurrently")
     assert catalogue_for("mysql").supports("instant_drop_column")
+
+
+@pytest.mark.parametrize("sql", [
+    "CREATE TABLE invoices (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers (id))",
+    "CREATE TABLE invoices (id bigint, customer_id bigint, FOREIGN KEY (customer_id) REFERENCES customers)",
+    "ALTER TABLE invoices ADD CONSTRAINT f FOREIGN KEY (customer_id) REFERENCES customers (id)",
+    "ALTER TABLE invoices ADD CONSTRAINT f FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID",
+    "ALTER TABLE invoices ADD COLUMN customer_id bigint REFERENCES customers",
+])
+def test_pg_foreign_key_locks_the_referenced_table(sql: str) -> None:
+    # measured by the lock rehearsal (DP062): the referenced table gets the foreign key's triggers
+    effects = [e for e in classify(sql, "postgresql", (15,)) if e.table == "customers"]
+    assert [(e.operation, e.lock, e.blocks, e.cost) for e in effects] == [
+        ("reference_table", "SHARE ROW EXCLUSIVE", "writes", "none")]
+
+
+def test_pg_a_referenced_table_created_in_the_same_change_is_new() -> None:
+    stmts = tuple(split_statements("CREATE TABLE customers (id bigint PRIMARY KEY);\n"
+                                   "CREATE TABLE invoices (id bigint, customer_id bigint REFERENCES customers);",
+                                   file="x.sql", dialect="postgresql"))
+    change = Change(version="1", description="x", forward=stmts, rollback=(), file="x.sql")
+    item = build_context(change, catalogue_for("postgresql", (15,)), knows_rollback=False).forward[-1]
+    assert [e.operation for e in item.effects if e.table == "customers"] == ["reference_table"]
+    assert item.is_new("customers")
+
+
+@pytest.mark.parametrize(("sql", "lock"), [
+    ("ALTER TABLE events ATTACH PARTITION events_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')",
+     "ACCESS EXCLUSIVE"),
+    ("ALTER TABLE events DETACH PARTITION events_2025", "ACCESS EXCLUSIVE"),
+    ("ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY", "ACCESS EXCLUSIVE"),
+])
+def test_pg_attach_and_detach_lock_the_partition_itself(sql: str, lock: str) -> None:
+    # measured by the lock rehearsal: the partition is locked apart from its parent
+    effects = [e for e in classify(sql, "postgresql", (15,)) if e.table == "events_2025"]
+    assert [(e.operation, e.lock) for e in effects] == [("partition_table", lock)]
