@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from dualpath.changes import Change
 from dualpath.validation.results import ValidationResult, to_markdown
@@ -119,6 +119,15 @@ def plan_markdown(facts: PlanFacts) -> str:
     return "\n".join(lines)
 
 
+def demote(markdown: str, levels: int = 2) -> str:
+    """Headings pushed ``levels`` down, so a whole document nests under a section of another."""
+    prefix, lines, fenced = "#" * levels, [], False
+    for line in markdown.splitlines():
+        fenced ^= line.startswith("```")
+        lines.append(prefix + line if line.startswith("#") and not fenced else line)
+    return "\n".join(lines)
+
+
 def _rollback_plan(facts: PlanFacts) -> str:
     who = ("the failed tenant only" if facts.rollback_policy == "failed"
            else "the failed tenant, then every tenant migrated in this run, newest first")
@@ -162,3 +171,56 @@ def tenant_rows(outcomes: Sequence[TenantOutcome]) -> list[dict[str, str]]:
              "applied": ", ".join(o.applied) or "-", "fingerprint before": o.fingerprint_before[:12],
              "fingerprint after rollback": o.fingerprint_after[:12], "validation": o.validation,
              "error": o.error[:200]} for o in outcomes]
+
+
+@dataclass
+class TenantRollback:
+    """One tenant in a rollback run: what it was at, what was undone, where it stopped."""
+
+    name: str
+    from_version: str | None
+    undone: list[str] = field(default_factory=list)
+    blocked_at: str | None = None  # an irreversible version the rollback cannot pass
+    error: str = ""
+    version_after: str | None = None
+
+    @property
+    def state(self) -> str:
+        if self.error:
+            return "rollback failed"
+        if self.blocked_at:
+            return "rollback blocked"
+        return "rolled back" if self.undone else "already there"
+
+
+def rollback_report_markdown(env: str, run_id: str, outcome: str, to_version: str,
+                             tenants: Sequence[TenantRollback], notes: Sequence[str] = ()) -> str:
+    """The report of a rollback to a version: each tenant's versions undone and where it ended."""
+    lines = [f"# dualpath rollback {run_id}: {outcome}", "",
+             f"Environment **{env}**, {len(tenants)} tenant(s), back to version **{to_version}**.", "",
+             "| tenant | state | from | undone (newest first) | now at | note |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for t in tenants:
+        note = (f"{t.blocked_at} is irreversible: restore from its backup" if t.blocked_at else "") + t.error
+        lines.append(f"| {t.name} | {t.state} | {t.from_version or '-'} | {', '.join(t.undone) or '-'} "
+                     f"| {t.version_after or '-'} | {note.replace('|', '/')[:200]} |")
+    if notes:
+        lines += ["", "## Notes"] + [f"- {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def verification_markdown(tenant: str, report: dict[str, Any]) -> str:
+    """A shadow round trip (``Verification.as_dict()``) as a report section: each change and what differed."""
+    verdict = "round trip ok" if report["ok"] else "**round trip FAILED**"
+    lines = [f"### {tenant}: {verdict}", "", f"Shadow of {report['target']} ({report['engine']}).", "",
+             "| version | description | result | problems |", "| --- | --- | --- | --- |"]
+    for c in report["changes"]:
+        result = "ok" if c["ok"] else "**FAILED**"
+        if c.get("skipped_down"):
+            result += f" (up only: {c['skipped_down']})"
+        problems = "; ".join(c["problems"]).replace("|", "/").replace("\n", " ")
+        lines.append(f"| {c['version']} | {c['description']} | {result} | {problems[:300] or '-'} |")
+    if not report["changes"]:
+        lines.append("| - | nothing pending | - | - |")
+    lines += [f"- note: the shadow differs from the tenant before any change: {d}" for d in report["shadow_drift"]]
+    return "\n".join(lines)

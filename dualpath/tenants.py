@@ -204,6 +204,52 @@ def rollback_tenant(runner: Runner, start_version: str | None) -> tuple[list[str
     return [c.version for c in undoable], blocker.version if blocker else None
 
 
+def plan_tenant(runner: Runner, settings: Settings, to_version: str | None) -> str:
+    """The plan (``dualpath.plan.build_plan``) of the tenant's pending changes as Markdown: steps with
+    their locks and estimates, rollback steps, gates, prerequisites and findings. Empty when nothing is pending."""
+    from dualpath.estimates import load_throughput
+    from dualpath.plan import build_plan, read_target
+    from dualpath.render.document import render_markdown
+    from dualpath.render.plan_doc import plan_document
+
+    engine = runner.engine
+    with engine.connect() as conn:
+        pending = runner.pending_up(runner.states(conn), to_version)
+        conn.rollback()
+    if not pending:
+        return ""
+    label = f"tenant {runner.target.name} ({safe_url(runner.target.url)})"
+    target = read_target(engine, label, runner.target.safety.lock_timeout_ms)
+    plan = build_plan(pending, target, settings=settings, throughput=load_throughput(settings.root, engine.flavor))
+    return render_markdown(plan_document(plan))
+
+
+def verify_tenant(runner: Runner, settings: Settings, to_version: str | None, sample_rows: int = 0) -> Any:
+    """Round trip (up → down → up) of the tenant's pending changes on a shadow of it: a ``Verification``."""
+    from dualpath.verify import verify_changes
+
+    with runner.engine.connect() as conn:
+        pending = runner.pending_up(runner.states(conn), to_version)
+        conn.rollback()
+    return verify_changes(runner.engine, pending, migrations=runner.target.migrations, safety=runner.target.safety,
+                          sample_rows=sample_rows, pii_columns=settings.pii_columns, echo=runner.echo)
+
+
+def restore_tenant(tenant: TenantTarget, backup_id: str, into: str | None, dest: str | None,
+                   settings: BackupSettings) -> Any:
+    """Restore one of the tenant's backups into an empty scratch database (never over the tenant itself)
+    and prove it matches its manifest: a ``RestoreReport``. ``into`` defaults to ``<database>_restore``."""
+    from dualpath.backup import restore_backup
+
+    url = parse_url(tenant.resolved_url())
+    scratch = parse_url(interpolate(into, where="restore into")) if into else \
+        url.set(database=f"{url.database}_restore")
+    if scratch.database == url.database and endpoint(scratch) == endpoint(url):
+        raise UsageError("a backup is restored into a scratch database, never over the tenant itself",
+                         where=f"tenant {tenant.name}", hint="give another database to restore into")
+    return restore_backup(dest, backup_id, scratch, settings)
+
+
 def fingerprint_tenant(runner: Runner) -> str:
     with runner.engine.connect() as conn:
         digest = runner.engine.fingerprint(conn).digest

@@ -24,6 +24,7 @@ from dualpath.rollout import (
     PlanFacts,
     TenantOutcome,
     approval_reasons,
+    demote,
     plan_markdown,
     rollback_order,
     should_halt,
@@ -45,7 +46,7 @@ from flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_a
 from flows.links import artifacts_url, run_links, ui_base
 from tasks.checks import backup_tenant, blocking_findings, ensure_host_limits, lint_changes, run_gates, window_gate
 from tasks.report import publish_report
-from tasks.tenant import apply_tenant, fingerprint_tenant, preflight_tenant, rollback_tenant
+from tasks.tenant import apply_tenant, fingerprint_tenant, plan_tenant, preflight_tenant, rollback_tenant
 
 
 @dataclass
@@ -153,9 +154,11 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
                       findings=[(f.severity, f.rule, f"{f.file}:{f.line} {f.message}") for f in findings],
                       backup=_backup_text(run, changes), rollback_policy=run.ctx.env.rollback_policy,
                       approvals=reasons, window=run.ctx.env.window)
-    # INTEGRATION(plan): once dualpath/plan.py lands, append build_plan(...)'s Markdown (steps, lock
-    # levels, estimates) here; this summary stays as the approver's first screen.
-    run.plan_md = plan_markdown(facts)
+    # The approver's first screen is the summary (changes, risks, waves, rollback plan); below it the full
+    # plan of the tenant with the most to do (canary first): steps, lock levels, estimates, rollback steps.
+    widest = max(run.targets, key=lambda t: len(run.preflight[t.name].pending))
+    detail = plan_tenant(*run.args, widest, run.run_id, to_version)
+    run.plan_md = plan_markdown(facts) + (f"\n\n---\n\n{demote(detail)}" if detail else "")
     risks: dict[str, int] = {}
     for f in findings:
         risks[f.severity] = risks.get(f.severity, 0) + 1

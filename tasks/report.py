@@ -35,3 +35,16 @@ def publish_report(env: str, run_id: str, outcome: str, outcomes: list[TenantOut
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(full + "\n", encoding="utf-8")
     return str(path)
+
+
+@task(name="publish-document", **TASK_OPTIONS)
+def publish_document(env: str, what: str, run_id: str, markdown: str, description: str,
+                     report_dir: str | None) -> str | None:
+    """A Markdown artifact ``dualpath-<env>-<what>`` and, with ``report_dir``, a file; the file's path."""
+    create_markdown_artifact(markdown, key=artifact_key(env, what), description=description)
+    if report_dir is None:
+        return None
+    path = Path(report_dir) / f"dualpath-{what}-{env}-{run_id}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(markdown + "\n", encoding="utf-8")
+    return str(path)

@@ -7,6 +7,8 @@ a Prefect global concurrency limit, so any number of workers never open more tha
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import task
 from prefect.concurrency.sync import concurrency
 
@@ -57,8 +59,44 @@ def rollback_tenant(env: str, config: str | None, migrations: str | None, tenant
         return core.rollback_tenant(runner, start_version)
 
 
+@task(name="plan-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+def plan_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
+                to_version: str | None) -> str:
+    """The full plan of the tenant's pending changes (steps, locks, estimates, rollback steps) in Markdown."""
+    ctx = core.open_environment(env, config, migrations)
+    return core.plan_tenant(_runner(env, config, migrations, tenant, run_id), ctx.settings, to_version)
+
+
 @task(name="fingerprint-tenant", retries=2, retry_condition_fn=retry_transient,
       **TASK_OPTIONS)
 def fingerprint_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
                        run_id: str) -> str:
     return core.fingerprint_tenant(_runner(env, config, migrations, tenant, run_id))
+
+
+@task(name="verify-tenant", retries=1, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+def verify_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
+                  to_version: str | None, sample_rows: int) -> dict[str, Any]:
+    """Shadow round trip of the tenant's pending changes; ``Verification.as_dict()``."""
+    ctx = core.open_environment(env, config, migrations)
+    runner = _runner(env, config, migrations, tenant, run_id)
+    return dict(core.verify_tenant(runner, ctx.settings, to_version, sample_rows).as_dict())
+
+
+@task(name="restore-tenant", retries=1, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+def restore_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, backup_id: str,
+                   into: str | None) -> dict[str, Any]:
+    """Restore a backup of the tenant into a scratch database, checked against its manifest."""
+    from dataclasses import asdict
+
+    from dualpath.backup import BackupSettings
+
+    ctx = core.open_environment(env, config, migrations)
+    settings = BackupSettings.model_validate(ctx.settings.backup)
+    return asdict(core.restore_tenant(tenant, backup_id, into, ctx.env.backup_to, settings))
+
+
+@task(name="tenant-version", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+def tenant_version(env: str, config: str | None, migrations: str | None, tenant: TenantTarget) -> str | None:
+    ctx = core.open_environment(env, config, migrations)
+    return core.read_version(tenant, ctx.migrations).version

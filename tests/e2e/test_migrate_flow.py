@@ -126,3 +126,29 @@ def test_paused_run_resumed_from_another_process_with_run_input(prefect_api: str
             process.kill()
     assert process.returncode == 0, output.decode()[-3000:]
     assert set(versions(pg_tenants).values()) == {"7"}
+
+
+def test_the_approval_pause_shows_the_plan_with_its_steps_risks_and_rollback(
+        prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
+    from flows.local import run_flow
+
+    config = write_config(tmp_path, pg_tenants)
+    seen: list[str] = []
+
+    def approve(plan: str) -> dict[str, Any]:
+        seen.append(plan)
+        return {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
+
+    result = run_flow({"env": "e2e", "config": str(config), "to_version": "7", "report_dir": str(tmp_path)}, approve,
+                      lambda _line: None)
+    assert result["outcome"] == "completed"
+    [plan] = seen
+    # the summary first: risks and the rollback plan ...
+    assert plan.index("### Risks") < plan.index("### Rollback plan") < plan.index("Migration plan")
+    # ... then dualpath.plan's steps (change.statement ids), their locks, and the rollback steps
+    for step in ("| 1.1 |", "| 3.1 |", "| 6.1 |", "| 7.1 |", "| R6.1 |"):
+        assert step in plan, step
+    assert "#### Steps" in plan and "#### Rollback steps" in plan and "ACCESS EXCLUSIVE" in plan
+    assert "V7__drop_customer_name.sql:5" in plan
+    report = Path(result["report"]).read_text()
+    assert "#### Steps" in report and "| 7.1 |" in report  # the report carries the same plan

@@ -1,0 +1,96 @@
+"""The rollback flow: an environment's tenants back to a version (newest change first, last wave
+first), or one tenant's backup restored into a scratch database and checked against its manifest.
+
+Decisions live in the core (``dualpath.tenants.rollback_tenant`` stops before an irreversible change;
+``restore_tenant`` never restores over a live database); this module sequences tasks and tells Slack.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from dualpath.errors import RunFailed, UsageError
+from dualpath.notify import Failure, Rollback, RunInfo
+from dualpath.rollout import TenantRollback, rollback_report_markdown
+from dualpath.tenants import TenantTarget, open_environment, plan_waves, resolve_tenants
+from flows.approval import preapproved, wait_for_approval
+from flows.migrate import open_notifier
+from tasks.checks import ensure_host_limits
+from tasks.report import publish_document
+from tasks.tenant import restore_tenant, rollback_tenant, tenant_version
+
+
+@flow(name="dualpath-rollback", flow_run_name="rollback-{env}")
+def rollback(env: str, to_version: str | None = None, backup_id: str | None = None, tenants: str = "all",
+             restore_into: str | None = None, config: str | None = None, migrations: str | None = None,
+             approve: bool = False, approver: str | None = None, report_dir: str | None = None) -> dict[str, Any]:
+    """Roll ``tenants`` back to ``to_version``, or restore ``backup_id`` of one tenant into ``restore_into``."""
+    if (to_version is None) == (backup_id is None):
+        raise UsageError("give either to_version (roll back to a version) or backup_id (restore a backup)")
+    ctx = open_environment(env, config, migrations)
+    targets = resolve_tenants(ctx.env, tenants)
+    run_id = str(flow_run.id or "local")
+    notifier = open_notifier(ctx)
+    info = RunInfo(run_id=run_id, env=env, target=f"rollback of {len(targets)} tenant(s)", window=ctx.env.window,
+                   tenants=len(targets), approvers=tuple(ctx.env.approvers))
+    notifier.run_started(info)
+    started = time.monotonic()
+    args = (env, config, str(ctx.migrations))
+    if backup_id is not None:
+        if len(targets) != 1:
+            raise UsageError("a backup belongs to one tenant: name it with tenants=<name>",
+                             hint=f"tenants: {', '.join(t.name for t in targets)}")
+        restored = restore_tenant(*args, targets[0], backup_id, restore_into)
+        text = (f"# dualpath restore {run_id}: restored\n\nBackup **{backup_id}** of tenant **{targets[0].name}** "
+                f"restored into {restored['into']} and checked against its manifest (fingerprint "
+                f"`{restored['fingerprint_digest'][:12]}`).\n\n| table | rows |\n| --- | --- |\n"
+                + "\n".join(f"| {t} | {n} |" for t, n in sorted(restored["row_counts"].items())))
+        path = publish_document(env, "restore", run_id, text, f"restore of {backup_id}", report_dir)
+        notifier.run_rolled_back(info, Rollback(reason=f"backup {backup_id} restored into {restored['into']}",
+                                                tenants=1, duration_s=time.monotonic() - started))
+        return {"run_id": run_id, "outcome": "restored", "report": path, **restored}
+    assert to_version is not None
+    text = (f"## Roll back {len(targets)} tenant(s) of **{env}** to version **{to_version}**\n\n"
+            "Newest change first, the last wave first; a tenant stops before an irreversible change.")
+    if ctx.env.approval == "always":
+        approval = preapproved(approver, ctx.env.approvers) if approve else \
+            wait_for_approval(text, ctx.env.approval_timeout_s, ctx.env.approvers)
+        get_run_logger().info("approved by %s", approval["approver"])
+    ensure_host_limits([t.concurrency_key for t in targets], ctx.env.host_concurrency)
+    results = [roll_back_tenant(args, t, run_id, to_version)
+               for wave in reversed(plan_waves(targets, ctx.env.wave_size)) for t in wave]
+    troubled = [r for r in results if r.error or r.blocked_at]
+    outcome = "rolled back" if not troubled else "incomplete"
+    report = rollback_report_markdown(env, run_id, outcome, to_version, results)
+    path = publish_document(env, "rollback", run_id, report, f"rollback {run_id}: {outcome}", report_dir)
+    if troubled:
+        first = troubled[0]
+        notifier.run_failed(info, Failure(what=f"rollback to {to_version} incomplete", tenant=first.name,
+                                          error=first.error or f"{first.blocked_at} is irreversible",
+                                          next_step="restore the tenant from its backup (backup_id=...)",
+                                          rolled_back=tuple(f"{r.name}: {v}" for r in results for v in r.undone)))
+        raise RunFailed(f"rollback to {to_version}: {len(troubled)} tenant(s) did not get there "
+                        f"({first.name}: {first.error or 'irreversible ' + str(first.blocked_at)})",
+                        where=f"environment {env}", hint="see the report; restore blocked tenants from a backup")
+    notifier.run_rolled_back(info, Rollback(reason=f"rollback to {to_version} requested", to_version=to_version,
+                                            undone=tuple(f"{r.name}: {v}" for r in results for v in r.undone),
+                                            tenants=sum(bool(r.undone) for r in results),
+                                            duration_s=time.monotonic() - started))
+    return {"run_id": run_id, "outcome": outcome, "report": path,
+            "tenants": [{"name": r.name, "state": r.state, "undone": r.undone, "version": r.version_after}
+                        for r in results]}
+
+
+def roll_back_tenant(args: tuple[str, str | None, str], tenant: TenantTarget, run_id: str,
+                     to_version: str) -> TenantRollback:
+    result = TenantRollback(tenant.name, tenant_version(*args, tenant))
+    try:
+        result.undone, result.blocked_at = rollback_tenant(*args, tenant, run_id, to_version)
+    except Exception as exc:  # one tenant's failure is reported; the others still go back
+        result.error = str(getattr(exc, "message", exc))
+    result.version_after = tenant_version(*args, tenant)
+    return result
