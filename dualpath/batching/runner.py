@@ -66,7 +66,8 @@ def run_batch(conn: Connection, statement: Statement, index: int, ctx: BatchCont
     conn.commit()
     if current.state == cp.DONE:
         return BatchOutcome(current.rows_done, current.keys_done, 0)
-    return _run_chunks(conn, statement, plan, spec, ctx, current)
+    with ctx.engine.batch_isolation(conn):
+        return _run_chunks(conn, statement, plan, spec, ctx, current)
 
 
 def _open_checkpoint(conn: Connection, statement: Statement, index: int, spec: BatchSpec, ctx: BatchContext,
@@ -142,8 +143,9 @@ def _one_chunk(conn: Connection, plan: ChunkPlan, checkpoint_id: int, last: KeyV
 
 
 def _back_off(exc: DBAPIError, failures: int, pace: Pace, ctx: BatchContext, statement: Statement) -> int:
-    """Lock or statement timeout: halve the chunk, wait, retry; give up after lock_retries in a row."""
-    if conn_lost(exc) or not (ctx.engine.is_lock_timeout(exc) or ctx.engine.is_statement_timeout(exc)):
+    """Lock or statement timeout, or a deadlock the server broke by rolling the chunk back: halve the
+    chunk, wait, retry; give up after lock_retries in a row."""
+    if conn_lost(exc) or not retryable(ctx.engine, exc):
         raise exc
     if failures >= ctx.lock_retries:
         raise exc
@@ -152,6 +154,11 @@ def _back_off(exc: DBAPIError, failures: int, pace: Pace, ctx: BatchContext, sta
         ctx.on_retry(statement, failures, exc)
     ctx.sleep(ctx.retry_backoff_ms * (2 ** failures) / 1000)
     return failures + 1
+
+
+def retryable(engine: Engine, exc: BaseException) -> bool:
+    """The chunk was rolled back as a whole and nothing of it is left: running it again is safe."""
+    return engine.is_lock_timeout(exc) or engine.is_statement_timeout(exc) or engine.is_deadlock(exc)
 
 
 def conn_lost(exc: DBAPIError) -> bool:

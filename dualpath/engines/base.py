@@ -95,7 +95,7 @@ class Engine(Protocol):
 
     def row_compare(self, columns: Sequence[str], op: str, params: Sequence[str]) -> str: ...
 
-    def limit_rows(self, sql: str, rows: int) -> str: ...
+    def limit_rows(self, sql: str, rows: int, offset: int = 0) -> str: ...
 
     def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]: ...
 
@@ -104,6 +104,10 @@ class Engine(Protocol):
     def estimate_rows(self, conn: Connection, table: str) -> int | None: ...
 
     def never_null(self, conn: Connection, table: str) -> set[str]: ...  # reflected nullable, yet never NULL
+
+    def batch_isolation(self, conn: Connection) -> AbstractContextManager[None]: ...  # for the chunk transactions
+
+    def is_deadlock(self, exc: BaseException) -> bool: ...
 
     # -- shadows and rehearsal (verify, plan, calibrate): see probes.py ----------------
 
@@ -283,8 +287,8 @@ class SqlEngine:
             return f"{columns[0]} {op} :{params[0]}"
         return f"({', '.join(columns)}) {op} ({', '.join(':' + p for p in params)})"
 
-    def limit_rows(self, sql: str, rows: int) -> str:
-        return f"{sql} LIMIT {int(rows)}"
+    def limit_rows(self, sql: str, rows: int, offset: int = 0) -> str:
+        return f"{sql} LIMIT {int(rows)}" + (f" OFFSET {int(offset)}" if offset else "")
 
     def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]:
         """AND ``sentinel`` into the WHERE that reads ``table``: (rewritten SQL, qualifier of its columns)."""
@@ -302,6 +306,18 @@ class SqlEngine:
     def never_null(self, conn: Connection, table: str) -> set[str]:
         """Columns that reflection reports nullable but the server never lets hold NULL."""
         return set()
+
+    @contextlib.contextmanager
+    def batch_isolation(self, conn: Connection) -> Iterator[None]:
+        """The isolation level batch chunks run under (outside a transaction); the server's default here."""
+        yield
+
+    def is_deadlock(self, exc: BaseException) -> bool:
+        """The server chose this transaction as a deadlock victim and rolled it back: safe to retry."""
+        return any(self.driver_deadlock(e) for e in driver_errors(exc))
+
+    def driver_deadlock(self, orig: BaseException) -> bool:
+        return False
 
     # -- shadows (verify) ----------------------------------------------------------------
 

@@ -24,6 +24,7 @@ ER_LOCK_WAIT_TIMEOUT = 1205  # InnoDB row locks and metadata locks (lock_wait_ti
 ER_STATEMENT_TIMEOUT = 1969  # MariaDB max_statement_time
 ER_QUERY_TIMEOUT = 3024  # MySQL max_execution_time
 ER_BAD_DB_ERROR = 1049
+ER_LOCK_DEADLOCK = 1213  # InnoDB rolled the transaction back as a deadlock victim
 NO_LIMIT_S = 31536000  # the largest lock_wait_timeout MySQL accepts: "no timeout" in practice
 LOCK_TABLE = "dualpath_run_lock"
 
@@ -262,6 +263,35 @@ class MySQLEngine(SqlEngine):
             last = op if i == len(columns) - 1 else strict
             terms.append("(" + " AND ".join([*equal, f"{column} {last} :{params[i]}"]) + ")")
         return "(" + " OR ".join(terms) + ")"
+
+    @contextlib.contextmanager
+    def batch_isolation(self, conn: Connection) -> Iterator[None]:
+        """READ COMMITTED for the chunks, where the binary log allows it.
+
+        Under REPEATABLE READ InnoDB takes next-key locks: every row a chunk's range scan reads
+        (also ones its WHERE rejects, and the first row past the range) stays locked with the gap
+        before it, and INSERT ... SELECT share-locks the rows it reads. Writers inserting at the end
+        of the key range or touching skipped rows then wait for the chunk. READ COMMITTED locks only
+        the rows changed. A binlog in STATEMENT format refuses DML under READ COMMITTED (error 1665),
+        so there the server's level stays.
+        """
+        log_bin, binlog_format = conn.execute(text("SELECT @@log_bin, @@binlog_format")).one()
+        conn.commit()
+        if log_bin and str(binlog_format).upper() == "STATEMENT":
+            yield
+            return
+        level = conn.get_isolation_level()
+        conn.execution_options(isolation_level="READ COMMITTED")
+        try:
+            yield
+        finally:
+            if not conn.invalidated:  # a lost connection has no level left to restore
+                if conn.in_transaction():
+                    conn.rollback()
+                conn.execution_options(isolation_level=level)
+
+    def driver_deadlock(self, orig: BaseException) -> bool:
+        return _errno(orig) == ER_LOCK_DEADLOCK
 
     def replica_lag_s(self, conn: Connection) -> float | None:
         """Seconds_Behind_Source (MySQL 8.0.22+, MariaDB 10.5.1+) or Seconds_Behind_Master, the worst

@@ -20,6 +20,7 @@ from dualpath.urls import endpoint
 
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
 QUERY_CANCELED = "57014"  # statement_timeout (also a user's cancel request)
+DEADLOCK_DETECTED = "40P01"  # the server rolled the transaction back to break a deadlock
 INVALID_CATALOG_NAME = "3D000"  # database does not exist
 
 _APP_NAME = re.compile(r"^dualpath run (?P<run_id>\S+) on (?P<host>.*)$")
@@ -70,6 +71,9 @@ class PostgresEngine(SqlEngine):
 
     def driver_lock_timeout(self, orig: BaseException) -> bool:
         return getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+    def driver_deadlock(self, orig: BaseException) -> bool:
+        return getattr(orig, "sqlstate", None) == DEADLOCK_DETECTED
 
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         # 57014 is also "canceling statement due to user request": only the timeout counts.

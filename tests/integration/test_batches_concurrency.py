@@ -183,3 +183,62 @@ def test_pause_resume_cancel_from_another_process(server_url: str, tmp_path: Pat
     finished = run_cli("apply", "--config", str(config), "--url", "db")
     assert finished.exit_code == 0, finished.output
     assert query(server_url, "SELECT n, COUNT(*) FROM items GROUP BY n") == [(1, rows)]
+
+
+def _chunk_waits_for_a_lock(url: str) -> bool:
+    """Some session of this test's database waits for a row lock (the batch's chunk)."""
+    if dialect_of(url) == "postgresql":
+        sql = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+               "AND wait_event_type = 'Lock'")
+    else:
+        sql = ("SELECT count(*) FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p "
+               "ON p.ID = t.trx_mysql_thread_id WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()")
+    return bool(query(url, sql)[0][0])
+
+
+def _sessions(url: str) -> list[Any]:
+    if dialect_of(url) == "postgresql":
+        return query(url, "SELECT pid, state, wait_event_type, left(query, 100) FROM pg_stat_activity "
+                          "WHERE datname = current_database()")
+    return query(url, "SELECT ID, DB, COMMAND, TIME, STATE, LEFT(INFO, 100) FROM information_schema.PROCESSLIST")
+
+
+def test_a_chunk_chosen_as_deadlock_victim_is_retried(server_url: str, tmp_path: Path) -> None:
+    """Another transaction locks row 50, the first chunk (rows 1..50) locks 1..49 and waits for 50, then
+    the other one asks for row 1: a real deadlock. The server rolls the chunk back; the batch retries it."""
+    make_items(server_url, 100)
+    mysql = dialect_of(server_url) == "mysql"
+    if mysql:  # InnoDB rolls back the transaction that changed fewer rows: make the other one heavier
+        from tests.integration.test_batches import execute, series
+
+        execute(server_url, "CREATE TABLE ballast (id INT NOT NULL PRIMARY KEY)")
+    up = "-- dualpath:batch table=items key=id size=50\nUPDATE items SET n = n + 1;\n"
+    config = project(tmp_path, server_url, {"bump": (up, "UPDATE items SET n = 0;\n")},
+                     lock_timeout_ms=20_000, lock_retries=3)
+    other = create_engine(parse_url(server_url), poolclass=NullPool)
+    with other.connect() as conn:
+        if mysql:
+            conn.execute(text(f"INSERT INTO ballast (id) {series(server_url, 5000)}"))
+        else:  # PostgreSQL: the session that waits longest checks first; keep this one from checking early
+            conn.execute(text("SET deadlock_timeout = '15s'"))
+        conn.execute(text("UPDATE items SET w = w + 1 WHERE id = 50"))
+        proc = subprocess.Popen(_apply_cmd(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 90
+            while not _chunk_waits_for_a_lock(server_url):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the chunk never waited for row 50; sessions: {_sessions(server_url)}")
+                time.sleep(0.01)
+            conn.execute(text("UPDATE items SET w = w + 1 WHERE id = 1"))  # closes the cycle
+            conn.commit()
+            code = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    other.dispose()
+    output = proc.stdout.read() if proc.stdout else ""
+    assert code == 0, output
+    assert "retry 1/3" in output, output
+    assert query(server_url, "SELECT n, COUNT(*) FROM items GROUP BY n") == [(1, 100)]
+    assert query(server_url, "SELECT id, w FROM items WHERE w > 0 ORDER BY id") == [(1, 1), (50, 1)]

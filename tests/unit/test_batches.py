@@ -94,6 +94,35 @@ def test_server_engines_trust_reflection_for_not_null() -> None:
         assert open_engine(url).never_null(None, "t") == set()  # type: ignore[arg-type]
 
 
+def test_deadlock_victims_are_told_apart_from_other_errors() -> None:
+    import psycopg.errors
+    import pymysql.err
+    from sqlalchemy.exc import OperationalError
+
+    from dualpath.batching.runner import retryable
+
+    pg, mysql, sqlite = (open_engine(u) for u in ("postgresql://u@h/db", "mysql://u@h/db", "sqlite:///x.db"))
+    pg_deadlock = OperationalError("UPDATE", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+    my_deadlock = OperationalError("UPDATE", {}, pymysql.err.OperationalError(1213, "Deadlock found"))
+    my_timeout = OperationalError("UPDATE", {}, pymysql.err.OperationalError(1205, "Lock wait timeout"))
+    assert pg.is_deadlock(pg_deadlock) and retryable(pg, pg_deadlock) and not pg.is_lock_timeout(pg_deadlock)
+    assert mysql.is_deadlock(my_deadlock) and retryable(mysql, my_deadlock)
+    assert not mysql.is_deadlock(my_timeout) and retryable(mysql, my_timeout)
+    assert not pg.is_deadlock(my_deadlock) and not mysql.is_deadlock(pg_deadlock)
+    assert not sqlite.is_deadlock(my_deadlock)
+    unique = OperationalError("UPDATE", {}, psycopg.errors.UniqueViolation("duplicate key"))
+    assert not retryable(pg, unique)
+
+
+def test_the_chunk_bound_skips_inside_its_range() -> None:
+    from dualpath.batching.chunks import ChunkPlan
+    from dualpath.batching.keys import Key
+
+    plan = ChunkPlan(open_engine("postgresql://u@h/db"), Key("t", ("id",)), "", "", '"t"', ('"id"',))
+    assert plan.bound_sql(True, 500) == 'SELECT "id" FROM "t" WHERE "id" > :dp_lo_0 ORDER BY "id" LIMIT 1 OFFSET 499'
+    assert plan.bound_sql(False, 1) == 'SELECT "id" FROM "t" ORDER BY "id" LIMIT 1'
+
+
 def test_keys_of_every_type_survive_the_checkpoint() -> None:
     value = (1, "x", uuid.uuid4(), datetime(2024, 1, 2, 3, 4, 5), Decimal("1.50"), b"\x00\xff")
     assert decode_key(encode_key(value)) == value
