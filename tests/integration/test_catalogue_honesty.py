@@ -98,7 +98,17 @@ def test_postgresql_lock_matches_the_catalogue(pg_url: str, sql: str) -> None:
     measured = rehearse(pg_url, PG_SCHEMA, sql)
     assert measured, "the rehearsal measured nothing"
     assert all(m.measured_lock is not None for m in measured), measured
-    assert mismatches(measured) == []
+    if sql in TWO_PHASE:
+        # SHARE UPDATE EXCLUSIVE in its first transaction, ACCESS EXCLUSIVE on the partition in its second:
+        # a sample sees one phase or the other, and the catalogue predicts the stronger
+        assert not any(m.stronger for m in measured), measured
+        assert {str(m.measured_lock).upper() for m in measured} <= TWO_PHASE[sql], measured
+    else:
+        assert mismatches(measured) == []
+
+
+TWO_PHASE = {"ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY":
+             {"SHARE UPDATE EXCLUSIVE", "ACCESS EXCLUSIVE"}}
 
 
 MY_SCHEMA = """
