@@ -61,13 +61,27 @@ def status(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigO
     out.print(table)
 
 
+ApprovalOpt = Annotated[str | None, typer.Option(
+    "--approval", metavar="RUN_ID", help="protected environments: the migrate flow run whose approval covers this")]
+BreakGlassOpt = Annotated[str | None, typer.Option(
+    "--break-glass", metavar="REASON", help="protected environments: go without an approval (audited, announced)")]
+
+
+def _command(name: str, to: str | None = None, steps: int | None = None) -> str:
+    return name + (f" --to {to}" if to else "") + (f" --steps {steps}" if steps else "")
+
+
 @app.command()
 @handle_errors
 def apply(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
           to: Annotated[str | None, typer.Option("--to", help="stop after this version")] = None,
-          dry_run: Annotated[bool, typer.Option("--dry-run", help="print the SQL, change nothing")] = False) -> None:
+          dry_run: Annotated[bool, typer.Option("--dry-run", help="print the SQL, change nothing")] = False,
+          approval: ApprovalOpt = None, break_glass: BreakGlassOpt = None) -> None:
     """Apply pending changes (up to --to)."""
-    _context(url, migrations, config).runner().apply(to=to, dry_run=dry_run)
+    session = _context(url, migrations, config)
+    if not dry_run:
+        session.guard(_command("apply", to), approval, break_glass)
+    session.runner().apply(to=to, dry_run=dry_run)
 
 
 @app.command()
@@ -75,9 +89,13 @@ def apply(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOp
 def rollback(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
              to: Annotated[str | None, typer.Option("--to", help="roll back every change after this version")] = None,
              steps: Annotated[int | None, typer.Option("--steps", help="roll back the last N changes")] = None,
-             dry_run: Annotated[bool, typer.Option("--dry-run", help="print the SQL, change nothing")] = False) -> None:
+             dry_run: Annotated[bool, typer.Option("--dry-run", help="print the SQL, change nothing")] = False,
+             approval: ApprovalOpt = None, break_glass: BreakGlassOpt = None) -> None:
     """Roll back applied changes (--to V or --steps N)."""
-    _context(url, migrations, config).runner().rollback(to=to, steps=steps, dry_run=dry_run)
+    session = _context(url, migrations, config)
+    if not dry_run:
+        session.guard(_command("rollback", to, steps), approval, break_glass)
+    session.runner().rollback(to=to, steps=steps, dry_run=dry_run)
 
 
 @app.command()

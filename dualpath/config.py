@@ -44,6 +44,7 @@ class TargetConfig(BaseModel):
     url: str
     migrations: str | None = None
     safety: Safety | None = None
+    environment: str | None = None  # the environment this target belongs to (its protection applies)
 
 
 class Tenant(BaseModel):
@@ -97,6 +98,10 @@ class Environment(BaseModel):
     host_concurrency: int = Field(4, ge=1)  # tenants migrated at once per database host
     safety: Safety | None = None
     gates: list[GateConfig] = Field(default_factory=list)  # checked in pre-flight and between waves
+    # protected: `dualpath apply/rollback` from a terminal is refused unless the target holds an approval
+    # recorded by the migrate flow (--approval RUN_ID) or --break-glass "reason" is given (audited, announced)
+    protected: bool = False
+    approval_valid_s: int = Field(24 * 3600, ge=1)  # how long a flow's approval covers terminal runs
 
     def tenant_list(self) -> list[Tenant]:
         """Explicit tenants, then templated ones; canaries are flagged from either form."""

@@ -39,6 +39,7 @@ from slack_sdk.webhook import WebhookClient
 
 from dualpath.notify_blocks import (
     Approval,
+    BreakGlass,
     Completion,
     Failure,
     Message,
@@ -48,6 +49,7 @@ from dualpath.notify_blocks import (
     State,
     WaveProgress,
     build_approval,
+    build_break_glass,
     build_completion,
     build_failure,
     build_progress,
@@ -61,8 +63,8 @@ from dualpath.notify_blocks import (
 )
 
 __all__ = [
-    "Approval", "Completion", "Failure", "Notifier", "PlanSummary", "Posted", "Rollback", "RunInfo",
-    "SlackSettings", "WaveProgress",
+    "Approval", "BreakGlass", "Completion", "Failure", "Notifier", "PlanSummary", "Posted", "Rollback", "RunInfo",
+    "SlackSettings", "WaveProgress", "slack_settings",
 ]
 
 logger = logging.getLogger("dualpath.notify")
@@ -128,6 +130,26 @@ class SlackSettings(BaseModel):
 
     def report_url(self, run: RunInfo) -> str | None:
         return self.report_link.format(run_id=run.run_id, env=run.env) if self.report_link else None
+
+
+def slack_settings(data: dict[str, Any], env: str, channel: str | None = None,
+                   prefect_ui_url: str | None = None) -> SlackSettings:
+    """``[slack]`` from dualpath.toml for one environment: its channel, and the token and webhook URLs
+    resolved now (``${ENV}``, Prefect Secret references), right before use and never earlier."""
+    from dualpath.config import interpolate
+
+    values = dict(data)
+    if channel:
+        values["channels"] = {**values.get("channels", {}), env: channel}
+    for key in ("bot_token", "webhook_url"):
+        if isinstance(values.get(key), str):
+            values[key] = interpolate(values[key], where=f"[slack] {key}")
+    if isinstance(values.get("webhook_urls"), dict):
+        values["webhook_urls"] = {name: interpolate(str(url), where=f"[slack] webhook_urls.{name}")
+                                  for name, url in values["webhook_urls"].items()}
+    if prefect_ui_url and not values.get("prefect_ui_url"):
+        values["prefect_ui_url"] = prefect_ui_url
+    return SlackSettings.model_validate(values)
 
 
 @dataclass(frozen=True)
@@ -211,6 +233,11 @@ class Notifier:
         self._update_status(run, State.ROLLED_BACK, rollback.reason)
         message = build_rollback(run, rollback, self.settings.run_url(run.run_id))
         return self._reply(run, message, "rolled back", broadcast=True)
+
+    @_never_raises
+    def break_glass(self, run: RunInfo, event: BreakGlass) -> Posted | None:
+        """A message of its own in the channel (not in a run's thread): everyone should see it."""
+        return self._post(build_break_glass(run, event, self.settings.oncall_mention), "break-glass")
 
     # --- sending ---------------------------------------------------------------------------
 

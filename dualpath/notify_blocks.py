@@ -94,6 +94,17 @@ class Rollback:
     duration_s: float | None = None
 
 
+@dataclass(frozen=True)
+class BreakGlass:
+    """Someone bypassed a protected environment's guardrail from a terminal."""
+
+    command: str  # "apply --to 7"
+    who: str
+    host: str
+    reason: str
+    target: str  # a label or a URL; a password in it is redacted
+
+
 class State(StrEnum):
     STARTED = "started"
     AWAITING_APPROVAL = "awaiting approval"
@@ -215,6 +226,20 @@ def build_rollback(run: RunInfo, rollback: Rollback, run_url: str | None = None)
         _run_button(run, run_url, "Open run in Prefect"),
     ]
     return Message(f"Rolled back: {_title(run)}: {redact_text(rollback.reason)}", blocks)
+
+
+def build_break_glass(run: RunInfo, event: BreakGlass, mention: str | None = None) -> Message:
+    """Loud on purpose: a protected environment changed without the flow's approval."""
+    ping = f"{mention} " if mention else ""
+    blocks = [
+        header(f":rotating_light: Break-glass on {redact_text(run.env)}"),
+        section(f"{ping}*{say(event.who)}* ran `dualpath {say(event.command)}` on a protected environment "
+                f"without an approval.\n*Reason:* {say(event.reason)}"),
+        fields([("Target", say(event.target)), ("Host", say(event.host)), ("Run", say(run.run_id))]),
+        context("recorded in the target's audit trail as `break-glass`"),
+    ]
+    return Message(f"Break-glass on {redact_text(run.env)} by {redact_text(event.who)}: {redact_text(event.reason)}",
+                   blocks)
 
 
 # --- text ----------------------------------------------------------------------------------

@@ -68,6 +68,60 @@ class Session:
             self.echo(f"backup {manifest.backup_id} verified at {redact(dest)} "
                       f"({', '.join(manifest.tables) if manifest.tables else 'whole database'})")
 
+    def guard(self, command: str, approval_run: str | None = None, break_glass: str | None = None) -> None:
+        """Guardrail of protected environments: a terminal ``apply``/``rollback`` needs the approval a
+        migrate flow run recorded on this target (``approval_run``), or a break-glass reason, which is
+        audited on the target and announced in Slack. Otherwise refuse (exit 3) before anything runs."""
+        from dualpath.tenants import approval_from_flow, protecting_environment
+
+        env = protecting_environment(self.settings, self.target)
+        if env is None:
+            return
+        if approval_run:
+            valid_s = self.settings.environments[env].approval_valid_s
+            approval = approval_from_flow(self.runner(), approval_run, valid_s)
+            if approval is None:
+                raise TargetRefused(f"environment '{env}' is protected and run {approval_run} recorded no approval "
+                                    f"on this target in the last {valid_s // 3600} h; nothing was changed",
+                                    where=self.target_label,
+                                    hint="approve a migrate flow run for this environment first, or use "
+                                         "--break-glass \"reason\"")
+            self.echo(f"protected environment '{env}': approved by {approval.get('approver') or approval['who']} "
+                      f"in flow run {approval_run}")
+            return
+        reason = (break_glass or "").strip()
+        if not reason:
+            raise TargetRefused(f"environment '{env}' is protected: `dualpath {command}` from a terminal is refused; "
+                                "nothing was changed", where=self.target_label,
+                                hint=f"run it as the migrate flow (dualpath run --env {env}) and get it approved, "
+                                     "pass --approval <flow run id> of an approved run, or --break-glass \"reason\" "
+                                     "(audited and announced)")
+        self.engine.ensure_exists()
+        with self.engine.connect() as conn, conn.begin():
+            history.ensure_tables(conn)
+            history.audit(conn, self.actor, "break-glass", detail={"environment": env, "command": command,
+                                                                   "reason": reason})
+        self.echo(f"BREAK-GLASS on protected environment '{env}' by {self.actor.who}: {reason} (audited)")
+        self._announce_break_glass(env, command, reason)
+
+    def _announce_break_glass(self, env: str, command: str, reason: str) -> None:
+        if not self.settings.slack:
+            return
+        from dualpath.config import environment
+        from dualpath.errors import DualpathError
+        from dualpath.notify import BreakGlass, Notifier, RunInfo, slack_settings
+
+        try:
+            settings = slack_settings(self.settings.slack, env, environment(self.settings, env).slack_channel)
+        except (DualpathError, ValueError) as exc:
+            self.echo(f"break-glass not announced in Slack: {redact(str(exc)).splitlines()[0]}")
+            return
+        run = RunInfo(run_id=self.actor.run_id, env=env, target=self.target_label)
+        event = BreakGlass(command=command, who=self.actor.who, host=self.actor.host, reason=reason,
+                           target=self.target_label)
+        if Notifier(settings, env).break_glass(run, event) is None:
+            self.echo("break-glass not announced in Slack (see the warning above)")
+
     def states(self) -> list[ChangeState]:
         changes = self.changes
         with self.engine.connect() as conn:

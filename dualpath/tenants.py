@@ -157,6 +157,58 @@ def tenant_from(tenant: Tenant) -> TenantTarget:
     return TenantTarget(tenant.name, tenant.url, tenant.canary)
 
 
+def protecting_environment(settings: Settings, target: Target) -> str | None:
+    """The protected environment a command's target belongs to, if any: named by the target
+    (``[targets.X] environment = "prod"``), or found among the environment's tenant URLs (same
+    backend, host, port and database; user and password do not matter)."""
+    if target.name != "url":
+        named = settings.targets[target.name].environment if target.name in settings.targets else None
+        if named and named in settings.environments and settings.environments[named].protected:
+            return named
+    wanted = _identity(target.url.render_as_string(hide_password=False))
+    for name, env in settings.environments.items():
+        if env.protected and any(_identity(t.url) == wanted for t in env.tenant_list()):
+            return name
+    return None
+
+
+def _identity(url: str) -> tuple[str, str, str] | None:
+    """Where a URL points, without credentials; None when it cannot be told without its secrets."""
+    from dualpath.config import has_secret_refs
+
+    try:
+        text = interpolate(url, where="protected environment") if not has_secret_refs(url) else \
+            _BLOCK_REF_FOR_MATCH.sub("x", url)
+        parsed = parse_url(text)
+    except DualpathError:
+        return None
+    from dualpath.urls import backend_of
+
+    if backend_of(parsed) == "sqlite":
+        return "sqlite", "", str(Path(parsed.database).resolve()) if parsed.database else ":memory:"
+    return backend_of(parsed), endpoint(parsed), str(parsed.database or "")
+
+
+_BLOCK_REF_FOR_MATCH = re.compile(r"\{\{\s*prefect\.blocks\.secret\.[A-Za-z0-9_-]+\s*\}\}")
+
+
+def approval_from_flow(runner: Runner, run_id: str, max_age_s: int) -> dict[str, Any] | None:
+    """The approval the migrate flow run ``run_id`` recorded in this target's audit trail, if recent."""
+    from datetime import timedelta
+
+    with runner.engine.connect() as conn:
+        rows = history.audit_rows(conn)
+        conn.rollback()
+    found = [r for r in rows if r["action"] == "approval" and r["run_id"] == run_id]
+    if not found:
+        return None
+    row = found[-1]
+    if history.now() - row["at"] > timedelta(seconds=max_age_s):
+        return None
+    return {"who": row["who"], "at": str(row["at"]), "ticket": row["ticket"],
+            **(json.loads(row["detail"]) if row["detail"] else {})}
+
+
 # -- what one tenant does in a rollout ---------------------------------------------------
 
 

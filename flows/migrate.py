@@ -16,10 +16,9 @@ from prefect.runtime import flow_run
 from pydantic import ValidationError
 
 from dualpath.changes import Change
-from dualpath.config import interpolate
 from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
 from dualpath.gates import refuse_failed_gates
-from dualpath.notify import Approval, Completion, Failure, Notifier, PlanSummary, Rollback, RunInfo, SlackSettings
+from dualpath.notify import Approval, Completion, Failure, Notifier, PlanSummary, Rollback, RunInfo, slack_settings
 from dualpath.rollout import (
     PlanFacts,
     TenantOutcome,
@@ -114,21 +113,10 @@ def open_rollout(env: str, selection: str, config: str | None, migrations: str |
 
 
 def open_notifier(ctx: EnvironmentContext) -> Notifier:
-    """Slack for this environment: its channel, secrets resolved now (never earlier), and links into
-    the Prefect UI this run reports to unless ``[slack] prefect_ui_url`` says otherwise."""
-    data = dict(ctx.settings.slack)
-    if ctx.env.slack_channel:
-        data["channels"] = {**data.get("channels", {}), ctx.name: ctx.env.slack_channel}
-    for key in ("bot_token", "webhook_url"):
-        if isinstance(data.get(key), str):
-            data[key] = interpolate(data[key], where=f"[slack] {key}")
-    if isinstance(data.get("webhook_urls"), dict):
-        data["webhook_urls"] = {env: interpolate(str(url), where=f"[slack] webhook_urls.{env}")
-                                for env, url in data["webhook_urls"].items()}
-    if not data.get("prefect_ui_url"):
-        data["prefect_ui_url"] = ui_base()
+    """Slack for this environment, with links into the Prefect UI this run reports to unless
+    ``[slack] prefect_ui_url`` says otherwise; secrets resolved now (never earlier)."""
     try:
-        return Notifier(SlackSettings.model_validate(data), ctx.name)
+        return Notifier(slack_settings(ctx.settings.slack, ctx.name, ctx.env.slack_channel, ui_base()), ctx.name)
     except ValidationError as exc:
         raise InputError(f"[slack] settings: {exc.errors()[0]['msg']}", hint="see docs/configuration.md") from None
 

@@ -4,6 +4,7 @@ tenant databases per test."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -67,13 +68,18 @@ def pg_tenants(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
 
     require_server("postgresql")
     server = open_engine(PG_SERVER)
-    base = database_name(request.node.name)[:50]
+    # database_name's random suffix must survive the cut: two runs of one test never share databases
+    base = f"{database_name(request.node.name)[:43]}_{secrets.token_hex(3)}"
     names = {t: f"{base}_{t}" for t in "abcd"}
-    urls = {t: server.create_database(n).render_as_string(hide_password=False) for t, n in names.items()}
+    created: list[str] = []
     try:
+        urls = {}
+        for t, n in names.items():
+            urls[t] = server.create_database(n).render_as_string(hide_password=False)
+            created.append(n)
         yield urls
     finally:
-        for n in names.values():
+        for n in created:
             server.drop_database(n)
 
 
