@@ -173,7 +173,7 @@ class Runner:
                     self._record(conn, change, direction, started, True, None)
                 return
             except DBAPIError as exc:
-                if self.engine.is_lock_timeout(exc) and attempt < self.safety.lock_retries:
+                if self.is_lock_conflict(exc) and attempt < self.safety.lock_retries:
                     self._note_retry(conn, change, current, attempt, exc)
                     continue
                 detail = {"failed_at": current.where if current else change.where,
@@ -230,7 +230,7 @@ class Runner:
     def _batch_context(self, conn: Connection, change: Change, direction: str,
                        probes: list[Callable[[], float | None]]) -> BatchContext:
         def note_retry(statement: Statement, attempt: int, exc: DBAPIError) -> None:
-            self.echo(f"lock timeout at {statement.where}; smaller chunks, retry {attempt + 1}/"
+            self.echo(f"{self.conflict_kind(exc)} at {statement.where}; smaller chunks, retry {attempt + 1}/"
                       f"{self.safety.lock_retries}")
 
         return BatchContext(engine=self.engine, version=change.version, direction=direction,
@@ -275,10 +275,18 @@ class Runner:
                         then(conn)
                 return
             except DBAPIError as exc:
-                if self.engine.is_lock_timeout(exc) and attempt < self.safety.lock_retries:
+                if self.is_lock_conflict(exc) and attempt < self.safety.lock_retries:
                     self._note_retry(conn, change, statement, attempt, exc)
                     continue
                 raise
+
+    def is_lock_conflict(self, exc: BaseException) -> bool:
+        """Lost a lock wait (timeout) or was chosen as a deadlock victim: the server rolled the work back,
+        so running it again is safe."""
+        return self.engine.is_lock_timeout(exc) or self.engine.is_deadlock(exc)
+
+    def conflict_kind(self, exc: BaseException) -> str:
+        return "deadlock" if self.engine.is_deadlock(exc) else "lock timeout"
 
     def _note_retry(self, conn: Connection, change: Change, statement: Statement | None,
                     attempt: int, exc: DBAPIError) -> None:
@@ -286,9 +294,10 @@ class Runner:
             conn.rollback()
         wait_ms = self.safety.retry_backoff_ms * (2 ** attempt)
         where = statement.where if statement else change.where
-        self.echo(f"lock timeout at {where}; retry {attempt + 1}/{self.safety.lock_retries} in {wait_ms} ms")
+        kind = self.conflict_kind(exc)
+        self.echo(f"{kind} at {where}; retry {attempt + 1}/{self.safety.lock_retries} in {wait_ms} ms")
         with conn.begin():
-            history.audit(conn, self.actor, "lock-timeout", version=change.version,
+            history.audit(conn, self.actor, kind.replace(" ", "-"), version=change.version,
                           ticket=change.ticket_by(self.ticket_pattern),
                           detail={"at": where, "attempt": attempt + 1, "error": _message(exc)})
         time.sleep(wait_ms / 1000)

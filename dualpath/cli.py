@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dualpath.console import ConfigOpt, MigrationsOpt, UrlOpt, handle_errors, out
+from dualpath.console import ConfigOpt, MigrationsOpt, UrlOpt, ask_approval, handle_errors, out
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Plan, check and run database migrations with a tested way forward and back.")
@@ -125,11 +125,7 @@ def demo(keep: Annotated[Path | None, typer.Option("--keep", help="put the demo'
     from dualpath.demo import run_demo
 
     def ask(plan: str) -> dict[str, Any]:
-        out.print(plan, markup=False, soft_wrap=True)
-        yes = typer.confirm("approve this run?", default=False)
-        who = typer.prompt("your name", default="demo-operator") if yes else "demo-operator"
-        return {"approve": yes, "approver": who, "ticket": "SHOP-131", "comment": "approved at the terminal"
-                if yes else "rejected at the terminal"}
+        return ask_approval(plan, approver="demo-operator", ticket="SHOP-131")
 
     run_demo(keep, echo=lambda line: out.print(line, soft_wrap=True), url=url, approve=approve, ask=ask)
 

@@ -55,3 +55,24 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+
+
+def ask_approval(plan: str, *, approver: str = "", ticket: str = "") -> dict[str, Any]:
+    """The approval form at the terminal. No terminal, or Ctrl-D, is a rejection: nothing changes."""
+    import sys
+
+    out.print(plan, markup=False, soft_wrap=True)
+    if not sys.stdin.isatty():
+        err.print("no terminal to ask for the approval: the run is rejected and nothing changes "
+                  "(pass --approve to approve it)")
+        return {"approve": False, "approver": approver or "nobody", "ticket": ticket,
+                "comment": "rejected: no terminal to ask"}
+    try:
+        yes = typer.confirm("approve this run?", default=False)
+        who = typer.prompt("your name", default=approver or None)
+        ticket = typer.prompt("ticket", default=ticket)
+        comment = typer.prompt("comment", default="")
+    except click.exceptions.Abort:
+        return {"approve": False, "approver": approver or "nobody", "ticket": ticket,
+                "comment": "rejected: the prompt was closed"}
+    return {"approve": yes, "approver": who, "ticket": ticket, "comment": comment}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dualpath.console import ConfigOpt, MigrationsOpt, handle_errors, out
+from dualpath.console import ConfigOpt, MigrationsOpt, ask_approval, handle_errors, out
 
 EnvOpt = Annotated[str, typer.Option("--env", help="the environment from dualpath.toml")]
 
@@ -38,12 +38,7 @@ def run_cmd(env: EnvOpt, config: ConfigOpt = None, migrations: MigrationsOpt = N
 
 
 def _ask(plan: str) -> dict[str, Any]:
-    out.print(plan, markup=False, soft_wrap=True)
-    yes = typer.confirm("approve this run?", default=False)
-    who = typer.prompt("your name")
-    ticket = typer.prompt("ticket", default="")
-    comment = typer.prompt("comment", default="")
-    return {"approve": yes, "approver": who, "ticket": ticket, "comment": comment}
+    return ask_approval(plan)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dualpath.cli import app
@@ -33,3 +34,13 @@ def test_errors_never_show_a_traceback(tmp_path: object) -> None:
     result = CliRunner().invoke(app, ["detect", "--migrations", "/nonexistent/folder"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_approval_without_a_terminal_is_a_rejection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from dualpath.console import ask_approval
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # piped input is not a person at a terminal
+    answer = ask_approval("## plan", approver="ops")
+    assert answer["approve"] is False and "no terminal" in answer["comment"]
