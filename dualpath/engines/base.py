@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -318,6 +319,29 @@ class SqlEngine:
 
     def driver_deadlock(self, orig: BaseException) -> bool:
         return False
+
+    # -- shadows, lock readings, calibration: the dialect's probes module answers ------------
+
+    dialect_probes: ModuleType  # engines/<dialect>_shadow.py
+
+    def held_locks(self, conn: Connection) -> LockReading:
+        return self.dialect_probes.held_locks(conn)  # type: ignore[no-any-return]
+
+    def lock_rank(self, mode: str) -> int:
+        return self.dialect_probes.lock_rank(mode)  # type: ignore[no-any-return]
+
+    def explain_rows(self, conn: Connection, sql: str) -> int | None:
+        """The planner's row estimate; None where the dialect has no planner to ask."""
+        explain = getattr(self.dialect_probes, "explain_rows", None)
+        return explain(conn, sql) if explain is not None else None
+
+    @property
+    def calibration_sql(self) -> CalibrationSql:
+        return self.dialect_probes.CALIBRATION  # type: ignore[no-any-return]
+
+    @property
+    def check_queries(self) -> dict[str, str]:
+        return dict(self.dialect_probes.CHECK_QUERIES)
 
     # -- shadows (verify) ----------------------------------------------------------------
 

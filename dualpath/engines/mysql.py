@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from dualpath.engines import mysql_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
-from dualpath.engines.probes import CalibrationSql, LockReading, TableStats
+from dualpath.engines.probes import LockReading, TableStats
 from dualpath.urls import endpoint
 
 ER_LOCK_WAIT_TIMEOUT = 1205  # InnoDB row locks and metadata locks (lock_wait_timeout) alike
@@ -41,6 +41,7 @@ def _seconds(ms: int) -> str:
 class MySQLEngine(SqlEngine):
     label = "MySQL/MariaDB"
     name = "mysql"
+    dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
     transactional_ddl = False  # every DDL statement commits implicitly
     default_connect_args = {"connect_timeout": 10}
 
@@ -208,29 +209,12 @@ class MySQLEngine(SqlEngine):
     def table_storage(self, conn: Connection) -> dict[str, str]:
         return shadow.table_storage(conn, self.flavor)
 
-    def held_locks(self, conn: Connection) -> LockReading:
-        return shadow.held_locks(conn)
-
-    def lock_rank(self, mode: str) -> int:
-        return shadow.lock_rank(mode)
-
-    def explain_rows(self, conn: Connection, sql: str) -> int | None:
-        return shadow.explain_rows(conn, sql)
-
     def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading:
         """DDL commits before its metadata lock can be read: other sessions probe it while it runs."""
         return shadow.measure_ddl(conn, sql, tables, self.connect, self.quote_ident)
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return shadow.table_sizes(conn)
-
-    @property
-    def calibration_sql(self) -> CalibrationSql:
-        return shadow.CALIBRATION
-
-    @property
-    def check_queries(self) -> dict[str, str]:
-        return dict(shadow.CHECK_QUERIES)
 
     # -- fingerprint ---------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from dualpath.engines import postgres_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
-from dualpath.engines.probes import CalibrationSql, LockReading, TableStats
+from dualpath.engines.probes import LockReading, TableStats
 from dualpath.urls import endpoint
 
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
@@ -53,6 +53,7 @@ def _lock_sql(run_id: str, host: str) -> str:
 class PostgresEngine(SqlEngine):
     label = "PostgreSQL"
     name = "postgresql"
+    dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
     transactional_ddl = True
     default_connect_args = {"connect_timeout": 10, "application_name": "dualpath"}
 
@@ -191,15 +192,6 @@ class PostgresEngine(SqlEngine):
     def table_storage(self, conn: Connection) -> dict[str, str]:
         return shadow.table_storage(conn)
 
-    def held_locks(self, conn: Connection) -> LockReading:
-        return shadow.held_locks(conn)
-
-    def lock_rank(self, mode: str) -> int:
-        return shadow.lock_rank(mode)
-
-    def explain_rows(self, conn: Connection, sql: str) -> int | None:
-        return shadow.explain_rows(conn, sql)
-
     def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading:
         """A statement that cannot run in a transaction block, watched from other sessions."""
         with self.autocommit(conn):
@@ -207,14 +199,6 @@ class PostgresEngine(SqlEngine):
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return shadow.table_sizes(conn)
-
-    @property
-    def calibration_sql(self) -> CalibrationSql:
-        return shadow.CALIBRATION
-
-    @property
-    def check_queries(self) -> dict[str, str]:
-        return dict(shadow.CHECK_QUERIES)
 
     # -- fingerprint ---------------------------------------------------------------------
 

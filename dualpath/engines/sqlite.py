@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL
 from dualpath.engines import sqlite_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint, normalize_sql
-from dualpath.engines.probes import CalibrationSql, LockReading, TableStats
+from dualpath.engines.probes import TableStats
 from dualpath.errors import ConnectionFailed
 
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
@@ -41,6 +41,7 @@ def _emit_begin(conn: Connection) -> None:
 class SQLiteEngine(SqlEngine):
     label = "SQLite"
     name = "sqlite"
+    dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
     transactional_ddl = True
 
     @property
@@ -177,22 +178,8 @@ class SQLiteEngine(SqlEngine):
     def table_storage(self, conn: Connection) -> dict[str, str]:
         return shadow.table_storage(conn)
 
-    def held_locks(self, conn: Connection) -> LockReading:
-        return shadow.held_locks(conn)
-
-    def lock_rank(self, mode: str) -> int:
-        return shadow.lock_rank(mode)
-
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return shadow.table_sizes(conn, self.quote_ident)
-
-    @property
-    def calibration_sql(self) -> CalibrationSql:
-        return shadow.CALIBRATION
-
-    @property
-    def check_queries(self) -> dict[str, str]:
-        return dict(shadow.CHECK_QUERIES)
 
     # -- fingerprint ---------------------------------------------------------------------
 
