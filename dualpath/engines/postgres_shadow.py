@@ -102,6 +102,8 @@ def measure_outside_transaction(conn: Connection, sql: str, tables: Sequence[str
     ``conn`` must be in autocommit mode.
     """
     seen: dict[str, str] = {}
+    # DROP INDEX names no table, yet locks its table: hold that one, or the drop may finish unseen
+    tables = list(tables) or _tables_of_dropped_indexes(conn, sql)
     with ExitStack() as stack:
         watch = stack.enter_context(connect()).execution_options(isolation_level="AUTOCOMMIT")
         holder = stack.enter_context(connect())
@@ -117,6 +119,29 @@ def measure_outside_transaction(conn: Connection, sql: str, tables: Sequence[str
         raise job.error
     how = "it waited behind a SHARE UPDATE EXCLUSIVE holder" if waited and seen else "it never waited"
     return LockReading(seen, f"pg_locks of its backend seen from another session ({how})")
+
+
+def _tables_of_dropped_indexes(conn: Connection, sql: str) -> list[str]:
+    """schema.table of each index a DROP INDEX statement names (that exists)."""
+    from pglast import ast, parse_sql
+    from pglast.enums import ObjectType
+
+    try:
+        stmt = parse_sql(sql)[0].stmt
+    except Exception:  # not ours to judge here: the statement itself reports its syntax error
+        return []
+    if not isinstance(stmt, ast.DropStmt) or stmt.removeType != ObjectType.OBJECT_INDEX:
+        return []
+    found: list[str] = []
+    for parts in stmt.objects or ():
+        name = ".".join(p.sval for p in parts)
+        row = conn.execute(text(
+            "SELECT n.nspname, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indexrelid = to_regclass(:name)"),
+            {"name": name}).first()
+        if row is not None:
+            found.append(f"{row[0]}.{row[1]}")
+    return found
 
 
 def _look(watch: Connection, pid: int, seen: dict[str, str]) -> bool:
