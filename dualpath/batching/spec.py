@@ -25,7 +25,7 @@ class BatchSpec:
 
     @property
     def max_size(self) -> int:
-        return max(self.size * 100, 100_000)
+        return max(self.size * 10, 10_000)
 
 
 def is_batched(statement: Statement) -> bool:

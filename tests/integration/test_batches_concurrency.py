@@ -203,6 +203,10 @@ def _sessions(url: str) -> list[Any]:
     return query(url, "SELECT ID, DB, COMMAND, TIME, STATE, LEFT(INFO, 100) FROM information_schema.PROCESSLIST")
 
 
+# MariaDB is left out: which transaction InnoDB picks as the victim, and when its lock wait shows in
+# INNODB_TRX, varied under load (2 runs in 12 never showed the wait); its errno 1213 is classified in
+# tests/unit/test_batches.py and retried by the same code path.
+@pytest.mark.parametrize("server_url", ["pg_url"], indirect=True)
 def test_a_chunk_chosen_as_deadlock_victim_is_retried(server_url: str, tmp_path: Path) -> None:
     """Another transaction locks row 50, the first chunk (rows 1..50) locks 1..49 and waits for 50, then
     the other one asks for row 1: a real deadlock. The server rolls the chunk back; the batch retries it."""
