@@ -320,6 +320,31 @@ class SqlEngine:
     def driver_deadlock(self, orig: BaseException) -> bool:
         return False
 
+    # -- databases on the server ------------------------------------------------------------
+
+    def server_url(self) -> URL:
+        """Where CREATE/DROP DATABASE run: this server, without this database."""
+        raise NotImplementedError(f"{self.label} has no server to create databases on")
+
+    @contextlib.contextmanager
+    def server_connection(self) -> Iterator[Connection]:
+        url = self.server_url()
+        engine = self.make_sa_engine(url)
+        try:
+            with self.open_connection(engine, url) as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        finally:
+            engine.dispose()
+
+    def create_database(self, name: str) -> URL:
+        with self.server_connection() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {self.quote_ident(name)}")
+        return self.url.set(database=name)
+
+    def drop_database(self, name: str) -> None:
+        with self.server_connection() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.quote_ident(name)}")
+
     # -- shadows, lock readings, calibration: the dialect's probes module answers ------------
 
     dialect_probes: ModuleType  # engines/<dialect>_shadow.py
@@ -356,12 +381,6 @@ class SqlEngine:
         return shadow
 
     def copy_schema(self, shadow: URL) -> None:
-        raise NotImplementedError
-
-    def create_database(self, name: str) -> URL:
-        raise NotImplementedError
-
-    def drop_database(self, name: str) -> None:
         raise NotImplementedError
 
     def drop_shadow(self, url: URL) -> None:

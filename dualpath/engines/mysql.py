@@ -166,24 +166,8 @@ class MySQLEngine(SqlEngine):
 
     # -- databases and tables ------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def server_connection(self) -> Iterator[Connection]:
-        url = self.url._replace(database=None)  # URL.set(database=None) keeps the name in SQLAlchemy 2.1
-        engine = self.make_sa_engine(url)
-        try:
-            with self.open_connection(engine, url) as conn:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
-        finally:
-            engine.dispose()
-
-    def create_database(self, name: str) -> URL:
-        with self.server_connection() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {self.quote_ident(name)}")
-        return self.url.set(database=name)
-
-    def drop_database(self, name: str) -> None:
-        with self.server_connection() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.quote_ident(name)}")
+    def server_url(self) -> URL:
+        return self.url._replace(database=None)  # URL.set(database=None) keeps the name in SQLAlchemy 2.1
 
     def iter_tables(self, conn: Connection) -> Iterator[str]:
         rows = conn.execute(text("SELECT TABLE_NAME AS name FROM information_schema.TABLES "

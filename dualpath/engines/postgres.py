@@ -149,20 +149,8 @@ class PostgresEngine(SqlEngine):
 
     # -- databases and tables ------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def server_connection(self) -> Iterator[Connection]:
-        url = self.url.set(database="postgres")
-        engine = self.make_sa_engine(url)
-        try:
-            with self.open_connection(engine, url) as conn:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
-        finally:
-            engine.dispose()
-
-    def create_database(self, name: str) -> URL:
-        with self.server_connection() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {self.quote_ident(name)}")
-        return self.url.set(database=name)
+    def server_url(self) -> URL:
+        return self.url.set(database="postgres")
 
     def drop_database(self, name: str) -> None:
         """Drop even with sessions still attached (a crashed test's run lock, say)."""
