@@ -34,11 +34,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def local_server(home: Path | None = None, echo: Callable[[str], None] = print) -> Iterator[str]:
-    """Use ``PREFECT_API_URL`` when set; otherwise start ``prefect server start`` on a free loopback port
-    (its database in a temp PREFECT_HOME), yield its API URL, and stop it afterwards."""
+    """Use ``PREFECT_API_URL`` when set; otherwise start a throwaway server (see start_server)."""
     if os.environ.get("PREFECT_API_URL"):
         yield os.environ["PREFECT_API_URL"]
         return
+    with start_server(home, echo) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def start_server(home: Path | None = None, echo: Callable[[str], None] = print) -> Iterator[str]:
+    """``prefect server start`` on a free loopback port (its database in PREFECT_HOME, a temp folder by
+    default); the environment points at it until it is stopped, then is restored."""
     port = free_port()
     home = home or Path(tempfile.mkdtemp(prefix="dualpath-prefect-"))
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -56,7 +63,7 @@ def local_server(home: Path | None = None, echo: Callable[[str], None] = print) 
     finally:
         server.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=10)
+            server.wait(timeout=15)
         if server.poll() is None:
             server.kill()
         log.close()

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from flows.local import free_port, wait_healthy
 from tests.integration.dbs import database_name, require_server
 
 PG_SERVER = os.environ.get("DUALPATH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -28,37 +25,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_API_URL": url}
-    log = (home / "server.log").open("wb")
-    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    saved = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED")}
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}/api/health", server, home / "server.log")
-        os.environ.update({k: env[k] for k in saved})
+    from flows.local import drain_prefect_workers, start_server
+
+    with start_server(tmp_path_factory.mktemp("prefect-home"), echo=lambda _line: None) as url:
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
-            from flows.local import drain_prefect_workers
-
             drain_prefect_workers()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture
