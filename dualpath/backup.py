@@ -33,8 +33,8 @@ from dualpath.engines import Engine, Fingerprint, open_engine
 from dualpath.errors import ConnectionFailed, DualpathError, TargetRefused, UsageError, VerificationFailed
 from dualpath.urls import redact, safe_url
 
-__all__ = ["Artifact", "BackupSettings", "Manifest", "RestoreReport", "create_backup", "ensure_backup_for",
-           "list_backups", "needs_backup", "prune_backups", "restore_backup", "verify_backup"]
+__all__ = ["Artifact", "BackupSettings", "Manifest", "RestoreReport", "create_backup", "discard_backup",
+           "ensure_backup_for", "list_backups", "needs_backup", "prune_backups", "restore_backup", "verify_backup"]
 
 log = logging.getLogger("dualpath.backup")
 MANIFEST = "manifest.json"
@@ -141,12 +141,33 @@ def create_backup(url: str | URL, tables: Sequence[str] | None, change_ids: Sequ
             tables=names, row_counts=counts, fingerprint_digest=fingerprint.digest,
             fingerprint=fingerprint.objects, change_ids=list(change_ids),
             artifacts=[Artifact(name=artifact.name, sha256=sha, size=size)])
-        destination.put_file(f"{backup_id}/{artifact.name}", artifact)
-    destination.put_bytes(f"{backup_id}/{MANIFEST}", manifest_json(manifest))
+        try:
+            destination.put_file(f"{backup_id}/{artifact.name}", artifact)
+            destination.put_bytes(f"{backup_id}/{MANIFEST}", manifest_json(manifest))
+        except BaseException:
+            discard_backup(destination, backup_id)  # no stray artifact from a backup that never completed
+            raise
     log.info("backup %s of %s written to %s (%d bytes)", backup_id, manifest.source, destination.label, size)
     if settings.verify:
-        verify_backup(destination, backup_id, settings)
+        try:
+            verify_backup(destination, backup_id, settings)
+        except BaseException:
+            discard_backup(destination, backup_id)  # unproven: it must not be listed as usable
+            raise
     return manifest
+
+
+def discard_backup(destination: Destination, backup_id: str) -> None:
+    """Best effort: remove what a failed backup left, the manifest first (then it is no longer listed).
+
+    The destination may be the very thing that failed; what cannot be removed is logged, and is not
+    listed as a backup as long as its manifest is gone."""
+    try:
+        destination.delete([f"{backup_id}/{MANIFEST}"])
+        destination.delete([n for n in destination.names() if n.startswith(f"{backup_id}/")])
+    except Exception as exc:  # the original failure is what the user must see
+        log.warning("could not clean up incomplete backup %s at %s: %s", backup_id, destination.label,
+                    redact(str(exc)).splitlines()[0])
 
 
 def _check_tables(engine: Engine, conn: Connection, tables: list[str] | None) -> list[str]:

@@ -71,11 +71,12 @@ def create(url: UrlOpt = None, to: ToOpt = None,
 
 @backup_app.command("list")
 @handle_errors
-def list_(to: ToOpt = None, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Backups at --to, newest first."""
+def list_(to: ToOpt = None, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+          config: ConfigOpt = None) -> None:
+    """Complete backups (those with a manifest) at --to, newest first."""
     from dualpath import backup
 
-    manifests = backup.list_backups(to, settings_for(to))
+    manifests = backup.list_backups(None, settings_for(to, config=config))
     if as_json:
         typer.echo(json.dumps([m.model_dump(mode="json", exclude={"fingerprint"}) for m in manifests], indent=2))
         return
@@ -89,22 +90,22 @@ def list_(to: ToOpt = None, as_json: Annotated[bool, typer.Option("--json", help
 
 @backup_app.command("verify")
 @handle_errors
-def verify(backup_id: IdOpt, to: ToOpt = None) -> None:
+def verify(backup_id: IdOpt, to: ToOpt = None, config: ConfigOpt = None) -> None:
     """Re-read the artifacts and check sha256 and size against the manifest."""
     from dualpath import backup
 
-    manifest = backup.verify_backup(to, backup_id, settings_for(to))
+    manifest = backup.verify_backup(None, backup_id, settings_for(to, config=config))
     typer.echo(f"backup {backup_id}: {len(manifest.artifacts)} artifact(s) match their sha256")
 
 
 @backup_app.command("restore")
 @handle_errors
 def restore(backup_id: IdOpt, into: Annotated[str, typer.Option("--into", help="an empty scratch database URL")],
-            to: ToOpt = None) -> None:
+            to: ToOpt = None, config: ConfigOpt = None) -> None:
     """Restore into a scratch database and compare fingerprint and row counts with the manifest."""
     from dualpath import backup
 
-    report = backup.restore_backup(to, backup_id, into, settings_for(to))
+    report = backup.restore_backup(None, backup_id, into, settings_for(to, config=config))
     rows = sum(report.row_counts.values())
     typer.echo(f"backup {backup_id} restored into {report.into}: fingerprint and {rows} rows "
                f"in {len(report.row_counts)} table(s) match the manifest")
@@ -112,11 +113,11 @@ def restore(backup_id: IdOpt, into: Annotated[str, typer.Option("--into", help="
 
 @backup_app.command("prune")
 @handle_errors
-def prune(to: ToOpt = None, keep: KeepOpt = None, keep_days: KeepDaysOpt = None) -> None:
+def prune(to: ToOpt = None, keep: KeepOpt = None, keep_days: KeepDaysOpt = None, config: ConfigOpt = None) -> None:
     """Delete backups outside retention (kept if among the newest N or younger than D days)."""
     from dualpath import backup
 
-    pruned = backup.prune_backups(to, keep, keep_days, settings_for(to))
+    pruned = backup.prune_backups(None, keep, keep_days, settings_for(to, config=config))
     for backup_id in pruned:
         typer.echo(f"pruned {backup_id}")
     typer.echo(f"{len(pruned)} backup(s) pruned")

@@ -116,15 +116,31 @@ class FileDestination:
 
     def _write(self, name: str, fill: Any) -> None:
         target = self.path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
-        os.close(fd)
+        created = not target.parent.exists()
+        tmp: str | None = None
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
+            os.close(fd)
             fill(tmp)
             os.replace(tmp, target)  # never a half-written artifact under its real name
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+        except BaseException as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            if created:  # a folder this write made and left empty is no trace of a backup
+                self._remove_if_empty(target.parent)
+            if isinstance(exc, OSError):  # disk full, quota, read-only: say where, not just errno
+                raise BackupFailed(f"cannot write {name} to {self.label}: {exc.strerror or exc}",
+                                   hint=f"free space at {self.root} (or fix its permissions), or set "
+                                        "backup.destination to another place") from None
             raise
+
+    def _remove_if_empty(self, folder: Path) -> None:
+        try:
+            if folder != self.root and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        except OSError:
+            pass
 
     def get_file(self, name: str, path: Path) -> None:
         shutil.copyfile(self._existing(name), path)
@@ -175,7 +191,7 @@ class S3Destination:
                 aws_session_token=s.session_token.get_secret_value() if s.session_token else None,
                 region_name=s.region)
             config = Config(connect_timeout=s.connect_timeout_s, read_timeout=s.read_timeout_s,
-                            retries={"max_attempts": s.max_attempts, "mode": "standard"},
+                            retries={"total_max_attempts": s.max_attempts, "mode": "standard"},  # initial + retries
                             s3={"addressing_style": s.addressing_style})
             self._client = session.client("s3", endpoint_url=s.endpoint_url, config=config)
         return self._client
@@ -230,13 +246,19 @@ class S3Destination:
     def _call(self, action: str, call: Any) -> Any:
         """Run one S3 call; turn botocore's errors into ours, naming the endpoint, never a secret."""
         from boto3.exceptions import S3UploadFailedError
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ReadTimeoutError
         from botocore.exceptions import ConnectionError as BotoConnectionError
 
         try:
             return call()
+        except ReadTimeoutError:
+            raise ConnectionFailed(f"S3 at {self.endpoint} did not answer within {self.settings.read_timeout_s:g} s "
+                                   f"({self.settings.max_attempts} attempt(s)) to {action} on {self.label}",
+                                   hint="check the endpoint and the network, or raise backup.s3.read_timeout_s"
+                                   ) from None
         except BotoConnectionError as exc:
-            raise ConnectionFailed(f"cannot reach S3 at {self.endpoint} to {action} ({type(exc).__name__})",
+            raise ConnectionFailed(f"cannot reach S3 at {self.endpoint} to {action} on {self.label} "
+                                   f"({type(exc).__name__})",
                                    hint="check backup.s3.endpoint_url / AWS_ENDPOINT_URL and the network") from None
         except NoCredentialsError:
             raise InputError(f"no S3 credentials to {action} on {self.label}",
