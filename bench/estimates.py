@@ -4,7 +4,7 @@ Calibrates on a scratch database (as `dualpath calibrate` does), fills a 1M-row 
 second scratch database, asks `build_plan` for its estimates, then runs each statement and
 times it. Prints a table and writes bench/results/estimates.json.
 
-    .venv/bin/python bench/estimates.py [--rows 1000000] [--engines postgresql,mariadb]
+    .venv/bin/python bench/estimates.py [--rows 1000000] [--engines postgresql,mariadb] [--quick]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import platform
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 from dualpath.calibrate import calibrate
 from dualpath.changes import Change, Statement
@@ -67,19 +68,31 @@ def measure_engine(name: str, rows: int, calibration_rows: int) -> list[dict[str
         server.drop_database(url.database or "")
 
 
+def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for bench/run_all.py's table (contract in bench/peers.py): estimate against the clock."""
+    return [{"benchmark": "estimates", "measure": f"{r['engine']} {r['operation']}, {r['rows']:,} rows (s)",
+             "dualpath": f"estimate {r['estimate_s']}", "peer": f"measured {r['measured_s']}",
+             "ratio": f"{r['ratio']:.2f}", "goal": "measured within 2x of the estimate, either way",
+             "met": 0.5 <= float(r["ratio"]) <= 2.0} for r in results]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--calibration-rows", type=int, default=200_000)
     parser.add_argument("--engines", default="postgresql,mariadb")
+    parser.add_argument("--quick", action="store_true", help="100,000 rows, 50,000 calibration rows")
     args = parser.parse_args()
+    if args.quick:
+        args.rows, args.calibration_rows = 100_000, 50_000
     results = [r for name in args.engines.split(",") for r in measure_engine(name, args.rows, args.calibration_rows)]
     print(f"{'engine':<11} {'operation':<21} {'rows':>9} {'estimate':>9} {'measured':>9} {'ratio':>6}")
     for r in results:
         print(f"{r['engine']:<11} {r['operation']:<21} {r['rows']:>9} {r['estimate_s']:>8}s {r['measured_s']:>8}s "
               f"{r['ratio']:>5}×")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"rows": args.rows, "host": platform.node(), "results": results}, indent=2) + "\n")
+    report = {"rows": args.rows, "host": platform.node(), "results": results, "summary": summarize(results)}
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")
 
 

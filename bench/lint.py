@@ -1,7 +1,7 @@
 """Benchmark: `dualpath lint` against squawk on the same generated PostgreSQL corpus.
 
     .venv/bin/pip install squawk-cli   # bench only, not a dependency
-    .venv/bin/python bench/lint.py [--files 2000]
+    .venv/bin/python bench/lint.py [--files 2000] [--quick]
 
 Prints both wall times (process start to exit, as a user sees them), the ratio, each tool's
 findings count and, per squawk rule, how many of the files it flags dualpath also flags with
@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "lint.json"
@@ -139,10 +140,27 @@ def parity(ours: list[dict[str, object]], theirs: list[dict[str, object]]) -> di
     return table
 
 
+def summarize(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows for bench/run_all.py's table (contract in bench/peers.py)."""
+    flagged = sum(row["squawk_files"] for row in result["parity"].values())
+    also = sum(row["also_dualpath"] for row in result["parity"].values())
+    return [
+        {"benchmark": "lint", "measure": f"lint {result['files']} files, wall (s)",
+         "dualpath": f"{result['dualpath_s']:.3f}", "peer": f"squawk {result['squawk_s']:.3f}",
+         "ratio": f"{result['ratio']:.2f}", "goal": "reported", "met": None},
+        {"benchmark": "lint", "measure": "squawk findings (file, rule) dualpath also reports",
+         "dualpath": f"{also}/{flagged}", "peer": "squawk", "ratio": f"{also / flagged:.2f}" if flagged else None,
+         "goal": "reported", "met": None},
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="200 files")
     args = parser.parse_args()
+    if args.quick:
+        args.files = 200
     squawk = shutil.which("squawk", path=str(Path(sys.executable).parent)) or shutil.which("squawk")
     if squawk is None:
         print("squawk not found: .venv/bin/pip install squawk-cli", file=sys.stderr)
@@ -155,6 +173,7 @@ def main() -> int:
     result = {"files": len(files), "dualpath_s": round(ours_s, 3), "squawk_s": round(squawk_s, 3),
               "ratio": round(ours_s / squawk_s, 2), "dualpath_findings": len(ours), "squawk_findings": len(theirs),
               "parity": table}
+    result["summary"] = summarize(result)
     print(f"{'tool':<10}{'wall s':>10}{'findings':>10}")
     print(f"{'dualpath':<10}{ours_s:>10.2f}{len(ours):>10}")
     print(f"{'squawk':<10}{squawk_s:>10.2f}{len(theirs):>10}")
