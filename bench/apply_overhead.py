@@ -238,7 +238,7 @@ def main() -> int:
     print(f"\n{'tool':<10}{'total s':>10}{'ms/migration':>14}{'overhead ms':>13}")
     for name, s in totals.items():
         print(f"{name:<10}{s:>10.2f}{s / count * 1000:>14.2f}{(s - totals['psql']) / count * 1000:>13.2f}")
-    result = {"machine": platform.platform(), "migrations": count, "rounds": rounds,
+    result = {"machine": platform.platform(), "quick": args.quick, "migrations": count, "rounds": rounds,
               "expected_schema": expected_counts(migrations),
               "tools": {name: {"total_s": round(s, 3), "runs_s": [round(x, 3) for x in times[name]],
                                "overhead_ms_per_migration": round((s - totals["psql"]) / count * 1000, 3)}

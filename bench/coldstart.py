@@ -100,8 +100,8 @@ def main() -> int:
     print(f"{'command':<30}{'median s':>10}{'min s':>10}")
     for name, t in times.items():
         print(f"{name:<30}{t['median_s']:>10.3f}{t['min_s']:>10.3f}")
-    result = {"machine": platform.platform(), "runs": runs, "status_migrations": count, "times": times,
-              "summary": summarize(times, count)}
+    result = {"machine": platform.platform(), "quick": args.quick, "runs": runs, "status_migrations": count,
+              "times": times, "summary": summarize(times, count)}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {OUT}")
