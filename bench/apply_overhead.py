@@ -12,10 +12,14 @@ applied to a fresh empty PostgreSQL database by each tool in its natural default
 - sqitch: `sqitch deploy` of a plan with deploy/revert/verify scripts (each script BEGIN/COMMIT, as
   sqitch's own templates write them; one psql process per change),
 - alembic: `alembic upgrade head` of revisions that each `op.execute()` their SQL file (the default
-  env.py: one transaction around the whole upgrade).
+  env.py: one transaction around the whole upgrade),
+- alembic-txn: the same with `transaction_per_migration=True` (not its default; shown for what one
+  transaction per change costs, outside the goal).
 
 Each round runs every tool once, in a rotated order, each on its own fresh database; the median
 over rounds is reported, with per-migration overhead above psql: (tool - psql) / migrations.
+Each tool is then re-run on its migrated database (nothing to do): that is its fixed cost, and
+(total - re-run) / migrations its marginal cost per migration.
 After each tool the schema (tables, columns, indexes, rows) must equal what the corpus says.
 Writes bench/results/apply_overhead.json.
 """
@@ -69,9 +73,16 @@ def run_sqitch(work: Path, url: str) -> float:
     return timed(["sqitch", "deploy", "--target", "db:pg:" + url.split(":", 1)[1]], cwd=work / "sqitch", env=env)
 
 
-def run_alembic(work: Path, url: str) -> float:
-    env = {**os.environ, "BENCH_URL": url.replace("postgresql://", "postgresql+psycopg://", 1)}
+def run_alembic(work: Path, url: str, per_migration: bool = False) -> float:
+    env = {**os.environ, "BENCH_URL": url.replace("postgresql://", "postgresql+psycopg://", 1),
+           "BENCH_TX_PER_MIGRATION": "1" if per_migration else "0"}
     return timed([str(VENV_BIN / "alembic"), "upgrade", "head"], cwd=work / "alembic", env=env)
+
+
+def run_alembic_txn(work: Path, url: str) -> float:
+    """Not a default: Alembic with transaction_per_migration=True, to show what one transaction
+    per change costs (dualpath and sqitch pay it by default; Alembic's default wraps them all in one)."""
+    return run_alembic(work, url, per_migration=True)
 
 
 def write_psql(work: Path, migrations: list[Migration]) -> None:
@@ -108,7 +119,7 @@ def verify_sql(m: Migration) -> str:
     return f"SELECT 1/count(*) FROM {table};"
 
 
-ALEMBIC_ENV = '''"""Alembic's generic env.py (online mode only): one transaction around the whole upgrade."""
+ALEMBIC_ENV = '''"""Alembic's generic env.py (online mode only): by default one transaction around the whole upgrade."""
 import os
 
 from alembic import context
@@ -119,7 +130,9 @@ config.set_main_option("sqlalchemy.url", os.environ["BENCH_URL"])
 connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
                                  poolclass=pool.NullPool)
 with connectable.connect() as connection:
-    context.configure(connection=connection, target_metadata=None)
+    # the bench's "alembic-txn" run sets this: Alembic's documented option, off by default
+    per_migration = os.environ.get("BENCH_TX_PER_MIGRATION") == "1"
+    context.configure(connection=connection, target_metadata=None, transaction_per_migration=per_migration)
     with context.begin_transaction():
         context.run_migrations()
 '''
@@ -168,9 +181,13 @@ def build(work: Path, migrations: list[Migration]) -> None:
     write_alembic(work, migrations)
 
 
-def measure(tools: dict[str, Tool], work: Path, migrations: list[Migration], rounds: int) -> dict[str, list[float]]:
+def measure(tools: dict[str, Tool], work: Path, migrations: list[Migration],
+            rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Apply times per tool, and the time of the same command re-run on the migrated database
+    (nothing to do: the tool's fixed cost of starting, reading its files and its history)."""
     want = expected_counts(migrations)
     times: dict[str, list[float]] = {name: [] for name in tools}
+    reruns: dict[str, list[float]] = {name: [] for name in tools if name != "psql"}
     names = list(tools)
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]  # no tool always first on a warm cache
@@ -178,11 +195,15 @@ def measure(tools: dict[str, Tool], work: Path, migrations: list[Migration], rou
             with scratch_pg(f"apply_{name}") as url:
                 took = tools[name](work, url)
                 got = schema_counts(url)
+                again = tools[name](work, url) if name in reruns else None
             if got != want:
                 sys.exit(f"{name} left a different schema: {got}, expected {want}")
-            print(f"  round {r + 1}: {name:<9} {took:8.2f} s   {got}", flush=True)
+            rerun_text = "" if again is None else f"   re-run (nothing to do) {again:.2f} s"
+            print(f"  round {r + 1}: {name:<12} {took:8.2f} s{rerun_text}   {got}", flush=True)
             times[name].append(took)
-    return times
+            if again is not None:
+                reruns[name].append(again)
+    return times, reruns
 
 
 def time_verify(work: Path, count: int) -> float:
@@ -204,6 +225,11 @@ def summarize(count: int, totals: dict[str, float], verify_s: float | None) -> l
             f"{per['dualpath']:.2f}", f"{peer} {per[peer]:.2f}",
             per["dualpath"] / per[peer] if per[peer] > 0 else None,
             f"below {peer}", per["dualpath"] < per[peer]))
+    if "alembic-txn" in per:
+        rows.append(summary_row(
+            "apply_overhead", "same, vs Alembic with transaction_per_migration=True (not its default; ms)",
+            f"{per['dualpath']:.2f}", f"alembic-txn {per['alembic-txn']:.2f}",
+            per["dualpath"] / per["alembic-txn"] if per["alembic-txn"] > 0 else None, "reported", None))
     rows.append(summary_row("apply_overhead", f"total apply of {count} migrations (s)", f"{totals['dualpath']:.2f}",
                             f"psql {totals['psql']:.2f}", totals["dualpath"] / totals["psql"], "reported", None))
     if verify_s is not None:
@@ -227,21 +253,26 @@ def main() -> int:
         sys.exit("alembic not found; install the dev extra: .venv/bin/pip install -e '.[dev]'")
     migrations = generate_migrations(count)
     tools: dict[str, Tool] = {"psql": run_psql, "dualpath": run_dualpath, "sqitch": run_sqitch,
-                              "alembic": run_alembic}
+                              "alembic": run_alembic, "alembic-txn": run_alembic_txn}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         build(work, migrations)
         print(f"applying {count} migrations, {rounds} round(s), each tool on a fresh database", flush=True)
-        times = measure(tools, work, migrations, rounds)
+        times, reruns = measure(tools, work, migrations, rounds)
         verify_s = None if args.no_verify else time_verify(work, count)
     totals = {name: statistics.median(t) for name, t in times.items()}
-    print(f"\n{'tool':<10}{'total s':>10}{'ms/migration':>14}{'overhead ms':>13}")
+    fixed = {name: statistics.median(t) for name, t in reruns.items()}
+    print(f"\n{'tool':<12}{'total s':>10}{'ms/migration':>14}{'overhead ms':>13}{'re-run s':>10}{'marginal ms':>13}")
     for name, s in totals.items():
-        print(f"{name:<10}{s:>10.2f}{s / count * 1000:>14.2f}{(s - totals['psql']) / count * 1000:>13.2f}")
+        rerun = f"{fixed[name]:>10.2f}{(s - fixed[name]) / count * 1000:>13.2f}" if name in fixed else ""
+        print(f"{name:<12}{s:>10.2f}{s / count * 1000:>14.2f}{(s - totals['psql']) / count * 1000:>13.2f}{rerun}")
     result = {"machine": platform.platform(), "quick": args.quick, "migrations": count, "rounds": rounds,
               "expected_schema": expected_counts(migrations),
               "tools": {name: {"total_s": round(s, 3), "runs_s": [round(x, 3) for x in times[name]],
-                               "overhead_ms_per_migration": round((s - totals["psql"]) / count * 1000, 3)}
+                               "overhead_ms_per_migration": round((s - totals["psql"]) / count * 1000, 3),
+                               **({"rerun_s": round(fixed[name], 3),
+                                   "marginal_ms_per_migration": round((s - fixed[name]) / count * 1000, 3)}
+                                  if name in fixed else {})}
                         for name, s in totals.items()},
               "verify_s": None if verify_s is None else round(verify_s, 3),
               "summary": summarize(count, totals, verify_s)}

@@ -1,6 +1,7 @@
 """Run every benchmark in turn, then print one summary table of all their results.
 
     .venv/bin/python bench/run_all.py [--quick] [--only apply_overhead,coldstart] [--table-only] [--markdown]
+                                      [--write-docs]
 
 Each benchmark is a script bench/<name>.py run as its own process (`--quick` is passed on: small
 sizes for a smoke run). A script that is missing or fails becomes a FAILED row: the others still
@@ -29,6 +30,8 @@ RESULTS = BENCH / "results"
 SUMMARY = RESULTS / "summary.json"
 BENCHMARKS = ("lint", "backfill", "estimates", "apply_overhead", "coldstart", "fanout")
 FIELDS = ("benchmark", "measure", "dualpath", "peer", "ratio", "goal", "met")
+DOCS = BENCH.parent / "docs" / "benchmarks.md"
+START, END = "<!-- summary:start -->", "<!-- summary:end -->"
 
 
 def run_one(name: str, quick: bool) -> dict[str, Any]:
@@ -81,12 +84,26 @@ def collect(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def quick_results() -> list[str]:
+    """Results files written by a --quick run: smoke numbers, not to be quoted."""
+    quick = []
+    for path in sorted(RESULTS.glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            continue
+        if path.stem != "summary" and isinstance(data, dict) and data.get("quick") is True:
+            quick.append(path.stem)
+    return quick
+
+
 def met_text(met: object) -> str:
     return {True: "[green]yes[/]", False: "[red]NO[/]"}.get(met, "-")  # type: ignore[call-overload]
 
 
-def print_table(rows: list[dict[str, Any]], quick: bool) -> None:
-    table = Table(title="dualpath benchmarks" + (" (quick sizes: smoke run, not numbers to quote)" if quick else ""))
+def print_table(rows: list[dict[str, Any]], quick: list[str]) -> None:
+    note = f" (quick sizes, smoke numbers not to quote: {', '.join(quick)})" if quick else ""
+    table = Table(title="dualpath benchmarks" + note)
     for column in ("benchmark", "measure", "dualpath", "peer", "ratio", "goal", "met"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -104,12 +121,28 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def write_docs(rows: list[dict[str, Any]], stamp: str, quick: list[str]) -> None:
+    """Replace the table between the summary markers of docs/benchmarks.md with these rows."""
+    text = DOCS.read_text()
+    if START not in text or END not in text:
+        print(f"{DOCS.relative_to(BENCH.parent)} has no {START} ... {END} markers: not updated", file=sys.stderr)
+        return
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    note = f"Generated {stamp} by `bench/run_all.py`."
+    if quick:
+        note += f" Quick sizes (smoke numbers, not to quote) in: {', '.join(quick)}."
+    DOCS.write_text(f"{head}{START}\n{note}\n\n{markdown(rows)}\n{END}{tail}")
+    print(f"updated {DOCS.relative_to(BENCH.parent)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="pass --quick to every benchmark (small sizes)")
     parser.add_argument("--only", help="comma-separated benchmarks to run, e.g. apply_overhead,coldstart")
     parser.add_argument("--table-only", action="store_true", help="run nothing: print the table of the results")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    parser.add_argument("--write-docs", action="store_true", help="put the table into docs/benchmarks.md")
     args = parser.parse_args()
     chosen = BENCHMARKS if not args.only else tuple(n.strip() for n in args.only.split(",") if n.strip())
     unknown = [n for n in chosen if n not in BENCHMARKS]
@@ -118,14 +151,17 @@ def main() -> int:
         return 2
     runs = {} if args.table_only else {name: run_one(name, args.quick) for name in chosen}
     rows = collect(runs)
+    quick = quick_results()
     print()
-    print_table(rows, args.quick)
+    print_table(rows, quick)
     if args.markdown:
         print(markdown(rows))
-    SUMMARY.write_text(json.dumps({
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": platform.platform(), "quick": args.quick, "runs": runs, "summary": rows}, indent=2) + "\n")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    SUMMARY.write_text(json.dumps({"generated_at": stamp, "machine": platform.platform(), "quick": args.quick,
+                                   "quick_results": quick, "runs": runs, "summary": rows}, indent=2) + "\n")
     print(f"wrote {SUMMARY.relative_to(BENCH.parent)}")
+    if args.write_docs:
+        write_docs(rows, stamp, quick)
     return 0 if all(run["status"] == "ok" for run in runs.values()) else 1
 
 
