@@ -34,7 +34,7 @@ DOCS = BENCH.parent / "docs" / "benchmarks.md"
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"
 
 
-def run_one(name: str, quick: bool) -> dict[str, Any]:
+def run_one(name: str, quick: bool, timeout: float) -> dict[str, Any]:
     """Run bench/<name>.py; its output streams to the terminal. Never raises."""
     script = BENCH / f"{name}.py"
     if not script.is_file():
@@ -43,9 +43,11 @@ def run_one(name: str, quick: bool) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         command = [sys.executable, str(script), *(["--quick"] if quick else [])]
-        code = subprocess.run(command, cwd=BENCH.parent).returncode
+        code = subprocess.run(command, cwd=BENCH.parent, timeout=timeout).returncode
     except OSError as exc:
         return {"status": f"could not start: {exc}", "exit": None, "seconds": 0.0}
+    except subprocess.TimeoutExpired:
+        return {"status": f"timed out after {timeout:.0f} s", "exit": None, "seconds": timeout}
     seconds = round(time.perf_counter() - started, 1)
     return {"status": "ok" if code == 0 else "failed", "exit": code, "seconds": seconds}
 
@@ -79,7 +81,8 @@ def collect(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             rows.append(failure_row(name, f"bench/{name}.py is missing"))
             continue
         if run and run["status"] != "ok":
-            rows.append(failure_row(name, f"FAILED: {run['status']} (exit {run['exit']}); rows below are older"))
+            why = f"exit {run['exit']}" if run["status"] == "failed" else run["status"]
+            rows.append(failure_row(name, f"FAILED ({why}); rows below, if any, are from an earlier run"))
         rows.extend(read_rows(name))
     return rows
 
@@ -98,7 +101,9 @@ def quick_results() -> list[str]:
 
 
 def met_text(met: object) -> str:
-    return {True: "[green]yes[/]", False: "[red]NO[/]"}.get(met, "-")  # type: ignore[call-overload]
+    if met is None:
+        return "-"
+    return "[green]yes[/]" if met else "[red]NO[/]"
 
 
 def print_table(rows: list[dict[str, Any]], quick: list[str]) -> None:
@@ -140,6 +145,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="pass --quick to every benchmark (small sizes)")
     parser.add_argument("--only", help="comma-separated benchmarks to run, e.g. apply_overhead,coldstart")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark before it counts as failed")
     parser.add_argument("--table-only", action="store_true", help="run nothing: print the table of the results")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--write-docs", action="store_true", help="put the table into docs/benchmarks.md")
@@ -149,7 +155,7 @@ def main() -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
-    runs = {} if args.table_only else {name: run_one(name, args.quick) for name in chosen}
+    runs = {} if args.table_only else {name: run_one(name, args.quick, args.timeout) for name in chosen}
     rows = collect(runs)
     quick = quick_results()
     print()
