@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import status_json, write_config
+from tests.integration.helpers import run_cli, status_json, write_config
 from tests.reliability.server_support import (
     FaultyS3,
     Ran,
@@ -60,8 +60,8 @@ def project(folder: Path, url: str) -> Path:
     (migrations / "U2__drop_note.sql").write_text("ALTER TABLE orders ADD COLUMN note VARCHAR(200);\n")
     # a password in the target URL: the local server trusts loopback and ignores it
     config = write_config(folder, url.replace("://postgres@", f"://postgres:{DB_PASSWORD}@", 1))
-    first = run_dualpath("apply", "--config", str(config), "--url", "db", "--to", "1", cwd=folder)
-    assert first.code == 0, first.output
+    first = run_cli("apply", "--config", str(config), "--url", "db", "--to", "1")
+    assert first.exit_code == 0, first.output
     return config
 
 
@@ -98,9 +98,9 @@ def assert_refused(ran: Ran, dest: str, config: Path, url: str, before: tuple[st
 def listed_backups(config: Path, endpoint: str, bucket: str) -> list[dict[str, object]]:
     """What `dualpath backup list` offers, read straight from moto (the faulty front may be gone)."""
     with_s3(config, bucket, endpoint)
-    listed = run_dualpath("backup", "list", "--config", str(config), "--json", cwd=config.parent)
-    assert listed.code == 0, listed.output
-    return list(json.loads(listed.output))
+    listed = run_cli("backup", "list", "--config", str(config), "--json")
+    assert listed.exit_code == 0, listed.output
+    return list(json.loads(listed.stdout))
 
 
 # -- nobody there, or nobody answering -------------------------------------------------------
@@ -199,6 +199,5 @@ def test_transient_errors_within_the_retry_budget_recover(pg_url: str, tmp_path:
     assert [s["state"] for s in status_json(config)] == ["applied", "applied"]
     backups = listed_backups(config, moto, bucket)
     assert len(backups) == 1 and backups[0]["row_counts"] == {"orders": ROWS}
-    verified = run_dualpath("backup", "verify", "--config", str(config), "--id", str(backups[0]["backup_id"]),
-                            cwd=tmp_path)
-    assert verified.code == 0, verified.output
+    verified = run_cli("backup", "verify", "--config", str(config), "--id", str(backups[0]["backup_id"]))
+    assert verified.exit_code == 0, verified.output
