@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -249,6 +250,8 @@ def main() -> int:
     count, rounds = (50, 1) if args.quick else (args.migrations, args.rounds)
     require_tool("psql", "apt-get install -y postgresql-client")
     require_tool("sqitch", SQITCH_INSTALL)
+    if subprocess.run(["perl", "-MDBD::Pg", "-e", "1"], capture_output=True).returncode != 0:
+        sys.exit(f"sqitch needs the Perl PostgreSQL driver; install it with: {SQITCH_INSTALL}")
     if find_tool("alembic") is None:
         sys.exit("alembic not found; install the dev extra: .venv/bin/pip install -e '.[dev]'")
     migrations = generate_migrations(count)
