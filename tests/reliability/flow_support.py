@@ -1,0 +1,158 @@
+"""Shared by the Prefect reliability scenarios: a private Prefect server that can be killed and started
+again on the same port with the same database, a migrate flow run in a subprocess, and readers of what
+the server stored about a run (state, logs, artifacts, parameters)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class PrefectServer:
+    """``prefect server start`` with its own PREFECT_HOME (and so its own SQLite file) and port."""
+
+    home: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    starts: list[float] = field(default_factory=list)  # seconds each start took to become healthy
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def database(self) -> Path:
+        return self.home / "prefect.db"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PREFECT_HOME": str(self.home), "PREFECT_API_URL": self.url,
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+    def start(self) -> None:
+        from flows.local import free_port, wait_healthy
+
+        self.port = self.port or free_port()
+        self.home.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with (self.home / "server.log").open("ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host",
+                                             "127.0.0.1", "--port", str(self.port)], env=self.env(), stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        wait_healthy(f"{self.url}/health", self.process, self.home / "server.log", timeout_s=120)
+        self.starts.append(time.monotonic() - started)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop the server and every process it started (uvicorn, services), and wait until the port is free."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@contextlib.contextmanager
+def private_server(home: Path) -> Iterator[PrefectServer]:
+    """A started server, and this process's Prefect client pointed at it, until the block ends."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    server = PrefectServer(home)
+    try:
+        server.start()
+        with temporary_settings(updates={PREFECT_API_URL: server.url}):
+            yield server
+            from flows.local import drain_prefect_workers
+
+            drain_prefect_workers()
+    finally:
+        server.stop()
+
+
+def start_flow(server: PrefectServer, name: str, params: dict[str, Any], output: Path,
+               extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``migrate(**params)`` as flow run ``name`` in a new Python process reporting to ``server``;
+    its stdout and stderr go to ``output``."""
+    code = ("from flows.migrate import migrate\n"
+            f"result = migrate.with_options(flow_run_name={name!r})(**{params!r})\n"
+            "print('OUTCOME', result['outcome'], flush=True)\n")
+    env = {**os.environ, "PREFECT_API_URL": server.url, "PREFECT_HOME": str(output.parent / "client-home"),
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **(extra_env or {})}
+    with output.open("wb") as sink:
+        return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=sink,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def read_run(name: str) -> Any:
+    """The flow run named ``name`` (None until it exists)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+    return runs[0] if runs else None
+
+
+def wait_paused(name: str, process: subprocess.Popen[bytes], output: Path, timeout_s: float = 180) -> Any:
+    """The run once it is Paused with its approval form saved (what the UI needs to show it)."""
+    from prefect.input.actions import read_flow_run_input
+    from prefect.input.run_input import keyset_from_paused_state
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the flow process exited with {process.returncode} before pausing:\n"
+                                 + output.read_text(errors="replace")[-3000:])
+        run = read_run(name)
+        if run is not None and run.state is not None and run.state.is_paused():
+            keyset = keyset_from_paused_state(run.state)
+            if read_flow_run_input(keyset["schema"], flow_run_id=run.id) is not None:
+                return run
+        time.sleep(0.5)
+    raise AssertionError(f"flow run {name} never paused for approval within {timeout_s:.0f} s:\n"
+                         + output.read_text(errors="replace")[-3000:])
+
+
+def finish(process: subprocess.Popen[bytes], output: Path, timeout_s: float = 240) -> str:
+    """Wait for the flow process; its output (the test fails with it when the process hangs)."""
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        raise AssertionError(f"the flow process did not finish within {timeout_s:.0f} s:\n"
+                             + output.read_text(errors="replace")[-3000:]) from None
+    return output.read_text(errors="replace")
+
+
+def run_logs(run_id: str | UUID) -> list[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(str(run_id))])))
+    return [entry.message for entry in logs]
+
+
+def run_artifacts(run_id: str | UUID) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        return list(client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(str(run_id))]))))

@@ -1,0 +1,77 @@
+"""The Prefect server goes away while a migrate run waits for approval, and comes back on the same port with
+the same database: the run can still be resumed as the UI would, and completes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import pg_tenants, versions, write_config
+from tests.reliability.flow_support import PrefectServer, finish, private_server, read_run, start_flow, wait_paused
+
+__all__ = ["pg_tenants"]
+
+APPROVAL = {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "after the restart"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    with private_server(tmp_path_factory.mktemp("prefect-restart")) as started:
+        yield started
+
+
+def outage(server: PrefectServer, sig: signal.Signals, process: subprocess.Popen[bytes], output: Path) -> float:
+    """Stop the server with ``sig`` and start it again on the same port and database; seconds it was away."""
+    began = time.monotonic()
+    server.stop(sig)
+    time.sleep(2)  # a few of the run's 1 s polls meet a closed port
+    assert process.poll() is None, f"the run died while the server was gone:\n{output.read_text()[-3000:]}"
+    server.start()
+    return time.monotonic() - began
+
+
+def test_a_paused_run_survives_server_restarts_and_is_resumed_as_the_ui_would(
+        server: PrefectServer, pg_tenants: dict[str, str], tmp_path: Path) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    name = f"restart-{uuid.uuid4().hex[:6]}"
+    output = tmp_path / "flow.log"
+    tenants = {t: pg_tenants[t] for t in "ab"}  # canary a, then b: enough to show the run goes on
+    config = write_config(tmp_path, tenants, approval="always")
+    params = {"env": "e2e", "config": str(config), "to_version": "3", "report_dir": str(tmp_path)}
+    # Prefect's client gives up on a refused connection after 2 retries (~6 s) instead of 5 (~60 s): each outage
+    # below lasts longer than that, so only dualpath's approval wait can ride it out
+    process = start_flow(server, name, params, output, {"PREFECT_CLIENT_MAX_RETRIES": "2"})
+    try:
+        run = wait_paused(name, process, output)
+        away = [outage(server, signal.SIGTERM, process, output), outage(server, signal.SIGKILL, process, output)]
+        assert min(away) > 7, away
+        resume_flow_run(run.id, run_input=APPROVAL)
+        text = finish(process, output)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0 and "OUTCOME completed" in text, text[-3000:]
+    assert "the Prefect server went away while this run waits for a decision" in text
+    assert versions(tenants) == {"a": "3", "b": "3"}
+    final = read_run(name)
+    assert final.state.is_completed(), final.state
+    [report] = tmp_path.glob("dualpath-report-e2e-*.md")
+    assert str(final.id) in report.name and "| b | 2 | applied |" in report.read_text()
+    assert approvals(tenants["a"]) == [APPROVAL["approver"]]
+
+
+def approvals(url: str) -> list[str]:
+    """Who approved, per the tenant's own audit trail."""
+    from dualpath import history
+    from dualpath.engines import open_engine
+
+    with open_engine(url).connect() as conn:
+        return [json.loads(r["detail"])["approver"] for r in history.audit_rows(conn) if r["action"] == "approval"]
