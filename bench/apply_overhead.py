@@ -269,7 +269,9 @@ def main() -> int:
     for name, s in totals.items():
         rerun = f"{fixed[name]:>10.2f}{(s - fixed[name]) / count * 1000:>13.2f}" if name in fixed else ""
         print(f"{name:<12}{s:>10.2f}{s / count * 1000:>14.2f}{(s - totals['psql']) / count * 1000:>13.2f}{rerun}")
-    result = {"machine": platform.platform(), "quick": args.quick, "migrations": count, "rounds": rounds,
+    # the load says how far to trust the numbers: the machine should be quiet
+    result = {"machine": platform.platform(), "load_average_1m": round(os.getloadavg()[0], 2),
+              "quick": args.quick, "migrations": count, "rounds": rounds,
               "expected_schema": expected_counts(migrations),
               "tools": {name: {"total_s": round(s, 3), "runs_s": [round(x, 3) for x in times[name]],
                                "overhead_ms_per_migration": round((s - totals["psql"]) / count * 1000, 3),

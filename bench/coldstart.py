@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -100,7 +101,9 @@ def main() -> int:
     print(f"{'command':<30}{'median s':>10}{'min s':>10}")
     for name, t in times.items():
         print(f"{name:<30}{t['median_s']:>10.3f}{t['min_s']:>10.3f}")
-    result = {"machine": platform.platform(), "quick": args.quick, "runs": runs, "status_migrations": count,
+    # the load says how far to trust the numbers: the machine should be quiet
+    result = {"machine": platform.platform(), "load_average_1m": round(os.getloadavg()[0], 2),
+              "quick": args.quick, "runs": runs, "status_migrations": count,
               "times": times, "summary": summarize(times, count)}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")
