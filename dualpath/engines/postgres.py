@@ -1,4 +1,9 @@
-"""PostgreSQL: transactional DDL, SET [LOCAL] timeouts, an advisory run lock, pg_catalog introspection."""
+"""PostgreSQL: transactional DDL, SET [LOCAL] timeouts, an advisory run lock, pg_catalog introspection.
+
+Schema-per-tenant: a URL whose libpq ``options`` set ``search_path`` (``?options=-csearch_path%3Dtenant_007``)
+is that schema's target. Its run lock, fingerprint, sizes and shadow cover that schema only, so tenants
+in one database run side by side, while two runs on one tenant still exclude each other.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -15,7 +21,9 @@ from sqlalchemy.exc import DBAPIError
 from dualpath.engines import postgres_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
+from dualpath.engines.postgres_shadow import SchemaScope, scope_of, sql_literal
 from dualpath.engines.probes import LockReading, TableStats
+from dualpath.errors import ConnectionFailed
 from dualpath.urls import endpoint
 
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
@@ -30,19 +38,23 @@ _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqitch'
                  "AND n.nspname NOT LIKE 'pg\\_%'")
 
 
+def _in_scope(scope: SchemaScope) -> str:
+    """The schemas introspection reads: the tenant's own, or every user schema but sqitch's bookkeeping."""
+    return scope.where() if scope.only is not None else _USER_SCHEMAS
+
+
 def _not_extension(oid: str, catalog: str) -> str:
     # Objects an extension installed (pgcrypto's functions...) come and go with the extension.
     return (f"NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
             f"AND e.objid = {oid} AND e.deptype = 'e')")
 
 
-def _qualify(schema: str, name: str) -> str:
-    return name if schema == "public" else f"{schema}.{name}"
-
-
-def advisory_key(database: str) -> int:
-    """A stable signed 64-bit key for pg_try_advisory_lock, derived from the database name."""
-    return int.from_bytes(hashlib.sha256(f"dualpath:{database}".encode()).digest()[:8], "big", signed=True)
+def advisory_key(database: str, schema: str | None = None) -> int:
+    """A stable signed 64-bit key for pg_try_advisory_lock, derived from the database name and, for a
+    schema-per-tenant target, its schema (``public`` is the database's own: the same key as none)."""
+    # NUL cannot occur in a PostgreSQL name: no (database, schema) pair collides with another database
+    name = database if schema in (None, "public") else f"{database}\0schema {schema}"
+    return int.from_bytes(hashlib.sha256(f"dualpath:{name}".encode()).digest()[:8], "big", signed=True)
 
 
 def _lock_sql(run_id: str, host: str) -> str:
@@ -91,9 +103,45 @@ class PostgresEngine(SqlEngine):
 
     # -- run lock ------------------------------------------------------------------------
 
+    @cached_property
+    def scope(self) -> SchemaScope:
+        """The schemas this target owns: its search_path's first schema, or the whole database."""
+        return scope_of(self.url)
+
     @property
     def lock_key(self) -> int:
-        return advisory_key(self.url.database or "")
+        return advisory_key(self.url.database or "", self.scope.only)
+
+    @property
+    def where(self) -> str:
+        """host:port, and the schema of a schema-per-tenant target: what its errors name."""
+        if self.scope.only is None:
+            return endpoint(self.url)
+        return f"{endpoint(self.url)}/{self.url.database} schema {self.scope.only}"
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection; a schema-per-tenant target's schema must exist, or nothing would be its own."""
+        with super().connect() as conn:
+            if self.scope.only is not None and not self._schema_seen:
+                self.require_schema(conn)
+            yield conn
+
+    _schema_seen = False
+
+    def require_schema(self, conn: Connection) -> None:
+        # A missing first schema is skipped by PostgreSQL: tables would land in the next one (public)
+        # or nowhere. A typo in a tenant's name must not create or read another tenant's tables.
+        schema = self.scope.only or ""
+        found = conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first()
+        conn.rollback()
+        if found is None:
+            raise ConnectionFailed(
+                f"schema '{schema}' does not exist in database '{self.url.database}'",
+                where=self.where,
+                hint=f"create the tenant's schema first: CREATE SCHEMA {self.quote_ident(schema)} "
+                     "(its name comes from search_path in the URL's options)")
+        self._schema_seen = True
 
     @contextlib.contextmanager
     def run_lock(self, run_id: str, host: str) -> Iterator[None]:
@@ -120,7 +168,7 @@ class PostgresEngine(SqlEngine):
 
     def refusal(self, conn: Connection) -> Exception:
         holder = self.holder_on(conn) or RunLockHolder("unknown", "unknown", "unknown")
-        return holder.refusal(endpoint(self.url), hint=(
+        return holder.refusal(self.where, hint=(
             "wait for that run to finish; if its process is gone, the lock goes with its session "
             "(see pg_stat_activity where application_name starts with 'dualpath run')"))
 
@@ -164,7 +212,7 @@ class PostgresEngine(SqlEngine):
         return kind in ("r", "p")
 
     def iter_tables(self, conn: Connection) -> Iterator[str]:
-        """Tables of the current schema, by name."""
+        """Tables of the current schema (a schema-per-tenant target's own), by name."""
         rows = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
                                  "ORDER BY tablename"))
         yield from (row[0] for row in rows)
@@ -172,32 +220,37 @@ class PostgresEngine(SqlEngine):
     # -- shadows and rehearsal (verify, plan, calibrate) ---------------------------------
 
     def copy_schema(self, shadow_url: URL) -> None:
-        shadow.copy_schema(self.url, shadow_url)
+        """The shadow keeps this URL's options, so a tenant's shadow holds (and searches) its schema only."""
+        shadow.copy_schema(self.url, shadow_url, self.scope)
 
     def load_statements(self) -> list[str]:
         return ["SET session_replication_role = replica"]  # FK triggers off: sampled rows load in any order
 
     def table_storage(self, conn: Connection) -> dict[str, str]:
-        return shadow.table_storage(conn)
+        return shadow.table_storage(conn, self.scope)
+
+    def held_locks(self, conn: Connection) -> LockReading:
+        return shadow.held_locks(conn, self.scope)
 
     def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading:
         """A statement that cannot run in a transaction block, watched from other sessions."""
         with self.autocommit(conn):
-            return shadow.measure_outside_transaction(conn, sql, tables, self.connect, self.quote_ident)
+            return shadow.measure_outside_transaction(conn, sql, tables, self.connect, self.quote_ident, self.scope)
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
-        return shadow.table_sizes(conn)
+        return shadow.table_sizes(conn, self.scope)
 
     # -- fingerprint ---------------------------------------------------------------------
 
     def fingerprint(self, conn: Connection) -> Fingerprint:
-        """All user schemas (not pg_catalog, information_schema, pg_toast, pg_temp_*)."""
+        """All user schemas (not pg_catalog, information_schema, pg_toast, pg_temp_*); a schema-per-tenant
+        target's own schema only, its names unqualified (so tenants and their shadows compare equal)."""
         return build_fingerprint(self.introspect(conn))
 
     def introspect(self, conn: Connection) -> Iterator[Entry]:
         for reader in (_extensions, _types, _relations, _columns, _indexes, _constraints,
                        _sequences, _functions, _triggers):
-            yield from reader(conn)
+            yield from reader(conn, self.scope)
 
 
     # -- batches -------------------------------------------------------------------------
@@ -226,12 +279,15 @@ def _rows(conn: Connection, sql: str) -> list[Any]:
     return list(conn.execute(text(sql)))
 
 
-def _extensions(conn: Connection) -> Iterator[Entry]:
-    for row in _rows(conn, "SELECT extname, extversion FROM pg_extension WHERE extname <> 'plpgsql'"):
+def _extensions(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
+    # extensions belong to the database; a tenant owns those installed into its schema
+    mine = "" if scope.only is None else \
+        f" AND extnamespace = (SELECT oid FROM pg_namespace WHERE nspname = {sql_literal(scope.only)})"
+    for row in _rows(conn, f"SELECT extname, extversion FROM pg_extension WHERE extname <> 'plpgsql'{mine}"):
         yield "extension", row.extname, {"version": row.extversion}
 
 
-def _types(conn: Connection) -> Iterator[Entry]:
+def _types(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
     for row in _rows(conn, f"""
         SELECT n.nspname, t.typname, t.typtype, format_type(t.typbasetype, t.typtypmod) AS base,
                t.typnotnull, t.typdefault,
@@ -240,8 +296,8 @@ def _types(conn: Connection) -> Iterator[Entry]:
                array(SELECT pg_get_constraintdef(k.oid, true) FROM pg_constraint k
                      WHERE k.contypid = t.oid ORDER BY k.conname) AS checks
         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-        WHERE t.typtype IN ('e', 'd') AND {_USER_SCHEMAS} AND {_not_extension('t.oid', 'pg_type')}"""):
-        name = _qualify(row.nspname, row.typname)
+        WHERE t.typtype IN ('e', 'd') AND {_in_scope(scope)} AND {_not_extension('t.oid', 'pg_type')}"""):
+        name = scope.qualify(row.nspname, row.typname)
         if row.typtype == "e":
             yield "type", name, {"kind": "enum", "labels": list(row.labels)}
         else:
@@ -249,15 +305,15 @@ def _types(conn: Connection) -> Iterator[Entry]:
                                  "default": row.typdefault, "checks": list(row.checks)}
 
 
-def _relations(conn: Connection) -> Iterator[Entry]:
+def _relations(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
     for row in _rows(conn, f"""
         SELECT n.nspname, c.relname, c.relkind, c.relpersistence,
                pg_get_expr(c.relpartbound, c.oid) AS bound,
                CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_USER_SCHEMAS}
+        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_in_scope(scope)}
           AND {_not_extension('c.oid', 'pg_class')}"""):
-        name = _qualify(row.nspname, row.relname)
+        name = scope.qualify(row.nspname, row.relname)
         if row.relkind in ("v", "m"):
             yield "view", name, {"materialized": row.relkind == "m",
                                  "definition": normalize_sql(row.definition or "")}
@@ -267,7 +323,7 @@ def _relations(conn: Connection) -> Iterator[Entry]:
                                   "partition_bound": row.bound}
 
 
-def _columns(conn: Connection) -> Iterator[Entry]:
+def _columns(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
     for row in _rows(conn, f"""
         SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
                a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS expr, a.attidentity, a.attgenerated,
@@ -278,8 +334,8 @@ def _columns(conn: Connection) -> Iterator[Entry]:
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         LEFT JOIN pg_collation co ON co.oid = a.attcollation
         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
-          AND {_USER_SCHEMAS} AND {_not_extension('c.oid', 'pg_class')}"""):
-        table = _qualify(row.nspname, row.relname)
+          AND {_in_scope(scope)} AND {_not_extension('c.oid', 'pg_class')}"""):
+        table = scope.qualify(row.nspname, row.relname)
         generated = row.attgenerated == "s"
         yield "column", f"{table}.{row.attname}", {
             "table": table, "type": row.type, "nullable": not row.attnotnull,
@@ -288,7 +344,7 @@ def _columns(conn: Connection) -> Iterator[Entry]:
             "collation": row.collation}
 
 
-def _indexes(conn: Connection) -> Iterator[Entry]:
+def _indexes(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
     # Indexes behind PRIMARY KEY / UNIQUE / EXCLUDE constraints are listed as those constraints.
     option = ("CASE WHEN i.indoption[k-1] & 1 = 1 THEN ' DESC' ELSE '' END || "
               "CASE WHEN (i.indoption[k-1] & 2 = 2) <> (i.indoption[k-1] & 1 = 1) THEN "
@@ -303,11 +359,11 @@ def _indexes(conn: Connection) -> Iterator[Entry]:
         FROM pg_index i
         JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class tc ON tc.oid = i.indrelid
         JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_am am ON am.oid = ic.relam
-        WHERE {_USER_SCHEMAS} AND {_not_extension('tc.oid', 'pg_class')}
+        WHERE {_in_scope(scope)} AND {_not_extension('tc.oid', 'pg_class')}
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
                           AND k.contype IN ('p', 'u', 'x'))"""):
-        yield "index", _qualify(row.nspname, row.index), {
-            "table": _qualify(row.nspname, row.table), "columns": list(row.keys),
+        yield "index", scope.qualify(row.nspname, row.index), {
+            "table": scope.qualify(row.nspname, row.table), "columns": list(row.keys),
             "include": list(row.include), "unique": row.indisunique, "method": row.amname,
             "predicate": row.predicate}
 
@@ -318,14 +374,14 @@ _CON_TYPES = {"p": "primary key", "u": "unique", "c": "check", "f": "foreign key
 _FK_TAIL = re.compile(r"\s+(ON (DELETE|UPDATE)|MATCH|DEFERRABLE|NOT DEFERRABLE|INITIALLY)\b.*$", re.S)
 
 
-def _constraints(conn: Connection) -> Iterator[Entry]:
+def _constraints(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
     for row in _rows(conn, f"""
         SELECT n.nspname, c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid, true) AS condef,
                k.condeferrable, k.condeferred, k.convalidated, k.confdeltype, k.confupdtype
         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE {_USER_SCHEMAS} AND {_not_extension('c.oid', 'pg_class')}"""):
-        table = _qualify(row.nspname, row.relname)
+        WHERE {_in_scope(scope)} AND {_not_extension('c.oid', 'pg_class')}"""):
+        table = scope.qualify(row.nspname, row.relname)
         definition = re.sub(r"\s+NOT VALID$", "", row.condef)
         attrs: dict[str, Any] = {"table": table, "type": _CON_TYPES.get(row.contype, row.contype),
                                  "validated": row.convalidated,
@@ -337,7 +393,7 @@ def _constraints(conn: Connection) -> Iterator[Entry]:
         yield "constraint", f"{table}.{row.conname}", attrs
 
 
-def _sequences(conn: Connection) -> Iterator[Entry]:
+def _sequences(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
     # Owned sequences hang off their table; no last_value: that is data, not schema.
     for row in _rows(conn, f"""
         SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL) AS type, s.seqstart, s.seqincrement,
@@ -350,15 +406,15 @@ def _sequences(conn: Connection) -> Iterator[Entry]:
         LEFT JOIN pg_class tc ON tc.oid = d.refobjid
         LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
         LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-        WHERE {_USER_SCHEMAS} AND {_not_extension('c.oid', 'pg_class')}"""):
-        table = _qualify(row.owner_schema, row.owner_table) if row.owner_table else None
-        yield "sequence", _qualify(row.nspname, row.relname), {
+        WHERE {_in_scope(scope)} AND {_not_extension('c.oid', 'pg_class')}"""):
+        table = scope.qualify(row.owner_schema, row.owner_table) if row.owner_table else None
+        yield "sequence", scope.qualify(row.nspname, row.relname), {
             "table": table, "owned_by": f"{table}.{row.owner_column}" if table else None,
             "type": row.type, "start": row.seqstart, "increment": row.seqincrement,
             "min": row.seqmin, "max": row.seqmax, "cache": row.seqcache, "cycle": row.seqcycle}
 
 
-def _functions(conn: Connection) -> Iterator[Entry]:
+def _functions(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
     for row in _rows(conn, f"""
         SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) AS args, p.prokind,
                pg_get_function_result(p.oid) AS result, l.lanname, p.provolatile, p.prosecdef,
@@ -367,22 +423,22 @@ def _functions(conn: Connection) -> Iterator[Entry]:
                     ELSE p.prosrc END AS body
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         JOIN pg_language l ON l.oid = p.prolang
-        WHERE {_USER_SCHEMAS} AND {_not_extension('p.oid', 'pg_proc')}"""):
+        WHERE {_in_scope(scope)} AND {_not_extension('p.oid', 'pg_proc')}"""):
         kind = {"f": "function", "p": "procedure", "a": "aggregate", "w": "window"}[row.prokind]
-        yield "function", f"{_qualify(row.nspname, row.proname)}({row.args})", {
+        yield "function", f"{scope.qualify(row.nspname, row.proname)}({row.args})", {
             "kind": kind, "returns": row.result, "language": row.lanname,
             "volatility": {"i": "immutable", "s": "stable", "v": "volatile"}[row.provolatile],
             "security_definer": row.prosecdef, "config": list(row.proconfig or []),
             "body_sha256": body_hash(row.body)}
 
 
-def _triggers(conn: Connection) -> Iterator[Entry]:
+def _triggers(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
     for row in _rows(conn, f"""
         SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid, true) AS tgdef, t.tgenabled
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE NOT t.tgisinternal AND {_USER_SCHEMAS}"""):
-        table = _qualify(row.nspname, row.relname)
+        WHERE NOT t.tgisinternal AND {_in_scope(scope)}"""):
+        table = scope.qualify(row.nspname, row.relname)
         yield "trigger", f"{table}.{row.tgname}", {
             "table": table, "definition": row.tgdef,
             "enabled": {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}[row.tgenabled]}

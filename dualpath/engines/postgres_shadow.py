@@ -1,4 +1,6 @@
-"""PostgreSQL: schema-only shadows (pg_dump | psql), this backend's locks from pg_locks, relfilenodes."""
+"""PostgreSQL: schema-only shadows (pg_dump | psql), this backend's locks from pg_locks, relfilenodes,
+and the schema scope of a tenant (schema-per-tenant: ``?options=-csearch_path%3Dtenant_007`` in its URL).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
@@ -25,6 +28,84 @@ _USER = ("n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NO
 _TOOL_HINT = "install the PostgreSQL client (pg_dump, psql) of at least the server's major version"
 
 
+@dataclass(frozen=True)
+class SchemaScope:
+    """Which schemas a target owns: every user schema of its database, or (schema-per-tenant) one.
+
+    Names in ``home`` are shown bare, others as ``schema.name``, so the same tables read the same
+    in every tenant and in a shadow of it.
+    """
+
+    home: str = "public"
+    only: str | None = None  # schema-per-tenant: the tenant's schema, nothing else is its
+
+    def where(self, column: str = "n.nspname") -> str:
+        """SQL: ``column`` (a schema name) belongs to this scope."""
+        if self.only is not None:
+            return f"{column} = {sql_literal(self.only)}"
+        return _USER.replace("n.nspname", column)
+
+    def qualify(self, schema: str, name: str) -> str:
+        return name if schema == self.home else f"{schema}.{name}"
+
+
+DATABASE_WIDE = SchemaScope()
+_OPTION = re.compile(r"^(?:-c|--)(?P<name>[A-Za-z_][\w-]*)=(?P<value>.*)$", re.S)
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def scope_of(url: URL) -> SchemaScope:
+    """The URL's scope: its search_path's first schema (libpq ``options``), else the whole database."""
+    schema = search_path_schema(url)
+    return SchemaScope(schema, schema) if schema else DATABASE_WIDE
+
+
+def search_path_schema(url: URL) -> str | None:
+    """The schema a URL's ``options=-c search_path=...`` puts first (where tables are created); None
+    without one, or when it starts with ``$user`` (then the schema depends on the role, not the URL)."""
+    options = url.query.get("options")
+    values = options if isinstance(options, tuple) else (options,) if options else ()
+    found: str | None = None
+    for option in values:
+        for name, value in _libpq_settings(option):
+            if name.replace("-", "_").lower() == "search_path":
+                found = value  # the last setting wins, as in the server
+    if found is None:
+        return None
+    first = _first_entry(found)
+    return None if not first or first == "$user" else first
+
+
+def _libpq_settings(options: str) -> list[tuple[str, str]]:
+    """``-c a=b -cc=d --e=f`` → [(a, b), (c, d), (e, f)]; a backslash escapes a space, as in libpq."""
+    tokens = [t.replace("\\ ", " ") for t in re.split(r"(?<!\\)\s+", options.strip()) if t]
+    settings: list[tuple[str, str]] = []
+    for index, token in enumerate(tokens):
+        if token == "-c" and index + 1 < len(tokens):
+            token = "-c" + tokens[index + 1]
+        match = _OPTION.match(token)
+        if match:
+            settings.append((match["name"], match["value"]))
+    return settings
+
+
+def _first_entry(search_path: str) -> str:
+    """The first schema of a search_path value: unquoted names fold to lower case, quoted ones keep theirs."""
+    text = search_path.strip()
+    if text.startswith('"'):
+        end = 1
+        while True:
+            end = text.find('"', end)
+            if end == -1 or not text.startswith('""', end):
+                break
+            end += 2
+        return text[1:end if end != -1 else len(text)].replace('""', '"')
+    return text.split(",", 1)[0].strip().lower()
+
+
 def libpq_env(url: URL) -> dict[str, str]:
     """Connection settings for pg_dump/psql through the environment: never a password in argv."""
     env = dict(os.environ, PGHOST=url.host or "localhost", PGPORT=str(url.port or 5432),
@@ -36,13 +117,16 @@ def libpq_env(url: URL) -> dict[str, str]:
     return env
 
 
-def copy_schema(source: URL, shadow: URL) -> None:
-    """pg_dump --schema-only of ``source`` replayed into ``shadow``; stops at the first error."""
+def copy_schema(source: URL, shadow: URL, scope: SchemaScope = DATABASE_WIDE) -> None:
+    """pg_dump --schema-only of ``source`` replayed into ``shadow``; stops at the first error.
+    A schema-per-tenant source copies its own schema only, not its neighbours in the database."""
     dump, psql = shutil.which("pg_dump"), shutil.which("psql")
     if not dump or not psql:
         raise DualpathError("pg_dump or psql not found on PATH: cannot copy the schema into a shadow",
                             hint=_TOOL_HINT)
-    ddl = _run([dump, "--schema-only", "--no-owner", "--no-privileges"], libpq_env(source), None)
+    # a quoted pattern matches exactly that name (no case folding, no wildcards)
+    only = ["--schema", '"' + scope.only.replace('"', '""') + '"'] if scope.only is not None else []
+    ddl = _run([dump, "--schema-only", "--no-owner", "--no-privileges", *only], libpq_env(source), None)
     _run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1"], libpq_env(shadow), ddl)
 
 
@@ -58,16 +142,12 @@ def _run(argv: list[str], env: dict[str, str], stdin: bytes | None) -> bytes:
     return done.stdout
 
 
-def _qualify(schema: str, name: str) -> str:
-    return name if schema == "public" else f"{schema}.{name}"
-
-
-def table_storage(conn: Connection) -> dict[str, str]:
+def table_storage(conn: Connection, scope: SchemaScope = DATABASE_WIDE) -> dict[str, str]:
     """Table → relfilenode: a new file node means the table was rewritten."""
     rows = conn.execute(text(
         "SELECT n.nspname, c.relname, c.relfilenode FROM pg_class c "
-        f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND {_USER}"))
-    return {_qualify(r[0], r[1]): str(r[2]) for r in rows}
+        f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND {scope.where()}"))
+    return {scope.qualify(r[0], r[1]): str(r[2]) for r in rows}
 
 
 def lock_name(mode: str) -> str:
@@ -75,7 +155,7 @@ def lock_name(mode: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", mode.removesuffix("Lock")).upper()
 
 
-def held_locks(conn: Connection) -> LockReading:
+def held_locks(conn: Connection, scope: SchemaScope = DATABASE_WIDE) -> LockReading:
     """Relation locks this backend holds on user tables (read before COMMIT: they are held to its end)."""
     rows = conn.execute(text(
         "SELECT n.nspname, c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
@@ -83,7 +163,7 @@ def held_locks(conn: Connection) -> LockReading:
         f"AND l.locktype = 'relation' AND l.granted AND c.relkind IN ('r', 'p', 'm') AND {_USER}"))
     locks: dict[str, str] = {}
     for schema, name, mode in rows:
-        table, mode = _qualify(schema, name), lock_name(mode)
+        table, mode = scope.qualify(schema, name), lock_name(mode)
         if lock_rank(mode) > lock_rank(locks.get(table, "")):
             locks[table] = mode
     return LockReading(locks, "pg_locks of the session, before COMMIT")
@@ -91,7 +171,7 @@ def held_locks(conn: Connection) -> LockReading:
 
 def measure_outside_transaction(conn: Connection, sql: str, tables: Sequence[str],
                                 connect: Callable[[], AbstractContextManager[Connection]],
-                                quote: Callable[[str], str]) -> LockReading:
+                                quote: Callable[[str], str], scope: SchemaScope = DATABASE_WIDE) -> LockReading:
     """Locks of a statement that cannot run in a transaction block (CONCURRENTLY, VACUUM), seen from outside.
 
     It commits before its locks could be read by its own session, so another session holds
@@ -111,9 +191,9 @@ def measure_outside_transaction(conn: Connection, sql: str, tables: Sequence[str
             name = ".".join(quote(p) for p in table.split("."))
             holder.exec_driver_sql(f"LOCK TABLE {name} IN SHARE UPDATE EXCLUSIVE MODE")
         job = Running(conn, sql, int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() or 0))
-        waited = poll(lambda: _look(watch, job.id, seen) or job.done)
+        waited = poll(lambda: _look(watch, job.id, seen, scope) or job.done)
         holder.rollback()
-        poll(lambda: (_look(watch, job.id, seen), job.done)[1])
+        poll(lambda: (_look(watch, job.id, seen, scope), job.done)[1])
         job.join()
     if job.error is not None:
         raise job.error
@@ -144,7 +224,7 @@ def _tables_of_dropped_indexes(conn: Connection, sql: str) -> list[str]:
     return found
 
 
-def _look(watch: Connection, pid: int, seen: dict[str, str]) -> bool:
+def _look(watch: Connection, pid: int, seen: dict[str, str], scope: SchemaScope) -> bool:
     """Record the backend's relation locks (granted or awaited); True when it waits for any lock."""
     rows = watch.execute(text(
         "SELECT n.nspname, c.relname, l.mode, l.granted, c.relkind FROM pg_locks l "
@@ -156,7 +236,7 @@ def _look(watch: Connection, pid: int, seen: dict[str, str]) -> bool:
         if name is None or kind not in ("r", "p", "m") or schema in ("pg_catalog", "information_schema") \
                 or str(schema).startswith("pg_"):
             continue
-        table, mode = _qualify(schema, name), lock_name(mode)
+        table, mode = scope.qualify(schema, name), lock_name(mode)
         if lock_rank(mode) > lock_rank(seen.get(table, "")):
             seen[table] = mode
     return waiting
@@ -184,13 +264,13 @@ def lock_rank(mode: str) -> int:
     return LOCK_ORDER.index(bare) if bare in LOCK_ORDER else -1
 
 
-def table_sizes(conn: Connection) -> dict[str, TableStats]:
+def table_sizes(conn: Connection, scope: SchemaScope = DATABASE_WIDE) -> dict[str, TableStats]:
     """Planner row estimates and on-disk size with indexes and TOAST: cheap, no scan."""
     rows = conn.execute(text(
         "SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid) "
         f"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'm') "
-        f"AND {_USER}"))
-    return {_qualify(r[0], r[1]): TableStats(int(r[2] or 0), int(r[3] or 0)) for r in rows}
+        f"AND {scope.where()}"))
+    return {scope.qualify(r[0], r[1]): TableStats(int(r[2] or 0), int(r[3] or 0)) for r in rows}
 
 
 CALIBRATION = CalibrationSql(
