@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -87,17 +88,29 @@ def collect(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def quick_results() -> list[str]:
-    """Results files written by a --quick run: smoke numbers, not to be quoted."""
-    quick = []
+def results_data() -> dict[str, dict[str, Any]]:
+    """Every readable results file but the summary, by benchmark name."""
+    found = {}
     for path in sorted(RESULTS.glob("*.json")):
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError:
             continue
-        if path.stem != "summary" and isinstance(data, dict) and data.get("quick") is True:
-            quick.append(path.stem)
-    return quick
+        if path.stem != "summary" and isinstance(data, dict):
+            found[path.stem] = data
+    return found
+
+
+def quick_results() -> list[str]:
+    """Results files written by a --quick run: smoke numbers, not to be quoted."""
+    return [name for name, data in results_data().items() if data.get("quick") is True]
+
+
+def loaded_results() -> list[str]:
+    """Results measured while the machine was busy (1-minute load above its CPU count)."""
+    cpus = os.cpu_count() or 1
+    return [f"{name} (load {data['load_average_1m']} on {cpus} CPUs)" for name, data in results_data().items()
+            if isinstance(data.get("load_average_1m"), int | float) and data["load_average_1m"] > cpus]
 
 
 def met_text(met: object) -> str:
@@ -108,7 +121,9 @@ def met_text(met: object) -> str:
 
 def print_table(rows: list[dict[str, Any]], quick: list[str]) -> None:
     note = f" (quick sizes, smoke numbers not to quote: {', '.join(quick)})" if quick else ""
-    table = Table(title="dualpath benchmarks" + note)
+    loaded = loaded_results()
+    table = Table(title="dualpath benchmarks" + note,
+                  caption=f"measured on a busy machine: {', '.join(loaded)}" if loaded else None)
     for column in ("benchmark", "measure", "dualpath", "peer", "ratio", "goal", "met"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -137,6 +152,8 @@ def write_docs(rows: list[dict[str, Any]], stamp: str, quick: list[str]) -> None
     note = f"Generated {stamp} by `bench/run_all.py`."
     if quick:
         note += f" Quick sizes (smoke numbers, not to quote) in: {', '.join(quick)}."
+    if loaded := loaded_results():
+        note += f" Measured on a busy machine, to re-run on a quiet one: {', '.join(loaded)}."
     DOCS.write_text(f"{head}{START}\n{note}\n\n{markdown(rows)}\n{END}{tail}")
     print(f"updated {DOCS.relative_to(BENCH.parent)}")
 
