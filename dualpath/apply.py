@@ -9,6 +9,7 @@ statement with checkpoints (dualpath/batching), so a failure or a kill resumes o
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -184,11 +185,20 @@ class Runner:
 
     def _run_one_by_one(self, conn: Connection, change: Change, statements: Sequence[Statement],
                         direction: str, started: float) -> None:
-        """Each statement commits alone; a failure lists what ran and how to undo it."""
-        ran: list[str] = []
-        for statement in statements:
+        """Each statement commits alone, journaled so a killed run resumes at the next statement;
+        a failure lists what ran and how to undo it."""
+        journal = self._journal(conn, change, direction)
+        ran = [statements[i].where for i, row in sorted(journal.items()) if row.state == history.DONE]
+        for index, statement in enumerate(statements):
+            entry = journal.get(index)
+            if entry is not None and entry.state == history.DONE:
+                continue  # an earlier, interrupted run did it
             try:
-                self._execute_with_retries(conn, change, statement)
+                if entry is not None and self._took_effect(conn, change, statement, entry):
+                    with conn.begin():
+                        self._journal_done(conn, change, direction, index, statement)
+                else:
+                    self._run_journaled(conn, change, direction, index, statement)
             except DBAPIError as exc:
                 undo = [s.text for s in (change.rollback if direction == "up" else change.forward)]
                 # nothing ran = nothing stays, so a later apply may simply retry it
@@ -203,6 +213,100 @@ class Runner:
             ran.append(statement.where)
         with conn.begin():
             self._record(conn, change, direction, started, True, {"ran": ran})
+            history.journal_forget(conn, change.version)
+
+    # -- the statement journal: where a change whose statements commit alone stands ---------
+
+    def _journal(self, conn: Connection, change: Change, direction: str) -> dict[int, history.JournalRow]:
+        """What an earlier, interrupted run of this change did; refused if the file changed since."""
+        journal = history.journal_of(conn, change.version, direction)
+        conn.commit()
+        stale = [row for row in journal.values() if row.checksum != change.checksum]
+        if stale:
+            done = [row.location for row in journal.values() if row.state == history.DONE]
+            raise TargetRefused(
+                f"version {change.version} was interrupted half-way by an earlier run and its file changed since "
+                f"(statements done then: {', '.join(done) or 'none'}); nothing ran", where=change.where,
+                hint="restore the file as it was and run again to resume; or undo those statements by hand and "
+                     "run `dualpath repair` to start the change afresh")
+        if journal:
+            count = sum(1 for row in journal.values() if row.state == history.DONE)
+            self.echo(f"resuming {change.version} ({'apply' if direction == 'up' else 'rollback'}): an earlier run "
+                      f"was interrupted after {count} statement(s)")
+        return journal
+
+    def commits_alone(self, change: Change, statement: Statement) -> bool:
+        """Can this statement commit without its journal row (DDL on MySQL/MariaDB, a no-transaction
+        statement)? Then a kill between the two leaves it in doubt, and "started" is journaled first."""
+        if self.outside_transaction(change, statement):
+            return True
+        return not self.engine.transactional_ddl and not is_transactional_dml(statement.text)
+
+    def _run_journaled(self, conn: Connection, change: Change, direction: str, index: int, statement: Statement,
+                       then: Callable[[Connection], None] | None = None) -> None:
+        if self.commits_alone(change, statement):
+            before = self.engine.fingerprint(conn).digest
+            conn.commit()
+            with conn.begin():
+                history.journal_mark(conn, self.actor, version=change.version, direction=direction, index=index,
+                                     location=statement.where, checksum=change.checksum, state=history.STARTED,
+                                     schema_before=before, session_id=self.engine.session_id(conn))
+
+        def done(c: Connection) -> None:
+            self._journal_done(c, change, direction, index, statement)
+            if then is not None:
+                then(c)
+
+        self._execute_with_retries(conn, change, statement, done)
+
+    def _journal_done(self, conn: Connection, change: Change, direction: str, index: int,
+                      statement: Statement) -> None:
+        history.journal_mark(conn, self.actor, version=change.version, direction=direction, index=index,
+                             location=statement.where, checksum=change.checksum, state=history.DONE)
+
+    def _took_effect(self, conn: Connection, change: Change, statement: Statement,
+                     entry: history.JournalRow) -> bool:
+        """An interrupted run started this statement and never recorded its end. The server may still be
+        running it: wait for that. Then the schema says: unchanged since it started = it did not happen
+        (run it); changed = it happened, where one statement is atomic (MySQL/MariaDB DDL)."""
+        if entry.state != history.STARTED:
+            return False
+        self._wait_for_session(conn, change, statement, entry.session_id)
+        now = self.engine.fingerprint(conn).digest
+        conn.commit()
+        if entry.schema_before is None or now == entry.schema_before:
+            self.echo(f"{statement.where}: interrupted earlier before it took effect; running it again")
+            return False
+        if self.outside_transaction(change, statement):
+            raise TargetRefused(
+                f"version {change.version}: {statement.where} was interrupted by an earlier run and the schema "
+                f"changed since it started, so it may have half-run; nothing ran", where=statement.where,
+                hint="check what it left (CREATE INDEX CONCURRENTLY leaves an INVALID index): undo it by hand "
+                     "and run again, which then runs the statement afresh")
+        self.echo(f"{statement.where}: interrupted earlier after it took effect (the schema changed); "
+                  "not running it again")
+        return True
+
+    def _wait_for_session(self, conn: Connection, change: Change, statement: Statement,
+                          session_id: str | None) -> None:
+        """A killed client's DDL goes on in the server until it ends (statement timeout at most)."""
+        if session_id is None or session_id == self.engine.session_id(conn):
+            conn.commit()
+            return
+        limit_s = (self.safety.statement_timeout_ms or 3_600_000) / 1000 + 5
+        deadline, told = time.monotonic() + limit_s, False
+        while self.engine.session_busy(conn, session_id):
+            conn.commit()
+            if time.monotonic() > deadline:
+                raise TargetRefused(
+                    f"version {change.version}: the interrupted run's session {session_id} still runs "
+                    f"{statement.where} after {limit_s:.0f} s; nothing ran", where=statement.where,
+                    hint=f"wait for it to end, or end it (MySQL/MariaDB: KILL {session_id}), then run again")
+            if not told:
+                self.echo(f"waiting for session {session_id} of the interrupted run to finish {statement.where}")
+                told = True
+            time.sleep(0.1)
+        conn.commit()
 
     def _run_batched(self, conn: Connection, change: Change, statements: Sequence[Statement],
                      direction: str, started: float) -> None:
@@ -211,9 +315,11 @@ class Runner:
         try:
             with lag_probes(conn, self.engine, replica_urls()) as probes:
                 ctx = self._batch_context(conn, change, direction, probes)
+                journal = self._journal(conn, change, direction)
                 done = run_batched_change(
                     conn, change, statements, ctx, ran=ran,
-                    run_plain=lambda st, then: self._execute_with_retries(conn, change, st, then))
+                    run_plain=lambda st, then: self._run_plain_of_batch(conn, change, direction, statements,
+                                                                        journal, st, then))
         except (DBAPIError, DualpathError) as exc:
             self._record_batch_failure(conn, change, direction, started, ran, exc)
             if isinstance(exc, DualpathError):
@@ -226,6 +332,20 @@ class Runner:
             self._record(conn, change, direction, started, True, {"ran": ran, "batched_rows": done.rows})
             # progress the other way belongs to an earlier round trip: the next one starts afresh
             checkpoint.forget(conn, change.version, "down" if direction == "up" else "up")
+            history.journal_forget(conn, change.version)
+
+    def _run_plain_of_batch(self, conn: Connection, change: Change, direction: str,
+                            statements: Sequence[Statement], journal: dict[int, history.JournalRow],
+                            statement: Statement, then: Callable[[Connection], None]) -> None:
+        """A plain statement of a batched change; ``then`` writes its done checkpoint."""
+        index = next(i for i, s in enumerate(statements) if s is statement)
+        entry = journal.get(index)
+        if entry is not None and self._took_effect(conn, change, statement, entry):
+            with conn.begin():
+                self._journal_done(conn, change, direction, index, statement)
+                then(conn)
+            return
+        self._run_journaled(conn, change, direction, index, statement, then)
 
     def _batch_context(self, conn: Connection, change: Change, direction: str,
                        probes: list[Callable[[], float | None]]) -> BatchContext:
@@ -317,6 +437,7 @@ class Runner:
             conn.rollback()
         with conn.begin():
             self._record(conn, change, direction, started, False, detail)
+            history.journal_forget(conn, change.version)  # the failure row lists what ran; repair starts afresh
 
     def _failure(self, change: Change, statement: Statement | None, exc: DBAPIError, aftermath: str) -> Exception:
         where = statement.where if statement else change.where
@@ -372,6 +493,15 @@ def refuse_partial_failures(states: list[ChangeState]) -> None:
                 f"statements that ran: {', '.join(s.row.detail.get('ran', [])) or 'none'}",
                 where=s.where,
                 hint="undo what ran by hand (see dualpath status --format json), then `dualpath repair`")
+
+
+_DML = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(insert|update|delete|replace|select|with|do)\b",
+                  re.IGNORECASE | re.DOTALL)
+
+
+def is_transactional_dml(sql: str) -> bool:
+    """Statements that commit only with their transaction (InnoDB), so with their journal row too."""
+    return _DML.match(sql) is not None
 
 
 def execute_sql(conn: Connection, sql: str) -> None:

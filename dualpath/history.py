@@ -28,6 +28,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
+    delete,
     inspect,
     select,
 )
@@ -87,6 +89,43 @@ batch_checkpoint_table = Table(
     Column("updated_by", String(128), nullable=True),  # who paused, resumed or cancelled
     UniqueConstraint("version", "direction", "statement_index", name="dualpath_batch_checkpoint_statement"),
 )
+
+
+# One row per statement of a change in flight whose statements commit on their own (MySQL/MariaDB
+# DDL, PostgreSQL no-transaction statements): "started" (with the schema digest before it) is
+# committed before the statement runs, "done" with or right after it. A run killed half-way leaves
+# exactly where it stood; the next run resumes at the next statement. Rows go when the change completes.
+statement_journal_table = Table(
+    "dualpath_statement_journal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False),
+    Column("direction", String(8), nullable=False),  # up | down
+    Column("statement_index", Integer, nullable=False),  # position in the change's forward/rollback
+    Column("location", String(512), nullable=False),  # file:line
+    Column("checksum", String(64), nullable=False),  # of the change when the statement started
+    Column("state", String(16), nullable=False),  # started | done
+    Column("schema_before", String(64), nullable=True),  # fingerprint digest before a started statement
+    Column("session_id", String(64), nullable=True),  # the server session that ran it (to wait for)
+    Column("run_id", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+    UniqueConstraint("version", "direction", "statement_index", name="dualpath_statement_journal_statement"),
+)
+
+STARTED, DONE = "started", "done"
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    version: str
+    direction: str
+    statement_index: int
+    location: str
+    checksum: str
+    state: str
+    schema_before: str | None
+    session_id: str | None
+    run_id: str
 
 
 @dataclass(frozen=True)
@@ -182,3 +221,36 @@ def audit_rows(conn: Connection) -> list[dict[str, Any]]:
     if not inspect(conn).has_table(audit_table.name):
         return []
     return [dict(r) for r in conn.execute(select(audit_table).order_by(audit_table.c.id)).mappings()]
+
+
+def journal_of(conn: Connection, version: str, direction: str) -> dict[int, JournalRow]:
+    """The journal of one change in one direction, by statement index (empty when none)."""
+    t = statement_journal_table
+    rows = conn.execute(select(t).where(and_(t.c.version == version, t.c.direction == direction))).mappings()
+    return {r["statement_index"]: JournalRow(**{k: r[k] for k in JournalRow.__dataclass_fields__}) for r in rows}
+
+
+def journal_all(conn: Connection) -> list[JournalRow]:
+    """Every journal row: the changes a run left half-way."""
+    t = statement_journal_table
+    if not inspect(conn).has_table(t.name):
+        return []
+    rows = conn.execute(select(t).order_by(t.c.version, t.c.direction, t.c.statement_index)).mappings()
+    return [JournalRow(**{k: r[k] for k in JournalRow.__dataclass_fields__}) for r in rows]
+
+
+def journal_mark(conn: Connection, actor: Actor, *, version: str, direction: str, index: int, location: str,
+                 checksum: str, state: str, schema_before: str | None = None, session_id: str | None = None) -> None:
+    """Write a statement's journal row (replacing an earlier one of the same statement)."""
+    t = statement_journal_table
+    conn.execute(delete(t).where(and_(t.c.version == version, t.c.direction == direction,
+                                      t.c.statement_index == index)))
+    conn.execute(t.insert().values(
+        version=version, direction=direction, statement_index=index, location=location[:512], checksum=checksum,
+        state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now()))
+
+
+def journal_forget(conn: Connection, version: str) -> int:
+    """Drop a change's journal (both directions) once it completed or was repaired; returns rows dropped."""
+    t = statement_journal_table
+    return int(conn.execute(delete(t).where(t.c.version == version)).rowcount or 0)

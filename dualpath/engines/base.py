@@ -80,6 +80,10 @@ class Engine(Protocol):
 
     def current_holder(self) -> RunLockHolder | None: ...
 
+    def session_id(self, conn: Connection) -> str | None: ...  # this connection's id on the server
+
+    def session_busy(self, conn: Connection, session_id: str) -> bool: ...  # is that session still running?
+
     def fingerprint(self, conn: Connection) -> Fingerprint: ...
 
     def table_exists(self, conn: Connection, name: str) -> bool: ...
@@ -166,6 +170,16 @@ class SqlEngine:
 
     def ensure_exists(self) -> None:
         """Servers: a missing database is reported by connect(), with how to create it."""
+
+    def session_id(self, conn: Connection) -> str | None:
+        """The server's id of this connection, recorded before a statement that commits on its own so
+        that a later run can wait for a killed run's statement to end; None where there is none to wait
+        for (the server ends a dead client's work with its transaction)."""
+        return None
+
+    def session_busy(self, conn: Connection, session_id: str) -> bool:
+        """Does the session still run a statement? (A killed client's DDL may go on without it.)"""
+        return False
 
     @contextlib.contextmanager
     def autocommit(self, conn: Connection) -> Iterator[Connection]:

@@ -164,6 +164,17 @@ class MySQLEngine(SqlEngine):
         since = format_since(datetime.now(UTC) - timedelta(seconds=int(proc.secs or 0)))
         return RunLockHolder("unknown", proc.host or "unknown", since)
 
+    # -- sessions ------------------------------------------------------------------------
+
+    def session_id(self, conn: Connection) -> str | None:
+        return str(conn.execute(text("SELECT CONNECTION_ID()")).scalar())
+
+    def session_busy(self, conn: Connection, session_id: str) -> bool:
+        """The server finishes a statement whose client died and only then notices it is gone."""
+        row = conn.execute(text("SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = :c"),
+                           {"c": int(session_id)}).first()
+        return row is not None and str(row[0]).lower() not in ("sleep", "killed")
+
     # -- databases and tables ------------------------------------------------------------
 
     def server_url(self) -> URL:
