@@ -6,6 +6,8 @@ Kinds: ``sql`` (a query's single value equals ``expect`` or is at most ``max``),
 ``replication_lag`` (seconds), ``lock_waits`` (sessions waiting for a lock) and
 ``long_transactions`` (transactions open longer than ``older_than_s``).
 A gate that cannot be evaluated fails: a rollout never proceeds on an unknown.
+Built-ins read the server or database, not a schema: schema-per-tenant tenants of one database
+are checked once for all of them (200 schemas, one query), named by the first and a count.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy import text
 from dualpath.config import GateConfig, interpolate
 from dualpath.engines import open_engine
 from dualpath.errors import DualpathError, TargetRefused
-from dualpath.urls import redact
+from dualpath.urls import backend_of, endpoint, parse_url, redact
 
 # Built-in probes per engine. They belong with the engines (dialect knowledge); they live here
 # until the Engine protocol grows probe methods, and only this table needs to move then.
@@ -42,6 +44,7 @@ BUILTIN_SQL: dict[str, dict[str, str]] = {
     },
 }
 _BUILTIN_MAX = {"replication_lag": 10.0, "lock_waits": 0.0, "long_transactions": 0.0}
+_DATABASE_WIDE = frozenset(_BUILTIN_MAX)  # what they read belongs to the database (or server), not a schema
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,37 @@ def check_gates(gates: Sequence[GateConfig], tenants: Sequence[tuple[str, str]])
     for gate in gates:
         if gate.kind == "http" or gate.url:
             results.append(check_gate(gate, None))
+        elif gate.kind in _DATABASE_WIDE:
+            results.extend(check_gate(gate, url, name) for name, url in per_database(tenants))
         else:
             results.extend(check_gate(gate, url, name) for name, url in tenants)
     return results
+
+
+def per_database(tenants: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One (label, url) per database for schema-per-tenant tenants (schemas of one database share a
+    row); every other tenant keeps its own."""
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for name, url in tenants:
+        groups.setdefault(_shared_database(name, url), []).append((name, url))
+    rows = []
+    for members in groups.values():
+        name, url = members[0]
+        label = name if len(members) == 1 else f"{name} and {len(members) - 1} more tenant(s) of its database"
+        rows.append((label, url))
+    return rows
+
+
+def _shared_database(name: str, url: str) -> tuple[str, ...]:
+    """(backend, host:port, database) of a schema tenant; the tenant itself for anything else."""
+    try:
+        parsed = parse_url(interpolate(url, where="gate"))
+        scope = getattr(open_engine(parsed), "scope", None)
+    except DualpathError:
+        return ("tenant", name, url)  # unreadable: checked on its own, where the gate reports why
+    if scope is None or scope.only is None:
+        return ("tenant", name, url)
+    return backend_of(parsed), endpoint(parsed), str(parsed.database or "")
 
 
 def refuse_failed_gates(results: Sequence[GateResult], phase: str) -> None:

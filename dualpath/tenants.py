@@ -1,9 +1,12 @@
 """An environment's tenants: who they are, in which waves they go, and what one tenant does.
 
-Tenants come from ``dualpath.toml`` as a list of URLs or a URL template over names
-(database-per-tenant on one server). Each tenant keeps its own history table, so its
-version is read from the tenant itself. URLs keep their ``${ENV}`` references until a
-tenant is opened, so a resolved tenant list can be logged or passed as a parameter.
+Tenants come from ``dualpath.toml`` as a list of URLs or a URL template over names:
+database-per-tenant on one server, or (PostgreSQL) schema-per-tenant in one database, the
+schema named by ``search_path`` in the URL's libpq options
+(``postgresql://app@db/shop?options=-csearch_path%3Dtenant_{tenant}``). Each tenant keeps its own
+history table (in its database or schema), so its version is read from the tenant itself. URLs
+keep their ``${ENV}`` references until a tenant is opened, so a resolved tenant list can be
+logged or passed as a parameter.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dualpath import history
 from dualpath.apply import Runner
@@ -26,8 +29,11 @@ from dualpath.history import Actor
 from dualpath.sources import read_changes
 from dualpath.status import compute_states
 from dualpath.target import Target
-from dualpath.urls import endpoint, parse_url, safe_url
+from dualpath.urls import endpoint, parse_url, redact, safe_url
 from dualpath.validation.results import ValidationResult
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 Echo = Callable[[str], None]
 
@@ -49,8 +55,14 @@ class TenantTarget:
         return endpoint(parse_url(self.resolved_url()))
 
     @property
+    def schema(self) -> str | None:
+        """Schema-per-tenant: the tenant's own schema in a database it shares; None when it has the database."""
+        return schema_of(parse_url(self.resolved_url()))
+
+    @property
     def concurrency_key(self) -> str:
-        """The global concurrency limit this tenant's work occupies: one per database host."""
+        """The global concurrency limit this tenant's work occupies: one per database host (schema
+        tenants of one database share it too: they load the same server)."""
         return "db-host:" + re.sub(r"[/%&<>]", "_", self.host)
 
     @property
@@ -78,6 +90,12 @@ class TenantRun:
     name: str
     start_version: str | None
     applied: list[str] = field(default_factory=list)
+
+
+def schema_of(url: URL) -> str | None:
+    """The schema a URL confines its target to (PostgreSQL search_path in the options), else None."""
+    scope = getattr(open_engine(url), "scope", None)
+    return scope.only if scope is not None else None
 
 
 def resolve_tenants(env: Environment, selection: str | Sequence[str] = "all") -> list[TenantTarget]:
@@ -167,12 +185,19 @@ def protecting_environment(settings: Settings, target: Target) -> str | None:
             return named
     wanted = _identity(target.url.render_as_string(hide_password=False))
     for name, env in settings.environments.items():
-        if env.protected and any(_identity(t.url) == wanted for t in env.tenant_list()):
+        if env.protected and any(_same_place(_identity(t.url), wanted) for t in env.tenant_list()):
             return name
     return None
 
 
-def _identity(url: str) -> tuple[str, str, str] | None:
+def _same_place(a: tuple[str, str, str, str | None] | None, b: tuple[str, str, str, str | None] | None) -> bool:
+    """Same database; and the same schema, unless one of them is the whole database (it holds the other)."""
+    if a is None or b is None or a[:3] != b[:3]:
+        return False
+    return a[3] is None or b[3] is None or a[3] == b[3]
+
+
+def _identity(url: str) -> tuple[str, str, str, str | None] | None:
     """Where a URL points, without credentials; None when it cannot be told without its secrets."""
     from dualpath.config import has_secret_refs
 
@@ -185,8 +210,8 @@ def _identity(url: str) -> tuple[str, str, str] | None:
     from dualpath.urls import backend_of
 
     if backend_of(parsed) == "sqlite":
-        return "sqlite", "", str(Path(parsed.database).resolve()) if parsed.database else ":memory:"
-    return backend_of(parsed), endpoint(parsed), str(parsed.database or "")
+        return "sqlite", "", str(Path(parsed.database).resolve()) if parsed.database else ":memory:", None
+    return backend_of(parsed), endpoint(parsed), str(parsed.database or ""), schema_of(parsed)
 
 
 _BLOCK_REF_FOR_MATCH = re.compile(r"\{\{\s*prefect\.blocks\.secret\.[A-Za-z0-9_-]+\s*\}\}")
@@ -299,7 +324,25 @@ def restore_tenant(tenant: TenantTarget, backup_id: str, into: str | None, dest:
     if scratch.database == url.database and endpoint(scratch) == endpoint(url):
         raise UsageError("a backup is restored into a scratch database, never over the tenant itself",
                          where=f"tenant {tenant.name}", hint="give another database to restore into")
+    schema = schema_of(scratch)
+    if schema:  # the dump holds the tenant's tables, not its schema: the scratch needs one to receive them
+        prepare_scratch_schema(scratch, schema)
     return restore_backup(dest, backup_id, scratch, settings)
+
+
+def prepare_scratch_schema(scratch: URL, schema: str) -> None:
+    """The scratch database (created if missing) with an empty ``schema`` in it."""
+    from dualpath.errors import ConnectionFailed
+
+    whole = open_engine(scratch.difference_update_query(["options"]))
+    try:
+        with whole.connect():
+            pass
+    except ConnectionFailed:
+        whole.create_database(scratch.database or "")
+    with whole.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {whole.quote_ident(schema)}")
+        conn.commit()
 
 
 def fingerprint_tenant(runner: Runner) -> str:
@@ -350,6 +393,7 @@ def back_up_tenant(tenant: TenantTarget, changes: Sequence[Change], dest: str | 
     engine = open_engine(url)
     protected = [c for c in changes if settings.always or needs_backup(c, engine.name)]
     tables = affected_tables(protected, engine.name) if protected else []
+    existing: list[str] = []
     if tables:
         with engine.connect() as conn:
             existing = [t for t in tables if engine.table_exists(conn, t)]
@@ -357,8 +401,39 @@ def back_up_tenant(tenant: TenantTarget, changes: Sequence[Change], dest: str | 
             return None
         if len(existing) < len(tables):  # only what exists can be lost; the rest this run creates
             protected = [c for c in protected if set(affected_tables([c], engine.name) or existing) & set(existing)]
+    schema = tenant.schema
+    if schema and protected:
+        return _back_up_schema_tenant(engine, schema, protected, existing if tables else None, dest, settings)
     manifest = ensure_backup_for(protected, url, dest, settings)
     return manifest.backup_id if manifest else None
+
+
+def _back_up_schema_tenant(engine: Any, schema: str, changes: Sequence[Change], tables: list[str] | None,
+                           dest: str | None, settings: BackupSettings) -> str:
+    """A schema tenant's backup: its tables named with its schema (the whole schema when the changes do
+    not say which), never its neighbours'. pg_dump matches ``-t`` without the URL's search_path, so an
+    unqualified name would find nothing."""
+    from dualpath.backup import create_backup
+    from dualpath.errors import TargetRefused
+
+    label = ", ".join(c.version for c in changes)
+    if dest is None and settings.destination is None:
+        raise TargetRefused(f"change(s) {label} are destructive or irreversible and no backup destination is set",
+                            hint="configure backup.destination (file:// or s3://) and run again")
+    if tables is None:
+        with engine.connect() as conn:
+            tables = list(engine.iter_tables(conn))
+    qualified = [t if "." in t else f"{schema}.{t}" for t in tables]
+    try:
+        manifest = create_backup(engine.url, qualified, [c.version for c in changes], dest,
+                                 settings.model_copy(update={"verify": True}))
+    except Exception as exc:  # no proven backup, no destructive change
+        why = exc.message if isinstance(exc, DualpathError) else f"{type(exc).__name__}: {exc}"
+        raise TargetRefused(f"change(s) {label} not run: their backup failed or could not be verified: "
+                            f"{redact(why)}",
+                            where=f"schema {schema}", hint="fix the backup destination or tools and run again; "
+                            "nothing was changed") from None
+    return manifest.backup_id
 
 
 # -- validation around a tenant's apply (Great Expectations, imported only here) ----------
