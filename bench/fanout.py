@@ -1,0 +1,298 @@
+"""Benchmark: the examples/shop release on N tenant schemas of one PostgreSQL database, sequential vs waves.
+
+    .venv/bin/python bench/fanout.py [--tenants 200] [--quick] [--limit 8] [--wave-size 50]
+
+N schemas ``tenant_000`` ... of one fresh database stand at yesterday's release (version 4, a few
+customers and orders each, as in ``dualpath demo``). The release (5 expand, 6 backfill in batches,
+7 the irreversible contract) is rolled out by the real fan-out path: the Prefect migrate flow
+(``flows/migrate.py``, a throwaway local Prefect server), pre-flight, verified backups, canary
+``tenant_000`` first, then waves, each tenant's apply occupying a slot of the host's global
+concurrency limit. Twice, on freshly rebuilt schemas:
+
+- sequential: one tenant per wave, host limit 1;
+- waves: waves of ``--wave-size`` tenants under a host limit of ``--limit`` (8).
+
+For each: the flow's wall time, the span of its apply-tenant tasks (the fan-out itself, read from the
+Prefect API), and the peak of connections to the database (pg_stat_activity sampled every 20 ms from
+a thread), against the server's max_connections. Afterwards every schema must be at version 7 with
+its rows. Prints a table, writes bench/results/fanout.json. Not a test: numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from dualpath import history
+from dualpath.apply import Runner
+from dualpath.config import Safety
+from dualpath.engines import open_engine
+from dualpath.sources import read_changes
+from dualpath.target import Target
+from dualpath.urls import parse_url
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "fanout.json"
+SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+DATABASE = "dp_bench_fanout"
+MIGRATIONS = ROOT / "examples" / "shop" / "migrations"
+BASE, RELEASE = "4", "7"
+SETUP_THREADS = 8
+
+
+def tenant_names(count: int) -> list[str]:
+    return [f"{i:03d}" for i in range(count)]
+
+
+def tenant_url(database_url: str, name: str) -> str:
+    return f"{database_url}?options=-csearch_path%3Dtenant_{name}"
+
+
+# -- the tenants, fresh at the base version -------------------------------------------------
+
+
+def fresh_database() -> str:
+    server = open_engine(SERVER)
+    server.drop_database(DATABASE)
+    return server.create_database(DATABASE).render_as_string(hide_password=False)
+
+
+def prepare_tenants(database_url: str, names: list[str]) -> float:
+    """Drop every tenant schema, then build each at version 4 with five customers and orders; seconds taken."""
+    started = time.perf_counter()
+    engine = create_engine(parse_url(database_url), poolclass=NullPool)
+    with engine.begin() as conn:
+        for (schema,) in conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%'")):
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        for name in names:
+            conn.execute(text(f"CREATE SCHEMA tenant_{name}"))
+    engine.dispose()
+    with ThreadPoolExecutor(SETUP_THREADS) as pool:
+        list(pool.map(lambda item: base_tenant(database_url, *item), enumerate(names, start=1)))
+    return time.perf_counter() - started
+
+
+def base_tenant(database_url: str, index: int, name: str) -> None:
+    url = tenant_url(database_url, name)
+    engine = open_engine(url)
+    changes = read_changes(MIGRATIONS, dialect=engine.name)
+    actor = history.make_actor(f"bench-setup-{name}", MIGRATIONS, "bench")
+    target = Target(f"tenant_{name}", parse_url(url), MIGRATIONS, Safety())
+    Runner(target, engine, changes, actor, echo=lambda _line: None).apply(to=BASE)
+    with engine.connect() as conn, conn.begin():
+        for i in range(1, 6):
+            cid = index * 100 + i
+            conn.execute(text("INSERT INTO customers (id, tenant_id, email, name) VALUES (:id, :t, :e, :n)"),
+                         {"id": cid, "t": index, "e": f"c{cid}@shop.example", "n": f"Customer {cid}"})
+            conn.execute(text("INSERT INTO orders (id, tenant_id, customer_id, total_cents) VALUES (:id, :t, :c, :s)"),
+                         {"id": cid, "t": index, "c": cid, "s": 1000 + i})
+
+
+def write_config(folder: Path, database_url: str, names: list[str], wave_size: int, limit: int) -> Path:
+    lines = [f"migrations = {json.dumps(str(MIGRATIONS))}", "", "[environments.bench]",
+             f"tenant_url_template = {json.dumps(tenant_url(database_url, '{tenant}'))}",
+             f"tenant_names = {json.dumps(names)}", f"canary = {json.dumps(names[:1])}",
+             f"wave_size = {wave_size}", f"host_concurrency = {limit}", 'approval = "irreversible"',
+             f"backup_to = {json.dumps('file://' + str(folder / 'backups'))}", ""]
+    path = folder / "dualpath.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+# -- watching the server ---------------------------------------------------------------------
+
+
+class ConnectionSampler(threading.Thread):
+    """Connections to the database (and client connections server-wide) every ~20 ms; keeps the peaks."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__(daemon=True)
+        self.database = database
+        self.peak_database = 0
+        self.peak_server = 0
+        self.samples = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        engine = create_engine(parse_url(SERVER), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        query = text("SELECT count(*) FILTER (WHERE datname = :db), count(*) FROM pg_stat_activity "
+                     "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+        with engine.connect() as conn:
+            while not self.stop.is_set():
+                here, everywhere = conn.execute(query, {"db": self.database}).one()
+                self.peak_database = max(self.peak_database, int(here))
+                self.peak_server = max(self.peak_server, int(everywhere))
+                self.samples += 1
+                self.stop.wait(0.02)
+        engine.dispose()
+
+
+def max_connections() -> int:
+    with open_engine(SERVER).connect() as conn:
+        return int(conn.exec_driver_sql("SHOW max_connections").scalar() or 0)
+
+
+# -- one rollout ------------------------------------------------------------------------------
+
+
+def run_rollout(mode: str, database_url: str, names: list[str], wave_size: int, limit: int) -> dict[str, Any]:
+    from flows.migrate import migrate
+
+    setup_s = prepare_tenants(database_url, names)
+    with tempfile.TemporaryDirectory(prefix="dualpath-fanout-") as work:
+        config = write_config(Path(work), database_url, names, wave_size, limit)
+        sampler = ConnectionSampler(DATABASE)
+        sampler.start()
+        started = time.perf_counter()
+        try:
+            result = migrate(env="bench", config=str(config), approve=True, approver="bench")
+        finally:
+            wall = time.perf_counter() - started
+            sampler.stop.set()
+            sampler.join()
+    fanout_s, tasks = apply_span(result["run_id"])
+    check = check_tenants(database_url, names)
+    waves = max((t["wave"] for t in result["tenants"]), default=0)
+    row = {"mode": mode, "tenants": len(names), "wave_size": wave_size, "host_concurrency": limit, "waves": waves,
+           "outcome": result["outcome"], "wall_s": round(wall, 2), "fanout_s": round(fanout_s, 2),
+           "apply_tasks": tasks, "peak_connections_database": sampler.peak_database,
+           "peak_connections_server": sampler.peak_server, "samples": sampler.samples,
+           "setup_s": round(setup_s, 1), **check}
+    print(f"  {mode}: {row['outcome']}, wall {wall:.1f} s, fan-out {fanout_s:.1f} s, peak connections "
+          f"{sampler.peak_database} (server {sampler.peak_server}), {check['at_release']}/{len(names)} at "
+          f"version {RELEASE}", flush=True)
+    return row
+
+
+def apply_span(flow_run_id: str) -> tuple[float, int]:
+    """From the first apply-tenant task's start to the last one's end, as the Prefect server recorded them."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
+
+    runs: list[Any] = []
+    with get_client(sync_client=True) as client:
+        while True:
+            page = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)])),
+                task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="apply-tenant")),
+                limit=200, offset=len(runs))
+            runs += page
+            if len(page) < 200:
+                break
+    spans = [(r.start_time, r.end_time) for r in runs if r.start_time and r.end_time]
+    if not spans:
+        return 0.0, 0
+    return (max(e for _, e in spans) - min(s for s, _ in spans)).total_seconds(), len(spans)
+
+
+def check_tenants(database_url: str, names: list[str]) -> dict[str, Any]:
+    """Every schema at the release (its own history says so), with its five customers backfilled."""
+    from dualpath.tenants import TenantTarget, read_version
+
+    def one(name: str) -> tuple[str | None, int]:
+        version = read_version(TenantTarget(name, tenant_url(database_url, name)), MIGRATIONS).version
+        with open_engine(tenant_url(database_url, name)).connect() as conn:
+            filled = conn.execute(text("SELECT count(*) FROM customers WHERE display_name LIKE 'Customer %'")).scalar()
+        return version, int(filled or 0)
+
+    with ThreadPoolExecutor(SETUP_THREADS) as pool:
+        found = list(pool.map(one, names))
+    at_release = sum(v == RELEASE for v, _ in found)
+    backfilled = sum(n == 5 for _, n in found)
+    return {"at_release": at_release, "backfilled": backfilled,
+            "correct": at_release == len(names) and backfilled == len(names)}
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print(f"\ntenant fan-out: examples/shop {BASE} -> {RELEASE} on {report['tenants']} schemas of one "
+          f"database, {report['server']}, max_connections {report['max_connections']}")
+    header = f"{'mode':<11} {'waves':>5} {'limit':>5} {'wall s':>8} {'fan-out s':>9} {'peak conn':>9} {'correct':>8}"
+    print(header)
+    print("-" * len(header))
+    for r in report["runs"]:
+        print(f"{r['mode']:<11} {r['waves']:>5} {r['host_concurrency']:>5} {r['wall_s']:>8.1f} {r['fanout_s']:>9.1f} "
+              f"{r['peak_connections_database']:>9} {str(r['correct']):>8}")
+    print(f"speed-up: {report['speedup_wall']:.2f}x wall, {report['speedup_fanout']:.2f}x fan-out")
+
+
+def summarize(report: dict[str, Any]) -> list[dict[str, Any]]:
+    seq, waves = report["runs"]
+    n, limit = report["tenants"], waves["host_concurrency"]
+    row = {"benchmark": "tenant fan-out"}
+    return [
+        {**row, "measure": f"apply phase, {n} schemas (s)",
+         "dualpath": f"waves, limit {limit}: {waves['fanout_s']:.1f}",
+         "peer": f"sequential {seq['fanout_s']:.1f}", "ratio": f"{report['speedup_fanout']:.2f}",
+         "goal": "speed-up > 1", "met": report["speedup_fanout"] > 1 and waves["correct"] and seq["correct"]},
+        {**row, "measure": f"whole migrate flow, {n} schemas (s)", "dualpath": f"waves: {waves['wall_s']:.1f}",
+         "peer": f"sequential {seq['wall_s']:.1f}", "ratio": f"{report['speedup_wall']:.2f}",
+         "goal": "reported", "met": None},
+        {**row, "measure": "peak connections to the database",
+         "dualpath": f"waves: {waves['peak_connections_database']}",
+         "peer": f"sequential {seq['peak_connections_database']}", "ratio": None,
+         "goal": f"< max_connections {report['max_connections']}",
+         "met": waves["peak_connections_database"] < report["max_connections"]},
+        {**row, "measure": f"schemas at version {RELEASE} after each run", "dualpath": f"{waves['at_release']}/{n}",
+         "peer": f"sequential {seq['at_release']}/{n}", "ratio": None, "goal": "all",
+         "met": waves["correct"] and seq["correct"]},
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenants", type=int, default=200, help="tenant schemas (default 200)")
+    parser.add_argument("--quick", action="store_true", help="20 tenants")
+    parser.add_argument("--limit", type=int, default=8, help="host concurrency limit of the waves run (default 8)")
+    parser.add_argument("--wave-size", type=int, default=50, help="tenants per wave in the waves run (default 50)")
+    args = parser.parse_args()
+    count = 20 if args.quick else args.tenants
+    if count < 2:
+        parser.error("--tenants must be at least 2 (a canary and a wave)")
+    names = tenant_names(count)
+
+    from flows.local import drain_prefect_workers, start_server
+
+    database_url = fresh_database()
+    try:
+        with start_server(echo=lambda line: print(line, flush=True)) as api:
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            with temporary_settings(updates={PREFECT_API_URL: api}):
+                runs = [run_rollout("sequential", database_url, names, 1, 1),
+                        run_rollout("waves", database_url, names, args.wave_size, args.limit)]
+                drain_prefect_workers()
+        with open_engine(SERVER).connect() as conn:
+            server = "postgresql " + conn.exec_driver_sql("SHOW server_version").scalar().split()[0]
+    finally:
+        open_engine(SERVER).drop_database(DATABASE)
+    seq, waves = runs
+    report: dict[str, Any] = {
+        "machine": platform.platform(), "server": server, "max_connections": max_connections(),
+        "tenants": count, "quick": args.quick, "change": f"examples/shop {BASE} -> {RELEASE}",
+        "path": "flows.migrate.migrate (Prefect, local server)", "wave_size": args.wave_size, "limit": args.limit,
+        "runs": runs, "speedup_wall": round(seq["wall_s"] / waves["wall_s"], 2),
+        "speedup_fanout": round(seq["fanout_s"] / waves["fanout_s"], 2) if waves["fanout_s"] else 0.0}
+    print_table(report)
+    report["summary"] = summarize(report)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
