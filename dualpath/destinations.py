@@ -222,8 +222,11 @@ class S3Destination:
     def read_chunks(self, name: str) -> Iterator[bytes]:
         body = self._call(f"read {name}",
                           lambda: self.client.get_object(Bucket=self.bucket, Key=self.key(name))["Body"])
+        chunks = body.iter_chunks(_CHUNK)
         try:
-            yield from body.iter_chunks(_CHUNK)
+            # the stream fails while it is read (cut connection, checksum mismatch): each read is an S3 call
+            while (chunk := self._call(f"read {name}", lambda: next(chunks, None))) is not None:
+                yield chunk
         finally:
             body.close()
 

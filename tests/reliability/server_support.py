@@ -153,6 +153,7 @@ class FaultyS3:
     fails: object  # Callable[[str, str, int], bool]
     status: int = 503
     code: str = "SlowDown"
+    mangle: object = None  # Callable[[str, str, bytes], bytes]: rewrites a proxied answer's body
     seen: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status answered)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -208,6 +209,8 @@ class FaultyS3:
                 conn.request(self.command, self.path, body=body or None, headers=headers)
                 reply = conn.getresponse()
                 data = reply.read()
+                if front.mangle is not None and reply.status == 200:
+                    data = front.mangle(self.command, self.path, data)  # type: ignore[operator]
                 self.send_response(reply.status)
                 for key, value in reply.getheaders():
                     if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":

@@ -201,3 +201,24 @@ def test_transient_errors_within_the_retry_budget_recover(pg_url: str, tmp_path:
     assert len(backups) == 1 and backups[0]["row_counts"] == {"orders": ROWS}
     verified = run_cli("backup", "verify", "--config", str(config), "--id", str(backups[0]["backup_id"]))
     assert verified.exit_code == 0, verified.output
+
+
+def test_backup_that_fails_verification_is_not_left_listed(pg_url: str, tmp_path: Path, moto: str,
+                                                           bucket: str) -> None:
+    """Uploads succeed, but reading the artifact back returns other bytes (one flipped): unproven, so gone."""
+    config = project(tmp_path, pg_url)
+
+    def flip_a_byte(method: str, path: str, body: bytes) -> bytes:
+        if method != "GET" or not path.split("?")[0].endswith(".dump") or not body:
+            return body
+        return body[:-1] + bytes([body[-1] ^ 0xFF])
+
+    faulty = FaultyS3(moto, lambda method, path, n: False, mangle=flip_a_byte)
+    with faulty.serve() as front:
+        dest = with_s3(config, bucket, front)
+        before = database_state(pg_url)
+        ran = apply(config)
+    assert_refused(ran, dest, config, pg_url, before)
+    assert any(m == "GET" and p.split("?")[0].endswith(".dump") for m, p, _ in faulty.seen), faulty.seen
+    assert bucket_keys(moto, bucket) == []  # manifest and artifact both removed
+    assert listed_backups(config, moto, bucket) == []
