@@ -225,6 +225,40 @@ def test_two_tenants_run_at_once_while_a_second_run_on_one_tenant_is_refused(sha
     assert states(config, "b") == ["applied"] * 3 + ["pending"] * 4
 
 
+@pytest.mark.parametrize(("options", "schema"), [
+    ("-csearch_path%3Dtenant_007", "tenant_007"),
+    ("-c%20search_path%3DTenant_B,public", "tenant_b"),  # unquoted names fold to lower case
+    ("--search-path%3D%22Tenant%5C%20C%22,public", "Tenant C"),  # quoted, a backslash-escaped space
+    ("-c%20statement_timeout%3D5000%20-c%20search_path%3Dfirst%20-csearch_path%3Dsecond", "second"),
+    ("-c%20search_path%3D%24user,public", None),  # depends on the role: the whole database
+    ("-c%20statement_timeout%3D5000", None),
+])
+def test_search_path_in_the_url_names_the_tenant_schema(options: str, schema: str | None) -> None:
+    from dualpath.tenants import TenantTarget
+
+    assert TenantTarget("t", f"postgresql://app@db:5432/shop?options={options}").schema == schema
+
+
+def test_protected_schema_tenants_protect_their_schema_and_the_whole_database(tmp_path: Path) -> None:
+    from dualpath.config import load_settings
+    from dualpath.target import resolve_target
+    from dualpath.tenants import protecting_environment
+
+    database = "postgresql://app@db:5432/shop"
+    (tmp_path / "dualpath.toml").write_text(
+        f"[environments.prod]\nprotected = true\ntenant_names = [\"a\"]\n"
+        f"tenant_url_template = {json.dumps(tenant_url(database, '{tenant}'))}\n")
+    settings = load_settings(tmp_path / "dualpath.toml")
+
+    def guarded(url: str) -> str | None:
+        return protecting_environment(settings, resolve_target(settings, url, tmp_path))
+
+    assert guarded(tenant_url(database, "a")) == "prod"
+    assert guarded(database) == "prod"  # the whole database holds the protected schema
+    assert guarded(tenant_url(database, "b")) is None  # a neighbour schema is not that tenant
+    assert guarded(tenant_url("postgresql://app@db:5432/other", "a")) is None
+
+
 def test_lock_keys_name_database_and_schema() -> None:
     from dualpath.engines.postgres import advisory_key
 
