@@ -217,11 +217,13 @@ class Runner:
 
     # -- the statement journal: where a change whose statements commit alone stands ---------
 
-    def _journal(self, conn: Connection, change: Change, direction: str) -> dict[int, history.JournalRow]:
-        """What an earlier, interrupted run of this change did; refused if the file changed since."""
+    def _journal(self, conn: Connection, change: Change, direction: str,
+                 refuse_edited: bool = True) -> dict[int, history.JournalRow]:
+        """What an earlier, interrupted run of this change did; refused if the file changed since
+        (a batched change's checkpoints make that refusal themselves)."""
         journal = history.journal_of(conn, change.version, direction)
         conn.commit()
-        stale = [row for row in journal.values() if row.checksum != change.checksum]
+        stale = [row for row in journal.values() if row.checksum != change.checksum and refuse_edited]
         if stale:
             done = [row.location for row in journal.values() if row.state == history.DONE]
             raise TargetRefused(
@@ -257,7 +259,16 @@ class Runner:
             if then is not None:
                 then(c)
 
-        self._execute_with_retries(conn, change, statement, done)
+        try:
+            self._execute_with_retries(conn, change, statement, done)
+        except DBAPIError:
+            # the server refused the statement: it did not happen, nothing is in doubt
+            if not conn.invalidated:
+                if conn.in_transaction():
+                    conn.rollback()
+                with conn.begin():
+                    history.journal_unmark(conn, change.version, direction, index, history.STARTED)
+            raise
 
     def _journal_done(self, conn: Connection, change: Change, direction: str, index: int,
                       statement: Statement) -> None:
@@ -315,7 +326,7 @@ class Runner:
         try:
             with lag_probes(conn, self.engine, replica_urls()) as probes:
                 ctx = self._batch_context(conn, change, direction, probes)
-                journal = self._journal(conn, change, direction)
+                journal = self._journal(conn, change, direction, refuse_edited=False)
                 done = run_batched_change(
                     conn, change, statements, ctx, ran=ran,
                     run_plain=lambda st, then: self._run_plain_of_batch(conn, change, direction, statements,

@@ -250,6 +250,13 @@ def journal_mark(conn: Connection, actor: Actor, *, version: str, direction: str
         state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now()))
 
 
+def journal_unmark(conn: Connection, version: str, direction: str, index: int, state: str) -> None:
+    """Drop one statement's row if it is in ``state`` (a started statement the server refused)."""
+    t = statement_journal_table
+    conn.execute(delete(t).where(and_(t.c.version == version, t.c.direction == direction,
+                                      t.c.statement_index == index, t.c.state == state)))
+
+
 def journal_forget(conn: Connection, version: str) -> int:
     """Drop a change's journal (both directions) once it completed or was repaired; returns rows dropped."""
     t = statement_journal_table

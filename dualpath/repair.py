@@ -23,6 +23,22 @@ def repair_states(conn: Connection, states: list[ChangeState], actor: Actor) -> 
                            checksum=s.change.checksum if s.change else s.row.checksum, direction="down",
                            duration_ms=0, success=True, detail={"repair": "failed attempt cleared", **s.row.detail})
             done.append(f"{s.version}: failed attempt cleared; the change is pending again")
+    done += clear_interrupted(conn, states)
     for line in done:
         history.audit(conn, actor, "repair", version=line.split(":", 1)[0], detail={"what": line})
     return done
+
+
+def clear_interrupted(conn: Connection, states: list[ChangeState]) -> list[str]:
+    """A change a killed run left half-way keeps a statement journal so the next run resumes it; after
+    the person undid those statements by hand, repair drops it so the change starts afresh."""
+    applied = {s.version for s in states if s.state == "applied"}
+    cleared: list[str] = []
+    for version in sorted({row.version for row in history.journal_all(conn)}):
+        done = [row.location for row in history.journal_of(conn, version, "up").values()]
+        done += [row.location for row in history.journal_of(conn, version, "down").values()]
+        history.journal_forget(conn, version)
+        now = "applied" if version in applied else "pending"
+        cleared.append(f"{version}: journal of an interrupted run cleared ({', '.join(done)}); "
+                       f"the change is {now} and runs afresh")
+    return cleared

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, delete, inspect, select, update
 
 from dualpath.history import batch_checkpoint_table as table
+from dualpath.history import statement_journal_table as journal_table
 
 RUNNING, PAUSED, CANCELLED, DONE = "running", "paused", "cancelled", "done"
 STATES = (RUNNING, PAUSED, CANCELLED, DONE)
@@ -114,8 +115,11 @@ def all_rows(conn: Connection) -> list[Checkpoint]:
 
 
 def forget(conn: Connection, version: str, direction: str | None = None) -> int:
-    """Delete a change's rows (one direction, or both); returns how many went."""
+    """Delete a change's rows (one direction, or both); returns how many went. Both (a reset: the change
+    starts afresh) also drops its statement journal, or a statement left in doubt would be skipped."""
     where: list[ColumnElement[bool]] = [table.c.version == version]
     if direction is not None:
         where.append(table.c.direction == direction)
+    elif inspect(conn).has_table(journal_table.name):
+        conn.execute(delete(journal_table).where(journal_table.c.version == version))
     return int(conn.execute(delete(table).where(and_(*where))).rowcount or 0)

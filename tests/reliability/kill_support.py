@@ -254,3 +254,35 @@ def reference_states(url: str, steps: Sequence[Step], direction: str = "up") -> 
 
 def dialect(url: str) -> str:
     return dialect_of(url)
+
+
+def reached(states: list[list[Snapshot]], seen: Books, order: Sequence[str], applied_after: Sequence[tuple[str, ...]],
+            direction: str, transactional: bool) -> list[Snapshot]:
+    """The states the books allow after a kill, asserting the books are coherent themselves.
+
+    ``order``: the versions in the order the run handles them; ``applied_after[k]``: what history
+    must list as applied once k of them are done; ``states[k][j]``: the state after j statements
+    of change order[k] (see reference_states)."""
+    assert seen.applied in applied_after, f"history lists {seen.applied}: none of {list(applied_after)}"
+    k = list(applied_after).index(seen.applied)
+    in_flight = {key: rows for key, rows in seen.journal.items() if rows}
+    if transactional or k == len(order):
+        assert not in_flight, f"journal rows left where none can be: {in_flight}"
+        return [states[k][0]]
+    assert set(in_flight) <= {(order[k], direction)}, f"journal rows for other changes: {in_flight}"
+    rows = in_flight.get((order[k], direction), [])
+    done = [i for i, state in rows if state == "done"]
+    started = [i for i, state in rows if state == "started"]
+    assert done == list(range(len(done))), f"journal of {order[k]}: done out of order {rows}"
+    assert len(started) <= 1 and all(i == len(done) for i in started), f"journal of {order[k]}: {rows}"
+    allowed = [states[k][len(done)]]
+    if started:
+        allowed.append(states[k][len(done) + 1])  # in doubt: the statement may or may not have taken
+    return allowed
+
+
+def landing(hit: bool, seen: Books, finished: tuple[str, ...]) -> str:
+    """after: the run had finished; boundary: between changes; mid-change: the journal shows one in flight."""
+    if not hit or seen.applied == finished:
+        return "after"
+    return "mid-change" if any(seen.journal.values()) else "boundary"

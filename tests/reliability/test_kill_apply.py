@@ -10,6 +10,8 @@ re-run then finishes and ends where an uninterrupted run ends, each change appli
 from __future__ import annotations
 
 import random
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +20,16 @@ import pytest
 from tests.integration.dbs import server_database
 from tests.reliability.kill_support import (
     TRACEBACK,
-    Books,
     Snapshot,
     Step,
     books,
+    execute,
     kill_after,
+    landing,
     note_landing,
     output_of,
+    query,
+    reached,
     reference_states,
     run_until_not_locked,
     snapshot,
@@ -89,34 +94,6 @@ def reference_for(server: str, refs: dict[str, Reference], tmp: Path) -> Referen
     return refs[server]
 
 
-def allowed_states(ref: Reference, steps: list[Step], seen: Books, transactional: bool) -> list[Snapshot]:
-    """What the books say may be in the database; asserts the books are themselves coherent."""
-    versions = [s.version for s in steps]
-    k = len(seen.applied)
-    assert list(seen.applied) == versions[:k], f"history lists {seen.applied}: not a prefix of {versions}"
-    in_flight = {key: rows for key, rows in seen.journal.items() if rows}
-    if transactional or k == len(versions):
-        assert not in_flight, f"journal rows left where none can be: {in_flight}"
-        return [ref.states[k][0]]
-    assert set(in_flight) <= {(versions[k], "up")}, f"journal rows for other changes: {in_flight}"
-    rows = in_flight.get((versions[k], "up"), [])
-    done = [i for i, state in rows if state == "done"]
-    started = [i for i, state in rows if state == "started"]
-    assert done == list(range(len(done))), f"journal of {versions[k]}: done out of order {rows}"
-    assert len(started) <= 1 and all(i == len(done) for i in started), f"journal of {versions[k]}: {rows}"
-    allowed = [ref.states[k][len(done)]]
-    if started:
-        allowed.append(ref.states[k][len(done) + 1])  # in doubt: the statement may or may not have taken
-    return allowed
-
-
-def landing(hit: bool, seen: Books, total: int) -> str:
-    """after: the run had finished; boundary: between changes; mid-change: the journal shows one in flight."""
-    if not hit or len(seen.applied) == total:
-        return "after"
-    return "mid-change" if any(seen.journal.values()) else "boundary"
-
-
 @pytest.mark.parametrize("server", SERVERS)
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
 def test_kill_apply_at_random_moment_then_rerun_finishes(server: str, seed: int, tmp_path: Path,
@@ -133,10 +110,12 @@ def test_kill_apply_at_random_moment_then_rerun_finishes(server: str, seed: int,
         if not working:
             proc.communicate()
         seen = books(url)
-        where = landing(hit, seen, len(steps))
+        versions = tuple(s.version for s in steps)
+        where = landing(hit, seen, versions)
         note_landing(request.node.name, where)
         state = snapshot(url)
-        allowed = allowed_states(ref, steps, seen, transactional=server == "postgresql")
+        allowed = reached(ref.states, seen, versions, [versions[:k] for k in range(len(versions) + 1)], "up",
+                          transactional=server == "postgresql")
         assert state in allowed, (f"seed {seed}: state {state.short()} is none of {[s.short() for s in allowed]}; "
                                   f"books: {seen}")
         for version in seen.applied:
@@ -151,3 +130,68 @@ def test_kill_apply_at_random_moment_then_rerun_finishes(server: str, seed: int,
         assert all(final.ups[s.version] == 1 for s in steps), f"seed {seed}: {final.ups}"
         assert all(final.audit_ok[("apply", s.version)] == 1 for s in steps), f"seed {seed}: {final.audit_ok}"
         assert not any(final.journal.values()), f"seed {seed}: journal left behind: {final.journal}"
+
+
+def wait_for_journal(url: str, state: str, index: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while (index, state) not in books(url).journal.get(("1", "up"), []):
+        assert proc.poll() is None, f"the run ended first: {proc.communicate()[0]}"
+        assert time.monotonic() < deadline, "the journal never showed the statement"
+        time.sleep(0.02)
+
+
+def test_mariadb_kill_after_ddl_resumes_at_the_next_statement(mysql_url: str, tmp_path: Path) -> None:
+    """The bug this suite found: DDL committed, history not yet written, and a re-run failed on
+    'Duplicate column name'. Now the journal says the ALTER is done and the re-run skips it."""
+    steps = [Step("1", "slow", ("CREATE TABLE t (id INT PRIMARY KEY)", "ALTER TABLE t ADD COLUMN c INT",
+                                "DO SLEEP(30)", "INSERT INTO t VALUES (1, 2)"), ("DROP TABLE t",))]
+    config = write_project(tmp_path, mysql_url, steps)
+    proc = start(config, "apply")
+    wait_for_journal(mysql_url, "done", 1, proc)
+    kill_after(proc, 0)
+    assert books(mysql_url).applied == ()
+    again = run_until_not_locked(config, "apply")
+    assert again.returncode == 0, output_of(again)
+    assert "resuming 1 (apply): an earlier run was interrupted after 2 statement(s)" in again.stdout
+    assert query(mysql_url, "SELECT id, c FROM t") == [(1, 2)]
+    final = books(mysql_url)
+    assert final.applied == ("1",) and final.ups["1"] == 1 and not any(final.journal.values())
+
+
+BIG = 150_000
+
+
+@pytest.mark.parametrize("orphan", ["finishes", "is_killed"])
+def test_mariadb_statement_in_doubt_is_resolved_by_the_schema(mysql_url: str, tmp_path: Path, orphan: str) -> None:
+    """Kill the runner while MariaDB runs a slow ALTER: the server goes on with it. The re-run waits
+    for that session, then runs the ALTER again only if the schema shows it did not happen."""
+    execute(mysql_url, "CREATE TABLE big (id INT PRIMARY KEY, v INT NOT NULL)",
+            f"INSERT INTO big SELECT seq, seq FROM seq_1_to_{BIG}")
+    before = snapshot(mysql_url)
+    steps = [Step("1", "wide", ("ALTER TABLE big ADD COLUMN w INT NOT NULL DEFAULT 7, ALGORITHM=COPY",
+                                "UPDATE big SET w = 8 WHERE id = 1"), ("ALTER TABLE big DROP COLUMN w",))]
+    config = write_project(tmp_path, mysql_url, steps)
+    proc = start(config, "apply")
+    wait_for_journal(mysql_url, "started", 0, proc)
+    kill_after(proc, 0.05)
+    running = query(mysql_url, "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE big%'")
+    assert running, "the ALTER ended before the kill: make BIG larger"
+    if orphan == "is_killed":
+        for (session,) in running:
+            execute(mysql_url, f"KILL QUERY {session}")
+        deadline = time.monotonic() + 30
+        while query(mysql_url, "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE big%'"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert snapshot(mysql_url) == before  # the killed ALTER left nothing (atomic DDL)
+    seen = books(mysql_url)
+    assert seen.journal.get(("1", "up")) == [(0, "started")] and seen.applied == ()
+    again = run_until_not_locked(config, "apply")
+    assert again.returncode == 0, output_of(again)
+    if orphan == "finishes":
+        assert "interrupted earlier after it took effect" in again.stdout, again.stdout
+    else:
+        assert "interrupted earlier before it took effect; running it again" in again.stdout, again.stdout
+    assert query(mysql_url, "SELECT w, COUNT(*) FROM big GROUP BY w ORDER BY w") == [(7, BIG - 1), (8, 1)]
+    final = books(mysql_url)
+    assert final.applied == ("1",) and final.ups["1"] == 1 and not any(final.journal.values())
