@@ -216,7 +216,7 @@ def test_restart_mid_batch_resumes_from_the_checkpoint(server: Server, databases
     url = databases[0]
     dialect = open_engine(url).name
     # v = 3v + 1: a chunk run twice gives 9v + 4, a skipped one leaves v = id: both show in the checksums
-    change2 = ("-- dualpath:batch table=items key=id size=200 max_rows_per_s=400\n"
+    change2 = ("-- dualpath:batch table=items key=id size=100 max_rows_per_s=300\n"
                "UPDATE items SET v = 3 * v + 1;\n")
     rollback2 = ("-- dualpath:batch table=items key=id size=200\n"
                  "UPDATE items SET v = (v - 1) / 3;\n")
