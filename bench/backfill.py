@@ -258,7 +258,7 @@ def main() -> None:
         args.pg_rows = args.mysql_rows = 100_000
     rows = {"postgresql": args.pg_rows, "mysql": args.mysql_rows}
     report: dict[str, Any] = {"machine": platform.platform(), "directive": DIRECTIVE,
-                              "offset_batch_size": OFFSET_SIZE, "servers": {}}
+                              "offset_batch_size": OFFSET_SIZE, "quick": args.quick, "servers": {}}
     for backend in SERVERS:
         if args.only in (None, backend):
             report["servers"][backend] = bench_server(backend, rows[backend])

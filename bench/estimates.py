@@ -91,7 +91,8 @@ def main() -> None:
         print(f"{r['engine']:<11} {r['operation']:<21} {r['rows']:>9} {r['estimate_s']:>8}s {r['measured_s']:>8}s "
               f"{r['ratio']:>5}×")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    report = {"rows": args.rows, "host": platform.node(), "results": results, "summary": summarize(results)}
+    report = {"rows": args.rows, "host": platform.node(), "quick": args.quick, "results": results,
+              "summary": summarize(results)}
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")
 

@@ -172,7 +172,7 @@ def main() -> int:
     table = parity(ours, theirs)
     result = {"files": len(files), "dualpath_s": round(ours_s, 3), "squawk_s": round(squawk_s, 3),
               "ratio": round(ours_s / squawk_s, 2), "dualpath_findings": len(ours), "squawk_findings": len(theirs),
-              "parity": table}
+              "parity": table, "quick": args.quick}
     result["summary"] = summarize(result)
     print(f"{'tool':<10}{'wall s':>10}{'findings':>10}")
     print(f"{'dualpath':<10}{ours_s:>10.2f}{len(ours):>10}")
