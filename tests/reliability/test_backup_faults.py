@@ -9,12 +9,14 @@ errors within the retry budget must not stop the run at all.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from dualpath.engines import open_engine
 from tests.integration.helpers import run_cli, status_json, write_config
 from tests.reliability.server_support import (
     FaultyS3,
@@ -222,3 +224,33 @@ def test_backup_that_fails_verification_is_not_left_listed(pg_url: str, tmp_path
     assert any(m == "GET" and p.split("?")[0].endswith(".dump") for m, p, _ in faulty.seen), faulty.seen
     assert bucket_keys(moto, bucket) == []  # manifest and artifact both removed
     assert listed_backups(config, moto, bucket) == []
+
+
+def test_failed_multipart_upload_is_aborted(sqlite_url: str, tmp_path: Path, moto: str, bucket: str) -> None:
+    """A ~6.5 MB artifact goes up in 5 MB parts; every part upload fails: the multipart upload is aborted,
+    so no invisible, billable half-upload stays in the bucket either."""
+    config = project(tmp_path, sqlite_url)
+    with open_engine(sqlite_url).connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)")
+        conn.exec_driver_sql("INSERT INTO blobs (id, data) VALUES (?, ?)",
+                             [(i, os.urandom(64 * 1024)) for i in range(100)])  # incompressible
+        conn.commit()
+    faulty = FaultyS3(moto, lambda method, path, n: method == "PUT" and "partNumber=" in path,
+                      status=500, code="InternalError")
+    with faulty.serve() as front:
+        dest = with_s3(config, bucket, front, multipart_threshold_mb=5, multipart_chunk_mb=5)
+        before = database_state(sqlite_url)
+        ran = apply(config)
+    assert_refused(ran, dest, config, sqlite_url, before)
+    assert any(m == "POST" and "uploads" in p for m, p, _ in faulty.seen), "no multipart upload was started"
+    assert any(m == "DELETE" and "uploadId=" in p for m, p, _ in faulty.seen), "the multipart upload was not aborted"
+    assert bucket_keys(moto, bucket) == [] and multipart_uploads(moto, bucket) == []
+    assert listed_backups(config, moto, bucket) == []
+
+
+def multipart_uploads(endpoint: str, bucket: str) -> list[str]:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    return [u["Key"] for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
