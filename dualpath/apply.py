@@ -200,12 +200,19 @@ class Runner:
                 else:
                     self._run_journaled(conn, change, direction, index, statement)
             except DBAPIError as exc:
+                ran_text = ", ".join(ran) if ran else "none"
+                if _connection_lost(exc):  # like a kill: the journal knows what ran, a re-run resumes
+                    detail = {"ran": ran, "failed_at": statement.where, "error": _message(exc),
+                              "rolled_back": not ran, "resumable": True, "connection_lost": True}
+                    self._record_failure(conn, change, direction, started, detail, keep_journal=True)
+                    raise self._failure(change, statement, exc,
+                                        f"the connection to the database was lost; statements done and journaled: "
+                                        f"{ran_text}; run the same command again to resume after them") from None
                 undo = [s.text for s in (change.rollback if direction == "up" else change.forward)]
                 # nothing ran = nothing stays, so a later apply may simply retry it
                 detail = {"ran": ran, "failed_at": statement.where, "error": _message(exc),
                           "rolled_back": not ran, "to_undo_by_hand": undo if ran else []}
                 self._record_failure(conn, change, direction, started, detail)
-                ran_text = ", ".join(ran) if ran else "none"
                 raise self._failure(change, statement, exc,
                                     f"statements that ran and stay: {ran_text}; to undo them run the "
                                     f"{'rollback' if direction == 'up' else 'forward'} statements of "
@@ -443,12 +450,20 @@ class Runner:
                       detail={"success": success, "file": change.where, **(detail or {})})
 
     def _record_failure(self, conn: Connection, change: Change, direction: str, started: float,
-                        detail: dict[str, object]) -> None:
+                        detail: dict[str, object], keep_journal: bool = False) -> None:
+        """On a lost connection SQLAlchemy reconnects at the next begin(): the record still lands.
+        A resumable rollback is audited only, so the change stays applied and the next rollback resumes it."""
         if conn.in_transaction():
             conn.rollback()
         with conn.begin():
-            self._record(conn, change, direction, started, False, detail)
-            history.journal_forget(conn, change.version)  # the failure row lists what ran; repair starts afresh
+            if keep_journal and direction == "down":
+                history.audit(conn, self.actor, "rollback", version=change.version,
+                              ticket=change.ticket_by(self.ticket_pattern),
+                              detail={"success": False, "file": change.where, **detail})
+            else:
+                self._record(conn, change, direction, started, False, detail)
+            if not keep_journal:
+                history.journal_forget(conn, change.version)  # the failure row lists what ran; repair starts afresh
 
     def _failure(self, change: Change, statement: Statement | None, exc: DBAPIError, aftermath: str) -> Exception:
         where = statement.where if statement else change.where
@@ -518,6 +533,10 @@ def is_transactional_dml(sql: str) -> bool:
 def execute_sql(conn: Connection, sql: str) -> None:
     """A statement as written: no parameters, so a literal % is not taken for a placeholder."""
     conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
+
+
+def _connection_lost(exc: DBAPIError) -> bool:
+    return bool(getattr(exc, "connection_invalidated", False))
 
 
 def _ms_since(started: float) -> int:

@@ -1,0 +1,88 @@
+"""The server ends dualpath's working connection while a statement runs (`pg_terminate_backend`,
+MariaDB `KILL CONNECTION`): a clean exit 4 naming the change and file, no traceback, a state the
+history explains, and a plain re-run that finishes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.dbs import server_database
+from tests.reliability.kill_support import (
+    TRACEBACK,
+    Step,
+    books,
+    dialect,
+    execute,
+    output_of,
+    output_of_proc,
+    query,
+    reference_states,
+    run_until_not_locked,
+    snapshot,
+    start,
+    write_project,
+)
+
+SLEEP = {"postgresql": "SELECT pg_sleep(2)", "mysql": "DO SLEEP(2)"}  # the re-run sleeps it again
+FIND = {"postgresql": "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2)%'",
+        "mysql": "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(2)%'"}
+END = {"postgresql": "SELECT pg_terminate_backend({})", "mysql": "KILL CONNECTION {}"}
+
+
+@pytest.fixture(params=["pg_url", "mysql_url"])
+def server_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(request.param))
+
+
+def steps_for(name: str) -> list[Step]:
+    return [
+        Step("1", "table", ("CREATE TABLE t (id INT PRIMARY KEY)",), ("DROP TABLE t",)),
+        Step("2", "slow", ("ALTER TABLE t ADD COLUMN c INT", SLEEP[name], "INSERT INTO t VALUES (1, 2)"),
+             ("ALTER TABLE t DROP COLUMN c",)),
+    ]
+
+
+def end_working_session(url: str, name: str) -> None:
+    """From a second session, end the connection that runs the slow statement."""
+    deadline = time.monotonic() + 60
+    while not (found := query(url, FIND[name])):
+        assert time.monotonic() < deadline, "the slow statement never started"
+        time.sleep(0.05)
+    execute(url, END[name].format(found[0][0]))
+
+
+def test_connection_killed_mid_change_exits_cleanly_and_rerun_finishes(server_url: str, tmp_path: Path) -> None:
+    name = dialect(server_url)
+    with server_database(name, "ref_connection_kill") as scratch:
+        reference = reference_states(scratch, steps_for(name))[-1][0]
+    config = write_project(tmp_path, server_url, steps_for(name))
+    proc = start(config, "apply")
+    end_working_session(server_url, name)
+    out = output_of_proc(proc)
+    assert proc.returncode == 4, out  # RunFailed (dualpath/errors.py)
+    assert TRACEBACK not in out
+    assert "version 2" in out and "V2__slow.sql" in out, out
+    assert "connection" in out.lower(), out
+
+    seen = books(server_url)
+    assert seen.applied == ("1",), seen
+    columns = {r[0] for r in query(server_url, "SELECT column_name FROM information_schema.columns "
+                                               "WHERE table_name = 't'")}
+    if name == "postgresql":  # one transaction: the ALTER went with it
+        assert columns == {"id"} and seen.states["2"] == "up:failed"
+    else:  # the ALTER committed on its own; the journal says so, and the re-run resumes after it
+        assert columns == {"id", "c"}
+        assert seen.journal.get(("2", "up"), [])[:1] == [(0, "done")], seen.journal
+    assert query(server_url, "SELECT COUNT(*) FROM t") == [(0,)]
+
+    again = run_until_not_locked(config, "apply")
+    assert again.returncode == 0, output_of(again)
+    assert TRACEBACK not in output_of(again)
+    assert query(server_url, "SELECT id, c FROM t") == [(1, 2)]
+    final = books(server_url)
+    assert final.applied == ("1", "2") and final.ups["2"] == 1 and final.audit_ok[("apply", "2")] == 1
+    assert not any(final.journal.values()), final.journal
+    assert snapshot(server_url) == reference
