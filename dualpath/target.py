@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from dualpath.config import Safety, Settings, interpolate
+from dualpath.config import Safety, Settings, config_label, interpolate
 from dualpath.errors import UsageError
-from dualpath.urls import backend_of, parse_url
+from dualpath.urls import backend_of, parse_url, redact
 
 
 @dataclass(frozen=True)
@@ -31,17 +31,34 @@ def resolve_target(settings: Settings, url_or_name: str | None, migrations: Path
         if len(settings.targets) == 1:
             url_or_name = next(iter(settings.targets))
         else:
-            raise UsageError("no database given", hint="pass --url URL or --url <target name from dualpath.toml>")
+            listed = f"targets there: {', '.join(sorted(settings.targets))}" if settings.targets else "no targets there"
+            raise UsageError(f"no database given ({listed})", where=config_label(settings),
+                             hint="pass --url URL or --url <target name from dualpath.toml>")
     if "://" in url_or_name or url_or_name.startswith("sqlite:"):
         folder = migrations or settings.migrations_dir()
-        return Target("url", parse_url(url_or_name), folder, settings.safety)
+        return Target("url", _parse(url_or_name), folder, settings.safety)
     config = settings.targets.get(url_or_name)
     if config is None:
         known = sorted(settings.targets)
         near = difflib.get_close_matches(url_or_name, known, n=1)
         hint = f"did you mean '{near[0]}'?" if near else (
-            f"known targets: {', '.join(known)}" if known else "define [targets.<name>] in dualpath.toml or pass a URL")
-        raise UsageError(f"unknown target '{url_or_name}'", hint=hint)
-    url = parse_url(interpolate(config.url, where=f"targets.{url_or_name}.url"))
+            f"known targets: {', '.join(known)}" if known else f"define [targets.{url_or_name}] there or pass a URL")
+        raise UsageError(f"unknown target '{url_or_name}'", where=config_label(settings), hint=hint)
+    key = f"{config_label(settings)} [targets.{url_or_name}.url]"
+    try:
+        url = _parse(interpolate(config.url, where=key))
+    except UsageError as exc:
+        exc.where = key  # a bad URL in the config: name the file and the key, not only the value
+        raise
     folder = migrations or settings.migrations_dir(config)
     return Target(url_or_name, url, folder, config.safety or settings.safety)
+
+
+def _parse(text: str) -> URL:
+    """parse_url, with SQLAlchemy's ValueError (a port that is not a number) as the usage error it is."""
+    try:
+        return parse_url(text)
+    except ValueError as exc:
+        raise UsageError(f"'{redact(text)}' is not a database URL: {exc}",
+                         hint="use postgresql://user@host:5432/db, mysql://root@host:3306/db or sqlite:///path/to.db"
+                         ) from None

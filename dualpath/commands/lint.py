@@ -34,7 +34,7 @@ def lint(
     config: ConfigOpt = None,
 ) -> None:
     """Lock levels, rewrites and hazards of every statement, with the safe alternative."""
-    from dualpath.config import find_config, load_settings
+    from dualpath.config import find_config, lint_config, load_settings
     from dualpath.risk.lint import run_lint
     from dualpath.target import resolve_target
 
@@ -44,11 +44,12 @@ def lint(
         target = resolve_target(settings, url, None)
         target_url = target.url.render_as_string(hide_password=False)
         dialect = target.dialect
-    disabled = {str(rule) for rule in settings.lint.get("disable", [])}
+    configured = lint_config(settings)
+    disabled = set(configured.disable)
     if fix or write:
         _fix(paths, dialect, engine_version, disabled, write)
     output, code = run_lint(paths, dialect=dialect, version=_version(engine_version), url=target_url, fmt=format,
-                            fail_on=fail_on or str(settings.lint.get("fail_on", "error")), disabled=disabled)
+                            fail_on=fail_on or configured.fail_on, disabled=disabled)
     if output and code == 2:
         err.print(output, markup=False)
     elif output:

@@ -37,6 +37,7 @@ ALLOWED = {
     "lint": {0, 1, 2},
     "status": {0, 2},
     "plan": {0, 2},
+    "tenants": {0, 2},
     "verify": {0, 1, 2, 4},  # 1: a round trip differs; 4: a statement failed on the shadow
     "apply": {0, 2, 3, 4},  # 3: refused before running (e.g. no backup); 4: a statement failed
 }
@@ -318,7 +319,13 @@ def names_place(output: str, places: tuple[str, ...], config: Path | None) -> bo
         return True
     if _FOLDER_LEVEL.search(output) and any(place in output for place in places):
         return True
-    return config is not None and str(config) in output and ("setting '" in output or "line" in output)
+    return config is not None and names_config(output, config)
+
+
+def names_config(output: str, config: Path) -> bool:
+    """A config problem names the file and the key ([targets.db.url], setting 'x.y'), or the line."""
+    return bool(re.search(re.escape(str(config)) + r"(:\d+| \[[^\]\n]+\]|: (setting '|unknown (target|environment)"
+                          r"|no database given))", output))
 
 
 @contextmanager
