@@ -106,8 +106,9 @@ def verify_changes(engine: Engine, changes: Sequence[Change], *, migrations: Pat
             report.shadow_drift = target_print.diff(shadow.fingerprint(conn))
             report.lock_note = shadow.held_locks(conn).note
             conn.commit()
+            known: Fingerprint | None = None  # the shadow's state after the previous change
             for change in changes:
-                result = round_trip(runner, conn, change, catalogue, track_data=sample_rows > 0)
+                result, known = round_trip(runner, conn, change, catalogue, track_data=sample_rows > 0, before=known)
                 report.results.append(result)
                 echo(f"{'ok  ' if result.ok else 'FAIL'} {change.version} {change.description}")
                 if not result.ok:
@@ -126,23 +127,31 @@ def _shadow_runner(shadow: Engine, url: URL, changes: list[Change], migrations: 
 
 
 def round_trip(runner: Runner, conn: Connection, change: Change, catalogue: Catalogue, *,
-               track_data: bool) -> ChangeResult:
-    """up → down → up on the shadow; what differs is listed with the file:line to fix."""
+               track_data: bool, before: Fingerprint | None = None) -> tuple[ChangeResult, Fingerprint | None]:
+    """up → down → up on the shadow; what differs is listed with the file:line to fix.
+
+    ``before`` is the shadow's fingerprint if the caller already has it (the previous change's
+    last one): fingerprinting is most of verify's time and grows with the schema. Returns the
+    result and the fingerprint of the state the shadow was left in (None if unknown).
+    """
     engine = runner.engine
     result = ChangeResult(change.version, change.description, change.where)
     moves_data = track_data and _moves_data(change, catalogue)
     result.data_checked = moves_data
+    last: Fingerprint | None = None
     try:
-        f0, d0 = engine.fingerprint(conn), _data_sums(engine, conn) if moves_data else {}
+        f0 = before if before is not None else engine.fingerprint(conn)
+        d0 = _data_sums(engine, conn) if moves_data else {}
         conn.commit()
         result.measured = rehearse_up(engine, conn, change, catalogue,
                                       runner.in_transaction(change, change.forward))
-        f1 = engine.fingerprint(conn)
+        f1 = last = engine.fingerprint(conn)
         conn.commit()
         if change.irreversible is not None or not change.rollback:
             reason = change.irreversible.args.get("reason", "") if change.irreversible else "no rollback"
             result.skipped_down = reason or "irreversible"
-            return result
+            return result, last
+        last = None  # from here the shadow moves again
         runner.run_change(conn, change, "down")
         f2, d2 = engine.fingerprint(conn), _data_sums(engine, conn) if moves_data else {}
         conn.commit()
@@ -150,15 +159,16 @@ def round_trip(runner: Runner, conn: Connection, change: Change, catalogue: Cata
         result.problems += _data_diff(d0, d2, change)
         if result.problems:  # up again would only trip over what the rollback left behind
             result.ok = False
-            return result
+            return result, None
         runner.run_change(conn, change, "up")
-        f3 = engine.fingerprint(conn)
+        f3 = last = engine.fingerprint(conn)
         conn.commit()
         result.problems += describe_diff(f1, f3, change, "up")
     except DualpathError as exc:
         result.problems.append(f"{exc.where + ': ' if exc.where else ''}{exc.message}")
+        last = None
     result.ok = not result.problems
-    return result
+    return result, last
 
 
 def describe_diff(expected: Fingerprint, actual: Fingerprint, change: Change, step: str) -> list[str]:
