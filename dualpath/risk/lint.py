@@ -84,7 +84,8 @@ def read_path(path: Path, catalogue: Catalogue
         for file in sorted(path.rglob("*.sql")):
             more, problems = _read_file(file, catalogue)
             found.extend(more)
-            errors.extend(problems)
+            # the file alone may fail for the reason the folder did: report that once
+            errors.extend(p for p in problems if (p[0].where, p[0].message) != (exc.where, exc.message))
         return found, errors
     return [(change, True) for change in changes], []
 

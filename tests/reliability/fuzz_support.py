@@ -372,9 +372,11 @@ def exercise_project(url: str, root: Path, *, verify: bool = True) -> dict[str, 
     empty = clean_database(url)
     places = (str(folder), str(root))
     codes: dict[str, int] = {}
-    lint = run_cli("lint", str(folder), "--config", str(config))
+    lint = run_cli("lint", str(folder), "--config", str(config), "--format", "json")
     check_result(lint, places=places)
     codes["lint"] = lint.exit_code
+    if lint.exit_code in (0, 1):
+        check_findings(lint.output, places)
     for command in ("status", "plan") + (("verify",) if verify else ()):
         if command == "verify" and codes["status"] != 0:
             continue  # verify reads the same files as status: only worth a shadow when they parse
@@ -396,6 +398,15 @@ def exercise_project(url: str, root: Path, *, verify: bool = True) -> dict[str, 
     if codes["status"] == 2:
         assert codes["apply"] == 2, f"status refused the input but apply went on: {codes}\n{apply.output}"
     return codes
+
+
+def check_findings(output: str, places: tuple[str, ...]) -> None:
+    """lint's JSON: each finding once, each at a file:line inside the project."""
+    findings = json.loads(output)
+    seen = [(f["rule"], f["file"], f["line"], f["column"], f["message"]) for f in findings]
+    assert len(seen) == len(set(seen)), f"a finding is reported twice:\n{output}"
+    for rule, file, line, _, _ in seen:
+        assert any(file.startswith(place) for place in places) and line >= 1, f"{rule} at {file}:{line}"
 
 
 def log_example(label: str, outcome: dict[str, Any]) -> None:

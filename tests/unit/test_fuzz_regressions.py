@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,11 @@ def test_url_with_a_port_that_is_no_number_is_a_usage_error(tmp_path: Path) -> N
                                       "--migrations", str(tmp_path)])
     assert result.exit_code == 2 and "internal error" not in result.output
     assert "is not a database URL" in result.output and "secret" not in result.output
+
+
+def test_lint_reports_a_folder_error_once(tmp_path: Path) -> None:
+    # was: the folder's error, then the same error again from reading the file on its own
+    (tmp_path / "V1__x.sql").write_text("-- dualpath:bogus\nSELECT 1;\n")
+    result = CliRunner().invoke(app, ["lint", str(tmp_path), "--format", "json"])
+    findings = [f for f in json.loads(result.stdout) if "dualpath:bogus" in f["message"]]
+    assert result.exit_code == 1 and len(findings) == 1 and findings[0]["line"] == 1
