@@ -452,11 +452,12 @@ class Runner:
     def _record_failure(self, conn: Connection, change: Change, direction: str, started: float,
                         detail: dict[str, object], keep_journal: bool = False) -> None:
         """On a lost connection SQLAlchemy reconnects at the next begin(): the record still lands.
-        A resumable rollback is audited only, so the change stays applied and the next rollback resumes it."""
+        A rollback that changed nothing, or that a re-run resumes, is audited only: the change is still
+        applied, and a "failed" down row would make the next apply run its forward statements again."""
         if conn.in_transaction():
             conn.rollback()
         with conn.begin():
-            if keep_journal and direction == "down":
+            if direction == "down" and (keep_journal or detail.get("rolled_back")):
                 history.audit(conn, self.actor, "rollback", version=change.version,
                               ticket=change.ticket_by(self.ticket_pattern),
                               detail={"success": False, "file": change.where, **detail})

@@ -86,3 +86,33 @@ def test_connection_killed_mid_change_exits_cleanly_and_rerun_finishes(server_ur
     assert final.applied == ("1", "2") and final.ups["2"] == 1 and final.audit_ok[("apply", "2")] == 1
     assert not any(final.journal.values()), final.journal
     assert snapshot(server_url) == reference
+
+
+def test_connection_killed_mid_rollback_keeps_the_change_applied_and_rerun_finishes(server_url: str,
+                                                                                      tmp_path: Path) -> None:
+    """A failed rollback must not leave a "failed" row that makes the next apply run the change's
+    forward statements on top of it: the change is still (at least partly) there."""
+    name = dialect(server_url)
+    steps = [Step("1", "table", ("CREATE TABLE t (id INT PRIMARY KEY)",), ("DROP TABLE t",)),
+             Step("2", "wide", ("ALTER TABLE t ADD COLUMN c INT", "INSERT INTO t VALUES (1, 2)"),
+                  ("DELETE FROM t", SLEEP[name], "ALTER TABLE t DROP COLUMN c"))]
+    config = write_project(tmp_path, server_url, steps)
+    assert run_until_not_locked(config, "apply").returncode == 0
+    proc = start(config, "rollback", "--to", "1")
+    end_working_session(server_url, name)
+    out = output_of_proc(proc)
+    assert proc.returncode == 4 and TRACEBACK not in out, out
+    assert "version 2" in out and "U2__wide.sql" in out, out
+    seen = books(server_url)
+    assert seen.applied == ("1", "2") and seen.downs["2"] == 0, seen
+    rows = query(server_url, "SELECT COUNT(*) FROM t")[0][0]
+    assert rows == (1 if name == "postgresql" else 0)  # MariaDB: the DELETE committed, and is journaled
+    status = run_until_not_locked(config, "apply")  # nothing to apply: the change is still there
+    assert status.returncode == 0 and "nothing to do" in status.stdout, output_of(status)
+
+    again = run_until_not_locked(config, "rollback", "--to", "1")
+    assert again.returncode == 0, output_of(again)
+    final = books(server_url)
+    assert final.applied == ("1",) and final.downs["2"] == 1 and not any(final.journal.values()), final
+    assert {r[0] for r in query(server_url, "SELECT column_name FROM information_schema.columns "
+                                            "WHERE table_name = 't'")} == {"id"}
