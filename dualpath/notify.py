@@ -169,6 +169,9 @@ def _never_raises(event: Callable[_P, Posted | None]) -> Callable[_P, Posted | N
             return event(*args, **kwargs)
         except Exception as exc:
             logger.warning("slack: %s skipped: %s", event.__name__, type(exc).__name__)  # no text: may hold secrets
+            notifier = args[0] if args else None
+            if isinstance(notifier, Notifier):
+                notifier.failures.append(f"{event.__name__}: {type(exc).__name__}")
             return None
 
     return guarded
@@ -184,10 +187,23 @@ class Notifier:
         self._transport = _open_transport(settings, env, self._secrets)
         self._breaker = _Breaker(settings.pause_after_failures, settings.pause_s)
         self._status: dict[str, Posted] = {}
+        self.failures: list[str] = []  # "what: error" of each message Slack did not take (secrets hidden)
+        self.skipped = 0  # messages not even tried while sending was paused after repeated failures
 
     @property
     def enabled(self) -> bool:
         return self._transport is not None
+
+    def failure_summary(self) -> str | None:
+        """One line for a run's report and log when Slack missed messages; None when all went out."""
+        if not self.failures and not self.skipped:
+            return None
+        reasons = sorted({_shorten(f.split(": ", 1)[-1], 160) for f in self.failures})
+        text = f"Slack notifications failed: {len(self.failures)} not sent"
+        text += f" ({'; '.join(reasons)})" if reasons else ""
+        if self.skipped:
+            text += f", {self.skipped} skipped while sending was paused after repeated failures"
+        return text + "; the run itself was not affected"
 
     def status_message(self, run_id: str) -> Posted | None:
         """The run's status message, to keep when the run resumes in another process."""
@@ -263,12 +279,15 @@ class Notifier:
     def _deliver(self, what: str, send: Callable[[], Posted]) -> Posted | None:
         if not self._breaker.allows():
             logger.debug("slack paused after repeated failures; skipped %s", what)
+            self.skipped += 1
             return None
         try:
             posted = send()
         except Exception as exc:  # Slack trouble of any kind must never reach the run
             self._breaker.record(ok=False)
-            logger.warning("slack: %s not sent: %s: %s", what, type(exc).__name__, self._hide(str(exc)))
+            reason = f"{type(exc).__name__}: {' '.join(self._hide(str(exc)).split())}"  # one line, for a report
+            logger.warning("slack: %s not sent: %s", what, reason)
+            self.failures.append(f"{what}: {reason}")
             return None
         self._breaker.record(ok=True)
         return posted
@@ -279,6 +298,10 @@ class Notifier:
 
     def _hide(self, text: str) -> str:
         return hide_secrets(redact_text(text), self._secrets)
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 # --- transports ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ imports nothing from Prefect itself.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import socket
 import subprocess
@@ -103,7 +104,10 @@ def run_flow(params: dict[str, Any], ask: Ask | None, echo: Callable[[str], None
         except BaseException as exc:  # handed to the caller's thread
             box["error"] = exc
 
-    worker = threading.Thread(target=target, name="dualpath-migrate", daemon=True)
+    # the caller's context goes along: Prefect settings entered with temporary_settings (the API URL among
+    # them) live in context variables, and a bare thread would fall back to those read at import time
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(target,), name="dualpath-migrate",
+                              daemon=True)
     worker.start()
     answered: set[str] = set()
     while worker.is_alive():

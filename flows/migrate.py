@@ -241,14 +241,18 @@ def roll_back(run: Rollout, reason: str, approve: bool) -> None:
 
 def finish(run: Rollout, outcome: str, report_dir: str | None) -> dict[str, Any]:
     links = run_links(run.run_id)
-    path = publish_report(run.ctx.name, run.run_id, outcome, run.outcomes, run.notes, run.plan_md, report_dir, links)
-    if outcome == "completed":
+    if outcome == "completed":  # told before the report is written, so the report can say whether Slack heard it
         results = [o.validation_result for o in run.outcomes if o.validation_result is not None]
         run.notifier.run_completed(run.info, Completion(
             duration_s=time.monotonic() - run.started,
             validations_passed=sum(o.success for r in results for o in r.outcomes),
             validations_total=sum(len(r.outcomes) for r in results),
             report_url=None if run.notifier.settings.report_link else artifacts_url(run.run_id)))
+    slack_trouble = run.notifier.failure_summary()
+    if slack_trouble:
+        run.notes.append(slack_trouble)
+        get_run_logger().warning(slack_trouble)
+    path = publish_report(run.ctx.name, run.run_id, outcome, run.outcomes, run.notes, run.plan_md, report_dir, links)
     get_run_logger().info("run %s: %s%s", run.run_id, outcome, f"; report {path}" if path else "")
     return {"run_id": run.run_id, "outcome": outcome, "report": path, "ui": links.get("prefect-run"),
             "tenants": [{"name": o.name, "wave": o.wave, "state": o.state, "applied": o.applied,

@@ -4,11 +4,14 @@ the server stored about a run (state, logs, artifacts, parameters)."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -82,6 +85,117 @@ def private_server(home: Path) -> Iterator[PrefectServer]:
             drain_prefect_workers()
     finally:
         server.stop()
+
+
+_SHARED: list[PrefectServer] = []
+
+
+def shared_server(home: Path) -> PrefectServer:
+    """One server per test process for the scenarios that do not kill it (started on first use, stopped at
+    exit): a Prefect server takes 10 s or more to start, and the modules of one xdist worker can share it."""
+    if not _SHARED:
+        server = PrefectServer(home)
+        server.start()
+        atexit.register(server.stop)
+        _SHARED.append(server)
+    return _SHARED[0]
+
+
+@contextlib.contextmanager
+def pointed_at(server: PrefectServer) -> Iterator[PrefectServer]:
+    """This process's Prefect client, and commands that read PREFECT_API_URL (``dualpath run``), use ``server``."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    saved = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.url}):
+            yield server
+            from flows.local import drain_prefect_workers
+
+            drain_prefect_workers()
+    finally:
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = saved
+
+
+@dataclass
+class BrokenSlack:
+    """A Slack API endpoint that is down in one of three ways; ``hits`` counts what reached it."""
+
+    mode: str  # "refuse": nothing listens; "error": HTTP 500 to everything; "hang": accepts, never answers
+    port: int = 0
+    hits: int = 0
+    _held: list[socket.socket] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+
+@contextlib.contextmanager
+def broken_slack(mode: str) -> Iterator[BrokenSlack]:
+    from flows.local import free_port
+
+    slack = BrokenSlack(mode)
+    if mode == "refuse":
+        slack.port = free_port()  # closed again: connections are refused
+        yield slack
+        return
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    slack.port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            slack.hits += 1
+            if mode == "hang":
+                slack._held.append(conn)  # read nothing, answer nothing, keep it open
+                continue
+            with conn, contextlib.suppress(OSError):
+                read_request(conn)
+                conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+                             b"Content-Length: 5\r\nConnection: close\r\n\r\noops!")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield slack
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+        for conn in slack._held:
+            conn.close()
+
+
+def read_request(conn: socket.socket) -> bytes:
+    """A whole HTTP request (headers and body): answering before it is read would reset the connection."""
+    conn.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 def start_flow(server: PrefectServer, name: str, params: dict[str, Any], output: Path,
