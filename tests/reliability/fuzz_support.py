@@ -117,7 +117,7 @@ def _lines(data: bytes) -> list[bytes]:
     return data.split(b"\n")
 
 
-def _edit_lines(data: bytes, index: int, edit: Callable[[list[bytes], int], None]) -> bytes:
+def _edit_lines(data: bytes, index: int, edit: Callable[[list[bytes], int], object]) -> bytes:
     lines = _lines(data)
     edit(lines, index % max(1, len(lines)))
     return b"\n".join(lines)
@@ -148,8 +148,8 @@ def file_mutation(draw: st.DrawFn, data: bytes) -> tuple[str, bytes]:
         return kind, draw(st.sampled_from([b"", b"\n", b"   \n\n", b"-- only a comment\n", b";", b"\xef\xbb\xbf"]))
     if kind == "huge":
         body = draw(st.sampled_from(["x", "'", "-", "(", "$", " ", "é"])) * draw(st.sampled_from([5_000, 60_000]))
-        line = draw(st.sampled_from(["SELECT '{}';", "-- {}", "{}", "CREATE TABLE t{} (id int);"])).format(body)
-        return kind, _edit_lines(data, at, lambda ls, i: ls.insert(i, line.encode()))
+        long = draw(st.sampled_from(["SELECT '{}';", "-- {}", "{}", "CREATE TABLE t{} (id int);"])).format(body)
+        return kind, _edit_lines(data, at, lambda ls, i: ls.insert(i, long.encode()))
     lines = _lines(data)  # swap two lines: rollback before forward, markers out of order
     i, j = at % max(1, len(lines)), draw(st.integers(0, max(0, len(lines) - 1)))
     lines[i], lines[j] = lines[j], lines[i]
@@ -220,7 +220,29 @@ def _layout_mutation(kind: str, files: Files, draw: st.DrawFn) -> str:
     if kind == "flyway":
         files["V1__create_widgets.sql.conf"] = text
         return "layout:flyway.conf"
-    return "layout:none"
+    if kind in _HEADERS:  # the lines that cut a file into changes or directions, rewritten
+        pattern, variants = _HEADERS[kind]
+        path = draw(st.sampled_from(sorted(files)))
+        lines = _lines(files[path])
+        marked = [i for i, line in enumerate(lines) if re.match(pattern, line)] or [0]
+        lines[draw(st.sampled_from(marked))] = draw(st.sampled_from(variants)).encode()
+        files[path] = b"\n".join(lines)
+        return f"layout:{kind}-header"
+    up = draw(st.sampled_from(sorted(files)))  # golang-migrate: a file turned into the other direction
+    files[up.replace(".up.", ".down.") if ".up." in up else up.replace(".down.", ".up.")] = files.pop(up)
+    return "layout:direction"
+
+
+_HEADERS = {
+    "liquibase": (rb"--changeset", ["--changeset a:b splitStatements:false", "--changeset a:b endDelimiter:GO",
+                                    '--changeset "a b":""', "--changeset a:b runInTransaction:false", "--changeset :b",
+                                    "--changeset a:b endDelimiter:", "--changeset a:b endDelimiter:;",
+                                    '--changeset a:"b c" context:x', "--changeset example:create-widgets",
+                                    "--changeset a:b splitStatements:false endDelimiter:/"]),
+    "dbmate": (rb"-- migrate:", ["-- migrate:up transaction:false", "--migrate:up", "-- migrate:UP", "-- migrate:down",
+                                 "-- migrate:down transaction:false", "-- migrate:up", "-- migrate:upx",
+                                 "-- migrate:sideways"]),
+}
 
 
 @st.composite
