@@ -195,3 +195,27 @@ def test_mariadb_statement_in_doubt_is_resolved_by_the_schema(mysql_url: str, tm
     assert query(mysql_url, "SELECT w, COUNT(*) FROM big GROUP BY w ORDER BY w") == [(7, BIG - 1), (8, 1)]
     final = books(mysql_url)
     assert final.applied == ("1",) and final.ups["1"] == 1 and not any(final.journal.values())
+
+
+def test_mariadb_interrupted_change_edited_since_is_refused_until_repair(mysql_url: str, tmp_path: Path) -> None:
+    """The journal belongs to the file as it was: an edited file does not resume old progress."""
+    steps = [Step("1", "slow", ("CREATE TABLE t (id INT PRIMARY KEY)", "DO SLEEP(30)"), ("DROP TABLE t",))]
+    config = write_project(tmp_path, mysql_url, steps)
+    proc = start(config, "apply")
+    wait_for_journal(mysql_url, "done", 0, proc)
+    kill_after(proc, 0)
+    edited = [Step("1", "slow", ("CREATE TABLE t (id INT PRIMARY KEY, v INT)", "DO SLEEP(0)"), ("DROP TABLE t",))]
+    write_project(tmp_path, mysql_url, edited)
+    refused = run_until_not_locked(config, "apply")
+    assert refused.returncode == 3, output_of(refused)
+    assert "interrupted half-way by an earlier run and its file changed since" in refused.stdout + refused.stderr
+    assert "V1__slow.sql:1" in output_of(refused) and TRACEBACK not in output_of(refused)
+
+    execute(mysql_url, "DROP TABLE t")  # undo by hand what the journal lists, then repair
+    repaired = run_until_not_locked(config, "repair")
+    assert repaired.returncode == 0, output_of(repaired)
+    assert "journal of an interrupted run cleared" in repaired.stdout, output_of(repaired)
+    again = run_until_not_locked(config, "apply")
+    assert again.returncode == 0, output_of(again)
+    assert query(mysql_url, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() "
+                            "AND table_name = 't'") == [(2,)]
