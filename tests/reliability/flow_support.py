@@ -270,3 +270,35 @@ def run_artifacts(run_id: str | UUID) -> list[Any]:
     with get_client(sync_client=True) as client:
         return list(client.read_artifacts(artifact_filter=ArtifactFilter(
             flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(str(run_id))]))))
+
+
+def everything_stored() -> dict[str, str]:
+    """What the server holds about every flow run, read through the API page by page: each run's name,
+    parameters and state message, every log line, every artifact (key, description, data)."""
+    from prefect.client.orchestration import get_client
+
+    page = 200
+    stored: dict[str, str] = {}
+    with get_client(sync_client=True) as client:
+        for offset in range(0, 100_000, page):
+            runs = client.read_flow_runs(limit=page, offset=offset)
+            for run in runs:
+                stored[f"flow run {run.name} (parameters, state)"] = (
+                    f"{run.name}\n{run.parameters!r}\n{run.state.message if run.state else ''}")
+            if len(runs) < page:
+                break
+        logs: list[str] = []
+        for offset in range(0, 1_000_000, page):
+            batch = client.read_logs(limit=page, offset=offset)
+            logs += [f"{entry.name}: {entry.message}" for entry in batch]
+            if len(batch) < page:
+                break
+        stored["every Prefect log line"] = "\n".join(logs)
+        for offset in range(0, 100_000, page):
+            artifacts = client.read_artifacts(limit=page, offset=offset)
+            for artifact in artifacts:
+                stored[f"Prefect artifact {artifact.key or artifact.id}"] = (
+                    f"{artifact.description}\n{artifact.data}")
+            if len(artifacts) < page:
+                break
+    return stored

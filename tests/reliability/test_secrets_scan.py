@@ -25,6 +25,7 @@ from tests.e2e.conftest import PG_SERVER
 from tests.integration.dbs import require_server
 from tests.reliability.flow_support import (
     PrefectServer,
+    everything_stored,
     finish,
     pointed_at,
     read_run,
@@ -76,7 +77,9 @@ def cli(stack: Haystack, caplog: pytest.LogCaptureFixture, *args: str, expect: i
     name = " ".join(a for a in args[:3] if not a.startswith("postgresql"))
     stack.add(f"the output of `dualpath {name}`", result.output)
     stack.add(f"the log records of `dualpath {name}`", "\n".join(r.getMessage() for r in caplog.records))
-    assert result.exit_code == expect, f"dualpath {name}: exit {result.exit_code}\n{result.output[-2000:]}"
+    # expect -1: any failure reported as a dualpath error (exit 2 and up), not a crash
+    ok = result.exit_code == expect or (expect == -1 and result.exit_code >= 2)
+    assert ok, f"dualpath {name}: exit {result.exit_code}\n{result.output[-2000:]}"
     return result.output
 
 
@@ -115,7 +118,10 @@ def test_no_password_or_token_anywhere_after_a_demo_run_through_the_flow_and_the
         try:
             tenants = prepare_tenants(work, server_url(base), lines.append)  # the demo's three shop tenants at V4
             config = write_config(work, tenants)
+            unreachable = server_url(f"{base}_north").replace("@127.0.0.1:5432", "@127.0.0.1:1")
             config.write_text(config.read_text() + "\n".join([
+                "", "[environments.broken]", 'approval = "never"', "",
+                "[[environments.broken.tenants]]", 'name = "gone"', f'url = "{unreachable}"',
                 "", "[slack]", f'bot_token = "{TOKEN}"', f'api_base_url = "{slack.api_url}"',
                 'default_channel = "#db-migrations"', "timeout_s = 5"]) + "\n")
             # the migrate flow in its own process, paused for approval and resumed as the UI would
@@ -140,8 +146,10 @@ def test_no_password_or_token_anywhere_after_a_demo_run_through_the_flow_and_the
             cli(stack, caplog, "backup", "create", "--url", scratch, "--to", (work / "cli-backups").as_uri(), *cfg)
             cli(stack, caplog, "backup", "list", "--to", (work / "cli-backups").as_uri(), *cfg)
             cli(stack, caplog, "rollback", "--url", scratch, *cfg, "--to", "4")  # drops a column: backed up first
-            cli(stack, caplog, "status", "--url", scratch.replace("@127.0.0.1:5432", "@127.0.0.1:1"), *cfg,
-                expect=2)  # nothing listens there: the error names the target
+            # failures: nothing listens there; the errors name the target, and the failed flow run is stored too
+            cli(stack, caplog, "status", "--url", unreachable, *cfg, expect=2)
+            broken = cli(stack, caplog, "run", "--env", "broken", *cfg, "--approve", expect=-1)
+            assert "error: cannot connect to PostgreSQL at 127.0.0.1:1" in broken, broken
         finally:
             server_engine = open_engine(PG_SERVER)
             for suffix in ("north", "south", "east", "scratch"):
@@ -161,6 +169,10 @@ def test_no_password_or_token_anywhere_after_a_demo_run_through_the_flow_and_the
     assert {"markdown", "table"} <= {a.type for a in artifacts}, artifacts
     for artifact in artifacts:
         stack.add(f"Prefect artifact {artifact.key or artifact.id}", f"{artifact.description}\n{artifact.data}")
+    stored = everything_stored()  # the failed run of environment "broken" too, and anything else on the server
+    assert any("migrate-broken" in where for where in stored) and len(stored["every Prefect log line"]) > 1000
+    for where, text in stored.items():
+        stack.add(where, text)
     assert len(slack.requests) >= 5 and {r.headers.get("Authorization") for r in slack.requests} == {f"Bearer {TOKEN}"}
     stack.add("the requests Slack received", slack.everything())
     files = sum(add_files(stack, folder, skip={config}) for folder in (work, reports))
