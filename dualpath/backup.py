@@ -288,6 +288,9 @@ def restore_backup(dest: str | Destination | None, backup_id: str, into_url: str
 
 def _prepare_scratch(engine: Engine) -> None:
     """The scratch database must be empty (created if missing): restore never overwrites data."""
+    scope = getattr(engine, "scope", None)
+    if scope is not None and scope.only:  # a schema tenant's dump holds its tables, not its schema
+        _prepare_scratch_schema(engine.url, scope.only)
     try:
         with engine.connect() as conn:
             existing = list(engine.iter_tables(conn))
@@ -300,6 +303,19 @@ def _prepare_scratch(engine: Engine) -> None:
     if existing:
         raise UsageError(f"scratch database {safe_url(engine.url)} is not empty ({len(existing)} tables)",
                          hint="restore into a new, empty database: it is compared with the manifest after")
+
+
+def _prepare_scratch_schema(scratch: URL, schema: str) -> None:
+    """The scratch database (created if missing) with an empty ``schema`` in it."""
+    whole = open_engine(scratch.difference_update_query(["options"]))
+    try:
+        with whole.connect():
+            pass
+    except ConnectionFailed:
+        whole.create_database(scratch.database or "")
+    with whole.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {whole.quote_ident(schema)}")
+        conn.commit()
 
 
 def _compare(manifest: Manifest, fingerprint: Fingerprint, counts: dict[str, int], into: str) -> None:

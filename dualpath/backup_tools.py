@@ -134,7 +134,8 @@ class PostgresDumper:
             env["PGUSER"] = url.username
         if url.password is not None:
             env["PGPASSWORD"] = str(url.password)
-        for key, var in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT")):
+        # options carries a schema tenant's search_path: pg_dump -t must resolve names in that schema
+        for key, var in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT"), ("options", "PGOPTIONS")):
             value = url.query.get(key)
             if isinstance(value, str):
                 env[var] = value

@@ -324,25 +324,7 @@ def restore_tenant(tenant: TenantTarget, backup_id: str, into: str | None, dest:
     if scratch.database == url.database and endpoint(scratch) == endpoint(url):
         raise UsageError("a backup is restored into a scratch database, never over the tenant itself",
                          where=f"tenant {tenant.name}", hint="give another database to restore into")
-    schema = schema_of(scratch)
-    if schema:  # the dump holds the tenant's tables, not its schema: the scratch needs one to receive them
-        prepare_scratch_schema(scratch, schema)
-    return restore_backup(dest, backup_id, scratch, settings)
-
-
-def prepare_scratch_schema(scratch: URL, schema: str) -> None:
-    """The scratch database (created if missing) with an empty ``schema`` in it."""
-    from dualpath.errors import ConnectionFailed
-
-    whole = open_engine(scratch.difference_update_query(["options"]))
-    try:
-        with whole.connect():
-            pass
-    except ConnectionFailed:
-        whole.create_database(scratch.database or "")
-    with whole.connect() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {whole.quote_ident(schema)}")
-        conn.commit()
+    return restore_backup(dest, backup_id, scratch, settings)  # a schema scratch gets its schema there
 
 
 def fingerprint_tenant(runner: Runner) -> str:

@@ -135,13 +135,16 @@ def test_apply_rollback_and_status_touch_only_their_own_schema(shared_db: str, t
     assert not sql(shared_db, "SELECT 1 FROM tenant_b.dualpath_audit WHERE action = 'rollback'")
 
 
-@pytest.mark.xfail(strict=True, reason="backup_tools.PostgresDumper runs pg_dump -t without the URL's "
-                   "search_path (its env drops the `options` query): no table of a schema tenant matches")
 def test_terminal_rollback_backs_up_the_schema_tenants_table(shared_db: str, tmp_path: Path) -> None:
     config = write_config(tmp_path, shared_db)
     assert cli(config, "apply", "--url", "a", "--to", "4").exit_code == 0
     back = cli(config, "rollback", "--url", "a", "--steps", "1")
     assert back.exit_code == 0, back.output
+    # pg_dump found the schema tenant's table: PGOPTIONS carries the URL's search_path
+    listed = cli(config, "backup", "list", "--config", str(config), "--json")
+    assert listed.exit_code == 0, listed.output
+    backups = json.loads(listed.output)
+    assert [b["tables"] for b in backups] == [["order_notes"]], listed.output  # V4's down drops it
 
 
 def test_fingerprint_covers_the_tenants_schema_only_and_compares_across_tenants(shared_db: str,
