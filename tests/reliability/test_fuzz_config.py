@@ -147,7 +147,7 @@ def _check(run: Run, config: Path, root: Path) -> None:
 
 
 def test_broken_config_is_named_by_file_and_key(pg_url: str) -> None:
-    @fuzz_settings(25)
+    @fuzz_settings(20)
     @given(mutated_config(pg_url))
     def check(example: tuple[bytes, list[str]]) -> None:
         text, mutations = example
