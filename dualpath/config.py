@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from dualpath.errors import InputError, UsageError
 
@@ -102,6 +102,12 @@ class Environment(BaseModel):
     # recorded by the migrate flow (--approval RUN_ID) or --break-glass "reason" is given (audited, announced)
     protected: bool = False
     approval_valid_s: int = Field(24 * 3600, ge=1)  # how long a flow's approval covers terminal runs
+    # where it was defined ("<file> [environments.<name>]"), for errors about it; set by environment()
+    _where: str | None = PrivateAttr(default=None)
+
+    @property
+    def where(self) -> str | None:
+        return self._where
 
     def tenant_list(self) -> list[Tenant]:
         """Explicit tenants, then templated ones; canaries are flagged from either form."""
@@ -170,7 +176,9 @@ def environment(settings: Settings, name: str) -> Environment:
         known = ", ".join(sorted(settings.environments)) or "none defined"
         raise UsageError(f"unknown environment '{name}'", where=config_label(settings),
                          hint=f"known environments: {known}; define [environments.{name}] to add it")
-    return settings.environments[name]
+    env = settings.environments[name]
+    env._where = f"{config_label(settings)} [environments.{name}]"
+    return env
 
 
 def find_config(explicit: Path | None = None) -> Path | None:

@@ -102,7 +102,7 @@ def resolve_tenants(env: Environment, selection: str | Sequence[str] = "all") ->
     """The environment's tenants (canaries flagged), narrowed to ``selection`` ("all" or names)."""
     everyone = [TenantTarget(t.name, t.url, t.canary) for t in env.tenant_list()]
     if not everyone:
-        raise UsageError("the environment has no tenants",
+        raise UsageError("the environment has no tenants", where=env.where,
                          hint="list [[environments.<name>.tenants]] or set tenant_url_template and tenant_names")
     names = [n.strip() for n in (selection.split(",") if isinstance(selection, str) else selection) if n.strip()]
     if not names or names == ["all"]:

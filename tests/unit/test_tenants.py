@@ -59,3 +59,13 @@ def test_read_version_on_sqlite_tenants(tmp_path: Path, monkeypatch: pytest.Monk
     missing = read_version(resolve_tenants(env(tenant_url_template="sqlite:////nonexistent/dir/{tenant}.db"), "b")[0],
                            EXAMPLE)
     assert missing.state == "unreachable"
+
+
+def test_an_environment_without_tenants_is_named_with_its_config_file(tmp_path: Path) -> None:
+    from dualpath.config import environment, load_settings
+
+    config = tmp_path / "dualpath.toml"
+    config.write_text('[environments.staging]\nwave_size = 2\n')
+    with pytest.raises(UsageError) as caught:
+        resolve_tenants(environment(load_settings(config), "staging"))
+    assert caught.value.where == f"{config} [environments.staging]"
