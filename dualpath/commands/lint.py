@@ -36,11 +36,12 @@ def lint(
     """Lock levels, rewrites and hazards of every statement, with the safe alternative."""
     from dualpath.config import find_config, lint_config, load_settings
     from dualpath.risk.lint import run_lint
-    from dualpath.target import resolve_target
 
     settings = load_settings(find_config(config))
     target_url = None
-    if url:
+    if url:  # only then: resolving a target imports SQLAlchemy, half of a one-file lint's start-up
+        from dualpath.target import resolve_target
+
         target = resolve_target(settings, url, None)
         target_url = target.url.render_as_string(hide_password=False)
         dialect = target.dialect

@@ -30,6 +30,17 @@ def test_core_cli_imports_no_prefect_or_great_expectations() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_linting_a_file_without_a_url_imports_no_database_layer(tmp_path: Path) -> None:
+    sql = tmp_path / "one.sql"
+    sql.write_text("CREATE INDEX i ON t (a);\n")
+    code = ("import sys; from dualpath.cli import app\n"
+            "try:\n    app(['lint', sys.argv[1]])\nexcept SystemExit as done:\n"
+            "    print(done.code, sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'psycopg'}))")
+    done = subprocess.run([sys.executable, "-c", code, str(sql)], capture_output=True, text=True)
+    assert "DP001" in done.stdout, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout + done.stderr  # a warning: exit 0
+
+
 def test_errors_never_show_a_traceback(tmp_path: object) -> None:
     result = CliRunner().invoke(app, ["detect", "--migrations", "/nonexistent/folder"])
     assert result.exit_code == 2
