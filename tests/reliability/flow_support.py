@@ -4,7 +4,6 @@ the server stored about a run (state, logs, artifacts, parameters)."""
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import signal
@@ -18,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import UUID
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,15 +91,23 @@ def private_server(home: Path) -> Iterator[PrefectServer]:
 _SHARED: list[PrefectServer] = []
 
 
-def shared_server(home: Path) -> PrefectServer:
-    """One server per test process for the scenarios that do not kill it (started on first use, stopped at
-    exit): a Prefect server takes 10 s or more to start, and the modules of one xdist worker can share it."""
+@pytest.fixture(scope="session")
+def shared_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    """One server per test process for the scenarios that do not kill it: a Prefect server takes 10 s or more to
+    start. Each module that imports this fixture gets its own copy of it, so the server is cached here and shared;
+    the first copy torn down at the end of the session stops it."""
     if not _SHARED:
-        server = PrefectServer(home)
-        server.start()
-        atexit.register(server.stop)
+        server = PrefectServer(tmp_path_factory.mktemp("prefect-shared"))
+        try:
+            server.start()
+        except BaseException:
+            server.stop()
+            raise
         _SHARED.append(server)
-    return _SHARED[0]
+    try:
+        yield _SHARED[0]
+    finally:
+        _SHARED[0].stop()
 
 
 @contextlib.contextmanager

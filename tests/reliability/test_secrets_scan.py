@@ -31,11 +31,13 @@ from tests.reliability.flow_support import (
     read_run,
     run_artifacts,
     run_logs,
-    shared_server,
+    shared_prefect,
     start_flow,
     wait_paused,
 )
 from tests.slack_recorder import recording_slack
+
+__all__ = ["shared_prefect"]  # the fixture, imported to be used here
 
 # '!' is written %21 in a URL: both forms are searched, and the random hex alone catches any other encoding
 PASSWORD = f"Pw-{uuid.uuid4().hex}!"
@@ -46,8 +48,8 @@ APPROVAL = {"approve": True, "approver": "release-manager", "ticket": "SHOP-131"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    with pointed_at(shared_server(tmp_path_factory.mktemp("prefect-shared"))) as started:
+def server(shared_prefect: PrefectServer) -> Iterator[PrefectServer]:
+    with pointed_at(shared_prefect) as started:
         yield started
 
 

@@ -16,9 +16,16 @@ from typer.testing import CliRunner
 from dualpath.cli import app
 from dualpath.notify import Notifier
 from tests.e2e.conftest import MIGRATIONS, pg_tenants, versions, write_config
-from tests.reliability.flow_support import BrokenSlack, PrefectServer, broken_slack, pointed_at, run_logs, shared_server
+from tests.reliability.flow_support import (
+    BrokenSlack,
+    PrefectServer,
+    broken_slack,
+    pointed_at,
+    run_logs,
+    shared_prefect,
+)
 
-__all__ = ["pg_tenants"]
+__all__ = ["pg_tenants", "shared_prefect"]
 
 TOKEN = "xoxb-slack-down-4242-tokenvalue"
 TIMEOUT_S = 2  # [slack] timeout_s
@@ -29,8 +36,8 @@ SLACK_ERRORS = {"refuse": "Connection refused", "error": "SlackApiError", "hang"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    with pointed_at(shared_server(tmp_path_factory.mktemp("prefect-shared"))) as started:
+def server(shared_prefect: PrefectServer) -> Iterator[PrefectServer]:
+    with pointed_at(shared_prefect) as started:
         yield started
 
 
