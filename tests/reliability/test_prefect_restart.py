@@ -75,3 +75,21 @@ def approvals(url: str) -> list[str]:
 
     with open_engine(url).connect() as conn:
         return [json.loads(r["detail"])["approver"] for r in history.audit_rows(conn) if r["action"] == "approval"]
+
+
+def test_the_wait_gives_up_once_the_server_stays_away_longer_than_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from dualpath.errors import TargetRefused
+    from flows.approval import OUTAGE_ENV, ApprovalInput, await_resume
+    from flows.local import free_port
+
+    monkeypatch.setenv(OUTAGE_ENV, "2")
+    monkeypatch.setenv("PREFECT__FLOW_RUN_ID", str(uuid.uuid4()))  # the run whose pause is awaited
+    began = time.monotonic()
+    with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):  # nothing listens
+        with pytest.raises(TargetRefused) as caught:
+            await_resume(ApprovalInput, "dualpath-gone", deadline=time.monotonic() + 300)
+    assert "the Prefect server was unreachable for 2 s while the run waited for a decision" in caught.value.message
+    assert OUTAGE_ENV in (caught.value.hint or "")
+    assert time.monotonic() - began < 60  # it kept polling (1 s, 2 s ... backoff) only past the 2 s allowed
