@@ -71,23 +71,6 @@ class PrefectServer:
         self.process = None
 
 
-@contextlib.contextmanager
-def private_server(home: Path) -> Iterator[PrefectServer]:
-    """A started server, and this process's Prefect client pointed at it, until the block ends."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    server = PrefectServer(home)
-    try:
-        server.start()
-        with temporary_settings(updates={PREFECT_API_URL: server.url}):
-            yield server
-            from flows.local import drain_prefect_workers
-
-            drain_prefect_workers()
-    finally:
-        server.stop()
-
-
 _SHARED: list[PrefectServer] = []
 
 

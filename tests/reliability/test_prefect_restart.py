@@ -14,17 +14,31 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import pg_tenants, versions, write_config
-from tests.reliability.flow_support import PrefectServer, finish, private_server, read_run, start_flow, wait_paused
+from tests.reliability.flow_support import (
+    PrefectServer,
+    finish,
+    pointed_at,
+    read_run,
+    shared_prefect,
+    start_flow,
+    wait_paused,
+)
 
-__all__ = ["pg_tenants"]
+__all__ = ["pg_tenants", "shared_prefect"]
 
 APPROVAL = {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "after the restart"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    with private_server(tmp_path_factory.mktemp("prefect-restart")) as started:
-        yield started
+def server(shared_prefect: PrefectServer) -> Iterator[PrefectServer]:
+    """The test process's shared server (a fresh one costs 15 s and more): killed and started again on the same
+    port with the same database below, and running again when the module ends."""
+    with pointed_at(shared_prefect) as started:
+        try:
+            yield started
+        finally:
+            if started.process is None:
+                started.start()
 
 
 def outage(server: PrefectServer, sig: signal.Signals, process: subprocess.Popen[bytes], output: Path) -> float:
