@@ -10,7 +10,7 @@ from sqlalchemy.engine import URL
 
 from dualpath.config import Safety, Settings, config_label, interpolate
 from dualpath.errors import UsageError
-from dualpath.urls import backend_of, parse_url, redact
+from dualpath.urls import backend_of, parse_url
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def resolve_target(settings: Settings, url_or_name: str | None, migrations: Path
                              hint="pass --url URL or --url <target name from dualpath.toml>")
     if "://" in url_or_name or url_or_name.startswith("sqlite:"):
         folder = migrations or settings.migrations_dir()
-        return Target("url", _parse(url_or_name), folder, settings.safety)
+        return Target("url", parse_url(url_or_name), folder, settings.safety)
     config = settings.targets.get(url_or_name)
     if config is None:
         known = sorted(settings.targets)
@@ -46,19 +46,10 @@ def resolve_target(settings: Settings, url_or_name: str | None, migrations: Path
         raise UsageError(f"unknown target '{url_or_name}'", where=config_label(settings), hint=hint)
     key = f"{config_label(settings)} [targets.{url_or_name}.url]"
     try:
-        url = _parse(interpolate(config.url, where=key))
+        url = parse_url(interpolate(config.url, where=key))
     except UsageError as exc:
         exc.where = key  # a bad URL in the config: name the file and the key, not only the value
         raise
     folder = migrations or settings.migrations_dir(config)
     return Target(url_or_name, url, folder, config.safety or settings.safety)
 
-
-def _parse(text: str) -> URL:
-    """parse_url, with SQLAlchemy's ValueError (a port that is not a number) as the usage error it is."""
-    try:
-        return parse_url(text)
-    except ValueError as exc:
-        raise UsageError(f"'{redact(text)}' is not a database URL: {exc}",
-                         hint="use postgresql://user@host:5432/db, mysql://root@host:3306/db or sqlite:///path/to.db"
-                         ) from None

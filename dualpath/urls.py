@@ -30,8 +30,9 @@ def parse_url(text: str) -> URL:
 
     try:
         url = make_url(text)
-    except ArgumentError:
-        raise UsageError(f"'{redact(text)}' is not a database URL",
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        detail = f": {exc}" if isinstance(exc, ValueError) else ""
+        raise UsageError(f"'{redact(text)}' is not a database URL{detail}",
                          hint="use postgresql://user@host:5432/db, mysql://root@host:3306/db "
                               "or sqlite:///path/to.db, or a target name from dualpath.toml") from None
     backend = url.get_backend_name()

@@ -31,3 +31,14 @@ def test_unsupported_backend_is_a_usage_error_without_password() -> None:
     with pytest.raises(UsageError) as info:
         parse_url("oracle://scott:tiger@h/db")
     assert "tiger" not in str(info.value)
+
+
+def test_a_port_that_is_not_a_number_is_a_usage_error_with_the_password_hidden() -> None:
+    import pytest
+
+    from dualpath.errors import UsageError
+    from dualpath.urls import parse_url
+
+    with pytest.raises(UsageError) as caught:
+        parse_url("postgresql://u:hunter2@[::1:5432/db")  # a tenant URL goes here without target.py
+    assert "is not a database URL" in caught.value.message and "hunter2" not in caught.value.message
