@@ -30,6 +30,7 @@ from tests.integration.helpers import dialect_of, write_config
 REPO = Path(__file__).resolve().parents[2]
 DUALPATH = REPO / ".venv" / "bin" / "dualpath"
 TRACEBACK = "Traceback (most recent call last)"
+CHANGE_S = 0.1  # within about one small change of these tests (a 30 ms sleep, a few statements, a history row)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,23 @@ def wait_until_working(url: str, proc: subprocess.Popen[str], timeout_s: float =
             return True
         time.sleep(0.02)
     raise AssertionError(f"the runner did not start its work within {timeout_s} s")
+
+
+def kill_at_progress(url: str, proc: subprocess.Popen[str], rows: int, jitter_s: float) -> bool:
+    """SIGKILL ``jitter_s`` after history holds ``rows`` rows: a seeded change boundary plus a seeded
+    delay, so kills land inside the work however slow the machine is; True when the kill hit.
+    One open session polls, so the boundary is seen within milliseconds."""
+    engine = open_engine(url)
+    deadline = time.monotonic() + 120
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        while int(conn.exec_driver_sql("SELECT COUNT(*) FROM dualpath_history").scalar() or 0) < rows:
+            if proc.poll() is not None:
+                proc.communicate()
+                return False
+            assert time.monotonic() < deadline, f"history never reached {rows} rows"
+            time.sleep(0.002)
+    return kill_after(proc, jitter_s)
 
 
 def note_landing(test: str, where: str) -> None:
