@@ -16,7 +16,7 @@ from dualpath import tenants as core
 from dualpath.history import make_actor
 from dualpath.tenants import Preflight, TenantTarget
 from dualpath.validation.results import ValidationResult
-from tasks.common import TASK_OPTIONS, log_echo, retry_transient
+from tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
 
 
 def _runner(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
@@ -27,12 +27,16 @@ def _runner(env: str, config: str | None, migrations: str | None, tenant: Tenant
 
 
 @task(name="preflight-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@names_tenant
 def preflight_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
                      run_id: str, to_version: str | None) -> Preflight:
-    return core.preflight_tenant(_runner(env, config, migrations, tenant, run_id), to_version)
+    runner = _runner(env, config, migrations, tenant, run_id)
+    with concurrency(tenant.concurrency_key, occupy=1):  # hundreds of pre-flights must not flood the host
+        return core.preflight_tenant(runner, to_version)
 
 
 @task(name="apply-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@names_tenant
 def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
                  to_version: str | None, dry_run: bool,
                  approval: dict[str, str] | None) -> tuple[list[str], ValidationResult | None]:
@@ -52,6 +56,7 @@ def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: T
 
 
 @task(name="rollback-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@names_tenant
 def rollback_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
                     start_version: str | None) -> tuple[list[str], str | None]:
     runner = _runner(env, config, migrations, tenant, run_id)
@@ -60,6 +65,7 @@ def rollback_tenant(env: str, config: str | None, migrations: str | None, tenant
 
 
 @task(name="plan-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@names_tenant
 def plan_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
                 to_version: str | None) -> str:
     """The full plan of the tenant's pending changes (steps, locks, estimates, rollback steps) in Markdown."""
@@ -69,12 +75,14 @@ def plan_tenant(env: str, config: str | None, migrations: str | None, tenant: Te
 
 @task(name="fingerprint-tenant", retries=2, retry_condition_fn=retry_transient,
       **TASK_OPTIONS)
+@names_tenant
 def fingerprint_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
                        run_id: str) -> str:
     return core.fingerprint_tenant(_runner(env, config, migrations, tenant, run_id))
 
 
 @task(name="verify-tenant", retries=1, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@names_tenant
 def verify_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
                   to_version: str | None, sample_rows: int) -> dict[str, Any]:
     """Shadow round trip of the tenant's pending changes; ``Verification.as_dict()``."""
@@ -84,6 +92,7 @@ def verify_tenant(env: str, config: str | None, migrations: str | None, tenant: 
 
 
 @task(name="restore-tenant", retries=1, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@names_tenant
 def restore_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, backup_id: str,
                    into: str | None) -> dict[str, Any]:
     """Restore a backup of the tenant into a scratch database, checked against its manifest."""
@@ -97,6 +106,7 @@ def restore_tenant(env: str, config: str | None, migrations: str | None, tenant:
 
 
 @task(name="tenant-version", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@names_tenant
 def tenant_version(env: str, config: str | None, migrations: str | None, tenant: TenantTarget) -> str | None:
     ctx = core.open_environment(env, config, migrations)
     return core.read_version(tenant, ctx.migrations).version
