@@ -9,14 +9,15 @@ statement with checkpoints (dualpath/batching), so a failure or a kill resumes o
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dualpath import history
 from dualpath.batching import checkpoint
@@ -381,18 +382,19 @@ class Runner:
                               ran: list[str], exc: Exception) -> None:
         """Up: a failed, resumable row (status shows it); down: audit only, so it stays applied and
         the next rollback resumes it rather than an apply re-marking it applied."""
-        if conn.in_transaction():
-            conn.rollback()
         error = _message(exc) if isinstance(exc, DBAPIError) else str(exc).splitlines()[0]
         detail: dict[str, object] = {"ran": ran, "error": error, "rolled_back": False, "resumable": True,
                                      "batched": True}
-        with conn.begin():
-            if direction == "up":
-                self._record(conn, change, direction, started, False, detail)
-            else:
-                history.audit(conn, self.actor, "rollback", version=change.version,
-                              ticket=change.ticket_by(self.ticket_pattern),
-                              detail={"success": False, "file": change.where, **detail})
+        with self._unless_server_gone(change, exc, "every chunk done so far is committed with its checkpoint"):
+            if conn.in_transaction():
+                conn.rollback()
+            with conn.begin():
+                if direction == "up":
+                    self._record(conn, change, direction, started, False, detail)
+                else:
+                    history.audit(conn, self.actor, "rollback", version=change.version,
+                                  ticket=change.ticket_by(self.ticket_pattern),
+                                  detail={"success": False, "file": change.where, **detail})
 
     def _execute_with_retries(self, conn: Connection, change: Change, statement: Statement,
                               then: Callable[[Connection], None] | None = None) -> None:
@@ -454,17 +456,35 @@ class Runner:
         """On a lost connection SQLAlchemy reconnects at the next begin(): the record still lands.
         A rollback that changed nothing, or that a re-run resumes, is audited only: the change is still
         applied, and a "failed" down row would make the next apply run its forward statements again."""
-        if conn.in_transaction():
-            conn.rollback()
-        with conn.begin():
-            if direction == "down" and (keep_journal or detail.get("rolled_back")):
-                history.audit(conn, self.actor, "rollback", version=change.version,
-                              ticket=change.ticket_by(self.ticket_pattern),
-                              detail={"success": False, "file": change.where, **detail})
-            else:
-                self._record(conn, change, direction, started, False, detail)
-            if not keep_journal:
-                history.journal_forget(conn, change.version)  # the failure row lists what ran; repair starts afresh
+        kept = ("its transaction was rolled back: nothing of this change stays" if detail.get("rolled_back")
+                else "the statement journal says which statements ran")
+        with self._unless_server_gone(change, None, kept):
+            if conn.in_transaction():
+                conn.rollback()
+            with conn.begin():
+                if direction == "down" and (keep_journal or detail.get("rolled_back")):
+                    history.audit(conn, self.actor, "rollback", version=change.version,
+                                  ticket=change.ticket_by(self.ticket_pattern),
+                                  detail={"success": False, "file": change.where, **detail})
+                else:
+                    self._record(conn, change, direction, started, False, detail)
+                if not keep_journal:
+                    history.journal_forget(conn, change.version)  # the failure row lists what ran; repair starts afresh
+
+    @contextlib.contextmanager
+    def _unless_server_gone(self, change: Change, exc: BaseException | None, kept: str) -> Iterator[None]:
+        """Recording a failure needs the server; when it is down or restarting, say what stands
+        instead of an internal error: nothing was recorded, and a re-run picks up from what is."""
+        try:
+            yield
+        except SQLAlchemyError as lost:
+            first = exc if isinstance(exc, DBAPIError) else lost
+            cause = _message(first) if isinstance(first, DBAPIError) else str(first).splitlines()[0]
+            raise RunFailed(
+                f"version {change.version} was interrupted: the database server went away ({cause}); "
+                f"{kept}; the failure could not be recorded", where=change.where,
+                hint="when the server is back, run the same command again: it resumes from what the "
+                     "database holds") from None
 
     def _failure(self, change: Change, statement: Statement | None, exc: DBAPIError, aftermath: str) -> Exception:
         where = statement.where if statement else change.where

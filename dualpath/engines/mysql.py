@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dualpath.engines import mysql_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since, utc_now
@@ -131,10 +131,12 @@ class MySQLEngine(SqlEngine):
                          {"n": self.lock_name, "r": run_id, "h": host, "s": utc_now()})
 
     def release(self, conn: Connection) -> None:
-        with contextlib.suppress(DBAPIError):
+        # SQLAlchemyError, not only DBAPIError: after a lost connection SQLAlchemy raises
+        # PendingRollbackError here, which would hide the run's own error; the lock died with it
+        with contextlib.suppress(SQLAlchemyError):
             conn.execute(text(f"DELETE FROM {LOCK_TABLE} WHERE lock_name = :n "
                               "AND connection_id = CONNECTION_ID()"), {"n": self.lock_name})
-        with contextlib.suppress(DBAPIError):
+        with contextlib.suppress(SQLAlchemyError):
             conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": self.lock_name})
 
     def refusal(self, conn: Connection) -> Exception:

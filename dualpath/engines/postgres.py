@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dualpath.engines import postgres_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since
@@ -161,7 +161,7 @@ class PostgresEngine(SqlEngine):
                 try:
                     yield
                 finally:
-                    with contextlib.suppress(DBAPIError):
+                    with contextlib.suppress(SQLAlchemyError):  # a dead session took the lock with it
                         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.lock_key})
         finally:
             engine.dispose()

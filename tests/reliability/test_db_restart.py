@@ -166,16 +166,9 @@ def check_exit(code: int, out: str) -> None:
         raise UncleanExit(f"exit {code}, expected 4 naming version 2 and telling to run again:\n{out}")
 
 
-KNOWN_BUG = pytest.mark.xfail(
-    strict=True, raises=UncleanExit,
-    reason="apply.py writes the failure row on the connection the restart cut (and engines/mysql.py releases "
-           "the run lock on it): OperationalError/PendingRollbackError escapes as 'internal error', exit 2")
-
-
 # -- a restart in the middle of a change ------------------------------------------------------
 
 
-@KNOWN_BUG
 def test_restart_mid_change_is_rolled_back_and_a_rerun_finishes(server: Server, databases: tuple[str, str],
                                                                 tmp_path: Path) -> None:
     url, reference = databases
@@ -210,7 +203,6 @@ def test_restart_mid_change_is_rolled_back_and_a_rerun_finishes(server: Server, 
 # -- a restart in the middle of a batch -------------------------------------------------------
 
 
-@KNOWN_BUG
 def test_restart_mid_batch_resumes_from_the_checkpoint(server: Server, databases: tuple[str, str],
                                                        tmp_path: Path) -> None:
     url = databases[0]
