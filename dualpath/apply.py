@@ -444,12 +444,11 @@ class Runner:
 
     def _record(self, conn: Connection, change: Change, direction: str, started: float, success: bool,
                 detail: dict[str, object] | None) -> None:
-        history.record(conn, self.actor, version=change.version, description=change.description,
-                       checksum=change.checksum, direction=direction, duration_ms=_ms_since(started),
-                       success=success, detail=detail)
-        history.audit(conn, self.actor, "apply" if direction == "up" else "rollback",
-                      version=change.version, ticket=change.ticket_by(self.ticket_pattern),
-                      detail={"success": success, "file": change.where, **(detail or {})})
+        history.record_and_audit(conn, self.actor, version=change.version, description=change.description,
+                                 checksum=change.checksum, direction=direction, duration_ms=_ms_since(started),
+                                 success=success, detail=detail, action="apply" if direction == "up" else "rollback",
+                                 ticket=change.ticket_by(self.ticket_pattern),
+                                 audit_detail={"success": success, "file": change.where, **(detail or {})})
 
     def _record_failure(self, conn: Connection, change: Change, direction: str, started: float,
                         detail: dict[str, object], keep_journal: bool = False) -> None:

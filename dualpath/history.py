@@ -210,6 +210,26 @@ def record(conn: Connection, actor: Actor, *, version: str, description: str, ch
         run_id=actor.run_id, detail=json.dumps(detail) if detail else None))
 
 
+def record_and_audit(conn: Connection, actor: Actor, *, version: str, description: str, checksum: str,
+                     direction: str, duration_ms: int, success: bool, detail: dict[str, Any] | None,
+                     action: str, ticket: str | None, audit_detail: dict[str, Any]) -> None:
+    """The history row and its audit row; on PostgreSQL in one statement (a data-modifying CTE),
+    one round trip less per change: on hundreds of small changes that is most of our overhead."""
+    at = now()
+    row = history_table.insert().values(
+        version=version, description=description[:512], checksum=checksum, direction=direction,
+        applied_at=at, applied_by=actor.who, duration_ms=duration_ms, success=success,
+        run_id=actor.run_id, detail=json.dumps(detail) if detail else None)
+    trail = audit_table.insert().values(
+        at=at, action=action, version=version, run_id=actor.run_id, who=actor.who, host=actor.host,
+        git_commit=actor.git_commit, ticket=ticket, detail=json.dumps(audit_detail) if audit_detail else None)
+    if conn.dialect.name == "postgresql":
+        conn.execute(trail.add_cte(row.cte("history_row")))
+        return
+    conn.execute(row)
+    conn.execute(trail)
+
+
 def audit(conn: Connection, actor: Actor, action: str, *, version: str | None = None,
           ticket: str | None = None, detail: dict[str, Any] | None = None) -> None:
     conn.execute(audit_table.insert().values(
