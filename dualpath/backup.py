@@ -43,6 +43,11 @@ MANIFEST = "manifest.json"
 DESTRUCTIVE_OPS = frozenset({"drop_table", "drop_column", "drop_schema", "drop_database", "truncate",
                              "delete", "update", "alter_column_type", "create_table_as"})
 
+# Every destructive operation above needs one of these words (AS: CREATE TABLE ... AS; the rest run
+# code that may do anything); a statement without any is never destructive, readable or not.
+_MAY_DESTROY = re.compile(r"\b(DROP|TRUNCATE|DELETE|UPDATE|ALTER|AS|REPLACE|MERGE|DO|CALL|EXEC|EXECUTE|"
+                          r"PREPARE|RENAME|CHANGE|MODIFY|SOURCE)\b|\$|\\i", re.IGNORECASE)
+
 
 class BackupSettings(BaseModel):
     """The ``[backup]`` section: where to, what, how long to keep, and the tools to use."""
@@ -424,6 +429,8 @@ def _ops(change: Change, dialect: str) -> list[Any]:
 
     found: list[Any] = []
     for statement in change.forward:
+        if not _MAY_DESTROY.search(statement.text):
+            continue  # no word that could destroy data: not worth a parse (hundreds of changes per run)
         try:
             found += extract_ops(statement.text, dialect)
         except SqlSyntaxError:

@@ -21,7 +21,15 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 def _context(url: str | None, migrations: Path | None, config: Path | None) -> Any:
     from dualpath.session import open_session
 
-    return open_session(url, migrations, config, echo=lambda line: out.print(line, markup=False, soft_wrap=True))
+    return open_session(url, migrations, config, echo=echo_line)
+
+
+def echo_line(line: str) -> None:
+    """One line of progress: Rich on a terminal; plain and cheap into a pipe or a CI log."""
+    if out.is_terminal:
+        out.print(line, markup=False, soft_wrap=True)
+    else:
+        print(line, flush=True)
 
 
 @app.command()

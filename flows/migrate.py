@@ -81,6 +81,8 @@ def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_r
     logger = get_run_logger()
     logger.info("window: %s", window_gate(run.ctx.env.window, wait_for_window))
     run.notifier.run_started(run.info)
+    # before pre-flight: it, like every tenant task, occupies a slot of its database host's limit
+    ensure_host_limits([t.concurrency_key for t in run.targets], run.ctx.env.host_concurrency)
     changes = preflight(run, to_version)
     if not changes:
         return finish(run, "up to date", report_dir)
@@ -92,7 +94,6 @@ def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_r
                if run.preflight[t.name].pending}
     run.notes += [f"backup {b} of {name}" for name, b in backups.items() if b]
     approval = obtain_approval(run, changes, approve, approver)
-    ensure_host_limits([t.concurrency_key for t in run.targets], run.ctx.env.host_concurrency)
     halted = run_waves(run, to_version, approval)
     if halted:
         roll_back(run, halted, approve)

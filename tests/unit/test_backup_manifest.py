@@ -96,6 +96,21 @@ def test_destructive_changes_need_a_backup_of_what_they_touch() -> None:
     assert affected_tables([change("DROP SCHEMA legacy CASCADE")], "postgresql") is None
 
 
+def test_only_statements_with_a_word_that_could_destroy_data_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dualpath.risk.ops as ops
+
+    parsed: list[str] = []
+    real = ops.extract_ops
+    monkeypatch.setattr(ops, "extract_ops", lambda sql, dialect: parsed.append(sql) or real(sql, dialect))
+    assert not needs_backup(change("CREATE TABLE t (id int)", "INSERT INTO t VALUES (1)"), "postgresql")
+    assert parsed == []  # nothing there can destroy data: no parse
+    assert needs_backup(change("ALTER TABLE t ALTER COLUMN id TYPE bigint"), "postgresql")
+    assert needs_backup(change("drop  table  ((( not sql"), "postgresql")  # unreadable, and may drop
+    assert needs_backup(change("CREATE TABLE c AS SELECT * FROM t"), "postgresql")
+    needs_backup(change("DO $$ BEGIN PERFORM 1; END $$"), "postgresql")
+    assert parsed[-1].startswith("DO $$")  # code that may do anything is always read
+
+
 def test_destinations_parse(tmp_path: Path) -> None:
     s3 = open_destination("s3://bucket/a/b/")
     assert isinstance(s3, S3Destination) and (s3.bucket, s3.prefix) == ("bucket", "a/b")
