@@ -72,9 +72,12 @@ def prepare_tenants(database_url: str, names: list[str]) -> float:
     """Drop every tenant schema, then build each at version 4 with five customers and orders; seconds taken."""
     started = time.perf_counter()
     engine = create_engine(parse_url(database_url), poolclass=NullPool)
-    with engine.begin() as conn:
-        for (schema,) in conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%'")):
+    with engine.connect() as conn:
+        schemas = [r[0] for r in conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%'"))]
+    for schema in schemas:  # one transaction each: 200 schemas' objects in one exceed max_locks_per_transaction
+        with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with engine.begin() as conn:
         for name in names:
             conn.execute(text(f"CREATE SCHEMA tenant_{name}"))
     engine.dispose()
