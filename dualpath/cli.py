@@ -41,8 +41,9 @@ def detect(migrations: MigrationsOpt = None, config: ConfigOpt = None) -> None:
 
     settings = load_settings(find_config(config))
     folder = migrations or settings.migrations_dir()
-    layout = detect_layout(folder)
-    changes = read_changes(folder, layout=layout)
+    links = settings.sources.follow_links_outside
+    layout = detect_layout(folder, follow_links_outside=links)
+    changes = read_changes(folder, layout=layout, follow_links_outside=links)
     out.print(f"{folder}: {layout}, {len(changes)} change(s)"
               + (f", versions {changes[0].version} … {changes[-1].version}" if changes else ""))
 

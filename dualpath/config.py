@@ -117,10 +117,21 @@ class Environment(BaseModel):
         return [t.model_copy(update={"canary": t.canary or t.name in self.canary}) for t in listed]
 
 
+class Sources(BaseModel):
+    """``[sources]``: how migration files are read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # a link in the migrations folder to a file or folder outside it is refused unless this is true:
+    # otherwise anyone who can open a pull request could publish host files (/etc/shadow) in CI logs
+    follow_links_outside: bool = False
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     migrations: str = "migrations"
+    sources: Sources = Field(default_factory=Sources)
     ticket_pattern: str = r"[A-Z][A-Z0-9]+-\d+"
     ticket_link: str | None = None  # e.g. "https://jira.example.com/browse/{ticket}"
     applied_by: str | None = None

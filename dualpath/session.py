@@ -37,11 +37,16 @@ class Session:
 
     @cached_property
     def layout(self) -> str:
-        return detect_layout(self.target.migrations)
+        return detect_layout(self.target.migrations, follow_links_outside=self.links_outside)
 
     @cached_property
     def changes(self) -> list[Change]:
-        return read_changes(self.target.migrations, dialect=self.engine.name, layout=self.layout)
+        return read_changes(self.target.migrations, dialect=self.engine.name, layout=self.layout,
+                            follow_links_outside=self.links_outside)
+
+    @property
+    def links_outside(self) -> bool:
+        return self.settings.sources.follow_links_outside
 
     @cached_property
     def actor(self) -> Actor:

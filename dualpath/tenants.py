@@ -127,15 +127,17 @@ def tenant_target(tenant: TenantTarget, settings: Settings, migrations: Path, en
     return Target(tenant.name, parse_url(tenant.resolved_url()), migrations, env.safety or settings.safety)
 
 
-def read_tenant_changes(tenant: TenantTarget, migrations: Path) -> list[Change]:
-    return read_changes(migrations, dialect=open_engine(tenant.resolved_url()).name)
+def read_tenant_changes(tenant: TenantTarget, migrations: Path, follow_links_outside: bool = False
+                        ) -> list[Change]:
+    return read_changes(migrations, dialect=open_engine(tenant.resolved_url()).name,
+                        follow_links_outside=follow_links_outside)
 
 
-def read_version(tenant: TenantTarget, migrations: Path) -> TenantVersion:
+def read_version(tenant: TenantTarget, migrations: Path, follow_links_outside: bool = False) -> TenantVersion:
     """The tenant's current version, pending count and state; unreachable tenants say why."""
     try:
         engine = open_engine(tenant.resolved_url())
-        changes = read_changes(migrations, dialect=engine.name)
+        changes = read_changes(migrations, dialect=engine.name, follow_links_outside=follow_links_outside)
         with engine.connect() as conn:
             states = compute_states(changes, history.latest_rows(conn))
     except DualpathError as exc:
@@ -152,7 +154,8 @@ def make_runner(tenant: TenantTarget, settings: Settings, env: Environment, migr
                 actor: Actor, echo: Echo) -> Runner:
     target = tenant_target(tenant, settings, migrations, env)
     engine = open_engine(target.url)
-    changes = read_changes(migrations, dialect=engine.name)
+    changes = read_changes(migrations, dialect=engine.name,
+                           follow_links_outside=settings.sources.follow_links_outside)
     return Runner(target, engine, changes, actor, echo, settings.ticket_pattern)
 
 

@@ -127,7 +127,8 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     futures = {t.name: preflight_tenant.submit(*run.args, t, run.run_id, to_version) for t in run.targets}
     run.preflight = {name: f.result() for name, f in futures.items()}
     wanted = {v for p in run.preflight.values() for v in p.pending}
-    changes = [c for c in read_tenant_changes(run.targets[0], run.ctx.migrations) if c.version in wanted]
+    links = run.ctx.settings.sources.follow_links_outside
+    changes = [c for c in read_tenant_changes(run.targets[0], run.ctx.migrations, links) if c.version in wanted]
     if not changes:
         return []
     files = [f for c in changes for f in (c.file, c.rollback_file) if f]

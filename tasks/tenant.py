@@ -109,4 +109,4 @@ def restore_tenant(env: str, config: str | None, migrations: str | None, tenant:
 @names_tenant
 def tenant_version(env: str, config: str | None, migrations: str | None, tenant: TenantTarget) -> str | None:
     ctx = core.open_environment(env, config, migrations)
-    return core.read_version(tenant, ctx.migrations).version
+    return core.read_version(tenant, ctx.migrations, ctx.settings.sources.follow_links_outside).version

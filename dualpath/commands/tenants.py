@@ -23,7 +23,8 @@ def tenants_cmd(env: Annotated[str, typer.Option("--env", help="the environment 
         raise typer.BadParameter("--format must be text or json")
     ctx = open_environment(env, str(config) if config else None, str(migrations) if migrations else None)
     waves = plan_waves(resolve_tenants(ctx.env), ctx.env.wave_size)
-    rows = [(index, tenant, read_version(tenant, ctx.migrations)) for index, wave in enumerate(waves, start=1)
+    links = ctx.settings.sources.follow_links_outside
+    rows = [(index, tenant, read_version(tenant, ctx.migrations, links)) for index, wave in enumerate(waves, start=1)
             for tenant in wave]
     if format == "json":
         print(json.dumps([{"name": t.name, "wave": i, "canary": t.canary, "version": v.version,

@@ -73,6 +73,7 @@ def read_path(path: Path, catalogue: Catalogue
     if not path.is_dir():
         return _read_file(path, catalogue)
     from dualpath.sources import read_changes
+    from dualpath.sources.files import reading_from
 
     try:
         changes = read_changes(path, dialect=family_of(catalogue.dialect))
@@ -82,7 +83,8 @@ def read_path(path: Path, catalogue: Catalogue
         found: list[tuple[Change, bool]] = []
         errors: list[tuple[DualpathError, Path]] = [(exc, path)]
         for file in sorted(path.rglob("*.sql")):
-            more, problems = _read_file(file, catalogue)
+            with reading_from(path):  # the links the folder refused stay refused file by file
+                more, problems = _read_file(file, catalogue)
             found.extend(more)
             # the file alone may fail for the reason the folder did: report that once
             errors.extend(p for p in problems if (p[0].where, p[0].message) != (exc.where, exc.message))

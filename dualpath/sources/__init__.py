@@ -15,6 +15,7 @@ from dualpath.changes import Change, version_key
 from dualpath.errors import InputError, UsageError
 from dualpath.sources import dbmate, diesel, flyway, golang_migrate, liquibase, sqitch
 from dualpath.sources.common import Reader, raise_duplicate, same_version_key
+from dualpath.sources.files import reading_from
 
 __all__ = ["READERS", "LAYOUTS", "Reader", "detect_layout", "read_changes"]
 
@@ -26,25 +27,32 @@ READERS: dict[str, Reader] = {
 LAYOUTS = tuple(READERS)
 
 
-def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None = None) -> list[Change]:
-    """All changes in ``folder``, ordered by version; ``layout`` skips detection."""
+def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None = None,
+                 follow_links_outside: bool = False) -> list[Change]:
+    """All changes in ``folder``, ordered by version; ``layout`` skips detection.
+
+    Links that leave ``folder`` are refused unless ``follow_links_outside`` (the
+    ``[sources] follow_links_outside`` setting) allows them.
+    """
     folder = Path(folder)
     if layout is None:
-        layout = detect_layout(folder)
+        layout = detect_layout(folder, follow_links_outside=follow_links_outside)
     else:
         _check_folder(folder)
         if layout not in READERS:
             raise UsageError(f"unknown migration layout '{layout}'", hint=f"use one of: {', '.join(LAYOUTS)}")
-    changes = READERS[layout].read(folder, dialect)
+    with reading_from(folder, follow_links_outside):
+        changes = READERS[layout].read(folder, dialect)
     _check_unique_versions(changes)
     return sorted(changes, key=lambda c: version_key(c.version))
 
 
-def detect_layout(folder: Path) -> str:
+def detect_layout(folder: Path, *, follow_links_outside: bool = False) -> str:
     """The one layout the folder uses; several layouts side by side is an error, not a guess."""
     folder = Path(folder)
     _check_folder(folder)
-    found = {name: files for name, reader in READERS.items() if (files := reader.find(folder))}
+    with reading_from(folder, follow_links_outside):
+        found = {name: files for name, reader in READERS.items() if (files := reader.find(folder))}
     if not found:
         raise UsageError(f"no migrations recognised in {folder}", hint=_layouts_hint())
     if len(found) > 1:

@@ -11,15 +11,15 @@ from typing import Any, NoReturn
 from dualpath.changes import Change, Directive, Statement, version_key
 from dualpath.directives import parse_directive
 from dualpath.errors import InputError
+from dualpath.sources.files import list_folder, read_text
 from dualpath.sql import split_with_directives
+
+__all__ = ["read_text", "present"]
 
 # directives that describe the whole change, wherever they stand in a forward file
 CHANGE_LEVEL = ("no-transaction", "irreversible", "ticket")
 
 IRREVERSIBLE_HINT = 'or mark the change irreversible with -- dualpath:irreversible reason="..."'
-
-_BOM = b"\xef\xbb\xbf"
-
 
 @dataclass(frozen=True)
 class Reader:
@@ -37,24 +37,6 @@ class Part:
 
     statements: tuple[Statement, ...]
     directives: tuple[Directive, ...]
-
-
-def read_text(path: Path) -> str:
-    """Read a file as UTF-8 (a BOM is tolerated) with line endings normalised to LF."""
-    data = path.read_bytes()
-    if data.startswith(_BOM):
-        data = data[len(_BOM):]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}; re-save the file as UTF-8",
-            where=f"{path}:{line}",
-            hint="re-save the file as UTF-8 (most editors offer it under 'Save with encoding')",
-        ) from None
-    # a lone CR would otherwise shift every line number after it
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def split_part(text: str, file: Path | str, dialect: str | None, start_line: int = 1) -> Part:
@@ -174,8 +156,14 @@ def build_change(*, version: str, description: str, forward: Part, rollback: Par
 
 
 def visible_files(folder: Path) -> list[Path]:
-    """Top-level entries, sorted, without hidden files (editor swap files, .DS_Store)."""
-    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    """Top-level entries, sorted, without hidden files (editor swap files, .DS_Store), each checked:
+    links stay inside the folder, FIFOs and devices are refused (see sources/files.py)."""
+    return list_folder(folder)
+
+
+def present(path: Path) -> bool:
+    """The file is there (a FIFO or a link is there too: reading it then explains why it is refused)."""
+    return path.is_symlink() or path.exists()
 
 
 @dataclass

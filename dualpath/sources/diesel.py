@@ -13,6 +13,7 @@ from dualpath.sources.common import (
     Reader,
     describe,
     no_transaction_from,
+    present,
     raise_duplicate,
     read_pair,
     read_text,
@@ -26,7 +27,7 @@ _FOLDER = re.compile(r"^(?P<version>\d[\d-]*)_(?P<name>.+)$")
 
 
 def find(folder: Path) -> list[Path]:
-    return [p for p in _change_folders(folder) if (p / "up.sql").is_file() or (p / "down.sql").is_file()]
+    return [p for p in _change_folders(folder) if present(p / "up.sql") or present(p / "down.sql")]
 
 
 def _change_folders(folder: Path) -> list[Path]:
@@ -50,7 +51,7 @@ def read(folder: Path, dialect: str | None) -> list[Change]:
 
 def _read_one(path: Path, version: str, name: str, dialect: str | None) -> Change:
     up, down = path / "up.sql", path / "down.sql"
-    pair = Pair(version, name, up if up.is_file() else None, down if down.is_file() else None)
+    pair = Pair(version, name, up if present(up) else None, down if present(down) else None)
     return read_pair(pair, layout=NAME, dialect=dialect, description=describe(name),
                      expected_forward=str(up), expected_rollback=str(down),
                      directives=_metadata(path / "metadata.toml"))
@@ -58,7 +59,7 @@ def _read_one(path: Path, version: str, name: str, dialect: str | None) -> Chang
 
 def _metadata(path: Path) -> tuple[Directive, ...]:
     """``run_in_transaction = false`` in metadata.toml means the change runs outside a transaction."""
-    if not path.is_file():
+    if not present(path):
         return ()
     text = read_text(path)
     try:

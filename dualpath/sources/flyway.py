@@ -13,9 +13,11 @@ from dualpath.sources.common import (
     describe,
     no_transaction_from,
     pair_files,
+    present,
     read_pair,
     read_text,
 )
+from dualpath.sources.files import walk_files
 
 NAME = "flyway"
 _VERSIONED = re.compile(r"^(?P<kind>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<desc>.*)\.sql$")
@@ -30,8 +32,7 @@ def find(folder: Path) -> list[Path]:
 
 def _walk(folder: Path) -> list[Path]:
     """Flyway reads subfolders too; hidden folders (.git) are not migrations."""
-    return sorted(p for p in folder.rglob("*.sql")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return [p for p in walk_files(folder) if p.suffix == ".sql"]
 
 
 def read(folder: Path, dialect: str | None) -> list[Change]:
@@ -71,7 +72,7 @@ def _script_config(forward: Path | None) -> tuple[Directive, ...]:
     if forward is None:
         return ()
     conf = forward.with_name(forward.name + ".conf")
-    if not conf.is_file():
+    if not present(conf):
         return ()
     for number, line in enumerate(read_text(conf).split("\n"), start=1):
         key, _, value = line.partition("=")

@@ -20,6 +20,7 @@ from dualpath.sources.common import (
     split_part,
     visible_files,
 )
+from dualpath.sources.files import peek_line
 
 NAME = "liquibase"
 _HEADER = re.compile(r"^\s*--\s*liquibase\s+formatted\s+sql\b", re.IGNORECASE)
@@ -51,9 +52,7 @@ class Changeset:
 
 def is_liquibase(path: Path) -> bool:
     """Liquibase only treats a file as formatted SQL when its first line says so."""
-    with path.open("rb") as handle:
-        first = handle.readline(200).removeprefix(b"\xef\xbb\xbf")
-    return bool(_HEADER.match(first.decode("utf-8", errors="replace")))
+    return bool(_HEADER.match(peek_line(path)))
 
 
 def find(folder: Path) -> list[Path]:

@@ -13,11 +13,13 @@ from dualpath.sources.common import (
     Reader,
     build_change,
     drop_transaction_control,
+    present,
     read_text,
     require_rollback,
     require_statements,
     split_part,
 )
+from dualpath.sources.files import walk_files
 
 NAME = "sqitch"
 PLAN = "sqitch.plan"
@@ -42,7 +44,7 @@ class PlanEntry:
 
 def find(folder: Path) -> list[Path]:
     plan = folder / PLAN
-    return [plan] if plan.is_file() else []
+    return [plan] if present(plan) else []
 
 
 def read(folder: Path, dialect: str | None) -> list[Change]:
@@ -105,7 +107,7 @@ def _check_orphan_reverts(folder: Path, entries: list[PlanEntry]) -> None:
     revert_dir = folder / "revert"
     if not revert_dir.is_dir():
         return
-    for path in sorted(revert_dir.rglob("*.sql")):
+    for path in (p for p in walk_files(revert_dir) if p.suffix == ".sql"):
         stem = str(path.relative_to(revert_dir))[: -len(".sql")]
         if stem not in known:
             raise InputError(f"rollback without forward: {path} is not named in {PLAN}",
@@ -118,24 +120,24 @@ def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect:
     deploy = folder / "deploy" / f"{entry.script}.sql"
     revert = folder / "revert" / f"{entry.script}.sql"
     verify = folder / "verify" / f"{entry.script}.sql"
-    if not deploy.is_file():
+    if not present(deploy):
         raise InputError(f"{PLAN} names change {entry.name} but {deploy} is missing", where=where,
                          hint=f"add {deploy} or remove the change from {PLAN}")
     forward, forward_dropped = _read_script(deploy, dialect)
     require_statements(forward, deploy)
-    rollback, rollback_dropped = _read_script(revert, dialect) if revert.is_file() else (None, False)
+    rollback, rollback_dropped = _read_script(revert, dialect) if present(revert) else (None, False)
     if rollback is None and not any(d.name == "irreversible" for d in forward.directives):
         raise InputError(f"no rollback for version {version} ({entry.name}): {revert} is missing",
                          where=where, hint=f"add {revert} or mark the change irreversible with "
                                            '-- dualpath:irreversible reason="..."')
     require_rollback(version, forward, rollback, str(revert), f"{revert}:1")
-    checks, _ = _read_script(verify, dialect) if verify.is_file() else (Part((), ()), False)
+    checks, _ = _read_script(verify, dialect) if present(verify) else (Part((), ()), False)
     return build_change(
         version=version, description=entry.note or entry.name, forward=forward, rollback=rollback,
         file=deploy, layout=NAME, rollback_file=revert if rollback else None,
         extra={"sqitch_name": entry.name, "sqitch_requires": entry.requires,
                "sqitch_conflicts": entry.conflicts, "sqitch_tags": entry.tags, "plan_line": where,
-               "verify": checks.statements, "verify_file": str(verify) if verify.is_file() else None,
+               "verify": checks.statements, "verify_file": str(verify) if present(verify) else None,
                "dropped_transaction_statements": forward_dropped or rollback_dropped},
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from dualpath.errors import InputError
@@ -41,7 +42,8 @@ class Token:
     significant: bool = True
 
 
-_SPACE = re.compile(r"[\s\ufeff]+")  # a byte-order mark is not code
+# what the servers take for whitespace; other invisible characters are refused (see _refuse_invisible)
+_SPACE = re.compile(r"[ \t\n\r\f\v]+")
 _WORD = re.compile(r"[\w$]+")
 _PARAM = re.compile(r"\$\d+")
 _DOLLAR_TAG = re.compile(r"\$(?:[^\W\d][\w]*)?\$")
@@ -80,6 +82,8 @@ class Lexer:
 
     def run(self) -> list[Token]:
         pos, size = 0, len(self.text)
+        if self.text.startswith("\ufeff"):
+            pos = 1  # a byte-order mark is not code
         while pos < size:
             pos = self.read_one(pos)
         return self.tokens
@@ -123,6 +127,8 @@ class Lexer:
                 if _DELIMITER_CMD.match(text, pos):
                     return self.read_delimiter_command(pos)
             return self.emit(WORD, pos, self.stop_at_delimiter(pos, word.end()))
+        if not char.isprintable() or unicodedata.category(char) in _INVISIBLE:
+            self.refuse_invisible(pos)
         return self.emit(PUNCT, pos, pos + 1)
 
     def stop_at_delimiter(self, pos: int, end: int) -> int:
@@ -243,6 +249,17 @@ class Lexer:
         self.delimiter = words[1]
         return self.emit(SET_DELIMITER, pos, end, value=words[1])
 
+    def refuse_invisible(self, pos: int) -> None:
+        """A control or invisible character in code: no server reads it as whitespace, and it hides
+        what a reviewer sees (a NUL made PostgreSQL drop a statement silently)."""
+        char = self.text[pos]
+        name = unicodedata.name(char, "control character")
+        raise InputError(
+            f"invisible character U+{ord(char):04X} ({name}) outside a string or comment",
+            where=self.where(pos),
+            hint="delete it (an editor's 'show invisibles' finds it) or write it inside a string literal",
+        )
+
     def refuse_meta_command(self, pos: int) -> None:
         found = _META.match(self.text, pos)
         name = "\\" + (found.group(1) if found else "")
@@ -251,6 +268,10 @@ class Lexer:
             where=self.where(pos),
             hint=_meta_hint(name),
         )
+
+
+# control, format (zero-width, bidi overrides, BOM) and separator characters other than a space
+_INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cn"}
 
 
 def _meta_hint(name: str) -> str:
