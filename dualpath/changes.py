@@ -31,6 +31,8 @@ class Statement:
     line: int
     no_transaction: bool = False
     directives: tuple[Directive, ...] = ()
+    # where the text stands in what the splitter was given (start, end offsets); not part of identity
+    span: tuple[int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def where(self) -> str:

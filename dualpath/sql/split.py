@@ -134,10 +134,10 @@ def cut_pieces(text: str, tokens: list[Token], ends: set[int]) -> list[_Piece]:
 def build_statement(text: str, piece: _Piece, file: str, dialect: str | None) -> Statement:
     code = [t for t in piece.tokens if t.significant]
     # leading and trailing comments are not part of the statement; inner ones are
-    body = text[code[0].start : code[-1].end].strip()
+    start, end = code[0].start, code[-1].end  # tokens never start or end with whitespace
     words = [(t.kind, text[t.start : t.end].upper()) for t in code]
-    return Statement(text=body, file=file, line=code[0].line,
-                     no_transaction=needs_autocommit(words, dialect))
+    return Statement(text=text[start:end], file=file, line=code[0].line,
+                     no_transaction=needs_autocommit(words, dialect), span=(start, end))
 
 
 def attach_directives(
