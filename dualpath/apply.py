@@ -25,7 +25,7 @@ from dualpath.batching.change import describe_batch, has_batches, run_batched_ch
 from dualpath.batching.progress import BatchProgress, default_progress
 from dualpath.batching.runner import BatchContext, lag_probes
 from dualpath.batching.spec import is_batched, replica_urls
-from dualpath.changes import Change, Statement, version_key
+from dualpath.changes import Change, Statement, any_no_transaction, version_key
 from dualpath.engines.base import Engine
 from dualpath.errors import DualpathError, LockTimeout, RunFailed, TargetRefused, UsageError
 from dualpath.history import Actor
@@ -155,8 +155,9 @@ class Runner:
         return _ms_since(started)
 
     def in_transaction(self, change: Change, statements: Sequence[Statement]) -> bool:
+        # from what reading collected: a big file is not read again to answer this (sources/lazy.py)
         return (self.engine.transactional_ddl and change.directive("no-transaction") is None
-                and not any(s.no_transaction or is_batched(s) for s in statements))
+                and not any_no_transaction(statements) and not has_batches(statements))
 
     def outside_transaction(self, change: Change, statement: Statement) -> bool:
         """Where DDL is transactional, a no-transaction statement must run with no transaction block."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -48,8 +50,9 @@ class Change:
 
     version: str
     description: str
-    forward: tuple[Statement, ...]
-    rollback: tuple[Statement, ...]
+    # a tuple, or for a big file a sequence that reads the file again when iterated (sources/lazy.py)
+    forward: Sequence[Statement]
+    rollback: Sequence[Statement]
     file: str
     line: int = 1
     rollback_file: str | None = None
@@ -61,14 +64,15 @@ class Change:
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
-    @property
+    @cached_property
     def checksum(self) -> str:
+        """Readers that scanned a big file once set it while reading (see sources/common.py)."""
         return checksum_of(self.forward, self.rollback)
 
     @property
     def no_transaction(self) -> bool:
         """True when any part must run outside a transaction (e.g. CREATE INDEX CONCURRENTLY)."""
-        return self.directive("no-transaction") is not None or any(s.no_transaction for s in self.forward)
+        return self.directive("no-transaction") is not None or any_no_transaction(self.forward)
 
     @property
     def irreversible(self) -> Directive | None:
@@ -90,11 +94,7 @@ class Change:
         for d in self.directives:
             if d.name == name:
                 return d
-        for s in self.forward:
-            found = s.directive(name)
-            if found:
-                return found
-        return None
+        return next((d for d in statement_directives(self.forward) if d.name == name), None)
 
     @property
     def sort_key(self) -> tuple[int, ...]:
@@ -125,13 +125,34 @@ def normalise_sql(text: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def checksum_of(forward: tuple[Statement, ...], rollback: tuple[Statement, ...]) -> str:
+ROLLBACK_MARK = b"\n--rollback--\n"
+
+
+def checksum_of(forward: Iterable[Statement], rollback: Iterable[Statement]) -> str:
     digest = hashlib.sha256()
-    for s in forward:
-        digest.update(normalise_sql(s.text).encode())
-        digest.update(b"\n;\n")
-    digest.update(b"\n--rollback--\n")
-    for s in rollback:
-        digest.update(normalise_sql(s.text).encode())
-        digest.update(b"\n;\n")
+    feed_checksum(digest, forward)
+    digest.update(ROLLBACK_MARK)
+    feed_checksum(digest, rollback)
     return digest.hexdigest()
+
+
+def feed_checksum(digest: Any, statements: Iterable[Statement]) -> None:
+    """What one part adds to a change's checksum (sha256 over the normalised statements)."""
+    for s in statements:
+        digest.update(normalise_sql(s.text).encode())
+        digest.update(b"\n;\n")
+
+
+def statement_directives(statements: Sequence[Statement]) -> Iterator[Directive]:
+    """Every statement's directives in order; a big file's were collected when it was read."""
+    known = getattr(statements, "all_directives", None)
+    if known is not None:
+        return iter(known)
+    return (d for s in statements for d in s.directives)
+
+
+def any_no_transaction(statements: Sequence[Statement]) -> bool:
+    known = getattr(statements, "any_no_transaction", None)
+    if known is not None:
+        return bool(known)
+    return any(s.no_transaction for s in statements)

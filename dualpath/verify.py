@@ -213,7 +213,7 @@ def _made_by(change: Change, name: str) -> str | None:
 def _moves_data(change: Change, catalogue: Catalogue) -> bool:
     if change.directive("batch") is not None:
         return True
-    for statement in change.forward + change.rollback:
+    for statement in (*change.forward, *change.rollback):
         try:
             ops = extract_ops(statement.text, family_of(catalogue.dialect))
         except SqlSyntaxError:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from dualpath.batching import checkpoint as cp
 from dualpath.batching.runner import BatchContext, run_batch
 from dualpath.batching.spec import is_batched, spec_of
-from dualpath.changes import Change, Statement
+from dualpath.changes import Change, Statement, statement_directives
 from dualpath.engines.base import Engine
 from dualpath.errors import TargetRefused
 
@@ -30,7 +30,7 @@ class BatchedRun:
 
 
 def has_batches(statements: Sequence[Statement]) -> bool:
-    return any(is_batched(s) for s in statements)
+    return any(d.name == "batch" for d in statement_directives(statements))
 
 
 def run_batched_change(conn: Connection, change: Change, statements: Sequence[Statement], ctx: BatchContext,

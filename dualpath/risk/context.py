@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from dualpath.changes import Change, Statement
@@ -82,7 +82,7 @@ def same_name(a: str, b: str) -> bool:
     return a == b or ("." in a) != ("." in b) and a.split(".")[-1] == b.split(".")[-1]
 
 
-def read_part(statements: tuple[Statement, ...], part: str, family: str, catalogue: Catalogue) -> list[Item]:
+def read_part(statements: Sequence[Statement], part: str, family: str, catalogue: Catalogue) -> list[Item]:
     """Read each statement; remember new tables and session settings that change the catalogue row."""
     items: list[Item] = []
     new: set[str] = set()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
-from dualpath.changes import Change, Directive, Statement, version_key
+from dualpath.changes import ROLLBACK_MARK, Change, Directive, Statement, feed_checksum, version_key
 from dualpath.directives import parse_directive
 from dualpath.errors import InputError
-from dualpath.sources.files import list_folder, read_text
+from dualpath.sources.files import check_path, iter_text, list_folder, read_text
+from dualpath.sources.lazy import LAZY_BYTES, FileStatements, stamp_of
 from dualpath.sql import split_with_directives
+from dualpath.sql.stream import iter_split
 
 __all__ = ["read_text", "present"]
 
@@ -35,8 +39,57 @@ class Reader:
 class Part:
     """A split piece of SQL: its statements and every directive written in it."""
 
-    statements: tuple[Statement, ...]
+    statements: Sequence[Statement]
     directives: tuple[Directive, ...]
+
+
+def read_script(path: Path, dialect: str | None, checksum: Any = None,
+                drop_transaction: bool = False) -> tuple[Part, bool]:
+    """A whole file of SQL as a Part, fed to ``checksum`` (a hashlib object) if given; with
+    ``drop_transaction`` a wrapping BEGIN/COMMIT is dropped (see drop_transaction_control), and the
+    second value says whether one was. A big file is scanned once and its statements are read from
+    it again when they run (sources/lazy.py), so memory follows the largest statement."""
+    if os.stat(check_path(path)).st_size <= LAZY_BYTES:
+        part = split_part(read_text(path), path, dialect)
+        statements, dropped = drop_transaction_control(part.statements) if drop_transaction else (
+            part.statements, False)
+        if checksum is not None:
+            feed_checksum(checksum, statements)
+        return Part(statements, part.directives), dropped
+    return _scan(path, dialect, checksum, drop_transaction)
+
+
+def _scan(path: Path, dialect: str | None, checksum: Any, drop_transaction: bool) -> tuple[Part, bool]:
+    stamp, digest = stamp_of(path), hashlib.sha256()
+    directives: list[Directive] = []
+    kept: list[Directive] = []  # the kept statements' own directives
+    count, no_transaction = 0, False
+    skip_first, moved = False, cast(tuple[Directive, ...], ())
+    pending: Statement | None = None  # the latest statement: a COMMIT to drop if it is the last
+
+    def take(statement: Statement) -> None:
+        nonlocal count, no_transaction
+        count += 1
+        kept.extend(statement.directives)
+        no_transaction = no_transaction or statement.no_transaction
+        if checksum is not None:
+            feed_checksum(checksum, (statement,))
+
+    found = iter_split(iter_text(path, digest=digest), file=str(path), dialect=dialect, directives=directives)
+    for index, statement in enumerate(found):
+        if index == 0 and drop_transaction and _BEGIN.match(statement.text):
+            skip_first, moved = True, statement.directives
+            continue
+        if pending is not None:
+            take(pending)
+        pending = _with_directives(statement, moved) if moved and pending is None else statement
+    skip_last = pending is not None and drop_transaction and bool(_END.match(pending.text))
+    if pending is not None and not skip_last:
+        take(pending)
+    statements = FileStatements(path, dialect, count=count, directives=tuple(kept), no_transaction=no_transaction,
+                                stamp=stamp, sha256=digest.hexdigest(), skip_first=skip_first,
+                                skip_last=skip_last, moved=moved)
+    return Part(statements, tuple(directives)), skip_first or skip_last
 
 
 def split_part(text: str, file: Path | str, dialect: str | None, start_line: int = 1) -> Part:
@@ -139,9 +192,11 @@ def require_rollback(version: str, forward: Part, rollback: Part | None, expecte
 
 def build_change(*, version: str, description: str, forward: Part, rollback: Part | None,
                  file: Path | str, layout: str, line: int = 1, rollback_file: Path | str | None = None,
-                 directives: Sequence[Directive] = (), extra: dict[str, Any] | None = None) -> Change:
-    """A Change from split parts; change-level directives are collected from the forward part."""
-    return Change(
+                 directives: Sequence[Directive] = (), extra: dict[str, Any] | None = None,
+                 checksum: str | None = None) -> Change:
+    """A Change from split parts; change-level directives are collected from the forward part.
+    ``checksum``, when the reader computed it while reading, spares reading big files again."""
+    change = Change(
         version=version,
         description=description,
         forward=forward.statements,
@@ -153,6 +208,9 @@ def build_change(*, version: str, description: str, forward: Part, rollback: Par
         layout=layout,
         extra=dict(extra or {}),
     )
+    if checksum is not None:
+        change.__dict__["checksum"] = checksum  # Change.checksum is a cached_property
+    return change
 
 
 def visible_files(folder: Path) -> list[Path]:
@@ -218,13 +276,15 @@ def read_pair(pair: Pair, *, layout: str, dialect: str | None, description: str,
     if pair.forward is None:
         assert pair.rollback is not None
         raise_orphan_rollback(pair.version, pair.rollback, expected_forward)
-    forward = split_part(read_text(pair.forward), pair.forward, dialect)
+    checksum = hashlib.sha256()
+    forward, _ = read_script(pair.forward, dialect, checksum)
     require_statements(forward, pair.forward)
+    checksum.update(ROLLBACK_MARK)
     rollback = None
     if pair.rollback is not None:
-        rollback = split_part(read_text(pair.rollback), pair.rollback, dialect)
+        rollback, _ = read_script(pair.rollback, dialect, checksum)
     where = f"{pair.rollback or pair.forward}:1"
     require_rollback(pair.version, forward, rollback, expected_rollback, where)
     return build_change(version=pair.version, description=description, forward=forward,
                         rollback=rollback, file=pair.forward, layout=layout,
-                        rollback_file=pair.rollback, directives=directives)
+                        rollback_file=pair.rollback, directives=directives, checksum=checksum.hexdigest())

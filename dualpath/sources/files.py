@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from dualpath.errors import InputError
 
@@ -146,17 +146,30 @@ def _kind_of(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "special file")
 
 
-def iter_text(path: Path, chunk: int = CHUNK) -> Iterator[str]:
+def iter_text(path: Path, chunk: int = CHUNK, digest: Any = None) -> Iterator[str]:
     """The file's text in pieces: UTF-8, BOM skipped, CRLF and lone CR turned into LF.
 
     Refuses (InputError naming file:line) invalid UTF-8, UTF-16/32 and NUL bytes: no
     database would run such a file as written, and PostgreSQL silently stops at a NUL.
+    ``digest`` (a hashlib object) is fed the file's bytes as they are read.
     """
     with open_file(path) as handle:
-        yield from _decode(handle, path, chunk)
+        yield from _decode(_Hashing(handle, digest) if digest is not None else handle, path, chunk)
 
 
-def _decode(handle: BinaryIO, path: Path, chunk: int) -> Iterator[str]:
+class _Hashing:
+    """A file that feeds what is read from it to a digest."""
+
+    def __init__(self, handle: BinaryIO, digest: Any) -> None:
+        self.handle, self.digest = handle, digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+
+def _decode(handle: BinaryIO | _Hashing, path: Path, chunk: int) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     line, first, pending_cr = 1, True, False
     while True:
@@ -184,7 +197,7 @@ def _decode(handle: BinaryIO, path: Path, chunk: int) -> Iterator[str]:
             return
 
 
-def _skip_bom(data: bytes, handle: BinaryIO, path: Path) -> bytes:
+def _skip_bom(data: bytes, handle: BinaryIO | _Hashing, path: Path) -> bytes:
     while len(data) < 4:  # a BOM is at most four bytes; short reads happen
         more = handle.read(4 - len(data))
         if not more:

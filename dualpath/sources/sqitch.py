@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dualpath.changes import Change
+from dualpath.changes import ROLLBACK_MARK, Change
 from dualpath.errors import InputError
 from dualpath.sources.common import (
     Part,
     Reader,
     build_change,
-    drop_transaction_control,
     present,
+    read_script,
     read_text,
     require_rollback,
     require_statements,
-    split_part,
 )
 from dualpath.sources.files import walk_files
 
@@ -123,15 +123,18 @@ def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect:
     if not present(deploy):
         raise InputError(f"{PLAN} names change {entry.name} but {deploy} is missing", where=where,
                          hint=f"add {deploy} or remove the change from {PLAN}")
-    forward, forward_dropped = _read_script(deploy, dialect)
+    checksum = hashlib.sha256()
+    forward, forward_dropped = read_script(deploy, dialect, checksum, drop_transaction=True)
     require_statements(forward, deploy)
-    rollback, rollback_dropped = _read_script(revert, dialect) if present(revert) else (None, False)
+    checksum.update(ROLLBACK_MARK)
+    rollback, rollback_dropped = (read_script(revert, dialect, checksum, drop_transaction=True)
+                                  if present(revert) else (None, False))
     if rollback is None and not any(d.name == "irreversible" for d in forward.directives):
         raise InputError(f"no rollback for version {version} ({entry.name}): {revert} is missing",
                          where=where, hint=f"add {revert} or mark the change irreversible with "
                                            '-- dualpath:irreversible reason="..."')
     require_rollback(version, forward, rollback, str(revert), f"{revert}:1")
-    checks, _ = _read_script(verify, dialect) if present(verify) else (Part((), ()), False)
+    checks, _ = read_script(verify, dialect, drop_transaction=True) if present(verify) else (Part((), ()), False)
     return build_change(
         version=version, description=entry.note or entry.name, forward=forward, rollback=rollback,
         file=deploy, layout=NAME, rollback_file=revert if rollback else None,
@@ -139,14 +142,8 @@ def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect:
                "sqitch_conflicts": entry.conflicts, "sqitch_tags": entry.tags, "plan_line": where,
                "verify": checks.statements, "verify_file": str(verify) if present(verify) else None,
                "dropped_transaction_statements": forward_dropped or rollback_dropped},
+        checksum=checksum.hexdigest(),
     )
-
-
-def _read_script(path: Path, dialect: str | None) -> tuple[Part, bool]:
-    """sqitch scripts wrap themselves in BEGIN/COMMIT; dualpath runs its own transactions."""
-    part = split_part(read_text(path), path, dialect)
-    statements, dropped = drop_transaction_control(part.statements)
-    return Part(statements, part.directives), dropped
 
 
 READER = Reader(name=NAME, example="sqitch.plan with deploy/ and revert/", find=find, read=read)

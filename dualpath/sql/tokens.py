@@ -58,18 +58,39 @@ _BACKTICK = re.compile(r"`[^`]*(?:``[^`]*)*`")
 _BRACKET = re.compile(r"\[[^\]]*\]")
 
 
-class Lexer:
-    """Turn one file's text into tokens; raise InputError naming file:line on broken input."""
+class Unterminated(InputError):
+    """A string, quoted name, dollar quote or comment runs to the end of the text."""
 
-    def __init__(self, text: str, *, file: str, start_line: int = 1, dialect: str | None = None) -> None:
+
+class Truncated(Exception):
+    """Lexing a window of a file reached its end: the token may go on in the next piece."""
+
+
+# a token ending this close to the end of a window may go on in the next piece (a word, a dollar tag)
+_MARGIN = 256
+
+
+class Lexer:
+    """Turn one file's text into tokens; raise InputError naming file:line on broken input.
+
+    A window of a longer file is lexed with ``final=False``: lexing stops (``stopped_at``) before
+    the first token that might go on past the window's end, to go on once more text is read.
+    ``start`` and ``delimiter`` resume where an earlier window stopped.
+    """
+
+    def __init__(self, text: str, *, file: str, start_line: int = 1, dialect: str | None = None,
+                 start: int = 0, delimiter: str = ";", final: bool = True) -> None:
         self.text = text
+        self.start = start
+        self.final = final
+        self.stopped_at = len(text)
         self.file = file
         self.dialect = dialect
         self.pg = dialect in ("postgresql", None)
         self.mysql = dialect in ("mysql", None)
         self.first_line = start_line
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self.delimiter = ";"
+        self.delimiter = delimiter
         self.tokens: list[Token] = []
         # True once the statement being read has code; DELIMITER is a command only before that
         self.in_statement = False
@@ -81,11 +102,25 @@ class Lexer:
         return f"{self.file}:{self.line_of(offset)}"
 
     def run(self) -> list[Token]:
-        pos, size = 0, len(self.text)
-        if self.text.startswith("\ufeff"):
+        pos, size = self.start, len(self.text)
+        if pos == 0 and self.text.startswith("\ufeff"):
             pos = 1  # a byte-order mark is not code
-        while pos < size:
-            pos = self.read_one(pos)
+        if self.final:
+            while pos < size:
+                pos = self.read_one(pos)
+            return self.tokens
+        limit = size - _MARGIN
+        while pos < limit:
+            count = len(self.tokens)
+            try:
+                after = self.read_one(pos)
+            except (Unterminated, Truncated):
+                break
+            if after > limit:
+                del self.tokens[count:]
+                break
+            pos = after
+        self.stopped_at = pos
         return self.tokens
 
     def emit(self, kind: str, start: int, end: int, value: str = "", significant: bool = True) -> int:
@@ -171,7 +206,7 @@ class Lexer:
                 depth, cursor = depth + 1, opening + 2
                 continue
             if close < 0:
-                raise InputError(
+                raise Unterminated(
                     f"unterminated block comment: the '/*' opened on line {self.line_of(pos)} is never closed",
                     where=self.where(pos),
                     hint="close it with '*/' (PostgreSQL nests block comments: each '/*' needs its own '*/')",
@@ -186,7 +221,7 @@ class Lexer:
         pattern = _SINGLE_BACKSLASH if self.backslash_escapes(pos) else _SINGLE
         found = pattern.match(self.text, pos)
         if not found:
-            raise InputError(
+            raise Unterminated(
                 f"unterminated string literal: the quote opened on line {self.line_of(pos)} is never closed",
                 where=self.where(pos),
                 hint="close the string; write a quote inside a string as two quotes ('it''s')",
@@ -214,7 +249,7 @@ class Lexer:
         if not found:
             what = "string literal" if kind == STRING else "quoted identifier"
             closer = "]" if char == "[" else char
-            raise InputError(
+            raise Unterminated(
                 f"unterminated {what}: the {char} opened on line {self.line_of(pos)} is never closed",
                 where=self.where(pos),
                 hint=f"close it with {closer}; double a {closer} to write one inside it",
@@ -228,7 +263,7 @@ class Lexer:
             return self.emit(WORD, pos, param.end() if param else pos + 1)
         close = self.text.find(tag.group(), tag.end())
         if close < 0:
-            raise InputError(
+            raise Unterminated(
                 f"unterminated dollar quote: {tag.group()} opened on line {self.line_of(pos)} is never closed",
                 where=self.where(pos),
                 hint=f"end the body with the same tag {tag.group()} (tags are case-sensitive)",
@@ -239,6 +274,8 @@ class Lexer:
         end = self.text.find("\n", pos)
         end = len(self.text) if end < 0 else end
         words = self.text[pos:end].split()
+        if end == len(self.text) and not self.final:
+            raise Truncated()
         if len(words) < 2:
             raise InputError(
                 "MySQL DELIMITER command gives no delimiter",
