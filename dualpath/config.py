@@ -117,6 +117,16 @@ class Environment(BaseModel):
         return [t.model_copy(update={"canary": t.canary or t.name in self.canary}) for t in listed]
 
 
+class VerifyConfig(BaseModel):
+    """``[verify]``: where the shadow of ``dualpath verify`` (and ``plan --rehearse``) lives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # an empty database on the target's server the user owns, used instead of creating (and dropping) one:
+    # for a user without CREATE DATABASE. Checked empty before, emptied after; never the target itself.
+    shadow_url: str | None = None
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -137,6 +147,7 @@ class Settings(BaseModel):
     slack: dict[str, Any] = Field(default_factory=dict)
     backup: dict[str, Any] = Field(default_factory=dict)
     validation: dict[str, Any] = Field(default_factory=dict)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
     root: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)  # the file read; errors about its content name it
 

@@ -37,6 +37,11 @@ class ConnectionFailed(DualpathError):
     """The database cannot be reached (exit 2); names host:port, never the password."""
 
 
+class PrivilegeMissing(DualpathError):
+    """The database user may not do what the command needs (create a database, a table...) (exit 2):
+    names the user, the privilege and where, and the grant or setting that gets around it."""
+
+
 class TargetRefused(DualpathError):
     """The target is locked, drifted or outside its window: nothing ran (exit 3)."""
 

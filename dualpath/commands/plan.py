@@ -28,6 +28,7 @@ def make_plan(session: Any, to: str | None = None, rehearse: bool = False) -> Pl
     measured = []
     if rehearse and pending:
         report = verify_changes(engine, pending, migrations=session.target.migrations, safety=session.target.safety,
+                                shadow_url=session.shadow_url(),
                                 echo=lambda line: err.print(line, markup=False, soft_wrap=True))
         measured = report.measured
     target = read_target(engine, session.target_label, session.target.safety.lock_timeout_ms, changes=pending)

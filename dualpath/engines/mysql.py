@@ -25,6 +25,8 @@ ER_STATEMENT_TIMEOUT = 1969  # MariaDB max_statement_time
 ER_QUERY_TIMEOUT = 3024  # MySQL max_execution_time
 ER_BAD_DB_ERROR = 1049
 ER_LOCK_DEADLOCK = 1213  # InnoDB rolled the transaction back as a deadlock victim
+# access denied: to a database (CREATE DATABASE included), a table, a column, a global privilege, a routine
+ER_ACCESS_DENIED = frozenset({1044, 1142, 1143, 1227, 1370})
 NO_LIMIT_S = 31536000  # the largest lock_wait_timeout MySQL accepts: "no timeout" in practice
 LOCK_TABLE = "dualpath_run_lock"
 
@@ -69,6 +71,14 @@ class MySQLEngine(SqlEngine):
 
     def driver_lock_timeout(self, orig: BaseException) -> bool:
         return _errno(orig) == ER_LOCK_WAIT_TIMEOUT
+
+    def driver_permission_denied(self, orig: BaseException) -> bool:
+        return _errno(orig) in ER_ACCESS_DENIED
+
+    def grant_hint(self, conn: Connection, databases: str) -> str:
+        user, _, host = str(conn.execute(text("SELECT CURRENT_USER()")).scalar()).rpartition("@")
+        return (f"as an administrator: GRANT ALL PRIVILEGES ON `{databases}`.* TO "
+                f"'{user.replace(chr(39), chr(39) * 2)}'@'{host.replace(chr(39), chr(39) * 2)}'")
 
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         return _errno(orig) in (ER_STATEMENT_TIMEOUT, ER_QUERY_TIMEOUT)
@@ -189,6 +199,17 @@ class MySQLEngine(SqlEngine):
         yield from (row.name for row in rows)
 
     # -- shadows and rehearsal (verify, plan, calibrate) ---------------------------------
+
+    def identity(self, conn: Connection) -> str:
+        row = conn.execute(text("SELECT @@hostname, @@port, @@datadir, DATABASE()")).one()
+        return f"{row[0]}:{row[1]}:{row[2]}/{row[3]}"
+
+    def user_objects(self, conn: Connection) -> list[str]:
+        # the run lock's bookkeeping table is ours: a verify holds the lock on a user's shadow while it checks it
+        return [f"{kind.lower()} {name}" for kind, name in shadow.user_objects(conn) if name != LOCK_TABLE]
+
+    def drop_user_objects(self, conn: Connection) -> None:
+        shadow.drop_user_objects(conn, self.quote_ident)
 
     def copy_schema(self, shadow_url: URL) -> None:
         with self.connect() as conn:

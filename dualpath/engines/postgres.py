@@ -30,6 +30,7 @@ LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
 QUERY_CANCELED = "57014"  # statement_timeout (also a user's cancel request)
 DEADLOCK_DETECTED = "40P01"  # the server rolled the transaction back to break a deadlock
 INVALID_CATALOG_NAME = "3D000"  # database does not exist
+INSUFFICIENT_PRIVILEGE = "42501"  # permission denied (CREATE DATABASE without CREATEDB, a table not granted)
 
 _APP_NAME = re.compile(r"^dualpath run (?P<run_id>\S+) on (?P<host>.*)$")
 _QUERY_TAG = re.compile(r"/\* dualpath run (?P<run_id>\S+) on (?P<host>.*?) \*/")
@@ -84,6 +85,13 @@ class PostgresEngine(SqlEngine):
 
     def driver_lock_timeout(self, orig: BaseException) -> bool:
         return getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+    def driver_permission_denied(self, orig: BaseException) -> bool:
+        return getattr(orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE
+
+    def grant_hint(self, conn: Connection, databases: str) -> str:
+        role = str(conn.execute(text("SELECT current_user")).scalar())
+        return f"as a superuser: ALTER ROLE {self.quote_ident(role)} CREATEDB"
 
     def driver_deadlock(self, orig: BaseException) -> bool:
         return getattr(orig, "sqlstate", None) == DEADLOCK_DETECTED
@@ -203,7 +211,19 @@ class PostgresEngine(SqlEngine):
     def drop_database(self, name: str) -> None:
         """Drop even with sessions still attached (a crashed test's run lock, say)."""
         with self.server_connection() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.quote_ident(name)} WITH (FORCE)")
+            self.run_on_server(conn, f"DROP DATABASE IF EXISTS {self.quote_ident(name)} WITH (FORCE)",
+                               "drop databases", name)
+
+    def identity(self, conn: Connection) -> str:
+        """The server (its port and start time) and the database: two URLs of one database read the same."""
+        row = conn.execute(text("SELECT current_database(), inet_server_port(), pg_postmaster_start_time()")).one()
+        return f"{row[2].isoformat()}:{row[1]}/{row[0]}"
+
+    def user_objects(self, conn: Connection) -> list[str]:
+        return [f"{kind} {name}" for kind, name in shadow.user_objects(conn)]
+
+    def drop_user_objects(self, conn: Connection) -> None:
+        shadow.drop_user_objects(conn)
 
     def table_exists(self, conn: Connection, name: str) -> bool:
         quoted = ".".join(self.quote_ident(part) for part in name.split("."))

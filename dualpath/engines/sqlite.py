@@ -144,8 +144,8 @@ class SQLiteEngine(SqlEngine):
 
     # -- databases and tables ------------------------------------------------------------
 
-    def create_database(self, name: str) -> URL:
-        """``name`` is a file path; an empty file is an empty database."""
+    def create_database(self, name: str, grant_on: str | None = None) -> URL:
+        """``name`` is a file path; an empty file is an empty database (no privileges but the file system's)."""
         sqlite3.connect(name).close()
         return URL.create("sqlite", database=name)
 
@@ -171,6 +171,23 @@ class SQLiteEngine(SqlEngine):
             self.drop_database(path)
             raise
         return URL.create("sqlite", database=path)
+
+    def copy_schema(self, shadow_url: URL) -> None:
+        shadow.copy_schema(self.path, shadow_url.database or "")
+
+    def identity(self, conn: Connection) -> str:
+        return os.path.realpath(self.path) if self.path else ":memory:"
+
+    def user_objects(self, conn: Connection) -> list[str]:
+        rows = conn.execute(text("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                                 "AND type IN ('table', 'view', 'trigger', 'index') ORDER BY type, name"))
+        return [f"{kind} {name}" for kind, name in rows]
+
+    def drop_user_objects(self, conn: Connection) -> None:
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        for entry in self.user_objects(conn):
+            kind, name = entry.split(" ", 1)
+            conn.exec_driver_sql(f"DROP {kind.upper()} IF EXISTS {self.quote_ident(name)}")
 
     def load_statements(self) -> list[str]:
         return ["PRAGMA foreign_keys = OFF"]
