@@ -48,11 +48,25 @@ def handle_errors(func: F) -> F:
         except Exception as exc:  # a bug of ours: still no traceback unless asked for
             if os.environ.get("DUALPATH_DEBUG"):
                 raise
+            refused = _privilege_refused(exc)
+            if refused is not None:  # the server's refusal, not our bug: say what was refused and what to do
+                statement = " ".join(str(getattr(exc, "statement", "") or "").split())[:200]
+                err.print(f"[bold red]error:[/] the database refused: {escape(redact(refused))}"
+                          + (f"\n  while running: {escape(redact(statement))}" if statement else "")
+                          + "\n  next: grant this user the privilege named above (or run as a user who has it), "
+                          "then run the command again", soft_wrap=True)
+                raise typer.Exit(2) from None
             err.print(f"[bold red]internal error:[/] {escape(redact(f'{type(exc).__name__}: {exc}'))}\n"
                       "  next: rerun with DUALPATH_DEBUG=1 for the traceback and report it", soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _privilege_refused(exc: BaseException) -> str | None:
+    from dualpath.engines import privilege_refused
+
+    return privilege_refused(exc)
 
 
 

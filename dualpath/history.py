@@ -35,6 +35,9 @@ from sqlalchemy import (
     text,
 )
 
+from dualpath.errors import PrivilegeMissing
+from dualpath.urls import redact, safe_url
+
 metadata = MetaData()
 
 history_table = Table(
@@ -186,7 +189,24 @@ def history_exists(conn: Connection) -> bool:
 
 
 def ensure_tables(conn: Connection) -> None:
-    metadata.create_all(conn, checkfirst=True)
+    """dualpath's own tables, created where missing; a user who may not create them is told which grant helps."""
+    from sqlalchemy.exc import DBAPIError
+
+    from dualpath.engines import open_engine
+
+    try:
+        metadata.create_all(conn, checkfirst=True)
+    except DBAPIError as exc:
+        engine = open_engine(conn.engine.url)
+        if not engine.is_permission_denied(exc):
+            raise
+        conn.rollback()
+        reason = redact(" ".join(str(exc.orig).split()))
+        raise PrivilegeMissing(
+            f"user {conn.engine.url.username or '(default)'} may not create dualpath's tables (dualpath_history, "
+            f"dualpath_audit, ...) in {safe_url(conn.engine.url)}: {reason}",
+            hint=f"{engine.table_grant_hint(conn)}; or run dualpath apply once as a user who may create them "
+                 "(then this user needs SELECT, INSERT, UPDATE on them)") from None
 
 
 def latest_rows(conn: Connection) -> dict[str, HistoryRow]:

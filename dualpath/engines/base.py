@@ -128,6 +128,10 @@ class Engine(Protocol):
 
     def user_objects(self, conn: Connection) -> list[str]: ...  # what a user made: empty when fresh
 
+    def is_permission_denied(self, exc: BaseException) -> bool: ...  # refused for lack of a privilege
+
+    def table_grant_hint(self, conn: Connection) -> str: ...  # the GRANT that lets this user create tables here
+
     def drop_user_objects(self, conn: Connection) -> None: ...
 
     def load_statements(self) -> list[str]: ...  # session settings to load rows in any order (no FK checks)
@@ -392,6 +396,10 @@ class SqlEngine:
 
     def driver_permission_denied(self, orig: BaseException) -> bool:
         return False
+
+    def table_grant_hint(self, conn: Connection) -> str:
+        """What an administrator runs so this user may create tables where this connection creates them."""
+        return f"ask an administrator to let {self.url.username or 'this user'} create tables in this database"
 
     def grant_hint(self, conn: Connection, databases: str) -> str:
         """What an administrator runs so this user may create (and use, and drop) the ``databases``."""

@@ -76,9 +76,17 @@ class MySQLEngine(SqlEngine):
         return _errno(orig) in ER_ACCESS_DENIED
 
     def grant_hint(self, conn: Connection, databases: str) -> str:
+        return f"as an administrator: GRANT ALL PRIVILEGES ON `{databases}`.* TO {self._grantee(conn)}"
+
+    def table_grant_hint(self, conn: Connection) -> str:
+        database = str(conn.execute(text("SELECT DATABASE()")).scalar())
+        return (f"as an administrator: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON "
+                f"`{database.replace('`', '``')}`.* TO {self._grantee(conn)}")
+
+    @staticmethod
+    def _grantee(conn: Connection) -> str:
         user, _, host = str(conn.execute(text("SELECT CURRENT_USER()")).scalar()).rpartition("@")
-        return (f"as an administrator: GRANT ALL PRIVILEGES ON `{databases}`.* TO "
-                f"'{user.replace(chr(39), chr(39) * 2)}'@'{host.replace(chr(39), chr(39) * 2)}'")
+        return f"'{user.replace(chr(39), chr(39) * 2)}'@'{host.replace(chr(39), chr(39) * 2)}'"
 
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         return _errno(orig) in (ER_STATEMENT_TIMEOUT, ER_QUERY_TIMEOUT)

@@ -89,6 +89,11 @@ class PostgresEngine(SqlEngine):
     def driver_permission_denied(self, orig: BaseException) -> bool:
         return getattr(orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE
 
+    def table_grant_hint(self, conn: Connection) -> str:
+        role, schema = conn.execute(text("SELECT current_user, current_schema()")).one()
+        return (f"as the owner of schema {schema}: GRANT CREATE ON SCHEMA {self.quote_ident(str(schema))} "
+                f"TO {self.quote_ident(str(role))}")
+
     def grant_hint(self, conn: Connection, databases: str) -> str:
         role = str(conn.execute(text("SELECT current_user")).scalar())
         return f"as a superuser: ALTER ROLE {self.quote_ident(role)} CREATEDB"

@@ -27,20 +27,21 @@ def _admin(backend: str):  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def limited_user(backend: str, *databases: str) -> Iterator[str]:
-    """A user without CREATE DATABASE who owns (PostgreSQL) or holds every privilege on (MariaDB) ``databases``;
-    yields its name, dropped afterwards with everything it owns."""
+def limited_user(backend: str, *databases: str, own: bool = True) -> Iterator[str]:
+    """A user without CREATE DATABASE who owns (PostgreSQL) or holds every privilege on (MariaDB) ``databases``
+    (``own=False``: may only connect and read/insert); yields its name, dropped afterwards with what it owns."""
     name = f"dp_limited_{secrets.token_hex(3)}"
     admin = _admin(backend)
     with admin.connect() as conn:
         if backend == "postgresql":
             conn.exec_driver_sql(f'CREATE ROLE "{name}" LOGIN NOCREATEDB')
-            for database in databases:
+            for database in databases if own else ():
                 conn.exec_driver_sql(f'ALTER DATABASE "{database}" OWNER TO "{name}"')
         else:
             conn.exec_driver_sql(f"CREATE USER '{name}'@'%%'")
             for database in databases:
-                conn.exec_driver_sql(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{name}'@'%%'")
+                grant = "ALL PRIVILEGES" if own else "SELECT, INSERT"
+                conn.exec_driver_sql(f"GRANT {grant} ON `{database}`.* TO '{name}'@'%%'")
         conn.commit()
     try:
         yield name
@@ -174,3 +175,36 @@ def test_an_empty_target_named_as_its_own_shadow_is_refused(pg_url: str, tmp_pat
     assert result.exit_code == 2, result.output
     assert "is the target database itself" in result.output
     assert _objects(pg_url) == []
+
+
+# -- siblings: other privileges a command needs, refused by the server ----------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_apply_without_create_table_privilege_names_the_grant(backend: str, request: pytest.FixtureRequest,
+                                                             tmp_path: Path) -> None:
+    with server_database(backend, request.node.name) as url:
+        with limited_user(backend, make_url(url).database or "", own=False) as user:
+            target = as_user(url, user)
+            migrations = _project(tmp_path, backend, NOTHING, NOTHING)
+            result = run_cli("apply", "--config", str(_config(tmp_path, target, None)), "--url", "db",
+                             "--migrations", str(migrations))
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output
+    assert f"user {user} may not create dualpath's tables (dualpath_history" in result.output
+    grant = 'GRANT CREATE ON SCHEMA "public"' if backend == "postgresql" else "GRANT CREATE, ALTER, INDEX"
+    assert grant in result.output, result.output
+
+
+def test_no_privilege_on_the_history_table_is_explained_not_an_internal_error(pg_url: str,
+                                                                             tmp_path: Path) -> None:
+    migrations = _project(tmp_path, "postgresql", NOTHING, NOTHING)
+    done = run_cli("apply", "--config", str(_config(tmp_path, pg_url, None)), "--url", "db",
+                   "--migrations", str(migrations))
+    assert done.exit_code == 0, done.output
+    with limited_user("postgresql", make_url(pg_url).database or "", own=False) as user:
+        result = run_cli("status", "--url", as_user(pg_url, user), "--migrations", str(migrations))
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output
+    assert "the database refused: permission denied for table dualpath_history" in result.output
+    assert "next: grant this user the privilege named above" in result.output
