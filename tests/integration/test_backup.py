@@ -362,7 +362,7 @@ def test_large_artifact_goes_up_in_parts(sqlite_url: str, s3: tuple[str, BackupS
 def test_postgres_counts_and_dump_share_one_snapshot(pg_url: str, scratch_url_pg: str, tmp_path: Path) -> None:
     """A writer keeps inserting during the backup; the restore still matches the manifest exactly."""
     seed(pg_url, rows=2000)
-    stop = threading.Event()
+    stop, wrote = threading.Event(), threading.Event()
 
     def write() -> None:
         with open_engine(pg_url).connect() as conn:
@@ -370,12 +370,13 @@ def test_postgres_counts_and_dump_share_one_snapshot(pg_url: str, scratch_url_pg
             while not stop.is_set():
                 conn.exec_driver_sql(f"INSERT INTO orders (id, n) VALUES ({next_id}, 1)")
                 conn.commit()
+                wrote.set()
                 next_id += 1
 
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        time.sleep(0.2)
+        assert wrote.wait(120), "the writer never committed a row"  # rows beyond the seed, however slow
         manifest = create_backup(pg_url, ["orders"], [], f"file://{tmp_path}/b")
     finally:
         stop.set()

@@ -106,13 +106,14 @@ def _apply_cmd(config: Path) -> list[str]:
 
 
 def _apply_until_not_locked(config: Path) -> Any:
-    """After kill -9 the server may take a moment to drop the dead session's run lock."""
-    for _ in range(40):
+    """After kill -9 the server may take a moment to drop the dead session's run lock: retry until it has
+    (a generous deadline that only a lock that never goes hits, not a slow server)."""
+    deadline = time.monotonic() + 120
+    while True:
         result = run_cli("apply", "--config", str(config), "--url", "db")
-        if result.exit_code != 3 or "target locked" not in result.output:
+        if result.exit_code != 3 or "target locked" not in result.output or time.monotonic() > deadline:
             return result
         time.sleep(0.25)
-    return result
 
 
 def test_kill_dash_nine_at_random_points_processes_every_row_once(server_url: str, tmp_path: Path) -> None:
