@@ -243,10 +243,10 @@ class Runner:
                           "rolled_back": not ran, "to_undo_by_hand": undo if ran else []}
                 self._record_failure(conn, change, direction, started, detail)
                 undo_side = "rollback" if direction == "up" else "forward"
-                raise self._failure(change, statement, exc,
-                                    f"statements that ran and stay: {ran_text}; to undo them run the "
-                                    f"{undo_side} statements of {change.version} that match, then "
-                                    f"`dualpath repair`", direction,
+                aftermath = (f"statements that ran and stay: {ran_text}; to undo them run the {undo_side} "
+                             f"statements of {change.version} that match, then `dualpath repair`" if ran
+                             else "no statement of this change had run, so nothing of it stays")
+                raise self._failure(change, statement, exc, aftermath, direction,
                                     then=(f"undo the statements that ran by hand (the matching {undo_side} "
                                           f"statements), run `dualpath repair`, then run "
                                           f"{hints.run_again(direction)} again") if ran else None) from None
