@@ -249,10 +249,24 @@ def read_manifest(dest: str | Destination | None, backup_id: str, settings: Back
                          hint=f"see: dualpath backup list --to {destination.label}")
     data = b"".join(destination.read_chunks(name))
     try:
-        return Manifest.model_validate_json(data)
+        manifest = Manifest.model_validate_json(data)
     except ValidationError as exc:
         raise VerificationFailed(f"manifest of backup {backup_id} is unreadable: {exc.errors()[0]['msg']}",
-                                 where=f"{destination.label}/{name}") from None
+                                 where=f"{destination.label}/{name}",
+                                 hint="this backup cannot be trusted; take a new one (dualpath backup create)",
+                                 ) from None
+    outside = [a.name for a in manifest.artifacts if not _plain_name(a.name)]
+    if outside:  # a manifest must name files in its own backup folder, never elsewhere
+        raise VerificationFailed(f"manifest of backup {backup_id} names file(s) outside its backup folder: "
+                                 f"{', '.join(outside)}; nothing was read from there",
+                                 where=f"{destination.label}/{name}",
+                                 hint="the manifest was edited or corrupted and this backup cannot be trusted: "
+                                      "take a new one (dualpath backup create), or use another (dualpath backup list)")
+    return manifest
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")
 
 
 def verify_backup(dest: str | Destination | None, backup_id: str, settings: BackupSettings | None = None) -> Manifest:

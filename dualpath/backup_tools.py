@@ -75,7 +75,8 @@ def run_tool(argv: list[str], env: dict[str, str], timeout_s: int, secret: str |
         if secret:
             text = text.replace(secret, "***")
         tail = "\n".join(text.splitlines()[-8:]) or "(no output)"
-        raise BackupFailed(f"{label} failed (exit {done.returncode}): {redact(tail)}")
+        raise BackupFailed(f"{label} failed (exit {done.returncode}): {redact(tail)}",
+                           hint=f"fix what {label} says above (tool version, access to the database), then run again")
     return done.stdout.decode("utf-8", "replace").strip()
 
 
@@ -244,13 +245,16 @@ class SqliteDumper:
     def dump(self, url: URL, tables: list[str] | None, out: Path, snapshot: str | None = None) -> None:
         source = endpoint(url)
         if not os.path.isfile(source):
-            raise InputError(f"database file {source} does not exist", where=source)
+            raise InputError(f"database file {source} does not exist", where=source,
+                             hint="check the --url path")
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dst = sqlite3.connect(out)
         try:
             src.backup(dst)
         except sqlite3.Error as exc:
-            raise BackupFailed(f"SQLite backup of {source} failed: {exc}") from None
+            raise BackupFailed(f"SQLite backup of {source} failed: {exc}",
+                               hint="check the file is a readable SQLite database and the destination has "
+                                    "room") from None
         finally:
             dst.close()
             src.close()
@@ -274,7 +278,8 @@ def dumper_for(engine_name: str, settings: ToolSettings | None = None) -> Dumper
     try:
         cls = _DUMPERS[engine_name]
     except KeyError:
-        raise InputError(f"no backup support for engine '{engine_name}'") from None
+        raise InputError(f"no backup support for engine '{engine_name}'",
+                         hint=f"back up with one of: {', '.join(sorted(_DUMPERS))}") from None
     return cls(settings or ToolSettings())
 
 

@@ -38,6 +38,16 @@ class Safety(BaseModel):
     retry_backoff_ms: int = Field(500, ge=0)
 
 
+class ApplyConfig(BaseModel):
+    """``[apply]``: how apply treats what it finds on the target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # a new change whose version is below the last applied one: warned about everywhere, and refused
+    # on protected environments unless this is true
+    out_of_order: bool = False
+
+
 class TargetConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -135,6 +145,7 @@ class Settings(BaseModel):
     ticket_link: str | None = None  # e.g. "https://jira.example.com/browse/{ticket}"
     applied_by: str | None = None
     safety: Safety = Field(default_factory=Safety)
+    apply: ApplyConfig = Field(default_factory=ApplyConfig)
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
     environments: dict[str, Environment] = Field(default_factory=dict)
     owners: dict[str, str] = Field(default_factory=dict)  # role (dba, service, on-call...) -> person or team

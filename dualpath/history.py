@@ -158,6 +158,20 @@ class HistoryRow:
         return self.success and self.direction in ("up", "baseline", "repair")
 
 
+DIRECTIONS = ("up", "down", "baseline", "repair")  # a row with another was written by something else
+
+
+@dataclass(frozen=True)
+class AuditFact:
+    """What the append-only audit log says last about one version: applied or not, when, from where."""
+
+    applied: bool
+    at: datetime
+    run_id: str
+    file: str | None  # file:line it was applied from
+    description: str = ""
+
+
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
@@ -207,6 +221,68 @@ def ensure_tables(conn: Connection) -> None:
             f"dualpath_audit, ...) in {safe_url(conn.engine.url)}: {reason}",
             hint=f"{engine.table_grant_hint(conn)}; or run dualpath apply once as a user who may create them "
                  "(then this user needs SELECT, INSERT, UPDATE on them)") from None
+
+
+def probe_write(conn: Connection) -> None:
+    """Fail now, with the server's own error, if this connection may not write the history (read-only
+    session or server, no INSERT privilege): a write of no rows, rolled back."""
+    columns = ", ".join(_HISTORY_COLUMNS)
+    with conn.begin() as transaction:
+        conn.execute(text(f"INSERT INTO {history_table.name} ({columns}) "
+                          f"SELECT {columns} FROM {history_table.name} WHERE 1 = 0"))
+        transaction.rollback()
+
+
+def audit_facts(conn: Connection) -> dict[str, AuditFact]:
+    """Per version, the last word of dualpath_audit on whether it is applied: the witness that tells a
+    deleted history row, or a dropped history table, from a change that never ran."""
+    if not inspect(conn).has_table(audit_table.name):
+        return {}
+    t = audit_table
+    rows = conn.execute(select(t.c.action, t.c.version, t.c.at, t.c.run_id, t.c.detail)
+                        .where(t.c.action.in_(("apply", "rollback", "repair", "adopt")))
+                        .order_by(t.c.id)).all()
+    facts: dict[str, AuditFact] = {}
+    for action, version, at, run_id, raw in rows:
+        detail = _json_or_empty(raw)
+        if action == "adopt":
+            for adopted in detail.get("baselined", []):
+                facts[str(adopted)] = AuditFact(True, at, run_id, None)
+            continue
+        if version is None:
+            continue
+        before = facts.get(version)
+        applied = _applied_after(action, detail, before.applied if before else False)
+        file = detail.get("file") if action == "apply" and detail.get("file") else (before.file if before else None)
+        facts[version] = AuditFact(applied, at, run_id, file)
+    return facts
+
+
+def _applied_after(action: str, detail: dict[str, Any], before: bool) -> bool:
+    if action == "apply":
+        return bool(detail.get("success"))
+    if action == "rollback":
+        return False if detail.get("success") else before  # a failed rollback leaves the change applied
+    what = str(detail.get("what", ""))  # repair
+    if "failed attempt cleared" in what:
+        return False
+    return True if "history restored" in what else before
+
+
+def _json_or_empty(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def foreign_columns(conn: Connection) -> list[str]:
+    """Columns of dualpath_history this dualpath does not know (a newer dualpath's, or added by hand)."""
+    if not history_exists(conn):
+        return []
+    known = {c.name for c in history_table.columns}
+    return [c["name"] for c in inspect(conn).get_columns(history_table.name) if c["name"].lower() not in known]
 
 
 def latest_rows(conn: Connection) -> dict[str, HistoryRow]:

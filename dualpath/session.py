@@ -20,7 +20,7 @@ from dualpath.errors import TargetRefused, UsageError
 from dualpath.history import Actor
 from dualpath.repair import repair_states
 from dualpath.sources import detect_layout, read_changes
-from dualpath.status import ChangeState, compute_states
+from dualpath.status import ChangeState, read_states
 from dualpath.target import Target, resolve_target
 from dualpath.urls import backend_of, parse_url, redact, safe_url
 
@@ -66,8 +66,11 @@ class Session:
         return url
 
     def runner(self) -> Runner:
+        from dualpath.tenants import protecting_environment
+
+        allowed = self.settings.apply.out_of_order or protecting_environment(self.settings, self.target) is None
         return Runner(self.target, self.engine, self.changes, self.actor, self.echo, self.settings.ticket_pattern,
-                      protect=self.back_up_before)
+                      protect=self.back_up_before, out_of_order=allowed)
 
     def back_up_before(self, todo: list[Change], direction: str) -> None:
         """A verified backup of what destructive changes touch, or a refusal (exit 3) before anything runs."""
@@ -139,13 +142,13 @@ class Session:
     def states(self) -> list[ChangeState]:
         changes = self.changes
         with self.engine.connect() as conn:
-            return compute_states(changes, history.latest_rows(conn))
+            return read_states(conn, changes)
 
     def repair(self) -> list[str]:
         changes = self.changes
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             history.ensure_tables(conn)
-            states = compute_states(changes, history.latest_rows(conn))
+            states = read_states(conn, changes)
             done = repair_states(conn, states, self.actor)
             conn.commit()
         return done

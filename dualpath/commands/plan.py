@@ -50,7 +50,8 @@ def plan_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Confi
     from dualpath.session import open_session
 
     if format not in FORMATS:
-        raise UsageError(f"--format {format!r} is not one of: {', '.join(FORMATS)}")
+        raise UsageError(f"--format {format!r} is not one of: {', '.join(FORMATS)}",
+                         hint=f"e.g. --format {FORMATS[0]}")
     plan = make_plan(open_session(url, migrations, config), to, rehearse)
     if format == "json":
         print(json.dumps(plan.as_dict(), indent=2, default=str))

@@ -25,7 +25,7 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
     from dualpath.verify import require_ok, verify_changes
 
     if format not in ("text", "json"):
-        raise UsageError(f"--format {format!r} is not one of: text, json")
+        raise UsageError(f"--format {format!r} is not one of: text, json", hint="e.g. --format json")
     session = open_session(url, migrations, config)
     with session.engine.connect() as conn:
         pending = session.runner().pending_up(session.runner().states(conn), None)

@@ -31,6 +31,11 @@ __all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine"]
 CONNECT_TIMEOUT_S = 10
 REACHABILITY_HINT = "check host and port, and that the database server is running"
 
+# What a server error means for the person running dualpath, whatever the dialect's code for it
+# (SQLSTATE classes, MySQL errnos, SQLite result codes): each engine maps its codes to these.
+FAILURE_KINDS = ("read_only", "permission", "auth", "statement_timeout", "canceled", "lock_timeout",
+                 "deadlock", "connection", "duplicate_object")
+
 
 @dataclass(frozen=True)
 class RunLockHolder:
@@ -71,6 +76,8 @@ class Engine(Protocol):
     def is_lock_timeout(self, exc: BaseException) -> bool: ...
 
     def is_statement_timeout(self, exc: BaseException) -> bool: ...
+
+    def failure_kind(self, exc: BaseException) -> str | None: ...  # one of FAILURE_KINDS, None: another error
 
     def run_lock(self, run_id: str, host: str) -> AbstractContextManager[None]: ...
 
@@ -239,6 +246,18 @@ class SqlEngine:
         if missing:
             return ConnectionFailed(f"database '{url.database}' does not exist on {where}",
                                     hint=self.create_database_hint(url))
+        kind = self.failure_kind(exc)
+        if kind in ("statement_timeout", "canceled"):  # connected, then the session's own settings cancel
+            return ConnectionFailed(
+                f"connected to {self.label} at {where}, but the server canceled dualpath's first queries: "
+                f"{reason}", hint="a statement timeout set for this session (the URL's options, or the "
+                                  "user's or database's settings) is too short for anything to run: remove "
+                                  "it; dualpath sets its own from [safety] statement_timeout_ms")
+        if kind in ("auth", "permission"):
+            user = f"user '{url.username}'" if url.username else "the user"
+            return ConnectionFailed(f"{self.label} at {where} refused {user}: {reason}",
+                                    hint="check the user name and password in the URL (or the secret it "
+                                         "names), and that the user may connect to this database")
         return ConnectionFailed(f"cannot connect to {self.label} at {where}: {reason}",
                                 hint=REACHABILITY_HINT)
 
@@ -290,6 +309,23 @@ class SqlEngine:
 
     def is_statement_timeout(self, exc: BaseException) -> bool:
         return any(self.driver_statement_timeout(e) for e in driver_errors(exc))
+
+    def failure_kind(self, exc: BaseException) -> str | None:
+        """Which of FAILURE_KINDS a server error is (the first driver error that has one), or None."""
+        for orig in driver_errors(exc):
+            kind = self.driver_failure_kind(orig)
+            if kind is not None:
+                return kind
+        return None
+
+    def driver_failure_kind(self, orig: BaseException) -> str | None:
+        if self.driver_lock_timeout(orig):
+            return "lock_timeout"
+        if self.driver_deadlock(orig):
+            return "deadlock"
+        if self.driver_statement_timeout(orig):
+            return "statement_timeout"
+        return None
 
     def driver_lock_timeout(self, orig: BaseException) -> bool:
         raise NotImplementedError

@@ -27,6 +27,20 @@ ER_BAD_DB_ERROR = 1049
 ER_LOCK_DEADLOCK = 1213  # InnoDB rolled the transaction back as a deadlock victim
 # access denied: to a database (CREATE DATABASE included), a table, a column, a global privilege, a routine
 ER_ACCESS_DENIED = frozenset({1044, 1142, 1143, 1227, 1370})
+# errno → what it means for the person (see engines/base.py FAILURE_KINDS)
+_KINDS = {
+    1290: "read_only",  # ER_OPTION_PREVENTS_STATEMENT: --read-only / super_read_only
+    1792: "read_only",  # ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+    1836: "read_only",  # ER_READ_ONLY_MODE
+    1142: "permission", 1143: "permission", 1044: "permission", 1227: "permission", 1370: "permission",
+    1045: "auth", 1698: "auth",  # access denied for user (password, plugin)
+    ER_STATEMENT_TIMEOUT: "statement_timeout", ER_QUERY_TIMEOUT: "statement_timeout",
+    1317: "canceled",  # ER_QUERY_INTERRUPTED: KILL QUERY
+    2002: "connection", 2003: "connection", 2006: "connection", 2013: "connection", 2055: "connection",
+    1927: "connection",  # ER_CONNECTION_KILLED (MariaDB)
+    1050: "duplicate_object", 1060: "duplicate_object", 1061: "duplicate_object", 1826: "duplicate_object",
+    1304: "duplicate_object", 1359: "duplicate_object",
+}
 NO_LIMIT_S = 31536000  # the largest lock_wait_timeout MySQL accepts: "no timeout" in practice
 LOCK_TABLE = "dualpath_run_lock"
 
@@ -90,6 +104,10 @@ class MySQLEngine(SqlEngine):
 
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         return _errno(orig) in (ER_STATEMENT_TIMEOUT, ER_QUERY_TIMEOUT)
+
+    def driver_failure_kind(self, orig: BaseException) -> str | None:
+        code = _errno(orig)
+        return super().driver_failure_kind(orig) or (_KINDS.get(code) if code is not None else None)
 
     # -- timeouts ------------------------------------------------------------------------
 

@@ -31,6 +31,13 @@ QUERY_CANCELED = "57014"  # statement_timeout (also a user's cancel request)
 DEADLOCK_DETECTED = "40P01"  # the server rolled the transaction back to break a deadlock
 INVALID_CATALOG_NAME = "3D000"  # database does not exist
 INSUFFICIENT_PRIVILEGE = "42501"  # permission denied (CREATE DATABASE without CREATEDB, a table not granted)
+READ_ONLY_SQL_TRANSACTION = "25006"  # default_transaction_read_only, SET TRANSACTION READ ONLY, a standby
+# SQLSTATE → what it means for the person (see engines/base.py FAILURE_KINDS); classes by their first two
+_KINDS = {READ_ONLY_SQL_TRANSACTION: "read_only", INSUFFICIENT_PRIVILEGE: "permission",
+          "42P07": "duplicate_object", "42701": "duplicate_object", "42710": "duplicate_object",
+          "42P06": "duplicate_object", "42723": "duplicate_object", "42P04": "duplicate_object",
+          "57P01": "connection", "57P02": "connection", "57P03": "connection"}
+_CLASS_KINDS = {"08": "connection", "28": "auth"}
 
 _APP_NAME = re.compile(r"^dualpath run (?P<run_id>\S+) on (?P<host>.*)$")
 _QUERY_TAG = re.compile(r"/\* dualpath run (?P<run_id>\S+) on (?P<host>.*?) \*/")
@@ -100,6 +107,14 @@ class PostgresEngine(SqlEngine):
 
     def driver_deadlock(self, orig: BaseException) -> bool:
         return getattr(orig, "sqlstate", None) == DEADLOCK_DETECTED
+
+    def driver_failure_kind(self, orig: BaseException) -> str | None:
+        state = getattr(orig, "sqlstate", None)
+        if not isinstance(state, str):
+            return None
+        if state == QUERY_CANCELED:  # a timeout, or a cancel by someone (pg_cancel_backend, Ctrl-C)
+            return "statement_timeout" if "statement timeout" in str(orig) else "canceled"
+        return super().driver_failure_kind(orig) or _KINDS.get(state) or _CLASS_KINDS.get(state[:2])
 
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         # 57014 is also "canceling statement due to user request": only the timeout counts.

@@ -24,6 +24,9 @@ from dualpath.engines.probes import TableStats
 from dualpath.errors import ConnectionFailed
 
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_PERM, SQLITE_AUTH = 8, 9, 3, 23
+_KINDS = {SQLITE_READONLY: "read_only", SQLITE_INTERRUPT: "canceled", SQLITE_PERM: "permission",
+          SQLITE_AUTH: "permission"}
 LOCK_SUFFIX = ".dualpath-lock"
 _LOCKED_MESSAGES = ("database is locked", "database table is locked")
 
@@ -84,6 +87,18 @@ class SQLiteEngine(SqlEngine):
 
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         return False  # see timeout_statements
+
+    def driver_failure_kind(self, orig: BaseException) -> str | None:
+        if not isinstance(orig, sqlite3.Error):
+            return None
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _KINDS:
+            return _KINDS[code & 0xFF]
+        if "readonly database" in str(orig):
+            return "read_only"
+        if re.search(r"\b(table|index|view|trigger) \S+ already exists|duplicate column name", str(orig)):
+            return "duplicate_object"
+        return super().driver_failure_kind(orig)
 
     def timeout_statements(self, lock_timeout_ms: int, statement_timeout_ms: int, *,
                            local: bool = False) -> list[str]:

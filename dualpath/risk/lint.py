@@ -151,4 +151,5 @@ def run_lint(paths: list[Path], *, dialect: str = "postgresql", version: Version
 
 def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise UsageError(f"{option} {value!r} is not one of: {', '.join(choices)}")
+        raise UsageError(f"{option} {value!r} is not one of: {', '.join(choices)}",
+                         hint=f"e.g. {option} {choices[0]}")

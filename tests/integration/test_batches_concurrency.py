@@ -168,6 +168,7 @@ def test_pause_resume_cancel_from_another_process(server_url: str, tmp_path: Pat
         assert proc.wait(timeout=60) == 4
         output = proc.stdout.read() if proc.stdout else ""
         assert "cancelled" in output, output
+        assert "stopped, not done" in output and ": done," not in output, output
     finally:
         if proc.poll() is None:
             proc.kill()
