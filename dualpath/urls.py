@@ -8,6 +8,7 @@ is ``reveal(url)``, for the few places that hand it to a driver or a tool.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote_plus
 
 from sqlalchemy.engine import URL
@@ -16,7 +17,7 @@ from sqlalchemy.util import to_list
 from dualpath.errors import UsageError
 from dualpath.redaction import MASK, SECRET_NAME, redact
 
-__all__ = ["DatabaseURL", "backend_of", "endpoint", "parse_url", "redact", "reveal", "safe_url"]
+__all__ = ["DatabaseURL", "backend_of", "endpoint", "parse_url", "password_of", "redact", "reveal", "safe_url"]
 
 # SQLAlchemy 2.1 maps mysql:// to MySQLdb, which we do not ship; PyMySQL is the driver.
 _DRIVERS = {
@@ -52,9 +53,27 @@ class DatabaseURL(URL):
         return self.render_as_string(hide_password=True)
 
 
+# inside a parameter's value, a word that sets a secret (libpq options: "-c app.token=..."): all of it goes
+_SECRET_WORD = re.compile(r"(?P<head>(?<![\w-])\w*(?:password|passwd|pwd|secret|token|credential|api_?key)\s*=)\S*",
+                          re.I)
+
+
 def _shown_value(key: str, value: str) -> str:
     """A query value as shown: a secret parameter's value hidden, secrets inside others (options) too."""
-    return MASK if SECRET_NAME.match(key) else quote_plus(redact(value), safe="*=")
+    if SECRET_NAME.match(key):
+        return MASK
+    return quote_plus(redact(_SECRET_WORD.sub(lambda m: m["head"] + MASK, value)), safe="*=")
+
+
+def password_of(url: URL) -> str | None:
+    """The password, wherever the URL carries it: user:password@, or ?password= / ?passwd= (libpq, PyMySQL)."""
+    if url.password is not None:
+        return str(url.password)
+    for key in ("password", "passwd"):
+        value = url.query.get(key)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def parse_url(text: str | URL) -> DatabaseURL:
@@ -108,4 +127,5 @@ def endpoint(url: URL) -> str:
     if backend_of(url) == "sqlite":
         return url.database or ":memory:"
     default = 5432 if backend_of(url) == "postgresql" else 3306
-    return f"{url.host or 'localhost'}:{url.port or default}"
+    host = f"[{url.host}]" if url.host and ":" in url.host else url.host or "localhost"  # IPv6
+    return f"{host}:{url.port or default}"

@@ -109,3 +109,22 @@ def test_an_error_message_never_carries_a_password() -> None:
                            where="mysql://r:hunter4@h/db", hint="check sslpassword=hunter5")
     exc.where = "postgresql://u:hunter6@h/db"  # set later, as target.py does
     assert not any(f"hunter{i}" in str(exc) + exc.message + (exc.hint or "") for i in range(2, 7)), str(exc)
+
+
+def test_a_token_inside_options_is_hidden_whole_even_with_url_syntax_in_it() -> None:
+    token = "t0k&en=+#?@:zz"
+    url = parse_url(f"postgresql://u@h/db?options={quote('-c app.token=' + token + ' -c x=1', safe='')}")
+    assert str(url) == "postgresql+psycopg://u@h/db?options=-c+app.token=***+-c+x=1"
+
+
+def test_the_password_is_found_where_the_url_carries_it() -> None:
+    from dualpath.urls import password_of
+
+    assert password_of(parse_url("postgresql://u:a%40b@h/db")) == "a@b"
+    assert password_of(parse_url("postgresql://u@h/db?password=a%26b")) == "a&b"
+    assert password_of(parse_url("mysql://u@h/db?passwd=x")) == "x"
+    assert password_of(parse_url("mysql://u@h/db")) is None
+
+
+def test_an_ipv6_endpoint_is_written_with_brackets() -> None:
+    assert endpoint(parse_url("postgresql://u:pw@[::1]:5433/db")) == "[::1]:5433"
