@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -145,7 +146,9 @@ class Case:
         return len(files)
 
     def hits(self) -> list[str]:
-        return [where for where, content in self.places if self.core in content]
+        """Where the core shows, also across the line breaks and borders a terminal table wraps text at."""
+        return [where for where, content in self.places
+                if self.core in content or self.core in re.sub(r"[\s│┃║]+", "", content)]
 
 
 def project(folder: Path, backend: str) -> Path:
