@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 
 from dualpath.errors import DualpathError, InputError
-from dualpath.urls import endpoint, redact
+from dualpath.urls import endpoint, password_of, redact
 
 __all__ = ["BackupFailed", "Dumper", "MysqlDumper", "PostgresDumper", "SqliteDumper", "ToolSettings",
            "dumper_for"]
@@ -133,8 +133,8 @@ class PostgresDumper:
                    PGDATABASE=url.database or "postgres", PGCONNECT_TIMEOUT="10")
         if url.username:
             env["PGUSER"] = url.username
-        if url.password is not None:
-            env["PGPASSWORD"] = str(url.password)
+        if password_of(url) is not None:  # user:password@ or ?password=
+            env["PGPASSWORD"] = str(password_of(url))
         # options carries a schema tenant's search_path: pg_dump -t must resolve names in that schema
         for key, var in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT"), ("options", "PGOPTIONS")):
             value = url.query.get(key)
@@ -192,8 +192,8 @@ class MysqlDumper:
     def env(self, url: URL) -> dict[str, str]:
         env = dict(os.environ)
         env.pop("MYSQL_PWD", None)
-        if url.password is not None:
-            env["MYSQL_PWD"] = str(url.password)
+        if password_of(url) is not None:  # user:password@, ?password= or ?passwd=
+            env["MYSQL_PWD"] = str(password_of(url))
         return env
 
     def connection_args(self, url: URL) -> list[str]:
@@ -284,4 +284,4 @@ def dumper_for(engine_name: str, settings: ToolSettings | None = None) -> Dumper
 
 
 def _password(url: URL) -> str | None:
-    return None if url.password is None else str(url.password)
+    return password_of(url)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from dualpath.errors import DualpathError
-from dualpath.urls import redact
+from dualpath.redaction import redact
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from dualpath.backup_tools import BackupFailed
 from dualpath.errors import ConnectionFailed, InputError, UsageError
-from dualpath.urls import redact
+from dualpath.redaction import redact
 
 __all__ = ["Destination", "FileDestination", "S3Destination", "S3Settings", "open_destination", "sha256_of"]
 

@@ -36,7 +36,8 @@ from sqlalchemy import (
 )
 
 from dualpath.errors import PrivilegeMissing
-from dualpath.urls import redact, safe_url
+from dualpath.redaction import redact, scrub
+from dualpath.urls import safe_url
 
 metadata = MetaData()
 
@@ -299,12 +300,22 @@ def latest_rows(conn: Connection) -> dict[str, HistoryRow]:
     return latest
 
 
+def _row(**values: Any) -> dict[str, Any]:
+    """A row as it may be stored: every text in it through the one redaction (details carry driver
+    errors and URLs), so no password reaches a dualpath_* table whoever wrote the detail."""
+    return {key: redact(value) if isinstance(value, str) else value for key, value in values.items()}
+
+
+def _json(detail: dict[str, Any] | None) -> str | None:
+    return json.dumps(scrub(detail)) if detail else None
+
+
 def record(conn: Connection, actor: Actor, *, version: str, description: str, checksum: str,
            direction: str, duration_ms: int, success: bool, detail: dict[str, Any] | None = None) -> None:
-    conn.execute(history_table.insert().values(
+    conn.execute(history_table.insert().values(_row(
         version=version, description=description[:512], checksum=checksum, direction=direction,
         applied_at=now(), applied_by=actor.who, duration_ms=duration_ms, success=success,
-        run_id=actor.run_id, detail=json.dumps(detail) if detail else None))
+        run_id=actor.run_id, detail=_json(detail))))
 
 
 _HISTORY_COLUMNS = ("version", "description", "checksum", "direction", "applied_at", "applied_by", "duration_ms",
@@ -323,12 +334,11 @@ def record_and_audit(conn: Connection, actor: Actor, *, version: str, descriptio
     """The history row and its audit row; on PostgreSQL in one statement (a data-modifying CTE),
     one round trip less per change: on hundreds of small changes that is most of our overhead."""
     at = now()
-    history_values = dict(version=version, description=description[:512], checksum=checksum, direction=direction,
+    history_values = _row(version=version, description=description[:512], checksum=checksum, direction=direction,
                           applied_at=at, applied_by=actor.who, duration_ms=duration_ms, success=success,
-                          run_id=actor.run_id, detail=json.dumps(detail) if detail else None)
-    audit_values = dict(at=at, action=action, version=version, run_id=actor.run_id, who=actor.who,
-                        host=actor.host, git_commit=actor.git_commit, ticket=ticket,
-                        detail=json.dumps(audit_detail) if audit_detail else None)
+                          run_id=actor.run_id, detail=_json(detail))
+    audit_values = _row(at=at, action=action, version=version, run_id=actor.run_id, who=actor.who,
+                        host=actor.host, git_commit=actor.git_commit, ticket=ticket, detail=_json(audit_detail))
     if conn.dialect.name == "postgresql":  # SQLAlchemy's insert().values() costs more than the round trip
         conn.execute(_RECORD_AND_AUDIT_PG, {**history_values, **{f"a_{k}": v for k, v in audit_values.items()}})
         return
@@ -338,9 +348,9 @@ def record_and_audit(conn: Connection, actor: Actor, *, version: str, descriptio
 
 def audit(conn: Connection, actor: Actor, action: str, *, version: str | None = None,
           ticket: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    conn.execute(audit_table.insert().values(
+    conn.execute(audit_table.insert().values(_row(
         at=now(), action=action, version=version, run_id=actor.run_id, who=actor.who, host=actor.host,
-        git_commit=actor.git_commit, ticket=ticket, detail=json.dumps(detail) if detail else None))
+        git_commit=actor.git_commit, ticket=ticket, detail=_json(detail))))
 
 
 def audit_rows(conn: Connection) -> list[dict[str, Any]]:
@@ -371,9 +381,9 @@ def journal_mark(conn: Connection, actor: Actor, *, version: str, direction: str
     t = statement_journal_table
     conn.execute(delete(t).where(and_(t.c.version == version, t.c.direction == direction,
                                       t.c.statement_index == index)))
-    conn.execute(t.insert().values(
+    conn.execute(t.insert().values(_row(
         version=version, direction=direction, statement_index=index, location=location[:512], checksum=checksum,
-        state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now()))
+        state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now())))
 
 
 def journal_unmark(conn: Connection, version: str, direction: str, index: int, state: str) -> None:

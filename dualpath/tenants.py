@@ -29,7 +29,7 @@ from dualpath.history import Actor
 from dualpath.sources import read_changes
 from dualpath.status import read_states
 from dualpath.target import Target
-from dualpath.urls import endpoint, parse_url, redact, safe_url
+from dualpath.urls import endpoint, parse_url, redact, reveal, safe_url
 from dualpath.validation.results import ValidationResult
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def protecting_environment(settings: Settings, target: Target) -> str | None:
         named = settings.targets[target.name].environment if target.name in settings.targets else None
         if named and named in settings.environments and settings.environments[named].protected:
             return named
-    wanted = _identity(target.url.render_as_string(hide_password=False))
+    wanted = _identity(reveal(target.url))
     for name, env in settings.environments.items():
         if env.protected and any(_same_place(_identity(t.url), wanted) for t in env.tenant_list()):
             return name

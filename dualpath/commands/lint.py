@@ -41,9 +41,10 @@ def lint(
     target_url = None
     if url:  # only then: resolving a target imports SQLAlchemy, half of a one-file lint's start-up
         from dualpath.target import resolve_target
+        from dualpath.urls import reveal
 
         target = resolve_target(settings, url, None)
-        target_url = target.url.render_as_string(hide_password=False)
+        target_url = reveal(target.url)
         dialect = target.dialect
     configured = lint_config(settings)
     disabled = set(configured.disable)

@@ -10,6 +10,7 @@ from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -18,7 +19,7 @@ from dualpath.engines import mysql_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
 from dualpath.engines.probes import LockReading, TableStats
-from dualpath.urls import endpoint
+from dualpath.urls import endpoint, password_of
 
 ER_LOCK_WAIT_TIMEOUT = 1205  # InnoDB row locks and metadata locks (lock_wait_timeout) alike
 ER_STATEMENT_TIMEOUT = 1969  # MariaDB max_statement_time
@@ -70,6 +71,17 @@ class MySQLEngine(SqlEngine):
         if self._flavor is None and self._flavor_hint:
             return self._flavor_hint
         return super().flavor
+
+    def make_sa_engine(self, url: URL | None = None, **connect_args: Any) -> sa.Engine:
+        """PyMySQL sends a str password as latin-1, so a password outside it could never log in; the
+        server hashed what CREATE USER got from a utf8mb4 client (the mysql client too): UTF-8 bytes.
+        ?passwd= (PyMySQL's deprecated name) and ?password= are passed the same way."""
+        target = url or self.url
+        password = password_of(target)
+        if password is None:
+            return super().make_sa_engine(target, **connect_args)
+        target = target.set(password=None).difference_update_query(["password", "passwd"])
+        return super().make_sa_engine(target, **{"password": password.encode("utf-8"), **connect_args})
 
     def server_flavor(self, conn: Connection) -> str:
         # SQLAlchemy read VERSION() when it connected; asking again would open a transaction.

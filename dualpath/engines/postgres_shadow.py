@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dualpath.engines.probes import CalibrationSql, LockReading, Running, TableStats, poll
 from dualpath.errors import DualpathError
-from dualpath.urls import redact
+from dualpath.redaction import redact
 
 # weakest first; the manual's table "Conflicting Lock Modes"
 LOCK_ORDER = ("ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE",
