@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from dualpath.errors import DualpathError
+from dualpath.hints import refusal_hint
 from dualpath.redaction import redact
 
 out = Console(highlight=False)
@@ -48,14 +49,14 @@ def handle_errors(func: F) -> F:
         except Exception as exc:  # a bug of ours: still no traceback unless asked for
             if os.environ.get("DUALPATH_DEBUG"):
                 raise
-            refused = _privilege_refused(exc)
+            refused = _server_refusal(exc)
             if refused is not None:  # the server's refusal, not our bug: say what was refused and what to do
+                kind, words = refused
                 statement = " ".join(str(getattr(exc, "statement", "") or "").split())[:200]
-                err.print(f"[bold red]error:[/] the database refused: {escape(redact(refused))}"
+                err.print(f"[bold red]error:[/] the database refused: {escape(redact(words))}"
                           + (f"\n  while running: {escape(redact(statement))}" if statement else "")
-                          + "\n  next: grant this user the privilege named above (or run as a user who has it), "
-                          "then run the command again", soft_wrap=True)
-                raise typer.Exit(2) from None
+                          + f"\n  next: {escape(refusal_hint(kind))}", soft_wrap=True)
+                raise typer.Exit(2 if kind in ("permission", "statement_timeout", "auth") else 3) from None
             err.print(f"[bold red]internal error:[/] {escape(redact(f'{type(exc).__name__}: {exc}'))}\n"
                       "  next: rerun with DUALPATH_DEBUG=1 for the traceback and report it", soft_wrap=True)
             raise typer.Exit(2) from None
@@ -63,12 +64,10 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _privilege_refused(exc: BaseException) -> str | None:
-    from dualpath.engines import privilege_refused
+def _server_refusal(exc: BaseException) -> tuple[str, str] | None:
+    from dualpath.engines import server_refusal
 
-    return privilege_refused(exc)
-
-
+    return server_refusal(exc)
 
 
 def ask_approval(plan: str, *, approver: str = "", ticket: str = "") -> dict[str, Any]:

@@ -47,3 +47,21 @@ def failure_hint(kind: str | None, direction: str, where: str, *, statement_time
         return (f"fix the {side} statement at {where} (or the data it trips on); the change stays applied "
                 f"until its rollback succeeds; then {go_on}")
     return f"fix the statement at {where} (or the data it trips on), then {go_on}"
+
+
+def refusal_hint(kind: str) -> str:
+    """The `next:` line of a server error caught at the CLI edge, outside any change (reading history,
+    taking the run lock, ...): nothing of a change ran, so the command is simply run again."""
+    again = "then run the command again"
+    return {
+        "permission": "grant this user the privilege named above (or run as a user who has it), " + again,
+        "statement_timeout": ("a statement timeout set for this session (the URL's options, or the user's or "
+                              "database's settings) canceled dualpath's own query: remove it (dualpath sets its "
+                              "own from [safety] statement_timeout_ms), " + again),
+        "canceled": "someone canceled dualpath's query (a cancel request or KILL QUERY): ask why, " + again,
+        "read_only": f"{READ_ONLY}; {again}",
+        "auth": "check the user name and password in the URL (or the secret it names), " + again,
+        "lock_timeout": "another session held a lock dualpath needed: wait for it to finish, " + again,
+        "deadlock": "the server broke a deadlock by canceling dualpath's query: " + again,
+        "connection": "the connection to the server was lost: when it is reachable again, " + again,
+    }.get(kind, again)
