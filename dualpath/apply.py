@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath import attempts, history
+from dualpath import attempts, history, preflight
 from dualpath.batching import checkpoint
 from dualpath.batching.change import describe_batch, has_batches, run_batched_change
 from dualpath.batching.progress import BatchProgress, default_progress
@@ -134,6 +134,7 @@ class Runner:
             states = self.states(conn)
             todo = choose(states)
             conn.commit()  # end the read so each change opens its own transaction
+            preflight.check_run(conn, self.engine, todo, direction)
             if todo and self.protect is not None:
                 self.protect(todo, direction)
             self._retire_stale_progress(conn, todo, direction, states)

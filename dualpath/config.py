@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from dualpath.errors import InputError, UsageError
 
@@ -139,6 +139,16 @@ class Settings(BaseModel):
     validation: dict[str, Any] = Field(default_factory=dict)
     root: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)  # the file read; errors about its content name it
+
+    @field_validator("ticket_pattern")
+    @classmethod
+    def _ticket_pattern_compiles(cls, value: str) -> str:
+        """Checked here: a run uses it when it records a change, after that change's statements ran."""
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        return value
 
     def migrations_dir(self, target: TargetConfig | None = None) -> Path:
         folder = Path(target.migrations if target and target.migrations else self.migrations)
