@@ -129,12 +129,12 @@ class Runner:
         self.engine.ensure_exists()
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             self.engine.apply_timeouts(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
-            history.ensure_tables(conn)
-            conn.commit()
             states = self.states(conn)
             todo = choose(states)
             conn.commit()  # end the read so each change opens its own transaction
-            preflight.check_run(conn, self.engine, todo, direction)
+            preflight.check_run(conn, self.engine, todo, direction)  # refused input leaves no trace
+            history.ensure_tables(conn)
+            conn.commit()
             if todo and self.protect is not None:
                 self.protect(todo, direction)
             self._retire_stale_progress(conn, todo, direction, states)

@@ -32,10 +32,12 @@ class Safety(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lock_timeout_ms: int = Field(2000, ge=1)
-    statement_timeout_ms: int = Field(30 * 60 * 1000, ge=0)  # 0 = no limit
-    lock_retries: int = Field(3, ge=0)
-    retry_backoff_ms: int = Field(500, ge=0)
+    # upper bounds: what every server takes as a timeout (PostgreSQL: a 32-bit int of ms) and a back-off
+    # a run can sleep (retry_backoff_ms * 2^attempt); beyond them a run failed at its first statement or mid-run
+    lock_timeout_ms: int = Field(2000, ge=1, le=2_147_483_647)
+    statement_timeout_ms: int = Field(30 * 60 * 1000, ge=0, le=2_147_483_647)  # 0 = no limit
+    lock_retries: int = Field(3, ge=0, le=20)
+    retry_backoff_ms: int = Field(500, ge=0, le=600_000)
 
 
 class TargetConfig(BaseModel):

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,18 @@ def test_unknown_setting_is_an_input_error_naming_the_file(tmp_path: Path) -> No
 def test_bad_toml_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not valid TOML"):
         load_settings(_write(tmp_path, "[targets\n"))
+
+
+@pytest.mark.parametrize("text, said", [
+    ('ticket_pattern = "[A-Z+-("\n', "setting 'ticket_pattern': Value error, not a regular expression"),
+    ("[safety]\nlock_timeout_ms = 99999999999999\n", "setting 'safety.lock_timeout_ms'"),
+    ("[safety]\nstatement_timeout_ms = 2147483648\n", "setting 'safety.statement_timeout_ms'"),
+    ("[safety]\nretry_backoff_ms = 99999999999\n", "setting 'safety.retry_backoff_ms'"),
+    ("[safety]\nlock_retries = 1000\n", "setting 'safety.lock_retries'"),
+])
+def test_settings_a_run_would_trip_on_midway_are_refused_at_load(tmp_path: Path, text: str, said: str) -> None:
+    """A run used them after its first statement (ticket_pattern when recording, back-off between retries)
+    or at its first one (timeouts): refused input must be refused before anything runs."""
+    with pytest.raises(InputError, match=re.escape(said)) as info:
+        load_settings(_write(tmp_path, text))
+    assert "dualpath.toml" in str(info.value)
