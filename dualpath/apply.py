@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath import hints, history
+from dualpath import attempts, hints, history, preflight
 from dualpath.batching import checkpoint
 from dualpath.batching.change import describe_batch, has_batches, run_batched_change
 from dualpath.batching.progress import BatchProgress, default_progress
@@ -68,6 +68,8 @@ class Runner:
         self.progress = progress  # batches report here; None = a bar on a terminal, lines elsewhere
         self.protect = protect  # takes a verified backup before destructive changes, or refuses
         self.out_of_order = out_of_order  # False: a change below the last applied version is refused
+        self._fresh: dict[str, str] = {}  # version -> attempt, its stale progress retired by this run
+        self._attempt: dict[str, str] = {}  # version -> attempt of the change running (dualpath/attempts.py)
 
     # -- planning what to run -------------------------------------------------------------
 
@@ -149,16 +151,19 @@ class Runner:
         self.engine.ensure_exists()
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             self.engine.apply_timeouts(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
+            states = self.states(conn)
+            todo = choose(states)
+            conn.commit()  # end the read so each change opens its own transaction
+            preflight.check_run(conn, self.engine, todo, direction)  # refused input leaves no trace
             with self._refusing_unwritable(direction):
                 history.ensure_tables(conn)
                 conn.commit()
-            todo = choose(self.states(conn))
-            conn.commit()  # end the read so each change opens its own transaction
             if todo:
                 with self._refusing_unwritable(direction):
                     history.probe_write(conn)
             if todo and self.protect is not None:
                 self.protect(todo, direction)
+            self._retire_stale_progress(conn, todo, direction, states)
             if not todo:
                 self.echo("nothing to do: the target is up to date" if direction == "up"
                           else "nothing to roll back")
@@ -173,12 +178,31 @@ class Runner:
         statements = change.forward if direction == "up" else change.rollback
         started = time.monotonic()
         if has_batches(statements):
+            self._begin_attempt(conn, change, direction)
             self._run_batched(conn, change, statements, direction, started)
         elif self.in_transaction(change, statements):
             self._run_in_transaction(conn, change, statements, direction, started)
         else:
+            self._begin_attempt(conn, change, direction)
             self._run_one_by_one(conn, change, statements, direction, started)
         return _ms_since(started)
+
+    # -- attempts: checkpoints and journal rows count only for the run of the change in progress --------
+
+    def _retire_stale_progress(self, conn: Connection, todo: list[Change], direction: str,
+                               states: list[ChangeState]) -> None:
+        """Once per run, before the first change: progress rows of runs that are over go (one query)."""
+        known = {s.version: s.row.attempt if s.row else history.NO_ATTEMPT for s in states}
+        self._fresh = {c.version: known.get(c.version, history.NO_ATTEMPT) for c in todo}
+        attempts.retire_stale(conn, self._fresh, direction)
+
+    def _begin_attempt(self, conn: Connection, change: Change, direction: str) -> None:
+        """The attempt this run of the change belongs to; its stale rows retired unless this run did."""
+        attempt = self._fresh.pop(change.version, None)
+        if attempt is None:  # run_change called on its own (verify's round trip)
+            attempt = history.attempt_of(conn, change.version)
+            attempts.retire_stale(conn, {change.version: attempt}, direction)
+        self._attempt[change.version] = attempt
 
     def in_transaction(self, change: Change, statements: Sequence[Statement]) -> bool:
         return (self.engine.transactional_ddl and change.directive("no-transaction") is None
@@ -261,7 +285,7 @@ class Runner:
                  refuse_edited: bool = True) -> dict[int, history.JournalRow]:
         """What an earlier, interrupted run of this change did; refused if the file changed since
         (a batched change's checkpoints make that refusal themselves)."""
-        journal = history.journal_of(conn, change.version, direction)
+        journal = history.journal_of(conn, change.version, direction, self._attempt[change.version])
         conn.commit()
         stale = [row for row in journal.values() if row.checksum != change.checksum and refuse_edited]
         if stale:
@@ -292,7 +316,8 @@ class Runner:
             with conn.begin():
                 history.journal_mark(conn, self.actor, version=change.version, direction=direction, index=index,
                                      location=statement.where, checksum=change.checksum, state=history.STARTED,
-                                     schema_before=before, session_id=self.engine.session_id(conn))
+                                     attempt=self._attempt[change.version], schema_before=before,
+                                     session_id=self.engine.session_id(conn))
 
         def done(c: Connection) -> None:
             self._journal_done(c, change, direction, index, statement)
@@ -313,7 +338,8 @@ class Runner:
     def _journal_done(self, conn: Connection, change: Change, direction: str, index: int,
                       statement: Statement) -> None:
         history.journal_mark(conn, self.actor, version=change.version, direction=direction, index=index,
-                             location=statement.where, checksum=change.checksum, state=history.DONE)
+                             location=statement.where, checksum=change.checksum, state=history.DONE,
+                             attempt=self._attempt[change.version])
 
     def _took_effect(self, conn: Connection, change: Change, statement: Statement,
                      entry: history.JournalRow) -> bool:
@@ -408,7 +434,8 @@ class Runner:
 
         return BatchContext(engine=self.engine, version=change.version, direction=direction,
                             checksum=change.checksum, run_id=self.actor.run_id,
-                            lock_retries=self.safety.lock_retries, retry_backoff_ms=self.safety.retry_backoff_ms,
+                            attempt=self._attempt[change.version], lock_retries=self.safety.lock_retries,
+                            retry_backoff_ms=self.safety.retry_backoff_ms,
                             progress=self.progress or default_progress(self.echo), lag_probes=probes,
                             on_retry=note_retry)
 

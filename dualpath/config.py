@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from dualpath.errors import InputError, UsageError
 
@@ -32,10 +32,12 @@ class Safety(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lock_timeout_ms: int = Field(2000, ge=1)
-    statement_timeout_ms: int = Field(30 * 60 * 1000, ge=0)  # 0 = no limit
-    lock_retries: int = Field(3, ge=0)
-    retry_backoff_ms: int = Field(500, ge=0)
+    # upper bounds: what every server takes as a timeout (PostgreSQL: a 32-bit int of ms) and a back-off
+    # a run can sleep (retry_backoff_ms * 2^attempt); beyond them a run failed at its first statement or mid-run
+    lock_timeout_ms: int = Field(2000, ge=1, le=2_147_483_647)
+    statement_timeout_ms: int = Field(30 * 60 * 1000, ge=0, le=2_147_483_647)  # 0 = no limit
+    lock_retries: int = Field(3, ge=0, le=20)
+    retry_backoff_ms: int = Field(500, ge=0, le=600_000)
 
 
 class ApplyConfig(BaseModel):
@@ -161,6 +163,16 @@ class Settings(BaseModel):
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     root: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)  # the file read; errors about its content name it
+
+    @field_validator("ticket_pattern")
+    @classmethod
+    def _ticket_pattern_compiles(cls, value: str) -> str:
+        """Checked here: a run uses it when it records a change, after that change's statements ran."""
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        return value
 
     def migrations_dir(self, target: TargetConfig | None = None) -> Path:
         folder = Path(target.migrations if target and target.migrations else self.migrations)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     delete,
+    func,
     inspect,
     select,
     text,
@@ -92,6 +93,7 @@ batch_checkpoint_table = Table(
     Column("run_id", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=False), nullable=False),
     Column("updated_by", String(128), nullable=True),  # who paused, resumed or cancelled
+    Column("attempt", String(64), nullable=True),  # see dualpath/attempts.py; NULL: written before it existed
     UniqueConstraint("version", "direction", "statement_index", name="dualpath_batch_checkpoint_statement"),
 )
 
@@ -114,10 +116,13 @@ statement_journal_table = Table(
     Column("session_id", String(64), nullable=True),  # the server session that ran it (to wait for)
     Column("run_id", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=False), nullable=False),
+    Column("attempt", String(64), nullable=True),  # see dualpath/attempts.py; NULL: written before it existed
     UniqueConstraint("version", "direction", "statement_index", name="dualpath_statement_journal_statement"),
 )
 
 STARTED, DONE = "started", "done"
+NO_ATTEMPT = "0"  # the attempt of a change no successful history row speaks of yet
+_ATTEMPT_TABLES = (batch_checkpoint_table, statement_journal_table)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class JournalRow:
     schema_before: str | None
     session_id: str | None
     run_id: str
+    attempt: str | None
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,7 @@ class HistoryRow:
     applied_by: str
     success: bool
     detail: dict[str, Any]
+    attempt: str = NO_ATTEMPT  # id of the version's latest successful row: see dualpath/attempts.py
 
     @property
     def is_applied(self) -> bool:
@@ -211,6 +218,7 @@ def ensure_tables(conn: Connection) -> None:
 
     try:
         metadata.create_all(conn, checkfirst=True)
+        _add_attempt_columns(conn)
     except DBAPIError as exc:
         engine = open_engine(conn.engine.url)
         if not engine.is_permission_denied(exc):
@@ -286,17 +294,30 @@ def foreign_columns(conn: Connection) -> list[str]:
     return [c["name"] for c in inspect(conn).get_columns(history_table.name) if c["name"].lower() not in known]
 
 
+def _add_attempt_columns(conn: Connection) -> None:
+    """Tables made by an earlier dualpath lack ``attempt``: add it (rows already there keep NULL)."""
+    insp = inspect(conn)
+    for table in _ATTEMPT_TABLES:
+        if "attempt" not in {c["name"].lower() for c in insp.get_columns(table.name)}:
+            kind = table.c.attempt.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN attempt {kind}")
+
+
 def latest_rows(conn: Connection) -> dict[str, HistoryRow]:
     """The latest row per version, i.e. the current state of every version ever touched."""
     if not history_exists(conn):
         return {}
     rows = conn.execute(select(history_table).order_by(history_table.c.id)).mappings()
     latest: dict[str, HistoryRow] = {}
+    attempts: dict[str, str] = {}
     for r in rows:
+        if r["success"]:
+            attempts[r["version"]] = str(r["id"])
         latest[r["version"]] = HistoryRow(
             version=r["version"], description=r["description"], checksum=r["checksum"],
             direction=r["direction"], applied_at=r["applied_at"], applied_by=r["applied_by"],
-            success=bool(r["success"]), detail=json.loads(r["detail"]) if r["detail"] else {})
+            success=bool(r["success"]), detail=json.loads(r["detail"]) if r["detail"] else {},
+            attempt=attempts.get(r["version"], NO_ATTEMPT))
     return latest
 
 
@@ -308,6 +329,17 @@ def _row(**values: Any) -> dict[str, Any]:
 
 def _json(detail: dict[str, Any] | None) -> str | None:
     return json.dumps(scrub(detail)) if detail else None
+
+
+def attempt_of(conn: Connection, version: str) -> str:
+    """The id of the version's latest successful history row (applied, rolled back, baselined, repaired):
+    the run that starts next from that state is one attempt; progress rows are keyed by it."""
+    t = history_table
+    if not history_exists(conn):
+        return NO_ATTEMPT
+    found = conn.execute(select(func.max(t.c.id)).where(and_(t.c.version == version, t.c.success.is_(True))))
+    latest = found.scalar()
+    return NO_ATTEMPT if latest is None else str(latest)
 
 
 def record(conn: Connection, actor: Actor, *, version: str, description: str, checksum: str,
@@ -359,10 +391,13 @@ def audit_rows(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(audit_table).order_by(audit_table.c.id)).mappings()]
 
 
-def journal_of(conn: Connection, version: str, direction: str) -> dict[int, JournalRow]:
-    """The journal of one change in one direction, by statement index (empty when none)."""
+def journal_of(conn: Connection, version: str, direction: str, attempt: str | None = None) -> dict[int, JournalRow]:
+    """The journal of one change in one direction (of one attempt, if given), by statement index."""
     t = statement_journal_table
-    rows = conn.execute(select(t).where(and_(t.c.version == version, t.c.direction == direction))).mappings()
+    where = [t.c.version == version, t.c.direction == direction]
+    if attempt is not None:
+        where.append(t.c.attempt == attempt)
+    rows = conn.execute(select(t).where(and_(*where))).mappings()
     return {r["statement_index"]: JournalRow(**{k: r[k] for k in JournalRow.__dataclass_fields__}) for r in rows}
 
 
@@ -376,14 +411,16 @@ def journal_all(conn: Connection) -> list[JournalRow]:
 
 
 def journal_mark(conn: Connection, actor: Actor, *, version: str, direction: str, index: int, location: str,
-                 checksum: str, state: str, schema_before: str | None = None, session_id: str | None = None) -> None:
+                 checksum: str, state: str, attempt: str, schema_before: str | None = None,
+                 session_id: str | None = None) -> None:
     """Write a statement's journal row (replacing an earlier one of the same statement)."""
     t = statement_journal_table
     conn.execute(delete(t).where(and_(t.c.version == version, t.c.direction == direction,
                                       t.c.statement_index == index)))
     conn.execute(t.insert().values(_row(
         version=version, direction=direction, statement_index=index, location=location[:512], checksum=checksum,
-        state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now())))
+        state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now(),
+        attempt=attempt)))
 
 
 def journal_unmark(conn: Connection, version: str, direction: str, index: int, state: str) -> None:

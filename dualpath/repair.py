@@ -38,11 +38,25 @@ def repair_states(conn: Connection, states: list[ChangeState], actor: Actor) -> 
             history.record(conn, actor, version=s.version, description=s.description,
                            checksum=s.change.checksum if s.change else s.row.checksum, direction="down",
                            duration_ms=0, success=True, detail={"repair": "failed attempt cleared", **s.row.detail})
-            done.append(f"{s.version}: failed attempt cleared; the change is pending again")
+            forgotten = _forget_progress(conn, s.version)
+            done.append(f"{s.version}: failed attempt cleared; the change is pending again"
+                        + (f" and runs afresh ({forgotten} checkpoint/journal row(s) of the failed attempt "
+                           "forgotten)" if forgotten else ""))
     done += clear_interrupted(conn, states)
     for line in done:
         history.audit(conn, actor, "repair", version=line.split(":", 1)[0], detail={"what": line})
     return done
+
+
+def _forget_progress(conn: Connection, version: str) -> int:
+    """The repair row starts a new attempt (dualpath/attempts.py): the failed one's progress no longer counts."""
+    from dualpath.attempts import progress_rows
+    from dualpath.batching import checkpoint
+
+    rows = len(progress_rows(conn, [version]))
+    if rows:
+        checkpoint.forget(conn, version)
+    return rows
 
 
 def clear_interrupted(conn: Connection, states: list[ChangeState]) -> list[str]:

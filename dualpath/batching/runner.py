@@ -40,6 +40,7 @@ class BatchContext:
     direction: str
     checksum: str
     run_id: str
+    attempt: str  # the change's current attempt (dualpath/attempts.py): only its checkpoints count
     lock_retries: int
     retry_backoff_ms: int
     progress: BatchProgress
@@ -76,7 +77,7 @@ def _open_checkpoint(conn: Connection, statement: Statement, index: int, spec: B
         with conn.begin():
             return cp.start(conn, version=ctx.version, direction=ctx.direction, index=index,
                             location=statement.where, checksum=ctx.checksum, table_name=spec.table,
-                            chunk_size=spec.size, run_id=ctx.run_id)
+                            chunk_size=spec.size, run_id=ctx.run_id, attempt=ctx.attempt)
     refuse_resume(row, statement)
     with conn.begin():
         cp.claim(conn, row.id, ctx.run_id)

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -99,3 +100,18 @@ def test_env_values_outside_userinfo_and_query_are_used_as_written(monkeypatch: 
     assert interpolate("sqlite:///${DP_T_DIR}/x.db", where="t") == "sqlite:////tmp/a b/x.db"
     assert interpolate("postgresql://u@${DP_T_HOST:-db}:5432/${DP_T_DB:-shop}", where="t") == \
         "postgresql://u@db:5432/shop"
+
+
+@pytest.mark.parametrize("text, said", [
+    ('ticket_pattern = "[A-Z+-("\n', "setting 'ticket_pattern': Value error, not a regular expression"),
+    ("[safety]\nlock_timeout_ms = 99999999999999\n", "setting 'safety.lock_timeout_ms'"),
+    ("[safety]\nstatement_timeout_ms = 2147483648\n", "setting 'safety.statement_timeout_ms'"),
+    ("[safety]\nretry_backoff_ms = 99999999999\n", "setting 'safety.retry_backoff_ms'"),
+    ("[safety]\nlock_retries = 1000\n", "setting 'safety.lock_retries'"),
+])
+def test_settings_a_run_would_trip_on_midway_are_refused_at_load(tmp_path: Path, text: str, said: str) -> None:
+    """A run used them after its first statement (ticket_pattern when recording, back-off between retries)
+    or at its first one (timeouts): refused input must be refused before anything runs."""
+    with pytest.raises(InputError, match=re.escape(said)) as info:
+        load_settings(_write(tmp_path, text))
+    assert "dualpath.toml" in str(info.value)
