@@ -79,3 +79,19 @@ def redefined() -> tuple[Case, ...]:
           "DELIMITER ;")
     return (Case(pg.format(2), False, pg.format(1), PG, "postgresql function replaced, old body restored"),
             Case(my.format(2), False, my.format(1), MY, "mysql procedure dropped and recreated in a DELIMITER block"))
+
+
+def renamed() -> tuple[Case, ...]:
+    """Objects keep being the change's own under a new name; an index goes with its (materialized) view."""
+    return (
+        Case("ALTER TABLE a ADD COLUMN c int;\nALTER TABLE a RENAME TO b;", False,
+             "ALTER TABLE b DROP COLUMN c;\nALTER TABLE b RENAME TO a;", PG, "column added, then its table renamed"),
+        Case("SELECT 1;", False, "ALTER TYPE mood RENAME TO mood__;\nCREATE TYPE mood AS ENUM ('ok');\n"
+             "DROP TYPE mood__;", PG, "rollback swaps an enum: drops what it renamed itself"),
+        Case("CREATE MATERIALIZED VIEW mv AS SELECT 1 AS id;\nCREATE UNIQUE INDEX mv_id ON mv (id);", False,
+             "DROP MATERIALIZED VIEW mv;", PG, "index on a materialized view goes with it"),
+        Case("CREATE TABLE t (id int);\nALTER TABLE t RENAME COLUMN id TO key;", False, "DROP TABLE t;", PG,
+             "renamed column of its own table"),
+        Case("ALTER TABLE a ADD COLUMN c int;\nALTER TABLE a RENAME COLUMN c TO d;", False,
+             "ALTER TABLE a DROP COLUMN d;", MY, "mysql: column added, then renamed"),
+    )

@@ -83,9 +83,40 @@ def created(items: list[Item]) -> dict[Key, Made]:
             gone = dropped_key(op)
             if gone:
                 found.pop(gone, None)
-            if op.kind == "rename_table" and ("table", short(op.table)) in found:
-                found[("table", short(op.get("new_name")))] = found.pop(("table", short(op.table)))
+            renamed = rename_keys(op)
+            if renamed:
+                follow_rename(found, *renamed)
     return found
+
+
+def rename_keys(op: Op) -> tuple[Key, Key] | None:
+    """(old key, new key) of a RENAME."""
+    new = short(op.get("new_name"))
+    if not new:
+        return None
+    if op.kind == "rename_table":
+        return ("table", short(op.table)), ("table", new)
+    if op.kind == "rename_column":
+        return ("column", f"{short(op.table)}.{short(op.name)}"), ("column", f"{short(op.table)}.{new}")
+    if op.kind in ("rename_index", "rename_constraint"):
+        return (op.kind[7:], short(op.name)), (op.kind[7:], new)
+    if op.kind == "rename_other" and op.get("objtype") and op.name:
+        kind = kind_of(op.get("objtype"))
+        return (kind, short(op.name)), (kind, new)
+    return None
+
+
+def follow_rename(found: dict[Key, Made], old: Key, new: Key) -> None:
+    """A created object keeps being ours under its new name; so do a renamed table's columns."""
+    if old in found:
+        found[new] = found.pop(old)
+    if old[0] != "table":
+        return
+    for key in [k for k in found if k[0] == "column" and k[1].startswith(f"{old[1]}.")]:
+        found[("column", f"{new[1]}.{key[1].split('.', 1)[1]}")] = found.pop(key)
+    for key, made in list(found.items()):
+        if made.table == old[1]:
+            found[key] = made._replace(table=new[1])
 
 
 def dropped(items: list[Item]) -> dict[Key, Item]:
@@ -99,13 +130,14 @@ def dropped(items: list[Item]) -> dict[Key, Item]:
 
 
 def renamed_to(items: list[Item]) -> set[Key]:
-    return {("table", short(op.get("new_name"))) for item in items for op in item.ops if op.kind == "rename_table"}
+    """New names given by RENAMEs: a rollback may drop what it renamed itself (a swap of enum types)."""
+    return {keys[1] for item in items for op in item.ops if (keys := rename_keys(op))}
 
 
 def covered(key: Key, made: Made, gone: dict[Key, Item]) -> bool:
     """Dropping a table also drops its columns, indexes and constraints; a schema (or MySQL database)
     its objects."""
-    if key in gone or (bool(made.table) and ("table", made.table) in gone):
+    if key in gone or any((kind, made.table) in gone for kind in ("table", "materialized view") if made.table):
         return True
     return bool(made.schema) and (("schema", made.schema) in gone or ("database", made.schema) in gone)
 

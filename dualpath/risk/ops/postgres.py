@@ -236,8 +236,9 @@ _RENAMES = {OT.OBJECT_TABLE: "rename_table", OT.OBJECT_COLUMN: "rename_column", 
 def on_rename(node: Any) -> list[Op]:
     kind = _RENAMES.get(node.renameType, "rename_other")
     table = table_name(node.relation) if node.relation is not None else None
-    return [Op(kind, table, str(node.subname or "").lower() or table,
-               attrs={"new_name": str(node.newname).lower()})]
+    name = str(node.subname or "").lower() or table or dropped_name(node.object)
+    return [Op(kind, table, name, attrs={"new_name": str(node.newname).lower(),
+                                         "objtype": node.renameType.name[7:].lower()})]
 
 
 def on_reindex(node: Any) -> list[Op]:

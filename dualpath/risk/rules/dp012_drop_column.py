@@ -32,6 +32,8 @@ class DropColumn(OpRule):
              dialect="mysql", note="mysql: rollback drops the column its forward added"),
         Case("UPDATE orders SET note = 'x' WHERE id < 10;", True, "ALTER TABLE orders DROP COLUMN note;",
              dialect="mysql", note="mysql: backfilled, not created"),
+        Case("ALTER TABLE a ADD COLUMN c int;\nALTER TABLE a RENAME TO b;", False, "ALTER TABLE b DROP COLUMN c;",
+             note="column added, then its table renamed"),
     )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
