@@ -19,7 +19,7 @@ def build_context(change: Change, catalogue: Catalogue, *, knows_rollback: bool,
     family = family_of(catalogue.dialect)
     return Context(change=change, family=family, catalogue=catalogue,
                    forward=read_part(change.forward, "forward", family, catalogue),
-                   rollback=read_part(change.rollback, "rollback", family, catalogue),
+                   rollback=read_part(change.rollback or (), "rollback", family, catalogue),
                    knows_rollback=knows_rollback, sizes=sizes or {}, measured=tuple(measured))
 
 
