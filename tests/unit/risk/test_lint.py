@@ -222,3 +222,9 @@ def test_sqitch_scripts_are_judged_without_the_begin_commit_the_reader_drops(tmp
     write(tmp_path / "s" / "revert" / "t.sql", "BEGIN;\nDROP TABLE t;\nCOMMIT;\n")
     found = lint_paths([tmp_path / "s"], dialect="postgresql")
     assert not {"DP029", "DP013"} & set(rules_of(found)), found
+
+
+def test_mysql_create_index_is_told_where_its_algorithm_clause_goes(tmp_path: Path) -> None:
+    sql = write(tmp_path / "a.sql", "CREATE INDEX i ON orders (a);\n")
+    found = next(f for f in lint_paths([sql], dialect="mysql") if f.rule == "DP053")
+    assert "ALGORITHM=INSTANT" not in found.fix and "after the column list" in found.fix
