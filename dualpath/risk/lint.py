@@ -16,11 +16,12 @@ from dualpath.risk.registry import check_rule_ids
 
 FORMATS = ("text", "json", "sarif", "github")
 FAIL_ON = ("info", "warning", "error")
+RUNNERS = ("dualpath", "other")  # who runs the files: dualpath (journal, timeouts) or another tool
 _WHERE = re.compile(r"^(?P<file>.*?):(?P<line>\d+)$")
 
 
 def lint_paths(paths: list[Path], *, dialect: str, version: Version | None = None, url: str | None = None,
-               disabled: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
+               disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath") -> list[Finding]:
     """Findings for every path: a migration folder (read with its layout) or single .sql files.
 
     A file that cannot be read or parsed becomes a finding; the other files are still linted.
@@ -31,7 +32,7 @@ def lint_paths(paths: list[Path], *, dialect: str, version: Version | None = Non
     sizes = live.sizes if live else {}
     findings: list[Finding] = []
     for path in paths:
-        findings.extend(_lint_path(Path(path), catalogue, disabled, sizes))
+        findings.extend(_lint_path(Path(path), catalogue, disabled, sizes, runner))
     return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule))
 
 
@@ -53,11 +54,12 @@ def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -
 
 
 def _lint_path(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
-               sizes: dict[str, TableSize]) -> list[Finding]:
+               sizes: dict[str, TableSize], runner: str) -> list[Finding]:
     changes, errors = read_path(path, catalogue)
     found = [_error_finding(exc, where, disabled) for exc, where in errors]
     for change, knows_rollback in changes:
-        found.extend(check_change(change, catalogue, knows_rollback=knows_rollback, disabled=disabled, sizes=sizes))
+        found.extend(check_change(change, catalogue, knows_rollback=knows_rollback, disabled=disabled, sizes=sizes,
+                                  runner=runner))
     return found
 
 
@@ -181,12 +183,13 @@ def render(findings: list[Finding], fmt: str) -> str:
 
 def run_lint(paths: list[Path], *, dialect: str = "postgresql", version: Version | None = None,
              url: str | None = None, fmt: str = "text", fail_on: str = "error",
-             disabled: set[str] | frozenset[str] = frozenset()) -> tuple[str, int]:
+             disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath") -> tuple[str, int]:
     """Output and exit code of ``dualpath lint``: 0 clean, 1 findings at or above ``fail_on``, 2 bad input."""
     try:
         _check_choice("--format", fmt, FORMATS)
         _check_choice("--fail-on", fail_on, FAIL_ON)
-        findings = lint_paths(paths, dialect=dialect, version=version, url=url, disabled=disabled)
+        _check_choice("--runner", runner, RUNNERS)
+        findings = lint_paths(paths, dialect=dialect, version=version, url=url, disabled=disabled, runner=runner)
     except DualpathError as exc:
         return str(exc), exc.exit_code
     return render(findings, fmt), exit_code(findings, fail_on)

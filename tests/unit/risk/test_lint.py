@@ -228,3 +228,12 @@ def test_mysql_create_index_is_told_where_its_algorithm_clause_goes(tmp_path: Pa
     sql = write(tmp_path / "a.sql", "CREATE INDEX i ON orders (a);\n")
     found = next(f for f in lint_paths([sql], dialect="mysql") if f.rule == "DP053")
     assert "ALGORITHM=INSTANT" not in found.fix and "after the column list" in found.fix
+
+
+def test_mysql_multi_statement_change_is_info_under_dualpath_and_a_warning_for_other_runners(tmp_path: Path) -> None:
+    sql = write(tmp_path / "a.sql", "ALTER TABLE orders ADD COLUMN a int;\nALTER TABLE orders ADD COLUMN b int;\n")
+    ours = next(f for f in lint_paths([sql], dialect="mysql") if f.rule == "DP049")
+    theirs = next(f for f in lint_paths([sql], dialect="mysql", runner="other") if f.rule == "DP049")
+    assert (ours.severity, theirs.severity) == ("info", "warning")
+    assert "journal" in ours.message
+    assert run_lint([sql], dialect="mysql", runner="nobody")[1] == 2
