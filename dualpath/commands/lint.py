@@ -29,6 +29,7 @@ def lint(
     url: Annotated[str | None, typer.Option("--url", help="read version and table sizes from here")] = None,
     format: Annotated[str, typer.Option("--format", help="text|json|sarif|github")] = "text",
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="warning|error")] = None,
+    runner: Annotated[str, typer.Option("--runner", help="dualpath|other: who runs these files")] = "dualpath",
     fix: Annotated[bool, typer.Option("--fix", help="show a diff of the safe rewrites (docs/lint-fix.md)")] = False,
     write: Annotated[bool, typer.Option("--write", help="with --fix: write the rewritten files")] = False,
     config: ConfigOpt = None,
@@ -51,7 +52,7 @@ def lint(
     if fix or write:
         _fix(paths, dialect, engine_version, disabled, write)
     output, code = run_lint(paths, dialect=dialect, version=_version(engine_version), url=target_url, fmt=format,
-                            fail_on=fail_on or configured.fail_on, disabled=disabled)
+                            fail_on=fail_on or configured.fail_on, disabled=disabled, runner=runner)
     if output and code == 2:
         err.print(output, markup=False)
     elif output:
