@@ -19,17 +19,24 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath import history
+from dualpath import attempts, hints, history, preflight
 from dualpath.batching import checkpoint
 from dualpath.batching.change import describe_batch, has_batches, run_batched_change
 from dualpath.batching.progress import BatchProgress, default_progress
 from dualpath.batching.runner import BatchContext, lag_probes
 from dualpath.batching.spec import is_batched, replica_urls
 from dualpath.changes import Change, Statement, any_no_transaction, version_key
+from dualpath.edits import (
+    check_out_of_order,
+    refuse_renamed,
+    refuse_unreadable_history,
+    refuse_unrecorded,
+    warn_missing_and_renamed,
+)
 from dualpath.engines.base import Engine
 from dualpath.errors import DualpathError, LockTimeout, RunFailed, TargetRefused, UsageError
 from dualpath.history import Actor
-from dualpath.status import ChangeState, compute_states
+from dualpath.status import ChangeState, read_states
 from dualpath.target import Target
 from dualpath.urls import redact, safe_url
 
@@ -53,31 +60,44 @@ class Runner:
 
     def __init__(self, target: Target, engine: Engine, changes: list[Change], actor: Actor,
                  echo: Echo = print, ticket_pattern: str | None = None,
-                 progress: BatchProgress | None = None, protect: Protect | None = None) -> None:
+                 progress: BatchProgress | None = None, protect: Protect | None = None,
+                 out_of_order: bool = True) -> None:
         self.target, self.engine, self.changes, self.actor, self.echo = target, engine, changes, actor, echo
         self.ticket_pattern = ticket_pattern
         self.safety = target.safety
         self.progress = progress  # batches report here; None = a bar on a terminal, lines elsewhere
         self.protect = protect  # takes a verified backup before destructive changes, or refuses
+        self.out_of_order = out_of_order  # False: a change below the last applied version is refused
+        self._fresh: dict[str, str] = {}  # version -> attempt, its stale progress retired by this run
+        self._attempt: dict[str, str] = {}  # version -> attempt of the change running (dualpath/attempts.py)
 
     # -- planning what to run -------------------------------------------------------------
 
     def states(self, conn: Connection) -> list[ChangeState]:
-        return compute_states(self.changes, history.latest_rows(conn))
+        """Where each change stands; history this dualpath cannot read is refused (dualpath/edits.py)."""
+        found = read_states(conn, self.changes)
+        refuse_unreadable_history(found, history.foreign_columns(conn))
+        return found
 
     def pending_up(self, states: list[ChangeState], to: str | None) -> list[Change]:
         self._check_version(to)
+        refuse_unrecorded(states)
         refuse_drift(states)
         refuse_partial_failures(states)
+        refuse_renamed(states)
         limit = version_key(to) if to else None
-        return [s.change for s in states
+        todo = [s.change for s in states
                 if s.change is not None and s.state in ("pending", "failed")
                 and (limit is None or version_key(s.version) <= limit)]
+        warn_missing_and_renamed(states, self.echo)
+        check_out_of_order(states, todo, self.out_of_order, self.echo)
+        return todo
 
     def pending_down(self, states: list[ChangeState], to: str | None, steps: int | None) -> list[Change]:
         self._check_version(to)
+        refuse_unrecorded(states)
         refuse_drift(states)
-        applied = [s for s in states if s.state == "applied"]
+        applied = [s for s in states if s.state in ("applied", "missing")]
         if to is not None:
             chosen = [s for s in applied if version_key(s.version) > version_key(to)]
         else:
@@ -85,8 +105,12 @@ class Runner:
         chosen.reverse()
         for s in chosen:
             if s.change is None:
-                raise TargetRefused(f"version {s.version} is applied but its files are missing here",
-                                    hint="restore the migration files from version control before rolling back")
+                recorded = f" (applied from {s.recorded_file})" if s.recorded_file else ""
+                raise TargetRefused(
+                    f"version {s.version} {s.description} is applied but its file{recorded} is gone: deleted "
+                    "or renamed, so its rollback cannot run; nothing was rolled back", where=s.recorded_file,
+                    hint="restore the file from version control under its recorded name, then run the "
+                         "rollback again")
             reason = s.change.irreversible
             if reason is not None:
                 raise TargetRefused(
@@ -127,12 +151,19 @@ class Runner:
         self.engine.ensure_exists()
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             self.engine.apply_timeouts(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
-            history.ensure_tables(conn)
-            conn.commit()
-            todo = choose(self.states(conn))
+            states = self.states(conn)
+            todo = choose(states)
             conn.commit()  # end the read so each change opens its own transaction
+            preflight.check_run(conn, self.engine, todo, direction)  # refused input leaves no trace
+            with self._refusing_unwritable(direction):
+                history.ensure_tables(conn)
+                conn.commit()
+            if todo:
+                with self._refusing_unwritable(direction):
+                    history.probe_write(conn)
             if todo and self.protect is not None:
                 self.protect(todo, direction)
+            self._retire_stale_progress(conn, todo, direction, states)
             if not todo:
                 self.echo("nothing to do: the target is up to date" if direction == "up"
                           else "nothing to roll back")
@@ -147,12 +178,31 @@ class Runner:
         statements = change.forward if direction == "up" else change.rollback
         started = time.monotonic()
         if has_batches(statements):
+            self._begin_attempt(conn, change, direction)
             self._run_batched(conn, change, statements, direction, started)
         elif self.in_transaction(change, statements):
             self._run_in_transaction(conn, change, statements, direction, started)
         else:
+            self._begin_attempt(conn, change, direction)
             self._run_one_by_one(conn, change, statements, direction, started)
         return _ms_since(started)
+
+    # -- attempts: checkpoints and journal rows count only for the run of the change in progress --------
+
+    def _retire_stale_progress(self, conn: Connection, todo: list[Change], direction: str,
+                               states: list[ChangeState]) -> None:
+        """Once per run, before the first change: progress rows of runs that are over go (one query)."""
+        known = {s.version: s.row.attempt if s.row else history.NO_ATTEMPT for s in states}
+        self._fresh = {c.version: known.get(c.version, history.NO_ATTEMPT) for c in todo}
+        attempts.retire_stale(conn, self._fresh, direction)
+
+    def _begin_attempt(self, conn: Connection, change: Change, direction: str) -> None:
+        """The attempt this run of the change belongs to; its stale rows retired unless this run did."""
+        attempt = self._fresh.pop(change.version, None)
+        if attempt is None:  # run_change called on its own (verify's round trip)
+            attempt = history.attempt_of(conn, change.version)
+            attempts.retire_stale(conn, {change.version: attempt}, direction)
+        self._attempt[change.version] = attempt
 
     def in_transaction(self, change: Change, statements: Sequence[Statement]) -> bool:
         # from what reading collected: a big file is not read again to answer this (sources/lazy.py)
@@ -183,7 +233,7 @@ class Runner:
                           "error": _message(exc), "rolled_back": True}
                 self._record_failure(conn, change, direction, started, detail)
                 raise self._failure(change, current, exc, "its transaction was rolled back: "
-                                    "nothing of this change stays") from None
+                                    "nothing of this change stays", direction) from None
 
     def _run_one_by_one(self, conn: Connection, change: Change, statements: Sequence[Statement],
                         direction: str, started: float) -> None:
@@ -209,16 +259,22 @@ class Runner:
                     self._record_failure(conn, change, direction, started, detail, keep_journal=True)
                     raise self._failure(change, statement, exc,
                                         f"the connection to the database was lost; statements done and journaled: "
-                                        f"{ran_text}; run the same command again to resume after them") from None
+                                        f"{ran_text}; run the same command again to resume after them",
+                                        direction, then=f"run {hints.run_again(direction)} again: it resumes "
+                                                        "after the journaled statements") from None
                 undo = [s.text for s in (change.rollback if direction == "up" else change.forward)]
                 # nothing ran = nothing stays, so a later apply may simply retry it
                 detail = {"ran": ran, "failed_at": statement.where, "error": _message(exc),
                           "rolled_back": not ran, "to_undo_by_hand": undo if ran else []}
                 self._record_failure(conn, change, direction, started, detail)
-                raise self._failure(change, statement, exc,
-                                    f"statements that ran and stay: {ran_text}; to undo them run the "
-                                    f"{'rollback' if direction == 'up' else 'forward'} statements of "
-                                    f"{change.version} that match, then `dualpath repair`") from None
+                undo_side = "rollback" if direction == "up" else "forward"
+                aftermath = (f"statements that ran and stay: {ran_text}; to undo them run the {undo_side} "
+                             f"statements of {change.version} that match, then `dualpath repair`" if ran
+                             else "no statement of this change had run, so nothing of it stays")
+                raise self._failure(change, statement, exc, aftermath, direction,
+                                    then=(f"undo the statements that ran by hand (the matching {undo_side} "
+                                          f"statements), run `dualpath repair`, then run "
+                                          f"{hints.run_again(direction)} again") if ran else None) from None
             ran.append(statement.where)
         with conn.begin():
             self._record(conn, change, direction, started, True, {"ran": ran})
@@ -230,7 +286,7 @@ class Runner:
                  refuse_edited: bool = True) -> dict[int, history.JournalRow]:
         """What an earlier, interrupted run of this change did; refused if the file changed since
         (a batched change's checkpoints make that refusal themselves)."""
-        journal = history.journal_of(conn, change.version, direction)
+        journal = history.journal_of(conn, change.version, direction, self._attempt[change.version])
         conn.commit()
         stale = [row for row in journal.values() if row.checksum != change.checksum and refuse_edited]
         if stale:
@@ -261,7 +317,8 @@ class Runner:
             with conn.begin():
                 history.journal_mark(conn, self.actor, version=change.version, direction=direction, index=index,
                                      location=statement.where, checksum=change.checksum, state=history.STARTED,
-                                     schema_before=before, session_id=self.engine.session_id(conn))
+                                     attempt=self._attempt[change.version], schema_before=before,
+                                     session_id=self.engine.session_id(conn))
 
         def done(c: Connection) -> None:
             self._journal_done(c, change, direction, index, statement)
@@ -282,7 +339,8 @@ class Runner:
     def _journal_done(self, conn: Connection, change: Change, direction: str, index: int,
                       statement: Statement) -> None:
         history.journal_mark(conn, self.actor, version=change.version, direction=direction, index=index,
-                             location=statement.where, checksum=change.checksum, state=history.DONE)
+                             location=statement.where, checksum=change.checksum, state=history.DONE,
+                             attempt=self._attempt[change.version])
 
     def _took_effect(self, conn: Connection, change: Change, statement: Statement,
                      entry: history.JournalRow) -> bool:
@@ -347,7 +405,9 @@ class Runner:
             failed = next((s for s in statements if s.where not in ran), None)
             raise self._failure(change, failed, exc, f"every chunk and statement done so far is committed "
                                 f"({len(ran)} of {len(statements)} statements complete); run the same "
-                                f"command again to resume from the checkpoint") from None
+                                f"command again to resume from the checkpoint", direction,
+                                then=f"run {hints.run_again(direction)} again: it resumes from the "
+                                     "checkpoint") from None
         with conn.begin():
             self._record(conn, change, direction, started, True, {"ran": ran, "batched_rows": done.rows})
             # progress the other way belongs to an earlier round trip: the next one starts afresh
@@ -375,7 +435,8 @@ class Runner:
 
         return BatchContext(engine=self.engine, version=change.version, direction=direction,
                             checksum=change.checksum, run_id=self.actor.run_id,
-                            lock_retries=self.safety.lock_retries, retry_backoff_ms=self.safety.retry_backoff_ms,
+                            attempt=self._attempt[change.version], lock_retries=self.safety.lock_retries,
+                            retry_backoff_ms=self.safety.retry_backoff_ms,
                             progress=self.progress or default_progress(self.echo), lag_probes=probes,
                             on_retry=note_retry)
 
@@ -386,7 +447,8 @@ class Runner:
         error = _message(exc) if isinstance(exc, DBAPIError) else str(exc).splitlines()[0]
         detail: dict[str, object] = {"ran": ran, "error": error, "rolled_back": False, "resumable": True,
                                      "batched": True}
-        with self._unless_server_gone(change, exc, "every chunk done so far is committed with its checkpoint"):
+        with self._unless_server_gone(change, exc, "every chunk done so far is committed with its checkpoint",
+                                      direction):
             if conn.in_transaction():
                 conn.rollback()
             with conn.begin():
@@ -458,7 +520,7 @@ class Runner:
         applied, and a "failed" down row would make the next apply run its forward statements again."""
         kept = ("its transaction was rolled back: nothing of this change stays" if detail.get("rolled_back")
                 else "the statement journal says which statements ran")
-        with self._unless_server_gone(change, None, kept):
+        with self._unless_server_gone(change, None, kept, direction):
             if conn.in_transaction():
                 conn.rollback()
             with conn.begin():
@@ -472,12 +534,34 @@ class Runner:
                     history.journal_forget(conn, change.version)  # the failure row lists what ran; repair starts afresh
 
     @contextlib.contextmanager
-    def _unless_server_gone(self, change: Change, exc: BaseException | None, kept: str) -> Iterator[None]:
+    def _refusing_unwritable(self, direction: str) -> Iterator[None]:
+        """A read-only connection or a user without write privileges is refused before anything runs."""
+        try:
+            yield
+        except DBAPIError as exc:
+            kind = self.engine.failure_kind(exc)
+            if kind not in ("read_only", "permission"):
+                raise
+            what = "accepts no writes" if kind == "read_only" else "refuses writes by this user"
+            raise TargetRefused(f"{safe_url(self.target.url)} {what} ({_message(exc)}); nothing ran",
+                                hint=hints.failure_hint(kind, direction, "", statement_timeout_ms=0)) from None
+
+    @contextlib.contextmanager
+    def _unless_server_gone(self, change: Change, exc: BaseException | None, kept: str,
+                            direction: str) -> Iterator[None]:
         """Recording a failure needs the server; when it is down or restarting, say what stands
-        instead of an internal error: nothing was recorded, and a re-run picks up from what is."""
+        instead of an internal error: nothing was recorded, and a re-run picks up from what is.
+        A server that is up but refuses the write (read-only, no privilege) is named as such."""
         try:
             yield
         except SQLAlchemyError as lost:
+            kind = self.engine.failure_kind(lost)
+            if kind in ("read_only", "permission"):
+                raise RunFailed(
+                    f"version {change.version} failed and its failure could not be recorded: the target "
+                    f"{'accepts no writes' if kind == 'read_only' else 'refuses writes by this user'} "
+                    f"({_message(lost) if isinstance(lost, DBAPIError) else lost}); {kept}", where=change.where,
+                    hint=hints.failure_hint(kind, direction, change.where, statement_timeout_ms=0)) from None
             first = exc if isinstance(exc, DBAPIError) else lost
             cause = _message(first) if isinstance(first, DBAPIError) else str(first).splitlines()[0]
             raise RunFailed(
@@ -486,15 +570,21 @@ class Runner:
                 hint="when the server is back, run the same command again: it resumes from what the "
                      "database holds") from None
 
-    def _failure(self, change: Change, statement: Statement | None, exc: DBAPIError, aftermath: str) -> Exception:
+    def _failure(self, change: Change, statement: Statement | None, exc: DBAPIError, aftermath: str,
+                 direction: str, then: str | None = None) -> Exception:
+        """The error for a failed change; its hint fits the direction, the server's error and what stays."""
         where = statement.where if statement else change.where
+        verb = "failed" if direction == "up" else "failed to roll back"
         if self.engine.is_lock_timeout(exc):
             return LockTimeout(
                 f"version {change.version}: lock not granted within {self.safety.lock_timeout_ms} ms "
                 f"after {self.safety.lock_retries + 1} attempts; {aftermath}", where=where,
-                hint="find the session holding the lock (long transaction?) and retry in a quieter moment")
-        return RunFailed(f"version {change.version} failed: {_message(exc)}; {aftermath}", where=where,
-                         hint="fix the statement (or the data it trips on) and run dualpath apply again")
+                hint="find the session holding the lock (long transaction?), then "
+                     + (then or f"run {hints.run_again(direction)} again in a quieter moment"))
+        kind = self.engine.failure_kind(exc)
+        return RunFailed(f"version {change.version} {verb}: {_message(exc)}; {aftermath}", where=where,
+                         hint=hints.failure_hint(kind, direction, where, then=then,
+                                                 statement_timeout_ms=self.safety.statement_timeout_ms))
 
     # -- dry run ----------------------------------------------------------------------------
 

@@ -25,12 +25,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
 from dualpath.backup_tools import ToolSettings, dumper_for
 from dualpath.changes import Change
 from dualpath.destinations import Destination, S3Settings, open_destination, sha256_of
 from dualpath.engines import Engine, Fingerprint, open_engine
-from dualpath.errors import ConnectionFailed, DualpathError, TargetRefused, UsageError, VerificationFailed
+from dualpath.errors import (
+    ConnectionFailed,
+    DualpathError,
+    PrivilegeMissing,
+    TargetRefused,
+    UsageError,
+    VerificationFailed,
+)
 from dualpath.urls import redact, safe_url
 
 __all__ = ["Artifact", "BackupSettings", "Manifest", "RestoreReport", "create_backup", "discard_backup",
@@ -241,10 +249,24 @@ def read_manifest(dest: str | Destination | None, backup_id: str, settings: Back
                          hint=f"see: dualpath backup list --to {destination.label}")
     data = b"".join(destination.read_chunks(name))
     try:
-        return Manifest.model_validate_json(data)
+        manifest = Manifest.model_validate_json(data)
     except ValidationError as exc:
         raise VerificationFailed(f"manifest of backup {backup_id} is unreadable: {exc.errors()[0]['msg']}",
-                                 where=f"{destination.label}/{name}") from None
+                                 where=f"{destination.label}/{name}",
+                                 hint="this backup cannot be trusted; take a new one (dualpath backup create)",
+                                 ) from None
+    outside = [a.name for a in manifest.artifacts if not _plain_name(a.name)]
+    if outside:  # a manifest must name files in its own backup folder, never elsewhere
+        raise VerificationFailed(f"manifest of backup {backup_id} names file(s) outside its backup folder: "
+                                 f"{', '.join(outside)}; nothing was read from there",
+                                 where=f"{destination.label}/{name}",
+                                 hint="the manifest was edited or corrupted and this backup cannot be trusted: "
+                                      "take a new one (dualpath backup create), or use another (dualpath backup list)")
+    return manifest
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")
 
 
 def verify_backup(dest: str | Destination | None, backup_id: str, settings: BackupSettings | None = None) -> Manifest:
@@ -266,7 +288,11 @@ def verify_backup(dest: str | Destination | None, backup_id: str, settings: Back
 
 def restore_backup(dest: str | Destination | None, backup_id: str, into_url: str | URL,
                    settings: BackupSettings | None = None) -> RestoreReport:
-    """Restore into an empty scratch database, then prove fingerprint and row counts match."""
+    """Restore into an empty scratch database, then prove tables, fingerprint and row counts match the manifest.
+
+    On any failure (a dump that does not restore, one that restores something else, an interruption) the
+    scratch database goes again: dropped if this restore created it, else emptied (it was checked empty).
+    """
     settings = settings or BackupSettings()
     destination = _destination(dest, settings)
     manifest = verify_backup(destination, backup_id, settings)
@@ -276,63 +302,127 @@ def restore_backup(dest: str | Destination | None, backup_id: str, into_url: str
                          hint=f"restore into a scratch {manifest.engine} database")
     dumper = dumper_for(engine.name, settings.tools)
     dumper.check_tools()
-    _prepare_scratch(engine)
-    with tempfile.TemporaryDirectory(prefix="dualpath-restore-", dir=settings.work_dir) as work:
-        for artifact in manifest.artifacts:
-            local = Path(work) / artifact.name
-            destination.get_file(f"{backup_id}/{artifact.name}", local)
-            dumper.restore(engine.url, local)
+    created = _prepare_scratch(engine)
+    into = safe_url(engine.url)
+    try:
+        with tempfile.TemporaryDirectory(prefix="dualpath-restore-", dir=settings.work_dir) as work:
+            for artifact in manifest.artifacts:
+                local = Path(work) / artifact.name
+                destination.get_file(f"{backup_id}/{artifact.name}", local)
+                dumper.restore(engine.url, local)
+        fingerprint, counts = _read_restored(engine, manifest, into)
+        _compare(manifest, fingerprint, counts, into)
+    except BaseException as failure:
+        left = _discard_scratch(engine, created)
+        if isinstance(failure, DualpathError) and left:
+            failure.hint = f"{failure.hint + '; ' if failure.hint else ''}{left}"
+        raise
+    log.info("backup %s restored into %s and matches its manifest", backup_id, into)
+    return RestoreReport(backup_id, into, fingerprint.digest, counts)
+
+
+def _read_restored(engine: Engine, manifest: Manifest, into: str) -> tuple[Fingerprint, dict[str, int]]:
+    """The restored schema (as scoped as the backup) and the rows of the manifest's tables that are there;
+    a table of the manifest that did not come back is a difference, not a crash."""
     tables = None if manifest.scope == "database" else manifest.tables
-    with engine.connect() as conn:
-        fingerprint = scope_fingerprint(engine.fingerprint(conn), tables)
-        counts = count_rows(engine, conn, manifest.tables)
-    _compare(manifest, fingerprint, counts, safe_url(engine.url))
-    log.info("backup %s restored into %s and matches its manifest", backup_id, safe_url(engine.url))
-    return RestoreReport(backup_id, safe_url(engine.url), fingerprint.digest, counts)
+    try:
+        with engine.connect() as conn:
+            fingerprint = scope_fingerprint(engine.fingerprint(conn), tables)
+            present = list(engine.iter_tables(conn))  # the scratch was empty: all of it came from the dump
+            bare_present = {_bare(t) for t in present}
+            counts = count_rows(engine, conn, [t for t in manifest.tables if _bare(t) in bare_present])
+            listed = {_bare(t) for t in manifest.tables}
+            counts.update(count_rows(engine, conn, [t for t in present if _bare(t) not in listed]))
+            conn.rollback()
+    except (DBAPIError, ConnectionFailed) as exc:  # e.g. SQLite: what was restored is not a database at all
+        reason = redact(" ".join(str(getattr(exc, "orig", None) or exc).split()))
+        raise VerificationFailed(f"restore of backup {manifest.backup_id} into {into} cannot be read back: {reason}",
+                                 hint="this backup cannot be trusted; take a new one") from None
+    return fingerprint, counts
 
 
-def _prepare_scratch(engine: Engine) -> None:
-    """The scratch database must be empty (created if missing): restore never overwrites data."""
+def _discard_scratch(engine: Engine, created: bool) -> str:
+    """Best effort, after a failed restore: drop the scratch database this restore created, or empty the one
+    it was given (checked empty before). Returns what the user must clean up by hand, if anything."""
+    where = safe_url(engine.url)
+    try:
+        if created:
+            engine.drop_database(engine.url.database or "")
+            log.info("scratch database %s dropped after the failed restore", where)
+            return ""
+        with engine.connect() as conn:
+            engine.drop_user_objects(conn)
+            conn.commit()
+            left = engine.user_objects(conn)
+        if left:
+            return f"drop what is left in the scratch database {where} by hand: {', '.join(left[:5])}"
+        log.info("scratch database %s emptied after the failed restore", where)
+        return ""
+    except Exception as exc:  # the restore's own failure is what the user must see first
+        return f"the scratch database {where} could not be cleaned up ({redact(str(exc)).splitlines()[0]}): drop it"
+
+
+def _prepare_scratch(engine: Engine) -> bool:
+    """The scratch database must be empty (created if missing): restore never overwrites data.
+    True when this call created it (a failed restore then drops it again)."""
     scope = getattr(engine, "scope", None)
     if scope is not None and scope.only:  # a schema tenant's dump holds its tables, not its schema
-        _prepare_scratch_schema(engine.url, scope.only)
+        created = _prepare_scratch_schema(engine.url, scope.only)
+    else:
+        created = False
     try:
         with engine.connect() as conn:
             existing = list(engine.iter_tables(conn))
     except ConnectionFailed as missing:
         try:
             engine.create_database(engine.url.database or "")
+        except PrivilegeMissing as refused:
+            raise PrivilegeMissing(f"scratch database {safe_url(engine.url)} does not exist and {refused.message}",
+                                   hint=f"create an empty database you own and pass it as --into, or {refused.hint}"
+                                   ) from None
         except DualpathError:
             raise missing from None
-        return
+        return True
     if existing:
         raise UsageError(f"scratch database {safe_url(engine.url)} is not empty ({len(existing)} tables)",
                          hint="restore into a new, empty database: it is compared with the manifest after")
+    return created
 
 
-def _prepare_scratch_schema(scratch: URL, schema: str) -> None:
-    """The scratch database (created if missing) with an empty ``schema`` in it."""
+def _prepare_scratch_schema(scratch: URL, schema: str) -> bool:
+    """The scratch database (created if missing) with an empty ``schema`` in it; True when it was created."""
     whole = open_engine(scratch.difference_update_query(["options"]))
+    created = False
     try:
         with whole.connect():
             pass
     except ConnectionFailed:
         whole.create_database(scratch.database or "")
+        created = True
     with whole.connect() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {whole.quote_ident(schema)}")
         conn.commit()
+    return created
 
 
 def _compare(manifest: Manifest, fingerprint: Fingerprint, counts: dict[str, int], into: str) -> None:
-    problems = []
+    problems = contents_problems(manifest, counts)
     if fingerprint.digest != manifest.fingerprint_digest:
         problems += Fingerprint(manifest.fingerprint).diff(fingerprint)[:10] or ["schema fingerprint differs"]
-    problems += [f"table {t}: {manifest.row_counts.get(t)} rows in the manifest, {counts.get(t)} restored"
-                 for t in sorted(set(manifest.row_counts) | set(counts))
-                 if manifest.row_counts.get(t) != counts.get(t)]
     if problems:
         raise VerificationFailed(f"restore of backup {manifest.backup_id} into {into} differs from its manifest:\n  "
                                  + "\n  ".join(problems), hint="this backup cannot be trusted; take a new one")
+
+
+def contents_problems(manifest: Manifest, counts: dict[str, int]) -> list[str]:
+    """Tables and rows restored (``counts``: table → rows, of the tables that came back) against the manifest."""
+    problems = [f"table {t}: in the manifest ({manifest.row_counts.get(t, '?')} rows), not restored"
+                for t in manifest.tables if t not in counts]
+    for table in sorted(set(counts) - set(manifest.tables)):
+        problems.append(f"table {table}: restored ({counts[table]} rows), not in the manifest")
+    problems += [f"table {t}: {manifest.row_counts.get(t)} rows in the manifest, {counts[t]} restored"
+                 for t in manifest.tables if t in counts and manifest.row_counts.get(t) != counts[t]]
+    return problems
 
 
 # -- retention --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 
 from dualpath.errors import DualpathError, InputError
-from dualpath.urls import endpoint, redact
+from dualpath.urls import endpoint, password_of, redact
 
 __all__ = ["BackupFailed", "Dumper", "MysqlDumper", "PostgresDumper", "SqliteDumper", "ToolSettings",
            "dumper_for"]
@@ -75,7 +75,8 @@ def run_tool(argv: list[str], env: dict[str, str], timeout_s: int, secret: str |
         if secret:
             text = text.replace(secret, "***")
         tail = "\n".join(text.splitlines()[-8:]) or "(no output)"
-        raise BackupFailed(f"{label} failed (exit {done.returncode}): {redact(tail)}")
+        raise BackupFailed(f"{label} failed (exit {done.returncode}): {redact(tail)}",
+                           hint=f"fix what {label} says above (tool version, access to the database), then run again")
     return done.stdout.decode("utf-8", "replace").strip()
 
 
@@ -132,8 +133,8 @@ class PostgresDumper:
                    PGDATABASE=url.database or "postgres", PGCONNECT_TIMEOUT="10")
         if url.username:
             env["PGUSER"] = url.username
-        if url.password is not None:
-            env["PGPASSWORD"] = str(url.password)
+        if password_of(url) is not None:  # user:password@ or ?password=
+            env["PGPASSWORD"] = str(password_of(url))
         # options carries a schema tenant's search_path: pg_dump -t must resolve names in that schema
         for key, var in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT"), ("options", "PGOPTIONS")):
             value = url.query.get(key)
@@ -191,8 +192,8 @@ class MysqlDumper:
     def env(self, url: URL) -> dict[str, str]:
         env = dict(os.environ)
         env.pop("MYSQL_PWD", None)
-        if url.password is not None:
-            env["MYSQL_PWD"] = str(url.password)
+        if password_of(url) is not None:  # user:password@, ?password= or ?passwd=
+            env["MYSQL_PWD"] = str(password_of(url))
         return env
 
     def connection_args(self, url: URL) -> list[str]:
@@ -244,13 +245,16 @@ class SqliteDumper:
     def dump(self, url: URL, tables: list[str] | None, out: Path, snapshot: str | None = None) -> None:
         source = endpoint(url)
         if not os.path.isfile(source):
-            raise InputError(f"database file {source} does not exist", where=source)
+            raise InputError(f"database file {source} does not exist", where=source,
+                             hint="check the --url path")
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dst = sqlite3.connect(out)
         try:
             src.backup(dst)
         except sqlite3.Error as exc:
-            raise BackupFailed(f"SQLite backup of {source} failed: {exc}") from None
+            raise BackupFailed(f"SQLite backup of {source} failed: {exc}",
+                               hint="check the file is a readable SQLite database and the destination has "
+                                    "room") from None
         finally:
             dst.close()
             src.close()
@@ -274,9 +278,10 @@ def dumper_for(engine_name: str, settings: ToolSettings | None = None) -> Dumper
     try:
         cls = _DUMPERS[engine_name]
     except KeyError:
-        raise InputError(f"no backup support for engine '{engine_name}'") from None
+        raise InputError(f"no backup support for engine '{engine_name}'",
+                         hint=f"back up with one of: {', '.join(sorted(_DUMPERS))}") from None
     return cls(settings or ToolSettings())
 
 
 def _password(url: URL) -> str | None:
-    return None if url.password is None else str(url.password)
+    return password_of(url)

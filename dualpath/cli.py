@@ -52,7 +52,8 @@ def detect(migrations: MigrationsOpt = None, config: ConfigOpt = None) -> None:
 @handle_errors
 def status(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
            format: Annotated[str, typer.Option("--format", help="text|json")] = "text") -> None:
-    """Each change and its state on the target: applied, pending, failed or drifted."""
+    """Each change and its state on the target: applied, pending, failed, drifted, missing (applied, file
+    gone), unrecorded (applied, history row gone) or unknown (history from a newer dualpath)."""
     if format not in ("text", "json"):
         raise typer.BadParameter("--format must be text or json")
     session = _context(url, migrations, config)
@@ -63,7 +64,8 @@ def status(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigO
     table = Table(title=f"{session.target_label} ({session.layout})")
     for col in ("version", "description", "state", "applied at", "file"):
         table.add_column(col)
-    colors = {"applied": "green", "pending": "yellow", "failed": "red", "drifted": "magenta"}
+    colors = {"applied": "green", "pending": "yellow", "failed": "red", "drifted": "magenta", "missing": "red",
+              "unrecorded": "red", "unknown": "red"}
     for s in states:
         table.add_row(s.version, s.description, f"[{colors[s.state]}]{s.state}[/]",
                       str(s.applied_at or ""), s.where)

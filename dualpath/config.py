@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from dualpath.errors import InputError, UsageError
 
@@ -32,10 +32,22 @@ class Safety(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lock_timeout_ms: int = Field(2000, ge=1)
-    statement_timeout_ms: int = Field(30 * 60 * 1000, ge=0)  # 0 = no limit
-    lock_retries: int = Field(3, ge=0)
-    retry_backoff_ms: int = Field(500, ge=0)
+    # upper bounds: what every server takes as a timeout (PostgreSQL: a 32-bit int of ms) and a back-off
+    # a run can sleep (retry_backoff_ms * 2^attempt); beyond them a run failed at its first statement or mid-run
+    lock_timeout_ms: int = Field(2000, ge=1, le=2_147_483_647)
+    statement_timeout_ms: int = Field(30 * 60 * 1000, ge=0, le=2_147_483_647)  # 0 = no limit
+    lock_retries: int = Field(3, ge=0, le=20)
+    retry_backoff_ms: int = Field(500, ge=0, le=600_000)
+
+
+class ApplyConfig(BaseModel):
+    """``[apply]``: how apply treats what it finds on the target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # a new change whose version is below the last applied one: warned about everywhere, and refused
+    # on protected environments unless this is true
+    out_of_order: bool = False
 
 
 class TargetConfig(BaseModel):
@@ -127,6 +139,16 @@ class Sources(BaseModel):
     follow_links_outside: bool = False
 
 
+class VerifyConfig(BaseModel):
+    """``[verify]``: where the shadow of ``dualpath verify`` (and ``plan --rehearse``) lives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # an empty database on the target's server the user owns, used instead of creating (and dropping) one:
+    # for a user without CREATE DATABASE. Checked empty before, emptied after; never the target itself.
+    shadow_url: str | None = None
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -136,6 +158,7 @@ class Settings(BaseModel):
     ticket_link: str | None = None  # e.g. "https://jira.example.com/browse/{ticket}"
     applied_by: str | None = None
     safety: Safety = Field(default_factory=Safety)
+    apply: ApplyConfig = Field(default_factory=ApplyConfig)
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
     environments: dict[str, Environment] = Field(default_factory=dict)
     owners: dict[str, str] = Field(default_factory=dict)  # role (dba, service, on-call...) -> person or team
@@ -148,8 +171,19 @@ class Settings(BaseModel):
     slack: dict[str, Any] = Field(default_factory=dict)
     backup: dict[str, Any] = Field(default_factory=dict)
     validation: dict[str, Any] = Field(default_factory=dict)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
     root: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)  # the file read; errors about its content name it
+
+    @field_validator("ticket_pattern")
+    @classmethod
+    def _ticket_pattern_compiles(cls, value: str) -> str:
+        """Checked here: a run uses it when it records a change, after that change's statements ran."""
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        return value
 
     def migrations_dir(self, target: TargetConfig | None = None) -> Path:
         folder = Path(target.migrations if target and target.migrations else self.migrations)
@@ -240,18 +274,69 @@ def parse_toml(path: Path) -> dict[str, Any]:
 
 
 def interpolate(text: str, where: str) -> str:
-    """Replace ``${NAME}`` and ``${NAME:-default}`` from the environment, late, right before use."""
+    """Replace ``${NAME}`` and ``${NAME:-default}`` from the environment, late, right before use.
+
+    Inside a URL, a value that lands in the user or password part, or in a query parameter's value,
+    is percent-encoded: a generated password with ``@ : / # ? & = +`` is a password, not URL syntax."""
+
+    values: list[str] = []
 
     def value(match: re.Match[str]) -> str:
         name, default = match["name"], match["default"]
         if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
-        raise UsageError(f"environment variable {name} is not set", where=where,
-                         hint=f"export {name}=... or write ${{{name}:-default}}")
+            found = os.environ[name]
+        elif default is not None:
+            found = default
+        else:
+            raise UsageError(f"environment variable {name} is not set", where=where,
+                             hint=f"export {name}=... or write ${{{name}:-default}}")
+        values.append(found)
+        return f"\x00{len(values) - 1}\x00"  # a placeholder: where it sits in the URL decides its encoding
 
-    return resolve_secrets(_ENV_REF.sub(value, text), where)
+    template = _ENV_REF.sub(value, text)
+    encoders = _url_part_encoders(template)
+    filled = _PLACEHOLDER.sub(lambda m: encoders(m.start())(values[int(m[1])]), template)
+    return resolve_secrets(filled, where)
+
+
+_PLACEHOLDER = re.compile("\x00(\\d+)\x00")
+
+
+def _url_part_encoders(template: str) -> Callable[[int], Callable[[str], str]]:
+    """For a position in ``template``, how a value put there is written: percent-encoded in the
+    userinfo (the user side keeps a ``user:password`` value's first colon) and in query values."""
+    scheme_end = template.find("://")
+    if scheme_end < 0:
+        return lambda _: _as_is
+    start = scheme_end + 3
+    authority_end = min((i for i in (template.find(c, start) for c in "/?#") if i >= 0), default=len(template))
+    at = template.rfind("@", start, authority_end)
+    colon = template.find(":", start, at) if at >= 0 else -1
+    query = template.find("?", start)
+
+    def encoder(position: int) -> Callable[[str], str]:
+        if start <= position < at:
+            return _user_part if colon < 0 else _quoted  # no literal ':': the value may be user:password
+        if 0 <= query < position:
+            pair = template[max(template.rfind("&", query, position), query) + 1: position]
+            return _quoted if "=" in pair else _as_is
+        return _as_is
+
+    return encoder
+
+
+def _as_is(value: str) -> str:
+    return value
+
+
+def _quoted(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _user_part(value: str) -> str:
+    """A value that is the whole userinfo may be ``user:password``: each side encoded, the colon kept."""
+    user, sep, password = value.partition(":")
+    return _quoted(user) + sep + _quoted(password)
 
 
 def set_secret_resolver(resolver: SecretResolver | None) -> None:

@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from dualpath.errors import DualpathError
-from dualpath.urls import redact
+from dualpath.hints import refusal_hint
+from dualpath.redaction import redact
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -48,6 +49,14 @@ def handle_errors(func: F) -> F:
         except Exception as exc:  # a bug of ours: still no traceback unless asked for
             if os.environ.get("DUALPATH_DEBUG"):
                 raise
+            refused = _server_refusal(exc)
+            if refused is not None:  # the server's refusal, not our bug: say what was refused and what to do
+                kind, words = refused
+                statement = " ".join(str(getattr(exc, "statement", "") or "").split())[:200]
+                err.print(f"[bold red]error:[/] the database refused: {escape(redact(words))}"
+                          + (f"\n  while running: {escape(redact(statement))}" if statement else "")
+                          + f"\n  next: {escape(refusal_hint(kind))}", soft_wrap=True)
+                raise typer.Exit(2 if kind in ("permission", "statement_timeout", "auth") else 3) from None
             err.print(f"[bold red]internal error:[/] {escape(redact(f'{type(exc).__name__}: {exc}'))}\n"
                       "  next: rerun with DUALPATH_DEBUG=1 for the traceback and report it", soft_wrap=True)
             raise typer.Exit(2) from None
@@ -55,6 +64,10 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _server_refusal(exc: BaseException) -> tuple[str, str] | None:
+    from dualpath.engines import server_refusal
+
+    return server_refusal(exc)
 
 
 def ask_approval(plan: str, *, approver: str = "", ticket: str = "") -> dict[str, Any]:

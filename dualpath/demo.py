@@ -26,7 +26,7 @@ from dualpath.errors import UsageError, VerificationFailed
 from dualpath.session import Session
 from dualpath.sources import read_changes
 from dualpath.target import resolve_target
-from dualpath.urls import parse_url, safe_url
+from dualpath.urls import parse_url, reveal, safe_url
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
 TENANTS = ("north", "south", "east")
@@ -126,7 +126,7 @@ def _fresh_database(work: Path, url: str | None, name: str) -> str:
     database = f"{parse_url(url).database or 'shop'}_{name}"
     server.drop_database(database)
     created = server.create_database(database)
-    return created.render_as_string(hide_password=False)
+    return reveal(created)
 
 
 def _seed(engine: Any, tenant: int) -> None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from dualpath.backup_tools import BackupFailed
 from dualpath.errors import ConnectionFailed, InputError, UsageError
-from dualpath.urls import redact
+from dualpath.redaction import redact
 
 __all__ = ["Destination", "FileDestination", "S3Destination", "S3Settings", "open_destination", "sha256_of"]
 
@@ -153,7 +153,9 @@ class FileDestination:
     def _existing(self, name: str) -> Path:
         path = self.path(name)
         if not path.is_file():
-            raise BackupFailed(f"{name} is missing from {self.label}")
+            raise BackupFailed(f"{name} is missing from {self.label}",
+                               hint="this backup is incomplete: take a new one (dualpath backup create), or use "
+                                    "another (dualpath backup list)")
         return path
 
     def names(self) -> list[str]:
@@ -269,7 +271,8 @@ class S3Destination:
         except ClientError as exc:
             raise self.client_error(exc, action) from None
         except (BotoCoreError, S3UploadFailedError) as exc:
-            raise BackupFailed(f"S3 {action} on {self.label} failed: {redact(str(exc))}") from None
+            raise BackupFailed(f"S3 {action} on {self.label} failed: {redact(str(exc))}",
+                               hint="check the S3 endpoint and the network, then run again") from None
 
     def client_error(self, exc: Any, action: str) -> Exception:
         error = exc.response.get("Error", {})
@@ -278,11 +281,14 @@ class S3Destination:
             return InputError(f"bucket '{self.bucket}' does not exist at {self.endpoint}",
                               hint="create it, or fix the --to URL")
         if code in ("NoSuchKey", "404"):
-            return BackupFailed(f"{action}: object is missing from {self.label}")
+            return BackupFailed(f"{action}: object is missing from {self.label}",
+                                hint="this backup is incomplete: take a new one (dualpath backup create), or use "
+                                     "another (dualpath backup list)")
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return InputError(f"S3 refused to {action} on {self.label} ({code})",
                               hint="check the credentials and the bucket policy")
-        return BackupFailed(f"S3 {action} on {self.label} failed ({code}): {redact(str(error.get('Message', '')))}")
+        return BackupFailed(f"S3 {action} on {self.label} failed ({code}): {redact(str(error.get('Message', '')))}",
+                            hint="see S3's message; fix the bucket or its settings, then run again")
 
     @property
     def endpoint(self) -> str:

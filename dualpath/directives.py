@@ -19,6 +19,10 @@ _PREFIX = re.compile(r"^\s*--\s*dualpath:(?P<name>[A-Za-z][\w-]*)(?P<rest>.*)$")
 _INT = re.compile(r"^\d+$")
 _IDENT = re.compile(r"^[A-Za-z_][\w$]*$")
 _BATCH_ARGS = {"table", "key", "size", "pause_ms", "target_ms", "max_rows_per_s", "max_lag_ms"}
+_DAY_MS = 24 * 3600 * 1000
+# what each number may be: a chunk grows to 10x size in a 32-bit checkpoint column, a pause is slept
+_BATCH_RANGES = {"size": (1, 100_000_000), "pause_ms": (0, _DAY_MS), "target_ms": (1, _DAY_MS),
+                 "max_rows_per_s": (0, 1_000_000_000), "max_lag_ms": (0, _DAY_MS)}
 
 
 def _need(*keys: str) -> Callable[[dict[str, str]], str | None]:
@@ -33,9 +37,11 @@ def _check_batch(args: dict[str, str]) -> str | None:
     missing = _need("table", "key")(args)
     if missing:
         return missing
-    for name in ("size", "pause_ms", "target_ms", "max_rows_per_s", "max_lag_ms"):
+    for name, (low, high) in _BATCH_RANGES.items():
         if name in args and not _INT.match(args[name]):
             return f"{name}={args[name]!r} is not a whole number"
+        if name in args and not low <= int(args[name]) <= high:
+            return f"{name}={args[name]} is out of range: it must be from {low:,} to {high:,}"
     columns = [c.strip() for c in args["key"].split(",")]
     if not all(_IDENT.match(c) for c in columns) or len(set(columns)) != len(columns):
         return f"key={args['key']!r} is not a column name or a list of distinct ones (key=a,b)"

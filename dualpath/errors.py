@@ -6,23 +6,29 @@ so a person can act on it without a traceback.
 
 from __future__ import annotations
 
+from dualpath.redaction import redact
+
 
 class DualpathError(Exception):
-    """Base class: a failure explained for people. ``exit_code`` follows the design."""
+    """Base class: a failure explained for people. ``exit_code`` follows the design.
+
+    Its text goes through the one redaction when it is made and again when it is shown (``where``
+    is set later at times): a URL or a driver error inside it never carries its password out."""
 
     exit_code = 2
 
     def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.where = where
-        self.hint = hint
+        self.where = redact(where) if where else where
+        self.hint = redact(hint) if hint else hint
 
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.hint:
             text += f"\n  next: {self.hint}"
-        return text
+        return redact(text)
 
 
 class InputError(DualpathError):
@@ -35,6 +41,11 @@ class UsageError(DualpathError):
 
 class ConnectionFailed(DualpathError):
     """The database cannot be reached (exit 2); names host:port, never the password."""
+
+
+class PrivilegeMissing(DualpathError):
+    """The database user may not do what the command needs (create a database, a table...) (exit 2):
+    names the user, the privilege and where, and the grant or setting that gets around it."""
 
 
 class TargetRefused(DualpathError):

@@ -129,7 +129,8 @@ def _query_value(gate: GateConfig, url: str) -> Any:
     engine = open_engine(url)
     if gate.kind == "sql":
         if not gate.query:
-            raise DualpathError(f"gate {gate.name}: kind sql needs a query")
+            raise DualpathError(f"gate {gate.name}: kind sql needs a query",
+                                hint=f"add query = \"SELECT ...\" to the gate {gate.name} in dualpath.toml")
         sql, params = gate.query, {}
     elif gate.kind == "replication_lag" and hasattr(engine, "replica_lag_s"):
         with engine.connect() as conn:  # the engine's own probe, where it has one

@@ -30,10 +30,15 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     delete,
+    func,
     inspect,
     select,
     text,
 )
+
+from dualpath.errors import PrivilegeMissing
+from dualpath.redaction import redact, scrub
+from dualpath.urls import safe_url
 
 metadata = MetaData()
 
@@ -88,6 +93,7 @@ batch_checkpoint_table = Table(
     Column("run_id", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=False), nullable=False),
     Column("updated_by", String(128), nullable=True),  # who paused, resumed or cancelled
+    Column("attempt", String(64), nullable=True),  # see dualpath/attempts.py; NULL: written before it existed
     UniqueConstraint("version", "direction", "statement_index", name="dualpath_batch_checkpoint_statement"),
 )
 
@@ -110,10 +116,13 @@ statement_journal_table = Table(
     Column("session_id", String(64), nullable=True),  # the server session that ran it (to wait for)
     Column("run_id", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=False), nullable=False),
+    Column("attempt", String(64), nullable=True),  # see dualpath/attempts.py; NULL: written before it existed
     UniqueConstraint("version", "direction", "statement_index", name="dualpath_statement_journal_statement"),
 )
 
 STARTED, DONE = "started", "done"
+NO_ATTEMPT = "0"  # the attempt of a change no successful history row speaks of yet
+_ATTEMPT_TABLES = (batch_checkpoint_table, statement_journal_table)
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,7 @@ class JournalRow:
     schema_before: str | None
     session_id: str | None
     run_id: str
+    attempt: str | None
 
 
 @dataclass(frozen=True)
@@ -149,10 +159,25 @@ class HistoryRow:
     applied_by: str
     success: bool
     detail: dict[str, Any]
+    attempt: str = NO_ATTEMPT  # id of the version's latest successful row: see dualpath/attempts.py
 
     @property
     def is_applied(self) -> bool:
         return self.success and self.direction in ("up", "baseline", "repair")
+
+
+DIRECTIONS = ("up", "down", "baseline", "repair")  # a row with another was written by something else
+
+
+@dataclass(frozen=True)
+class AuditFact:
+    """What the append-only audit log says last about one version: applied or not, when, from where."""
+
+    applied: bool
+    at: datetime
+    run_id: str
+    file: str | None  # file:line it was applied from
+    description: str = ""
 
 
 def now() -> datetime:
@@ -186,7 +211,96 @@ def history_exists(conn: Connection) -> bool:
 
 
 def ensure_tables(conn: Connection) -> None:
-    metadata.create_all(conn, checkfirst=True)
+    """dualpath's own tables, created where missing; a user who may not create them is told which grant helps."""
+    from sqlalchemy.exc import DBAPIError
+
+    from dualpath.engines import open_engine
+
+    try:
+        metadata.create_all(conn, checkfirst=True)
+        _add_attempt_columns(conn)
+    except DBAPIError as exc:
+        engine = open_engine(conn.engine.url)
+        if not engine.is_permission_denied(exc):
+            raise
+        conn.rollback()
+        reason = redact(" ".join(str(exc.orig).split()))
+        raise PrivilegeMissing(
+            f"user {conn.engine.url.username or '(default)'} may not create dualpath's tables (dualpath_history, "
+            f"dualpath_audit, ...) in {safe_url(conn.engine.url)}: {reason}",
+            hint=f"{engine.table_grant_hint(conn)}; or run dualpath apply once as a user who may create them "
+                 "(then this user needs SELECT, INSERT, UPDATE on them)") from None
+
+
+def probe_write(conn: Connection) -> None:
+    """Fail now, with the server's own error, if this connection may not write the history (read-only
+    session or server, no INSERT privilege): a write of no rows, rolled back."""
+    columns = ", ".join(_HISTORY_COLUMNS)
+    with conn.begin() as transaction:
+        conn.execute(text(f"INSERT INTO {history_table.name} ({columns}) "
+                          f"SELECT {columns} FROM {history_table.name} WHERE 1 = 0"))
+        transaction.rollback()
+
+
+def audit_facts(conn: Connection) -> dict[str, AuditFact]:
+    """Per version, the last word of dualpath_audit on whether it is applied: the witness that tells a
+    deleted history row, or a dropped history table, from a change that never ran."""
+    if not inspect(conn).has_table(audit_table.name):
+        return {}
+    t = audit_table
+    rows = conn.execute(select(t.c.action, t.c.version, t.c.at, t.c.run_id, t.c.detail)
+                        .where(t.c.action.in_(("apply", "rollback", "repair", "adopt")))
+                        .order_by(t.c.id)).all()
+    facts: dict[str, AuditFact] = {}
+    for action, version, at, run_id, raw in rows:
+        detail = _json_or_empty(raw)
+        if action == "adopt":
+            for adopted in detail.get("baselined", []):
+                facts[str(adopted)] = AuditFact(True, at, run_id, None)
+            continue
+        if version is None:
+            continue
+        before = facts.get(version)
+        applied = _applied_after(action, detail, before.applied if before else False)
+        file = detail.get("file") if action == "apply" and detail.get("file") else (before.file if before else None)
+        facts[version] = AuditFact(applied, at, run_id, file)
+    return facts
+
+
+def _applied_after(action: str, detail: dict[str, Any], before: bool) -> bool:
+    if action == "apply":
+        return bool(detail.get("success"))
+    if action == "rollback":
+        return False if detail.get("success") else before  # a failed rollback leaves the change applied
+    what = str(detail.get("what", ""))  # repair
+    if "failed attempt cleared" in what:
+        return False
+    return True if "history restored" in what else before
+
+
+def _json_or_empty(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def foreign_columns(conn: Connection) -> list[str]:
+    """Columns of dualpath_history this dualpath does not know (a newer dualpath's, or added by hand)."""
+    if not history_exists(conn):
+        return []
+    known = {c.name for c in history_table.columns}
+    return [c["name"] for c in inspect(conn).get_columns(history_table.name) if c["name"].lower() not in known]
+
+
+def _add_attempt_columns(conn: Connection) -> None:
+    """Tables made by an earlier dualpath lack ``attempt``: add it (rows already there keep NULL)."""
+    insp = inspect(conn)
+    for table in _ATTEMPT_TABLES:
+        if "attempt" not in {c["name"].lower() for c in insp.get_columns(table.name)}:
+            kind = table.c.attempt.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN attempt {kind}")
 
 
 def latest_rows(conn: Connection) -> dict[str, HistoryRow]:
@@ -195,20 +309,45 @@ def latest_rows(conn: Connection) -> dict[str, HistoryRow]:
         return {}
     rows = conn.execute(select(history_table).order_by(history_table.c.id)).mappings()
     latest: dict[str, HistoryRow] = {}
+    attempts: dict[str, str] = {}
     for r in rows:
+        if r["success"]:
+            attempts[r["version"]] = str(r["id"])
         latest[r["version"]] = HistoryRow(
             version=r["version"], description=r["description"], checksum=r["checksum"],
             direction=r["direction"], applied_at=r["applied_at"], applied_by=r["applied_by"],
-            success=bool(r["success"]), detail=json.loads(r["detail"]) if r["detail"] else {})
+            success=bool(r["success"]), detail=json.loads(r["detail"]) if r["detail"] else {},
+            attempt=attempts.get(r["version"], NO_ATTEMPT))
     return latest
+
+
+def _row(**values: Any) -> dict[str, Any]:
+    """A row as it may be stored: every text in it through the one redaction (details carry driver
+    errors and URLs), so no password reaches a dualpath_* table whoever wrote the detail."""
+    return {key: redact(value) if isinstance(value, str) else value for key, value in values.items()}
+
+
+def _json(detail: dict[str, Any] | None) -> str | None:
+    return json.dumps(scrub(detail)) if detail else None
+
+
+def attempt_of(conn: Connection, version: str) -> str:
+    """The id of the version's latest successful history row (applied, rolled back, baselined, repaired):
+    the run that starts next from that state is one attempt; progress rows are keyed by it."""
+    t = history_table
+    if not history_exists(conn):
+        return NO_ATTEMPT
+    found = conn.execute(select(func.max(t.c.id)).where(and_(t.c.version == version, t.c.success.is_(True))))
+    latest = found.scalar()
+    return NO_ATTEMPT if latest is None else str(latest)
 
 
 def record(conn: Connection, actor: Actor, *, version: str, description: str, checksum: str,
            direction: str, duration_ms: int, success: bool, detail: dict[str, Any] | None = None) -> None:
-    conn.execute(history_table.insert().values(
+    conn.execute(history_table.insert().values(_row(
         version=version, description=description[:512], checksum=checksum, direction=direction,
         applied_at=now(), applied_by=actor.who, duration_ms=duration_ms, success=success,
-        run_id=actor.run_id, detail=json.dumps(detail) if detail else None))
+        run_id=actor.run_id, detail=_json(detail))))
 
 
 _HISTORY_COLUMNS = ("version", "description", "checksum", "direction", "applied_at", "applied_by", "duration_ms",
@@ -227,12 +366,11 @@ def record_and_audit(conn: Connection, actor: Actor, *, version: str, descriptio
     """The history row and its audit row; on PostgreSQL in one statement (a data-modifying CTE),
     one round trip less per change: on hundreds of small changes that is most of our overhead."""
     at = now()
-    history_values = dict(version=version, description=description[:512], checksum=checksum, direction=direction,
+    history_values = _row(version=version, description=description[:512], checksum=checksum, direction=direction,
                           applied_at=at, applied_by=actor.who, duration_ms=duration_ms, success=success,
-                          run_id=actor.run_id, detail=json.dumps(detail) if detail else None)
-    audit_values = dict(at=at, action=action, version=version, run_id=actor.run_id, who=actor.who,
-                        host=actor.host, git_commit=actor.git_commit, ticket=ticket,
-                        detail=json.dumps(audit_detail) if audit_detail else None)
+                          run_id=actor.run_id, detail=_json(detail))
+    audit_values = _row(at=at, action=action, version=version, run_id=actor.run_id, who=actor.who,
+                        host=actor.host, git_commit=actor.git_commit, ticket=ticket, detail=_json(audit_detail))
     if conn.dialect.name == "postgresql":  # SQLAlchemy's insert().values() costs more than the round trip
         conn.execute(_RECORD_AND_AUDIT_PG, {**history_values, **{f"a_{k}": v for k, v in audit_values.items()}})
         return
@@ -242,9 +380,9 @@ def record_and_audit(conn: Connection, actor: Actor, *, version: str, descriptio
 
 def audit(conn: Connection, actor: Actor, action: str, *, version: str | None = None,
           ticket: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    conn.execute(audit_table.insert().values(
+    conn.execute(audit_table.insert().values(_row(
         at=now(), action=action, version=version, run_id=actor.run_id, who=actor.who, host=actor.host,
-        git_commit=actor.git_commit, ticket=ticket, detail=json.dumps(detail) if detail else None))
+        git_commit=actor.git_commit, ticket=ticket, detail=_json(detail))))
 
 
 def audit_rows(conn: Connection) -> list[dict[str, Any]]:
@@ -253,10 +391,13 @@ def audit_rows(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(audit_table).order_by(audit_table.c.id)).mappings()]
 
 
-def journal_of(conn: Connection, version: str, direction: str) -> dict[int, JournalRow]:
-    """The journal of one change in one direction, by statement index (empty when none)."""
+def journal_of(conn: Connection, version: str, direction: str, attempt: str | None = None) -> dict[int, JournalRow]:
+    """The journal of one change in one direction (of one attempt, if given), by statement index."""
     t = statement_journal_table
-    rows = conn.execute(select(t).where(and_(t.c.version == version, t.c.direction == direction))).mappings()
+    where = [t.c.version == version, t.c.direction == direction]
+    if attempt is not None:
+        where.append(t.c.attempt == attempt)
+    rows = conn.execute(select(t).where(and_(*where))).mappings()
     return {r["statement_index"]: JournalRow(**{k: r[k] for k in JournalRow.__dataclass_fields__}) for r in rows}
 
 
@@ -270,14 +411,16 @@ def journal_all(conn: Connection) -> list[JournalRow]:
 
 
 def journal_mark(conn: Connection, actor: Actor, *, version: str, direction: str, index: int, location: str,
-                 checksum: str, state: str, schema_before: str | None = None, session_id: str | None = None) -> None:
+                 checksum: str, state: str, attempt: str, schema_before: str | None = None,
+                 session_id: str | None = None) -> None:
     """Write a statement's journal row (replacing an earlier one of the same statement)."""
     t = statement_journal_table
     conn.execute(delete(t).where(and_(t.c.version == version, t.c.direction == direction,
                                       t.c.statement_index == index)))
-    conn.execute(t.insert().values(
+    conn.execute(t.insert().values(_row(
         version=version, direction=direction, statement_index=index, location=location[:512], checksum=checksum,
-        state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now()))
+        state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now(),
+        attempt=attempt)))
 
 
 def journal_unmark(conn: Connection, version: str, direction: str, index: int, state: str) -> None:

@@ -7,13 +7,12 @@ escaped here, and the sender scrubs the whole payload again against configured s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from dualpath.urls import redact
+from dualpath.redaction import redact
 
 Block = dict[str, Any]
 
@@ -23,9 +22,6 @@ _TEXT_MAX = 3000
 _FIELD_MAX = 2000
 _BUTTON_MAX = 75
 _LIST_MAX = 15
-
-# libpq key=value strings ("host=db password=x") and similar land in driver errors; urls.redact covers URLs only.
-_SECRET_ASSIGNMENT = re.compile(r"(?P<head>\b(?:password|passwd|pwd|token|secret)\s*=\s*)(?:'[^']*'|[^\s&'\"]+)", re.I)
 
 
 @dataclass(frozen=True)
@@ -252,8 +248,8 @@ def say(text: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Passwords in URLs, secret query parameters and key=value secrets hidden."""
-    return _SECRET_ASSIGNMENT.sub(lambda m: f"{m['head']}***", redact(text))
+    """Passwords in URLs, secret query parameters and key=value secrets hidden (the one redaction)."""
+    return redact(text)
 
 
 def escape(text: str) -> str:

@@ -20,12 +20,12 @@ from dualpath.changes import Change, Statement
 from dualpath.engines.base import Engine
 from dualpath.engines.probes import LockReading, MeasuresStatements
 from dualpath.errors import RunFailed
+from dualpath.redaction import redact
 from dualpath.risk.catalogue import Catalogue
 from dualpath.risk.check import build_context
 from dualpath.risk.context import Item, same_name
 from dualpath.risk.model import Finding, Measured
 from dualpath.risk.rules.dp062_rehearsal_stronger_lock import RULE as REHEARSAL_RULE
-from dualpath.urls import redact
 
 RULE = REHEARSAL_RULE.id
 DML = frozenset({"update", "delete", "insert", "insert_select"})

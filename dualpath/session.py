@@ -7,20 +7,22 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+
 from dualpath import history
 from dualpath.adopt import inspect_adoption, write_baseline
 from dualpath.apply import Runner, new_run_id
 from dualpath.changes import Change
-from dualpath.config import Settings, find_config, load_settings
+from dualpath.config import Settings, config_label, find_config, interpolate, load_settings
 from dualpath.engines import open_engine
 from dualpath.engines.base import Engine
-from dualpath.errors import TargetRefused
+from dualpath.errors import TargetRefused, UsageError
 from dualpath.history import Actor
 from dualpath.repair import repair_states
 from dualpath.sources import detect_layout, read_changes
-from dualpath.status import ChangeState, compute_states
+from dualpath.status import ChangeState, read_states
 from dualpath.target import Target, resolve_target
-from dualpath.urls import redact, safe_url
+from dualpath.urls import backend_of, parse_url, redact, safe_url
 
 Echo = Callable[[str], None]
 
@@ -56,9 +58,24 @@ class Session:
     def target_label(self) -> str:
         return self.target.name if self.target.name != "url" else safe_url(self.target.url)
 
+    def shadow_url(self, given: str | None = None) -> URL | None:
+        """The user's shadow database: --shadow-url, else [verify] shadow_url, else None (verify makes one)."""
+        text = given or self.settings.verify.shadow_url
+        if not text:
+            return None
+        where = "--shadow-url" if given else f"{config_label(self.settings)} [verify] shadow_url"
+        url = parse_url(interpolate(text, where=where))
+        if backend_of(url) != backend_of(self.target.url):
+            raise UsageError(f"the shadow is a {backend_of(url)} database; the target is {backend_of(self.target.url)}",
+                             where=where, hint="point the shadow at an empty database on the target's server")
+        return url
+
     def runner(self) -> Runner:
+        from dualpath.tenants import protecting_environment
+
+        allowed = self.settings.apply.out_of_order or protecting_environment(self.settings, self.target) is None
         return Runner(self.target, self.engine, self.changes, self.actor, self.echo, self.settings.ticket_pattern,
-                      protect=self.back_up_before)
+                      protect=self.back_up_before, out_of_order=allowed)
 
     def back_up_before(self, todo: list[Change], direction: str) -> None:
         """A verified backup of what destructive changes touch, or a refusal (exit 3) before anything runs."""
@@ -130,13 +147,13 @@ class Session:
     def states(self) -> list[ChangeState]:
         changes = self.changes
         with self.engine.connect() as conn:
-            return compute_states(changes, history.latest_rows(conn))
+            return read_states(conn, changes)
 
     def repair(self) -> list[str]:
         changes = self.changes
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             history.ensure_tables(conn)
-            states = compute_states(changes, history.latest_rows(conn))
+            states = read_states(conn, changes)
             done = repair_states(conn, states, self.actor)
             conn.commit()
         return done

@@ -27,9 +27,9 @@ from dualpath.engines import open_engine
 from dualpath.errors import DualpathError, UsageError, VerificationFailed
 from dualpath.history import Actor
 from dualpath.sources import read_changes
-from dualpath.status import compute_states
+from dualpath.status import read_states
 from dualpath.target import Target
-from dualpath.urls import endpoint, parse_url, redact, safe_url
+from dualpath.urls import endpoint, parse_url, redact, reveal, safe_url
 from dualpath.validation.results import ValidationResult
 
 if TYPE_CHECKING:
@@ -139,12 +139,13 @@ def read_version(tenant: TenantTarget, migrations: Path, follow_links_outside: b
         engine = open_engine(tenant.resolved_url())
         changes = read_changes(migrations, dialect=engine.name, follow_links_outside=follow_links_outside)
         with engine.connect() as conn:
-            states = compute_states(changes, history.latest_rows(conn))
+            states = read_states(conn, changes)
     except DualpathError as exc:
         return TenantVersion(tenant.name, None, 0, "unreachable", exc.message)
     applied = [s.version for s in states if s.state == "applied"]
     pending = sum(s.state == "pending" for s in states)
-    troubled = next((s.state for s in states if s.state in ("drifted", "failed")), None)
+    troubled = next((s.state for s in states if s.state in ("drifted", "failed", "missing", "unrecorded",
+                                                             "unknown")), None)
     state = troubled or ("pending" if pending else "up to date")
     newest = max(applied, key=version_key) if applied else None
     return TenantVersion(tenant.name, newest, pending, state)
@@ -156,7 +157,8 @@ def make_runner(tenant: TenantTarget, settings: Settings, env: Environment, migr
     engine = open_engine(target.url)
     changes = read_changes(migrations, dialect=engine.name,
                            follow_links_outside=settings.sources.follow_links_outside)
-    return Runner(target, engine, changes, actor, echo, settings.ticket_pattern)
+    return Runner(target, engine, changes, actor, echo, settings.ticket_pattern,
+                  out_of_order=settings.apply.out_of_order or not env.protected)
 
 
 def applied_since(runner: Runner, start_version: str | None) -> list[Change]:
@@ -186,7 +188,7 @@ def protecting_environment(settings: Settings, target: Target) -> str | None:
         named = settings.targets[target.name].environment if target.name in settings.targets else None
         if named and named in settings.environments and settings.environments[named].protected:
             return named
-    wanted = _identity(target.url.render_as_string(hide_password=False))
+    wanted = _identity(reveal(target.url))
     for name, env in settings.environments.items():
         if env.protected and any(_same_place(_identity(t.url), wanted) for t in env.tenant_list()):
             return name

@@ -8,9 +8,10 @@ counts and checksums across the round trip. The shadow is dropped afterwards, al
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from dualpath.config import Safety
 from dualpath.engines import open_engine
 from dualpath.engines.base import Engine, Fingerprint
 from dualpath.engines.fingerprint import is_foreign_table
-from dualpath.errors import DualpathError, VerificationFailed
+from dualpath.errors import DualpathError, PrivilegeMissing, VerificationFailed
 from dualpath.rehearse import DML, Measured, rehearsal_findings, rehearse_up
 from dualpath.risk.catalogue import Catalogue, catalogue_for, family_of
 from dualpath.risk.context import same_name
@@ -86,37 +87,72 @@ class Verification:
 
 
 def verify_changes(engine: Engine, changes: Sequence[Change], *, migrations: Path, safety: Safety,
-                   sample_rows: int = 0, pii_columns: Sequence[str] = (), echo: Echo = lambda _: None
-                   ) -> Verification:
-    """Round-trip ``changes`` (the pending ones, in order) on a shadow of ``engine``'s database."""
+                   sample_rows: int = 0, pii_columns: Sequence[str] = (), echo: Echo = lambda _: None,
+                   shadow_url: URL | None = None) -> Verification:
+    """Round-trip ``changes`` (the pending ones, in order) on a shadow of ``engine``'s database.
+
+    The shadow is a new database on the target's server, dropped afterwards; or ``shadow_url``, an empty
+    database the user provides (``[verify] shadow_url``: no CREATE DATABASE needed), emptied afterwards.
+    """
     with engine.connect() as conn:
         catalogue = catalogue_for(engine.flavor, engine.server_version(conn))
         target_print = engine.fingerprint(conn)
     report = Verification(target=safe_url(engine.url), engine=engine.flavor, sample_rows=sample_rows)
-    shadow_url = engine.create_shadow()
-    echo(f"shadow {safe_url(shadow_url)} created from {report.target}")
-    try:
-        shadow = open_engine(shadow_url)
-        if sample_rows:
-            copy_sample(engine, shadow, sample_rows, pii_columns)
-        runner = _shadow_runner(shadow, shadow_url, list(changes), migrations, safety)
-        with shadow.connect() as conn:
-            history.ensure_tables(conn)
-            conn.commit()
-            report.shadow_drift = target_print.diff(shadow.fingerprint(conn))
-            report.lock_note = shadow.held_locks(conn).note
-            conn.commit()
-            known: Fingerprint | None = None  # the shadow's state after the previous change
-            for change in changes:
-                result, known = round_trip(runner, conn, change, catalogue, track_data=sample_rows > 0, before=known)
-                report.results.append(result)
-                echo(f"{'ok  ' if result.ok else 'FAIL'} {change.version} {change.description}")
-                if not result.ok:
-                    break  # later changes build on this one: the shadow no longer says anything
-    finally:
-        engine.drop_shadow(shadow_url)
-        echo(f"shadow {safe_url(shadow_url)} dropped")
+    with _shadow_of(engine, shadow_url, report.target, echo) as shadow_url:
+        _verify_on(engine, shadow_url, changes, report, catalogue, target_print,
+                   migrations=migrations, safety=safety, sample_rows=sample_rows, pii_columns=pii_columns,
+                   echo=echo)
     return report
+
+
+@contextlib.contextmanager
+def _shadow_of(engine: Engine, given: URL | None, target: str, echo: Echo) -> Iterator[URL]:
+    """A shadow made for this verify (dropped afterwards), or the user's (checked empty, emptied afterwards)."""
+    if given is None:
+        try:
+            made = engine.create_shadow()
+        except PrivilegeMissing as exc:
+            raise PrivilegeMissing(exc.message, where=exc.where, hint=(
+                f"set [verify] shadow_url (or --shadow-url) to an empty database this user owns, or {exc.hint}; "
+                "see docs/configuration.md")) from None
+        echo(f"shadow {safe_url(made)} created from {target}")
+        try:
+            yield made
+        finally:
+            engine.drop_shadow(made)
+            echo(f"shadow {safe_url(made)} dropped")
+        return
+    shadow = open_engine(given)
+    with shadow.run_lock(new_run_id(), "dualpath verify"):  # one verify at a time in a user's shadow
+        engine.adopt_shadow(shadow)
+        echo(f"shadow {safe_url(given)} (from [verify] shadow_url) filled from {target}")
+        try:
+            yield given
+        finally:
+            left = engine.empty_shadow(shadow)
+            echo(f"shadow {safe_url(given)} emptied" + (f"; could not drop: {', '.join(left)}" if left else ""))
+
+
+def _verify_on(engine: Engine, shadow_url: URL, changes: Sequence[Change], report: Verification,
+               catalogue: Catalogue, target_print: Fingerprint, *, migrations: Path, safety: Safety,
+               sample_rows: int, pii_columns: Sequence[str], echo: Echo) -> None:
+    shadow = open_engine(shadow_url)
+    if sample_rows:
+        copy_sample(engine, shadow, sample_rows, pii_columns)
+    runner = _shadow_runner(shadow, shadow_url, list(changes), migrations, safety)
+    with shadow.connect() as conn:
+        history.ensure_tables(conn)
+        conn.commit()
+        report.shadow_drift = target_print.diff(shadow.fingerprint(conn))
+        report.lock_note = shadow.held_locks(conn).note
+        conn.commit()
+        known: Fingerprint | None = None  # the shadow's state after the previous change
+        for change in changes:
+            result, known = round_trip(runner, conn, change, catalogue, track_data=sample_rows > 0, before=known)
+            report.results.append(result)
+            echo(f"{'ok  ' if result.ok else 'FAIL'} {change.version} {change.description}")
+            if not result.ok:
+                break  # later changes build on this one: the shadow no longer says anything
 
 
 def _shadow_runner(shadow: Engine, url: URL, changes: list[Change], migrations: Path, safety: Safety) -> Runner:

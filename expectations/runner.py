@@ -16,7 +16,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.expectation import Expectation
 
 from dualpath.engines import open_engine
-from dualpath.urls import parse_url, redact, safe_url
+from dualpath.urls import parse_url, redact, reveal, safe_url
 from dualpath.validate import Invariant
 from dualpath.validation.baseline import Baseline, checksum_columns
 from dualpath.validation.results import Outcome, ValidationResult
@@ -39,7 +39,7 @@ def check(url: str, invariants: Iterable[Invariant], baseline: Baseline, *, suit
     by_table = group_expectations(wanted, baseline, suites, engine.quote_ident, sample_size)
     context = make_context(data_docs_dir)
     source = getattr(context.data_sources, _ADD_SOURCE[engine.name])(
-        name="dualpath", connection_string=parse_url(url).render_as_string(hide_password=False))
+        name="dualpath", connection_string=reveal(parse_url(url)))
     outcomes: list[Outcome] = []
     refs = {inv.ref: inv for inv in wanted}
     try:

@@ -15,6 +15,7 @@ outage; once it answers, a resumed run loads the form's answer exactly as ``paus
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import time
 import uuid
@@ -24,7 +25,7 @@ import httpx
 from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
-from prefect.exceptions import FlowPauseTimeout
+from prefect.exceptions import FlowPauseTimeout, MissingContextError
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.input.actions import read_flow_run_input
@@ -34,6 +35,8 @@ from prefect.runtime import flow_run
 from dualpath.errors import TargetRefused
 
 OUTAGE_ENV = "DUALPATH_PREFECT_OUTAGE_S"
+UNREACHABLE = "the Prefect server is unreachable"  # said when an outage starts during the wait ...
+REACHABLE = "the Prefect server is reachable again"  # ... and when it ends
 DEFAULT_OUTAGE_S = 600.0
 _MAX_BACKOFF_S = 5.0  # a server back after a restart is noticed within this
 
@@ -113,6 +116,7 @@ def await_resume(form: type[Form], key: str, deadline: float) -> Form:
     keyset = keyset_from_base_key(f"paused-{key}")  # what pause_flow_run names the keys of a pause called ``key``
     run_id = uuid.UUID(str(flow_run.id))
     limit, down_since, backoff = outage_limit_s(), time.monotonic(), 1.0
+    unreachable = False  # within an outage: said once when it starts, once when it ends
     while True:
         try:
             with get_client(sync_client=True) as client:
@@ -121,6 +125,10 @@ def await_resume(form: type[Form], key: str, deadline: float) -> Form:
         except Exception as exc:
             if not is_server_outage(exc):
                 raise
+            if not unreachable:
+                unreachable = True
+                _wait_logger().warning(UNREACHABLE + " (%s); still waiting for a decision, up to %.0f s for the "
+                                         "server", type(exc).__name__, limit)
             if time.monotonic() - down_since > limit:
                 raise TargetRefused(f"the Prefect server was unreachable for {limit:.0f} s while the run waited for "
                                     "a decision; nothing was changed after the pause",
@@ -129,6 +137,9 @@ def await_resume(form: type[Form], key: str, deadline: float) -> Form:
             time.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
             continue
+        if unreachable:
+            unreachable = False
+            _wait_logger().info(REACHABLE)
         if resumed is not None:
             get_run_logger().info("the Prefect server is back and the run was resumed")
             return resumed
@@ -136,6 +147,14 @@ def await_resume(form: type[Form], key: str, deadline: float) -> Form:
             raise FlowPauseTimeout("Flow run was paused and never resumed.")
         down_since, backoff = time.monotonic(), 1.0
         time.sleep(1)
+
+
+def _wait_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The run's logger; a plain one where the wait runs outside a flow run (a test of the wait alone)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("dualpath.approval")
 
 
 def _resumed(form: type[Form], key: str, keyset: Keyset, run: FlowRun, deadline: float) -> Form | None:

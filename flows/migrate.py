@@ -19,6 +19,7 @@ from dualpath.changes import Change
 from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
 from dualpath.gates import refuse_failed_gates
 from dualpath.notify import Approval, Completion, Failure, Notifier, PlanSummary, Rollback, RunInfo, slack_settings
+from dualpath.redaction import redact
 from dualpath.rollout import (
     PlanFacts,
     TenantOutcome,
@@ -40,7 +41,6 @@ from dualpath.tenants import (
     read_tenant_changes,
     resolve_tenants,
 )
-from dualpath.urls import redact
 from flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_approval
 from flows.links import artifacts_url, run_links, ui_base
 from tasks.checks import backup_tenant, blocking_findings, ensure_host_limits, lint_changes, run_gates, window_gate

@@ -30,7 +30,8 @@ def rollback(env: str, to_version: str | None = None, backup_id: str | None = No
              approve: bool = False, approver: str | None = None, report_dir: str | None = None) -> dict[str, Any]:
     """Roll ``tenants`` back to ``to_version``, or restore ``backup_id`` of one tenant into ``restore_into``."""
     if (to_version is None) == (backup_id is None):
-        raise UsageError("give either to_version (roll back to a version) or backup_id (restore a backup)")
+        raise UsageError("give either to_version (roll back to a version) or backup_id (restore a backup)",
+                         hint="pass exactly one of the two parameters")
     ctx = open_environment(env, config, migrations)
     targets = resolve_tenants(ctx.env, tenants)
     run_id = str(flow_run.id or "local")

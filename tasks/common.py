@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 import tasks.secrets  # noqa: F401  (secret references resolve inside runs)
 from dualpath.errors import ConnectionFailed, DualpathError, LockTimeout
-from dualpath.urls import redact
+from dualpath.redaction import redact
 
 # Tasks take plain strings and rebuild what they need; results are not cached between runs,
 # because a migration must never be skipped as "already done" by a cache.

@@ -62,6 +62,10 @@ def page(rule: Rule) -> str:
         parts += ["", "once the catalogue predicts what the rehearsal measures:", "", measured_table(rule, "good")]
     if rule.scope == "change" and rule.good_rollback:
         parts += ["", "with the rollback:", "", sql_block(rule.good_rollback)]
+    if rule.cases:
+        parts += ["", "## Edge cases", "", "Checked by the tests (`Rule.cases`):", "",
+                  "| case | reported |", "| --- | --- |"]
+        parts += [f"| {c.note or c.sql} | {'yes' if c.reported else 'no'} |" for c in rule.cases]
     parts += ["", "## Accepting a finding", "",
               f"Above the statement: `-- dualpath:ignore {rule.id} reason=\"...\"` (the reason is required). "
               f"For a whole project: `[lint] disable = [\"{rule.id}\"]` in `dualpath.toml`.", ""]

@@ -36,7 +36,7 @@ def has_batches(statements: Sequence[Statement]) -> bool:
 def run_batched_change(conn: Connection, change: Change, statements: Sequence[Statement], ctx: BatchContext,
                        run_plain: RunPlain, ran: list[str]) -> BatchedRun:
     """Run or resume ``statements``; ``ran`` fills as they complete (the caller reports it on failure)."""
-    rows = cp.of_change(conn, ctx.version, ctx.direction)
+    rows = cp.of_change(conn, ctx.version, ctx.direction, ctx.attempt)
     conn.commit()
     refuse_edited(rows, change)
     changed: dict[str, int] = {}
@@ -57,7 +57,8 @@ def run_batched_change(conn: Connection, change: Change, statements: Sequence[St
 def _mark_done(ctx: BatchContext, statement: Statement, index: int) -> Callable[[Connection], None]:
     def mark(conn: Connection) -> None:
         cp.start(conn, version=ctx.version, direction=ctx.direction, index=index, location=statement.where,
-                 checksum=ctx.checksum, table_name=None, chunk_size=0, run_id=ctx.run_id, state=cp.DONE)
+                 checksum=ctx.checksum, table_name=None, chunk_size=0, run_id=ctx.run_id, attempt=ctx.attempt,
+                 state=cp.DONE)
 
     return mark
 

@@ -37,6 +37,7 @@ class Checkpoint:
     run_id: str
     updated_at: datetime
     updated_by: str | None
+    attempt: str | None  # see dualpath/attempts.py
 
     @classmethod
     def of(cls, row: Any) -> Checkpoint:
@@ -51,9 +52,10 @@ def table_exists(conn: Connection) -> bool:
     return inspect(conn).has_table(table.name)
 
 
-def of_change(conn: Connection, version: str, direction: str) -> dict[int, Checkpoint]:
-    """This change's rows for one direction, by statement index."""
-    rows = conn.execute(select(table).where(and_(table.c.version == version, table.c.direction == direction)))
+def of_change(conn: Connection, version: str, direction: str, attempt: str) -> dict[int, Checkpoint]:
+    """This change's rows for one direction of one attempt, by statement index."""
+    rows = conn.execute(select(table).where(and_(table.c.version == version, table.c.direction == direction,
+                                                 table.c.attempt == attempt)))
     return {r.statement_index: r for r in (Checkpoint.of(m) for m in rows.mappings())}
 
 
@@ -66,12 +68,12 @@ def state_of(conn: Connection, checkpoint_id: int) -> str:
 
 
 def start(conn: Connection, *, version: str, direction: str, index: int, location: str, checksum: str,
-          table_name: str | None, chunk_size: int, run_id: str, state: str = RUNNING) -> int:
+          table_name: str | None, chunk_size: int, run_id: str, attempt: str, state: str = RUNNING) -> int:
     """Insert the row for a statement about to run; returns its id."""
     result = conn.execute(table.insert().values(
         version=version, direction=direction, statement_index=index, location=location, checksum=checksum,
         table_name=table_name, last_key=None, rows_done=0, keys_done=0, chunk_size=chunk_size,
-        state=state, run_id=run_id, updated_at=now(), updated_by=None))
+        state=state, run_id=run_id, updated_at=now(), updated_by=None, attempt=attempt))
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])

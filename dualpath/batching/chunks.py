@@ -101,7 +101,7 @@ def restricted_statements(engine: Engine, statement: Statement, spec: BatchSpec,
 def plan_chunks(conn: Connection, engine: Engine, statement: Statement, spec: BatchSpec) -> ChunkPlan:
     """Check the statement and the key against the live table, then build the chunk SQL."""
     first, rest = restricted_statements(engine, statement, spec, spec.key)
-    key = resolve_key(conn, engine, spec.table, spec.key, statement.where)
+    key = resolve_key(conn, engine, spec.table, spec.key, spec.where or statement.where)
     if key.columns != spec.key:  # same columns, the table's spelling
         first, rest = restricted_statements(engine, statement, spec, key.columns)
     table_sql = ".".join(engine.quote_ident(p) for p in spec.table.split("."))

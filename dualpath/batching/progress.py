@@ -20,7 +20,7 @@ class BatchProgress(Protocol):
 
     def noted(self, message: str) -> None: ...
 
-    def finished(self, keys_done: int, rows_done: int) -> None: ...
+    def finished(self, keys_done: int, rows_done: int, complete: bool = True) -> None: ...
 
 
 class EchoProgress:
@@ -48,8 +48,12 @@ class EchoProgress:
     def noted(self, message: str) -> None:
         self.echo(f"batch {self.label}: {message}")
 
-    def finished(self, keys_done: int, rows_done: int) -> None:
-        self.echo(f"batch {self.label}: done, {rows_done} row(s) changed, {keys_done} scanned")
+    def finished(self, keys_done: int, rows_done: int, complete: bool = True) -> None:
+        if complete:
+            self.echo(f"batch {self.label}: done, {rows_done} row(s) changed, {keys_done} scanned")
+        else:  # cancelled, failed or interrupted: what is committed stays, the rest is not done
+            self.echo(f"batch {self.label}: stopped, not done: {rows_done} row(s) changed so far, "
+                      f"{keys_done} scanned")
 
 
 class RichProgress:
@@ -93,9 +97,9 @@ class RichProgress:
         if self.bar is not None:
             self.bar.console.print(message, markup=False)
 
-    def finished(self, keys_done: int, rows_done: int) -> None:
+    def finished(self, keys_done: int, rows_done: int, complete: bool = True) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, completed=keys_done, total=keys_done, rows=rows_done)
+            self.bar.update(self.task, completed=keys_done, total=keys_done if complete else None, rows=rows_done)
             self.bar.stop()
             self.bar = None
 

@@ -40,6 +40,7 @@ class BatchContext:
     direction: str
     checksum: str
     run_id: str
+    attempt: str  # the change's current attempt (dualpath/attempts.py): only its checkpoints count
     lock_retries: int
     retry_backoff_ms: int
     progress: BatchProgress
@@ -76,7 +77,7 @@ def _open_checkpoint(conn: Connection, statement: Statement, index: int, spec: B
         with conn.begin():
             return cp.start(conn, version=ctx.version, direction=ctx.direction, index=index,
                             location=statement.where, checksum=ctx.checksum, table_name=spec.table,
-                            chunk_size=spec.size, run_id=ctx.run_id)
+                            chunk_size=spec.size, run_id=ctx.run_id, attempt=ctx.attempt)
     refuse_resume(row, statement)
     with conn.begin():
         cp.claim(conn, row.id, ctx.run_id)
@@ -100,7 +101,7 @@ def _run_chunks(conn: Connection, statement: Statement, plan: ChunkPlan, spec: B
     pace = Pace(size=max(1, start.chunk_size), target_ms=spec.target_ms, max_size=spec.max_size)
     rate = RateLimit(spec.max_rows_per_s)
     gate = LagGate(ctx.lag_probes, spec.max_lag_ms / 1000, ctx.progress.noted, sleep=ctx.sleep)
-    rows, keys, chunks, failures = start.rows_done, start.keys_done, 0, 0
+    rows, keys, chunks, failures, complete = start.rows_done, start.keys_done, 0, 0, False
     ctx.progress.started(f"{ctx.version} {spec.table}", _estimate(conn, ctx.engine, spec.table),
                          keys, rows)
     try:
@@ -114,6 +115,7 @@ def _run_chunks(conn: Connection, statement: Statement, plan: ChunkPlan, spec: B
                 failures = _back_off(exc, failures, pace, ctx, statement)
                 continue
             if done is None:
+                complete = True
                 break
             last, chunk_rows, chunk_keys = done
             failures, chunks = 0, chunks + 1
@@ -122,7 +124,7 @@ def _run_chunks(conn: Connection, statement: Statement, plan: ChunkPlan, spec: B
             pace.after_chunk(chunk_keys, (time.monotonic() - began) * 1000)
             ctx.sleep(spec.pause_ms / 1000 + rate.delay_after(chunk_keys))
     finally:
-        ctx.progress.finished(keys, rows)
+        ctx.progress.finished(keys, rows, complete)
     return BatchOutcome(rows, keys, chunks)
 
 

@@ -22,6 +22,7 @@ class BatchSpec:
     target_ms: int = DEFAULT_TARGET_MS
     max_rows_per_s: int = 0  # 0 = no limit
     max_lag_ms: int = DEFAULT_MAX_LAG_MS  # wait while a replica lags more than this
+    where: str = ""  # the directive's file:line, which errors about table= and key= name
 
     @property
     def max_size(self) -> int:
@@ -45,7 +46,7 @@ def spec_of(statement: Statement) -> BatchSpec:
         table=args["table"], key=tuple(k.strip() for k in args["key"].split(",") if k.strip()),
         size=max(1, number("size", DEFAULT_SIZE)), pause_ms=number("pause_ms", 0),
         target_ms=max(1, number("target_ms", DEFAULT_TARGET_MS)), max_rows_per_s=number("max_rows_per_s", 0),
-        max_lag_ms=number("max_lag_ms", DEFAULT_MAX_LAG_MS))
+        max_lag_ms=number("max_lag_ms", DEFAULT_MAX_LAG_MS), where=directive.where)
 
 
 def replica_urls() -> list[str]:

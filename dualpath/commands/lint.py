@@ -29,6 +29,7 @@ def lint(
     url: Annotated[str | None, typer.Option("--url", help="read version and table sizes from here")] = None,
     format: Annotated[str, typer.Option("--format", help="text|json|sarif|github")] = "text",
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="warning|error")] = None,
+    runner: Annotated[str, typer.Option("--runner", help="dualpath|other: who runs these files")] = "dualpath",
     fix: Annotated[bool, typer.Option("--fix", help="show a diff of the safe rewrites (docs/lint-fix.md)")] = False,
     write: Annotated[bool, typer.Option("--write", help="with --fix: write the rewritten files")] = False,
     config: ConfigOpt = None,
@@ -41,16 +42,17 @@ def lint(
     target_url = None
     if url:  # only then: resolving a target imports SQLAlchemy, half of a one-file lint's start-up
         from dualpath.target import resolve_target
+        from dualpath.urls import reveal
 
         target = resolve_target(settings, url, None)
-        target_url = target.url.render_as_string(hide_password=False)
+        target_url = reveal(target.url)
         dialect = target.dialect
     configured = lint_config(settings)
     disabled = set(configured.disable)
     if fix or write:
         _fix(paths, dialect, engine_version, disabled, write)
     output, code = run_lint(paths, dialect=dialect, version=_version(engine_version), url=target_url, fmt=format,
-                            fail_on=fail_on or configured.fail_on, disabled=disabled)
+                            fail_on=fail_on or configured.fail_on, disabled=disabled, runner=runner)
     if output and code == 2:
         err.print(output, markup=False)
     elif output:

@@ -28,6 +28,7 @@ def make_plan(session: Any, to: str | None = None, rehearse: bool = False) -> Pl
     measured = []
     if rehearse and pending:
         report = verify_changes(engine, pending, migrations=session.target.migrations, safety=session.target.safety,
+                                shadow_url=session.shadow_url(),
                                 echo=lambda line: err.print(line, markup=False, soft_wrap=True))
         measured = report.measured
     target = read_target(engine, session.target_label, session.target.safety.lock_timeout_ms, changes=pending)
@@ -49,7 +50,8 @@ def plan_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Confi
     from dualpath.session import open_session
 
     if format not in FORMATS:
-        raise UsageError(f"--format {format!r} is not one of: {', '.join(FORMATS)}")
+        raise UsageError(f"--format {format!r} is not one of: {', '.join(FORMATS)}",
+                         hint=f"e.g. --format {FORMATS[0]}")
     plan = make_plan(open_session(url, migrations, config), to, rehearse)
     if format == "json":
         print(json.dumps(plan.as_dict(), indent=2, default=str))

@@ -24,7 +24,7 @@ def validate_cmd(url: UrlOpt = None, suite: SuiteOpt = None, tenant: TenantOpt =
     from dualpath.config import find_config, load_settings
     from dualpath.errors import VerificationFailed
     from dualpath.target import resolve_target
-    from dualpath.urls import safe_url
+    from dualpath.urls import reveal, safe_url
     from dualpath.validate import integrity_invariants, snapshot_schema
     from dualpath.validation.results import to_markdown
     from dualpath.validation.settings import resolve_dir, validation_settings
@@ -34,7 +34,7 @@ def validate_cmd(url: UrlOpt = None, suite: SuiteOpt = None, tenant: TenantOpt =
     settings = load_settings(find_config(config))
     options = validation_settings(settings)
     target = resolve_target(settings, url, None)
-    url_text = target.url.render_as_string(hide_password=False)
+    url_text = reveal(target.url)
     suites = bind_suites(options, resolve_dir(settings, options.suites_dir), tenant, only=suite)
     invariants = [] if suite else integrity_invariants(snapshot_schema(url_text))
     docs = data_docs or (resolve_dir(settings, options.data_docs_dir) if options.data_docs_dir else None)

@@ -15,20 +15,23 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
                sample_rows: Annotated[int, typer.Option("--sample-rows", min=0,
                                                         help="copy N rows per table (PII masked) and compare "
                                                              "row counts and checksums")] = 0,
-               format: Annotated[str, typer.Option("--format", help="text|json")] = "text") -> None:
+               format: Annotated[str, typer.Option("--format", help="text|json")] = "text",
+               shadow_url: Annotated[str | None, typer.Option(
+                   "--shadow-url", help="an empty database you own to verify in (default: [verify] shadow_url, "
+                                        "else a new database on the target's server)")] = None) -> None:
     """Round-trip every pending change on a shadow copy of the target's schema; exit 1 on a difference."""
     from dualpath.errors import UsageError
     from dualpath.session import open_session
     from dualpath.verify import require_ok, verify_changes
 
     if format not in ("text", "json"):
-        raise UsageError(f"--format {format!r} is not one of: text, json")
+        raise UsageError(f"--format {format!r} is not one of: text, json", hint="e.g. --format json")
     session = open_session(url, migrations, config)
     with session.engine.connect() as conn:
         pending = session.runner().pending_up(session.runner().states(conn), None)
     report = verify_changes(session.engine, pending, migrations=session.target.migrations,
                             safety=session.target.safety, sample_rows=sample_rows,
-                            pii_columns=session.settings.pii_columns,
+                            pii_columns=session.settings.pii_columns, shadow_url=session.shadow_url(shadow_url),
                             echo=lambda line: err.print(line, markup=False, soft_wrap=True))
     if format == "json":
         print(json.dumps(report.as_dict(), indent=2, default=str))

@@ -7,7 +7,7 @@ from sqlalchemy.engine import URL
 from dualpath.engines.base import Engine, Fingerprint, RunLockHolder, SqlEngine
 from dualpath.urls import backend_of, parse_url
 
-__all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine", "open_engine"]
+__all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine", "open_engine", "server_refusal"]
 
 
 def open_engine(url: str | URL) -> Engine:
@@ -31,3 +31,26 @@ def open_engine(url: str | URL) -> Engine:
     from dualpath.engines.sqlite import SQLiteEngine
 
     return SQLiteEngine(parsed)
+
+
+def server_refusal(exc: BaseException) -> tuple[str, str] | None:
+    """(kind, the server's words) when ``exc`` is a server error of a known kind (any dialect; see
+    FAILURE_KINDS), else None: for the one place errors are caught, where no engine is at hand."""
+    from sqlalchemy.exc import DBAPIError
+
+    from dualpath.engines.mysql import MySQLEngine
+    from dualpath.engines.postgres import PostgresEngine
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    for cls in (PostgresEngine, MySQLEngine):
+        probe = cls(parse_url("sqlite://"))  # only its error codes are asked
+        kind = "permission" if probe.is_permission_denied(exc) else probe.failure_kind(exc)
+        if kind is not None:
+            return kind, " ".join(str(exc.orig).split())
+    return None
+    for cls in (PostgresEngine, MySQLEngine):
+        probe = cls(parse_url("sqlite://"))  # only its error codes are asked
+        if probe.is_permission_denied(exc):
+            return " ".join(str(exc.orig).split())
+    return None

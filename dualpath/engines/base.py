@@ -22,14 +22,19 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from dualpath.engines.fingerprint import Fingerprint
-from dualpath.engines.probes import CalibrationSql, LockReading, TableStats, shadow_database_name
-from dualpath.errors import ConnectionFailed, TargetRefused
+from dualpath.engines.probes import CalibrationSql, LockReading, TableStats, shadow_database_name, shadow_prefix
+from dualpath.errors import ConnectionFailed, DualpathError, PrivilegeMissing, TargetRefused, UsageError
 from dualpath.urls import endpoint, redact
 
 __all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine"]
 
 CONNECT_TIMEOUT_S = 10
 REACHABILITY_HINT = "check host and port, and that the database server is running"
+
+# What a server error means for the person running dualpath, whatever the dialect's code for it
+# (SQLSTATE classes, MySQL errnos, SQLite result codes): each engine maps its codes to these.
+FAILURE_KINDS = ("read_only", "permission", "auth", "statement_timeout", "canceled", "lock_timeout",
+                 "deadlock", "connection", "duplicate_object")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class Engine(Protocol):
 
     def is_statement_timeout(self, exc: BaseException) -> bool: ...
 
+    def failure_kind(self, exc: BaseException) -> str | None: ...  # one of FAILURE_KINDS, None: another error
+
     def run_lock(self, run_id: str, host: str) -> AbstractContextManager[None]: ...
 
     def ensure_exists(self) -> None: ...  # about to write: create what the dialect creates on demand
@@ -92,7 +99,7 @@ class Engine(Protocol):
 
     def quote_ident(self, name: str) -> str: ...
 
-    def create_database(self, name: str) -> URL: ...
+    def create_database(self, name: str, grant_on: str | None = None) -> URL: ...
 
     def drop_database(self, name: str) -> None: ...
 
@@ -119,6 +126,20 @@ class Engine(Protocol):
     def create_shadow(self) -> URL: ...  # a scratch database with this one's schema, no rows
 
     def drop_shadow(self, url: URL) -> None: ...
+
+    def adopt_shadow(self, shadow: Engine) -> None: ...  # a user's database as the shadow: checked empty, filled
+
+    def empty_shadow(self, shadow: Engine) -> list[str]: ...  # drop what verify made there; what is left
+
+    def identity(self, conn: Connection) -> str: ...  # which database on which server
+
+    def user_objects(self, conn: Connection) -> list[str]: ...  # what a user made: empty when fresh
+
+    def is_permission_denied(self, exc: BaseException) -> bool: ...  # refused for lack of a privilege
+
+    def table_grant_hint(self, conn: Connection) -> str: ...  # the GRANT that lets this user create tables here
+
+    def drop_user_objects(self, conn: Connection) -> None: ...
 
     def load_statements(self) -> list[str]: ...  # session settings to load rows in any order (no FK checks)
 
@@ -225,6 +246,18 @@ class SqlEngine:
         if missing:
             return ConnectionFailed(f"database '{url.database}' does not exist on {where}",
                                     hint=self.create_database_hint(url))
+        kind = self.failure_kind(exc)
+        if kind in ("statement_timeout", "canceled"):  # connected, then the session's own settings cancel
+            return ConnectionFailed(
+                f"connected to {self.label} at {where}, but the server canceled dualpath's first queries: "
+                f"{reason}", hint="a statement timeout set for this session (the URL's options, or the "
+                                  "user's or database's settings) is too short for anything to run: remove "
+                                  "it; dualpath sets its own from [safety] statement_timeout_ms")
+        if kind in ("auth", "permission"):
+            user = f"user '{url.username}'" if url.username else "the user"
+            return ConnectionFailed(f"{self.label} at {where} refused {user}: {reason}",
+                                    hint="check the user name and password in the URL (or the secret it "
+                                         "names), and that the user may connect to this database")
         return ConnectionFailed(f"cannot connect to {self.label} at {where}: {reason}",
                                 hint=REACHABILITY_HINT)
 
@@ -276,6 +309,23 @@ class SqlEngine:
 
     def is_statement_timeout(self, exc: BaseException) -> bool:
         return any(self.driver_statement_timeout(e) for e in driver_errors(exc))
+
+    def failure_kind(self, exc: BaseException) -> str | None:
+        """Which of FAILURE_KINDS a server error is (the first driver error that has one), or None."""
+        for orig in driver_errors(exc):
+            kind = self.driver_failure_kind(orig)
+            if kind is not None:
+                return kind
+        return None
+
+    def driver_failure_kind(self, orig: BaseException) -> str | None:
+        if self.driver_lock_timeout(orig):
+            return "lock_timeout"
+        if self.driver_deadlock(orig):
+            return "deadlock"
+        if self.driver_statement_timeout(orig):
+            return "statement_timeout"
+        return None
 
     def driver_lock_timeout(self, orig: BaseException) -> bool:
         raise NotImplementedError
@@ -350,14 +400,46 @@ class SqlEngine:
         finally:
             engine.dispose()
 
-    def create_database(self, name: str) -> URL:
+    def create_database(self, name: str, grant_on: str | None = None) -> URL:
+        """CREATE DATABASE; refused for lack of a privilege, the hint grants it on ``grant_on`` (a LIKE
+        pattern of database names where the dialect grants per database; default: this name)."""
         with self.server_connection() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {self.quote_ident(name)}")
+            self.run_on_server(conn, f"CREATE DATABASE {self.quote_ident(name)}", "create databases",
+                               grant_on or like_literal(name))
         return self.url.set(database=name)
 
     def drop_database(self, name: str) -> None:
         with self.server_connection() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.quote_ident(name)}")
+            self.run_on_server(conn, f"DROP DATABASE IF EXISTS {self.quote_ident(name)}", "drop databases",
+                               like_literal(name))
+
+    def run_on_server(self, conn: Connection, sql: str, what: str, grant_on: str) -> None:
+        """``sql`` on the server; a refusal names the user, what it may not do and the grant that allows it."""
+        try:
+            conn.exec_driver_sql(sql)
+        except DBAPIError as exc:
+            reason = self.driver_reason(exc, self.url)
+            if self.is_permission_denied(exc):
+                who = self.url.username or "the connecting user"
+                raise PrivilegeMissing(f"user {who} may not {what} on {endpoint(self.url)}: {sql} was refused "
+                                       f"({reason})", hint=self.grant_hint(conn, grant_on)) from None
+            raise DualpathError(f"{sql} failed on {endpoint(self.url)}: {reason}",
+                                hint="see the server's message above") from None
+
+    def is_permission_denied(self, exc: BaseException) -> bool:
+        """The server refused for lack of a privilege (not a lock, not a missing object)."""
+        return any(self.driver_permission_denied(e) for e in driver_errors(exc))
+
+    def driver_permission_denied(self, orig: BaseException) -> bool:
+        return False
+
+    def table_grant_hint(self, conn: Connection) -> str:
+        """What an administrator runs so this user may create tables where this connection creates them."""
+        return f"ask an administrator to let {self.url.username or 'this user'} create tables in this database"
+
+    def grant_hint(self, conn: Connection, databases: str) -> str:
+        """What an administrator runs so this user may create (and use, and drop) the ``databases``."""
+        return f"ask an administrator to let {self.url.username or 'this user'} create databases"
 
     # -- shadows, lock readings, calibration: the dialect's probes module answers ------------
 
@@ -386,7 +468,8 @@ class SqlEngine:
 
     def create_shadow(self) -> URL:
         """A new database on the same server holding this one's schema; dropped again if copying fails."""
-        shadow = self.create_database(shadow_database_name(self.url.database or "db"))
+        database = self.url.database or "db"
+        shadow = self.create_database(shadow_database_name(database), like_literal(shadow_prefix(database)) + "%")
         try:
             self.copy_schema(shadow)
         except BaseException:
@@ -399,6 +482,48 @@ class SqlEngine:
 
     def drop_shadow(self, url: URL) -> None:
         self.drop_database(url.database or "")
+
+    # -- a shadow the user provides ([verify] shadow_url): checked empty, used, emptied again ------
+
+    def identity(self, conn: Connection) -> str:
+        """Which database on which server this connection is in: equal for two URLs of one database."""
+        return f"{endpoint(self.url)}/{self.url.database}"
+
+    def user_objects(self, conn: Connection) -> list[str]:
+        """Everything a user made in the database (schemas, tables, views, routines...), as ``kind name``;
+        empty for a database as fresh as CREATE DATABASE left it."""
+        return [f"table {t}" for t in self.iter_tables(conn)]
+
+    def drop_user_objects(self, conn: Connection) -> None:
+        """Drop what ``user_objects`` lists (called on a shadow that was checked empty before it was used)."""
+        raise NotImplementedError
+
+    def adopt_shadow(self, shadow: Engine) -> None:
+        """Use ``shadow`` (a database the user gave) as this one's shadow: it must be another database and
+        empty, so that emptying it afterwards can only drop what verify put there; then copy the schema."""
+        with self.connect() as conn:
+            mine = self.identity(conn)
+        with shadow.connect() as conn:
+            theirs = shadow.identity(conn)
+            objects = shadow.user_objects(conn)
+        where = redact(str(shadow.url))
+        if theirs == mine:
+            raise UsageError(f"the shadow {where} is the target database itself",
+                             hint="point [verify] shadow_url at another, empty database you own")
+        if objects:
+            shown = ", ".join(objects[:5]) + (f" and {len(objects) - 5} more" if len(objects) > 5 else "")
+            raise UsageError(f"the shadow {where} is not empty ({shown}): verify empties its shadow afterwards and "
+                             "never drops what it did not make",
+                             hint="point [verify] shadow_url at an empty database (create a new one and GRANT it to "
+                                  "this user), or empty this one yourself")
+        self.copy_schema(shadow.url)
+
+    def empty_shadow(self, shadow: Engine) -> list[str]:
+        """Drop everything verify made in a user's shadow; what could not be dropped is returned."""
+        with shadow.connect() as conn:
+            shadow.drop_user_objects(conn)
+            conn.commit()
+            return shadow.user_objects(conn)
 
 
 def driver_errors(exc: BaseException) -> Iterator[BaseException]:
@@ -414,6 +539,11 @@ def driver_errors(exc: BaseException) -> Iterator[BaseException]:
         if isinstance(current, DBAPIError) and isinstance(current.orig, BaseException):
             todo.append(current.orig)
         todo.append(current.__cause__)  # not __context__: a later, unrelated error
+
+
+def like_literal(name: str) -> str:
+    """``name`` as a LIKE pattern matching itself only (``_`` and ``%`` escaped)."""
+    return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
 
 
 def utc_now() -> str:

@@ -10,6 +10,7 @@ from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -18,13 +19,29 @@ from dualpath.engines import mysql_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
 from dualpath.engines.probes import LockReading, TableStats
-from dualpath.urls import endpoint
+from dualpath.urls import endpoint, password_of
 
 ER_LOCK_WAIT_TIMEOUT = 1205  # InnoDB row locks and metadata locks (lock_wait_timeout) alike
 ER_STATEMENT_TIMEOUT = 1969  # MariaDB max_statement_time
 ER_QUERY_TIMEOUT = 3024  # MySQL max_execution_time
 ER_BAD_DB_ERROR = 1049
 ER_LOCK_DEADLOCK = 1213  # InnoDB rolled the transaction back as a deadlock victim
+# access denied: to a database (CREATE DATABASE included), a table, a column, a global privilege, a routine
+ER_ACCESS_DENIED = frozenset({1044, 1142, 1143, 1227, 1370})
+# errno → what it means for the person (see engines/base.py FAILURE_KINDS)
+_KINDS = {
+    1290: "read_only",  # ER_OPTION_PREVENTS_STATEMENT: --read-only / super_read_only
+    1792: "read_only",  # ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+    1836: "read_only",  # ER_READ_ONLY_MODE
+    1142: "permission", 1143: "permission", 1044: "permission", 1227: "permission", 1370: "permission",
+    1045: "auth", 1698: "auth",  # access denied for user (password, plugin)
+    ER_STATEMENT_TIMEOUT: "statement_timeout", ER_QUERY_TIMEOUT: "statement_timeout",
+    1317: "canceled",  # ER_QUERY_INTERRUPTED: KILL QUERY
+    2002: "connection", 2003: "connection", 2006: "connection", 2013: "connection", 2055: "connection",
+    1927: "connection",  # ER_CONNECTION_KILLED (MariaDB)
+    1050: "duplicate_object", 1060: "duplicate_object", 1061: "duplicate_object", 1826: "duplicate_object",
+    1304: "duplicate_object", 1359: "duplicate_object",
+}
 NO_LIMIT_S = 31536000  # the largest lock_wait_timeout MySQL accepts: "no timeout" in practice
 LOCK_TABLE = "dualpath_run_lock"
 
@@ -55,6 +72,17 @@ class MySQLEngine(SqlEngine):
             return self._flavor_hint
         return super().flavor
 
+    def make_sa_engine(self, url: URL | None = None, **connect_args: Any) -> sa.Engine:
+        """PyMySQL sends a str password as latin-1, so a password outside it could never log in; the
+        server hashed what CREATE USER got from a utf8mb4 client (the mysql client too): UTF-8 bytes.
+        ?passwd= (PyMySQL's deprecated name) and ?password= are passed the same way."""
+        target = url or self.url
+        password = password_of(target)
+        if password is None:
+            return super().make_sa_engine(target, **connect_args)
+        target = target.set(password=None).difference_update_query(["password", "passwd"])
+        return super().make_sa_engine(target, **{"password": password.encode("utf-8"), **connect_args})
+
     def server_flavor(self, conn: Connection) -> str:
         # SQLAlchemy read VERSION() when it connected; asking again would open a transaction.
         return "mariadb" if getattr(conn.dialect, "is_mariadb", False) else "mysql"
@@ -70,8 +98,28 @@ class MySQLEngine(SqlEngine):
     def driver_lock_timeout(self, orig: BaseException) -> bool:
         return _errno(orig) == ER_LOCK_WAIT_TIMEOUT
 
+    def driver_permission_denied(self, orig: BaseException) -> bool:
+        return _errno(orig) in ER_ACCESS_DENIED
+
+    def grant_hint(self, conn: Connection, databases: str) -> str:
+        return f"as an administrator: GRANT ALL PRIVILEGES ON `{databases}`.* TO {self._grantee(conn)}"
+
+    def table_grant_hint(self, conn: Connection) -> str:
+        database = str(conn.execute(text("SELECT DATABASE()")).scalar())
+        return (f"as an administrator: GRANT CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON "
+                f"`{database.replace('`', '``')}`.* TO {self._grantee(conn)}")
+
+    @staticmethod
+    def _grantee(conn: Connection) -> str:
+        user, _, host = str(conn.execute(text("SELECT CURRENT_USER()")).scalar()).rpartition("@")
+        return f"'{user.replace(chr(39), chr(39) * 2)}'@'{host.replace(chr(39), chr(39) * 2)}'"
+
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         return _errno(orig) in (ER_STATEMENT_TIMEOUT, ER_QUERY_TIMEOUT)
+
+    def driver_failure_kind(self, orig: BaseException) -> str | None:
+        code = _errno(orig)
+        return super().driver_failure_kind(orig) or (_KINDS.get(code) if code is not None else None)
 
     # -- timeouts ------------------------------------------------------------------------
 
@@ -189,6 +237,17 @@ class MySQLEngine(SqlEngine):
         yield from (row.name for row in rows)
 
     # -- shadows and rehearsal (verify, plan, calibrate) ---------------------------------
+
+    def identity(self, conn: Connection) -> str:
+        row = conn.execute(text("SELECT @@hostname, @@port, @@datadir, DATABASE()")).one()
+        return f"{row[0]}:{row[1]}:{row[2]}/{row[3]}"
+
+    def user_objects(self, conn: Connection) -> list[str]:
+        # the run lock's bookkeeping table is ours: a verify holds the lock on a user's shadow while it checks it
+        return [f"{kind.lower()} {name}" for kind, name in shadow.user_objects(conn) if name != LOCK_TABLE]
+
+    def drop_user_objects(self, conn: Connection) -> None:
+        shadow.drop_user_objects(conn, self.quote_ident)
 
     def copy_schema(self, shadow_url: URL) -> None:
         with self.connect() as conn:

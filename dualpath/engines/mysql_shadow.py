@@ -57,6 +57,29 @@ def _clean(ddl: str, strip: str) -> str:
     return _DEFINER.sub("", ddl).replace(strip, "")
 
 
+def user_objects(conn: Connection) -> list[tuple[str, str]]:
+    """(kind, name) of the tables, views, sequences, routines and events in the current database (triggers
+    go with their tables); none in a database fresh from CREATE DATABASE."""
+    rows = conn.execute(text(
+        "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'VIEW' WHEN 'SEQUENCE' THEN 'SEQUENCE' ELSE 'TABLE' END, TABLE_NAME "
+        "FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+        "UNION ALL SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES "
+        "WHERE ROUTINE_SCHEMA = DATABASE() "
+        "UNION ALL SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE() "
+        "ORDER BY 1, 2"))
+    return [(str(kind), str(name)) for kind, name in rows]
+
+
+def drop_user_objects(conn: Connection, quote: Quote) -> None:
+    """Drop each object ``user_objects`` lists, views first, with foreign keys unchecked (any order then works)."""
+    conn.exec_driver_sql("SET SESSION FOREIGN_KEY_CHECKS = 0")
+    try:
+        for kind, name in sorted(user_objects(conn), key=lambda o: o[0] != "VIEW"):
+            conn.exec_driver_sql(f"DROP {kind} IF EXISTS {quote(name)}")
+    finally:
+        conn.exec_driver_sql("SET SESSION FOREIGN_KEY_CHECKS = 1")
+
+
 def replay(conn: Connection, statements: list[str]) -> None:
     """Run CREATE statements without foreign-key checks; views that need a later view are retried."""
     conn.exec_driver_sql("SET SESSION FOREIGN_KEY_CHECKS = 0")

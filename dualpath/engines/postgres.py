@@ -30,6 +30,14 @@ LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
 QUERY_CANCELED = "57014"  # statement_timeout (also a user's cancel request)
 DEADLOCK_DETECTED = "40P01"  # the server rolled the transaction back to break a deadlock
 INVALID_CATALOG_NAME = "3D000"  # database does not exist
+INSUFFICIENT_PRIVILEGE = "42501"  # permission denied (CREATE DATABASE without CREATEDB, a table not granted)
+READ_ONLY_SQL_TRANSACTION = "25006"  # default_transaction_read_only, SET TRANSACTION READ ONLY, a standby
+# SQLSTATE → what it means for the person (see engines/base.py FAILURE_KINDS); classes by their first two
+_KINDS = {READ_ONLY_SQL_TRANSACTION: "read_only", INSUFFICIENT_PRIVILEGE: "permission",
+          "42P07": "duplicate_object", "42701": "duplicate_object", "42710": "duplicate_object",
+          "42P06": "duplicate_object", "42723": "duplicate_object", "42P04": "duplicate_object",
+          "57P01": "connection", "57P02": "connection", "57P03": "connection"}
+_CLASS_KINDS = {"08": "connection", "28": "auth"}
 
 _APP_NAME = re.compile(r"^dualpath run (?P<run_id>\S+) on (?P<host>.*)$")
 _QUERY_TAG = re.compile(r"/\* dualpath run (?P<run_id>\S+) on (?P<host>.*?) \*/")
@@ -85,8 +93,28 @@ class PostgresEngine(SqlEngine):
     def driver_lock_timeout(self, orig: BaseException) -> bool:
         return getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
+    def driver_permission_denied(self, orig: BaseException) -> bool:
+        return getattr(orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE
+
+    def table_grant_hint(self, conn: Connection) -> str:
+        role, schema = conn.execute(text("SELECT current_user, current_schema()")).one()
+        return (f"as the owner of schema {schema}: GRANT CREATE ON SCHEMA {self.quote_ident(str(schema))} "
+                f"TO {self.quote_ident(str(role))}")
+
+    def grant_hint(self, conn: Connection, databases: str) -> str:
+        role = str(conn.execute(text("SELECT current_user")).scalar())
+        return f"as a superuser: ALTER ROLE {self.quote_ident(role)} CREATEDB"
+
     def driver_deadlock(self, orig: BaseException) -> bool:
         return getattr(orig, "sqlstate", None) == DEADLOCK_DETECTED
+
+    def driver_failure_kind(self, orig: BaseException) -> str | None:
+        state = getattr(orig, "sqlstate", None)
+        if not isinstance(state, str):
+            return None
+        if state == QUERY_CANCELED:  # a timeout, or a cancel by someone (pg_cancel_backend, Ctrl-C)
+            return "statement_timeout" if "statement timeout" in str(orig) else "canceled"
+        return super().driver_failure_kind(orig) or _KINDS.get(state) or _CLASS_KINDS.get(state[:2])
 
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         # 57014 is also "canceling statement due to user request": only the timeout counts.
@@ -203,7 +231,19 @@ class PostgresEngine(SqlEngine):
     def drop_database(self, name: str) -> None:
         """Drop even with sessions still attached (a crashed test's run lock, say)."""
         with self.server_connection() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.quote_ident(name)} WITH (FORCE)")
+            self.run_on_server(conn, f"DROP DATABASE IF EXISTS {self.quote_ident(name)} WITH (FORCE)",
+                               "drop databases", name)
+
+    def identity(self, conn: Connection) -> str:
+        """The server (its port and start time) and the database: two URLs of one database read the same."""
+        row = conn.execute(text("SELECT current_database(), inet_server_port(), pg_postmaster_start_time()")).one()
+        return f"{row[2].isoformat()}:{row[1]}/{row[0]}"
+
+    def user_objects(self, conn: Connection) -> list[str]:
+        return [f"{kind} {name}" for kind, name in shadow.user_objects(conn)]
+
+    def drop_user_objects(self, conn: Connection) -> None:
+        shadow.drop_user_objects(conn)
 
     def table_exists(self, conn: Connection, name: str) -> bool:
         quoted = ".".join(self.quote_ident(part) for part in name.split("."))

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dualpath.engines.probes import CalibrationSql, LockReading, Running, TableStats, poll
 from dualpath.errors import DualpathError
-from dualpath.urls import redact
+from dualpath.redaction import redact
 
 # weakest first; the manual's table "Conflicting Lock Modes"
 LOCK_ORDER = ("ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE",
@@ -128,6 +128,43 @@ def copy_schema(source: URL, shadow: URL, scope: SchemaScope = DATABASE_WIDE) ->
     only = ["--schema", '"' + scope.only.replace('"', '""') + '"'] if scope.only is not None else []
     ddl = _run([dump, "--schema-only", "--no-owner", "--no-privileges", *only], libpq_env(source), None)
     _run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1"], libpq_env(shadow), ddl)
+
+
+# What a user can make in a database, per catalog: schemas but public, extensions but plpgsql, and what lives in
+# public. Extension members go with their extension; indexes, row types and array types with their owner.
+_USER_OBJECTS = f"""
+SELECT o.type, o.identity FROM (
+  SELECT 'pg_namespace'::regclass AS classid, n.oid AS objid, 0 AS rank FROM pg_namespace n
+   WHERE {_USER} AND n.nspname <> 'public'
+  UNION ALL SELECT 'pg_extension'::regclass, e.oid, 1 FROM pg_extension e WHERE e.extname <> 'plpgsql'
+  UNION ALL SELECT 'pg_class'::regclass, c.oid, 2 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S', 'c')
+  UNION ALL SELECT 'pg_type'::regclass, t.oid, 3 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+   WHERE n.nspname = 'public' AND t.typrelid = 0 AND t.typtype <> 'm' AND NOT (t.typcategory = 'A' AND t.typelem <> 0)
+  UNION ALL SELECT 'pg_proc'::regclass, p.oid, 4 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = 'public'
+  UNION ALL SELECT 'pg_collation'::regclass, c.oid, 5 FROM pg_collation c JOIN pg_namespace n
+   ON n.oid = c.collnamespace WHERE n.nspname = 'public'
+  UNION ALL SELECT 'pg_operator'::regclass, o.oid, 5 FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+   WHERE n.nspname = 'public'
+  UNION ALL SELECT 'pg_ts_config'::regclass, c.oid, 5 FROM pg_ts_config c JOIN pg_namespace n
+   ON n.oid = c.cfgnamespace WHERE n.nspname = 'public'
+) x CROSS JOIN LATERAL pg_identify_object(x.classid, x.objid, 0) o
+WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = x.classid AND d.objid = x.objid AND d.deptype = 'e')
+ORDER BY x.rank, o.identity"""
+
+
+def user_objects(conn: Connection) -> list[tuple[str, str]]:
+    """(kind, identity) of what a user made in this database, as pg_identify_object names them; none in a
+    database fresh from CREATE DATABASE. The identity is quoted and qualified, ready for DROP."""
+    return [(str(kind), str(identity)) for kind, identity in conn.execute(text(_USER_OBJECTS))]
+
+
+def drop_user_objects(conn: Connection) -> None:
+    """Drop each object ``user_objects`` lists: schemas and extensions first, each with what depends on it."""
+    for kind, identity in user_objects(conn):
+        keyword = "TYPE" if kind == "composite type" else kind.upper()
+        conn.exec_driver_sql(f"DROP {keyword} IF EXISTS {identity} CASCADE")
 
 
 def _run(argv: list[str], env: dict[str, str], stdin: bytes | None) -> bytes:

@@ -24,6 +24,9 @@ from dualpath.engines.probes import TableStats
 from dualpath.errors import ConnectionFailed
 
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_PERM, SQLITE_AUTH = 8, 9, 3, 23
+_KINDS = {SQLITE_READONLY: "read_only", SQLITE_INTERRUPT: "canceled", SQLITE_PERM: "permission",
+          SQLITE_AUTH: "permission"}
 LOCK_SUFFIX = ".dualpath-lock"
 _LOCKED_MESSAGES = ("database is locked", "database table is locked")
 
@@ -85,6 +88,18 @@ class SQLiteEngine(SqlEngine):
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         return False  # see timeout_statements
 
+    def driver_failure_kind(self, orig: BaseException) -> str | None:
+        if not isinstance(orig, sqlite3.Error):
+            return None
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _KINDS:
+            return _KINDS[code & 0xFF]
+        if "readonly database" in str(orig):
+            return "read_only"
+        if re.search(r"\b(table|index|view|trigger) \S+ already exists|duplicate column name", str(orig)):
+            return "duplicate_object"
+        return super().driver_failure_kind(orig)
+
     def timeout_statements(self, lock_timeout_ms: int, statement_timeout_ms: int, *,
                            local: bool = False) -> list[str]:
         """Only the busy timeout: how long to wait for another connection's lock.
@@ -144,8 +159,8 @@ class SQLiteEngine(SqlEngine):
 
     # -- databases and tables ------------------------------------------------------------
 
-    def create_database(self, name: str) -> URL:
-        """``name`` is a file path; an empty file is an empty database."""
+    def create_database(self, name: str, grant_on: str | None = None) -> URL:
+        """``name`` is a file path; an empty file is an empty database (no privileges but the file system's)."""
         sqlite3.connect(name).close()
         return URL.create("sqlite", database=name)
 
@@ -171,6 +186,23 @@ class SQLiteEngine(SqlEngine):
             self.drop_database(path)
             raise
         return URL.create("sqlite", database=path)
+
+    def copy_schema(self, shadow_url: URL) -> None:
+        shadow.copy_schema(self.path, shadow_url.database or "")
+
+    def identity(self, conn: Connection) -> str:
+        return os.path.realpath(self.path) if self.path else ":memory:"
+
+    def user_objects(self, conn: Connection) -> list[str]:
+        rows = conn.execute(text("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                                 "AND type IN ('table', 'view', 'trigger', 'index') ORDER BY type, name"))
+        return [f"{kind} {name}" for kind, name in rows]
+
+    def drop_user_objects(self, conn: Connection) -> None:
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        for entry in self.user_objects(conn):
+            kind, name = entry.split(" ", 1)
+            conn.exec_driver_sql(f"DROP {kind.upper()} IF EXISTS {self.quote_ident(name)}")
 
     def load_statements(self) -> list[str]:
         return ["PRAGMA foreign_keys = OFF"]

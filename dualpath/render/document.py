@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dualpath.urls import redact
+from dualpath.redaction import redact
 
 
 @dataclass

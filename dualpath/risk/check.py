@@ -15,19 +15,22 @@ SYNTAX_RULE = "DP000"
 
 
 def build_context(change: Change, catalogue: Catalogue, *, knows_rollback: bool,
-                  sizes: dict[str, TableSize] | None = None, measured: Sequence[Measured] = ()) -> Context:
+                  sizes: dict[str, TableSize] | None = None, measured: Sequence[Measured] = (),
+                  runner: str = "dualpath") -> Context:
     family = family_of(catalogue.dialect)
     return Context(change=change, family=family, catalogue=catalogue,
                    forward=read_part(change.forward, "forward", family, catalogue),
-                   rollback=read_part(change.rollback, "rollback", family, catalogue),
-                   knows_rollback=knows_rollback, sizes=sizes or {}, measured=tuple(measured))
+                   rollback=read_part(change.rollback or (), "rollback", family, catalogue),
+                   knows_rollback=knows_rollback, sizes=sizes or {}, measured=tuple(measured), runner=runner)
 
 
 def check_change(change: Change, catalogue: Catalogue, *, knows_rollback: bool = True,
                  disabled: set[str] | frozenset[str] = frozenset(),
-                 sizes: dict[str, TableSize] | None = None, measured: Sequence[Measured] = ()) -> list[Finding]:
+                 sizes: dict[str, TableSize] | None = None, measured: Sequence[Measured] = (),
+                 runner: str = "dualpath") -> list[Finding]:
     """Findings of every rule; ``measured`` (a lock rehearsal of this change) feeds DP062."""
-    ctx = build_context(change, catalogue, knows_rollback=knows_rollback, sizes=sizes, measured=measured)
+    ctx = build_context(change, catalogue, knows_rollback=knows_rollback, sizes=sizes, measured=measured,
+                        runner=runner)
     findings = [syntax_finding(ctx, item) for item in ctx.items if item.error is not None]
     for rule in rules_for(ctx.family, disabled):
         if rule.scope == "change" and not knows_rollback:

@@ -41,6 +41,7 @@ class Context:
     knows_rollback: bool  # the change came from a layout with rollbacks, not a lone .sql file
     sizes: dict[str, TableSize] = field(default_factory=dict)
     measured: tuple[Measured, ...] = ()  # a lock rehearsal of this change, when one ran
+    runner: str = "dualpath"  # or "other": the files are run by another tool (no journal, no timeouts)
 
     @property
     def items(self) -> list[Item]:

@@ -6,7 +6,7 @@ from dualpath.changes import Change
 from dualpath.risk.catalogue import catalogue_for, family_of
 from dualpath.risk.check import check_change
 from dualpath.risk.model import Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
 from dualpath.sql import split_statements
 
 
@@ -30,3 +30,15 @@ def example_findings(rule: Rule, which: str) -> list[Finding]:
     measured = getattr(rule, "example_measured", {}).get(which, ())  # rehearsal rules: what was measured
     return check_change(example_change(rule, which), catalogue, knows_rollback=rule.scope == "change",
                         measured=measured)
+
+
+def case_findings(rule: Rule, case: Case) -> list[Finding]:
+    """What lint reports on one of the rule's edge cases (a change when the case has a rollback)."""
+    dialect = case.dialect or example_dialect(rule)
+    family = family_of(dialect)
+    forward = split_statements(case.sql, file=f"{rule.id}-case.sql", dialect=family)
+    back = split_statements(case.rollback, file=f"{rule.id}-case.down.sql", dialect=family) if case.rollback else []
+    change = Change(version="1", description=f"{rule.id} case", forward=tuple(forward), rollback=tuple(back),
+                    file=f"{rule.id}-case.sql", layout="example")
+    return check_change(change, catalogue_for(dialect, rule.example_version),
+                        knows_rollback=rule.scope == "change" or case.rollback is not None)

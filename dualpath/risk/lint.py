@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from dualpath.changes import Change
+from dualpath.changes import Change, Directive, Statement
 from dualpath.errors import DualpathError, UsageError
 from dualpath.risk.catalogue import Catalogue, Version, catalogue_for, family_of, normalise_dialect
 from dualpath.risk.check import SYNTAX_RULE, check_change
@@ -16,11 +16,12 @@ from dualpath.risk.registry import check_rule_ids
 
 FORMATS = ("text", "json", "sarif", "github")
 FAIL_ON = ("info", "warning", "error")
+RUNNERS = ("dualpath", "other")  # who runs the files: dualpath (journal, timeouts) or another tool
 _WHERE = re.compile(r"^(?P<file>.*?):(?P<line>\d+)$")
 
 
 def lint_paths(paths: list[Path], *, dialect: str, version: Version | None = None, url: str | None = None,
-               disabled: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
+               disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath") -> list[Finding]:
     """Findings for every path: a migration folder (read with its layout) or single .sql files.
 
     A file that cannot be read or parsed becomes a finding; the other files are still linted.
@@ -31,7 +32,7 @@ def lint_paths(paths: list[Path], *, dialect: str, version: Version | None = Non
     sizes = live.sizes if live else {}
     findings: list[Finding] = []
     for path in paths:
-        findings.extend(_lint_path(Path(path), catalogue, disabled, sizes))
+        findings.extend(_lint_path(Path(path), catalogue, disabled, sizes, runner))
     return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule))
 
 
@@ -53,11 +54,12 @@ def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -
 
 
 def _lint_path(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
-               sizes: dict[str, TableSize]) -> list[Finding]:
+               sizes: dict[str, TableSize], runner: str) -> list[Finding]:
     changes, errors = read_path(path, catalogue)
     found = [_error_finding(exc, where, disabled) for exc, where in errors]
     for change, knows_rollback in changes:
-        found.extend(check_change(change, catalogue, knows_rollback=knows_rollback, disabled=disabled, sizes=sizes))
+        found.extend(check_change(change, catalogue, knows_rollback=knows_rollback, disabled=disabled, sizes=sizes,
+                                  runner=runner))
     return found
 
 
@@ -78,18 +80,61 @@ def read_path(path: Path, catalogue: Catalogue
     try:
         changes = read_changes(path, dialect=family_of(catalogue.dialect))
     except DualpathError as exc:
-        # the folder as a whole is unreadable (say, one change lacks its rollback): report that,
-        # then still read every .sql file in it on its own
-        found: list[tuple[Change, bool]] = []
-        errors: list[tuple[DualpathError, Path]] = [(exc, path)]
-        for file in sorted(path.rglob("*.sql")):
-            with reading_from(path):  # the links the folder refused stay refused file by file
-                more, problems = _read_file(file, catalogue)
-            found.extend(more)
-            # the file alone may fail for the reason the folder did: report that once
-            errors.extend(p for p in problems if (p[0].where, p[0].message) != (exc.where, exc.message))
-        return found, errors
+        # the folder as a whole is unreadable (say, one change lacks its rollback, or the layout
+        # has a form dualpath does not read yet): report that, then still read every file in it
+        with reading_from(path):  # the links the folder refused stay refused file by file
+            return _read_files(path, catalogue, exc)
     return [(change, True) for change in changes], []
+
+
+def _read_files(folder: Path, catalogue: Catalogue, exc: DualpathError
+                ) -> tuple[list[tuple[Change, bool]], list[tuple[DualpathError, Path]]]:
+    """Every file, forward paired with its rollback by file name, read as its layout's reader would."""
+    from dualpath.risk.pairing import pair_files
+
+    found: list[tuple[Change, bool]] = []
+    errors: list[tuple[DualpathError, Path]] = []
+    strip = (folder / "sqitch.plan").is_file()  # sqitch's reader drops BEGIN/COMMIT: judge what runs
+    for forward, back in pair_files(folder):
+        ahead, directives, problems = _statements(forward, catalogue, strip)
+        behind: tuple[Statement, ...] = ()
+        if isinstance(back, Path):
+            behind, _, more = _statements(back, catalogue, strip)
+            problems += more
+        # the file alone may fail for the reason the folder did: report that once
+        errors.extend(p for p in problems if (p[0].where, p[0].message) != (exc.where, exc.message))
+        paired = back is not False
+        found.append((Change(version=_version_of(forward, folder) if paired else "", description=forward.stem,
+                             forward=ahead, rollback=behind, file=str(forward),
+                             rollback_file=str(back) if isinstance(back, Path) else None,
+                             directives=directives, layout="files" if paired else "file"), paired))
+    if not (_missing_rollback(exc) and any(paired for _, paired in found)):
+        errors.insert(0, (exc, folder))  # else DP045 names each change without a rollback
+    return found, errors
+
+
+def _missing_rollback(exc: DualpathError) -> bool:
+    return "no rollback" in exc.message
+
+
+def _version_of(forward: Path, folder: Path) -> str:
+    name = forward.relative_to(folder).as_posix()
+    return name[: -len("/up.sql")] if name.endswith("/up.sql") else forward.stem.removesuffix(".up")
+
+
+def _statements(path: Path, catalogue: Catalogue, strip: bool
+                ) -> tuple[tuple[Statement, ...], tuple[Directive, ...], list[tuple[DualpathError, Path]]]:
+    """A file's statements (BEGIN/COMMIT dropped when its reader drops them) and change directives."""
+    from dualpath.sources.common import change_directives, drop_transaction_control, read_text
+    from dualpath.sql import split_with_directives
+
+    try:
+        statements, directives = split_with_directives(read_text(path), file=str(path),
+                                                       dialect=family_of(catalogue.dialect))
+    except DualpathError as exc:
+        return (), (), [(exc, path)]
+    kept = drop_transaction_control(statements)[0] if strip else tuple(statements)
+    return kept, change_directives(directives), []
 
 
 def _read_file(path: Path, catalogue: Catalogue
@@ -115,7 +160,7 @@ def _error_finding(exc: DualpathError, path: Path, disabled: Iterable[str]) -> F
         file, line = match.group("file"), int(match.group("line"))
     elif exc.where:
         file = exc.where
-    rule = "DP045" if "no rollback" in exc.message and "DP045" not in disabled else SYNTAX_RULE
+    rule = "DP045" if _missing_rollback(exc) and "DP045" not in disabled else SYNTAX_RULE
     return Finding(rule=rule, severity="error", file=file, line=line, message=exc.message,
                    fix=exc.hint or "correct the file", title="file cannot be read")
 
@@ -140,12 +185,13 @@ def render(findings: list[Finding], fmt: str) -> str:
 
 def run_lint(paths: list[Path], *, dialect: str = "postgresql", version: Version | None = None,
              url: str | None = None, fmt: str = "text", fail_on: str = "error",
-             disabled: set[str] | frozenset[str] = frozenset()) -> tuple[str, int]:
+             disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath") -> tuple[str, int]:
     """Output and exit code of ``dualpath lint``: 0 clean, 1 findings at or above ``fail_on``, 2 bad input."""
     try:
         _check_choice("--format", fmt, FORMATS)
         _check_choice("--fail-on", fail_on, FAIL_ON)
-        findings = lint_paths(paths, dialect=dialect, version=version, url=url, disabled=disabled)
+        _check_choice("--runner", runner, RUNNERS)
+        findings = lint_paths(paths, dialect=dialect, version=version, url=url, disabled=disabled, runner=runner)
     except DualpathError as exc:
         return str(exc), exc.exit_code
     return render(findings, fmt), exit_code(findings, fail_on)
@@ -153,4 +199,5 @@ def run_lint(paths: list[Path], *, dialect: str = "postgresql", version: Version
 
 def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise UsageError(f"{option} {value!r} is not one of: {', '.join(choices)}")
+        raise UsageError(f"{option} {value!r} is not one of: {', '.join(choices)}",
+                         hint=f"e.g. {option} {choices[0]}")

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect, Finding, Severity
 
 ALL_ENGINES = ("postgresql", "mysql", "sqlite")
+
+
+@dataclass(frozen=True)
+class Case:
+    """An edge case beside a rule's examples: SQL (and its rollback) and whether the rule reports it."""
+
+    sql: str
+    reported: bool
+    rollback: str | None = None  # given: linted as a change with this rollback
+    dialect: str | None = None  # defaults to the rule's example dialect
+    note: str = ""
 
 
 class Rule:
@@ -29,6 +41,7 @@ class Rule:
     scope: ClassVar[str] = "statement"  # or "change", or "rehearsal" (reported from a measured lock rehearsal)
     example_version: ClassVar[tuple[int, ...] | None] = None
     example_dialect: ClassVar[str | None] = None  # defaults to engines[0]
+    cases: ClassVar[tuple[Case, ...]] = ()  # edge cases, run by the tests and listed in the docs
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError

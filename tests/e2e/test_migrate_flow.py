@@ -103,10 +103,18 @@ def wait_paused(name: str, timeout_s: float = 120) -> Any:
     while time.monotonic() < deadline:
         with get_client(sync_client=True) as client:
             runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
-        if runs and runs[0].state is not None and runs[0].state.is_paused():
+        if runs and runs[0].state is not None and runs[0].state.is_paused() and _form_saved(runs[0]):
             return runs[0]
         time.sleep(0.5)
     raise AssertionError(f"flow run {name} never paused")
+
+
+def _form_saved(run: Any) -> bool:
+    """The approval form's schema is stored (saved right after the pause): resuming with input needs it."""
+    from prefect.input.actions import read_flow_run_input
+    from prefect.input.run_input import keyset_from_paused_state
+
+    return read_flow_run_input(keyset_from_paused_state(run.state)["schema"], flow_run_id=run.id) is not None
 
 
 def test_paused_run_resumed_from_another_process_with_run_input(prefect_api: str, pg_tenants: dict[str, str],
@@ -116,8 +124,7 @@ def test_paused_run_resumed_from_another_process_with_run_input(prefect_api: str
     name = f"e2e-resume-{uuid.uuid4().hex[:6]}"
     process = start_flow_process(write_config(tmp_path, pg_tenants), name, prefect_api)
     try:
-        run = wait_paused(name)
-        time.sleep(1)  # the form's schema is saved right after the pause
+        run = wait_paused(name)  # and its form saved: no sleep racing the save
         resume_flow_run(run.id, run_input={"approve": True, "approver": "release-manager", "ticket": "SHOP-131",
                                            "comment": "go"})
         output, _ = process.communicate(timeout=180)

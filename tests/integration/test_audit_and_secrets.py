@@ -6,6 +6,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from dualpath.engines import open_engine
@@ -64,3 +65,51 @@ def test_password_in_url_never_appears_in_output_or_tables(pg_url: str, tmp_path
         dumped = " ".join(str(row) for table in ("dualpath_history", "dualpath_audit")
                           for row in conn.execute(text(f"SELECT * FROM {table}")))
     assert "Sup3rSecretPw" not in dumped and "gizmos" in " ".join(r.output for r in outputs)
+
+
+@pytest.mark.parametrize("replica", [
+    "mysql://repl:Sup3r@Secret:w%rd/#?x@replica.internal/db",  # a raw generated password: not a URL
+    "postgresql://repl:Sup3r%40Secret@127.0.0.1:1/db?sslpassword=Sup3rSecret2",  # a URL, nothing listens
+])
+def test_a_bad_replica_url_leaves_no_password_in_history_audit_or_output(
+        any_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replica: str) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "V1__items.sql").write_text("CREATE TABLE items (id INT PRIMARY KEY, n INT);\n"
+                                          "INSERT INTO items VALUES (1, 1), (2, 2);\n")
+    (folder / "U1__items.sql").write_text("DROP TABLE items;\n")
+    (folder / "V2__bump.sql").write_text("-- dualpath:batch table=items key=id size=1\nUPDATE items SET n = n + 1;\n")
+    (folder / "U2__bump.sql").write_text("-- dualpath:batch table=items key=id size=1\nUPDATE items SET n = n - 1;\n")
+    monkeypatch.setenv("DUALPATH_REPLICA_URLS", replica)
+    result = run_cli("apply", "--url", any_url, "--migrations", str(folder))
+    # refused at pre-flight, before the first statement (issue 13.3b): nothing written, nothing leaked
+    assert result.exit_code == 2, result.output
+    assert "replica" in result.output or "127.0.0.1:1" in result.output, result.output
+    assert "Traceback" not in result.output and "Sup3r" not in result.output, result.output
+    engine = open_engine(any_url)
+    with engine.connect() as conn:
+        assert not engine.table_exists(conn, "items")
+
+
+@pytest.mark.parametrize("secret_url", [
+    "mysql://repl:Sup3r@Secret:w%rd/#?x@replica.internal/db",
+    "postgresql://repl:Sup3r%40Secret@127.0.0.1:1/db?sslpassword=Sup3rSecret2",
+])
+def test_history_and_audit_rows_never_store_a_urls_password(any_url: str, secret_url: str) -> None:
+    """Whatever a caller puts in a row (a driver error quoting a URL, a detail holding one), the history and
+    audit writers redact it: structural, not a matter of each caller remembering (issue 13.6)."""
+    from dualpath import history
+
+    actor = history.Actor(run_id="r1", who="tester", host="h", git_commit=None)
+    engine = open_engine(any_url)
+    with engine.connect() as conn:
+        history.ensure_tables(conn)
+        history.record(conn, actor, version="1", description=f"failed on {secret_url}", checksum="c",
+                       direction="up", duration_ms=1, success=False,
+                       detail={"error": f"cannot reach {secret_url}", "nested": [{"url": secret_url}]})
+        history.audit(conn, actor, "apply", version="1", detail={"replica": secret_url})
+        conn.commit()
+        dumped = " ".join(str(row) for table in ("dualpath_history", "dualpath_audit")
+                          for row in conn.execute(text(f"SELECT * FROM {table}")))
+    assert "replica" in dumped or "127.0.0.1:1" in dumped, dumped  # the URL is shown, its secret is not
+    assert "Sup3r" not in dumped and "Secret" not in dumped and "w%rd" not in dumped, dumped

@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,9 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from dualpath.backup import (
+    MANIFEST,
     BackupSettings,
+    Manifest,
     create_backup,
     ensure_backup_for,
     list_backups,
@@ -37,12 +39,12 @@ from dualpath.backup import (
     verify_backup,
 )
 from dualpath.backup_cli import backup_app
-from dualpath.backup_tools import ToolSettings
+from dualpath.backup_tools import BackupFailed, ToolSettings
 from dualpath.changes import Change, Statement
 from dualpath.destinations import S3Settings
 from dualpath.engines import open_engine
 from dualpath.errors import InputError, TargetRefused, UsageError, VerificationFailed
-from tests.integration.dbs import server_database
+from tests.integration.dbs import SERVERS, database_name, server_database
 
 pytestmark = pytest.mark.integration
 
@@ -360,7 +362,7 @@ def test_large_artifact_goes_up_in_parts(sqlite_url: str, s3: tuple[str, BackupS
 def test_postgres_counts_and_dump_share_one_snapshot(pg_url: str, scratch_url_pg: str, tmp_path: Path) -> None:
     """A writer keeps inserting during the backup; the restore still matches the manifest exactly."""
     seed(pg_url, rows=2000)
-    stop = threading.Event()
+    stop, wrote = threading.Event(), threading.Event()
 
     def write() -> None:
         with open_engine(pg_url).connect() as conn:
@@ -368,12 +370,13 @@ def test_postgres_counts_and_dump_share_one_snapshot(pg_url: str, scratch_url_pg
             while not stop.is_set():
                 conn.exec_driver_sql(f"INSERT INTO orders (id, n) VALUES ({next_id}, 1)")
                 conn.commit()
+                wrote.set()
                 next_id += 1
 
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        time.sleep(0.2)
+        assert wrote.wait(120), "the writer never committed a row"  # rows beyond the seed, however slow
         manifest = create_backup(pg_url, ["orders"], [], f"file://{tmp_path}/b")
     finally:
         stop.set()
@@ -381,3 +384,140 @@ def test_postgres_counts_and_dump_share_one_snapshot(pg_url: str, scratch_url_pg
     assert manifest.row_counts["orders"] > 2000
     report = restore_backup(f"file://{tmp_path}/b", manifest.backup_id, scratch_url_pg)
     assert report.row_counts == manifest.row_counts
+
+
+# -- restore proves what it restored, and never leaves a scratch database behind -------------
+
+
+@pytest.fixture
+def new_scratch(any_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A scratch database URL that does not exist yet (restore creates it); dropped afterwards if it is left."""
+    engine = open_engine(any_url)
+    if engine.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'new_scratch.db'}"
+        return
+    url = engine.url.set(database=database_name(request.node.name + "_new"))
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        engine.drop_database(url.database or "")
+
+
+def scratch_exists(url: str) -> bool:
+    engine = open_engine(url)
+    if engine.name == "sqlite":
+        return Path(engine.url.database or "").exists()
+    server = open_engine(SERVERS[engine.name][1])
+    with server.connect() as conn:
+        sql = ("SELECT 1 FROM pg_database WHERE datname = %(n)s" if engine.name == "postgresql"
+               else "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %(n)s")
+        return conn.exec_driver_sql(sql, {"n": engine.url.database}).first() is not None
+
+
+def swap_artifact(folder: Path, backup_id: str, data: bytes) -> None:
+    """Put ``data`` in place of the backup's artifact and update the manifest's sha256 and size to match:
+    what someone who can write the destination could do; only the restore itself can catch it."""
+    path = folder / backup_id / MANIFEST
+    manifest = json.loads(path.read_text())
+    (folder / backup_id / manifest["artifacts"][0]["name"]).write_bytes(data)
+    manifest["artifacts"][0].update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    path.write_text(json.dumps(manifest))
+
+
+def artifact_bytes(folder: Path, manifest: Manifest) -> bytes:
+    return (folder / manifest.backup_id / manifest.artifacts[0].name).read_bytes()
+
+
+def test_a_dump_of_other_tables_swapped_in_is_caught_and_the_scratch_dropped(
+        any_url: str, new_scratch: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    seed(any_url, rows=20)
+    folder = tmp_path / "b"
+    manifest = create_backup(any_url, None, [], f"file://{folder}")
+    backend = open_engine(any_url).name
+    with ExitStack() as stack:
+        other = (f"sqlite:///{tmp_path / 'other.db'}" if backend == "sqlite"
+                 else stack.enter_context(server_database(backend, request.node.name + "_other")))
+        engine = open_engine(other)
+        engine.ensure_exists()
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE widgets (id INTEGER PRIMARY KEY)")
+            conn.exec_driver_sql("INSERT INTO widgets (id) VALUES (1), (2)")
+            conn.commit()
+        swapped = create_backup(other, None, [], f"file://{tmp_path}/o")
+        swap_artifact(folder, manifest.backup_id, artifact_bytes(tmp_path / "o", swapped))
+    code, out = cli("restore", "--to", f"file://{folder}", "--id", manifest.backup_id, "--into", new_scratch)
+    assert code == 1, out
+    assert "internal error" not in out and "differs from its manifest" in out
+    assert "table orders: in the manifest (20 rows), not restored" in out
+    assert "table widgets: restored (2 rows), not in the manifest" in out
+    assert not scratch_exists(new_scratch)
+
+
+def test_an_older_dump_of_the_same_tables_swapped_in_is_caught_by_its_row_counts(
+        any_url: str, new_scratch: str, tmp_path: Path) -> None:
+    seed(any_url, rows=20)
+    folder = tmp_path / "b"
+    older = create_backup(any_url, ["orders"], [], f"file://{folder}")
+    with open_engine(any_url).connect() as conn:
+        conn.exec_driver_sql("DELETE FROM orders WHERE id > 15")
+        conn.commit()
+    newer = create_backup(any_url, ["orders"], [], f"file://{folder}")
+    swap_artifact(folder, newer.backup_id, artifact_bytes(folder, older))
+    with pytest.raises(VerificationFailed, match="table orders: 15 rows in the manifest, 20 restored"):
+        restore_backup(f"file://{folder}", newer.backup_id, new_scratch)
+    assert not scratch_exists(new_scratch)
+
+
+def test_a_truncated_dump_fails_the_restore_and_the_scratch_goes(any_url: str, new_scratch: str,
+                                                                 tmp_path: Path) -> None:
+    seed(any_url, rows=200)
+    folder = tmp_path / "b"
+    manifest = create_backup(any_url, None, [], f"file://{folder}")
+    data = artifact_bytes(folder, manifest)
+    swap_artifact(folder, manifest.backup_id, data[: len(data) // 2])
+    code, out = cli("restore", "--to", f"file://{folder}", "--id", manifest.backup_id, "--into", new_scratch)
+    assert code in (1, 4), out  # the tool failed (4), or what it restored is not what was backed up (1)
+    assert "error:" in out and "internal error" not in out and "Traceback" not in out
+    assert not scratch_exists(new_scratch)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_a_restore_tool_failing_after_it_wrote_leaves_no_scratch(backend: str, tmp_path: Path,
+                                                                 request: pytest.FixtureRequest) -> None:
+    """By construction: the real client tool restores everything, then the wrapper exits 1."""
+    tool = {"postgresql": ("pg_restore", "pg_restore"), "mysql": ("mysql", "mysql")}[backend]
+    real = subprocess.check_output(["which", tool[0]], text=True).strip()
+    wrapper = tmp_path / tool[0]
+    wrapper.write_text(f'#!/bin/sh\n{real} "$@" || exit $?\necho "interrupted after the restore" >&2\nexit 1\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    settings = BackupSettings(tools=ToolSettings(**{tool[1]: str(wrapper)}))
+    with server_database(backend, request.node.name) as url:
+        seed(url, rows=20)
+        manifest = create_backup(url, None, [], f"file://{tmp_path}/b", settings)
+        server = open_engine(SERVERS[backend][1])
+        scratch = open_engine(url).url.set(database=database_name(request.node.name + "_new"))
+        try:
+            with pytest.raises(BackupFailed, match="interrupted after the restore"):
+                restore_backup(f"file://{tmp_path}/b", manifest.backup_id, scratch, settings)
+            assert not scratch_exists(scratch.render_as_string(hide_password=False))
+        finally:
+            server.drop_database(scratch.database or "")
+
+
+def test_a_given_empty_scratch_is_emptied_again_not_dropped(any_url: str, scratch_url: str, tmp_path: Path) -> None:
+    seed(any_url, rows=20)
+    folder = tmp_path / "b"
+    older = create_backup(any_url, None, [], f"file://{folder}")
+    with open_engine(any_url).connect() as conn:
+        conn.exec_driver_sql("DELETE FROM orders WHERE id > 5")
+        conn.commit()
+    newer = create_backup(any_url, None, [], f"file://{folder}")
+    swap_artifact(folder, newer.backup_id, artifact_bytes(folder, older))
+    with pytest.raises(VerificationFailed, match="table orders: 5 rows in the manifest, 20 restored"):
+        restore_backup(f"file://{folder}", newer.backup_id, scratch_url)
+    engine = open_engine(scratch_url)
+    if engine.name == "sqlite":  # restore created this one (the fixture gives a path only): dropped
+        assert not scratch_exists(scratch_url)
+        return
+    with engine.connect() as conn:
+        assert engine.user_objects(conn) == []

@@ -176,7 +176,7 @@ def test_table_without_unique_key_is_refused_with_the_fix(any_url: str, tmp_path
     config = project(tmp_path, any_url, {"bump": (up, "UPDATE events SET n = 0;\n")})
     refused = apply(config)
     assert refused.exit_code == 2, refused.output
-    assert "V1__bump.sql:2" in refused.output and "no usable unique key" in refused.output
+    assert "V1__bump.sql:1:" in refused.output and "no usable unique key" in refused.output  # the directive
     assert "ADD PRIMARY KEY (id)" in refused.output
     assert query(any_url, "SELECT n FROM events") == [(0,)]
 

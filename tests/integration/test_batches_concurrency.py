@@ -106,13 +106,14 @@ def _apply_cmd(config: Path) -> list[str]:
 
 
 def _apply_until_not_locked(config: Path) -> Any:
-    """After kill -9 the server may take a moment to drop the dead session's run lock."""
-    for _ in range(40):
+    """After kill -9 the server may take a moment to drop the dead session's run lock: retry until it has
+    (a generous deadline that only a lock that never goes hits, not a slow server)."""
+    deadline = time.monotonic() + 120
+    while True:
         result = run_cli("apply", "--config", str(config), "--url", "db")
-        if result.exit_code != 3 or "target locked" not in result.output:
+        if result.exit_code != 3 or "target locked" not in result.output or time.monotonic() > deadline:
             return result
         time.sleep(0.25)
-    return result
 
 
 def test_kill_dash_nine_at_random_points_processes_every_row_once(server_url: str, tmp_path: Path) -> None:
@@ -150,14 +151,24 @@ def test_pause_resume_cancel_from_another_process(server_url: str, tmp_path: Pat
     up = "-- dualpath:batch table=items key=id size=100 max_rows_per_s=2000\nUPDATE items SET n = n + 1;\n"
     config = project(tmp_path, server_url, {"bump": (up, "UPDATE items SET n = 0;\n")})
     proc = subprocess.Popen(_apply_cmd(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # the run's output, line by line as it comes (it flushes each line into the pipe)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
     try:
         _wait_for_progress(server_url, 0, proc)
         paused = run_cli("batches", "pause", "--url", server_url)
         assert paused.exit_code == 0, paused.output
-        time.sleep(0.5)  # the chunk in flight when the pause landed may still commit
+        # the runner says "paused" when it reads the state between chunks: the chunk in flight when the pause
+        # landed has committed by then, and no other starts until resume (the deadline trips on a hang only)
+        deadline = time.monotonic() + 60
+        while not any("paused: waiting" in line for line in list(lines)):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.02)
         held = _progress(server_url)
-        time.sleep(1.0)
-        assert _progress(server_url) == held and held is not None and held[1] == "paused"
+        assert held is not None and held[1] == "paused"
+        time.sleep(1.0)  # a window to catch a chunk that runs while paused: slowness only narrows it
+        assert _progress(server_url) == held
 
         assert run_cli("batches", "resume", "--url", server_url).exit_code == 0
         _wait_for_progress(server_url, held[0], proc)
@@ -165,8 +176,10 @@ def test_pause_resume_cancel_from_another_process(server_url: str, tmp_path: Pat
         cancelled = run_cli("batches", "cancel", "--url", server_url)
         assert cancelled.exit_code == 0, cancelled.output
         assert proc.wait(timeout=60) == 4
-        output = proc.stdout.read() if proc.stdout else ""
+        reader.join(30)
+        output = "".join(lines)
         assert "cancelled" in output, output
+        assert "stopped, not done" in output and ": done," not in output, output
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -114,8 +114,7 @@ def test_nothing_listening_refuses_the_drop(pg_url: str, tmp_path: Path) -> None
     before = database_state(pg_url)
     ran = apply(config)
     assert_refused(ran, dest, config, pg_url, before)
-    assert "cannot reach S3 at http://127.0.0.1:" in ran.output
-    assert ran.seconds < 60, f"gave up only after {ran.seconds:.0f} s"
+    assert "cannot reach S3 at http://127.0.0.1:" in ran.output  # a hang instead fails run_dualpath's timeout
 
 
 def test_hung_endpoint_gives_up_after_the_read_timeout(pg_url: str, tmp_path: Path) -> None:
@@ -125,9 +124,8 @@ def test_hung_endpoint_gives_up_after_the_read_timeout(pg_url: str, tmp_path: Pa
         before = database_state(pg_url)
         ran = apply(config)
     assert_refused(ran, dest, config, pg_url, before)
+    # it gave up by its read timeout and attempt count (the message says so); a hang fails run_dualpath's timeout
     assert "did not answer within 1 s (2 attempt(s))" in ran.output
-    # 2 attempts x 1 s plus backoff and start-up; generous for a loaded machine, far from a hang
-    assert ran.seconds < 60, f"gave up only after {ran.seconds:.0f} s"
 
 
 # -- S3 answering with errors ----------------------------------------------------------------

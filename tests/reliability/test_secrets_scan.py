@@ -14,6 +14,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -100,13 +101,46 @@ def add_files(stack: Haystack, folder: Path, skip: set[Path]) -> int:
     return count
 
 
+def wait_until_stored(run_names: list[str], prefix: str, since: datetime, timeout_s: float = 300) -> None:
+    """Until the server has written what it was sent: the closing log line of the run named ``run_names``
+    and of each run named ``prefix``... created after ``since`` (the flow engine's "Finished in state",
+    sent last), and a marker event emitted after everything else (the server persists events in the
+    background, in the order received; this process's events share one connection with the marker)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
+    from prefect.events import emit_event
+    from prefect.events.filters import EventFilter, EventResourceFilter
+
+    from flows.local import drain_prefect_workers
+
+    marker = f"dualpath.test.scan-marker.{uuid.uuid4().hex}"
+    emit_event("dualpath.test.scan-marker", resource={"prefect.resource.id": marker})
+    drain_prefect_workers()
+    deadline = time.monotonic() + timeout_s
+    missing: list[str] = []
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = [r for r in client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                start_time=FlowRunFilterStartTime(after_=since))) if r.name in run_names or
+                r.name.startswith(prefix)]
+            missing = sorted(set(run_names) - {r.name for r in runs}) + [
+                r.name for r in runs if not any(m.startswith("Finished in state") for m in run_logs(r.id))]
+            if not any(r.name.startswith(prefix) for r in runs):
+                missing.append(f"a run named {prefix}...")
+            if not client.read_events(EventFilter(resource=EventResourceFilter(id=[marker])), limit=1).events:
+                missing.append("the marker event")
+        if not missing:
+            return
+        assert time.monotonic() < deadline, f"the Prefect server has not stored: {missing}"
+        time.sleep(0.5)
+
+
 def test_no_password_or_token_anywhere_after_a_demo_run_through_the_flow_and_the_cli(
         server: PrefectServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from prefect.flow_runs import resume_flow_run
 
     from dualpath.demo import prepare_tenants, write_config
     from dualpath.engines import open_engine
-    from flows.local import drain_prefect_workers
 
     require_server("postgresql")
     caplog.set_level(logging.DEBUG)
@@ -116,6 +150,7 @@ def test_no_password_or_token_anywhere_after_a_demo_run_through_the_flow_and_the
     scratch = server_url(f"{base}_scratch")
     lines: list[str] = []
     work.mkdir()
+    since = datetime.now(UTC) - timedelta(seconds=1)
     with recording_slack() as slack:
         try:
             tenants = prepare_tenants(work, server_url(base), lines.append)  # the demo's three shop tenants at V4
@@ -157,8 +192,7 @@ def test_no_password_or_token_anywhere_after_a_demo_run_through_the_flow_and_the
             server_engine = open_engine(PG_SERVER)
             for suffix in ("north", "south", "east", "scratch"):
                 server_engine.drop_database(f"{base}_{suffix}")
-    drain_prefect_workers()
-    time.sleep(1)  # the server writes what it was sent (logs, events) in the background
+    wait_until_stored([name], "migrate-broken-", since)  # the server writes events in the background
 
     stack.add("the demo's tenant lines", "\n".join(lines))
     stack.add("the flow process's stdout and stderr", flow_text)

@@ -165,3 +165,16 @@ def test_mysql_password_travels_in_the_environment_only() -> None:
 def test_tables_option() -> None:
     assert parse_tables(" orders, customers ,") == ["orders", "customers"]
     assert parse_tables("") is None and parse_tables(None) is None
+
+
+def test_restored_contents_are_compared_table_by_table_with_the_manifest() -> None:
+    from dualpath.backup import contents_problems
+
+    recorded = manifest("a", 0).model_copy(update={"tables": ["orders", "customers"],
+                                                   "row_counts": {"orders": 20, "customers": 3}})
+    assert contents_problems(recorded, {"orders": 20, "customers": 3}) == []
+    assert contents_problems(recorded, {"customers": 3, "widgets": 2}) == [
+        "table orders: in the manifest (20 rows), not restored",
+        "table widgets: restored (2 rows), not in the manifest"]
+    assert contents_problems(recorded, {"orders": 15, "customers": 3}) == [
+        "table orders: 20 rows in the manifest, 15 restored"]

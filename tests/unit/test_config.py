@@ -1,4 +1,7 @@
+import re
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -55,3 +58,60 @@ def test_unknown_setting_is_an_input_error_naming_the_file(tmp_path: Path) -> No
 def test_bad_toml_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not valid TOML"):
         load_settings(_write(tmp_path, "[targets\n"))
+
+
+# issue 13.5: a generated password put into a URL through ${ENV} is a password, not URL syntax
+NASTY = ["p@ss:w%rd/#?x", "a@b", "  lead and trail  ", "x&y=z+w", "pä$$wörd€", "%41%40", "100%", ":", "@"]
+
+
+@pytest.mark.parametrize("secret", NASTY)
+@pytest.mark.parametrize("template, read, shown", [
+    ("postgresql://app:${DP_T_SECRET}@db.internal:5432/shop", lambda u: u.password, False),
+    ("mysql://${DP_T_SECRET}:pw@[::1]:3306/shop", lambda u: u.username, True),  # a user name is no secret
+    ("postgresql://app@db/shop?sslmode=require&password=${DP_T_SECRET}", lambda u: u.query["password"], False),
+    ("mysql+pymysql://root@db/shop?passwd=${DP_T_SECRET}", lambda u: u.query["passwd"], False),
+])
+def test_env_values_in_a_urls_userinfo_and_query_are_percent_encoded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secret: str, template: str, read: Any, shown: bool) -> None:
+    monkeypatch.setenv("DP_T_SECRET", secret)
+    settings = load_settings(_write(tmp_path, f'[targets.prod]\nurl = "{template}"\n'))
+    url = resolve_target(settings, "prod", None).url
+    assert read(url) == secret
+    assert url.database == "shop" and url.host in ("db.internal", "::1", "db")
+    if not shown and len(secret) > 2:
+        assert secret not in str(url) and quote(secret, safe="") not in str(url)
+
+
+def test_a_whole_userinfo_from_env_keeps_its_colon(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dualpath.config import interpolate
+    from dualpath.urls import parse_url
+
+    monkeypatch.setenv("DP_T_CREDS", "app:p@ss/w")
+    url = parse_url(interpolate("postgresql://${DP_T_CREDS}@db/shop", where="t"))
+    assert (url.username, url.password, url.host) == ("app", "p@ss/w", "db")
+
+
+def test_env_values_outside_userinfo_and_query_are_used_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dualpath.config import interpolate
+
+    monkeypatch.setenv("DP_T_URL", "postgresql://u:p%40ss@h:5432/db")
+    monkeypatch.setenv("DP_T_DIR", "/tmp/a b")
+    assert interpolate("${DP_T_URL}", where="t") == "postgresql://u:p%40ss@h:5432/db"
+    assert interpolate("sqlite:///${DP_T_DIR}/x.db", where="t") == "sqlite:////tmp/a b/x.db"
+    assert interpolate("postgresql://u@${DP_T_HOST:-db}:5432/${DP_T_DB:-shop}", where="t") == \
+        "postgresql://u@db:5432/shop"
+
+
+@pytest.mark.parametrize("text, said", [
+    ('ticket_pattern = "[A-Z+-("\n', "setting 'ticket_pattern': Value error, not a regular expression"),
+    ("[safety]\nlock_timeout_ms = 99999999999999\n", "setting 'safety.lock_timeout_ms'"),
+    ("[safety]\nstatement_timeout_ms = 2147483648\n", "setting 'safety.statement_timeout_ms'"),
+    ("[safety]\nretry_backoff_ms = 99999999999\n", "setting 'safety.retry_backoff_ms'"),
+    ("[safety]\nlock_retries = 1000\n", "setting 'safety.lock_retries'"),
+])
+def test_settings_a_run_would_trip_on_midway_are_refused_at_load(tmp_path: Path, text: str, said: str) -> None:
+    """A run used them after its first statement (ticket_pattern when recording, back-off between retries)
+    or at its first one (timeouts): refused input must be refused before anything runs."""
+    with pytest.raises(InputError, match=re.escape(said)) as info:
+        load_settings(_write(tmp_path, text))
+    assert "dualpath.toml" in str(info.value)

@@ -15,12 +15,35 @@ TIMEOUTS = {"LOCK_WAIT_TIMEOUT", "INNODB_LOCK_WAIT_TIMEOUT", "MAX_EXECUTION_TIME
             "BUSY_TIMEOUT"}
 _NOT_COLUMN = {"INDEX", "KEY", "UNIQUE", "PRIMARY", "FOREIGN", "CONSTRAINT", "FULLTEXT", "SPATIAL",
                "CHECK", "PARTITION"}
+_ROUTINES = {"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"}
+_OBJTYPES = {"SCHEMA": "database", "USER": "role", "ROLE": "role"}
 _VOLATILE = {"UUID", "RAND", "NOW", "CURRENT_TIMESTAMP", "CURRENT_TIME", "CURRENT_DATE", "RANDOM",
              "LOCALTIME", "LOCALTIMESTAMP", "SYSDATE", "UUID_SHORT"}
 
 
 def extract(text: str, family: str = "mysql") -> list[Op]:
-    tokens = tokenize(text)
+    return [op for tokens in statements_of(tokenize(text)) for op in extract_one(tokens, family)]
+
+
+def statements_of(tokens: list[Token]) -> list[list[Token]]:
+    """A DELIMITER block sent as one chunk may hold several statements: split at ``;`` until a
+    routine starts (its body's ``;`` belong to it)."""
+    pieces: list[list[Token]] = [[]]
+    for tok in tokens:
+        current = pieces[-1]
+        if tok.kind == "punct" and tok.text == ";" and not is_routine(current):
+            pieces.append([])
+        else:
+            current.append(tok)
+    return [p for p in pieces if p]
+
+
+def is_routine(tokens: list[Token]) -> bool:
+    head = [t.upper for t in tokens[:12] if t.kind == "word"]
+    return bool(head) and head[0] == "CREATE" and bool(_ROUTINES & set(head))
+
+
+def extract_one(tokens: list[Token], family: str) -> list[Op]:
     if not tokens:
         return []
     words = [t.upper for t in tokens[:4]]
@@ -68,14 +91,29 @@ def on_create_index(tokens: list[Token], family: str) -> list[Op]:
                {"unique": kind_word == "UNIQUE", **explicit_algorithm(tokens)})]
 
 
+def object_name(tokens: list[Token], i: int) -> str:
+    """The name at ``i`` after IF [NOT] EXISTS: ``s.t``; a user's ``'flipr'@'%'`` is ``flipr``."""
+    i = skip_words(tokens, i, "IF", "NOT", "EXISTS")
+    if i >= len(tokens):
+        return ""
+    if tokens[i].kind == "string":
+        return tokens[i].text[1:-1].lower()
+    return qualified(tokens, i)[0]
+
+
 def on_create_other(tokens: list[Token], family: str) -> list[Op]:
     words = top_words(tokens)
-    routine = {"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"}
-    if routine & set(words[:6]):
-        return [Op("create_routine")]
-    if "VIEW" in words[:6]:
-        return [Op("create_other", None, tokens[words.index("VIEW") + 1].name, attrs={"objtype": "view"})]
-    return [Op("create_other", attrs={"objtype": words[1].lower() if len(words) > 1 else ""})]
+    at = next((k for k, t in enumerate(tokens[:12]) if t.kind == "word" and t.upper in _ROUTINES | {"VIEW"}), -1)
+    if at >= 0 and tokens[at].upper in _ROUTINES:
+        table = None
+        if tokens[at].upper == "TRIGGER" and (on := index_of(tokens, "ON")) > 0:
+            table = qualified(tokens, on + 1)[0]
+        return [Op("create_routine", table, object_name(tokens, at + 1))]
+    if at >= 0:
+        return [Op("create_other", None, object_name(tokens, at + 1), attrs={"objtype": "view"})]
+    what = words[1] if len(words) > 1 else ""
+    return [Op("create_other", None, object_name(tokens, 2) if len(tokens) > 2 else None,
+               attrs={"objtype": _OBJTYPES.get(what, what.lower())})]
 
 
 def on_drop(tokens: list[Token], family: str) -> list[Op]:
@@ -85,7 +123,9 @@ def on_drop(tokens: list[Token], family: str) -> list[Op]:
     kind = {"TABLE": "drop_table", "TEMPORARY": "drop_table", "INDEX": "drop_index", "VIEW": "drop_view",
             "DATABASE": "drop_database", "SCHEMA": "drop_database"}.get(what, "drop_other")
     if kind == "drop_other" or i >= len(tokens):
-        return [Op("drop_other", None, tokens[-1].name, attrs={"objtype": what.lower()})]
+        objtype = _OBJTYPES.get(what, what.lower())
+        return [Op("drop_other", None, object_name(part, 0 if k else 2), attrs={"objtype": objtype})
+                for k, part in enumerate(split_top(tokens)) if len(part) > (0 if k else 2)]
     if kind == "drop_index":
         on = index_of(tokens, "ON")
         table = qualified(tokens, on + 1)[0] if on > 0 else None

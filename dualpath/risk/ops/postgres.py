@@ -208,11 +208,20 @@ _DROP_KINDS = {OT.OBJECT_TABLE: "drop_table", OT.OBJECT_INDEX: "drop_index", OT.
                OT.OBJECT_VIEW: "drop_view", OT.OBJECT_MATVIEW: "drop_view"}
 
 
+def dropped_name(obj: Any) -> str:
+    """``s.t`` (names), ``f`` of ``f(int)`` (ObjectWithArgs), ``s`` (a schema, extension: a String)."""
+    if isinstance(obj, ast.ObjectWithArgs):
+        return dotted(obj.objname)
+    if isinstance(obj, ast.String):
+        return str(obj.sval).lower()
+    return dotted(obj) if isinstance(obj, tuple | list) else dotted(getattr(obj, "names", ()))
+
+
 def on_drop(node: Any) -> list[Op]:
     kind = _DROP_KINDS.get(node.removeType, "drop_other")
     ops = []
     for obj in node.objects or ():
-        name = dotted(obj) if isinstance(obj, tuple | list) else dotted(getattr(obj, "names", ()))
+        name = dropped_name(obj)
         ops.append(Op(kind, name if kind == "drop_table" else None, name,
                       "concurrent" if node.concurrent else "",
                       {"concurrent": bool(node.concurrent), "if_exists": bool(node.missing_ok),
@@ -227,8 +236,9 @@ _RENAMES = {OT.OBJECT_TABLE: "rename_table", OT.OBJECT_COLUMN: "rename_column", 
 def on_rename(node: Any) -> list[Op]:
     kind = _RENAMES.get(node.renameType, "rename_other")
     table = table_name(node.relation) if node.relation is not None else None
-    return [Op(kind, table, str(node.subname or "").lower() or table,
-               attrs={"new_name": str(node.newname).lower()})]
+    name = str(node.subname or "").lower() or table or dropped_name(node.object)
+    return [Op(kind, table, name, attrs={"new_name": str(node.newname).lower(),
+                                         "objtype": node.renameType.name[7:].lower()})]
 
 
 def on_reindex(node: Any) -> list[Op]:
@@ -283,7 +293,8 @@ def on_lock(node: Any) -> list[Op]:
 _HANDLERS: dict[str, Callable[[Any], list[Op]]] = {
     "AlterTableStmt": on_alter_table,
     "CreateStmt": on_create,
-    "CreateTableAsStmt": lambda n: [Op("create_table_as", table_name(n.into.rel))],
+    "CreateTableAsStmt": lambda n: [Op("create_table_as", table_name(n.into.rel), attrs={
+        "objtype": "matview" if n.objtype == OT.OBJECT_MATVIEW else "table"})],
     "IndexStmt": on_index,
     "DropStmt": on_drop,
     "DropdbStmt": lambda n: [Op("drop_database", None, str(n.dbname).lower())],
@@ -315,4 +326,12 @@ _HANDLERS: dict[str, Callable[[Any], list[Op]]] = {
     "CreateEnumStmt": lambda n: [Op("create_other", None, dotted(n.typeName), attrs={"objtype": "type"})],
     "CreateSchemaStmt": lambda n: [Op("create_other", None, str(n.schemaname).lower(),
                                       attrs={"objtype": "schema"})],
+    "CompositeTypeStmt": lambda n: [Op("create_other", None, table_name(n.typevar), attrs={"objtype": "type"})],
+    "CreateRangeStmt": lambda n: [Op("create_other", None, dotted(n.typeName), attrs={"objtype": "type"})],
+    "CreateExtensionStmt": lambda n: [Op("create_other", None, str(n.extname).lower(),
+                                         attrs={"objtype": "extension"})],
+    "CreateRoleStmt": lambda n: [Op("create_other", None, str(n.role).lower(), attrs={"objtype": "role"})],
+    "DropRoleStmt": lambda n: [Op("drop_other", None, str(r.rolename or "").lower(), attrs={"objtype": "role"})
+                               for r in n.roles or ()],
+    "CreatedbStmt": lambda n: [Op("create_other", None, str(n.dbname).lower(), attrs={"objtype": "database"})],
 }

@@ -1,6 +1,7 @@
-from dualpath.risk.context import Context
+from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.objects import undoes_forward
+from dualpath.risk.rule import Case, OpRule
 
 
 class DropTable(OpRule):
@@ -15,6 +16,24 @@ class DropTable(OpRule):
     fix = "stop using the table first; drop it later in a change marked -- dualpath:irreversible"
     bad = "DROP TABLE legacy_orders;"
     good = "CREATE TABLE legacy_orders_archive (id bigint PRIMARY KEY);"
+
+    cases = (
+        Case("CREATE TABLE app.notes (id int);", False, "DROP TABLE IF EXISTS notes;",
+             note="rollback drops the table its forward created"),
+        Case("CREATE TABLE notes (id int);", False, "DROP TABLE notes CASCADE;", note="with CASCADE"),
+        Case("INSERT INTO orders VALUES (1);", True, "DROP TABLE orders;",
+             note="the forward only added rows to an existing table"),
+        Case("ALTER TABLE a RENAME TO b;", True, "DROP TABLE b;", note="renamed is not created"),
+        Case("CREATE TABLE notes (id int);", False, "DROP TABLE IF EXISTS `notes`;", dialect="mysql",
+             note="mysql: its own table"),
+        Case("CREATE TABLE copy AS SELECT * FROM orders;", False, "DROP TABLE copy;", dialect="mysql",
+             note="mysql: CREATE TABLE ... AS SELECT"),
+        Case("ALTER TABLE orders ADD COLUMN note TEXT;", True, "DROP TABLE orders;", dialect="mysql",
+             note="mysql: a table that existed before"),
+    )
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        return not undoes_forward(ctx.forward, item, effect.op)  # a rollback dropping its own new table
 
     def message(self, ctx: Context, effect: Effect) -> str:
         return f"dropping table {effect.table} breaks code that still uses it and loses its rows"

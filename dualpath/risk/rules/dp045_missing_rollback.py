@@ -21,7 +21,9 @@ class MissingRollback(Rule):
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not ctx.change.rollback and ctx.change.irreversible is None:
-            yield ctx.finding(self, None, f"change {ctx.change.version} has no rollback and is not marked "
+            back = ctx.change.rollback_file
+            how = f"its rollback {back} runs nothing" if back else "it has no rollback"
+            yield ctx.finding(self, None, f"change {ctx.change.version}: {how}, and it is not marked "
                               "irreversible")
 
 

@@ -2,6 +2,7 @@ from collections.abc import Iterable
 
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
+from dualpath.risk.object_cases import foreign_drops, redefined, renamed, undone
 from dualpath.risk.objects import created, dropped, renamed_to
 from dualpath.risk.rule import Rule
 
@@ -20,10 +21,12 @@ class RollbackDropsForeignObject(Rule):
     good = "ALTER TABLE orders ADD COLUMN note text;"
     good_rollback = "ALTER TABLE orders DROP COLUMN note;"
 
+    cases = undone() + foreign_drops() + redefined() + renamed()
+
     def check(self, ctx: Context) -> Iterable[Finding]:
         made = set(created(ctx.forward)) | set(created(ctx.rollback)) | renamed_to(ctx.rollback)
         for (kind, name), item in dropped(ctx.rollback).items():
-            if (kind, name) not in made and kind != "schema":
+            if (kind, name) not in made:
                 yield ctx.finding(self, item, f"rollback drops {kind} {name}, which the forward change "
                                   "did not create")
 

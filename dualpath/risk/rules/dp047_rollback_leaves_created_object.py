@@ -2,6 +2,7 @@ from collections.abc import Iterable
 
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
+from dualpath.risk.object_cases import left_behind, redefined, renamed, undone
 from dualpath.risk.objects import covered, created, dropped
 from dualpath.risk.rule import Rule
 
@@ -20,13 +21,16 @@ class RollbackLeavesCreatedObject(Rule):
     good = "CREATE TABLE notes (id bigint PRIMARY KEY);\nCREATE INDEX notes_id_idx ON orders (id);"
     good_rollback = "DROP INDEX notes_id_idx;\nDROP TABLE notes;"
 
+    cases = undone() + left_behind() + redefined() + renamed()
+
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not ctx.change.rollback:
             return  # DP045 reports the missing rollback
         gone = dropped(ctx.rollback)
-        for (kind, name), (item, table) in created(ctx.forward).items():
-            if not covered((kind, name), table, gone):
-                yield ctx.finding(self, item, f"{kind} {name} created here is not dropped by the rollback")
+        redefined = created(ctx.rollback)  # CREATE OR REPLACE of the old definition undoes a replace
+        for (kind, name), made in created(ctx.forward).items():
+            if not covered((kind, name), made, gone) and (kind, name) not in redefined:
+                yield ctx.finding(self, made.item, f"{kind} {name} created here is not dropped by the rollback")
 
 
 RULE = RollbackLeavesCreatedObject()

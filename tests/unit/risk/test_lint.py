@@ -173,3 +173,67 @@ def test_lint_imports_neither_prefect_nor_great_expectations(tmp_path: Path) -> 
 @pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite"])
 def test_every_dialect_lints_an_empty_file(tmp_path: Path, dialect: str) -> None:
     assert lint_paths([write(tmp_path / "a.sql", "")], dialect=dialect) == []
+
+
+def test_each_change_without_a_rollback_is_named_once(tmp_path: Path) -> None:
+    write(tmp_path / "m" / "V1__a.sql", "ALTER TABLE orders ADD COLUMN a int;\n")
+    write(tmp_path / "m" / "V2__b.sql", "ALTER TABLE orders ADD COLUMN b int;\n")
+    write(tmp_path / "m" / "V3__c.sql", "ALTER TABLE orders ADD COLUMN c int;\n")
+    write(tmp_path / "m" / "U3__c.sql", "ALTER TABLE orders DROP COLUMN c;\n")
+    write(tmp_path / "m" / "V4__d.sql", '-- dualpath:irreversible reason="x"\nALTER TABLE orders ADD COLUMN d int;\n')
+    found = [f for f in lint_paths([tmp_path / "m"], dialect="postgresql") if f.rule == "DP045"]
+    assert sorted(Path(f.file).name for f in found) == ["V1__a.sql", "V2__b.sql"]
+
+
+def test_a_refused_folder_still_judges_rollbacks_as_rollbacks(tmp_path: Path) -> None:
+    # today's diesel reader refuses the whole folder for one empty down.sql
+    write(tmp_path / "m" / "2020-01-01-000000_a" / "up.sql", "ALTER TABLE orders ADD COLUMN note text;\n")
+    write(tmp_path / "m" / "2020-01-01-000000_a" / "down.sql", "ALTER TABLE orders DROP COLUMN note;\n")
+    write(tmp_path / "m" / "2020-01-02-000000_b" / "up.sql", "CREATE TABLE notes (id int);\n")
+    write(tmp_path / "m" / "2020-01-02-000000_b" / "down.sql", "-- This file intentionally left blank\n")
+    found = lint_paths([tmp_path / "m"], dialect="postgresql")
+    assert "DP012" not in rules_of(found)
+    assert [(f.rule, f.version) for f in found if f.rule == "DP045"] == [("DP045", "2020-01-02-000000_b")]
+
+
+def test_changes_whose_rollback_is_empty_or_none_are_each_named(tmp_path: Path, monkeypatch) -> None:
+    # a reader that accepts empty rollbacks returns the changes instead of raising
+    from dualpath import sources
+    from dualpath.changes import Change, Statement
+
+    def read_changes(folder: Path, dialect: str | None = None) -> list[Change]:
+        up = (Statement("ALTER TABLE orders ADD COLUMN a int", "u.sql", 1),)
+        return [Change("1", "a", up, (), "1.up.sql", rollback_file="1.down.sql"),
+                Change("2", "b", up, None, "2.up.sql"),  # type: ignore[arg-type]
+                Change("3", "c", up, (Statement("ALTER TABLE orders DROP COLUMN a", "3.down.sql", 1),), "3.up.sql")]
+
+    monkeypatch.setattr(sources, "read_changes", read_changes)
+    (tmp_path / "m").mkdir()
+    found = [f for f in lint_paths([tmp_path / "m"], dialect="postgresql") if f.rule == "DP045"]
+    assert [f.version for f in found] == ["1", "2"]
+    assert "1.down.sql runs nothing" in found[0].message
+
+
+def test_sqitch_scripts_are_judged_without_the_begin_commit_the_reader_drops(tmp_path: Path) -> None:
+    # a change reworked without a tag in between: the reader refuses the folder, lint reads the files
+    write(tmp_path / "s" / "sqitch.plan", "%project=x\n\nt 2024-01-01T00:00:00Z A <a@b> # t\n"
+          "t 2024-01-02T00:00:00Z A <a@b> # again\n")
+    write(tmp_path / "s" / "deploy" / "t.sql", "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n")
+    write(tmp_path / "s" / "revert" / "t.sql", "BEGIN;\nDROP TABLE t;\nCOMMIT;\n")
+    found = lint_paths([tmp_path / "s"], dialect="postgresql")
+    assert not {"DP029", "DP013"} & set(rules_of(found)), found
+
+
+def test_mysql_create_index_is_told_where_its_algorithm_clause_goes(tmp_path: Path) -> None:
+    sql = write(tmp_path / "a.sql", "CREATE INDEX i ON orders (a);\n")
+    found = next(f for f in lint_paths([sql], dialect="mysql") if f.rule == "DP053")
+    assert "ALGORITHM=INSTANT" not in found.fix and "after the column list" in found.fix
+
+
+def test_mysql_multi_statement_change_is_info_under_dualpath_and_a_warning_for_other_runners(tmp_path: Path) -> None:
+    sql = write(tmp_path / "a.sql", "ALTER TABLE orders ADD COLUMN a int;\nALTER TABLE orders ADD COLUMN b int;\n")
+    ours = next(f for f in lint_paths([sql], dialect="mysql") if f.rule == "DP049")
+    theirs = next(f for f in lint_paths([sql], dialect="mysql", runner="other") if f.rule == "DP049")
+    assert (ours.severity, theirs.severity) == ("info", "warning")
+    assert "journal" in ours.message
+    assert run_lint([sql], dialect="mysql", runner="nobody")[1] == 2

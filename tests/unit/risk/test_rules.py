@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dualpath.risk.examples import example_findings
+from dualpath.risk.examples import case_findings, example_findings
 from dualpath.risk.registry import all_rules
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
 
 RULES = all_rules()
 
@@ -38,3 +38,14 @@ def test_ids_are_unique_and_there_are_enough() -> None:
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids))
     assert len(ids) >= 45
+
+
+CASES = [(rule, case) for rule in RULES for case in rule.cases]
+
+
+@pytest.mark.parametrize(("rule", "case"), CASES,
+                         ids=[f"{r.id}-{n}" for n, (r, _) in enumerate(CASES)])
+def test_edge_case(rule: Rule, case: Case) -> None:
+    found = case_findings(rule, case)
+    assert (rule.id in {f.rule for f in found}) is case.reported, (case.note, found)
+    assert "DP000" not in {f.rule for f in found}, (case.note, found)
