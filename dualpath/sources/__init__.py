@@ -14,7 +14,7 @@ from pathlib import Path
 from dualpath.changes import Change, version_key
 from dualpath.errors import InputError, UsageError
 from dualpath.sources import dbmate, diesel, flyway, golang_migrate, liquibase, sqitch
-from dualpath.sources.common import Reader, raise_duplicate, same_version_key
+from dualpath.sources.common import Reader, missing_rollbacks_allowed, raise_duplicate, same_version_key
 
 __all__ = ["READERS", "LAYOUTS", "Reader", "detect_layout", "read_changes"]
 
@@ -26,8 +26,13 @@ READERS: dict[str, Reader] = {
 LAYOUTS = tuple(READERS)
 
 
-def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None = None) -> list[Change]:
-    """All changes in ``folder``, ordered by version; ``layout`` skips detection."""
+def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None = None,
+                 allow_missing_rollbacks: bool = False) -> list[Change]:
+    """All changes in ``folder``, ordered by version; ``layout`` skips detection.
+
+    ``allow_missing_rollbacks`` (for ``dualpath draft-rollbacks``): a change whose rollback is
+    absent or has no SQL is read with ``rollback=()`` instead of refused.
+    """
     folder = Path(folder)
     if layout is None:
         layout = detect_layout(folder)
@@ -35,7 +40,8 @@ def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None
         _check_folder(folder)
         if layout not in READERS:
             raise UsageError(f"unknown migration layout '{layout}'", hint=f"use one of: {', '.join(LAYOUTS)}")
-    changes = READERS[layout].read(folder, dialect)
+    with missing_rollbacks_allowed(allow_missing_rollbacks):
+        changes = READERS[layout].read(folder, dialect)
     _check_unique_versions(changes)
     return sorted(changes, key=lambda c: version_key(c.version))
 

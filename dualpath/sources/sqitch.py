@@ -13,6 +13,7 @@ from dualpath.sources.common import (
     Reader,
     build_change,
     drop_transaction_control,
+    missing_rollbacks_ok,
     read_text,
     require_rollback,
     require_statements,
@@ -124,7 +125,8 @@ def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect:
     forward, forward_dropped = _read_script(deploy, dialect)
     require_statements(forward, deploy)
     rollback, rollback_dropped = _read_script(revert, dialect) if revert.is_file() else (None, False)
-    if rollback is None and not any(d.name == "irreversible" for d in forward.directives):
+    if rollback is None and not missing_rollbacks_ok() and not any(d.name == "irreversible"
+                                                                   for d in forward.directives):
         raise InputError(f"no rollback for version {version} ({entry.name}): {revert} is missing",
                          where=where, hint=f"add {revert} or mark the change irreversible with "
                                            '-- dualpath:irreversible reason="..."')
