@@ -52,7 +52,7 @@ def write_rollback(change: Change, folder: Path, lines: list[str]) -> Written:
     if change.layout == "dbmate":
         return _fill_dbmate(path, lines)
     if change.layout == "liquibase":
-        return _fill_liquibase(path, change.line, lines)
+        return _fill_liquibase(path, str(change.extra.get("changeset_id", "")), lines)
     how = "replaced an empty rollback file" if path.exists() else "new file"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -74,12 +74,21 @@ def _fill_dbmate(path: Path, lines: list[str]) -> Written:
     return _write(path, new, "filled the empty -- migrate:down section")
 
 
-def _fill_liquibase(path: Path, changeset_line: int, lines: list[str]) -> Written:
-    """``--rollback`` lines after the changeset's last line of SQL; empty ``--rollback`` lines go."""
+def _fill_liquibase(path: Path, changeset_id: str, lines: list[str]) -> Written:
+    """``--rollback`` lines after the changeset's last line of SQL; empty ``--rollback`` lines go.
+
+    The changeset is found by its author:id (an earlier draft in the same file moved the lines).
+    """
     old = path.read_text(encoding="utf-8").split("\n")
     if old and old[-1] == "":
         old.pop()
-    start = changeset_line  # index of the line after the header
+    author, _, ident = changeset_id.partition(":")
+    header = re.compile(rf'^\s*--\s*changeset\s+"?{re.escape(author)}"?:"?{re.escape(ident)}"?(\s|$)', re.IGNORECASE)
+    found = next((n for n, line in enumerate(old) if header.match(line)), None)
+    if found is None:
+        raise InputError(f"changeset {changeset_id} not found in {path.name} any more", where=f"{path}:1",
+                         hint="read the folder again and draft once more")
+    start = found + 1  # the line after the header
     end = next((n for n in range(start, len(old)) if _CHANGESET.match(old[n])), len(old))
     body = [line for line in old[start:end] if not _ROLLBACK.match(line)]
     had_empty = len(body) != end - start
