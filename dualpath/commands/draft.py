@@ -65,7 +65,8 @@ def _print(result: object, show_sql: bool) -> None:
         out.print(f"{head}: no draft: {result.error}", markup=False, soft_wrap=True)
         return
     if result.draft.empty:
-        out.print(f"{head}: no draft: the change made no schema change dualpath can see", markup=False)
+        why = "; ".join(result.draft.notes) or "the change made no schema change"
+        out.print(f"{head}: no draft: {why}", markup=False, soft_wrap=True)
         return
     state = f" ({result.written.how})" if result.written else " (dry run: not written; --write writes it)"
     proof = f"; {result.proof}" if result.proof else ""

@@ -57,16 +57,22 @@ class _Inverse:
         self.b, self.a, self.ddl = before, after, ddl
         self.draft = Draft()
         # phases run in this order; each list is filled while comparing
-        self.drop_early: list[str] = []  # views, triggers, foreign keys, indexes, constraints
+        self.drop_views: list[str] = []  # views, triggers
+        self.drop_fks: list[str] = []  # every foreign key before the keys they may point at
+        self.drop_early: list[str] = []  # indexes, unique and check constraints
+        self.drop_keys: list[str] = []  # primary keys
         self.renames: list[str] = []
         self.drop_columns: list[str] = []
         self.make_types: list[str] = []
         self.alter: list[str] = []
         self.drop_tables: list[str] = []
-        self.drop_late: list[str] = []  # routines, types
+        self.drop_routines: list[str] = []  # before the types they may use
+        self.drop_late: list[str] = []  # types
         self.make_tables: list[str] = []
         self.add_columns: list[str] = []
-        self.make_late: list[str] = []  # indexes, constraints, foreign keys
+        self.make_keys: list[str] = []
+        self.make_late: list[str] = []  # indexes, unique and check constraints
+        self.make_fks: list[str] = []  # last: they need the keys and unique constraints they point at
         self.make_views: list[str] = []
 
     def build(self) -> Draft:
@@ -77,9 +83,15 @@ class _Inverse:
             self._table(self.b.tables[before_name], self.a.tables[after_name])
         self._other_objects()
         self.draft.statements = [s for s in (
-            self.drop_early + self.renames + self.drop_columns + self.make_types + self.alter
-            + self.drop_tables + self.drop_late + self.make_tables + self.add_columns + self.make_late
-            + self.make_views) if s]
+            self.drop_views + self.drop_fks + self.drop_early + self.drop_keys + self.renames + self.drop_columns
+            + self.make_types + self.alter + self.drop_tables + self.drop_routines + self.drop_late
+            + self.make_tables + self.add_columns
+            + self.make_keys + self.make_late + self.make_fks + self.make_views) if s]
+        if self.draft.empty and self.b.fingerprint != self.a.fingerprint:
+            unseen = self.b.fingerprint.diff(self.a.fingerprint)
+            self.draft.notes.append("not drafted: the change made schema changes outside what drafts cover "
+                                    "(e.g. another schema): " + "; ".join(unseen[:5])
+                                    + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
         return self.draft
 
     # -- views and types ----------------------------------------------------------------
@@ -87,7 +99,7 @@ class _Inverse:
     def _views(self) -> None:
         for name in sorted(self.a.views):
             if self.b.views.get(name) != self.a.views[name]:
-                self.drop_early.append(self.ddl.drop_view(name))
+                self.drop_views.append(self.ddl.drop_view(name))
         for name in sorted(self.b.views):
             if self.a.views.get(name) != self.b.views[name]:
                 self.make_views.append(self.b.views[name])
@@ -134,15 +146,17 @@ class _Inverse:
         self.make_tables.append(self.ddl.create_table(table))
         self.make_tables += [self.ddl.create_index(i) for i in sorted(table.indexes, key=_key)]
         for fk in sorted(table.foreign_key_constraints, key=_key):
-            self._add_constraint(fk, table.name)
+            self._add_constraint(fk, table.name, self.make_fks)
         self.draft.irreversible.append(f"table {table.name} comes back empty")
 
     def _table(self, before: sa.Table, after: sa.Table) -> None:
         self._columns(before, after)
         self._constraints(before, after)
         if _pk(before) != _pk(after):
-            self.draft.notes.append(f"not drafted: the primary key of {before.name} changed from "
-                                    f"{_pk(before) or 'none'} to {_pk(after) or 'none'}")
+            if _pk(after):
+                self._drop_constraint(after.primary_key, after.name, self.drop_keys)
+            if _pk(before):
+                self._add_constraint(before.primary_key, before.name, self.make_keys)
 
     def _columns(self, before: sa.Table, after: sa.Table) -> None:
         gone = [c for c in before.columns.keys() if c not in after.columns]
@@ -196,35 +210,35 @@ class _Inverse:
         old_ix, new_ix = _named(before.indexes), _named(after.indexes)
         old_other, new_other = _named(_plain_constraints(before)), _named(_plain_constraints(after))
         for key in sorted(set(new_fks) - set(old_fks)):
-            self._drop_constraint(new_fks[key], after.name)
+            self._drop_constraint(new_fks[key], after.name, self.drop_fks)
         for key in sorted(set(new_ix) - set(old_ix)):
             if _survives(new_ix[key], before):
                 self.drop_early.append(self.ddl.drop_index(new_ix[key]))
         for key in sorted(set(new_other) - set(old_other)):
             if _survives(new_other[key], before):
-                self._drop_constraint(new_other[key], after.name)
+                self._drop_constraint(new_other[key], after.name, self.drop_early)
         for key in sorted(set(old_ix) - set(new_ix)):
             self.make_late.append(self.ddl.create_index(old_ix[key]))
         for key in sorted(set(old_other) - set(new_other)):
-            self._add_constraint(old_other[key], before.name)
+            self._add_constraint(old_other[key], before.name, self.make_late)
         for key in sorted(set(old_fks) - set(new_fks)):
-            self._add_constraint(old_fks[key], before.name)
+            self._add_constraint(old_fks[key], before.name, self.make_fks)
 
-    def _drop_constraint(self, constraint: sa.Constraint, table: str) -> None:
+    def _drop_constraint(self, constraint: sa.Constraint, table: str, phase: list[str]) -> None:
         statement = self.ddl.drop_constraint(constraint)
         if statement is None:
             self.draft.notes.append(f"not drafted: dropping constraint {constraint.name or '(unnamed)'} of "
                                     f"{table} needs a table rebuild on this database")
         else:
-            self.drop_early.append(statement)
+            phase.append(statement)
 
-    def _add_constraint(self, constraint: sa.Constraint, table: str) -> None:
+    def _add_constraint(self, constraint: sa.Constraint, table: str, phase: list[str]) -> None:
         statement = self.ddl.add_constraint(constraint)
         if statement is None:
             self.draft.notes.append(f"not drafted: adding constraint {constraint.name or '(unnamed)'} to "
                                     f"{table} needs a table rebuild on this database")
         else:
-            self.make_late.append(statement)
+            phase.append(statement)
 
     # -- what reflection does not cover: routines, triggers, sequences, extensions ------
 
@@ -238,10 +252,10 @@ class _Inverse:
                 if attrs.get("table") in created_tables or attrs.get("owned_by"):
                     continue  # goes with its table or column
                 if kind == "trigger":
-                    self.drop_early.insert(0, self.ddl.drop_trigger(str(attrs["table"]),
+                    self.drop_views.append(self.ddl.drop_trigger(str(attrs["table"]),
                                                                     name[len(str(attrs["table"])) + 1:]))
                 elif kind == "function":
-                    self.drop_late.append(self.ddl.drop_routine(str(attrs.get("kind", "function")), name))
+                    self.drop_routines.append(self.ddl.drop_routine(str(attrs.get("kind", "function")), name))
                 else:
                     self.draft.notes.append(f"not drafted: {kind} {name} was created by the change; drop it")
             for name in sorted(set(before) - set(after)):
