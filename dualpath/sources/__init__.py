@@ -14,7 +14,7 @@ from pathlib import Path
 from dualpath.changes import Change, version_key
 from dualpath.errors import InputError, UsageError
 from dualpath.sources import dbmate, diesel, flyway, golang_migrate, liquibase, sqitch
-from dualpath.sources.common import Reader, raise_duplicate, same_version_key
+from dualpath.sources.common import Reader, missing_rollbacks_allowed, raise_duplicate, same_version_key
 from dualpath.sources.files import reading_from
 
 __all__ = ["READERS", "LAYOUTS", "Reader", "detect_layout", "read_changes"]
@@ -28,11 +28,13 @@ LAYOUTS = tuple(READERS)
 
 
 def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None = None,
-                 follow_links_outside: bool = False) -> list[Change]:
+                 follow_links_outside: bool = False, allow_missing_rollbacks: bool = False) -> list[Change]:
     """All changes in ``folder``, ordered by version; ``layout`` skips detection.
 
     Links that leave ``folder`` are refused unless ``follow_links_outside`` (the
-    ``[sources] follow_links_outside`` setting) allows them.
+    ``[sources] follow_links_outside`` setting) allows them. ``allow_missing_rollbacks`` (for
+    ``dualpath draft-rollbacks``): a change whose rollback is absent or has no SQL is read with
+    ``rollback=()`` instead of refused.
     """
     folder = Path(folder)
     if layout is None:
@@ -41,7 +43,7 @@ def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None
         _check_folder(folder)
         if layout not in READERS:
             raise UsageError(f"unknown migration layout '{layout}'", hint=f"use one of: {', '.join(LAYOUTS)}")
-    with reading_from(folder, follow_links_outside):
+    with reading_from(folder, follow_links_outside), missing_rollbacks_allowed(allow_missing_rollbacks):
         changes = READERS[layout].read(folder, dialect)
     _check_unique_versions(changes)
     return sorted(changes, key=lambda c: version_key(c.version))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn, cast
@@ -24,6 +26,24 @@ __all__ = ["read_text", "present"]
 CHANGE_LEVEL = ("no-transaction", "irreversible", "ticket")
 
 IRREVERSIBLE_HINT = 'or mark the change irreversible with -- dualpath:irreversible reason="..."'
+
+# `dualpath draft-rollbacks` reads folders whose rollbacks are missing: it is about to write them
+_MISSING_ROLLBACKS_OK: ContextVar[bool] = ContextVar("missing_rollbacks_ok", default=False)
+
+
+@contextmanager
+def missing_rollbacks_allowed(allowed: bool) -> Iterator[None]:
+    """While inside, a change without a rollback is read (``rollback=()``) instead of refused."""
+    token = _MISSING_ROLLBACKS_OK.set(allowed)
+    try:
+        yield
+    finally:
+        _MISSING_ROLLBACKS_OK.reset(token)
+
+
+def missing_rollbacks_ok() -> bool:
+    return _MISSING_ROLLBACKS_OK.get()
+
 
 @dataclass(frozen=True)
 class Reader:
@@ -182,6 +202,8 @@ def require_rollback(version: str, forward: Part, rollback: Part | None, expecte
                      where: str) -> None:
     """A change needs a rollback unless it says, with a reason, that it has none."""
     if rollback is not None and rollback.statements:
+        return
+    if missing_rollbacks_ok():
         return
     if any(d.name == "irreversible" for d in forward.directives):
         return

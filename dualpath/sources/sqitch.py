@@ -13,6 +13,7 @@ from dualpath.sources.common import (
     Part,
     Reader,
     build_change,
+    missing_rollbacks_ok,
     present,
     read_script,
     read_text,
@@ -129,7 +130,8 @@ def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect:
     checksum.update(ROLLBACK_MARK)
     rollback, rollback_dropped = (read_script(revert, dialect, checksum, drop_transaction=True)
                                   if present(revert) else (None, False))
-    if rollback is None and not any(d.name == "irreversible" for d in forward.directives):
+    irreversible = any(d.name == "irreversible" for d in forward.directives)
+    if rollback is None and not missing_rollbacks_ok() and not irreversible:
         raise InputError(f"no rollback for version {version} ({entry.name}): {revert} is missing",
                          where=where, hint=f"add {revert} or mark the change irreversible with "
                                            '-- dualpath:irreversible reason="..."')

@@ -1,0 +1,335 @@
+"""The inverse of one change: from the schema after it back to the schema before it, in a safe order.
+
+What the change created is dropped; what it dropped or altered is made again from the
+before-schema. A table or column that vanished while one of the same shape appeared is taken
+for a rename and renamed back. Data cannot come back: such drafts carry an irreversible
+directive naming what returns empty or cut.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from dualpath.draft.snapshot import Snapshot
+from dualpath.engines.ddl import Ddl
+
+
+@dataclass
+class Draft:
+    """A drafted rollback: statements plus what a reviewer must know."""
+
+    statements: list[str] = field(default_factory=list)
+    irreversible: list[str] = field(default_factory=list)  # data that does not come back
+    notes: list[str] = field(default_factory=list)  # guesses, and what could not be drafted
+
+    @property
+    def empty(self) -> bool:
+        return not self.statements
+
+    def lines(self, today: date | None = None) -> list[str]:
+        """The draft as lines of SQL (no trailing newline): header comments, then one statement each."""
+        day = (today or date.today()).isoformat()
+        out = [f"-- drafted by dualpath from schema diff on {day}; review before use"]
+        if self.irreversible:
+            reason = "; ".join(self.irreversible).replace('"', "'")
+            out.append(f'-- dualpath:irreversible reason="{reason}"')
+        out += [f"-- review: {note}" for note in self.notes]
+        out += [f"{statement};" for statement in self.statements]
+        return out
+
+    def text(self, today: date | None = None) -> str:
+        return "\n".join(self.lines(today)) + "\n"
+
+
+def draft_inverse(before: Snapshot, after: Snapshot, ddl: Ddl) -> Draft:
+    """The statements that take ``after`` back to ``before``, dependency-safe."""
+    return _Inverse(before, after, ddl).build()
+
+
+class _Inverse:
+    def __init__(self, before: Snapshot, after: Snapshot, ddl: Ddl) -> None:
+        self.b, self.a, self.ddl = before, after, ddl
+        self.draft = Draft()
+        # phases run in this order; each list is filled while comparing
+        self.drop_views: list[str] = []  # views, triggers
+        self.drop_fks: list[str] = []  # every foreign key before the keys they may point at
+        self.drop_early: list[str] = []  # indexes, unique and check constraints
+        self.drop_keys: list[str] = []  # primary keys
+        self.renames: list[str] = []
+        self.drop_columns: list[str] = []
+        self.make_types: list[str] = []
+        self.alter: list[str] = []
+        self.drop_tables: list[str] = []
+        self.drop_routines: list[str] = []  # before the types they may use
+        self.drop_late: list[str] = []  # types
+        self.make_tables: list[str] = []
+        self.add_columns: list[str] = []
+        self.make_keys: list[str] = []
+        self.make_late: list[str] = []  # indexes, unique and check constraints
+        self.make_fks: list[str] = []  # last: they need the keys and unique constraints they point at
+        self.make_views: list[str] = []
+
+    def build(self) -> Draft:
+        self._views()
+        self._types()
+        table_pairs = self._tables()
+        for before_name, after_name in table_pairs:
+            self._table(self.b.tables[before_name], self.a.tables[after_name])
+        self._other_objects()
+        self.draft.statements = [s for s in (
+            self.drop_views + self.drop_fks + self.drop_early + self.drop_keys + self.renames + self.drop_columns
+            + self.make_types + self.alter + self.drop_tables + self.drop_routines + self.drop_late
+            + self.make_tables + self.add_columns
+            + self.make_keys + self.make_late + self.make_fks + self.make_views) if s]
+        if self.draft.empty and self.b.fingerprint != self.a.fingerprint:
+            unseen = self.b.fingerprint.diff(self.a.fingerprint)
+            self.draft.notes.append("not drafted: the change made schema changes outside what drafts cover "
+                                    "(e.g. another schema): " + "; ".join(unseen[:5])
+                                    + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
+        return self.draft
+
+    # -- views and types ----------------------------------------------------------------
+
+    def _views(self) -> None:
+        for name in sorted(self.a.views):
+            if self.b.views.get(name) != self.a.views[name]:
+                self.drop_views.append(self.ddl.drop_view(name))
+        for name in sorted(self.b.views):
+            if self.a.views.get(name) != self.b.views[name]:
+                self.make_views.append(self.b.views[name])
+
+    def _types(self) -> None:
+        for name in sorted(set(self.b.types) | set(self.a.types)):
+            old, new = self.b.types.get(name), self.a.types.get(name)
+            if old == new:
+                continue
+            if new is not None and old is not None:
+                self.draft.notes.append(f"not drafted: enum {name} changed from {old} to {new}; "
+                                        "PostgreSQL cannot remove enum labels, re-create the type by hand")
+            elif new is not None:
+                self.drop_late.append(self.ddl.drop_type(name))
+            elif old is not None:
+                self.make_types.append(self.ddl.create_type(name, old))
+
+    # -- tables -------------------------------------------------------------------------
+
+    def _tables(self) -> list[tuple[str, str]]:
+        """Tables in both schemas as (before name, after name); created and dropped ones drafted here."""
+        gone = sorted(set(self.b.tables) - set(self.a.tables))
+        new = sorted(set(self.a.tables) - set(self.b.tables))
+        pairs = [(n, n) for n in sorted(set(self.b.tables) & set(self.a.tables))]
+        for old, now in _renames(gone, new, lambda n: _shape(self.b.tables[n], self.ddl),
+                                 lambda n: _shape(self.a.tables[n], self.ddl)):
+            self.renames.append(self.ddl.rename_table(now, old))
+            self.draft.notes.append(f"table {old} is gone and {now} has its shape: taken for a rename, "
+                                    f"renamed back")
+            gone.remove(old)
+            new.remove(now)
+            pairs.append((old, now))
+        created = set(new)
+        for table in reversed(self.a.metadata.sorted_tables):
+            if table.name in created:
+                self.drop_tables.append(self.ddl.drop_table(table.name))
+        dropped = set(gone)
+        for table in self.b.metadata.sorted_tables:
+            if table.name in dropped:
+                self._make_table(table)
+        return pairs
+
+    def _make_table(self, table: sa.Table) -> None:
+        self.make_tables.append(self.ddl.create_table(table))
+        self.make_tables += [self.ddl.create_index(i) for i in sorted(table.indexes, key=_key)]
+        for fk in sorted(table.foreign_key_constraints, key=_key):
+            self._add_constraint(fk, table.name, self.make_fks)
+        self.draft.irreversible.append(f"table {table.name} comes back empty")
+
+    def _table(self, before: sa.Table, after: sa.Table) -> None:
+        self._columns(before, after)
+        self._constraints(before, after)
+        if _pk(before) != _pk(after):
+            if _pk(after):
+                self._drop_constraint(after.primary_key, after.name, self.drop_keys)
+            if _pk(before):
+                self._add_constraint(before.primary_key, before.name, self.make_keys)
+
+    def _columns(self, before: sa.Table, after: sa.Table) -> None:
+        gone = [c for c in before.columns.keys() if c not in after.columns]
+        new = [c for c in after.columns.keys() if c not in before.columns]
+        for old, now in _renames(gone, new, lambda n: _column_shape(before.columns[n], self.ddl),
+                                 lambda n: _column_shape(after.columns[n], self.ddl)):
+            self.renames.append(self.ddl.rename_column(before.name, now, old))
+            self.draft.notes.append(f"column {before.name}.{old} is gone and {before.name}.{now} has its "
+                                    "definition: taken for a rename, renamed back")
+            gone.remove(old)
+            new.remove(now)
+        self.drop_columns += [self.ddl.drop_column(before.name, c) for c in new]
+        for name in gone:
+            column = before.columns[name]
+            self.add_columns.append(self.ddl.add_column(before.name, column))
+            self.draft.irreversible.append(f"column {before.name}.{name} comes back empty")
+            if not column.nullable and column.server_default is None:
+                self.draft.notes.append(f"{before.name}.{name} is NOT NULL without a default: on a table with "
+                                        "rows, add it nullable, fill it, then set NOT NULL")
+        for name in before.columns.keys():
+            if name in after.columns:
+                self._column(before.name, after.columns[name], before.columns[name])
+
+    def _column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> None:
+        old_type, new_type = self.ddl.type_of(back), self.ddl.type_of(now)
+        if (old_type, back.nullable, self.ddl.default_of(back)) == \
+                (new_type, now.nullable, self.ddl.default_of(now)):
+            return
+        statements = self.ddl.alter_column(table, now, back)
+        if statements is None:
+            self.draft.notes.append(f"not drafted: column {table}.{back.name} changed ({new_type} now, "
+                                    f"{old_type} before) and this database cannot alter a column in place; "
+                                    "rebuild the table by hand")
+            return
+        self.alter += statements
+        if old_type != new_type:
+            if narrows(old_type, new_type):
+                self.draft.irreversible.append(f"{table}.{back.name} was narrowed from {old_type} to {new_type}: "
+                                               "values cut by the change do not come back")
+            elif narrows(new_type, old_type):
+                self.draft.notes.append(f"{table}.{back.name} goes back from {new_type} to {old_type}: "
+                                        "values that do not fit make the rollback fail")
+            else:
+                self.draft.notes.append(f"{table}.{back.name} is converted back from {new_type} to {old_type} "
+                                        "with a cast: check that every value converts")
+
+    # -- indexes and constraints --------------------------------------------------------
+
+    def _constraints(self, before: sa.Table, after: sa.Table) -> None:
+        old_fks, new_fks = _named(before.foreign_key_constraints), _named(after.foreign_key_constraints)
+        old_ix, new_ix = _named(before.indexes), _named(after.indexes)
+        old_other, new_other = _named(_plain_constraints(before)), _named(_plain_constraints(after))
+        for key in sorted(set(new_fks) - set(old_fks)):
+            self._drop_constraint(new_fks[key], after.name, self.drop_fks)
+        for key in sorted(set(new_ix) - set(old_ix)):
+            if _survives(new_ix[key], before):
+                self.drop_early.append(self.ddl.drop_index(new_ix[key]))
+        for key in sorted(set(new_other) - set(old_other)):
+            if _survives(new_other[key], before):
+                self._drop_constraint(new_other[key], after.name, self.drop_early)
+        for key in sorted(set(old_ix) - set(new_ix)):
+            self.make_late.append(self.ddl.create_index(old_ix[key]))
+        for key in sorted(set(old_other) - set(new_other)):
+            self._add_constraint(old_other[key], before.name, self.make_late)
+        for key in sorted(set(old_fks) - set(new_fks)):
+            self._add_constraint(old_fks[key], before.name, self.make_fks)
+
+    def _drop_constraint(self, constraint: sa.Constraint, table: str, phase: list[str]) -> None:
+        statement = self.ddl.drop_constraint(constraint)
+        if statement is None:
+            self.draft.notes.append(f"not drafted: dropping constraint {constraint.name or '(unnamed)'} of "
+                                    f"{table} needs a table rebuild on this database")
+        else:
+            phase.append(statement)
+
+    def _add_constraint(self, constraint: sa.Constraint, table: str, phase: list[str]) -> None:
+        statement = self.ddl.add_constraint(constraint)
+        if statement is None:
+            self.draft.notes.append(f"not drafted: adding constraint {constraint.name or '(unnamed)'} to "
+                                    f"{table} needs a table rebuild on this database")
+        else:
+            phase.append(statement)
+
+    # -- what reflection does not cover: routines, triggers, sequences, extensions ------
+
+    def _other_objects(self) -> None:
+        old, new = self.b.fingerprint.objects, self.a.fingerprint.objects
+        created_tables = set(self.a.tables) - set(self.b.tables)
+        for kind in ("trigger", "function", "sequence", "extension"):
+            before, after = old.get(kind, {}), new.get(kind, {})
+            for name in sorted(set(after) - set(before)):
+                attrs = after[name]
+                if attrs.get("table") in created_tables or attrs.get("owned_by"):
+                    continue  # goes with its table or column
+                if kind == "trigger":
+                    self.drop_views.append(self.ddl.drop_trigger(str(attrs["table"]),
+                                                                    name[len(str(attrs["table"])) + 1:]))
+                elif kind == "function":
+                    self.drop_routines.append(self.ddl.drop_routine(str(attrs.get("kind", "function")), name))
+                else:
+                    self.draft.notes.append(f"not drafted: {kind} {name} was created by the change; drop it")
+            for name in sorted(set(before) - set(after)):
+                if before[name].get("table") not in set(self.b.tables) - set(self.a.tables) \
+                        and not before[name].get("owned_by"):
+                    self.draft.notes.append(f"not drafted: {kind} {name} was dropped by the change; "
+                                            "re-create it from its earlier migration")
+            for name in sorted(set(before) & set(after)):
+                if before[name] != after[name]:
+                    self.draft.notes.append(f"not drafted: {kind} {name} was changed by the change; "
+                                            "restore its earlier definition by hand")
+
+
+# -- comparing shapes ------------------------------------------------------------------------
+
+
+def _column_shape(column: sa.Column[Any], ddl: Ddl) -> tuple[Any, ...]:
+    return ddl.type_of(column), column.nullable, ddl.default_of(column)
+
+
+def _shape(table: sa.Table, ddl: Ddl) -> tuple[Any, ...]:
+    return tuple((c.name, *_column_shape(c, ddl)) for c in table.columns)
+
+
+def _renames(gone: list[str], new: list[str], old_shape: Any, new_shape: Any) -> list[tuple[str, str]]:
+    """(old, new) pairs where exactly one vanished and one appeared object share a shape."""
+    pairs = []
+    for old in gone:
+        same = [n for n in new if new_shape(n) == old_shape(old)]
+        twins = [o for o in gone if old_shape(o) == old_shape(old)]
+        if len(same) == 1 and len(twins) == 1:
+            pairs.append((old, same[0]))
+    return pairs
+
+
+def _key(item: Any) -> str:
+    name = getattr(item, "name", None)
+    if name:
+        return str(name)
+    columns = ",".join(str(c.name) for c in getattr(item, "columns", []))
+    return f"{type(item).__name__}:{columns}"
+
+
+def _named(items: Iterable[Any]) -> dict[str, Any]:
+    return {_key(item): item for item in items}
+
+
+def _plain_constraints(table: sa.Table) -> list[sa.Constraint]:
+    """Unique and check constraints (primary and foreign keys are compared on their own)."""
+    return [c for c in table.constraints if isinstance(c, (sa.UniqueConstraint, sa.CheckConstraint))]
+
+
+def _survives(item: Any, before: sa.Table) -> bool:
+    """False when every column of an index or constraint is one the rollback drops anyway."""
+    columns = [c.name for c in getattr(item, "columns", [])]
+    return not columns or any(c in before.columns for c in columns)
+
+
+def _pk(table: sa.Table) -> list[str]:
+    return [c.name for c in table.primary_key.columns]
+
+
+_SIZED = re.compile(r"^(?P<base>[A-Z ]+?)\s*\((?P<size>\d+)(?:\s*,\s*(?P<scale>\d+))?\)")
+_INT_RANK = {"TINYINT": 1, "SMALLINT": 2, "MEDIUMINT": 3, "INTEGER": 4, "INT": 4, "BIGINT": 5}
+_UNBOUNDED = ("TEXT", "CLOB", "LONGTEXT", "MEDIUMTEXT", "CHARACTER VARYING", "VARCHAR")
+
+
+def narrows(wide: str, narrow: str) -> bool:
+    """True when a value of type ``wide`` may not fit ``narrow`` (shorter, less precise, smaller integer)."""
+    w, n = wide.upper().strip(), narrow.upper().strip()
+    mw, mn = _SIZED.match(w), _SIZED.match(n)
+    if mw and mn and mw["base"] == mn["base"]:
+        return int(mn["size"]) < int(mw["size"]) or int(mn["scale"] or 0) < int(mw["scale"] or 0)
+    if w in _UNBOUNDED and mn:
+        return True
+    rw, rn = _INT_RANK.get(w.split()[0] if w else ""), _INT_RANK.get(n.split()[0] if n else "")
+    return rw is not None and rn is not None and rn < rw

@@ -1,0 +1,37 @@
+"""A schema as a rollback draft needs it: reflected tables (SQLAlchemy), views, named types, fingerprint.
+
+The reflected ``Table`` objects are what re-creates a dropped table or column; the view statements
+what re-creates a view; the engine's fingerprint lists what reflection does not cover (routines,
+triggers), so a draft can at least drop what the change created and name what it cannot write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from dualpath.engines.base import Engine, Fingerprint
+from dualpath.engines.ddl import Ddl
+from dualpath.engines.fingerprint import is_foreign_table
+
+
+@dataclass
+class Snapshot:
+    tables: dict[str, sa.Table]
+    views: dict[str, str]  # name → the CREATE VIEW statement that makes it again
+    types: dict[str, list[str]]  # enum name → labels
+    fingerprint: Fingerprint
+    metadata: sa.MetaData = field(default_factory=sa.MetaData)
+
+
+def take_snapshot(engine: Engine, conn: Connection, ddl: Ddl) -> Snapshot:
+    """The schema of ``conn``'s database now, without dualpath's or other tools' history tables."""
+    meta = sa.MetaData()
+    meta.reflect(bind=conn, views=False, only=lambda name, _: not is_foreign_table(name))
+    views = {name: ddl.create_view(conn, name) for name in ddl.view_names(conn) if not is_foreign_table(name)}
+    snap = Snapshot(tables=dict(meta.tables), views=views, types=ddl.types(conn),
+                    fingerprint=engine.fingerprint(conn), metadata=meta)
+    conn.rollback()  # reflection autobegan a transaction; the runner opens its own
+    return snap

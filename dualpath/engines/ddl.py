@@ -1,0 +1,197 @@
+"""DDL a drafted rollback is written in: SQLAlchemy's compiler for what it knows, a class per dialect for the rest.
+
+``dualpath draft-rollbacks`` (dualpath/draft/) diffs two reflected schemas and asks this module for
+the statements that turn one back into the other. Everything here is text: nothing runs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable, DropConstraint, DropIndex
+
+
+class Ddl:
+    """What every dialect writes the same way (SQLAlchemy compiles it for the dialect)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.preparer = dialect.identifier_preparer
+
+    def q(self, name: str) -> str:
+        return str(self.preparer.quote(name))
+
+    def compile(self, element: Any) -> str:
+        return str(element.compile(dialect=self.dialect)).strip()
+
+    def type_of(self, column: sa.Column[Any]) -> str:
+        return str(column.type.compile(dialect=self.dialect))
+
+    def default_of(self, column: sa.Column[Any]) -> str | None:
+        arg = getattr(column.server_default, "arg", None)
+        return None if arg is None else str(getattr(arg, "text", arg))
+
+    def column_spec(self, column: sa.Column[Any]) -> str:
+        """``name TYPE [NOT NULL] [DEFAULT ...]`` as CREATE TABLE would write it."""
+        compiler = self.dialect.ddl_compiler(self.dialect, None)  # type: ignore[arg-type]  # no statement: one column
+        return str(compiler.get_column_specification(column))
+
+    # -- tables and columns -------------------------------------------------------------
+
+    def create_table(self, table: sa.Table) -> str:
+        return self.compile(CreateTable(table, include_foreign_key_constraints=[]))
+
+    def drop_table(self, name: str) -> str:
+        return f"DROP TABLE {self.q(name)}"
+
+    def rename_table(self, old: str, new: str) -> str:
+        return f"ALTER TABLE {self.q(old)} RENAME TO {self.q(new)}"
+
+    def add_column(self, table: str, column: sa.Column[Any]) -> str:
+        return f"ALTER TABLE {self.q(table)} ADD COLUMN {self.column_spec(column)}"
+
+    def drop_column(self, table: str, column: str) -> str:
+        return f"ALTER TABLE {self.q(table)} DROP COLUMN {self.q(column)}"
+
+    def rename_column(self, table: str, old: str, new: str) -> str:
+        return f"ALTER TABLE {self.q(table)} RENAME COLUMN {self.q(old)} TO {self.q(new)}"
+
+    def alter_column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> list[str] | None:
+        """Statements that give column ``now`` the type, nullability and default of ``back``; None: cannot."""
+        return None
+
+    # -- indexes, constraints, views, types ---------------------------------------------
+
+    def create_index(self, index: sa.Index) -> str:
+        return self.compile(CreateIndex(index))
+
+    def drop_index(self, index: sa.Index) -> str:
+        return self.compile(DropIndex(index))
+
+    def add_constraint(self, constraint: sa.Constraint) -> str | None:
+        return self.compile(AddConstraint(constraint))
+
+    def drop_constraint(self, constraint: sa.Constraint) -> str | None:
+        return self.compile(DropConstraint(constraint))
+
+    def view_names(self, conn: Connection) -> list[str]:
+        return list(sa.inspect(conn).get_view_names())
+
+    def create_view(self, conn: Connection, name: str) -> str:
+        definition = str(sa.inspect(conn).get_view_definition(name)).strip().rstrip(";")
+        return f"CREATE VIEW {self.q(name)} AS {definition}"
+
+    def drop_view(self, name: str) -> str:
+        return f"DROP VIEW {self.q(name)}"
+
+    def types(self, conn: Connection) -> dict[str, list[str]]:
+        """Named types a column may use (PostgreSQL enums): name → labels."""
+        return {}
+
+    def create_type(self, name: str, labels: list[str]) -> str:
+        raise NotImplementedError
+
+    def drop_type(self, name: str) -> str:
+        raise NotImplementedError
+
+    def drop_routine(self, kind: str, signature: str) -> str:
+        """``signature`` as the fingerprint names it: ``name(args)``."""
+        return f"DROP {'PROCEDURE' if kind == 'procedure' else 'FUNCTION'} {self._routine(signature)}"
+
+    def _routine(self, signature: str) -> str:
+        name, _, _ = signature.partition("(")
+        return self.q(name)
+
+    def drop_trigger(self, table: str, name: str) -> str:
+        return f"DROP TRIGGER {self.q(name)}"
+
+
+class PostgresDdl(Ddl):
+    def alter_column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> list[str] | None:
+        alter = f"ALTER TABLE {self.q(table)} ALTER COLUMN {self.q(back.name)}"
+        out = []
+        old_type = self.type_of(back)
+        if self.type_of(now) != old_type:
+            if self.default_of(now) is not None:  # it may not cast to the old type: set again below
+                out.append(f"{alter} DROP DEFAULT")
+            out.append(f"{alter} TYPE {old_type} USING {self.q(back.name)}::{old_type}")
+            if self.default_of(back) is not None:
+                out.append(f"{alter} SET DEFAULT {self.default_of(back)}")
+        elif self.default_of(now) != self.default_of(back):
+            out.append(f"{alter} SET DEFAULT {self.default_of(back)}" if self.default_of(back) is not None
+                       else f"{alter} DROP DEFAULT")
+        if now.nullable != back.nullable:
+            out.append(f"{alter} {'DROP' if back.nullable else 'SET'} NOT NULL")
+        return out
+
+    def create_table(self, table: sa.Table) -> str:
+        # a serial's sequence went with its table: let CREATE TABLE make it again (SERIAL)
+        for column in table.columns:
+            default = self.default_of(column)
+            if default and re.fullmatch(r"nextval\('[^']*_seq'::regclass\)", default) and column.autoincrement:
+                column.server_default = None
+        return super().create_table(table)
+
+    def types(self, conn: Connection) -> dict[str, list[str]]:
+        rows = conn.exec_driver_sql(
+            "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
+            "JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "WHERE n.nspname = current_schema() GROUP BY t.typname")
+        return {name: list(labels) for name, labels in rows}
+
+    def create_type(self, name: str, labels: list[str]) -> str:
+        quoted = ", ".join("'" + label.replace("'", "''") + "'" for label in labels)
+        return f"CREATE TYPE {self.q(name)} AS ENUM ({quoted})"
+
+    def drop_type(self, name: str) -> str:
+        return f"DROP TYPE {self.q(name)}"
+
+    def _routine(self, signature: str) -> str:
+        name, _, args = signature.partition("(")
+        return f"{self.q(name)}({args}"
+
+    def drop_trigger(self, table: str, name: str) -> str:
+        return f"DROP TRIGGER {self.q(name)} ON {self.q(table)}"
+
+
+class MySQLDdl(Ddl):
+    def alter_column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> list[str] | None:
+        return [f"ALTER TABLE {self.q(table)} MODIFY COLUMN {self.column_spec(back)}"]
+
+    def drop_constraint(self, constraint: sa.Constraint) -> str | None:
+        if isinstance(constraint, sa.CheckConstraint):  # MariaDB and MySQL 8 both take DROP CONSTRAINT
+            return f"ALTER TABLE {self.q(constraint.table.name)} DROP CONSTRAINT {self.q(str(constraint.name))}"
+        return super().drop_constraint(constraint)
+
+    def create_view(self, conn: Connection, name: str) -> str:
+        # information_schema keeps the body without DEFINER/ALGORITHM; names of this database are qualified
+        row = conn.exec_driver_sql(
+            "SELECT VIEW_DEFINITION, DATABASE() FROM information_schema.VIEWS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", (name,)).one()
+        definition = str(row[0]).replace(f"{self.q(row[1])}.", "")
+        return f"CREATE VIEW {self.q(name)} AS {definition}"
+
+
+class SQLiteDdl(Ddl):
+    def add_constraint(self, constraint: sa.Constraint) -> str | None:
+        return None  # SQLite changes a table's constraints only by rebuilding it
+
+    def drop_constraint(self, constraint: sa.Constraint) -> str | None:
+        return None
+
+    def create_view(self, conn: Connection, name: str) -> str:
+        found = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?",
+                                     (name,)).scalar()
+        return str(found).strip().rstrip(";")
+
+
+_BY_ENGINE: dict[str, type[Ddl]] = {"postgresql": PostgresDdl, "mysql": MySQLDdl, "sqlite": SQLiteDdl}
+
+
+def ddl_for(engine_name: str, dialect: Dialect) -> Ddl:
+    """The DDL writer of an engine (``Engine.name``) for a connection's SQLAlchemy dialect."""
+    return _BY_ENGINE[engine_name](dialect)

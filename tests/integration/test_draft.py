@@ -1,0 +1,180 @@
+"""`dualpath draft-rollbacks`: drafts from a shadow's before/after schema, written in each layout, proved.
+
+Every draft here is proved twice: by `draft-rollbacks --prove` (verify's round trip on a new shadow)
+and by `dualpath verify` on the folder as written, which the strict reader must now accept.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dualpath.changes import Change
+from dualpath.draft.layouts import write_rollback
+from dualpath.errors import InputError
+from dualpath.sources import read_changes
+from tests.integration.helpers import dialect_of, run_cli
+from tests.unit.layouts import KINDS, write_layout
+
+_TEXT = {"postgresql": "text", "mysql": "TEXT", "sqlite": "TEXT"}
+
+# (name, forward SQL) per dialect; None: the dialect cannot do it in place (SQLite has no ALTER COLUMN TYPE)
+_CASES: dict[str, dict[str, str | None]] = {
+    "create_table": {d: "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL, note {text});"
+                     for d in _TEXT},
+    "add_column": {d: "ALTER TABLE items ADD COLUMN price INTEGER NOT NULL DEFAULT 0;" for d in _TEXT},
+    "add_index": {"postgresql": "CREATE INDEX items_name_idx ON items (name);",
+                  "mysql": "CREATE INDEX items_name_idx ON items (name);",
+                  "sqlite": "CREATE INDEX items_name_idx ON items (name);"},
+    "create_view": {d: "CREATE VIEW item_ids AS SELECT id FROM items;" for d in _TEXT},
+    "drop_column": {d: "ALTER TABLE items DROP COLUMN note;" for d in _TEXT},
+    "alter_type": {"postgresql": "ALTER TABLE items ALTER COLUMN name TYPE VARCHAR(200);",
+                   "mysql": "ALTER TABLE items MODIFY COLUMN name VARCHAR(200) NOT NULL;",
+                   "sqlite": None},
+    "rename_column": {d: "ALTER TABLE items RENAME COLUMN price TO cost;" for d in _TEXT},
+    "drop_table": {d: "DROP TABLE scratch;" for d in _TEXT},
+}
+
+
+def _write_cases(folder: Path, dialect: str) -> list[str]:
+    """golang-migrate: a first change with its rollback, then one change per case with none (or an empty one)."""
+    folder.mkdir()
+    (folder / "000001_base.up.sql").write_text("CREATE TABLE scratch (id INTEGER PRIMARY KEY, label VARCHAR(20));\n")
+    (folder / "000001_base.down.sql").write_text("DROP TABLE scratch;\n")
+    names = []
+    for n, (name, sql) in enumerate(_CASES.items(), start=2):
+        text = sql.get(dialect) if sql else None
+        if text is None:
+            continue
+        stem = f"{n:06d}_{name}"
+        (folder / f"{stem}.up.sql").write_text(text.format(text=_TEXT[dialect]) + "\n")
+        if n % 2:  # every other one has an empty rollback file, as tools generate them
+            (folder / f"{stem}.down.sql").write_text("-- write the rollback here\n")
+        names.append(name)
+    return names
+
+
+def test_each_kind_of_change_gets_a_draft_that_round_trips(any_url: str, tmp_path: Path) -> None:
+    dialect = dialect_of(any_url)
+    folder = tmp_path / "m"
+    names = _write_cases(folder, dialect)
+
+    dry = run_cli("draft-rollbacks", "--url", any_url, "--migrations", str(folder), "--prove")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.count("; proved") == len(names), dry.stdout
+    assert not list(folder.glob("*create_table.down.sql")), "a dry run writes nothing"
+
+    done = run_cli("draft-rollbacks", "--url", any_url, "--migrations", str(folder), "--write", "--prove")
+    assert done.exit_code == 0, done.output
+    assert done.stdout.count("; proved") == len(names), done.stdout
+    assert "replaced an empty rollback file" in done.stdout and "new file" in done.stdout
+
+    drafts = {c.description.replace(" ", "_"): c for c in read_changes(folder, dialect=dialect)}  # strict reader
+    sql = {name: "\n".join(s.text for s in drafts[name].rollback) for name in names}
+    text = {name: Path(str(drafts[name].rollback_file)).read_text() for name in names}
+    assert all(t.startswith("-- drafted by dualpath from schema diff on ") for t in text.values())
+    assert re.search(r"DROP TABLE \W?items", sql["create_table"])
+    assert re.search(r"DROP COLUMN \W?price", sql["add_column"])
+    assert "DROP INDEX" in sql["add_index"] and "items_name_idx" in sql["add_index"]
+    assert re.search(r"DROP VIEW \W?item_ids", sql["create_view"])
+    assert re.search(r"ADD COLUMN \W?note", sql["drop_column"])
+    assert '-- dualpath:irreversible reason="column items.note comes back empty"' in text["drop_column"]
+    assert re.search(r"RENAME COLUMN \W?cost\W? TO \W?price", sql["rename_column"])
+    assert "taken for a rename" in text["rename_column"]
+    assert re.search(r"CREATE TABLE \W?scratch", sql["drop_table"])
+    assert "table scratch comes back empty" in text["drop_table"]
+    if "alter_type" in names:
+        assert "VARCHAR(50)" in sql["alter_type"].upper()
+        assert "irreversible" not in text["alter_type"]  # widening: every value comes back
+
+    verified = run_cli("verify", "--url", any_url, "--migrations", str(folder))
+    assert verified.exit_code == 0, verified.output
+    assert verified.stdout.count("round trip ok") == len(names) + 1
+
+
+def test_narrowing_a_column_is_drafted_irreversible(pg_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_t.up.sql").write_text("CREATE TABLE t (id integer PRIMARY KEY, code varchar(100));\n")
+    (folder / "1_t.down.sql").write_text("DROP TABLE t;\n")
+    (folder / "2_narrow.up.sql").write_text("ALTER TABLE t ALTER COLUMN code TYPE varchar(10);\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder))
+    assert result.exit_code == 0, result.output
+    assert ('-- dualpath:irreversible reason="t.code was narrowed from VARCHAR(100) to VARCHAR(10): '
+            'values cut by the change do not come back"') in result.stdout
+    assert "ALTER TABLE t ALTER COLUMN code TYPE VARCHAR(100)" in result.stdout
+    assert not (folder / "2_narrow.down.sql").exists()
+
+
+def _strip_rollbacks(kind: str, folder: Path) -> None:
+    """The example project of ``kind`` with its rollbacks removed or emptied, as real folders have them."""
+    if kind == "flyway":
+        for path in folder.glob("U*.sql"):
+            path.unlink()
+    elif kind == "diesel":
+        for path in folder.glob("*/down.sql"):
+            path.write_text("-- This file should undo anything in `up.sql`\n")
+    elif kind == "golang-migrate":
+        for path in folder.glob("*.down.sql"):
+            path.unlink()
+    elif kind == "dbmate":
+        for path in folder.glob("*.sql"):
+            text = path.read_text()
+            path.write_text(text[: text.index("-- migrate:down")] + "-- migrate:down\n\n")
+    elif kind == "liquibase":
+        path = folder / "changelog.sql"
+        path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                                if not line.startswith("--rollback")))
+    elif kind == "sqitch":
+        shutil.rmtree(folder / "revert")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_layout_gets_its_drafts_where_its_reader_finds_them(kind: str, pg_url: str, tmp_path: Path) -> None:
+    folder = write_layout(kind, tmp_path / kind, "postgresql")
+    _strip_rollbacks(kind, folder)
+    with pytest.raises(InputError, match="no rollback"):
+        read_changes(folder, dialect="postgresql")
+
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--write", "--prove")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("; proved") == 2, result.stdout
+
+    changes = read_changes(folder, dialect="postgresql")  # the strict reader takes the drafts as rollbacks
+    assert [len(c.rollback) > 0 for c in changes] == [True, True]
+    assert re.search(r"DROP TABLE \W?widgets", changes[0].rollback[-1].text)
+    assert any(re.search(r"DROP COLUMN \W?price", s.text) for s in changes[1].rollback)
+    verified = run_cli("verify", "--url", pg_url, "--migrations", str(folder))
+    assert verified.exit_code == 0, verified.output
+
+    again = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--write")
+    assert again.exit_code == 0 and "nothing to draft" in again.stdout
+
+
+def test_a_rollback_with_sql_is_never_overwritten(tmp_path: Path) -> None:
+    folder = write_layout("golang-migrate", tmp_path / "m", "postgresql")
+    change: Change = read_changes(folder, dialect="postgresql")[0]
+    before = Path(str(change.rollback_file)).read_text()
+    with pytest.raises(InputError, match="already has a rollback"):
+        write_rollback(change, folder, ["DROP TABLE widgets;"])
+    assert Path(str(change.rollback_file)).read_text() == before
+
+
+def test_a_draft_that_does_not_round_trip_fails_with_the_difference(pg_url: str, tmp_path: Path) -> None:
+    """A function's body is outside what the draft re-creates: named in a review line, caught by the proof."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_f.up.sql").write_text(
+        "CREATE FUNCTION one() RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;\n")
+    (folder / "1_f.down.sql").write_text("DROP FUNCTION one();\n")
+    (folder / "2_f.up.sql").write_text(
+        "CREATE OR REPLACE FUNCTION one() RETURNS integer LANGUAGE sql AS $$ SELECT 2 $$;\n"
+        "CREATE TABLE keep (id integer);\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 1, result.output
+    assert "-- review: not drafted: function one() was changed by the change" in result.stdout
+    assert "; failed" in result.stdout and "function one(): not restored by the rollback" in result.stdout
+    assert "next:" in result.output
