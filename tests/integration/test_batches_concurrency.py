@@ -207,47 +207,79 @@ def test_kill_dash_nine_at_random_points_processes_every_row_once(server_url: st
     assert _progress(server_url) == (rows, "done")
 
 
+def _hold_row(url: str, row: int) -> Any:
+    """A transaction of another session that holds row ``row`` of items locked until it ends: the chunk
+    that reaches it waits there, before it commits (or touches its checkpoint row)."""
+    engine = create_engine(parse_url(url), poolclass=NullPool)
+    conn = engine.connect()
+    conn.execute(text("SELECT id FROM items WHERE id = :id FOR UPDATE"), {"id": row})
+    return engine, conn
+
+
+def _release(held: Any) -> None:
+    engine, conn = held
+    conn.rollback()
+    conn.close()
+    engine.dispose()
+
+
+def _wait_for_line(lines: list[str], wanted: str, proc: subprocess.Popen[Any]) -> None:
+    deadline = time.monotonic() + 120  # trips on a hang only
+    while not any(wanted in line for line in list(lines)):
+        assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.02)
+
+
 def test_pause_resume_cancel_from_another_process(server_url: str, tmp_path: Path) -> None:
-    rows = 20_000
+    """Pause and cancel each land while the batch provably has rows left: another session holds a row
+    ahead of the batch locked, and lets it go only once the command is in. No rate limit, no window."""
+    # chunks start at 100 rows and grow to at most 10 000 (spec.max_size), so the chunk that holds row
+    # PAUSE_AT ends before CANCEL_AT, and the one that holds CANCEL_AT ends before the last row
+    rows, pause_at, cancel_at = 40_000, 5_000, 20_000
     make_items(server_url, rows)
-    up = "-- dualpath:batch table=items key=id size=100 max_rows_per_s=2000\nUPDATE items SET n = n + 1;\n"
-    config = project(tmp_path, server_url, {"bump": (up, "UPDATE items SET n = 0;\n")})
+    up = "-- dualpath:batch table=items key=id size=100\nUPDATE items SET n = n + 1;\n"
+    # a chunk waits on a held row for as long as the test holds it: the lock timeout trips on a hang only
+    config = project(tmp_path, server_url, {"bump": (up, "UPDATE items SET n = 0;\n")},
+                     lock_timeout_ms=600_000)
+    first, second = _hold_row(server_url, pause_at), _hold_row(server_url, cancel_at)
     proc = subprocess.Popen(_apply_cmd(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # the run's output, line by line as it comes (it flushes each line into the pipe)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
     reader.start()
     try:
-        _wait_for_progress(server_url, 0, proc)
+        first_chunk = _wait_for_progress(server_url, 0, proc)
+        assert 0 < first_chunk < pause_at, "".join(lines)  # rows 1..100, the first chunk
         paused = run_cli("batches", "pause", "--url", server_url)
         assert paused.exit_code == 0, paused.output
-        # the runner says "paused" when it reads the state between chunks: the chunk in flight when the pause
-        # landed has committed by then, and no other starts until resume (the deadline trips on a hang only)
-        deadline = time.monotonic() + 60
-        while not any("paused: waiting" in line for line in list(lines)):
-            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.02)
+        _release(first)
+        # the runner says "paused" when it reads the state between chunks: the chunk that waited for row
+        # PAUSE_AT has committed by then, and no other starts until resume
+        _wait_for_line(lines, "paused: waiting", proc)
         held = _progress(server_url)
-        assert held is not None and held[1] == "paused"
+        assert held is not None and held[1] == "paused" and pause_at <= held[0] < cancel_at, held
         time.sleep(1.0)  # a window to catch a chunk that runs while paused: slowness only narrows it
         assert _progress(server_url) == held
 
         assert run_cli("batches", "resume", "--url", server_url).exit_code == 0
-        _wait_for_progress(server_url, held[0], proc)
-
+        _wait_for_line(lines, "resumed", proc)  # the next chunk has begun: it waits at row CANCEL_AT at the latest
         cancelled = run_cli("batches", "cancel", "--url", server_url)
         assert cancelled.exit_code == 0, cancelled.output
-        assert proc.wait(timeout=60) == 4
+        _release(second)
+        assert proc.wait(timeout=120) == 4
         reader.join(30)
         output = "".join(lines)
         assert "cancelled" in output, output
         assert "stopped, not done" in output and ": done," not in output, output
     finally:
+        for lock in (first, second):
+            if not lock[1].closed:
+                _release(lock)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     stopped_at = _progress(server_url)
-    assert stopped_at is not None and stopped_at[1] == "cancelled" and 0 < stopped_at[0] < rows
+    assert stopped_at is not None and stopped_at[1] == "cancelled" and held[0] < stopped_at[0] < rows, stopped_at
     assert [s["state"] for s in status_json(config)] == ["failed"]
 
     refused = run_cli("apply", "--config", str(config), "--url", "db")
