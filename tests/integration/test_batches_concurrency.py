@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from dualpath.batching.progress import BatchProgress, Echo, EchoProgress
 from dualpath.urls import parse_url
 from tests.integration.helpers import dialect_of, run_cli, status_json
 from tests.integration.test_batches import make_items, project, query
@@ -39,45 +40,106 @@ class Writer(threading.Thread):
         self.waits: list[float] = []
         self.errors: list[str] = []
         self.stop = threading.Event()
+        self.wrote = threading.Condition()
 
     def run(self) -> None:
         engine = create_engine(parse_url(self.url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
         rng = random.Random(7)
-        with engine.connect() as conn:
-            if dialect_of(self.url) == "postgresql":
-                conn.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
-            else:
-                conn.execute(text(f"SET innodb_lock_wait_timeout = {LOCK_TIMEOUT_MS // 1000}"))
-            while not self.stop.is_set():
-                started = time.monotonic()
-                try:
-                    conn.execute(text("UPDATE items SET w = w + 1 WHERE id = :id"), {"id": rng.randint(1, self.rows)})
-                except DBAPIError as exc:
-                    self.errors.append(str(exc.orig))
-                self.waits.append(time.monotonic() - started)
-        engine.dispose()
+        try:
+            with engine.connect() as conn:
+                if dialect_of(self.url) == "postgresql":
+                    conn.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
+                else:
+                    conn.execute(text(f"SET innodb_lock_wait_timeout = {LOCK_TIMEOUT_MS // 1000}"))
+                while not self.stop.is_set():
+                    started = time.monotonic()
+                    try:
+                        conn.execute(text("UPDATE items SET w = w + 1 WHERE id = :id"),
+                                     {"id": rng.randint(1, self.rows)})
+                    except DBAPIError as exc:
+                        self.errors.append(str(exc.orig))
+                    with self.wrote:
+                        self.waits.append(time.monotonic() - started)
+                        self.wrote.notify_all()
+        finally:
+            engine.dispose()
+            with self.wrote:
+                self.wrote.notify_all()  # a writer that died wakes whoever waits for its next write
+
+    def writes(self) -> int:
+        with self.wrote:
+            return len(self.waits)
+
+    def wait_beyond(self, count: int, timeout_s: float = 120) -> bool:
+        """Until a write after the first ``count`` has finished. The server's lock timeout bounds each
+        write, so the deadline only trips on a writer that hangs or died."""
+        with self.wrote:
+            self.wrote.wait_for(lambda: len(self.waits) > count or not self.is_alive(), timeout_s)
+            return len(self.waits) > count
 
 
-def test_backfill_never_blocks_a_writer_past_the_lock_timeout(server_url: str, tmp_path: Path) -> None:
+class WriteBetweenChunks:
+    """The batch's progress hook: after each chunk commits, the batch goes on only once the writer has
+    finished a write begun after it, so writes and chunks interleave from the first chunk to the last."""
+
+    def __init__(self, inner: BatchProgress, writer: Writer) -> None:
+        self.inner, self.writer = inner, writer
+        self.chunks = 0
+        self.starved: list[int] = []  # chunks after which no write came (a hung or dead writer)
+
+    def started(self, label: str, total: int | None, keys_done: int, rows_done: int) -> None:
+        self.inner.started(label, total, keys_done, rows_done)
+
+    def advanced(self, keys_done: int, rows_done: int, chunk_size: int) -> None:
+        self.chunks += 1
+        if not self.writer.wait_beyond(self.writer.writes()):
+            self.starved.append(self.chunks)
+        self.inner.advanced(keys_done, rows_done, chunk_size)
+
+    def noted(self, message: str) -> None:
+        self.inner.noted(message)
+
+    def finished(self, keys_done: int, rows_done: int, complete: bool = True) -> None:
+        self.inner.finished(keys_done, rows_done, complete)
+
+
+def test_backfill_never_blocks_a_writer_past_the_lock_timeout(server_url: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's lock timeout is set on the server: a write the backfill held up that long fails and
+    lands in ``writer.errors``. No error proves the bound, whatever the client's clock says."""
     rows = 200_000
     make_items(server_url, rows)
     up = "-- dualpath:batch table=items key=id size=1000\nUPDATE items SET n = n + 1;\n"
     config = project(tmp_path, server_url, {"backfill": (up, "UPDATE items SET n = 0;\n")},
                      lock_timeout_ms=LOCK_TIMEOUT_MS)
     writer = Writer(server_url, rows)
+    hooks: list[WriteBetweenChunks] = []
+
+    def progress(echo: Echo) -> BatchProgress:
+        hooks.append(WriteBetweenChunks(EchoProgress(echo), writer))
+        return hooks[-1]
+
+    monkeypatch.setattr("dualpath.apply.default_progress", progress)
     writer.start()
     try:
+        assert writer.wait_beyond(0), f"the writer never wrote: {writer.errors}"
+        before = writer.writes()
         done = run_cli("apply", "--config", str(config), "--url", "db")
+        after = writer.writes()
+        assert writer.wait_beyond(after), f"the writer stopped writing: {writer.errors}"
     finally:
         writer.stop.set()
         writer.join(timeout=30)
     assert done.exit_code == 0, done.output
     assert query(server_url, "SELECT n, COUNT(*) FROM items GROUP BY n") == [(1, rows)]
-    print(f"writer: {len(writer.waits)} writes, max wait {max(writer.waits) * 1000:.0f} ms")
-    assert writer.errors == [] and len(writer.waits) > 100
-    # every write went through, and none waited as long as a lock timeout (+ scheduling margin)
+    [hook] = hooks
+    print(f"writer: {len(writer.waits)} writes, {after - before} during the apply's {hook.chunks} chunks; "
+          f"max wait {max(writer.waits) * 1000:.0f} ms by the client's clock (not asserted)")
+    assert writer.errors == []
+    assert hook.chunks > 1 and hook.starved == [], (hook.chunks, hook.starved)
+    assert after - before >= hook.chunks
+    # every write went through: each committed its increment
     assert query(server_url, "SELECT SUM(w) FROM items")[0][0] == len(writer.waits)
-    assert max(writer.waits) < LOCK_TIMEOUT_MS / 1000 + 0.5, max(writer.waits)
 
 
 def _progress(url: str) -> tuple[int, str] | None:
@@ -145,47 +207,79 @@ def test_kill_dash_nine_at_random_points_processes_every_row_once(server_url: st
     assert _progress(server_url) == (rows, "done")
 
 
+def _hold_row(url: str, row: int) -> Any:
+    """A transaction of another session that holds row ``row`` of items locked until it ends: the chunk
+    that reaches it waits there, before it commits (or touches its checkpoint row)."""
+    engine = create_engine(parse_url(url), poolclass=NullPool)
+    conn = engine.connect()
+    conn.execute(text("SELECT id FROM items WHERE id = :id FOR UPDATE"), {"id": row})
+    return engine, conn
+
+
+def _release(held: Any) -> None:
+    engine, conn = held
+    conn.rollback()
+    conn.close()
+    engine.dispose()
+
+
+def _wait_for_line(lines: list[str], wanted: str, proc: subprocess.Popen[Any]) -> None:
+    deadline = time.monotonic() + 120  # trips on a hang only
+    while not any(wanted in line for line in list(lines)):
+        assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.02)
+
+
 def test_pause_resume_cancel_from_another_process(server_url: str, tmp_path: Path) -> None:
-    rows = 20_000
+    """Pause and cancel each land while the batch provably has rows left: another session holds a row
+    ahead of the batch locked, and lets it go only once the command is in. No rate limit, no window."""
+    # chunks start at 100 rows and grow to at most 10 000 (spec.max_size), so the chunk that holds row
+    # PAUSE_AT ends before CANCEL_AT, and the one that holds CANCEL_AT ends before the last row
+    rows, pause_at, cancel_at = 40_000, 5_000, 20_000
     make_items(server_url, rows)
-    up = "-- dualpath:batch table=items key=id size=100 max_rows_per_s=2000\nUPDATE items SET n = n + 1;\n"
-    config = project(tmp_path, server_url, {"bump": (up, "UPDATE items SET n = 0;\n")})
+    up = "-- dualpath:batch table=items key=id size=100\nUPDATE items SET n = n + 1;\n"
+    # a chunk waits on a held row for as long as the test holds it: the lock timeout trips on a hang only
+    config = project(tmp_path, server_url, {"bump": (up, "UPDATE items SET n = 0;\n")},
+                     lock_timeout_ms=600_000)
+    first, second = _hold_row(server_url, pause_at), _hold_row(server_url, cancel_at)
     proc = subprocess.Popen(_apply_cmd(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # the run's output, line by line as it comes (it flushes each line into the pipe)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
     reader.start()
     try:
-        _wait_for_progress(server_url, 0, proc)
+        first_chunk = _wait_for_progress(server_url, 0, proc)
+        assert 0 < first_chunk < pause_at, "".join(lines)  # rows 1..100, the first chunk
         paused = run_cli("batches", "pause", "--url", server_url)
         assert paused.exit_code == 0, paused.output
-        # the runner says "paused" when it reads the state between chunks: the chunk in flight when the pause
-        # landed has committed by then, and no other starts until resume (the deadline trips on a hang only)
-        deadline = time.monotonic() + 60
-        while not any("paused: waiting" in line for line in list(lines)):
-            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.02)
+        _release(first)
+        # the runner says "paused" when it reads the state between chunks: the chunk that waited for row
+        # PAUSE_AT has committed by then, and no other starts until resume
+        _wait_for_line(lines, "paused: waiting", proc)
         held = _progress(server_url)
-        assert held is not None and held[1] == "paused"
+        assert held is not None and held[1] == "paused" and pause_at <= held[0] < cancel_at, held
         time.sleep(1.0)  # a window to catch a chunk that runs while paused: slowness only narrows it
         assert _progress(server_url) == held
 
         assert run_cli("batches", "resume", "--url", server_url).exit_code == 0
-        _wait_for_progress(server_url, held[0], proc)
-
+        _wait_for_line(lines, "resumed", proc)  # the next chunk has begun: it waits at row CANCEL_AT at the latest
         cancelled = run_cli("batches", "cancel", "--url", server_url)
         assert cancelled.exit_code == 0, cancelled.output
-        assert proc.wait(timeout=60) == 4
+        _release(second)
+        assert proc.wait(timeout=120) == 4
         reader.join(30)
         output = "".join(lines)
         assert "cancelled" in output, output
         assert "stopped, not done" in output and ": done," not in output, output
     finally:
+        for lock in (first, second):
+            if not lock[1].closed:
+                _release(lock)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     stopped_at = _progress(server_url)
-    assert stopped_at is not None and stopped_at[1] == "cancelled" and 0 < stopped_at[0] < rows
+    assert stopped_at is not None and stopped_at[1] == "cancelled" and held[0] < stopped_at[0] < rows, stopped_at
     assert [s["state"] for s in status_json(config)] == ["failed"]
 
     refused = run_cli("apply", "--config", str(config), "--url", "db")

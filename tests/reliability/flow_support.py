@@ -12,8 +12,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -172,7 +174,7 @@ def broken_slack(mode: str) -> Iterator[BrokenSlack]:
 
 def read_request(conn: socket.socket) -> bytes:
     """A whole HTTP request (headers and body): answering before it is read would reset the connection."""
-    conn.settimeout(5)
+    conn.settimeout(60)  # trips on a client that hangs mid-request only, like the client's 30 s timeout
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
@@ -247,12 +249,64 @@ def finish(process: subprocess.Popen[bytes], output: Path, timeout_s: float = 24
 
 
 def run_logs(run_id: str | UUID) -> list[str]:
+    """Every log line the server has stored for the run, oldest first (page by page)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.sorting import LogSort
 
+    page, messages = 200, []
+    log_filter = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(str(run_id))]))
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(str(run_id))])))
-    return [entry.message for entry in logs]
+        for offset in range(0, 1_000_000, page):
+            batch = client.read_logs(log_filter=log_filter, limit=page, offset=offset, sort=LogSort.TIMESTAMP_ASC)
+            messages += [entry.message for entry in batch]
+            if len(batch) < page:
+                break
+    return messages
+
+
+CLOSING_LINE = "Finished in state"  # the flow engine's last log line for a run
+
+
+def wait_until_stored(run_ids: Sequence[str | UUID] = (), run_names: Sequence[str] = (), prefix: str | None = None,
+                      since: datetime | None = None, timeout_s: float = 300) -> None:
+    """Until the server has written what it was sent: the closing log line of each run in ``run_ids``, of
+    the runs named ``run_names`` and of each run named ``prefix``... (at least one) started after ``since``
+    (the flow engine's "Finished in state", sent last), and a marker event emitted after everything else
+    (the server persists events in the background, in the order received; this process's events share one
+    connection with the marker). ``drain_prefect_workers`` alone gives up after 10 s: the deadline here
+    only trips on a server that never stores them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterStartTime
+    from prefect.events import emit_event
+    from prefect.events.filters import EventFilter, EventResourceFilter
+
+    from flows.local import drain_prefect_workers
+
+    marker = f"dualpath.test.stored-marker.{uuid.uuid4().hex}"
+    emit_event("dualpath.test.stored-marker", resource={"prefect.resource.id": marker})
+    drain_prefect_workers()
+    wanted_ids = {str(i) for i in run_ids}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = list(client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[UUID(i) for i in wanted_ids])))) if wanted_ids else []
+            if run_names or prefix:
+                started = FlowRunFilterStartTime(after_=since) if since is not None else None
+                runs += [r for r in client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=started))
+                         if r.name in run_names or (prefix is not None and r.name.startswith(prefix))]
+            missing = sorted(wanted_ids - {str(r.id) for r in runs}) + sorted(set(run_names) - {r.name for r in runs})
+            missing += [f"the closing line of {r.name}" for r in runs
+                        if not any(m.startswith(CLOSING_LINE) for m in run_logs(r.id))]
+            if prefix is not None and not any(r.name.startswith(prefix) for r in runs):
+                missing.append(f"a run named {prefix}...")
+            if not client.read_events(EventFilter(resource=EventResourceFilter(id=[marker])), limit=1).events:
+                missing.append("the marker event")
+        if not missing:
+            return
+        assert time.monotonic() < deadline, f"the Prefect server has not stored: {missing}"
+        time.sleep(0.5)
 
 
 def run_artifacts(run_id: str | UUID) -> list[Any]:

@@ -9,15 +9,21 @@ re-run then finishes and ends where an uninterrupted run ends, each change appli
 
 from __future__ import annotations
 
+import contextlib
 import random
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
+from dualpath.urls import parse_url
 from tests.integration.dbs import server_database
 from tests.reliability.kill_support import (
     CHANGE_S,
@@ -170,40 +176,92 @@ def test_mariadb_kill_after_ddl_resumes_at_the_next_statement(mysql_url: str, tm
     assert final.applied == ("1",) and final.ups["1"] == 1 and not any(final.journal.values())
 
 
-BIG = 400_000  # an ALTER ... ALGORITHM=COPY of this takes seconds: long enough to kill inside
+BIG = 10_000  # rows the ALTER ... ALGORITHM=COPY copies
+# this test's database only: other tests (other xdist workers, other worktrees) alter tables named big too
+ORPHAN = ("SELECT ID, STATE FROM information_schema.PROCESSLIST WHERE DB = DATABASE() "
+          "AND INFO LIKE 'ALTER TABLE big%'")
+
+
+def hold_metadata_lock(url: str) -> Any:
+    """An open transaction that has read ``big``: it holds a shared metadata lock on the table until it
+    ends, and an ALTER of the table waits for it ("Waiting for table metadata lock") without taking effect."""
+    engine = create_engine(parse_url(url), poolclass=NullPool)
+    conn = engine.connect()
+    conn.execute(text("SELECT id FROM big LIMIT 1")).all()
+    return conn
+
+
+def wait_for_orphan(url: str, proc: subprocess.Popen[str], *, waiting: bool) -> None:
+    """Until the ALTER waits for the metadata lock (``waiting``), or until it has ended; the deadline
+    only trips on a hang."""
+    deadline = time.monotonic() + 120
+    while True:
+        states = [state for _, state in query(url, ORPHAN)]
+        if ("Waiting for table metadata lock" in states) if waiting else not states:
+            return
+        assert time.monotonic() < deadline, f"the ALTER: {states}; the run: {proc.poll()}"
+        if waiting:
+            assert proc.poll() is None, f"the run ended first: {proc.communicate()[0]}"
+        time.sleep(0.02)
+
+
+def wait_stopped(proc: subprocess.Popen[str]) -> None:
+    """Until the kernel shows the process stopped (state T); the deadline only trips on a hang."""
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, "the run did not stop"
+        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("orphan", ["finishes", "is_killed"])
 def test_mariadb_statement_in_doubt_is_resolved_by_the_schema(mysql_url: str, tmp_path: Path, orphan: str) -> None:
-    """Kill the runner while MariaDB runs a slow ALTER: the server may go on with it. The re-run waits
-    for that session, then runs the ALTER again only if the schema shows it did not happen."""
+    """The runner dies while MariaDB has its ALTER in flight, and the journal says only "started". The
+    re-run waits for that session, then runs the ALTER again only if the schema shows it did not happen.
+
+    By construction, not by timing: another session holds a metadata lock, so the ALTER provably waits
+    (PROCESSLIST says so) when the runner dies. "finishes": the runner is frozen (SIGSTOP, its connection
+    stays open), the lock goes, the server completes the ALTER, then SIGKILL: it took effect, unrecorded.
+    "is_killed": SIGKILL while the ALTER waits; it ends without effect (KILL QUERY, or the server aborts
+    the wait once it sees its client gone, whichever first) before the lock goes."""
     execute(mysql_url, "CREATE TABLE big (id INT PRIMARY KEY, v INT NOT NULL)",
             f"INSERT INTO big SELECT seq, seq FROM seq_1_to_{BIG}")
     before = snapshot(mysql_url)
     steps = [Step("1", "wide", ("ALTER TABLE big ADD COLUMN w INT NOT NULL DEFAULT 7, ALGORITHM=COPY",
                                 "UPDATE big SET w = 8 WHERE id = 1"), ("ALTER TABLE big DROP COLUMN w",))]
-    config = write_project(tmp_path, mysql_url, steps)
+    # the ALTER waits for the held lock as long as the test holds it: the timeout trips on a hang only
+    config = write_project(tmp_path, mysql_url, steps, lock_timeout_ms=600_000)
+    holder = hold_metadata_lock(mysql_url)
     proc = start(config, "apply")
-    wait_for_journal(mysql_url, "started", 0, proc)
-    kill_after(proc, 0)
-    running = query(mysql_url, "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE big%'")
-    if orphan == "is_killed":
-        for (session,) in running:
-            execute(mysql_url, f"KILL QUERY {session}")
-        deadline = time.monotonic() + 30
-        while query(mysql_url, "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE big%'"):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assert snapshot(mysql_url) == before  # the killed ALTER left nothing (atomic DDL)
+    try:
+        wait_for_journal(mysql_url, "started", 0, proc)
+        wait_for_orphan(mysql_url, proc, waiting=True)
+        if orphan == "finishes":
+            proc.send_signal(signal.SIGSTOP)
+            wait_stopped(proc)  # frozen in its wait for the ALTER's answer: it runs no line more
+            holder.rollback()  # the lock goes: the ALTER runs to its end for a client that is still there
+            wait_for_orphan(mysql_url, proc, waiting=False)
+            assert snapshot(mysql_url) != before  # it took effect
+            assert kill_after(proc, 0)  # a stopped process dies of SIGKILL too, before it recorded "done"
+        else:
+            assert kill_after(proc, 0)
+            for (session, _) in query(mysql_url, ORPHAN):
+                with contextlib.suppress(DBAPIError):  # the server may have ended it already
+                    execute(mysql_url, f"KILL QUERY {session}")
+            wait_for_orphan(mysql_url, proc, waiting=False)
+            assert snapshot(mysql_url) == before  # the killed ALTER left nothing (atomic DDL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        holder.close()
     seen = books(mysql_url)
     assert seen.journal.get(("1", "up")) == [(0, "started")] and seen.applied == ()
     again = run_until_not_locked(config, "apply")
     assert again.returncode == 0, output_of(again)
     if orphan == "is_killed":
         assert "interrupted earlier before it took effect; running it again" in again.stdout, again.stdout
-    else:  # the server may finish the orphan ALTER, or abort it when it notices the client is gone
-        assert ("interrupted earlier after it took effect" in again.stdout
-                or "interrupted earlier before it took effect" in again.stdout), again.stdout
+    else:
+        assert "interrupted earlier after it took effect (the schema changed)" in again.stdout, again.stdout
     assert query(mysql_url, "SELECT w, COUNT(*) FROM big GROUP BY w ORDER BY w") == [(7, BIG - 1), (8, 1)]
     final = books(mysql_url)
     assert final.applied == ("1",) and final.ups["1"] == 1 and not any(final.journal.values())

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import logging
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from tests.reliability.flow_support import (
     shared_prefect,
     start_flow,
     wait_paused,
+    wait_until_stored,
 )
 from tests.slack_recorder import recording_slack
 
@@ -101,40 +101,6 @@ def add_files(stack: Haystack, folder: Path, skip: set[Path]) -> int:
     return count
 
 
-def wait_until_stored(run_names: list[str], prefix: str, since: datetime, timeout_s: float = 300) -> None:
-    """Until the server has written what it was sent: the closing log line of the run named ``run_names``
-    and of each run named ``prefix``... created after ``since`` (the flow engine's "Finished in state",
-    sent last), and a marker event emitted after everything else (the server persists events in the
-    background, in the order received; this process's events share one connection with the marker)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
-    from prefect.events import emit_event
-    from prefect.events.filters import EventFilter, EventResourceFilter
-
-    from flows.local import drain_prefect_workers
-
-    marker = f"dualpath.test.scan-marker.{uuid.uuid4().hex}"
-    emit_event("dualpath.test.scan-marker", resource={"prefect.resource.id": marker})
-    drain_prefect_workers()
-    deadline = time.monotonic() + timeout_s
-    missing: list[str] = []
-    while True:
-        with get_client(sync_client=True) as client:
-            runs = [r for r in client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                start_time=FlowRunFilterStartTime(after_=since))) if r.name in run_names or
-                r.name.startswith(prefix)]
-            missing = sorted(set(run_names) - {r.name for r in runs}) + [
-                r.name for r in runs if not any(m.startswith("Finished in state") for m in run_logs(r.id))]
-            if not any(r.name.startswith(prefix) for r in runs):
-                missing.append(f"a run named {prefix}...")
-            if not client.read_events(EventFilter(resource=EventResourceFilter(id=[marker])), limit=1).events:
-                missing.append("the marker event")
-        if not missing:
-            return
-        assert time.monotonic() < deadline, f"the Prefect server has not stored: {missing}"
-        time.sleep(0.5)
-
-
 def test_no_password_or_token_anywhere_after_a_demo_run_through_the_flow_and_the_cli(
         server: PrefectServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from prefect.flow_runs import resume_flow_run
@@ -192,7 +158,8 @@ def test_no_password_or_token_anywhere_after_a_demo_run_through_the_flow_and_the
             server_engine = open_engine(PG_SERVER)
             for suffix in ("north", "south", "east", "scratch"):
                 server_engine.drop_database(f"{base}_{suffix}")
-    wait_until_stored([name], "migrate-broken-", since)  # the server writes events in the background
+    # the server writes logs and events in the background
+    wait_until_stored(run_names=[name], prefix="migrate-broken-", since=since)
 
     stack.add("the demo's tenant lines", "\n".join(lines))
     stack.add("the flow process's stdout and stderr", flow_text)
