@@ -163,7 +163,7 @@ class Runner:
             raise UsageError("--all (or --to start) rolls back every change; it takes no --to VERSION or --steps N",
                              hint="give one of --all, --to VERSION, --steps N")
         if to is None and not steps and not everything:
-            raise UsageError("rollback needs --to VERSION, --steps N or --all",
+            raise UsageError("rollback needs --to VERSION or --steps N, or --all for every change",
                              hint="e.g. dualpath rollback --steps 1")
         idle = "nothing to roll back"
         if to is not None:

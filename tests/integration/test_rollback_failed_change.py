@@ -131,3 +131,19 @@ def test_where_the_failed_change_rolled_back_entirely_the_rollback_goes_past_it(
     assert "rolled back 1 a" in output and "version 2" not in output
     assert _tables(url) == set()
     assert [s["state"] for s in status_json(config)] == ["pending", "failed"]
+
+
+def test_the_flows_tenant_rollback_refuses_the_same_way(mysql_url: str, tmp_path: Path) -> None:
+    """The migrate flow's rollback of a tenant (dualpath.tenants.rollback_tenant) goes through the same
+    planning: the run's half-applied change is named, nothing of the run is rolled back past it."""
+    from dualpath.errors import TargetRefused
+    from dualpath.session import open_session
+    from dualpath.tenants import rollback_tenant
+
+    config = _halfway(tmp_path, mysql_url)
+    assert cli(config, "apply")[0] == 4
+    runner = open_session("db", None, config, echo=lambda line: None).runner()
+    with pytest.raises(TargetRefused) as refused:
+        rollback_tenant(runner, None)
+    assert "version 2" in str(refused.value) and "failed half-way" in str(refused.value)
+    assert _tables(mysql_url) == {"a", "b"}
