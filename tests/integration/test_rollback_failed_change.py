@@ -147,3 +147,16 @@ def test_the_flows_tenant_rollback_refuses_the_same_way(mysql_url: str, tmp_path
         rollback_tenant(runner, None)
     assert "version 2" in str(refused.value) and "failed half-way" in str(refused.value)
     assert _tables(mysql_url) == {"a", "b"}
+
+
+def test_a_no_transaction_change_half_applied_on_postgresql_is_refused(pg_url: str, tmp_path: Path) -> None:
+    """Outside a transaction PostgreSQL keeps what ran too: the same refusal as on MariaDB."""
+    config = _halfway(tmp_path, pg_url)
+    up = tmp_path / "migrations" / "2_b.up.sql"
+    up.write_text("-- dualpath:no-transaction\n" + up.read_text())
+    assert cli(config, "apply")[0] == 4
+    assert _tables(pg_url) == {"a", "b"}
+    code, output = cli(config, "rollback", "--steps", "1")
+    assert code == 3, output
+    assert "version 2" in output and "failed half-way" in output and "CREATE TABLE b" in output
+    assert _tables(pg_url) == {"a", "b"}
