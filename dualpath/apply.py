@@ -38,10 +38,12 @@ from dualpath.errors import DualpathError, LockTimeout, RunFailed, TargetRefused
 from dualpath.history import Actor
 from dualpath.status import ChangeState, read_states
 from dualpath.target import Target
+from dualpath.unsettled import Unsettled, find_unsettled, refusal
 from dualpath.urls import redact, safe_url
 
 Echo = Callable[[str], None]
 Protect = Callable[[list[Change], str], None]  # (changes about to run, "up"|"down")
+START = "start"  # `rollback --to start`: before the first change, the same as `--all`
 
 
 @dataclass
@@ -93,17 +95,26 @@ class Runner:
         check_out_of_order(states, todo, self.out_of_order, self.echo)
         return todo
 
-    def pending_down(self, states: list[ChangeState], to: str | None, steps: int | None) -> list[Change]:
-        self._check_version(to)
+    def pending_down(self, states: list[ChangeState], to: str | None, steps: int | None,
+                     everything: bool = False, unsettled: dict[str, Unsettled] | None = None) -> list[Change]:
+        """Newest first, what a rollback undoes; every obstacle on the way (a change left half-way, a file
+        gone, an irreversible change) is refused here, before anything runs. A change left half-way
+        (dualpath/unsettled.py) counts as a step: it is what the target holds on top."""
+        self._check_version(to, rolling_back=True)
         refuse_unrecorded(states)
         refuse_drift(states)
-        applied = [s for s in states if s.state in ("applied", "missing")]
-        if to is not None:
-            chosen = [s for s in applied if version_key(s.version) > version_key(to)]
+        unsettled = unsettled or {}
+        undoable = [s for s in states if s.state in ("applied", "missing") or s.version in unsettled]
+        if everything:
+            chosen = list(undoable)
+        elif to is not None:
+            chosen = [s for s in undoable if version_key(s.version) > version_key(to)]
         else:
-            chosen = applied[-steps:] if steps else []
+            chosen = undoable[-steps:] if steps else []
         chosen.reverse()
-        for s in chosen:
+        for passed, s in enumerate(chosen):
+            if s.version in unsettled:
+                raise refusal(unsettled[s.version])
             if s.change is None:
                 recorded = f" (applied from {s.recorded_file})" if s.recorded_file else ""
                 raise TargetRefused(
@@ -113,18 +124,27 @@ class Runner:
                          "rollback again")
             reason = s.change.irreversible
             if reason is not None:
+                back = "restore from the backup taken before it (dualpath backup restore)"
                 raise TargetRefused(
-                    f"version {s.version} is irreversible ({reason.args.get('reason', '')}); nothing was rolled back",
+                    f"version {s.version} is irreversible ({reason.args.get('reason', '')}); nothing was rolled back"
+                    + (f": the rollback would reach it after {passed} change(s)" if passed else ""),
                     where=s.change.where,
-                    hint="restore from the backup taken before it (dualpath backup restore), "
-                         "or roll back to a version after it")
+                    hint=(f"`dualpath rollback --to {s.version}` rolls back the {passed} change(s) after it and "
+                          f"keeps it; to go back past it, {back}") if passed else
+                         f"to go back past it, {back}; every change after it is already rolled back")
         return [s.change for s in chosen if s.change is not None]
 
-    def _check_version(self, to: str | None) -> None:
+    def _check_version(self, to: str | None, rolling_back: bool = False) -> None:
         if to is None:
             return
         known = {c.version for c in self.changes}
         if to not in known and not any(version_key(to) == c.sort_key for c in self.changes):
+            first = min(self.changes, key=lambda c: c.sort_key, default=None)
+            if rolling_back and first is not None and version_key(to) < first.sort_key:
+                raise UsageError(f"--to {to}: no change has that version; it sorts before the first change "
+                                 f"({first.version} {first.description})",
+                                 hint=f"to roll back every change: dualpath rollback --all (or --to {START}); "
+                                      f"to keep the first change: --to {first.version}")
             sample = ", ".join(sorted(known, key=version_key)[-5:])
             raise UsageError(f"--to {to}: no change has that version",
                              hint=f"choose one of the known versions (latest: {sample})")
@@ -132,19 +152,34 @@ class Runner:
     # -- running --------------------------------------------------------------------------
 
     def apply(self, to: str | None = None, dry_run: bool = False) -> RunSummary:
-        return self._run("up", dry_run, lambda st: self.pending_up(st, to))
+        return self._run("up", dry_run, lambda conn, st: self.pending_up(st, to))
 
-    def rollback(self, to: str | None = None, steps: int | None = None, dry_run: bool = False) -> RunSummary:
-        if to is None and not steps:
-            raise UsageError("rollback needs --to VERSION or --steps N", hint="e.g. dualpath rollback --steps 1")
-        return self._run("down", dry_run, lambda st: self.pending_down(st, to, steps))
+    def rollback(self, to: str | None = None, steps: int | None = None, dry_run: bool = False,
+                 everything: bool = False) -> RunSummary:
+        """Back to ``to`` (kept), by ``steps``, or ``everything`` (also ``to="start"``): before the first change."""
+        if to is not None and to.strip().lower() == START:
+            everything, to = True, None
+        if everything and (to is not None or steps):
+            raise UsageError("--all (or --to start) rolls back every change; it takes no --to VERSION or --steps N",
+                             hint="give one of --all, --to VERSION, --steps N")
+        if to is None and not steps and not everything:
+            raise UsageError("rollback needs --to VERSION or --steps N, or --all for every change",
+                             hint="e.g. dualpath rollback --steps 1")
+        idle = "nothing to roll back"
+        if to is not None:
+            kept = next((c for c in self.changes if version_key(to) == c.sort_key), None)
+            idle += (f": no applied change after version {kept.version if kept else to} (--to keeps that version; "
+                     "dualpath rollback --all rolls back every change)")
+        return self._run("down", dry_run, lambda conn, st: self.pending_down(
+            st, to, steps, everything, find_unsettled(conn, st)), idle=idle)
 
     def _run(self, direction: str, dry_run: bool,
-             choose: Callable[[list[ChangeState]], list[Change]]) -> RunSummary:
+             choose: Callable[[Connection, list[ChangeState]], list[Change]],
+             idle: str = "nothing to roll back") -> RunSummary:
         summary = RunSummary(run_id=self.actor.run_id, dry_run=dry_run)
         if dry_run:
             with self.engine.connect() as conn:
-                todo = choose(self.states(conn))
+                todo = choose(conn, self.states(conn))
                 conn.rollback()
             self.print_dry_run(todo, direction)
             return summary
@@ -152,7 +187,7 @@ class Runner:
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             self.engine.apply_timeouts(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
             states = self.states(conn)
-            todo = choose(states)
+            todo = choose(conn, states)
             conn.commit()  # end the read so each change opens its own transaction
             preflight.check_run(conn, self.engine, todo, direction)  # refused input leaves no trace
             with self._refusing_unwritable(direction):
@@ -165,8 +200,7 @@ class Runner:
                 self.protect(todo, direction)
             self._retire_stale_progress(conn, todo, direction, states)
             if not todo:
-                self.echo("nothing to do: the target is up to date" if direction == "up"
-                          else "nothing to roll back")
+                self.echo("nothing to do: the target is up to date" if direction == "up" else idle)
             for change in todo:
                 ms = self.run_change(conn, change, direction)
                 summary.done.append((change.version, direction, ms))

@@ -78,8 +78,9 @@ BreakGlassOpt = Annotated[str | None, typer.Option(
     "--break-glass", metavar="REASON", help="protected environments: go without an approval (audited, announced)")]
 
 
-def _command(name: str, to: str | None = None, steps: int | None = None) -> str:
-    return name + (f" --to {to}" if to else "") + (f" --steps {steps}" if steps else "")
+def _command(name: str, to: str | None = None, steps: int | None = None, everything: bool = False) -> str:
+    return (name + (f" --to {to}" if to else "") + (f" --steps {steps}" if steps else "")
+            + (" --all" if everything else ""))
 
 
 @app.command()
@@ -98,15 +99,20 @@ def apply(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOp
 @app.command()
 @handle_errors
 def rollback(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
-             to: Annotated[str | None, typer.Option("--to", help="roll back every change after this version")] = None,
+             to: Annotated[str | None, typer.Option(
+                 "--to", help="roll back every change after this version (it stays); --to start: every change")] = None,
              steps: Annotated[int | None, typer.Option("--steps", help="roll back the last N changes")] = None,
+             everything: Annotated[bool, typer.Option(
+                 "--all", help="roll back every change, the first one too (same as --to start)")] = False,
              dry_run: Annotated[bool, typer.Option("--dry-run", help="print the SQL, change nothing")] = False,
              approval: ApprovalOpt = None, break_glass: BreakGlassOpt = None) -> None:
-    """Roll back applied changes (--to V or --steps N)."""
+    """Roll back applied changes: --to V (keeps V), --steps N, or --all (also --to start).
+
+    Checked before anything runs: changes left half-way, irreversible changes, files gone; drops are backed up."""
     session = _context(url, migrations, config)
     if not dry_run:
-        session.guard(_command("rollback", to, steps), approval, break_glass)
-    session.runner().rollback(to=to, steps=steps, dry_run=dry_run)
+        session.guard(_command("rollback", to, steps, everything), approval, break_glass)
+    session.runner().rollback(to=to, steps=steps, dry_run=dry_run, everything=everything)
 
 
 @app.command()
