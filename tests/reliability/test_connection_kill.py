@@ -27,8 +27,14 @@ from tests.reliability.kill_support import (
 )
 
 SLEEP = {"postgresql": "SELECT pg_sleep(2)", "mysql": "DO SLEEP(2)"}  # the re-run sleeps it again
-FIND = {"postgresql": "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2)%'",
-        "mysql": "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(2)%'"}
+# only this test's database: tests running side by side on the shared server must not end each other's sessions
+FIND = {"postgresql": "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2)%' "
+                      "AND datname = current_database()",
+        "mysql": "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(2)%' AND DB = DATABASE()"}
+# the columns of this test's table t, not of another test's t on the same server
+COLUMNS_OF_T = ("SELECT column_name FROM information_schema.columns WHERE table_name = 't' "
+                "AND table_schema = {}")
+SCHEMA = {"postgresql": "current_schema()", "mysql": "DATABASE()"}
 END = {"postgresql": "SELECT pg_terminate_backend({})", "mysql": "KILL CONNECTION {}"}
 
 
@@ -69,8 +75,7 @@ def test_connection_killed_mid_change_exits_cleanly_and_rerun_finishes(server_ur
 
     seen = books(server_url)
     assert seen.applied == ("1",), seen
-    columns = {r[0] for r in query(server_url, "SELECT column_name FROM information_schema.columns "
-                                               "WHERE table_name = 't'")}
+    columns = {r[0] for r in query(server_url, COLUMNS_OF_T.format(SCHEMA[name]))}
     if name == "postgresql":  # one transaction: the ALTER went with it
         assert columns == {"id"} and seen.states["2"] == "up:failed"
     else:  # the ALTER committed on its own; the journal says so, and the re-run resumes after it
@@ -114,5 +119,4 @@ def test_connection_killed_mid_rollback_keeps_the_change_applied_and_rerun_finis
     assert again.returncode == 0, output_of(again)
     final = books(server_url)
     assert final.applied == ("1",) and final.downs["2"] == 1 and not any(final.journal.values()), final
-    assert {r[0] for r in query(server_url, "SELECT column_name FROM information_schema.columns "
-                                            "WHERE table_name = 't'")} == {"id"}
+    assert {r[0] for r in query(server_url, COLUMNS_OF_T.format(SCHEMA[name]))} == {"id"}

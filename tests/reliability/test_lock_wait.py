@@ -90,7 +90,8 @@ def queued_behind_alter(url: str, session_id: int) -> bool:
                f"WHERE l.pid = {session_id} AND NOT l.granted AND a.query LIKE 'ALTER TABLE widgets%'")
     else:
         sql = ("SELECT count(*) FROM information_schema.PROCESSLIST t JOIN information_schema.PROCESSLIST a "
-               f"ON a.INFO LIKE 'ALTER TABLE widgets%' AND a.STATE LIKE 'Waiting for table metadata lock' "
+               f"ON a.INFO LIKE 'ALTER TABLE widgets%' AND a.DB = DATABASE() "
+               f"AND a.STATE LIKE 'Waiting for table metadata lock' "
                f"WHERE t.ID = {session_id} AND t.STATE LIKE 'Waiting for table metadata lock'")
     return bool(query(url, sql)[0][0])
 
