@@ -28,6 +28,7 @@ from dualpath.config import Safety
 from dualpath.engines import open_engine
 from dualpath.engines.base import Engine, Fingerprint
 from dualpath.engines.fingerprint import is_foreign_table
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import DualpathError, PrivilegeMissing, VerificationFailed
 from dualpath.rehearse import DML, Measured, rehearsal_findings, rehearse_up
 from dualpath.risk.catalogue import Catalogue, catalogue_for, family_of
@@ -267,7 +268,7 @@ def copy_sample(source: Engine, shadow: Engine, rows: int, pii_columns: Sequence
     with source.connect() as src, shadow.connect() as dst:
         for statement in shadow.load_statements():
             try:
-                dst.exec_driver_sql(statement)
+                run_verbatim(dst, statement)
             except DBAPIError as exc:
                 raise DualpathError(f"cannot load sampled rows into the shadow ({statement}): "
                                     f"{str(exc.orig).strip().splitlines()[0]}",
@@ -317,7 +318,7 @@ def _data_sums(engine: Engine, conn: Connection) -> dict[str, tuple[int, str]]:
     for name in engine.iter_tables(conn):
         if is_foreign_table(name):
             continue
-        rows = conn.exec_driver_sql(f"SELECT * FROM {engine.quote_ident(name)}").all()
+        rows = run_verbatim(conn, f"SELECT * FROM {engine.quote_ident(name)}").all()
         digest = hashlib.sha256()
         for line in sorted(repr(tuple(r)) for r in rows):
             digest.update(line.encode())

@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from dualpath.engines.fingerprint import Fingerprint
 from dualpath.engines.probes import CalibrationSql, LockReading, TableStats, shadow_database_name, shadow_prefix
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import ConnectionFailed, DualpathError, PrivilegeMissing, TargetRefused, UsageError
 from dualpath.urls import endpoint, redact
 
@@ -300,7 +301,7 @@ class SqlEngine:
         """Run timeout_statements; session settings are committed so a later rollback keeps them."""
         started_here = not conn.in_transaction()
         for statement in self.timeout_statements(lock_timeout_ms, statement_timeout_ms, local=local):
-            conn.exec_driver_sql(statement)
+            run_verbatim(conn, statement)
         if started_here and not local:
             conn.commit()
 
@@ -416,7 +417,7 @@ class SqlEngine:
     def run_on_server(self, conn: Connection, sql: str, what: str, grant_on: str) -> None:
         """``sql`` on the server; a refusal names the user, what it may not do and the grant that allows it."""
         try:
-            conn.exec_driver_sql(sql)
+            run_verbatim(conn, sql)
         except DBAPIError as exc:
             reason = self.driver_reason(exc, self.url)
             if self.is_permission_denied(exc):

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from dualpath.engines.probes import CalibrationSql, LockReading, Running, TableStats, poll
+from dualpath.engines.verbatim import run_verbatim
 
 LOCK_ORDER = ("NONE", "SHARED", "EXCLUSIVE")
 # metadata lock types → the ALTER ... LOCK= clause they amount to for other sessions
@@ -49,7 +50,7 @@ def schema_statements(conn: Connection, quote: Quote) -> Iterator[str]:
 
 
 def _show(conn: Connection, sql: str, column: int) -> str:
-    row = conn.exec_driver_sql(sql).first()
+    row = run_verbatim(conn, sql).first()
     return str(row[column]) if row is not None else ""
 
 
@@ -88,7 +89,7 @@ def replay(conn: Connection, statements: list[str]) -> None:
         failed: list[tuple[str, DBAPIError]] = []
         for ddl in todo:
             try:
-                conn.exec_driver_sql(ddl)
+                run_verbatim(conn, ddl)
             except DBAPIError as exc:
                 failed.append((ddl, exc))
         if len(failed) == len(todo):
@@ -181,7 +182,7 @@ def ladder(sql: str) -> list[tuple[str | None, str]]:
 def measure_ddl(conn: Connection, sql: str, tables: Sequence[str], connect: Connect, quote: Quote) -> LockReading:
     """Run ``sql`` on ``conn`` and measure, from other connections, the lock it holds on ``tables``."""
     if not tables:
-        conn.exec_driver_sql(sql)
+        run_verbatim(conn, sql)
         return LockReading({}, "no existing table to probe")
     refused: list[str] = []
     for level, statement in ladder(sql):
@@ -298,7 +299,7 @@ def explain_rows(conn: Connection, sql: str) -> int | None:
     """Rows the optimizer expects to examine (EXPLAIN FORMAT=JSON: MySQL's rows_examined_per_scan,
     MariaDB's rows), summed over the tables of the statement; InnoDB locks each row it examines."""
     try:
-        plan = conn.exec_driver_sql(f"EXPLAIN FORMAT=JSON {sql}").scalar()
+        plan = run_verbatim(conn, f"EXPLAIN FORMAT=JSON {sql}").scalar()
     except DBAPIError:
         return None
     found = [int(v) for v in _json_values(json.loads(str(plan)), ("rows_examined_per_scan", "rows"))]

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from dualpath.engines.probes import CalibrationSql, LockReading, Running, TableStats, poll
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import DualpathError
 from dualpath.redaction import redact
 
@@ -283,7 +284,7 @@ def explain_rows(conn: Connection, sql: str) -> int | None:
     """The planner's row estimate for ``sql`` (EXPLAIN, not run); an UPDATE/DELETE's rows are its scan's."""
     try:
         with conn.begin_nested() if conn.in_transaction() else conn.begin():
-            plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar()
+            plan = run_verbatim(conn, f"EXPLAIN (FORMAT JSON) {sql}").scalar()
     except DBAPIError:  # a table an earlier change creates, say
         return None
     if plan is None:

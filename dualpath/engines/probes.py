@@ -15,6 +15,8 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Connection
 
+from dualpath.engines.verbatim import run_verbatim
+
 
 @dataclass(frozen=True)
 class LockReading:
@@ -91,7 +93,7 @@ class Running:
 
     def _run(self, sql: str) -> None:
         try:
-            self.conn.exec_driver_sql(sql)
+            run_verbatim(self.conn, sql)
         except BaseException as exc:  # handed to the caller by join()
             self.error = exc
         finally:
