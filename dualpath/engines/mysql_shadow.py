@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from dualpath.engines.probes import CalibrationSql, LockReading, Running, TableStats, poll
+from dualpath.engines.probes import CalibrationSql, LockReading, Running, ServerObject, TableStats, poll
 from dualpath.engines.verbatim import run_verbatim
 
 LOCK_ORDER = ("NONE", "SHARED", "EXCLUSIVE")
@@ -20,6 +20,7 @@ _MDL_AS_CLAUSE = {"SHARED_NO_WRITE": "SHARED", "SHARED_NO_READ_WRITE": "EXCLUSIV
 _DEFINER = re.compile(r"\sDEFINER\s*=\s*(`[^`]*`|'[^']*'|\S+)@(`[^`]*`|'[^']*'|\S+)", re.I)
 
 Quote = Callable[[str], str]
+_UNKNOWN_COLUMN = 1054
 
 
 def schema_statements(conn: Connection, quote: Quote) -> Iterator[str]:
@@ -69,6 +70,27 @@ def user_objects(conn: Connection) -> list[tuple[str, str]]:
         "UNION ALL SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE() "
         "ORDER BY 1, 2"))
     return [(str(kind), str(name)) for kind, name in rows]
+
+
+def server_objects(conn: Connection, quote: Quote) -> list[ServerObject] | None:
+    """The server's users and (MariaDB) roles: a database dropped does not take them along; None when
+    this user may not read mysql.user."""
+    rows = None
+    for sql in ("SELECT User, Host, is_role FROM mysql.user", "SELECT User, Host, 'N' FROM mysql.user"):
+        try:
+            rows = conn.exec_driver_sql(sql).all()
+            break
+        except DBAPIError as exc:
+            if _errno(exc) != _UNKNOWN_COLUMN:  # MySQL has no is_role: its roles are users
+                return None
+    found = []
+    for user, host, is_role in rows or ():
+        if is_role == "Y":
+            found.append(ServerObject("role", str(user), f"role {user}", f"DROP ROLE {quote(str(user))}"))
+        else:
+            found.append(ServerObject("user", str(user), f"user '{user}'@'{host}'",
+                                      f"DROP USER {quote(str(user))}@{quote(str(host))}"))
+    return found
 
 
 def drop_user_objects(conn: Connection, quote: Quote) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from dualpath.engines.probes import CalibrationSql, LockReading, Running, TableStats, poll
+from dualpath.engines.probes import CalibrationSql, LockReading, Running, ServerObject, TableStats, poll
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import DualpathError
 from dualpath.redaction import redact
@@ -159,6 +159,12 @@ def user_objects(conn: Connection) -> list[tuple[str, str]]:
     """(kind, identity) of what a user made in this database, as pg_identify_object names them; none in a
     database fresh from CREATE DATABASE. The identity is quoted and qualified, ready for DROP."""
     return [(str(kind), str(identity)) for kind, identity in conn.execute(text(_USER_OBJECTS))]
+
+
+def server_objects(conn: Connection, quote: Callable[[str], str]) -> list[ServerObject]:
+    """The cluster's roles (not the built-in pg_*): a database dropped does not take them along."""
+    names = conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%' ORDER BY 1")).scalars()
+    return [ServerObject("role", str(n), f"role {n}", f"DROP ROLE {quote(str(n))}") for n in names]
 
 
 def drop_user_objects(conn: Connection) -> None:

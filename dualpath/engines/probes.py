@@ -27,6 +27,16 @@ class LockReading:
 
 
 @dataclass(frozen=True)
+class ServerObject:
+    """A role or user: it belongs to the whole server, so dropping a (shadow) database leaves it there."""
+
+    kind: str  # "role" | "user"
+    name: str  # as the SQL of a migration names it
+    label: str  # for people: role r, user 'u'@'%'
+    drop: str  # the statement that drops it
+
+
+@dataclass(frozen=True)
 class TableStats:
     rows: int
     bytes: int
