@@ -78,7 +78,7 @@ def server_objects(conn: Connection, quote: Quote) -> list[ServerObject] | None:
     rows = None
     for sql in ("SELECT User, Host, is_role FROM mysql.user", "SELECT User, Host, 'N' FROM mysql.user"):
         try:
-            rows = conn.exec_driver_sql(sql).all()
+            rows = run_verbatim(conn, sql).all()
             break
         except DBAPIError as exc:
             if _errno(exc) != _UNKNOWN_COLUMN:  # MySQL has no is_role: its roles are users
