@@ -75,21 +75,21 @@ def user_objects(conn: Connection) -> list[tuple[str, str]]:
 def server_objects(conn: Connection, quote: Quote) -> list[ServerObject] | None:
     """The server's users and (MariaDB) roles: a database dropped does not take them along; None when
     this user may not read mysql.user."""
-    rows = None
+    rows: list[tuple[str, str, str]] = []
     for sql in ("SELECT User, Host, is_role FROM mysql.user", "SELECT User, Host, 'N' FROM mysql.user"):
         try:
-            rows = run_verbatim(conn, sql).all()
+            rows = [(str(u), str(h), str(r)) for u, h, r in run_verbatim(conn, sql)]
             break
         except DBAPIError as exc:
             if _errno(exc) != _UNKNOWN_COLUMN:  # MySQL has no is_role: its roles are users
                 return None
     found = []
-    for user, host, is_role in rows or ():
+    for user, host, is_role in rows:
         if is_role == "Y":
-            found.append(ServerObject("role", str(user), f"role {user}", f"DROP ROLE {quote(str(user))}"))
+            found.append(ServerObject("role", user, f"role {user}", f"DROP ROLE {quote(user)}"))
         else:
-            found.append(ServerObject("user", str(user), f"user '{user}'@'{host}'",
-                                      f"DROP USER {quote(str(user))}@{quote(str(host))}"))
+            drop = f"DROP USER {quote(user)}@{quote(host)}"
+            found.append(ServerObject("user", user, f"user '{user}'@'{host}'", drop))
     return found
 
 
