@@ -14,6 +14,6 @@ from sqlalchemy import Connection, CursorResult
 NO_PARAMETERS = {"no_parameters": True}
 
 
-def run_verbatim(conn: Connection, sql: str) -> CursorResult[Any]:
+def run_verbatim(conn: Connection, sql: str) -> CursorResult[*tuple[Any, ...]]:
     """Run ``sql`` exactly as written: no parameter substitution by SQLAlchemy or the driver."""
     return conn.exec_driver_sql(sql, execution_options=NO_PARAMETERS)
