@@ -354,9 +354,11 @@ def require_ok(report: Verification) -> None:
                      f"{result.failed_at or 'round trip'}: {result.problems[0] if result.problems else 'failed'}{more}")
     if skipped:
         why = skipped[0].problems[0].removeprefix("not verified: ")
-        lines.append(f"  {len(skipped)} change{'s' if len(skipped) != 1 else ''} not verified "
-                     f"({', '.join(r.version for r in skipped)}): {why}")
-    first_step = failed[0].failed_at if failed else None
-    hint = ("fix the forward statement that failed, then verify again" if first_step == "forward" else
-            "make each rollback undo exactly what its change does, then verify again")
+        which = (", ".join(r.version for r in skipped) if len(skipped) <= 3
+                 else f"{skipped[0].version} to {skipped[-1].version}")
+        lines.append(f"  {len(skipped)} change{'s' if len(skipped) != 1 else ''} not verified ({which}): {why}")
+    steps = {r.failed_at for r in failed}
+    todo = (["fix the forward statement that failed on the shadow"] if "forward" in steps else []) + \
+        (["make each rollback undo exactly what its change does"] if steps - {"forward"} else [])
+    hint = f"{'; '.join(todo)}, then verify again"
     raise VerificationFailed("\n".join(lines), hint=hint)
