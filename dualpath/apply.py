@@ -34,6 +34,7 @@ from dualpath.edits import (
     warn_missing_and_renamed,
 )
 from dualpath.engines.base import Engine
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import DualpathError, LockTimeout, RunFailed, TargetRefused, UsageError
 from dualpath.history import Actor
 from dualpath.status import ChangeState, read_states
@@ -256,7 +257,7 @@ class Runner:
             try:
                 with conn.begin():
                     for current in statements:
-                        execute_sql(conn, current.text)
+                        run_verbatim(conn, current.text)
                     self._record(conn, change, direction, started, True, None)
                 return
             except DBAPIError as exc:
@@ -501,13 +502,13 @@ class Runner:
             try:
                 if alone:
                     with self.engine.autocommit(conn):
-                        execute_sql(conn, statement.text)
+                        run_verbatim(conn, statement.text)
                     if then is not None:
                         with conn.begin():
                             then(conn)
                     return
                 with conn.begin():
-                    execute_sql(conn, statement.text)
+                    run_verbatim(conn, statement.text)
                     if then is not None:
                         then(conn)
                 return
@@ -673,11 +674,6 @@ _DML = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(insert|update|delete|rep
 def is_transactional_dml(sql: str) -> bool:
     """Statements that commit only with their transaction (InnoDB), so with their journal row too."""
     return _DML.match(sql) is not None
-
-
-def execute_sql(conn: Connection, sql: str) -> None:
-    """A statement as written: no parameters, so a literal % is not taken for a placeholder."""
-    conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
 
 
 def _connection_lost(exc: DBAPIError) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from dualpath.engines import open_engine
 from dualpath.engines.base import Engine
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.estimates import Throughput
 from dualpath.urls import safe_url
 
@@ -74,7 +75,7 @@ def _timer(conn: Connection, echo: Echo) -> Callable[[str, str], float]:
 
 
 def _run(conn: Connection, statement: str) -> None:
-    result = conn.exec_driver_sql(statement)
+    result = run_verbatim(conn, statement)
     if result.returns_rows:
         result.all()
     conn.commit()

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from dualpath.changes import Change, Statement
 from dualpath.engines.base import Engine
 from dualpath.engines.probes import LockReading, MeasuresStatements
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import RunFailed
 from dualpath.redaction import redact
 from dualpath.risk.catalogue import Catalogue
@@ -53,6 +54,9 @@ def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Cat
                 current = item.statement
                 if _watched(engine, change, item):
                     measured += _measure(engine, conn, change, item, catalogue.blocks, watched=True)
+                    # the reads around it autobegan a transaction (the DDL itself committed): end it,
+                    # so the next statement starts its own, as the runner's does
+                    conn.commit()
                     continue
                 with conn.begin():
                     measured += _measure(engine, conn, change, item, catalogue.blocks)
@@ -89,7 +93,7 @@ def _measure(engine: Engine, conn: Connection, change: Change, item: Item, block
         after_locks = LockReading(taken if reading.locks is not None else None, reading.note)
     else:
         before_locks = engine.held_locks(conn)
-        conn.exec_driver_sql(item.statement.text)
+        run_verbatim(conn, item.statement.text)
         after_locks = engine.held_locks(conn)
         taken = _newly_taken(engine, before_locks.locks, after_locks.locks)
     after_storage = engine.table_storage(conn)

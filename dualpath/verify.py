@@ -9,17 +9,14 @@ counts and checksums across the round trip. The shadow is dropped afterwards, al
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError
 
 from dualpath import history
 from dualpath.apply import Runner, new_run_id
@@ -27,15 +24,15 @@ from dualpath.changes import Change
 from dualpath.config import Safety
 from dualpath.engines import open_engine
 from dualpath.engines.base import Engine, Fingerprint
-from dualpath.engines.fingerprint import is_foreign_table
-from dualpath.errors import DualpathError, PrivilegeMissing, VerificationFailed
+from dualpath.errors import DualpathError, VerificationFailed
 from dualpath.rehearse import DML, Measured, rehearsal_findings, rehearse_up
 from dualpath.risk.catalogue import Catalogue, catalogue_for, family_of
-from dualpath.risk.context import same_name
 from dualpath.risk.model import Finding
 from dualpath.risk.ops import SqlSyntaxError, extract_ops
 from dualpath.target import Target
 from dualpath.urls import safe_url
+from dualpath.verify_rows import copy_sample, data_sums
+from dualpath.verify_shadow import ShadowSite, named_in
 
 Echo = Callable[[str], None]
 _OBJECT = re.compile(r"^(?P<kind>\w+) (?P<name>.+?): (?P<what>.*)$")
@@ -51,11 +48,16 @@ class ChangeResult:
     measured: list[Measured] = field(default_factory=list)
     data_checked: bool = False
     skipped_down: str | None = None  # why the down was not run (irreversible)
+    failed_at: str | None = None  # "forward" | "down" | "up again": the step that failed
+    verified: bool = True  # False: not tried, an earlier change's forward failed
+    no_rollback: str | None = None  # "harmless" | "not harmless": a change whose rollback runs nothing
+    notes: list[str] = field(default_factory=list)  # what such a change leaves behind
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": self.version, "description": self.description, "file": self.where, "ok": self.ok,
                 "problems": self.problems, "data_checked": self.data_checked, "skipped_down": self.skipped_down,
-                "measured": [m.as_dict() for m in self.measured]}
+                "failed_at": self.failed_at, "verified": self.verified, "no_rollback": self.no_rollback,
+                "notes": self.notes, "measured": [m.as_dict() for m in self.measured]}
 
 
 @dataclass
@@ -66,10 +68,20 @@ class Verification:
     shadow_drift: list[str] = field(default_factory=list)  # shadow vs target before any change
     sample_rows: int = 0
     lock_note: str = ""
+    server_notes: list[str] = field(default_factory=list)  # the server's users and roles after verify
+    rebuilds: int = 0  # times the shadow was made again after a failure
 
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> list[ChangeResult]:
+        return [r for r in self.results if not r.ok and r.verified]
+
+    @property
+    def not_verified(self) -> list[ChangeResult]:
+        return [r for r in self.results if not r.verified]
 
     @property
     def measured(self) -> list[Measured]:
@@ -81,78 +93,102 @@ class Verification:
 
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.target, "engine": self.engine, "ok": self.ok, "sample_rows": self.sample_rows,
-                "shadow_drift": self.shadow_drift, "lock_note": self.lock_note,
-                "changes": [r.as_dict() for r in self.results],
+                "shadow_drift": self.shadow_drift, "lock_note": self.lock_note, "server": self.server_notes,
+                "rebuilds": self.rebuilds, "changes": [r.as_dict() for r in self.results],
                 "findings": [f.as_dict() for f in self.findings]}
 
 
 def verify_changes(engine: Engine, changes: Sequence[Change], *, migrations: Path, safety: Safety,
                    sample_rows: int = 0, pii_columns: Sequence[str] = (), echo: Echo = lambda _: None,
-                   shadow_url: URL | None = None) -> Verification:
+                   shadow_url: URL | None = None, fail_fast: bool = False) -> Verification:
     """Round-trip ``changes`` (the pending ones, in order) on a shadow of ``engine``'s database.
 
     The shadow is a new database on the target's server, dropped afterwards; or ``shadow_url``, an empty
     database the user provides (``[verify] shadow_url``: no CREATE DATABASE needed), emptied afterwards.
+    Every change is judged on its own; a failure that leaves the shadow elsewhere than the change's up
+    would, makes the shadow again up to that change. ``fail_fast`` stops at the first failure instead.
     """
     with engine.connect() as conn:
         catalogue = catalogue_for(engine.flavor, engine.server_version(conn))
         target_print = engine.fingerprint(conn)
     report = Verification(target=safe_url(engine.url), engine=engine.flavor, sample_rows=sample_rows)
-    with _shadow_of(engine, shadow_url, report.target, echo) as shadow_url:
-        _verify_on(engine, shadow_url, changes, report, catalogue, target_print,
-                   migrations=migrations, safety=safety, sample_rows=sample_rows, pii_columns=pii_columns,
-                   echo=echo)
+    site = ShadowSite(engine, shadow_url, report.target, changes, echo)
+    try:
+        with site, _OpenShadow(engine, site, list(changes), migrations, safety, sample_rows, pii_columns) as shadow:
+            report.shadow_drift = target_print.diff(shadow.engine.fingerprint(shadow.conn))
+            report.lock_note = shadow.engine.held_locks(shadow.conn).note
+            shadow.conn.commit()
+            _verify_each(shadow, changes, report, catalogue, track_data=sample_rows > 0, echo=echo,
+                         fail_fast=fail_fast)
+    finally:
+        report.server_notes = site.notes
     return report
 
 
-@contextlib.contextmanager
-def _shadow_of(engine: Engine, given: URL | None, target: str, echo: Echo) -> Iterator[URL]:
-    """A shadow made for this verify (dropped afterwards), or the user's (checked empty, emptied afterwards)."""
-    if given is None:
-        try:
-            made = engine.create_shadow()
-        except PrivilegeMissing as exc:
-            raise PrivilegeMissing(exc.message, where=exc.where, hint=(
-                f"set [verify] shadow_url (or --shadow-url) to an empty database this user owns, or {exc.hint}; "
-                "see docs/configuration.md")) from None
-        echo(f"shadow {safe_url(made)} created from {target}")
-        try:
-            yield made
-        finally:
-            engine.drop_shadow(made)
-            echo(f"shadow {safe_url(made)} dropped")
-        return
-    shadow = open_engine(given)
-    with shadow.run_lock(new_run_id(), "dualpath verify"):  # one verify at a time in a user's shadow
-        engine.adopt_shadow(shadow)
-        echo(f"shadow {safe_url(given)} (from [verify] shadow_url) filled from {target}")
-        try:
-            yield given
-        finally:
-            left = engine.empty_shadow(shadow)
-            echo(f"shadow {safe_url(given)} emptied" + (f"; could not drop: {', '.join(left)}" if left else ""))
+class _OpenShadow:
+    """The shadow in use: its engine, a runner over it and one connection; made again on demand."""
+
+    def __init__(self, source: Engine, site: ShadowSite, changes: list[Change], migrations: Path, safety: Safety,
+                 sample_rows: int, pii_columns: Sequence[str]) -> None:
+        self.source, self.site, self.changes = source, site, changes
+        self.migrations, self.safety = migrations, safety
+        self.sample_rows, self.pii_columns = sample_rows, pii_columns
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> _OpenShadow:
+        self._open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _open(self) -> None:
+        url = self.site.make()
+        self.engine = open_engine(url)
+        if self.sample_rows:
+            copy_sample(self.source, self.engine, self.sample_rows, self.pii_columns)
+        self.runner = _shadow_runner(self.engine, url, self.changes, self.migrations, self.safety)
+        self.conn = self._stack.enter_context(self.engine.connect())
+        history.ensure_tables(self.conn)
+        self.conn.commit()
+
+    def rebuild(self, applied: Sequence[Change]) -> None:
+        """A new shadow with ``applied`` run forward, as apply would leave it."""
+        self._stack.close()
+        self._open()
+        for change in applied:
+            self.runner.run_change(self.conn, change, "up")
+        self.conn.commit()
 
 
-def _verify_on(engine: Engine, shadow_url: URL, changes: Sequence[Change], report: Verification,
-               catalogue: Catalogue, target_print: Fingerprint, *, migrations: Path, safety: Safety,
-               sample_rows: int, pii_columns: Sequence[str], echo: Echo) -> None:
-    shadow = open_engine(shadow_url)
-    if sample_rows:
-        copy_sample(engine, shadow, sample_rows, pii_columns)
-    runner = _shadow_runner(shadow, shadow_url, list(changes), migrations, safety)
-    with shadow.connect() as conn:
-        history.ensure_tables(conn)
-        conn.commit()
-        report.shadow_drift = target_print.diff(shadow.fingerprint(conn))
-        report.lock_note = shadow.held_locks(conn).note
-        conn.commit()
-        known: Fingerprint | None = None  # the shadow's state after the previous change
-        for change in changes:
-            result, known = round_trip(runner, conn, change, catalogue, track_data=sample_rows > 0, before=known)
-            report.results.append(result)
-            echo(f"{'ok  ' if result.ok else 'FAIL'} {change.version} {change.description}")
-            if not result.ok:
-                break  # later changes build on this one: the shadow no longer says anything
+def _verify_each(shadow: _OpenShadow, changes: Sequence[Change], report: Verification, catalogue: Catalogue, *,
+                 track_data: bool, echo: Echo, fail_fast: bool) -> None:
+    known: Fingerprint | None = None  # the shadow's state after the previous change, when it is that
+    blocked: str | None = None  # why the changes left cannot be verified
+    for index, change in enumerate(changes):
+        if blocked is not None:
+            report.results.append(ChangeResult(change.version, change.description, change.where, ok=False,
+                                               verified=False, problems=[f"not verified: {blocked}"]))
+            echo(f"skip {change.version} {change.description}")
+            continue
+        result, known = round_trip(shadow.runner, shadow.conn, change, catalogue, track_data=track_data,
+                                   before=known)
+        report.results.append(result)
+        echo(f"{'ok  ' if result.ok else 'FAIL'} {change.version} {change.description}")
+        if result.ok:
+            continue
+        if fail_fast:
+            return
+        if result.failed_at == "forward":  # later changes build on this one: nothing to stand on
+            blocked = f"it comes after version {change.version}, whose forward statements failed on the shadow"
+        elif known is None:  # the shadow is not where this change's up leaves it
+            echo(f"shadow made again up to {change.version} after its failure")
+            try:
+                shadow.rebuild(changes[: index + 1])
+                report.rebuilds += 1
+            except DualpathError as exc:
+                blocked = (f"the shadow could not be made again up to version {change.version}: "
+                           f"{exc.where + ': ' if exc.where else ''}{exc.message}")
 
 
 def _shadow_runner(shadow: Engine, url: URL, changes: list[Change], migrations: Path, safety: Safety) -> Runner:
@@ -168,43 +204,84 @@ def round_trip(runner: Runner, conn: Connection, change: Change, catalogue: Cata
 
     ``before`` is the shadow's fingerprint if the caller already has it (the previous change's
     last one): fingerprinting is most of verify's time and grows with the schema. Returns the
-    result and the fingerprint of the state the shadow was left in (None if unknown).
+    result and the fingerprint of the shadow when it stands where the change's up leaves it (F1);
+    None when it stands elsewhere (the caller makes the shadow again) or the forward failed.
     """
     engine = runner.engine
     result = ChangeResult(change.version, change.description, change.where)
     moves_data = track_data and _moves_data(change, catalogue)
     result.data_checked = moves_data
-    last: Fingerprint | None = None
+    f1: Fingerprint | None = None
     try:
+        result.failed_at = "forward"
         f0 = before if before is not None else engine.fingerprint(conn)
-        d0 = _data_sums(engine, conn) if moves_data else {}
+        d0 = data_sums(engine, conn) if moves_data else {}
         conn.commit()
         result.measured = rehearse_up(engine, conn, change, catalogue,
                                       runner.in_transaction(change, change.forward))
-        f1 = last = engine.fingerprint(conn)
+        f1 = engine.fingerprint(conn)
         conn.commit()
-        if change.irreversible is not None or not change.rollback:
-            reason = change.irreversible.args.get("reason", "") if change.irreversible else "no rollback"
-            result.skipped_down = reason or "irreversible"
-            return result, last
-        last = None  # from here the shadow moves again
+        result.failed_at = None
+        if change.irreversible is not None:
+            result.skipped_down = change.irreversible.args.get("reason", "") or "irreversible"
+            return result, f1
+        if not change.rollback:  # nothing to run: the state after up is the state after "down"
+            _judge_no_rollback(result, change, f0, f1)
+            return result, f1
+        result.failed_at = "down"
         runner.run_change(conn, change, "down")
-        f2, d2 = engine.fingerprint(conn), _data_sums(engine, conn) if moves_data else {}
+        f2, d2 = engine.fingerprint(conn), data_sums(engine, conn) if moves_data else {}
         conn.commit()
         result.problems += describe_diff(f0, f2, change, "down")
         result.problems += _data_diff(d0, d2, change)
         if result.problems:  # up again would only trip over what the rollback left behind
             result.ok = False
-            return result, None
+            return result, _back_up(runner, conn, change, f1)
+        result.failed_at = "up again"
         runner.run_change(conn, change, "up")
-        f3 = last = engine.fingerprint(conn)
+        f3 = engine.fingerprint(conn)
         conn.commit()
         result.problems += describe_diff(f1, f3, change, "up")
+        result.failed_at = "up again" if result.problems else None
+        result.ok = not result.problems
+        return result, f3 if result.ok else None
     except DualpathError as exc:
         result.problems.append(f"{exc.where + ': ' if exc.where else ''}{exc.message}")
-        last = None
-    result.ok = not result.problems
-    return result, last
+    result.ok = False
+    if result.failed_at == "down" and f1 is not None:
+        return result, _back_up(runner, conn, change, f1)
+    return result, None
+
+
+def _back_up(runner: Runner, conn: Connection, change: Change, f1: Fingerprint) -> Fingerprint | None:
+    """After a rollback that failed or left differences: the shadow where the change's up leaves it, if one
+    more up gets it there (a failed rollback in a transaction left it there already); else None."""
+    engine = runner.engine
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        now = engine.fingerprint(conn)
+        conn.commit()
+        if not f1.diff(now):
+            return now
+        runner.run_change(conn, change, "up")
+        now = engine.fingerprint(conn)
+        conn.commit()
+    except DualpathError:
+        return None
+    return now if not f1.diff(now) else None
+
+
+def _judge_no_rollback(result: ChangeResult, change: Change, f0: Fingerprint, f1: Fingerprint) -> None:
+    """A change whose rollback runs nothing is harmless to leave only if its up leaves the schema as it was."""
+    left = f0.diff(f1)
+    result.no_rollback = "not harmless" if left else "harmless"
+    for line in left:
+        match = _OBJECT.match(line)
+        name = match["name"] if match else line
+        made = named_in(change.forward, name)
+        result.notes.append(f"{match['kind'] + ' ' + name if match else line}: left by the forward change, "
+                            f"and there is no rollback to undo it{f' (made by {made})' if made else ''}")
 
 
 def describe_diff(expected: Fingerprint, actual: Fingerprint, change: Change, step: str) -> list[str]:
@@ -217,7 +294,7 @@ def describe_diff(expected: Fingerprint, actual: Fingerprint, change: Change, st
             lines.append(f"{line} — fix {fix_at}")
             continue
         kind, name, what = match["kind"], match["name"], match["what"]
-        made = _made_by(change, name)
+        made = named_in(change.forward, name)
         if what == "extra after":
             what = "still there after the rollback" if step == "down" else "extra after up again"
         elif what == "missing after":
@@ -239,13 +316,6 @@ def _fix_location(change: Change, step: str) -> str:
     return change.rollback_file or change.where
 
 
-def _made_by(change: Change, name: str) -> str | None:
-    """The forward statement that mentions the object (its bare name, as a word)."""
-    bare = name.rsplit(".", 1)[-1].strip('"`')
-    pattern = re.compile(rf"(?<![\w$]){re.escape(bare)}(?![\w$])", re.I)
-    return next((s.where for s in change.forward if pattern.search(s.text)), None)
-
-
 def _moves_data(change: Change, catalogue: Catalogue) -> bool:
     if change.directive("batch") is not None:
         return True
@@ -257,72 +327,6 @@ def _moves_data(change: Change, catalogue: Catalogue) -> bool:
         if any(op.kind in DML for op in ops):
             return True
     return False
-
-
-# -- sampled rows ------------------------------------------------------------------------
-
-
-def copy_sample(source: Engine, shadow: Engine, rows: int, pii_columns: Sequence[str]) -> None:
-    """Up to ``rows`` rows of every table into the shadow, PII columns masked, foreign keys unchecked."""
-    with source.connect() as src, shadow.connect() as dst:
-        for statement in shadow.load_statements():
-            try:
-                dst.exec_driver_sql(statement)
-            except DBAPIError as exc:
-                raise DualpathError(f"cannot load sampled rows into the shadow ({statement}): "
-                                    f"{str(exc.orig).strip().splitlines()[0]}",
-                                    hint="use a role that may switch off foreign-key checks, "
-                                         "or run verify without --sample-rows") from None
-        meta = sa.MetaData()
-        for name in list(source.iter_tables(src)):
-            if is_foreign_table(name):
-                continue
-            table = sa.Table(name, meta, autoload_with=src)
-            columns = [c for c in table.columns if c.computed is None]
-            picked = src.execute(sa.select(*columns).limit(rows)).mappings().all()
-            if picked:
-                values = [_masked(name, dict(r), pii_columns) for r in picked]
-                dst.execute(sa.Table(name, sa.MetaData(), *[c._copy() for c in columns]).insert(), values)
-        dst.commit()
-        src.rollback()
-
-
-def _masked(table: str, row: dict[str, Any], pii_columns: Sequence[str]) -> dict[str, Any]:
-    for column, value in row.items():
-        if value is not None and any(_is_pii(table, column, p) for p in pii_columns):
-            row[column] = mask(value)
-    return row
-
-
-def _is_pii(table: str, column: str, listed: str) -> bool:
-    owner, _, name = listed.rpartition(".")
-    return name.lower() == column.lower() and (not owner or same_name(owner, table))
-
-
-def mask(value: Any) -> Any:
-    """A stable stand-in: equal inputs stay equal (unique keys hold), the original is not recoverable."""
-    digest = hashlib.sha256(str(value).encode()).hexdigest()
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return int(digest[:7], 16)
-    if isinstance(value, str):
-        return ("pii-" + digest)[: max(len(value), 8)]
-    return value if not isinstance(value, bytes) else bytes.fromhex(digest[: 2 * min(len(value), 32)])
-
-
-def _data_sums(engine: Engine, conn: Connection) -> dict[str, tuple[int, str]]:
-    """Per table: row count and a checksum of the rows' content, independent of row order."""
-    sums = {}
-    for name in engine.iter_tables(conn):
-        if is_foreign_table(name):
-            continue
-        rows = conn.exec_driver_sql(f"SELECT * FROM {engine.quote_ident(name)}").all()
-        digest = hashlib.sha256()
-        for line in sorted(repr(tuple(r)) for r in rows):
-            digest.update(line.encode())
-        sums[name] = (len(rows), digest.hexdigest()[:12])
-    return sums
 
 
 def _data_diff(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]], change: Change) -> list[str]:
@@ -339,10 +343,22 @@ def _data_diff(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, s
 
 
 def require_ok(report: Verification) -> None:
-    """Raise VerificationFailed naming the first failing change and every difference found."""
-    for result in report.results:
-        if not result.ok:
-            raise VerificationFailed(
-                f"version {result.version} ({result.description}) does not round-trip:\n  "
-                + "\n  ".join(result.problems),
-                where=result.where, hint="make the rollback undo exactly what the change does, then verify again")
+    """Raise VerificationFailed listing every failing change (file:line and why), and those not verified."""
+    if report.ok:
+        return
+    failed, skipped = report.failed, report.not_verified
+    lines = [f"{len(failed)} of {len(report.results)} changes do not round-trip:"]
+    for result in failed:
+        more = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
+        lines.append(f"  {result.where}: version {result.version} ({result.description}), "
+                     f"{result.failed_at or 'round trip'}: {result.problems[0] if result.problems else 'failed'}{more}")
+    if skipped:
+        why = skipped[0].problems[0].removeprefix("not verified: ")
+        which = (", ".join(r.version for r in skipped) if len(skipped) <= 3
+                 else f"{skipped[0].version} to {skipped[-1].version}")
+        lines.append(f"  {len(skipped)} change{'s' if len(skipped) != 1 else ''} not verified ({which}): {why}")
+    steps = {r.failed_at for r in failed}
+    todo = (["fix the forward statement that failed on the shadow"] if "forward" in steps else []) + \
+        (["make each rollback undo exactly what its change does"] if steps - {"forward"} else [])
+    hint = f"{'; '.join(todo)}, then verify again"
+    raise VerificationFailed("\n".join(lines), hint=hint)

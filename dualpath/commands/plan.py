@@ -31,6 +31,10 @@ def make_plan(session: Any, to: str | None = None, rehearse: bool = False) -> Pl
                                 shadow_url=session.shadow_url(),
                                 echo=lambda line: err.print(line, markup=False, soft_wrap=True))
         measured = report.measured
+        for result in report.results:  # the plan stands, but its measurements stop at a failure
+            if not result.ok:
+                err.print(f"warning: rehearsal of {result.version} on the shadow: {result.problems[0]}",
+                          markup=False, soft_wrap=True)
     target = read_target(engine, session.target_label, session.target.safety.lock_timeout_ms, changes=pending)
     return build_plan(pending, target, settings=session.settings,
                       throughput=load_throughput(session.settings.root, engine.flavor), measured=measured)

@@ -18,7 +18,10 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
                format: Annotated[str, typer.Option("--format", help="text|json")] = "text",
                shadow_url: Annotated[str | None, typer.Option(
                    "--shadow-url", help="an empty database you own to verify in (default: [verify] shadow_url, "
-                                        "else a new database on the target's server)")] = None) -> None:
+                                        "else a new database on the target's server)")] = None,
+               fail_fast: Annotated[bool, typer.Option(
+                   "--fail-fast", help="stop at the first change that fails (default: verify every change "
+                                       "and list all failures)")] = False) -> None:
     """Round-trip every pending change on a shadow copy of the target's schema; exit 1 on a difference."""
     from dualpath.errors import UsageError
     from dualpath.session import open_session
@@ -32,7 +35,7 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
     report = verify_changes(session.engine, pending, migrations=session.target.migrations,
                             safety=session.target.safety, sample_rows=sample_rows,
                             pii_columns=session.settings.pii_columns, shadow_url=session.shadow_url(shadow_url),
-                            echo=lambda line: err.print(line, markup=False, soft_wrap=True))
+                            echo=lambda line: err.print(line, markup=False, soft_wrap=True), fail_fast=fail_fast)
     if format == "json":
         print(json.dumps(report.as_dict(), indent=2, default=str))
     else:
@@ -51,12 +54,17 @@ def print_report(report: object) -> None:
     for line in report.shadow_drift:
         out.print(f"note: shadow differs from the target before any change: {line}", markup=False)
     for result in report.results:
-        state = "[green]round trip ok[/]" if result.ok else "[red]round trip FAILED[/]"
+        state = ("[green]round trip ok[/]" if result.ok else "[red]round trip FAILED[/]" if result.verified
+                 else "[yellow]not verified[/]")
         extra = f" (up only: {result.skipped_down})" if result.skipped_down else ""
+        if result.no_rollback:
+            extra = f" (no rollback: {result.no_rollback} to leave)"
         data = ", rows compared" if result.data_checked else ""
         out.print(f"{result.version} {result.description}: {state}{extra}{data}")
-        for problem in result.problems:
+        for problem in result.problems + result.notes:
             out.print(f"  {problem}", markup=False, soft_wrap=True)
+    for note in report.server_notes:
+        out.print(f"server: {note}", markup=False, soft_wrap=True)
     if report.measured:
         table = Table(title=f"lock rehearsal ({report.lock_note})" if report.lock_note else "lock rehearsal")
         for col in ("statement", "table", "predicted lock", "measured lock", "predicted rewrite", "rewritten"):
@@ -71,6 +79,12 @@ def print_report(report: object) -> None:
     for finding in report.findings:
         out.print(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.message}",
                   markup=False, soft_wrap=True)
+    left = [r for r in report.results if r.no_rollback == "not harmless"]
+    if left:
+        out.print("no rollback, and the forward change is not harmless to leave:", markup=False)
+        for result in left:
+            out.print(f"  {result.where}: version {result.version} ({result.description}): "
+                      f"{'; '.join(result.notes)}", markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

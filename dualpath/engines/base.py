@@ -22,7 +22,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from dualpath.engines.fingerprint import Fingerprint
-from dualpath.engines.probes import CalibrationSql, LockReading, TableStats, shadow_database_name, shadow_prefix
+from dualpath.engines.probes import (
+    CalibrationSql,
+    LockReading,
+    ServerObject,
+    TableStats,
+    shadow_database_name,
+    shadow_prefix,
+)
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import ConnectionFailed, DualpathError, PrivilegeMissing, TargetRefused, UsageError
 from dualpath.urls import endpoint, redact
 
@@ -150,6 +158,8 @@ class Engine(Protocol):
     def lock_rank(self, mode: str) -> int: ...  # stronger lock, higher rank; -1 unknown
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]: ...
+
+    def server_objects(self, conn: Connection) -> list[ServerObject] | None: ...  # roles/users; None: unreadable
 
     @property
     def calibration_sql(self) -> CalibrationSql: ...
@@ -300,7 +310,7 @@ class SqlEngine:
         """Run timeout_statements; session settings are committed so a later rollback keeps them."""
         started_here = not conn.in_transaction()
         for statement in self.timeout_statements(lock_timeout_ms, statement_timeout_ms, local=local):
-            conn.exec_driver_sql(statement)
+            run_verbatim(conn, statement)
         if started_here and not local:
             conn.commit()
 
@@ -416,7 +426,7 @@ class SqlEngine:
     def run_on_server(self, conn: Connection, sql: str, what: str, grant_on: str) -> None:
         """``sql`` on the server; a refusal names the user, what it may not do and the grant that allows it."""
         try:
-            conn.exec_driver_sql(sql)
+            run_verbatim(conn, sql)
         except DBAPIError as exc:
             reason = self.driver_reason(exc, self.url)
             if self.is_permission_denied(exc):
@@ -450,6 +460,11 @@ class SqlEngine:
 
     def lock_rank(self, mode: str) -> int:
         return self.dialect_probes.lock_rank(mode)  # type: ignore[no-any-return]
+
+    def server_objects(self, conn: Connection) -> list[ServerObject] | None:
+        """Roles and users of the whole server (None: this user may not list them); none for a file."""
+        read = getattr(self.dialect_probes, "server_objects", None)
+        return read(conn, self.quote_ident) if read is not None else []  # type: ignore[no-any-return]
 
     def explain_rows(self, conn: Connection, sql: str) -> int | None:
         """The planner's row estimate; None where the dialect has no planner to ask."""

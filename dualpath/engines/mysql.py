@@ -19,6 +19,7 @@ from dualpath.engines import mysql_shadow as shadow
 from dualpath.engines.base import RunLockHolder, SqlEngine, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
 from dualpath.engines.probes import LockReading, TableStats
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.urls import endpoint, password_of
 
 ER_LOCK_WAIT_TIMEOUT = 1205  # InnoDB row locks and metadata locks (lock_wait_timeout) alike
@@ -339,7 +340,7 @@ class MySQLEngine(SqlEngine):
         replication is stopped (the server reports no number then)."""
         for statement in ("SHOW REPLICA STATUS", "SHOW SLAVE STATUS"):
             try:
-                rows = conn.exec_driver_sql(statement).mappings().all()
+                rows = run_verbatim(conn, statement).mappings().all()
             except DBAPIError:
                 continue
             lags = [_lag_of(dict(r)) for r in rows]

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from dualpath.engines.probes import CalibrationSql, LockReading, Running, TableStats, poll
+from dualpath.engines.probes import CalibrationSql, LockReading, Running, ServerObject, TableStats, poll
+from dualpath.engines.verbatim import run_verbatim
 
 LOCK_ORDER = ("NONE", "SHARED", "EXCLUSIVE")
 # metadata lock types → the ALTER ... LOCK= clause they amount to for other sessions
@@ -19,6 +20,7 @@ _MDL_AS_CLAUSE = {"SHARED_NO_WRITE": "SHARED", "SHARED_NO_READ_WRITE": "EXCLUSIV
 _DEFINER = re.compile(r"\sDEFINER\s*=\s*(`[^`]*`|'[^']*'|\S+)@(`[^`]*`|'[^']*'|\S+)", re.I)
 
 Quote = Callable[[str], str]
+_UNKNOWN_COLUMN = 1054
 
 
 def schema_statements(conn: Connection, quote: Quote) -> Iterator[str]:
@@ -49,7 +51,7 @@ def schema_statements(conn: Connection, quote: Quote) -> Iterator[str]:
 
 
 def _show(conn: Connection, sql: str, column: int) -> str:
-    row = conn.exec_driver_sql(sql).first()
+    row = run_verbatim(conn, sql).first()
     return str(row[column]) if row is not None else ""
 
 
@@ -70,6 +72,27 @@ def user_objects(conn: Connection) -> list[tuple[str, str]]:
     return [(str(kind), str(name)) for kind, name in rows]
 
 
+def server_objects(conn: Connection, quote: Quote) -> list[ServerObject] | None:
+    """The server's users and (MariaDB) roles: a database dropped does not take them along; None when
+    this user may not read mysql.user."""
+    rows: list[tuple[str, str, str]] = []
+    for sql in ("SELECT User, Host, is_role FROM mysql.user", "SELECT User, Host, 'N' FROM mysql.user"):
+        try:
+            rows = [(str(u), str(h), str(r)) for u, h, r in run_verbatim(conn, sql)]
+            break
+        except DBAPIError as exc:
+            if _errno(exc) != _UNKNOWN_COLUMN:  # MySQL has no is_role: its roles are users
+                return None
+    found = []
+    for user, host, is_role in rows:
+        if is_role == "Y":
+            found.append(ServerObject("role", user, f"role {user}", f"DROP ROLE {quote(user)}"))
+        else:
+            drop = f"DROP USER {quote(user)}@{quote(host)}"
+            found.append(ServerObject("user", user, f"user '{user}'@'{host}'", drop))
+    return found
+
+
 def drop_user_objects(conn: Connection, quote: Quote) -> None:
     """Drop each object ``user_objects`` lists, views first, with foreign keys unchecked (any order then works)."""
     conn.exec_driver_sql("SET SESSION FOREIGN_KEY_CHECKS = 0")
@@ -88,7 +111,7 @@ def replay(conn: Connection, statements: list[str]) -> None:
         failed: list[tuple[str, DBAPIError]] = []
         for ddl in todo:
             try:
-                conn.exec_driver_sql(ddl)
+                run_verbatim(conn, ddl)
             except DBAPIError as exc:
                 failed.append((ddl, exc))
         if len(failed) == len(todo):
@@ -181,7 +204,7 @@ def ladder(sql: str) -> list[tuple[str | None, str]]:
 def measure_ddl(conn: Connection, sql: str, tables: Sequence[str], connect: Connect, quote: Quote) -> LockReading:
     """Run ``sql`` on ``conn`` and measure, from other connections, the lock it holds on ``tables``."""
     if not tables:
-        conn.exec_driver_sql(sql)
+        run_verbatim(conn, sql)
         return LockReading({}, "no existing table to probe")
     refused: list[str] = []
     for level, statement in ladder(sql):
@@ -298,7 +321,7 @@ def explain_rows(conn: Connection, sql: str) -> int | None:
     """Rows the optimizer expects to examine (EXPLAIN FORMAT=JSON: MySQL's rows_examined_per_scan,
     MariaDB's rows), summed over the tables of the statement; InnoDB locks each row it examines."""
     try:
-        plan = conn.exec_driver_sql(f"EXPLAIN FORMAT=JSON {sql}").scalar()
+        plan = run_verbatim(conn, f"EXPLAIN FORMAT=JSON {sql}").scalar()
     except DBAPIError:
         return None
     found = [int(v) for v in _json_values(json.loads(str(plan)), ("rows_examined_per_scan", "rows"))]

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from dualpath.engines.probes import CalibrationSql, LockReading, Running, TableStats, poll
+from dualpath.engines.probes import CalibrationSql, LockReading, Running, ServerObject, TableStats, poll
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import DualpathError
 from dualpath.redaction import redact
 
@@ -160,6 +161,12 @@ def user_objects(conn: Connection) -> list[tuple[str, str]]:
     return [(str(kind), str(identity)) for kind, identity in conn.execute(text(_USER_OBJECTS))]
 
 
+def server_objects(conn: Connection, quote: Callable[[str], str]) -> list[ServerObject]:
+    """The cluster's roles (not the built-in pg_*): a database dropped does not take them along."""
+    names = conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%' ORDER BY 1")).scalars()
+    return [ServerObject("role", str(n), f"role {n}", f"DROP ROLE {quote(str(n))}") for n in names]
+
+
 def drop_user_objects(conn: Connection) -> None:
     """Drop each object ``user_objects`` lists: schemas and extensions first, each with what depends on it."""
     for kind, identity in user_objects(conn):
@@ -283,7 +290,7 @@ def explain_rows(conn: Connection, sql: str) -> int | None:
     """The planner's row estimate for ``sql`` (EXPLAIN, not run); an UPDATE/DELETE's rows are its scan's."""
     try:
         with conn.begin_nested() if conn.in_transaction() else conn.begin():
-            plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar()
+            plan = run_verbatim(conn, f"EXPLAIN (FORMAT JSON) {sql}").scalar()
     except DBAPIError:  # a table an earlier change creates, say
         return None
     if plan is None:

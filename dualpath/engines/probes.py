@@ -15,6 +15,8 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Connection
 
+from dualpath.engines.verbatim import run_verbatim
+
 
 @dataclass(frozen=True)
 class LockReading:
@@ -22,6 +24,16 @@ class LockReading:
 
     locks: dict[str, str] | None
     note: str = ""
+
+
+@dataclass(frozen=True)
+class ServerObject:
+    """A role or user: it belongs to the whole server, so dropping a (shadow) database leaves it there."""
+
+    kind: str  # "role" | "user"
+    name: str  # as the SQL of a migration names it
+    label: str  # for people: role r, user 'u'@'%'
+    drop: str  # the statement that drops it
 
 
 @dataclass(frozen=True)
@@ -91,7 +103,7 @@ class Running:
 
     def _run(self, sql: str) -> None:
         try:
-            self.conn.exec_driver_sql(sql)
+            run_verbatim(self.conn, sql)
         except BaseException as exc:  # handed to the caller by join()
             self.error = exc
         finally:

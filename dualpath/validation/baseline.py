@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from dualpath.engines import open_engine
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.validate import Invariant
 
 _COUNTED = ("row_count_unchanged", "row_count_reconciles")
@@ -63,7 +64,7 @@ def count_rows(conn: Connection, table: str) -> int:
 
 
 def scalar(conn: Connection, query: str) -> int:
-    return int(conn.exec_driver_sql(query).scalar_one() or 0)
+    return int(run_verbatim(conn, query).scalar_one() or 0)
 
 
 def checksum_columns(conn: Connection, invariants: list[Invariant]) -> dict[str, str]:
