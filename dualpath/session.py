@@ -44,7 +44,8 @@ class Session:
     @cached_property
     def changes(self) -> list[Change]:
         return read_changes(self.target.migrations, dialect=self.engine.name, layout=self.layout,
-                            follow_links_outside=self.links_outside)
+                            follow_links_outside=self.links_outside,
+                            missing_rollbacks=self.settings.rollback.missing)
 
     @property
     def links_outside(self) -> bool:

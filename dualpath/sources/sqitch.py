@@ -13,7 +13,6 @@ from dualpath.sources.common import (
     Part,
     Reader,
     build_change,
-    missing_rollbacks_ok,
     present,
     read_script,
     read_text,
@@ -130,16 +129,13 @@ def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect:
     checksum.update(ROLLBACK_MARK)
     rollback, rollback_dropped = (read_script(revert, dialect, checksum, drop_transaction=True)
                                   if present(revert) else (None, False))
-    irreversible = any(d.name == "irreversible" for d in forward.directives)
-    if rollback is None and not missing_rollbacks_ok() and not irreversible:
-        raise InputError(f"no rollback for version {version} ({entry.name}): {revert} is missing",
-                         where=where, hint=f"add {revert} or mark the change irreversible with "
-                                           '-- dualpath:irreversible reason="..."')
-    require_rollback(version, forward, rollback, str(revert), f"{revert}:1")
+    implied = require_rollback(version, forward, rollback, str(revert), where if rollback is None else f"{revert}:1",
+                               message=f"no rollback for version {version} ({entry.name}): {revert} is missing"
+                               if rollback is None else None)
     checks, _ = read_script(verify, dialect, drop_transaction=True) if present(verify) else (Part((), ()), False)
     return build_change(
         version=version, description=entry.note or entry.name, forward=forward, rollback=rollback,
-        file=deploy, layout=NAME, rollback_file=revert if rollback else None,
+        file=deploy, layout=NAME, rollback_file=revert if rollback else None, directives=implied,
         extra={"sqitch_name": entry.name, "sqitch_requires": entry.requires,
                "sqitch_conflicts": entry.conflicts, "sqitch_tags": entry.tags, "plan_line": where,
                "verify": checks.statements, "verify_file": str(verify) if present(verify) else None,

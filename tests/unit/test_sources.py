@@ -414,12 +414,15 @@ def test_sqitch_revert_without_plan_entry(tmp_path: Path) -> None:
     assert_points_at(error, f"{tmp_path / 'revert/ghost.sql'}:1")
 
 
-def test_sqitch_script_of_only_begin_commit_is_empty(tmp_path: Path) -> None:
+def test_sqitch_script_of_only_begin_commit_runs_nothing(tmp_path: Path) -> None:
+    """sqitch deploys its own empty template (Registry's edit-template-workflow): a change that runs nothing."""
     sqitch_project(tmp_path)
-    write(tmp_path, {"deploy/appschema.sql": "-- Deploy\nBEGIN;\n-- XXX Add DDLs here.\nCOMMIT;\n"})
-    error = input_error(tmp_path)
-    assert "empty migration" in error.message
-    assert_points_at(error, f"{tmp_path / 'deploy/appschema.sql'}:1")
+    write(tmp_path, {"deploy/appschema.sql": "-- Deploy\nBEGIN;\n-- XXX Add DDLs here.\nCOMMIT;\n",
+                     "revert/appschema.sql": "-- Revert\nBEGIN;\n-- XXX Add DDLs here.\nCOMMIT;\n"})
+    notes: list[str] = []
+    schema = read_changes(tmp_path, dialect="postgresql", notes=notes)[0]
+    assert schema.forward == () and schema.rollback == () and schema.irreversible is None
+    assert any(n.startswith(f"{tmp_path / 'deploy/appschema.sql'}:1:") and "runs nothing" in n for n in notes)
 
 
 # --- directives and checksums -------------------------------------------------------------
@@ -490,11 +493,14 @@ def test_rollback_without_forward(tmp_path: Path) -> None:
     assert "V2__" in error.hint
 
 
-def test_empty_migration_file(tmp_path: Path) -> None:
-    write(tmp_path, {"1_a.up.sql": "-- TODO\n\n", "1_a.down.sql": "SELECT 1;"})
-    error = input_error(tmp_path)
-    assert "empty migration" in error.message and "1_a.up.sql" in error.message
-    assert_points_at(error, f"{tmp_path / '1_a.up.sql'}:1")
+def test_empty_migration_file_runs_nothing_with_a_note(tmp_path: Path) -> None:
+    """golang-migrate, diesel, Flyway record an empty forward file and move on; so does dualpath."""
+    write(tmp_path, {"1_a.up.sql": "-- TODO\n\n", "1_a.down.sql": "", "2_b.up.sql": "SELECT 1;",
+                     "2_b.down.sql": "SELECT 2;"})
+    notes: list[str] = []
+    first, _ = read_changes(tmp_path, notes=notes)
+    assert first.forward == () and first.rollback == () and first.irreversible is None
+    assert len(notes) == 1 and notes[0].startswith(f"{tmp_path / '1_a.up.sql'}:1: 1_a.up.sql has no SQL statements")
 
 
 def test_mixed_layouts_list_an_example_of_each(tmp_path: Path) -> None:
