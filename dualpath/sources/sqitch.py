@@ -88,18 +88,23 @@ def _parse_change(line: str, plan: Path, number: int) -> PlanEntry:
 
 
 def name_scripts(entries: list[PlanEntry], plan: Path) -> None:
-    """A reworked change keeps its older scripts as ``name@tag.sql``, tag being the first one after it."""
+    """A reworked change keeps its older scripts as ``name@tag.sql``. As sqitch reads it
+    (App::Sqitch::Plan, rework_tags): the candidate tags are those between the two entries, latest
+    first, then the old entry's own; the first whose deploy script exists is used, else the latest
+    (``sqitch rework`` names the copy after the latest tag)."""
+    deploy_dir = plan.parent / "deploy"
     for index, entry in enumerate(entries):
-        later = [e for e in entries[index + 1:] if e.name == entry.name]
-        if not later:
+        later = next((j for j in range(index + 1, len(entries)) if entries[j].name == entry.name), None)
+        if later is None:
             entry.script = entry.name
             continue
-        tag = next((t for e in entries[index:] for t in e.tags), None)
-        if tag is None:
+        tags = [t for e in reversed(entries[index + 1:later]) for t in e.tags] + entry.tags
+        if not tags:
             raise InputError(f"change {entry.name} is reworked without a tag in between",
-                             where=f"{plan}:{later[0].line}",
+                             where=f"{plan}:{entries[later].line}",
                              hint="add a @tag line between the two entries, as 'sqitch rework' requires")
-        entry.script = f"{entry.name}@{tag}"
+        found = next((t for t in tags if present(deploy_dir / f"{entry.name}@{t}.sql")), tags[0])
+        entry.script = f"{entry.name}@{found}"
 
 
 def _check_orphan_reverts(folder: Path, entries: list[PlanEntry]) -> None:

@@ -547,3 +547,34 @@ def test_not_utf8_names_the_byte_and_line(tmp_path: Path) -> None:
     error = input_error(tmp_path)
     assert error.message == "not UTF-8 text: byte 0xe9 at line 2; re-save the file as UTF-8"
     assert_points_at(error, f"{tmp_path / 'V1__a.sql'}:2")
+
+
+REWORK_PLAN = """\
+%project=rw
+
+fn 2024-01-01T00:00:00Z A <a@x> # v1
+@t1 2024-01-01T00:01:00Z A <a@x> # t1
+other 2024-01-01T00:02:00Z A <a@x> # other
+@t2 2024-01-01T00:03:00Z A <a@x> # t2
+fn [fn@t2] 2024-01-01T00:04:00Z A <a@x> # v2
+"""
+
+
+@pytest.mark.parametrize("tag", ["t2", "t1"])
+def test_sqitch_rework_names_older_scripts_as_sqitch_does(tmp_path: Path, tag: str) -> None:
+    """`sqitch rework` names the copy after the latest tag (t2); sqitch also finds it under any tag
+    in between, latest first (sqitch-intro uses the second of two tags)."""
+    write(tmp_path, {"sqitch.plan": REWORK_PLAN,
+                     f"deploy/fn@{tag}.sql": "CREATE TABLE fn1 (id int);", f"revert/fn@{tag}.sql": "DROP TABLE fn1;",
+                     "deploy/other.sql": "CREATE TABLE o (id int);", "revert/other.sql": "DROP TABLE o;",
+                     "deploy/fn.sql": "CREATE TABLE fn2 (id int);", "revert/fn.sql": "DROP TABLE fn2;"})
+    first, _, second = read_changes(tmp_path, dialect="postgresql")
+    assert first.file == str(tmp_path / f"deploy/fn@{tag}.sql") and texts(first.rollback) == ["DROP TABLE fn1"]
+    assert second.file == str(tmp_path / "deploy/fn.sql")
+
+
+def test_sqitch_rework_with_no_older_script_names_the_latest_tag(tmp_path: Path) -> None:
+    write(tmp_path, {"sqitch.plan": REWORK_PLAN, "deploy/other.sql": "SELECT 1;", "revert/other.sql": "SELECT 1;",
+                     "deploy/fn.sql": "SELECT 2;", "revert/fn.sql": "SELECT 2;"})
+    error = input_error(tmp_path)
+    assert f"{tmp_path / 'deploy/fn@t2.sql'} is missing" in error.message
