@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from dualpath.changes import ROLLBACK_MARK, Change
+from dualpath.changes import ROLLBACK_MARK, Change, feed_checksum
 from dualpath.errors import InputError
+from dualpath.sources import psql
 from dualpath.sources.common import (
     Part,
     Reader,
     build_change,
+    drop_transaction_control,
     present,
     read_script,
     read_text,
     require_rollback,
     require_statements,
+    split_part,
 )
-from dualpath.sources.files import walk_files
+from dualpath.sources.files import check_path, walk_files
+from dualpath.sources.lazy import LAZY_BYTES
 
 NAME = "sqitch"
 PLAN = "sqitch.plan"
@@ -120,6 +126,20 @@ def _check_orphan_reverts(folder: Path, entries: list[PlanEntry]) -> None:
                              hint=f"add {stem} to {PLAN} with its deploy script, or delete {path.name}")
 
 
+def _read_script(path: Path, dialect: str | None, checksum: Any = None) -> tuple[Part, bool]:
+    """A sqitch script without its BEGIN/COMMIT; on PostgreSQL, sqitch runs it through psql, so
+    ``\\set`` variables are read as psql reads them (sources/psql.py)."""
+    if dialect in ("postgresql", None) and os.stat(check_path(path)).st_size <= LAZY_BYTES:
+        text = read_text(path)
+        if psql.has_meta_commands(text):
+            part = split_part(psql.expand(text, path), path, dialect)
+            statements, dropped = drop_transaction_control(part.statements)
+            if checksum is not None:
+                feed_checksum(checksum, statements)
+            return Part(statements, part.directives), dropped
+    return read_script(path, dialect, checksum, drop_transaction=True)
+
+
 def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect: str | None) -> Change:
     where = f"{plan}:{entry.line}"
     deploy = folder / "deploy" / f"{entry.script}.sql"
@@ -129,15 +149,15 @@ def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect:
         raise InputError(f"{PLAN} names change {entry.name} but {deploy} is missing", where=where,
                          hint=f"add {deploy} or remove the change from {PLAN}")
     checksum = hashlib.sha256()
-    forward, forward_dropped = read_script(deploy, dialect, checksum, drop_transaction=True)
+    forward, forward_dropped = _read_script(deploy, dialect, checksum)
     require_statements(forward, deploy)
     checksum.update(ROLLBACK_MARK)
-    rollback, rollback_dropped = (read_script(revert, dialect, checksum, drop_transaction=True)
+    rollback, rollback_dropped = (_read_script(revert, dialect, checksum)
                                   if present(revert) else (None, False))
     implied = require_rollback(version, forward, rollback, str(revert), where if rollback is None else f"{revert}:1",
                                message=f"no rollback for version {version} ({entry.name}): {revert} is missing"
                                if rollback is None else None)
-    checks, _ = read_script(verify, dialect, drop_transaction=True) if present(verify) else (Part((), ()), False)
+    checks, _ = _read_script(verify, dialect) if present(verify) else (Part((), ()), False)
     return build_change(
         version=version, description=entry.note or entry.name, forward=forward, rollback=rollback,
         file=deploy, layout=NAME, rollback_file=revert if rollback else None, directives=implied,
