@@ -1,4 +1,5 @@
 """psql variables in sqitch pg scripts (issue 14, F9): read as psql reads them; other meta-commands refused."""
+# ruff: noqa: E501  (PSQL_SENDS is a psql transcript, line for line)
 
 from __future__ import annotations
 
