@@ -25,7 +25,7 @@ from dualpath.batching.change import describe_batch, has_batches, run_batched_ch
 from dualpath.batching.progress import BatchProgress, default_progress
 from dualpath.batching.runner import BatchContext, lag_probes
 from dualpath.batching.spec import is_batched, replica_urls
-from dualpath.changes import Change, Statement, any_no_transaction, version_key
+from dualpath.changes import Change, Statement, any_no_transaction, is_repeatable, version_key
 from dualpath.edits import (
     check_out_of_order,
     refuse_renamed,
@@ -97,7 +97,8 @@ class Runner:
         self._check_version(to)
         refuse_unrecorded(states)
         refuse_drift(states)
-        applied = [s for s in states if s.state in ("applied", "missing")]
+        # Flyway repeatables have no way back by nature: a rollback leaves them and goes on past them
+        applied = [s for s in states if s.state in ("applied", "missing") and not is_repeatable(s.version)]
         if to is not None:
             chosen = [s for s in applied if version_key(s.version) > version_key(to)]
         else:

@@ -151,6 +151,15 @@ class RollbackConfig(BaseModel):
     missing: Literal["refuse", "irreversible", "allow"] = "irreversible"
 
 
+class FlywayConfig(BaseModel):
+    """``[flyway]``: Flyway's ``${name}`` placeholders in Flyway folders (flyway.placeholders.*)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    placeholders: dict[str, str] = Field(default_factory=dict)  # name -> value; ${flyway:*} come from the target
+    placeholder_replacement: bool = True  # Flyway's flyway.placeholderReplacement
+
+
 class VerifyConfig(BaseModel):
     """``[verify]``: where the shadow of ``dualpath verify`` (and ``plan --rehearse``) lives."""
 
@@ -185,6 +194,7 @@ class Settings(BaseModel):
     validation: dict[str, Any] = Field(default_factory=dict)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     rollback: RollbackConfig = Field(default_factory=RollbackConfig)
+    flyway: FlywayConfig = Field(default_factory=FlywayConfig)
     root: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)  # the file read; errors about its content name it
 

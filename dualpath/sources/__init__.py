@@ -40,7 +40,7 @@ LAYOUTS = tuple(READERS)
 
 def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None = None,
                  follow_links_outside: bool = False, missing_rollbacks: MissingPolicy = "refuse",
-                 notes: list[str] | None = None) -> list[Change]:
+                 notes: list[str] | None = None, placeholders: dict[str, str] | None = None) -> list[Change]:
     """All changes in ``folder``, ordered by version; ``layout`` skips detection.
 
     Links that leave ``folder`` are refused unless ``follow_links_outside`` (the
@@ -48,7 +48,8 @@ def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None
     ``[rollback] missing`` setting) says what a change whose rollback is absent or runs nothing is:
     refused, irreversible (an implied ``irreversible`` directive) or allowed (``rollback=()``, a
     no-op; ``dualpath draft-rollbacks`` reads so). What was read quietly (a file that runs nothing,
-    a file the layout's tool ignores) is added to ``notes`` when given.
+    a file the layout's tool ignores) is added to ``notes`` when given. ``placeholders``: the values
+    of Flyway's ``${name}`` (None: not replaced, as when no target is known).
     """
     folder = Path(folder)
     if layout is None:
@@ -57,7 +58,8 @@ def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None
         _check_folder(folder)
         if layout not in READERS:
             raise UsageError(f"unknown migration layout '{layout}'", hint=f"use one of: {', '.join(LAYOUTS)}")
-    with reading_from(folder, follow_links_outside), reading_missing_rollbacks(missing_rollbacks, notes):
+    with reading_from(folder, follow_links_outside), reading_missing_rollbacks(missing_rollbacks, notes), \
+            flyway.placeholders(placeholders):
         changes = READERS[layout].read(folder, dialect)
     _check_unique_versions(changes)
     return sorted(changes, key=lambda c: version_key(c.version))

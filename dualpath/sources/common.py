@@ -336,18 +336,23 @@ def raise_orphan_rollback(version: str, rollback: Path, expected: str) -> NoRetu
 
 def read_pair(pair: Pair, *, layout: str, dialect: str | None, description: str,
               expected_forward: str, expected_rollback: str,
-              directives: Sequence[Directive] = ()) -> Change:
-    """Read a forward file and its rollback file (layouts with one file per direction)."""
+              directives: Sequence[Directive] = (),
+              script: Callable[[Path, str | None, Any], Part] | None = None) -> Change:
+    """Read a forward file and its rollback file (layouts with one file per direction); ``script``
+    reads one file (default: read_script), for layouts that rewrite it first (Flyway placeholders)."""
+    if script is None:
+        def script(path: Path, dialect: str | None, checksum: Any) -> Part:
+            return read_script(path, dialect, checksum)[0]
     if pair.forward is None:
         assert pair.rollback is not None
         raise_orphan_rollback(pair.version, pair.rollback, expected_forward)
     checksum = hashlib.sha256()
-    forward, _ = read_script(pair.forward, dialect, checksum)
+    forward = script(pair.forward, dialect, checksum)
     require_statements(forward, pair.forward)
     checksum.update(ROLLBACK_MARK)
     rollback = None
     if pair.rollback is not None:
-        rollback, _ = read_script(pair.rollback, dialect, checksum)
+        rollback = script(pair.rollback, dialect, checksum)
     where = f"{pair.rollback or pair.forward}:1"
     implied = require_rollback(pair.version, forward, rollback, expected_rollback, where)
     return build_change(version=pair.version, description=description, forward=forward,

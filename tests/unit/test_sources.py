@@ -117,19 +117,56 @@ def test_flyway_script_config_turns_the_transaction_off(tmp_path: Path) -> None:
     assert change.directive("no-transaction").where == f"{tmp_path / 'V1__idx.sql.conf'}:1"
 
 
-def test_flyway_repeatable_migrations_are_refused_by_name(tmp_path: Path) -> None:
-    write(tmp_path, {"V1__a.sql": "SELECT 1;", "U1__a.sql": "SELECT 2;", "R__views.sql": "SELECT 3;"})
-    error = input_error(tmp_path)
-    assert "not supported yet" in error.message and "R__views.sql" in error.message
-    assert_points_at(error, f"{tmp_path / 'R__views.sql'}:1")
-    assert "move" in error.hint
+def test_flyway_repeatable_runs_after_every_versioned_change(tmp_path: Path) -> None:
+    write(tmp_path, {"V1__a.sql": "SELECT 1;", "U1__a.sql": "SELECT 1;", "R__views.sql": "CREATE VIEW v AS SELECT 3;",
+                     "R__a_first.sql": "SELECT 4;", "V20240101__b.sql": "SELECT 2;", "U20240101__b.sql": "SELECT 2;"})
+    changes = read_changes(tmp_path, missing_rollbacks="refuse")
+    assert [c.version for c in changes] == ["1", "20240101", "R__a_first", "R__views"]
+    views = changes[-1]
+    assert views.description == "views" and views.extra["repeatable"] and views.rollback == ()
+    # it has no rollback by nature: never refused, read as irreversible under "refuse" and "irreversible"
+    assert views.irreversible is not None and "[rollback] missing" in views.irreversible.args["reason"]
+    assert read_changes(tmp_path, missing_rollbacks="allow")[-1].irreversible is None
 
 
-def test_flyway_name_with_one_underscore_is_refused(tmp_path: Path) -> None:
-    write(tmp_path, {"V1__a.sql": "SELECT 1;", "U1__a.sql": "SELECT 2;", "V2_oops.sql": "SELECT 3;"})
-    error = input_error(tmp_path)
-    assert_points_at(error, f"{tmp_path / 'V2_oops.sql'}:1")
-    assert "two underscores" in error.hint
+def test_flyway_skips_what_flyway_skips_with_a_note(tmp_path: Path) -> None:
+    write(tmp_path, {"V1__a.sql": "SELECT 1;", "U1__a.sql": "SELECT 2;", "V2_oops.sql": "SELECT 3;",
+                     "README.md": "# migrations", "flyway.conf": "flyway.locations=x", "V1__a.sql.conf": "",
+                     "sub/.keep": ""})
+    notes: list[str] = []
+    (change,) = read_changes(tmp_path, notes=notes)
+    assert change.version == "1"
+    assert notes == [f"{tmp_path / 'README.md'}: ignored, as Flyway ignores it: not a V__, U__ or R__ .sql file",
+                     f"{tmp_path / 'V2_oops.sql'}: ignored, as Flyway ignores it: not a migration name "
+                     "(V<version>__<description>.sql, two underscores)",
+                     f"{tmp_path / 'flyway.conf'}: ignored, as Flyway ignores it: not a V__, U__ or R__ .sql file"]
+
+
+@pytest.mark.parametrize(("names", "order"), [
+    (["V1.10__c", "V1.2.3__b", "V1_2__a"], ["1.2", "1.2.3", "1.10"]),
+    (["V10.0_2020.01.01__c", "V5.0_2014.08.08__b", "V4.9_2015.10.26__a"],
+     ["4.9.2015.10.26", "5.0.2014.08.08", "10.0.2020.01.01"]),
+])
+def test_flyway_multi_part_versions_sort_as_numbers(tmp_path: Path, names: list[str], order: list[str]) -> None:
+    write(tmp_path, {f"{n}.sql": "SELECT 1;" for n in names})
+    assert [c.version for c in read_changes(tmp_path, missing_rollbacks="allow")] == order
+
+
+def test_flyway_placeholders_are_replaced_from_the_setting(tmp_path: Path) -> None:
+    write(tmp_path, {"V1__f.sql": "CREATE TABLE ${prefix}f (id INT);\n-- by ${flyway:user}\n",
+                     "U1__f.sql": "DROP TABLE ${prefix}f;"})
+    (change,) = read_changes(tmp_path, placeholders={"prefix": "app_", "flyway:user": "u"})
+    assert texts(change.forward) == ["CREATE TABLE app_f (id INT)"] and texts(change.rollback) == ["DROP TABLE app_f"]
+    (raw,) = read_changes(tmp_path)  # no target (detect, lint): left as written
+    assert texts(raw.forward) == ["CREATE TABLE ${prefix}f (id INT)"]
+
+
+def test_flyway_placeholder_without_a_value_names_file_line_and_setting(tmp_path: Path) -> None:
+    write(tmp_path, {"V1__f.sql": "SELECT 1;\nCREATE TABLE ${prefix}f (id INT);", "U1__f.sql": "SELECT 2;"})
+    error = input_error(tmp_path, placeholders={})
+    assert error.message == "no value provided for Flyway placeholder ${prefix}"
+    assert_points_at(error, f"{tmp_path / 'V1__f.sql'}:2")
+    assert "[flyway] placeholders" in error.hint
 
 
 # --- diesel -------------------------------------------------------------------------------
