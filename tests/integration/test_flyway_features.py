@@ -46,7 +46,8 @@ def test_placeholders_come_from_the_setting_and_an_unknown_one_is_named(sqlite_u
     config = write_config(tmp_path, sqlite_url)
     missing = run_cli("apply", "--config", str(config), "--url", "db")
     assert missing.exit_code == 2
-    assert "V1__f.sql:1" in missing.output and "${prefix}" in missing.output and "[flyway] placeholders" in missing.output
+    assert "V1__f.sql:1" in missing.output and "${prefix}" in missing.output
+    assert "[flyway] placeholders" in missing.output
     config.write_text(config.read_text() + '[flyway]\nplaceholders = { prefix = "app_" }\n')
     assert run_cli("apply", "--config", str(config), "--url", "db").exit_code == 0
     assert run_cli("rollback", "--config", str(config), "--url", "db", "--steps", "1").exit_code == 0
