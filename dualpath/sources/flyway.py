@@ -82,12 +82,18 @@ def _is_migration(path: Path) -> bool:
         return False  # V1__x.sql.conf: the script's own settings (_script_config)
     if path.suffix == ".sql" and (_VERSIONED.match(path.name) or _REPEATABLE.match(path.name)):
         return True
-    if _NEAR_MISS.match(path.name):
+    if path.suffix == ".sql" and path.name[:1] in "vur" and _is_migration_name(path.name[:1].upper() + path.name[1:]):
+        note(f"{path}: ignored, as Flyway ignores it: its prefixes are case-sensitive (V, U, R)")
+    elif _NEAR_MISS.match(path.name):
         note(f"{path}: ignored, as Flyway ignores it: not a migration name (V<version>__<description>.sql, "
              "two underscores)")
     else:
         note(f"{path}: ignored, as Flyway ignores it: not a V__, U__ or R__ .sql file")
     return False
+
+
+def _is_migration_name(name: str) -> bool:
+    return bool(_VERSIONED.match(name) or _REPEATABLE.match(name))
 
 
 def _read_repeatable(desc: str, path: Path, dialect: str | None) -> Change:

@@ -132,11 +132,13 @@ def test_flyway_repeatable_runs_after_every_versioned_change(tmp_path: Path) -> 
 def test_flyway_skips_what_flyway_skips_with_a_note(tmp_path: Path) -> None:
     write(tmp_path, {"V1__a.sql": "SELECT 1;", "U1__a.sql": "SELECT 2;", "V2_oops.sql": "SELECT 3;",
                      "README.md": "# migrations", "flyway.conf": "flyway.locations=x", "V1__a.sql.conf": "",
-                     "sub/.keep": ""})
+                     "sub/.keep": "", "v3__lower.sql": "SELECT 4;"})
     notes: list[str] = []
     (change,) = read_changes(tmp_path, notes=notes)
     assert change.version == "1"
-    assert notes == [f"{tmp_path / 'README.md'}: ignored, as Flyway ignores it: not a V__, U__ or R__ .sql file",
+    assert notes[-1] == (f"{tmp_path / 'v3__lower.sql'}: ignored, as Flyway ignores it: "
+                         "its prefixes are case-sensitive (V, U, R)")
+    assert notes[:-1] == [f"{tmp_path / 'README.md'}: ignored, as Flyway ignores it: not a V__, U__ or R__ .sql file",
                      f"{tmp_path / 'V2_oops.sql'}: ignored, as Flyway ignores it: not a migration name "
                      "(V<version>__<description>.sql, two underscores)",
                      f"{tmp_path / 'flyway.conf'}: ignored, as Flyway ignores it: not a V__, U__ or R__ .sql file"]
