@@ -25,7 +25,7 @@ from dualpath.batching.change import describe_batch, has_batches, run_batched_ch
 from dualpath.batching.progress import BatchProgress, default_progress
 from dualpath.batching.runner import BatchContext, lag_probes
 from dualpath.batching.spec import is_batched, replica_urls
-from dualpath.changes import Change, Statement, any_no_transaction, version_key
+from dualpath.changes import Change, Statement, any_no_transaction, is_repeatable, version_key
 from dualpath.edits import (
     check_out_of_order,
     refuse_renamed,
@@ -105,7 +105,9 @@ class Runner:
         refuse_unrecorded(states)
         refuse_drift(states)
         unsettled = unsettled or {}
-        undoable = [s for s in states if s.state in ("applied", "missing") or s.version in unsettled]
+        # Flyway repeatables have no way back by nature: a rollback leaves them and goes on past them
+        undoable = [s for s in states if (s.state in ("applied", "missing") or s.version in unsettled)
+                    and not is_repeatable(s.version)]
         if everything:
             chosen = list(undoable)
         elif to is not None:

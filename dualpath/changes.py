@@ -102,6 +102,13 @@ class Change:
 
 
 _DIGITS = re.compile(r"\d+")
+REPEATABLE = "R__"  # Flyway's repeatable migrations: "R__<description>" is their version
+_AFTER_ALL = 10**40  # repeatables run after every versioned change, in description order
+
+
+def is_repeatable(version: str) -> bool:
+    """A change that runs again whenever its checksum changes (Flyway ``R__x.sql``), never rolled back."""
+    return version.startswith(REPEATABLE)
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -109,8 +116,10 @@ def version_key(version: str) -> tuple[int, ...]:
 
     Real folders mix ``20170309122510`` and ``2017-09-23-182408``; both become digits
     joined together when they look like timestamps, and dotted versions (``1.10``)
-    compare part by part.
+    compare part by part. Repeatables (``R__views``) come after all of them, by description.
     """
+    if is_repeatable(version):
+        return (_AFTER_ALL, *(ord(c) for c in version[len(REPEATABLE):]))
     parts = _DIGITS.findall(version)
     if not parts:
         return ()

@@ -37,15 +37,22 @@ def echo_line(line: str) -> None:
 def detect(migrations: MigrationsOpt = None, config: ConfigOpt = None) -> None:
     """Which migration layout a folder uses and how many changes it holds."""
     from dualpath.config import find_config, load_settings
-    from dualpath.sources import detect_layout, read_changes
+    from dualpath.sources import detect_layout, read_changes, way_back_report
 
     settings = load_settings(find_config(config))
     folder = migrations or settings.migrations_dir()
     links = settings.sources.follow_links_outside
     layout = detect_layout(folder, follow_links_outside=links)
-    changes = read_changes(folder, layout=layout, follow_links_outside=links)
+    notes: list[str] = []
+    changes = read_changes(folder, layout=layout, follow_links_outside=links,
+                           missing_rollbacks=settings.rollback.missing, notes=notes)
     out.print(f"{folder}: {layout}, {len(changes)} change(s)"
-              + (f", versions {changes[0].version} … {changes[-1].version}" if changes else ""))
+              + (f", versions {changes[0].version} … {changes[-1].version}" if changes else ""),
+              markup=False, soft_wrap=True)
+    for line in way_back_report(changes, settings.rollback.missing):
+        out.print(line, markup=False, soft_wrap=True)
+    for text in notes:
+        out.print(f"note: {text}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -70,6 +77,10 @@ def status(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigO
         table.add_row(s.version, s.description, f"[{colors[s.state]}]{s.state}[/]",
                       str(s.applied_at or ""), s.where)
     out.print(table)
+    from dualpath.sources import way_back_report
+
+    for line in way_back_report(session.changes, session.settings.rollback.missing):
+        out.print(line, markup=False, soft_wrap=True)
 
 
 ApprovalOpt = Annotated[str | None, typer.Option(

@@ -139,6 +139,27 @@ class Sources(BaseModel):
     follow_links_outside: bool = False
 
 
+class RollbackConfig(BaseModel):
+    """``[rollback]``: what a change without a way back is (no rollback file, or one that runs nothing,
+    as diesel, golang-migrate, dbmate and Flyway without undo files allow)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # "refuse": the folder is refused until each such change has a rollback or -- dualpath:irreversible;
+    # "irreversible": read as irreversible (approval and backup on protected environments, a rollback
+    # across it is refused); "allow": its rollback runs nothing and the history is updated
+    missing: Literal["refuse", "irreversible", "allow"] = "irreversible"
+
+
+class FlywayConfig(BaseModel):
+    """``[flyway]``: Flyway's ``${name}`` placeholders in Flyway folders (flyway.placeholders.*)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    placeholders: dict[str, str] = Field(default_factory=dict)  # name -> value; ${flyway:*} come from the target
+    placeholder_replacement: bool = True  # Flyway's flyway.placeholderReplacement
+
+
 class VerifyConfig(BaseModel):
     """``[verify]``: where the shadow of ``dualpath verify`` (and ``plan --rehearse``) lives."""
 
@@ -172,6 +193,8 @@ class Settings(BaseModel):
     backup: dict[str, Any] = Field(default_factory=dict)
     validation: dict[str, Any] = Field(default_factory=dict)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    rollback: RollbackConfig = Field(default_factory=RollbackConfig)
+    flyway: FlywayConfig = Field(default_factory=FlywayConfig)
     root: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)  # the file read; errors about its content name it
 

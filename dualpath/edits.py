@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dualpath.changes import Change, version_key
+from dualpath.changes import Change, is_repeatable, version_key
 from dualpath.errors import TargetRefused
 from dualpath.status import ChangeState
 
@@ -72,11 +72,12 @@ def warn_missing_and_renamed(states: list[ChangeState], echo: Echo) -> None:
 
 def out_of_order(states: list[ChangeState], todo: list[Change]) -> list[Change]:
     """Changes about to be applied whose version is below the highest applied one."""
-    applied = [version_key(s.version) for s in states if s.state in ("applied", "drifted", "missing")]
+    applied = [version_key(s.version) for s in states
+               if s.state in ("applied", "drifted", "missing") and not is_repeatable(s.version)]
     if not applied:
         return []
     top = max(applied)
-    return [c for c in todo if c.sort_key < top]
+    return [c for c in todo if c.sort_key < top and not is_repeatable(c.version)]
 
 
 def check_out_of_order(states: list[ChangeState], todo: list[Change], allowed: bool, echo: Echo) -> None:
@@ -84,7 +85,8 @@ def check_out_of_order(states: list[ChangeState], todo: list[Change], allowed: b
     late = out_of_order(states, todo)
     if not late:
         return
-    top = max((s for s in states if s.state in ("applied", "drifted", "missing")), key=lambda s: version_key(s.version))
+    top = max((s for s in states if s.state in ("applied", "drifted", "missing") and not is_repeatable(s.version)),
+              key=lambda s: version_key(s.version))
     listed = ", ".join(f"{c.version} ({c.where})" for c in late)
     if not allowed:
         raise TargetRefused(f"change(s) {listed} come before version {top.version}, which is applied already: "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -27,6 +28,19 @@ from dualpath.urls import backend_of, parse_url, redact, safe_url
 Echo = Callable[[str], None]
 
 
+def flyway_placeholders(settings: Settings, url: URL) -> dict[str, str] | None:
+    """The values of Flyway's ``${name}`` on this target: [flyway] placeholders, and Flyway's own
+    ${flyway:defaultSchema}, ${flyway:user}, ${flyway:database}, ${flyway:timestamp}."""
+    if not settings.flyway.placeholder_replacement:
+        return None
+    backend = backend_of(url)
+    database = url.database or ""
+    schema = {"postgresql": "public", "sqlite": "main"}.get(backend, database)
+    values = {"flyway:defaultSchema": schema, "flyway:user": url.username or "", "flyway:database": database,
+              "flyway:timestamp": datetime.now().strftime("%Y-%m-%d %H:%M:%S")}
+    return {**values, **settings.flyway.placeholders}
+
+
 @dataclass
 class Session:
     settings: Settings
@@ -44,7 +58,9 @@ class Session:
     @cached_property
     def changes(self) -> list[Change]:
         return read_changes(self.target.migrations, dialect=self.engine.name, layout=self.layout,
-                            follow_links_outside=self.links_outside)
+                            follow_links_outside=self.links_outside,
+                            missing_rollbacks=self.settings.rollback.missing,
+                            placeholders=flyway_placeholders(self.settings, self.target.url))
 
     @property
     def links_outside(self) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from dualpath import history
-from dualpath.changes import Change, version_key
+from dualpath.changes import Change, is_repeatable, version_key
 from dualpath.history import AuditFact, HistoryRow
 
 STATES = ("applied", "pending", "failed", "drifted", "missing", "unrecorded", "unknown")
@@ -99,5 +99,6 @@ def _state_of(change: Change | None, row: HistoryRow | None, fact: AuditFact | N
     if change is None:
         return "missing"
     if change.checksum != row.checksum:
-        return "drifted"
+        # a Flyway repeatable runs again when its file changes: that is what its tool does with an edit
+        return "pending" if is_repeatable(change.version) else "drifted"
     return "applied"

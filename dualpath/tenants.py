@@ -26,7 +26,7 @@ from dualpath.config import Environment, Settings, Tenant, interpolate
 from dualpath.engines import open_engine
 from dualpath.errors import DualpathError, UsageError, VerificationFailed
 from dualpath.history import Actor
-from dualpath.sources import read_changes
+from dualpath.sources import MissingPolicy, read_changes
 from dualpath.status import read_states
 from dualpath.target import Target
 from dualpath.urls import endpoint, parse_url, redact, reveal, safe_url
@@ -127,17 +127,19 @@ def tenant_target(tenant: TenantTarget, settings: Settings, migrations: Path, en
     return Target(tenant.name, parse_url(tenant.resolved_url()), migrations, env.safety or settings.safety)
 
 
-def read_tenant_changes(tenant: TenantTarget, migrations: Path, follow_links_outside: bool = False
-                        ) -> list[Change]:
+def read_tenant_changes(tenant: TenantTarget, migrations: Path, follow_links_outside: bool = False,
+                        missing_rollbacks: MissingPolicy = "irreversible") -> list[Change]:
     return read_changes(migrations, dialect=open_engine(tenant.resolved_url()).name,
-                        follow_links_outside=follow_links_outside)
+                        follow_links_outside=follow_links_outside, missing_rollbacks=missing_rollbacks)
 
 
-def read_version(tenant: TenantTarget, migrations: Path, follow_links_outside: bool = False) -> TenantVersion:
+def read_version(tenant: TenantTarget, migrations: Path, follow_links_outside: bool = False,
+                 missing_rollbacks: MissingPolicy = "irreversible") -> TenantVersion:
     """The tenant's current version, pending count and state; unreachable tenants say why."""
     try:
         engine = open_engine(tenant.resolved_url())
-        changes = read_changes(migrations, dialect=engine.name, follow_links_outside=follow_links_outside)
+        changes = read_changes(migrations, dialect=engine.name, follow_links_outside=follow_links_outside,
+                               missing_rollbacks=missing_rollbacks)
         with engine.connect() as conn:
             states = read_states(conn, changes)
     except DualpathError as exc:
@@ -156,7 +158,8 @@ def make_runner(tenant: TenantTarget, settings: Settings, env: Environment, migr
     target = tenant_target(tenant, settings, migrations, env)
     engine = open_engine(target.url)
     changes = read_changes(migrations, dialect=engine.name,
-                           follow_links_outside=settings.sources.follow_links_outside)
+                           follow_links_outside=settings.sources.follow_links_outside,
+                           missing_rollbacks=settings.rollback.missing)
     return Runner(target, engine, changes, actor, echo, settings.ticket_pattern,
                   out_of_order=settings.apply.out_of_order or not env.protected)
 

@@ -128,7 +128,8 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     run.preflight = {name: f.result() for name, f in futures.items()}
     wanted = {v for p in run.preflight.values() for v in p.pending}
     links = run.ctx.settings.sources.follow_links_outside
-    changes = [c for c in read_tenant_changes(run.targets[0], run.ctx.migrations, links) if c.version in wanted]
+    changes = [c for c in read_tenant_changes(run.targets[0], run.ctx.migrations, links,
+                                                   run.ctx.settings.rollback.missing) if c.version in wanted]
     if not changes:
         return []
     files = [f for c in changes for f in (c.file, c.rollback_file) if f]

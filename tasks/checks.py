@@ -72,7 +72,8 @@ def backup_tenant(env: str, config: str | None, migrations: str | None, tenant: 
     if ctx.env.backup == "always":
         settings = settings.model_copy(update={"always": True})
     changes: list[Change] = [c for c in core.read_tenant_changes(
-        tenant, ctx.migrations, ctx.settings.sources.follow_links_outside) if c.version in versions]
+        tenant, ctx.migrations, ctx.settings.sources.follow_links_outside, ctx.settings.rollback.missing)
+        if c.version in versions]
     if ctx.env.backup == "never":  # irreversible changes are backed up regardless
         changes = [c for c in changes if c.irreversible is not None]
     backup_id = core.back_up_tenant(tenant, changes, ctx.env.backup_to, settings)

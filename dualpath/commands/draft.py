@@ -31,7 +31,7 @@ def draft_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Conf
     session = open_session(url, migrations, config)
     folder = session.target.migrations
     changes = read_changes(folder, dialect=session.engine.name, layout=session.layout,
-                           allow_missing_rollbacks=True)
+                           missing_rollbacks="allow")
     shadow = session.shadow_url(shadow_url)
     echo = lambda line: err.print(line, markup=False, soft_wrap=True)  # noqa: E731
     results = draft_rollbacks(session.engine, changes, migrations=folder, safety=session.target.safety,
@@ -42,7 +42,7 @@ def draft_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Conf
     if write:
         write_drafts(results, folder)
         changes = read_changes(folder, dialect=session.engine.name, layout=session.layout,
-                               allow_missing_rollbacks=True)
+                               missing_rollbacks="allow")
     if prove:
         prove_drafts(session.engine, changes, results, migrations=folder, safety=session.target.safety,
                      shadow_url=shadow, echo=echo)

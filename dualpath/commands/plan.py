@@ -56,7 +56,14 @@ def plan_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Confi
     if format not in FORMATS:
         raise UsageError(f"--format {format!r} is not one of: {', '.join(FORMATS)}",
                          hint=f"e.g. --format {FORMATS[0]}")
-    plan = make_plan(open_session(url, migrations, config), to, rehearse)
+    from dualpath.sources import way_back_report
+
+    session = open_session(url, migrations, config)
+    plan = make_plan(session, to, rehearse)
+    pending = {c.version for c in plan.changes}
+    policy = session.settings.rollback.missing
+    for line in way_back_report([c for c in session.changes if c.version in pending], policy):
+        err.print(line, markup=False, soft_wrap=True)
     if format == "json":
         print(json.dumps(plan.as_dict(), indent=2, default=str))
     elif format == "html":

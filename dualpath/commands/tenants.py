@@ -23,9 +23,9 @@ def tenants_cmd(env: Annotated[str, typer.Option("--env", help="the environment 
         raise typer.BadParameter("--format must be text or json")
     ctx = open_environment(env, str(config) if config else None, str(migrations) if migrations else None)
     waves = plan_waves(resolve_tenants(ctx.env), ctx.env.wave_size)
-    links = ctx.settings.sources.follow_links_outside
-    rows = [(index, tenant, read_version(tenant, ctx.migrations, links)) for index, wave in enumerate(waves, start=1)
-            for tenant in wave]
+    links, policy = ctx.settings.sources.follow_links_outside, ctx.settings.rollback.missing
+    rows = [(index, tenant, read_version(tenant, ctx.migrations, links, policy))
+            for index, wave in enumerate(waves, start=1) for tenant in wave]
     if format == "json":
         print(json.dumps([{"name": t.name, "wave": i, "canary": t.canary, "version": v.version,
                            "pending": v.pending, "state": v.state, "detail": v.detail} for i, t, v in rows], indent=2))

@@ -78,7 +78,8 @@ def read_path(path: Path, catalogue: Catalogue
     from dualpath.sources.files import reading_from
 
     try:
-        changes = read_changes(path, dialect=family_of(catalogue.dialect))
+        # "allow": DP045 names each change without a way back, whatever [rollback] missing says
+        changes = read_changes(path, dialect=family_of(catalogue.dialect), missing_rollbacks="allow")
     except DualpathError as exc:
         # the folder as a whole is unreadable (say, one change lacks its rollback, or the layout
         # has a form dualpath does not read yet): report that, then still read every file in it

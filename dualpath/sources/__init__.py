@@ -14,10 +14,21 @@ from pathlib import Path
 from dualpath.changes import Change, version_key
 from dualpath.errors import InputError, UsageError
 from dualpath.sources import dbmate, diesel, flyway, golang_migrate, liquibase, sqitch
-from dualpath.sources.common import Reader, missing_rollbacks_allowed, raise_duplicate, same_version_key
+from dualpath.sources.common import (
+    MISSING_POLICIES,
+    MissingPolicy,
+    Reader,
+    no_way_back,
+    raise_duplicate,
+    same_version_key,
+)
+from dualpath.sources.common import (
+    missing_rollbacks as reading_missing_rollbacks,
+)
 from dualpath.sources.files import reading_from
 
-__all__ = ["READERS", "LAYOUTS", "Reader", "detect_layout", "read_changes"]
+__all__ = ["READERS", "LAYOUTS", "MISSING_POLICIES", "MissingPolicy", "Reader", "detect_layout", "no_way_back",
+           "read_changes", "way_back_report"]
 
 READERS: dict[str, Reader] = {
     reader.name: reader
@@ -28,13 +39,17 @@ LAYOUTS = tuple(READERS)
 
 
 def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None = None,
-                 follow_links_outside: bool = False, allow_missing_rollbacks: bool = False) -> list[Change]:
+                 follow_links_outside: bool = False, missing_rollbacks: MissingPolicy = "refuse",
+                 notes: list[str] | None = None, placeholders: dict[str, str] | None = None) -> list[Change]:
     """All changes in ``folder``, ordered by version; ``layout`` skips detection.
 
     Links that leave ``folder`` are refused unless ``follow_links_outside`` (the
-    ``[sources] follow_links_outside`` setting) allows them. ``allow_missing_rollbacks`` (for
-    ``dualpath draft-rollbacks``): a change whose rollback is absent or has no SQL is read with
-    ``rollback=()`` instead of refused.
+    ``[sources] follow_links_outside`` setting) allows them. ``missing_rollbacks`` (the
+    ``[rollback] missing`` setting) says what a change whose rollback is absent or runs nothing is:
+    refused, irreversible (an implied ``irreversible`` directive) or allowed (``rollback=()``, a
+    no-op; ``dualpath draft-rollbacks`` reads so). What was read quietly (a file that runs nothing,
+    a file the layout's tool ignores) is added to ``notes`` when given. ``placeholders``: the values
+    of Flyway's ``${name}`` (None: not replaced, as when no target is known).
     """
     folder = Path(folder)
     if layout is None:
@@ -43,10 +58,23 @@ def read_changes(folder: Path, *, dialect: str | None = None, layout: str | None
         _check_folder(folder)
         if layout not in READERS:
             raise UsageError(f"unknown migration layout '{layout}'", hint=f"use one of: {', '.join(LAYOUTS)}")
-    with reading_from(folder, follow_links_outside), missing_rollbacks_allowed(allow_missing_rollbacks):
+    with reading_from(folder, follow_links_outside), reading_missing_rollbacks(missing_rollbacks, notes), \
+            flyway.placeholders(placeholders):
         changes = READERS[layout].read(folder, dialect)
     _check_unique_versions(changes)
     return sorted(changes, key=lambda c: version_key(c.version))
+
+
+def way_back_report(changes: list[Change], policy: str) -> list[str]:
+    """Every change that cannot be undone by running SQL, one line each, under a heading naming the
+    ``[rollback] missing`` setting; nothing when every change has a way back."""
+    missing = [(change, why) for change in changes if (why := no_way_back(change))]
+    if not missing:
+        return []
+    lines = [f"{len(missing)} change(s) without a way back ([rollback] missing = \"{policy}\"):"]
+    for change, why in missing:
+        lines.append(f"  {change.version} {change.description}: {why} ({change.rollback_file or change.where})")
+    return lines
 
 
 def detect_layout(folder: Path, *, follow_links_outside: bool = False) -> str:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, Literal, NoReturn, cast
 
 from dualpath.changes import ROLLBACK_MARK, Change, Directive, Statement, feed_checksum, version_key
 from dualpath.directives import parse_directive
@@ -27,22 +27,40 @@ CHANGE_LEVEL = ("no-transaction", "irreversible", "ticket")
 
 IRREVERSIBLE_HINT = 'or mark the change irreversible with -- dualpath:irreversible reason="..."'
 
-# `dualpath draft-rollbacks` reads folders whose rollbacks are missing: it is about to write them
-_MISSING_ROLLBACKS_OK: ContextVar[bool] = ContextVar("missing_rollbacks_ok", default=False)
+MissingPolicy = Literal["refuse", "irreversible", "allow"]
+MISSING_POLICIES: tuple[str, ...] = ("refuse", "irreversible", "allow")
+MISSING_SETTING = "[rollback] missing"
+
+# what a change without a way back (no rollback file, or one that runs nothing) is read as; set by
+# read_changes from the [rollback] missing setting (`dualpath draft-rollbacks` reads with "allow")
+_MISSING_POLICY: ContextVar[str] = ContextVar("missing_rollbacks", default="refuse")
+# what a reader read as its tool does but a user may not expect (a file that runs nothing, a file ignored)
+_NOTES: ContextVar[list[str] | None] = ContextVar("reading_notes", default=None)
 
 
 @contextmanager
-def missing_rollbacks_allowed(allowed: bool) -> Iterator[None]:
-    """While inside, a change without a rollback is read (``rollback=()``) instead of refused."""
-    token = _MISSING_ROLLBACKS_OK.set(allowed)
+def missing_rollbacks(policy: str, notes: list[str] | None = None) -> Iterator[None]:
+    """While inside, changes without a rollback are read as ``policy`` says; notes go to ``notes``."""
+    if policy not in MISSING_POLICIES:
+        raise InputError(f"setting '{MISSING_SETTING}': unknown value {policy!r}", where=None,
+                         hint=f"use one of: {', '.join(MISSING_POLICIES)}")
+    token, notes_token = _MISSING_POLICY.set(policy), _NOTES.set(notes)
     try:
         yield
     finally:
-        _MISSING_ROLLBACKS_OK.reset(token)
+        _MISSING_POLICY.reset(token)
+        _NOTES.reset(notes_token)
 
 
-def missing_rollbacks_ok() -> bool:
-    return _MISSING_ROLLBACKS_OK.get()
+def missing_policy() -> str:
+    return _MISSING_POLICY.get()
+
+
+def note(text: str) -> None:
+    """Tell whoever reads the folder (``dualpath detect``) about something read quietly."""
+    found = _NOTES.get()
+    if found is not None and text not in found:
+        found.append(text)
 
 
 @dataclass(frozen=True)
@@ -190,26 +208,51 @@ def _with_directives(statement: Statement, extra: tuple[Directive, ...]) -> Stat
 
 
 def require_statements(part: Part, file: Path | str, line: int = 1, what: str = "") -> None:
-    """An empty migration is almost always a mistake (a save that did not happen, a wrong file)."""
+    """A forward that runs nothing is what its tool makes of it: a change that does nothing (diesel,
+    golang-migrate, dbmate, Flyway and sqitch record it and move on). Read it so, with a note."""
     if part.statements:
         return
     label = what or Path(file).name
-    raise InputError(f"empty migration: {label} has no SQL statements", where=f"{file}:{line}",
-                     hint="write the SQL for this change, or delete the file if it is not needed")
+    note(f"{file}:{line}: {label} has no SQL statements; read as its tool reads it, a change that runs nothing")
 
 
 def require_rollback(version: str, forward: Part, rollback: Part | None, expected: str,
-                     where: str) -> None:
-    """A change needs a rollback unless it says, with a reason, that it has none."""
+                     where: str, message: str | None = None) -> tuple[Directive, ...]:
+    """A change without a way back (no rollback, or one that runs nothing) is read as the
+    ``[rollback] missing`` policy says: refused, irreversible (the directive returned here makes it
+    so, exactly like ``-- dualpath:irreversible``), or allowed (its rollback is a no-op)."""
     if rollback is not None and rollback.statements:
-        return
-    if missing_rollbacks_ok():
-        return
+        return ()
+    if not forward.statements:
+        return ()  # a change that runs nothing has nothing to undo
     if any(d.name == "irreversible" for d in forward.directives):
-        return
+        return ()
+    policy = missing_policy()
+    how = f"{expected} is missing" if rollback is None else f"{expected} runs nothing"
+    if policy == "allow":
+        return ()
+    if policy == "irreversible":
+        file, _, line = where.rpartition(":")
+        reason = (f"no way back: {how}; read as irreversible by {MISSING_SETTING} = \"irreversible\" "
+                  f"(\"allow\" runs its rollback as a no-op)")
+        return (Directive(name="irreversible", args={"reason": reason, "implied": MISSING_SETTING},
+                          file=file, line=int(line) if line.isdigit() else 1),)
     reason = "" if rollback is None else f" ({expected} has no SQL statements)"
-    raise InputError(f"no rollback for version {version}{reason}", where=where,
-                     hint=f"add {expected} {IRREVERSIBLE_HINT}")
+    raise InputError(message or f"no rollback for version {version}{reason}", where=where,
+                     hint=f"add {expected} {IRREVERSIBLE_HINT}; or set {MISSING_SETTING} = \"irreversible\" "
+                          "(or \"allow\") in dualpath.toml to read changes without a way back as their tool does")
+
+
+def no_way_back(change: Change) -> str | None:
+    """Why ``change`` cannot be undone by running SQL, or None when it can (or has nothing to undo)."""
+    if change.rollback or not change.forward:
+        return None
+    implied = change.irreversible
+    if implied is not None and implied.args.get("implied") == MISSING_SETTING:
+        return "irreversible: " + ("rollback runs nothing" if change.rollback_file else "no rollback")
+    if implied is not None:
+        return "irreversible: " + implied.args.get("reason", "marked -- dualpath:irreversible")
+    return "rollback runs nothing" if change.rollback_file else "no rollback (runs as a no-op)"
 
 
 def build_change(*, version: str, description: str, forward: Part, rollback: Part | None,
@@ -293,20 +336,26 @@ def raise_orphan_rollback(version: str, rollback: Path, expected: str) -> NoRetu
 
 def read_pair(pair: Pair, *, layout: str, dialect: str | None, description: str,
               expected_forward: str, expected_rollback: str,
-              directives: Sequence[Directive] = ()) -> Change:
-    """Read a forward file and its rollback file (layouts with one file per direction)."""
+              directives: Sequence[Directive] = (),
+              script: Callable[[Path, str | None, Any], Part] | None = None) -> Change:
+    """Read a forward file and its rollback file (layouts with one file per direction); ``script``
+    reads one file (default: read_script), for layouts that rewrite it first (Flyway placeholders)."""
+    if script is None:
+        def script(path: Path, dialect: str | None, checksum: Any) -> Part:
+            return read_script(path, dialect, checksum)[0]
     if pair.forward is None:
         assert pair.rollback is not None
         raise_orphan_rollback(pair.version, pair.rollback, expected_forward)
     checksum = hashlib.sha256()
-    forward, _ = read_script(pair.forward, dialect, checksum)
+    forward = script(pair.forward, dialect, checksum)
     require_statements(forward, pair.forward)
     checksum.update(ROLLBACK_MARK)
     rollback = None
     if pair.rollback is not None:
-        rollback, _ = read_script(pair.rollback, dialect, checksum)
+        rollback = script(pair.rollback, dialect, checksum)
     where = f"{pair.rollback or pair.forward}:1"
-    require_rollback(pair.version, forward, rollback, expected_rollback, where)
+    implied = require_rollback(pair.version, forward, rollback, expected_rollback, where)
     return build_change(version=pair.version, description=description, forward=forward,
                         rollback=rollback, file=pair.forward, layout=layout,
-                        rollback_file=pair.rollback, directives=directives, checksum=checksum.hexdigest())
+                        rollback_file=pair.rollback, directives=(*directives, *implied),
+                        checksum=checksum.hexdigest())

@@ -74,9 +74,9 @@ def _read_one(path: Path, version: str, name: str, dialect: str | None) -> Chang
     require_statements(forward, path, up.marker_line, what=f"the '-- migrate:up' section of {path.name}")
     rollback = _split_section(down, path, dialect) if down else None
     where = f"{path}:{down.marker_line if down else up.marker_line}"
-    require_rollback(version, Part(forward.statements, forward.directives + preamble), rollback,
-                     f"a '-- migrate:down' section to {path.name}", where)
-    directives = list(change_directives(preamble))
+    implied = require_rollback(version, Part(forward.statements, forward.directives + preamble), rollback,
+                               f"a '-- migrate:down' section to {path.name}", where)
+    directives = [*change_directives(preamble), *implied]
     if up.no_transaction:
         directives.append(no_transaction_from(path, up.marker_line))
     return build_change(version=version, description=describe(name), forward=forward, rollback=rollback,

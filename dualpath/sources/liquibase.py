@@ -134,10 +134,9 @@ def _build(changeset: Changeset, path: Path, version: str, dialect: str | None) 
     require_statements(forward, path, changeset.line, what=f"changeset {changeset.key}")
     written = any(line.strip() for line in changeset.rollback)
     rollback = _split(changeset.rollback, changeset, path, dialect, start) if written else None
-    if not changeset.rollback_declared_empty:
-        require_rollback(version, forward, rollback,
-                         f"--rollback lines under the changeset {changeset.key}", f"{path}:{changeset.line}")
-    directives = []
+    implied = () if changeset.rollback_declared_empty else require_rollback(
+        version, forward, rollback, f"--rollback lines under the changeset {changeset.key}", f"{path}:{changeset.line}")
+    directives = [*implied]
     if changeset.attrs.get("runInTransaction", "").lower() == "false":
         directives.append(no_transaction_from(path, changeset.line))
     return build_change(

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from dualpath.changes import ROLLBACK_MARK, Change
+from dualpath.changes import ROLLBACK_MARK, Change, feed_checksum
 from dualpath.errors import InputError
+from dualpath.sources import psql
 from dualpath.sources.common import (
     Part,
     Reader,
     build_change,
-    missing_rollbacks_ok,
+    drop_transaction_control,
     present,
     read_script,
     read_text,
     require_rollback,
     require_statements,
+    split_part,
 )
-from dualpath.sources.files import walk_files
+from dualpath.sources.files import check_path, walk_files
+from dualpath.sources.lazy import LAZY_BYTES
 
 NAME = "sqitch"
 PLAN = "sqitch.plan"
@@ -89,18 +94,23 @@ def _parse_change(line: str, plan: Path, number: int) -> PlanEntry:
 
 
 def name_scripts(entries: list[PlanEntry], plan: Path) -> None:
-    """A reworked change keeps its older scripts as ``name@tag.sql``, tag being the first one after it."""
+    """A reworked change keeps its older scripts as ``name@tag.sql``. As sqitch reads it
+    (App::Sqitch::Plan, rework_tags): the candidate tags are those between the two entries, latest
+    first, then the old entry's own; the first whose deploy script exists is used, else the latest
+    (``sqitch rework`` names the copy after the latest tag)."""
+    deploy_dir = plan.parent / "deploy"
     for index, entry in enumerate(entries):
-        later = [e for e in entries[index + 1:] if e.name == entry.name]
-        if not later:
+        later = next((j for j in range(index + 1, len(entries)) if entries[j].name == entry.name), None)
+        if later is None:
             entry.script = entry.name
             continue
-        tag = next((t for e in entries[index:] for t in e.tags), None)
-        if tag is None:
+        tags = [t for e in reversed(entries[index + 1:later]) for t in e.tags] + entry.tags
+        if not tags:
             raise InputError(f"change {entry.name} is reworked without a tag in between",
-                             where=f"{plan}:{later[0].line}",
+                             where=f"{plan}:{entries[later].line}",
                              hint="add a @tag line between the two entries, as 'sqitch rework' requires")
-        entry.script = f"{entry.name}@{tag}"
+        found = next((t for t in tags if present(deploy_dir / f"{entry.name}@{t}.sql")), tags[0])
+        entry.script = f"{entry.name}@{found}"
 
 
 def _check_orphan_reverts(folder: Path, entries: list[PlanEntry]) -> None:
@@ -116,6 +126,20 @@ def _check_orphan_reverts(folder: Path, entries: list[PlanEntry]) -> None:
                              hint=f"add {stem} to {PLAN} with its deploy script, or delete {path.name}")
 
 
+def _read_script(path: Path, dialect: str | None, checksum: Any = None) -> tuple[Part, bool]:
+    """A sqitch script without its BEGIN/COMMIT; on PostgreSQL, sqitch runs it through psql, so
+    ``\\set`` variables are read as psql reads them (sources/psql.py)."""
+    if dialect in ("postgresql", None) and os.stat(check_path(path)).st_size <= LAZY_BYTES:
+        text = read_text(path)
+        if psql.has_meta_commands(text):
+            part = split_part(psql.expand(text, path), path, dialect)
+            statements, dropped = drop_transaction_control(part.statements)
+            if checksum is not None:
+                feed_checksum(checksum, statements)
+            return Part(statements, part.directives), dropped
+    return read_script(path, dialect, checksum, drop_transaction=True)
+
+
 def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect: str | None) -> Change:
     where = f"{plan}:{entry.line}"
     deploy = folder / "deploy" / f"{entry.script}.sql"
@@ -125,21 +149,18 @@ def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect:
         raise InputError(f"{PLAN} names change {entry.name} but {deploy} is missing", where=where,
                          hint=f"add {deploy} or remove the change from {PLAN}")
     checksum = hashlib.sha256()
-    forward, forward_dropped = read_script(deploy, dialect, checksum, drop_transaction=True)
+    forward, forward_dropped = _read_script(deploy, dialect, checksum)
     require_statements(forward, deploy)
     checksum.update(ROLLBACK_MARK)
-    rollback, rollback_dropped = (read_script(revert, dialect, checksum, drop_transaction=True)
+    rollback, rollback_dropped = (_read_script(revert, dialect, checksum)
                                   if present(revert) else (None, False))
-    irreversible = any(d.name == "irreversible" for d in forward.directives)
-    if rollback is None and not missing_rollbacks_ok() and not irreversible:
-        raise InputError(f"no rollback for version {version} ({entry.name}): {revert} is missing",
-                         where=where, hint=f"add {revert} or mark the change irreversible with "
-                                           '-- dualpath:irreversible reason="..."')
-    require_rollback(version, forward, rollback, str(revert), f"{revert}:1")
-    checks, _ = read_script(verify, dialect, drop_transaction=True) if present(verify) else (Part((), ()), False)
+    implied = require_rollback(version, forward, rollback, str(revert), where if rollback is None else f"{revert}:1",
+                               message=f"no rollback for version {version} ({entry.name}): {revert} is missing"
+                               if rollback is None else None)
+    checks, _ = _read_script(verify, dialect) if present(verify) else (Part((), ()), False)
     return build_change(
         version=version, description=entry.note or entry.name, forward=forward, rollback=rollback,
-        file=deploy, layout=NAME, rollback_file=revert if rollback else None,
+        file=deploy, layout=NAME, rollback_file=revert if rollback else None, directives=implied,
         extra={"sqitch_name": entry.name, "sqitch_requires": entry.requires,
                "sqitch_conflicts": entry.conflicts, "sqitch_tags": entry.tags, "plan_line": where,
                "verify": checks.statements, "verify_file": str(verify) if present(verify) else None,

@@ -117,19 +117,58 @@ def test_flyway_script_config_turns_the_transaction_off(tmp_path: Path) -> None:
     assert change.directive("no-transaction").where == f"{tmp_path / 'V1__idx.sql.conf'}:1"
 
 
-def test_flyway_repeatable_migrations_are_refused_by_name(tmp_path: Path) -> None:
-    write(tmp_path, {"V1__a.sql": "SELECT 1;", "U1__a.sql": "SELECT 2;", "R__views.sql": "SELECT 3;"})
-    error = input_error(tmp_path)
-    assert "not supported yet" in error.message and "R__views.sql" in error.message
-    assert_points_at(error, f"{tmp_path / 'R__views.sql'}:1")
-    assert "move" in error.hint
+def test_flyway_repeatable_runs_after_every_versioned_change(tmp_path: Path) -> None:
+    write(tmp_path, {"V1__a.sql": "SELECT 1;", "U1__a.sql": "SELECT 1;", "R__views.sql": "CREATE VIEW v AS SELECT 3;",
+                     "R__a_first.sql": "SELECT 4;", "V20240101__b.sql": "SELECT 2;", "U20240101__b.sql": "SELECT 2;"})
+    changes = read_changes(tmp_path, missing_rollbacks="refuse")
+    assert [c.version for c in changes] == ["1", "20240101", "R__a_first", "R__views"]
+    views = changes[-1]
+    assert views.description == "views" and views.extra["repeatable"] and views.rollback == ()
+    # it has no rollback by nature: never refused, read as irreversible under "refuse" and "irreversible"
+    assert views.irreversible is not None and "[rollback] missing" in views.irreversible.args["reason"]
+    assert read_changes(tmp_path, missing_rollbacks="allow")[-1].irreversible is None
 
 
-def test_flyway_name_with_one_underscore_is_refused(tmp_path: Path) -> None:
-    write(tmp_path, {"V1__a.sql": "SELECT 1;", "U1__a.sql": "SELECT 2;", "V2_oops.sql": "SELECT 3;"})
-    error = input_error(tmp_path)
-    assert_points_at(error, f"{tmp_path / 'V2_oops.sql'}:1")
-    assert "two underscores" in error.hint
+def test_flyway_skips_what_flyway_skips_with_a_note(tmp_path: Path) -> None:
+    write(tmp_path, {"V1__a.sql": "SELECT 1;", "U1__a.sql": "SELECT 2;", "V2_oops.sql": "SELECT 3;",
+                     "README.md": "# migrations", "flyway.conf": "flyway.locations=x", "V1__a.sql.conf": "",
+                     "sub/.keep": "", "v3__lower.sql": "SELECT 4;"})
+    notes: list[str] = []
+    (change,) = read_changes(tmp_path, notes=notes)
+    assert change.version == "1"
+    assert notes[-1] == (f"{tmp_path / 'v3__lower.sql'}: ignored, as Flyway ignores it: "
+                         "its prefixes are case-sensitive (V, U, R)")
+    assert notes[:-1] == [f"{tmp_path / 'README.md'}: ignored, as Flyway ignores it: not a V__, U__ or R__ .sql file",
+                     f"{tmp_path / 'V2_oops.sql'}: ignored, as Flyway ignores it: not a migration name "
+                     "(V<version>__<description>.sql, two underscores)",
+                     f"{tmp_path / 'flyway.conf'}: ignored, as Flyway ignores it: not a V__, U__ or R__ .sql file"]
+
+
+@pytest.mark.parametrize(("names", "order"), [
+    (["V1.10__c", "V1.2.3__b", "V1_2__a"], ["1.2", "1.2.3", "1.10"]),
+    (["V10.0_2020.01.01__c", "V5.0_2014.08.08__b", "V4.9_2015.10.26__a"],
+     ["4.9.2015.10.26", "5.0.2014.08.08", "10.0.2020.01.01"]),
+])
+def test_flyway_multi_part_versions_sort_as_numbers(tmp_path: Path, names: list[str], order: list[str]) -> None:
+    write(tmp_path, {f"{n}.sql": "SELECT 1;" for n in names})
+    assert [c.version for c in read_changes(tmp_path, missing_rollbacks="allow")] == order
+
+
+def test_flyway_placeholders_are_replaced_from_the_setting(tmp_path: Path) -> None:
+    write(tmp_path, {"V1__f.sql": "CREATE TABLE ${prefix}f (id INT);\n-- by ${flyway:user}\n",
+                     "U1__f.sql": "DROP TABLE ${prefix}f;"})
+    (change,) = read_changes(tmp_path, placeholders={"prefix": "app_", "flyway:user": "u"})
+    assert texts(change.forward) == ["CREATE TABLE app_f (id INT)"] and texts(change.rollback) == ["DROP TABLE app_f"]
+    (raw,) = read_changes(tmp_path)  # no target (detect, lint): left as written
+    assert texts(raw.forward) == ["CREATE TABLE ${prefix}f (id INT)"]
+
+
+def test_flyway_placeholder_without_a_value_names_file_line_and_setting(tmp_path: Path) -> None:
+    write(tmp_path, {"V1__f.sql": "SELECT 1;\nCREATE TABLE ${prefix}f (id INT);", "U1__f.sql": "SELECT 2;"})
+    error = input_error(tmp_path, placeholders={})
+    assert error.message == "no value provided for Flyway placeholder ${prefix}"
+    assert_points_at(error, f"{tmp_path / 'V1__f.sql'}:2")
+    assert "[flyway] placeholders" in error.hint
 
 
 # --- diesel -------------------------------------------------------------------------------
@@ -414,12 +453,15 @@ def test_sqitch_revert_without_plan_entry(tmp_path: Path) -> None:
     assert_points_at(error, f"{tmp_path / 'revert/ghost.sql'}:1")
 
 
-def test_sqitch_script_of_only_begin_commit_is_empty(tmp_path: Path) -> None:
+def test_sqitch_script_of_only_begin_commit_runs_nothing(tmp_path: Path) -> None:
+    """sqitch deploys its own empty template (Registry's edit-template-workflow): a change that runs nothing."""
     sqitch_project(tmp_path)
-    write(tmp_path, {"deploy/appschema.sql": "-- Deploy\nBEGIN;\n-- XXX Add DDLs here.\nCOMMIT;\n"})
-    error = input_error(tmp_path)
-    assert "empty migration" in error.message
-    assert_points_at(error, f"{tmp_path / 'deploy/appschema.sql'}:1")
+    write(tmp_path, {"deploy/appschema.sql": "-- Deploy\nBEGIN;\n-- XXX Add DDLs here.\nCOMMIT;\n",
+                     "revert/appschema.sql": "-- Revert\nBEGIN;\n-- XXX Add DDLs here.\nCOMMIT;\n"})
+    notes: list[str] = []
+    schema = read_changes(tmp_path, dialect="postgresql", notes=notes)[0]
+    assert schema.forward == () and schema.rollback == () and schema.irreversible is None
+    assert any(n.startswith(f"{tmp_path / 'deploy/appschema.sql'}:1:") and "runs nothing" in n for n in notes)
 
 
 # --- directives and checksums -------------------------------------------------------------
@@ -490,11 +532,14 @@ def test_rollback_without_forward(tmp_path: Path) -> None:
     assert "V2__" in error.hint
 
 
-def test_empty_migration_file(tmp_path: Path) -> None:
-    write(tmp_path, {"1_a.up.sql": "-- TODO\n\n", "1_a.down.sql": "SELECT 1;"})
-    error = input_error(tmp_path)
-    assert "empty migration" in error.message and "1_a.up.sql" in error.message
-    assert_points_at(error, f"{tmp_path / '1_a.up.sql'}:1")
+def test_empty_migration_file_runs_nothing_with_a_note(tmp_path: Path) -> None:
+    """golang-migrate, diesel, Flyway record an empty forward file and move on; so does dualpath."""
+    write(tmp_path, {"1_a.up.sql": "-- TODO\n\n", "1_a.down.sql": "", "2_b.up.sql": "SELECT 1;",
+                     "2_b.down.sql": "SELECT 2;"})
+    notes: list[str] = []
+    first, _ = read_changes(tmp_path, notes=notes)
+    assert first.forward == () and first.rollback == () and first.irreversible is None
+    assert len(notes) == 1 and notes[0].startswith(f"{tmp_path / '1_a.up.sql'}:1: 1_a.up.sql has no SQL statements")
 
 
 def test_mixed_layouts_list_an_example_of_each(tmp_path: Path) -> None:
@@ -541,3 +586,34 @@ def test_not_utf8_names_the_byte_and_line(tmp_path: Path) -> None:
     error = input_error(tmp_path)
     assert error.message == "not UTF-8 text: byte 0xe9 at line 2; re-save the file as UTF-8"
     assert_points_at(error, f"{tmp_path / 'V1__a.sql'}:2")
+
+
+REWORK_PLAN = """\
+%project=rw
+
+fn 2024-01-01T00:00:00Z A <a@x> # v1
+@t1 2024-01-01T00:01:00Z A <a@x> # t1
+other 2024-01-01T00:02:00Z A <a@x> # other
+@t2 2024-01-01T00:03:00Z A <a@x> # t2
+fn [fn@t2] 2024-01-01T00:04:00Z A <a@x> # v2
+"""
+
+
+@pytest.mark.parametrize("tag", ["t2", "t1"])
+def test_sqitch_rework_names_older_scripts_as_sqitch_does(tmp_path: Path, tag: str) -> None:
+    """`sqitch rework` names the copy after the latest tag (t2); sqitch also finds it under any tag
+    in between, latest first (sqitch-intro uses the second of two tags)."""
+    write(tmp_path, {"sqitch.plan": REWORK_PLAN,
+                     f"deploy/fn@{tag}.sql": "CREATE TABLE fn1 (id int);", f"revert/fn@{tag}.sql": "DROP TABLE fn1;",
+                     "deploy/other.sql": "CREATE TABLE o (id int);", "revert/other.sql": "DROP TABLE o;",
+                     "deploy/fn.sql": "CREATE TABLE fn2 (id int);", "revert/fn.sql": "DROP TABLE fn2;"})
+    first, _, second = read_changes(tmp_path, dialect="postgresql")
+    assert first.file == str(tmp_path / f"deploy/fn@{tag}.sql") and texts(first.rollback) == ["DROP TABLE fn1"]
+    assert second.file == str(tmp_path / "deploy/fn.sql")
+
+
+def test_sqitch_rework_with_no_older_script_names_the_latest_tag(tmp_path: Path) -> None:
+    write(tmp_path, {"sqitch.plan": REWORK_PLAN, "deploy/other.sql": "SELECT 1;", "revert/other.sql": "SELECT 1;",
+                     "deploy/fn.sql": "SELECT 2;", "revert/fn.sql": "SELECT 2;"})
+    error = input_error(tmp_path)
+    assert f"{tmp_path / 'deploy/fn@t2.sql'} is missing" in error.message
