@@ -233,5 +233,8 @@ def read_text(path: Path) -> str:
 def peek_line(path: Path, size: int = 200) -> str:
     """The start of the first line (layout detection), read through the same checks."""
     with open_file(path) as handle:
-        first = handle.readline(size).removeprefix(_BOM)
+        first = handle.readline(size)
+        first = _skip_bom(first, handle, path)  # refuses UTF-16/32 here already, naming the file
+    if b"\0" in first:
+        raise _nul_byte(path, 1, first.decode("latin-1"))
     return first.decode("utf-8", errors="replace")

@@ -7,7 +7,7 @@ Only statements that carry a body (CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT, Mari
 
 from __future__ import annotations
 
-from dualpath.sql.tokens import DELIMITER, QUOTED, SEMICOLON, SET_DELIMITER, WORD, Token
+from dualpath.sql.tokens import DELIMITER, QUOTED, SEMICOLON, SET_DELIMITER, SIMPLE, WORD, Token
 
 _BODY_KINDS = {"TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"}
 _CREATE_MODIFIERS = {"OR", "REPLACE", "TEMP", "TEMPORARY", "CONSTRAINT", "AGGREGATE", "IF", "NOT", "EXISTS"}
@@ -133,6 +133,6 @@ def block_boundaries(text: str, tokens: list[Token]) -> set[int]:
             if state.can_end():
                 ends.add(index)
                 state = _Statement(text, tokens)
-        elif token.significant:
+        elif token.significant and token.kind != SIMPLE:  # plain DML opens no block
             state.feed(index, text[token.start : token.end].upper())
     return ends

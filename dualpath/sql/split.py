@@ -17,7 +17,7 @@ from dualpath.directives import parse_directive
 from dualpath.errors import InputError
 from dualpath.sql.blocks import block_boundaries
 from dualpath.sql.kinds import needs_autocommit
-from dualpath.sql.tokens import DIALECTS, LINE_COMMENT, SEMICOLON, Token, lex
+from dualpath.sql.tokens import DIALECTS, LINE_COMMENT, SEMICOLON, SIMPLE, Token, lex
 
 
 @dataclass(frozen=True)
@@ -131,20 +131,23 @@ def cut_pieces(text: str, tokens: list[Token], ends: set[int]) -> list[_Piece]:
     return [p for p in pieces if any(t.significant for t in p.tokens)]
 
 
-def build_statement(text: str, piece: _Piece, file: str, dialect: str | None) -> Statement:
+def build_statement(text: str, piece: _Piece, file: str, dialect: str | None, offset: int = 0) -> Statement:
+    """``offset``: where ``text`` starts in the whole file (spans are file offsets)."""
     code = [t for t in piece.tokens if t.significant]
     # leading and trailing comments are not part of the statement; inner ones are
     start, end = code[0].start, code[-1].end  # tokens never start or end with whitespace
+    if len(code) == 1 and code[0].kind == SIMPLE:  # plain DML never refuses a transaction
+        return Statement(text=text[start:end], file=file, line=code[0].line, span=(start + offset, end + offset))
     words = [(t.kind, text[t.start : t.end].upper()) for t in code]
     return Statement(text=text[start:end], file=file, line=code[0].line,
-                     no_transaction=needs_autocommit(words, dialect), span=(start, end))
+                     no_transaction=needs_autocommit(words, dialect), span=(start + offset, end + offset))
 
 
 def attach_directives(
     statements: list[Statement], pieces: list[_Piece], directives: list[tuple[int, Directive]]
 ) -> list[Statement]:
     """Each directive belongs to the statement it precedes; trailing ones to the last statement."""
-    if not statements:
+    if not statements or not directives:
         return statements
     owned: list[list[Directive]] = [[] for _ in statements]
     for offset, directive in directives:

@@ -10,7 +10,6 @@ exactly as the whole-text splitter splits it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 
 from dualpath.changes import Directive, Statement
 from dualpath.sql.blocks import block_boundaries
@@ -23,7 +22,7 @@ from dualpath.sql.split import (
     read_directives,
     with_directives,
 )
-from dualpath.sql.tokens import SET_DELIMITER, Lexer, Token
+from dualpath.sql.tokens import SEMICOLON, SET_DELIMITER, SIMPLE, Lexer, Token
 
 WINDOW = 1 << 18  # characters split at once
 
@@ -85,10 +84,11 @@ def _split_window(state: _Window, file: str, dialect: str | None, directives: li
     holds no statement, the directives in it (they belong to the statement before)."""
     text = state.text
     lexer = Lexer(text, file=file, start_line=state.line, dialect=dialect, start=state.resume,
-                  delimiter=state.delimiter, final=final)
+                  delimiter=state.delimiter, final=final, fast=True)
     tokens = lexer.run()
+    plain = all(t.kind in (SIMPLE, SEMICOLON) for t in tokens if t.significant)
     if not final:
-        cut = _last_cut(text, tokens)
+        cut = _last_cut(text, tokens, plain)
         if cut is None:
             return None, []
         tokens = tokens[: cut + 1]
@@ -96,21 +96,25 @@ def _split_window(state: _Window, file: str, dialect: str | None, directives: li
     found = read_directives(text, tokens, file)
     if directives is not None:
         directives.extend(d for _, d in found)
-    ends = find_boundaries(_blank_before(text, state.resume), tokens, dialect)
+    if plain:
+        ends = {i for i, t in enumerate(tokens) if t.kind == SEMICOLON}  # plain DML: each ';' ends one
+    else:
+        ends = find_boundaries(_blank_before(text, state.resume), tokens, dialect)
     pieces = cut_pieces(text, tokens, ends)
-    statements = [build_statement(text, piece, file, dialect) for piece in pieces]
+    statements = [build_statement(text, piece, file, dialect, state.offset) for piece in pieces]
     if not statements:
         return [], [d for _, d in found]
-    statements = [_shift(s, state.offset) for s in attach_directives(statements, pieces, found)]
+    statements = attach_directives(statements, pieces, found)
     if not final:
         state.advance(len(text), _delimiter_after(tokens, state.delimiter))
     return statements, []
 
 
-def _last_cut(text: str, tokens: list[Token]) -> int | None:
+def _last_cut(text: str, tokens: list[Token], plain: bool) -> int | None:
     """Index of the boundary token that ends the window's last statement with code in it; a window
     cut there splits as the whole text would (a directive after it waits for the next statement)."""
-    ends = block_boundaries(text, tokens)
+    ends = block_boundaries(text, tokens) if not plain else {
+        i for i, t in enumerate(tokens) if t.kind == SEMICOLON}
     code_seen, best = False, None
     for index, token in enumerate(tokens):
         if index in ends:
@@ -133,10 +137,4 @@ def _delimiter_after(tokens: list[Token], current: str) -> str:
             return token.value
     return current
 
-
-def _shift(statement: Statement, offset: int) -> Statement:
-    if not offset or statement.span is None:
-        return statement
-    start, end = statement.span
-    return replace(statement, span=(start + offset, end + offset))
 

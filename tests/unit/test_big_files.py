@@ -11,15 +11,19 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import dualpath.sources.common as common
-from dualpath.changes import Change, checksum_of
+import dualpath.sql.tokens as tokens
+from dualpath.changes import Change, Statement, checksum_of
 from dualpath.errors import InputError
 from dualpath.sources import read_changes
 from dualpath.sources.lazy import FileStatements
 from dualpath.sql.split import split_with_directives
 from dualpath.sql.stream import iter_split
 from tests.unit.layouts import DIALECTS, KINDS, write_layout
+from tests.unit.test_split_coverage import PIECES
 
 
 def _view(change: Change) -> tuple[object, ...]:
@@ -96,3 +100,36 @@ def test_windows_split_as_the_whole_text(dialect: str | None) -> None:
         assert [(s.text, s.line, s.span, s.directives, s.no_transaction) for s in got] == [
             (s.text, s.line, s.span, s.directives, s.no_transaction) for s in whole]
         assert directives == found
+
+
+def _split_both(text: str, dialect: str | None, window: int, piece: int) -> tuple[object, object]:
+    def view(statements: list[Statement]) -> list[tuple[object, ...]]:
+        return [(s.text, s.line, s.span, s.directives, s.no_transaction) for s in statements]
+
+    try:
+        whole, found = split_with_directives(text, file="f.sql", dialect=dialect)
+        want: object = (view(whole), found)
+    except InputError as exc:
+        want = exc.where
+    try:
+        directives: list[object] = []
+        pieces = [text[i:i + piece] for i in range(0, len(text), piece)]
+        got: object = (view(list(iter_split(pieces, file="f.sql", dialect=dialect, directives=directives,
+                                            window=window))), directives)
+    except InputError as exc:
+        got = exc.where
+    return got, want
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite", None])
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(text=st.lists(st.sampled_from([*PIECES, "INSERT INTO t VALUES (1, 'a;b')", "UPDATE t SET a = -1"])
+                     | st.text(max_size=3), max_size=80).map(lambda t: "".join(t) * 3),
+       window=st.integers(1, 300), piece=st.integers(1, 300))
+def test_windows_and_the_fast_path_split_as_the_whole_text(dialect: str | None, text: str, window: int,
+                                                            piece: int) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tokens, "_MARGIN", 8)  # windows cut often, even in short texts
+        got, want = _split_both(text, dialect, window, piece)
+    assert got == want
