@@ -557,4 +557,5 @@ def _bare(name: Any) -> str | None:
 
 
 def _utc_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # microseconds: two backups taken in one second still sort newest first (the id's suffix is random)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -286,8 +286,8 @@ def test_prune_keeps_the_newest(sqlite_url: str, tmp_path: Path) -> None:
     assert prune_backups(dest, keep_n=5) == []
     code, out = cli("prune", "--to", dest, "--keep", "1")
     assert code == 0, out
-    assert [b.backup_id for b in list_backups(dest)] == [max(ids)]
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [max(ids)]  # folders gone too
+    assert [b.backup_id for b in list_backups(dest)] == [ids[-1]]  # the last one taken, not the greatest id
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [ids[-1]]  # folders gone too
 
 
 # -- secrets --------------------------------------------------------------------------------
