@@ -81,6 +81,8 @@ class Engine(Protocol):
     def apply_timeouts(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int, *,
                        local: bool = False) -> None: ...
 
+    def reset_session(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int) -> None: ...
+
     def is_lock_timeout(self, exc: BaseException) -> bool: ...
 
     def is_statement_timeout(self, exc: BaseException) -> bool: ...
@@ -304,6 +306,21 @@ class SqlEngine:
     def timeout_statements(self, lock_timeout_ms: int, statement_timeout_ms: int, *,
                            local: bool = False) -> list[str]:
         raise NotImplementedError
+
+    def session_reset_statements(self) -> list[str]:
+        """What undoes a migration's session settings (SET search_path, SET ROLE, USE...); none by default."""
+        return []
+
+    def reset_session(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int) -> None:
+        """Put the session back as the run opened it, timeouts included, in the current transaction.
+
+        psql, mariadb and sqitch run each migration file in a new session: a change's SET must reach
+        neither dualpath's own history writes nor the next change (whose objects would land elsewhere)."""
+        statements = self.session_reset_statements()
+        if statements:
+            for statement in statements:
+                run_verbatim(conn, statement)
+            self.apply_timeouts(conn, lock_timeout_ms, statement_timeout_ms)
 
     def apply_timeouts(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int, *,
                        local: bool = False) -> None:
