@@ -62,9 +62,26 @@ def read(folder: Path, dialect: str | None) -> list[Change]:
     project = plan_project(plan)
     workdir = project_dir(folder)
     changes = [_read_one(folder, plan, entry, str(n), dialect, workdir) for n, entry in enumerate(entries, start=1)]
-    for change in changes:
-        change.extra["sqitch_project"] = project  # sqitch's registry rows name it (dualpath adopt)
+    registry = registry_name(workdir)
+    for change in changes:  # where sqitch's registry is and what its rows are named (dualpath adopt)
+        change.extra.update(sqitch_project=project, sqitch_registry=registry)
     return changes
+
+
+def registry_name(workdir: Path) -> str | None:
+    """The registry sqitch.conf names (``registry = x`` under ``[engine "..."]``, else ``[core]``): a
+    schema on PostgreSQL, a database of its own on MySQL; None for sqitch's default, ``sqitch``."""
+    conf = workdir / "sqitch.conf"
+    if not conf.is_file():
+        return None
+    section, found = "", dict[str, str]()
+    for raw in conf.read_text(errors="replace").splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].split()[0].lower()
+        elif (match := re.match(r"registry\s*=\s*(\S+)", line)) and section in ("engine", "core"):
+            found.setdefault(section, match.group(1).strip('"'))
+    return found.get("engine") or found.get("core")
 
 
 def plan_project(plan: Path) -> str | None:
