@@ -223,6 +223,20 @@ class _Inverse:
             self._add_constraint(old_other[key], before.name, self.make_late)
         for key in sorted(set(old_fks) - set(new_fks)):
             self._add_constraint(old_fks[key], before.name, self.make_fks)
+        # the same name, another definition (MySQL names added foreign keys <table>_ibfk_N again; an index
+        # turned from unique to plain): drop the new one, make the old one
+        for key in sorted(set(old_fks) & set(new_fks)):
+            if _definition(old_fks[key]) != _definition(new_fks[key]):
+                self._drop_constraint(new_fks[key], after.name, self.drop_fks)
+                self._add_constraint(old_fks[key], before.name, self.make_fks)
+        for key in sorted(set(old_ix) & set(new_ix)):
+            if _definition(old_ix[key]) != _definition(new_ix[key]):
+                self.drop_early.append(self.ddl.drop_index(new_ix[key]))
+                self.make_late.append(self.ddl.create_index(old_ix[key]))
+        for key in sorted(set(old_other) & set(new_other)):
+            if _definition(old_other[key]) != _definition(new_other[key]):
+                self._drop_constraint(new_other[key], after.name, self.drop_early)
+                self._add_constraint(old_other[key], before.name, self.make_late)
 
     def _drop_constraint(self, constraint: sa.Constraint, table: str, phase: list[str]) -> None:
         statement = self.ddl.drop_constraint(constraint)
@@ -301,6 +315,20 @@ def _key(item: Any) -> str:
 
 def _named(items: Iterable[Any]) -> dict[str, Any]:
     return {_key(item): item for item in items}
+
+
+def _definition(item: Any) -> tuple[Any, ...]:
+    """What an index or constraint does, without its name: equal definitions need nothing drafted."""
+    columns = tuple(str(c.name) for c in getattr(item, "columns", []))
+    if isinstance(item, sa.ForeignKeyConstraint):
+        targets = tuple(f"{e.column.table.fullname}.{e.column.name}" for e in item.elements)
+        return "fk", columns, targets, item.ondelete, item.onupdate, item.deferrable, item.initially
+    if isinstance(item, sa.Index):
+        expressions = tuple(str(e) for e in item.expressions)
+        return "index", bool(item.unique), expressions, tuple(sorted(item.dialect_kwargs.items()))
+    if isinstance(item, sa.CheckConstraint):
+        return "check", str(item.sqltext)
+    return type(item).__name__, columns
 
 
 def _plain_constraints(table: sa.Table) -> list[sa.Constraint]:
