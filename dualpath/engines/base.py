@@ -316,11 +316,8 @@ class SqlEngine:
 
         psql, mariadb and sqitch run each migration file in a new session: a change's SET must reach
         neither dualpath's own history writes nor the next change (whose objects would land elsewhere)."""
-        statements = self.session_reset_statements()
-        if statements:
-            for statement in statements:
-                run_verbatim(conn, statement)
-            self.apply_timeouts(conn, lock_timeout_ms, statement_timeout_ms)
+        for statement in self.session_reset_statements():  # they leave the timeouts as they are
+            run_verbatim(conn, statement)
 
     def apply_timeouts(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int, *,
                        local: bool = False) -> None:
