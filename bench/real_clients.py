@@ -369,3 +369,46 @@ def _ddl(conn: Any, url: str, engine: str, table: str) -> str:
 
 def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
+
+
+# -- verify's findings, checked with the client ------------------------------------------------
+
+
+def confirm_with_client(url: str, engine: str, folder: Path, layout: str, versions: list[str],
+                        fingerprint: Any) -> dict[str, str]:
+    """For each failed version: the client applies every forward file up to it, then its up, its down
+    and its up again, and the schemas are compared as verify compares them. "confirmed" when the client
+    sees a difference (or a failing file) too, "not seen by the client" otherwise: a false alarm."""
+    files = forward_files(folder, layout)
+    keys = [_digits(p.parent.name.split("_", 1)[0] if layout == "diesel" else p.name.split("_", 1)[0])
+            for p in files]
+    found: dict[str, str] = {}
+    done = 0
+    for version in sorted(versions, key=_digits):
+        if _digits(version) not in keys:
+            continue
+        index = keys.index(_digits(version))
+        for path in files[done:index]:
+            _client_file(url, engine, path)
+        before = fingerprint(url)
+        error = _client_file(url, engine, files[index])
+        first = fingerprint(url)
+        down = files[index].with_name("down.sql") if layout == "diesel" else \
+            files[index].with_name(files[index].name[: -len(".up.sql")] + ".down.sql")
+        error = error or (_client_file(url, engine, down) if down.is_file() else None)
+        restored = fingerprint(url)
+        error = error or _client_file(url, engine, files[index])
+        again = fingerprint(url)
+        differs = error is not None or restored != before or again != first
+        found[version] = "confirmed" if differs else "not seen by the client"
+        done = index + 1
+    return found
+
+
+def _client_file(url: str, engine: str, path: Path) -> str | None:
+    if engine != "postgresql":
+        return mariadb_file(url, path)
+    error = psql_file(url, path, single_transaction=True)
+    if error and any(text in error for text in _NOT_IN_TRANSACTION):
+        error = psql_file(url, path, single_transaction=False)
+    return error

@@ -47,6 +47,7 @@ from peers import RESULTS, ROOT, VENV_BIN, summary_row  # noqa: E402
 from real_clients import (  # noqa: E402
     ClientRun,
     capture_history,
+    confirm_with_client,
     database_url,
     drop_principals,
     principals,
@@ -314,6 +315,14 @@ def _run_dualpath(project: Project, config: Path, folder: Path, names: dict[str,
     verify = dualpath(config, "verify", "--url", empty, "--migrations", str(folder), "--format", "json")
     found["verify"] = {**verify_report(verify), "seconds": verify.seconds}
     tidy()
+    failed = [f["version"] for f in found["verify"]["failures"]]
+    if failed and project.client == "files":  # each finding checked with psql / mariadb: real or a false alarm
+        check = fresh_database(project.engine, names["dp"])
+        seen = confirm_with_client(check, project.engine, folder, project.layout, failed, fingerprint_of)
+        for failure in found["verify"]["failures"]:
+            failure["client"] = seen.get(failure["version"], "not checked")
+        drop_database(project.engine, names["dp"])
+        tidy()
     if found["without_rollback"]:
         draft = dualpath(config, "draft-rollbacks", "--prove", "--url", empty, "--migrations", str(folder))
         found["drafts"] = {**draft_report(draft), "seconds": draft.seconds}
@@ -407,6 +416,10 @@ def table_rows(results: list[dict[str, Any]]) -> list[list[str]]:
         verify = r["verify"]
         failures = (f"{len(verify['failures'])} of {verify['verified']}" if verify.get("error") is None
                     else f"refused (exit {verify['exit']})")
+        checked = [f for f in verify.get("failures", []) if f.get("client")]
+        if checked:
+            confirmed = sum(1 for f in checked if f["client"] == "confirmed")
+            failures += f" ({confirmed} confirmed by the client)"
         drafts = r.get("drafts")
         drafted = "-" if not drafts else f"{drafts['proved']} proved, {drafts['failed']} failed" + (
             f", {drafts['no_draft']} nothing to undo" if drafts["no_draft"] else "")
@@ -442,7 +455,8 @@ def _notes(results: list[dict[str, Any]]) -> list[str]:
                 notes.append(f"- `{key}` {name}: {r[name]['error']}")
         for failure in r["verify"].get("failures", []):
             problems = "; ".join(failure["problems"])[:240]
-            notes.append(f"- `{key}` verify: {failure['version']} {failure['description']}: {problems}")
+            checked = f" ({failure['client']})" if failure.get("client") else ""
+            notes.append(f"- `{key}` verify{checked}: {failure['version']} {failure['description']}: {problems}")
         if r["client"]["error"]:
             notes.append(f"- `{key}` {r['client']['client']} stopped: {r['client']['error'][:300]}")
         if not r.get("schema_equal"):
