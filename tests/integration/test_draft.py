@@ -211,3 +211,19 @@ def test_a_key_or_index_remade_under_its_own_name_is_put_back_as_it_was(
     result = run_cli("draft-rollbacks", "--url", url, "--migrations", str(folder), "--prove")
     assert result.exit_code == 0, result.output
     assert "2 remade" in result.stdout and "; proved" in result.stdout
+
+
+def test_a_column_of_a_type_sqlalchemy_does_not_know_is_drafted_with_the_servers_type(
+        pg_url: str, tmp_path: Path) -> None:
+    """crates.io and lemmy use ltree (an extension's type): reflection reads it as NullType, and drafting
+    the rollback of a change that drops such a column stopped with an internal error."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text("CREATE EXTENSION IF NOT EXISTS ltree;\n"
+                                          "CREATE TABLE tree (id integer PRIMARY KEY, path ltree NOT NULL);\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE tree;\n")
+    (folder / "2_flat.up.sql").write_text("ALTER TABLE tree DROP COLUMN path;\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert "ALTER TABLE tree ADD COLUMN path ltree NOT NULL" in result.stdout
+    assert "; proved" in result.stdout
