@@ -92,6 +92,10 @@ class _Inverse:
             self.draft.notes.append("not drafted: the change made schema changes outside what drafts cover "
                                     "(e.g. another schema): " + "; ".join(unseen[:5])
                                     + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
+        elif outside := [line for line in self.b.fingerprint.diff(self.a.fingerprint) if _in_other_schema(line)]:
+            # drafts cover the default schema (peerdb's migrations also change peerdb_stats.*)
+            self.draft.notes.append("not drafted: changes in another schema: " + "; ".join(outside[:5])
+                                    + (f" and {len(outside) - 5} more" if len(outside) > 5 else ""))
         return self.draft
 
     # -- views and types ----------------------------------------------------------------
@@ -259,9 +263,11 @@ class _Inverse:
     def _other_objects(self) -> None:
         old, new = self.b.fingerprint.objects, self.a.fingerprint.objects
         created_tables = set(self.a.tables) - set(self.b.tables)
+        made = {name: index for index, name in enumerate(self.a.routine_order)}
         for kind in ("trigger", "function", "sequence", "extension"):
             before, after = old.get(kind, {}), new.get(kind, {})
-            for name in sorted(set(after) - set(before)):
+            # newest first: a routine may depend on those it calls (PostgreSQL's SQL-standard bodies)
+            for name in sorted(set(after) - set(before), key=lambda n: (-made.get(n, -1), n)):
                 attrs = after[name]
                 if attrs.get("table") in created_tables or attrs.get("owned_by"):
                     continue  # goes with its table or column
@@ -329,6 +335,16 @@ def _definition(item: Any) -> tuple[Any, ...]:
     if isinstance(item, sa.CheckConstraint):
         return "check", str(item.sqltext)
     return type(item).__name__, columns
+
+
+def _in_other_schema(diff_line: str) -> bool:
+    """A fingerprint diff line about an object outside the default schema: ``table s.t: ...`` or
+    ``column s.t.c: ...`` (a default-schema column reads ``column t.c``)."""
+    kind, _, rest = diff_line.partition(" ")
+    name = rest.split(":", 1)[0]
+    if kind in ("column", "index", "constraint", "trigger"):
+        return name.count(".") >= 2
+    return kind in ("table", "view", "sequence") and "." in name
 
 
 def _plain_constraints(table: sa.Table) -> list[sa.Constraint]:

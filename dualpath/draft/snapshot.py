@@ -26,6 +26,7 @@ class Snapshot:
     types: dict[str, list[str]]  # enum name → labels
     fingerprint: Fingerprint
     metadata: sa.MetaData = field(default_factory=sa.MetaData)
+    routine_order: list[str] = field(default_factory=list)  # oldest first, where the dialect knows
 
 
 def take_snapshot(engine: Engine, conn: Connection, ddl: Ddl) -> Snapshot:
@@ -38,7 +39,7 @@ def take_snapshot(engine: Engine, conn: Connection, ddl: Ddl) -> Snapshot:
     fingerprint = engine.fingerprint(conn)
     _name_unknown_types(meta, fingerprint)
     snap = Snapshot(tables=dict(meta.tables), views=views, types=ddl.types(conn),
-                    fingerprint=fingerprint, metadata=meta)
+                    fingerprint=fingerprint, metadata=meta, routine_order=ddl.routine_order(conn))
     conn.rollback()  # reflection autobegan a transaction; the runner opens its own
     return snap
 

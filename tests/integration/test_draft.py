@@ -227,3 +227,32 @@ def test_a_column_of_a_type_sqlalchemy_does_not_know_is_drafted_with_the_servers
     assert result.exit_code == 0, result.output
     assert "ALTER TABLE tree ADD COLUMN path ltree NOT NULL" in result.stdout
     assert "; proved" in result.stdout
+
+
+def test_routines_are_dropped_newest_first(pg_url: str, tmp_path: Path) -> None:
+    """kestra's first Flyway migration makes functions with SQL-standard bodies that call each other
+    (PostgreSQL records that dependency): dropped by name, the called one went first and failed."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_f.up.sql").write_text(
+        "CREATE FUNCTION a_base(text) RETURNS text LANGUAGE SQL IMMUTABLE RETURN lower($1);\n"
+        "CREATE FUNCTION b_user(text) RETURNS text LANGUAGE SQL IMMUTABLE RETURN a_base($1) || '!';\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.index("DROP FUNCTION b_user") < result.stdout.index("DROP FUNCTION a_base")
+
+
+def test_a_draft_that_leaves_out_another_schemas_changes_says_so(pg_url: str, tmp_path: Path) -> None:
+    """peerdb's Flyway migrations change public and peerdb_stats tables in one file: the draft covers
+    the default schema and now names what it left out, instead of only failing its proof."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text("CREATE SCHEMA stats;\nCREATE TABLE stats.runs (id integer);\n"
+                                          "CREATE TABLE flows (id integer);\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE flows;\nDROP TABLE stats.runs;\nDROP SCHEMA stats;\n")
+    (folder / "2_both.up.sql").write_text("ALTER TABLE flows ADD COLUMN status text;\n"
+                                          "ALTER TABLE stats.runs ADD COLUMN rows_synced bigint;\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 1, result.output
+    assert "ALTER TABLE flows DROP COLUMN status" in result.stdout
+    assert "-- review: not drafted: changes in another schema: column stats.runs.rows_synced" in result.stdout
