@@ -81,8 +81,32 @@ CALL fill(3);;
 DELIMITER ;
 """,
     "3_loop.down.sql": "DROP PROCEDURE fill;\nDELETE FROM log WHERE msg LIKE 'fill%';\n",
+    # bodies without BEGIN, a column called `end`, a handler block, MariaDB's anonymous block, an event
+    "4_compound.up.sql": """\
+ALTER TABLE orders ADD COLUMN `end` INT;
+DELIMITER //
+CREATE PROCEDURE w() WHILE @n < 2 DO SET @n = @n + 1; INSERT INTO log VALUES (CONCAT('w', @n)); END WHILE;
+SET @n = 0; CALL w();
+CREATE PROCEDURE f() FOR i IN 1..2 DO INSERT INTO log VALUES (CONCAT('f', i)); END FOR; CALL f();
+CREATE PROCEDURE c() CASE @n WHEN 2 THEN INSERT INTO log VALUES ('c2'); ELSE INSERT INTO log VALUES ('c?'); END CASE;
+CALL c();
+CREATE PROCEDURE e() BEGIN SELECT end FROM orders; IF 1 THEN SELECT id, end FROM orders; END IF;
+  INSERT INTO log VALUES ('e'); END; CALL e();
+CREATE PROCEDURE h() BEGIN DECLARE CONTINUE HANDLER FOR SQLEXCEPTION BEGIN INSERT INTO log VALUES ('h'); END;
+  INSERT INTO no_such_table VALUES (1); END; CALL h();
+BEGIN NOT ATOMIC INSERT INTO log VALUES ('a1'); INSERT INTO log VALUES ('a2'); END;
+CREATE EVENT ev ON SCHEDULE EVERY 1 DAY DISABLE DO IF 1 THEN DELETE FROM log WHERE msg = 'x'; END IF //
+DELIMITER ;
+""",
+    "4_compound.down.sql": """\
+DELIMITER //
+DROP EVENT ev; DROP PROCEDURE h; DROP PROCEDURE e; DROP PROCEDURE c; DROP PROCEDURE f; DROP PROCEDURE w;
+DELETE FROM log WHERE msg IN ('w1', 'w2', 'f1', 'f2', 'c2', 'e', 'h', 'a1', 'a2');
+ALTER TABLE orders DROP COLUMN `end` //
+DELIMITER ;
+""",
 }
-UPS = ["1_orders.up.sql", "2_trigger.up.sql", "3_loop.up.sql"]
+UPS = ["1_orders.up.sql", "2_trigger.up.sql", "3_loop.up.sql", "4_compound.up.sql"]
 
 
 def client_runs(url: str, path: Path) -> None:
@@ -125,11 +149,12 @@ def test_delimiter_folder_applies_and_rolls_back_as_the_client_does(mysql_url: s
         for name in UPS:
             client_runs(client_url, migrations / name)
         assert rows(mysql_url) == rows(client_url)
-        assert rows(mysql_url)["log"] == sorted([("added; //",), ("added; //",), ("fill 1",), ("fill 2",),
-                                                 ("fill 3",)])
+        assert rows(mysql_url)["log"] == sorted((msg,) for msg in (
+            "added; //", "added; //", "fill 1", "fill 2", "fill 3", "w1", "w2", "f1", "f2", "c2", "e", "h", "a1", "a2"))
         ours, theirs = fingerprint(mysql_url), fingerprint(client_url)
         assert not ours.diff(theirs), ours.diff(theirs)
-        assert {"add_order", "label_of", "fill"} <= {name.split("(")[0] for name in ours.names("function")}
+        assert {name.split("(")[0] for name in ours.names("function")} == {"add_order", "label_of", "fill", "w", "f",
+                                                                           "c", "e", "h"}
         assert ours.names("trigger") == ["orders.orders_bi"]
 
         back = run_cli("rollback", *base, "--all")
