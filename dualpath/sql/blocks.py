@@ -1,8 +1,10 @@
 """Where a semicolon does not end a statement: inside routine bodies and rule action lists.
 
-Used when no parser can tell us (MySQL, SQLite, and PostgreSQL text pglast cannot parse).
-Only statements that carry a body (CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT, MariaDB's
-``BEGIN NOT ATOMIC`` and top-level ``IF ... END IF``) count BEGIN/CASE ... END, so a plain ``BEGIN;`` stays a statement.
+Used when no parser can tell us (MySQL, SQLite, and PostgreSQL text pglast cannot parse), and inside
+MySQL DELIMITER chunks, which the server runs statement by statement just the same. Only statements
+that carry a body (CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT, MariaDB's ``BEGIN NOT ATOMIC`` and
+top-level ``IF ... END IF``) count blocks, so a plain ``BEGIN;`` stays a statement: BEGIN/CASE ... END,
+and the compound statement a body starts with when it has no BEGIN (``p() WHILE ... END WHILE``).
 """
 
 from __future__ import annotations
