@@ -218,6 +218,9 @@ def verification_markdown(tenant: str, report: dict[str, Any]) -> str:
         result = "ok" if c["ok"] else "**FAILED**"
         if c.get("skipped_down"):
             result += f" (up only: {c['skipped_down']})"
+        elif c.get("no_rollback"):
+            leaves = f": leaves {', '.join(c['leaves'])}" if c.get("leaves") else ""
+            result += f" (no rollback: {c['no_rollback']}{leaves})"
         problems = "; ".join(c["problems"]).replace("|", "/").replace("\n", " ")
         lines.append(f"| {c['version']} | {c['description']} | {result} | {problems[:300] or '-'} |")
     if not report["changes"]:
