@@ -24,12 +24,14 @@ class DeploymentRefused(SystemExit):
 def project_home(home: str) -> dict[str, str]:
     """``{"directory": <absolute folder>}`` for the pull step; refuses a folder that cannot run the flows."""
     if not home.strip():
-        raise DeploymentRefused("DUALPATH_HOME is not set, so the deployments would not know where their workers "
-                                f"find {ENTRYPOINT} and every run would crash. next: run `{_EXAMPLE}` from the "
-                                "dualpath checkout (the folder holding prefect.yaml), as the workers see it")
+        raise DeploymentRefused(f"error: DUALPATH_HOME is not set: the deployments would not know where workers "
+                                f"find {ENTRYPOINT}, and every run would crash; nothing was deployed\n"
+                                "  next: from the dualpath checkout (the folder holding prefect.yaml), run "
+                                f"`{_EXAMPLE}`")
     folder = Path(home).expanduser().resolve()
     if not (folder / ENTRYPOINT).is_file():
-        raise DeploymentRefused(f"DUALPATH_HOME={home} has no {ENTRYPOINT}, so every run of these deployments "
-                                f"would crash. next: point DUALPATH_HOME at the dualpath checkout (the folder "
-                                f"holding prefect.yaml), e.g. `{_EXAMPLE}`")
+        raise DeploymentRefused(f"error: DUALPATH_HOME={home} has no {ENTRYPOINT}: every run of these deployments "
+                                f"would crash; nothing was deployed\n"
+                                f"  next: point DUALPATH_HOME at the dualpath checkout (the folder holding "
+                                f"prefect.yaml), e.g. `{_EXAMPLE}`")
     return {"directory": str(folder)}
