@@ -17,8 +17,6 @@ from dualpath.config import Settings, config_label, mask_secret_refs
 from dualpath.errors import DualpathError, InputError
 from dualpath.tenants import TenantTarget
 
-DEFAULT_SLOTS = 4  # Environment.host_concurrency's default
-
 
 @dataclass(frozen=True)
 class HostLimit:
@@ -47,7 +45,8 @@ def host_limits(settings: Settings, env: str, tenants: Sequence[TenantTarget]) -
 
 
 def limit_for(settings: Settings, host: str, key: str, asks: Sequence[tuple[str, int, bool]]) -> HostLimit:
-    """``asks``: (environment, host_concurrency, set explicitly) of each environment on the host."""
+    """``asks`` (never empty: the running environment is one): (environment, host_concurrency, set
+    explicitly) of each environment on the host."""
     where = config_label(settings)
     declared = next(((name, h.concurrency) for name, h in settings.hosts.items() if name.lower() == host), None)
     if declared is not None:
@@ -60,11 +59,11 @@ def limit_for(settings: Settings, host: str, key: str, asks: Sequence[tuple[str,
                                  hint=f"a server's limit belongs to the server: remove host_concurrency from "
                                       f"[environments.{env}], or set both to the same number")
         return HostLimit(key, slots, source)
-    if not asks:
-        return HostLimit(key, DEFAULT_SLOTS, f"the default host_concurrency = {DEFAULT_SLOTS}")
-    env, slots, _ = min(asks, key=lambda a: (a[1], a[0]))
-    return HostLimit(key, slots, f"[environments.{env}] host_concurrency = {slots} (the smallest of the "
-                                 f"environments on {host})")
+    env, slots, explicit = min(asks, key=lambda a: (a[1], a[0]))
+    source = f"[environments.{env}] host_concurrency = {slots}" + ("" if explicit else " (the default)")
+    if len({a[0] for a in asks}) > 1:
+        source += f", the smallest of the {len(asks)} environments on {host}"
+    return HostLimit(key, slots, source)
 
 
 def environment_asks(settings: Settings) -> dict[str, list[tuple[str, int, bool]]]:

@@ -46,7 +46,7 @@ def test_without_a_hosts_entry_the_smallest_ask_of_any_environment_on_the_host_w
     # staging asks for the default 4, prod (same server, spelled DB1, a secret in its password) for 2
     [(key, slots, source)] = limits_of(settings, "staging")
     assert (key, slots) == ("db-host:db1:5432", 2)
-    assert source == "[environments.prod] host_concurrency = 2 (the smallest of the environments on db1:5432)"
+    assert source == "[environments.prod] host_concurrency = 2, the smallest of the 2 environments on db1:5432"
     assert limits_of(settings, "other")[0][1] == 1  # another server: its own environments only
 
 
