@@ -72,13 +72,18 @@ def test_a_run_posts_the_full_story_and_the_report_embeds_the_validation(
     config = write_config(tmp_path, tenants, extra=slack_table(slack))
     asked: list[str] = []
 
+    backups_at_the_pause: list[list[Path]] = []
+
     def approve(plan: str) -> dict[str, Any]:
         asked.append(plan)
+        backups_at_the_pause.append([p for p in (tmp_path / "backups").rglob("*") if p.is_file()])
         return {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
 
     result = run_flow({"env": "e2e", "config": str(config), "report_dir": str(tmp_path)}, approve, lambda _: None)
 
     assert result["outcome"] == "completed" and asked
+    # backups come after the approval (the approver saw the plan first), right before the first wave
+    assert backups_at_the_pause == [[]] and len(list((tmp_path / "backups").rglob("manifest.json"))) == 4
     assert set(versions(tenants).values()) == {"7"}
     started, approval, decided, *waves, completion = slack.calls("chat.postMessage")
     status_ts = "1700000000.000001"
