@@ -124,7 +124,8 @@ def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_r
     if run.decision is not None and not run.decision.approved:
         return end_unapproved(run, run.decision, report_dir)
     # the approval may come long after pre-flight (approval_timeout_s): is the window still open?
-    closed = window_stop(run.ctx.env.window, clock.now(), "after the approval, before the backups")
+    phase = "after pre-flight" if run.decision is None else "after the approval"
+    closed = window_stop(run.ctx.env.window, clock.now(), f"{phase}, before the backups")
     if closed:
         skip_remaining(run.outcomes, _names(run), 0)
         return end_stopped(run, closed, report_dir)
@@ -224,9 +225,10 @@ def end_unapproved(run: Rollout, decision: Decision, report_dir: str | None) -> 
     """No approval: nothing ran (no backup, no wave). Each tenant's audit trail keeps the decision,
     the report says who and why, and the run ends Completed as "Rejected" (or "Not approved")."""
     rejected = decision.rejected
-    for tenant in run.targets:
+    futures = [(t, record_rejection.submit(*run.args, t, run.run_id, decision.audit_detail())) for t in run.targets]
+    for tenant, future in futures:
         try:
-            record_rejection(*run.args, tenant, run.run_id, decision.audit_detail())
+            future.result()
         except Exception as exc:  # the run is over either way; the report says which tenant lacks the row
             run.notes.append(f"audit row not written on {tenant.name}: {redact(str(exc))}")
     skip_remaining(run.outcomes, _names(run), 0)
