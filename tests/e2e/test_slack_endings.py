@@ -76,3 +76,20 @@ def test_a_run_refused_by_the_window_at_the_start_posts_a_final_refused_message(
     assert "refused: outside the maintenance window 'daily 02:00-05:00 UTC'; it next opens " \
            "2026-03-07T02:00:00+00:00" in posted_texts(refused)
     assert slack.calls("chat.update") == []
+
+
+def test_a_run_refused_after_pre_flight_leaves_no_status_hanging(
+        prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, slack: SlackRecorder) -> None:  # noqa: F811
+    from flows.migrate import migrate
+
+    config = write_config(tmp_path, pg_tenants, extra=slack_table(slack), approvers=["release-manager"])
+    with pytest.raises(TargetRefused) as caught:  # V7 is irreversible: the approval is due, mallory may not give it
+        migrate(env="e2e", config=str(config), approve=True, approver="mallory")
+    assert set(versions(pg_tenants).values()) == {None}
+    started, refused = slack.calls("chat.postMessage")
+    assert "Migration started" in started["blocks"][0]["text"]["text"]
+    assert refused["thread_ts"] == "1700000000.000001" and refused["reply_broadcast"] is True
+    assert refused["blocks"][0]["text"]["text"].startswith(":no_entry_sign: Migration refused: 4 tenant(s) (e2e)")
+    assert caught.value.message in posted_texts(refused)
+    final = slack.calls("chat.update")[-1]
+    assert "refused" in status_of(final) and "Migration refused" in final["blocks"][0]["text"]["text"]
