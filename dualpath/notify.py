@@ -54,6 +54,7 @@ from dualpath.notify_blocks import (
     build_break_glass,
     build_completion,
     build_decision,
+    build_ended,
     build_failure,
     build_progress,
     build_rollback,
@@ -68,7 +69,7 @@ from dualpath.notify_blocks import (
 
 __all__ = [
     "Approval", "BreakGlass", "Completion", "Decided", "Failure", "Notifier", "PlanSummary", "Posted", "Rollback",
-    "RunInfo", "SlackSettings", "Stopped", "WaveProgress", "slack_settings",
+    "RunInfo", "SlackSettings", "State", "Stopped", "WaveProgress", "slack_settings",
 ]
 
 logger = logging.getLogger("dualpath.notify")
@@ -223,6 +224,23 @@ class Notifier:
         if posted is not None and posted.ts is not None:
             self._status[run.run_id] = posted
         return posted
+
+    @_never_raises
+    def preflight_done(self, run: RunInfo) -> Posted | None:
+        """The status message gets the plan's counts once pre-flight has them (it said "pre-flight running…")."""
+        changes = run.plan.changes if run.plan is not None else 0
+        self._update_status(run, State.RUNNING, f"pre-flight done: {changes} change(s) to apply")
+        return self._status.get(run.run_id)
+
+    @_never_raises
+    def run_ended(self, run: RunInfo, state: State, detail: str) -> Posted | None:
+        """A run's final word when it changed nothing (up to date, dry run, refused): the status message
+        takes the final state and the thread hears why; refused before any status message, this is the one."""
+        message = build_ended(run, state, detail, self.settings.run_url(run.run_id))
+        if run.run_id not in self._status:
+            return self._post(message, f"run {state.value}")
+        self._update_status(run, state, detail)
+        return self._reply(run, message, f"run {state.value}", broadcast=state is State.REFUSED)
 
     @_never_raises
     def approval_needed(self, run: RunInfo, approval: Approval) -> Posted | None:

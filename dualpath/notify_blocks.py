@@ -41,9 +41,10 @@ class RunInfo:
     approvers: tuple[str, ...] = ()
     ticket: str | None = None
     ticket_url: str | None = None
-    plan: PlanSummary = field(default_factory=PlanSummary)
+    plan: PlanSummary | None = None  # None until pre-flight has computed it: no counts are claimed before
     approved_by: str | None = None  # who approved this run (the form, or --approve)
     comment: str | None = None  # the approver's comment
+    run_name: str | None = None  # the flow run's name; with the run id it tells two runs of one env apart
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,9 @@ class State(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     STOPPED = "stopped"
+    UP_TO_DATE = "up to date"
+    DRY_RUN = "dry run done"
+    REFUSED = "refused"
 
 
 _STATE_EMOJI = {
@@ -145,7 +149,12 @@ _STATE_EMOJI = {
     State.APPROVED: ":ballot_box_with_check:",
     State.REJECTED: ":no_entry:",
     State.STOPPED: ":double_vertical_bar:",
+    State.UP_TO_DATE: ":white_check_mark:",
+    State.DRY_RUN: ":mag:",
+    State.REFUSED: ":no_entry_sign:",
 }
+
+PREFLIGHT_RUNNING = "pre-flight running…"  # what the status says of changes and risks before pre-flight has them
 
 
 @dataclass(frozen=True)
@@ -168,24 +177,32 @@ def build_status(run: RunInfo, state: State, detail: str = "", run_url: str | No
         section(f"*Status:* {line}"),
         fields(_run_fields(run)),
     ]
-    if run.plan.irreversible:
+    if run.plan is not None and run.plan.irreversible:
         blocks.append(section("*Irreversible steps:*\n" + bullets(run.plan.irreversible)))
     blocks.append(context(_run_context(run, run_url)))
     return Message(f"Migration {state.value}: {_title(run)}", blocks)
 
 
 def build_run_started(run: RunInfo, run_url: str | None = None) -> Message:
-    return build_status(run, State.STARTED, run_url=run_url)
+    return build_status(run, State.STARTED, PREFLIGHT_RUNNING if run.plan is None else "", run_url)
+
+
+def build_ended(run: RunInfo, state: State, detail: str, run_url: str | None = None) -> Message:
+    """The last word of a run that ended without changing anything (up to date, dry run, refused)."""
+    blocks = [header(f"{_STATE_EMOJI[state]} Migration {state.value}: {_title(run)}"), section(say(detail)),
+              _run_button(run, run_url, "Open run in Prefect")]
+    return Message(f"Migration {state.value}: {_title(run)}: {redact_text(detail)}", blocks)
 
 
 def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None) -> Message:
     """Asks the approvers to look at the paused run; the button opens it in the Prefect UI."""
+    plan = run.plan or PlanSummary()
     blocks = [
         header(f":raised_hand: Approval needed: {_title(run)}"),
         section(f"*What:* {say(approval.what)}\n*Why:* {say(approval.why)}"),
         fields([
-            ("Risks", summarize_risks(run.plan.risks)),
-            ("Irreversible steps", str(len(run.plan.irreversible))),
+            ("Risks", summarize_risks(plan.risks)),
+            ("Irreversible steps", str(len(plan.irreversible))),
             ("Approvers", say(", ".join(run.approvers)) or "anyone allowed"),
             ("Ticket", _ticket(run)),
         ]),
@@ -413,7 +430,9 @@ def hide_secrets(text: str, secrets: Iterable[str]) -> str:
 
 
 def _title(run: RunInfo) -> str:
-    return f"{redact_text(run.target)} ({redact_text(run.env)})"
+    """Target and environment, then which run: its name and the start of its id (names may repeat)."""
+    which = " ".join(p for p in (run.run_name, run.run_id[:8]) if p)
+    return f"{redact_text(run.target)} ({redact_text(run.env)}) · {redact_text(which)}"
 
 
 def _plain_title(run: RunInfo) -> str:
@@ -436,8 +455,8 @@ def _run_fields(run: RunInfo) -> list[tuple[str, str]]:
         ("Tenants", str(run.tenants)),
         ("Approvers", say(", ".join(run.approvers)) or "—"),
         ("Ticket", _ticket(run)),
-        ("Changes", str(run.plan.changes)),
-        ("Risks", summarize_risks(run.plan.risks)),
+        ("Changes", PREFLIGHT_RUNNING if run.plan is None else str(run.plan.changes)),
+        ("Risks", PREFLIGHT_RUNNING if run.plan is None else summarize_risks(run.plan.risks)),
         *[(name, value) for name, value in _approval_fields(run) if name != "Ticket"],
     ]
 

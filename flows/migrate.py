@@ -36,6 +36,7 @@ from dualpath.notify import (
     Stopped,
     slack_settings,
 )
+from dualpath.notify import State as SlackState  # a Slack status, not a Prefect State
 from dualpath.redaction import redact
 from dualpath.rollout import (
     Decision,
@@ -94,6 +95,7 @@ class Rollout:
     limits: list[HostLimit] = field(default_factory=list)  # one per database host the tenants live on
     decision: Decision | None = None  # the approver's, when the run needed one
     stopped: str | None = None  # why the rollout stopped between waves (the window closed)
+    ended: bool = False  # Slack has heard how the run ended (finish); else an error tells it on the way out
 
     @property
     def args(self) -> tuple[str, str | None, str]:
@@ -106,11 +108,23 @@ def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_r
             config: str | None = None, migrations: str | None = None, approve: bool = False,
             approver: str | None = None, wait_for_window: bool = False,
             report_dir: str | None = None) -> dict[str, Any] | State:
-    """Migrate an environment's tenants to ``to_version`` (default: the newest), canary first, in waves."""
+    """Migrate an environment's tenants to ``to_version`` (default: the newest), canary first, in waves.
+    Whatever happens after the environment is read, its Slack message ends in a final state naming the run."""
     run = open_rollout(env, tenants, config, migrations)
+    try:
+        return rollout(run, to_version, dry_run, approve, approver, wait_for_window, report_dir)
+    except Exception as exc:
+        if not run.ended:
+            tell_error(run, exc)
+        raise
+
+
+def rollout(run: Rollout, to_version: str | None, dry_run: bool, approve: bool, approver: str | None,
+            wait_for_window: bool, report_dir: str | None) -> dict[str, Any] | State:
+    env = run.ctx.name
     logger = get_run_logger()
     logger.info("window: %s", window_gate(run.ctx.env.window, wait_for_window, run.ctx.env.window_grace_s))
-    run.notifier.run_started(run.info)
+    run.notifier.run_started(run.info)  # "pre-flight running…": no counts until pre-flight has them
     # before pre-flight: it, like every tenant task, occupies a slot of its database host's limit
     run.notes += ensure_host_limits(run.limits)
     changes = preflight(run, to_version)
@@ -141,6 +155,19 @@ def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_r
     return finish(run, "completed", report_dir)
 
 
+def tell_error(run: Rollout, exc: Exception) -> None:
+    """Slack's last word on a run an error ended: refused (the window, lint, gates, the approver list) or failed."""
+    message = redact(exc.message if isinstance(exc, DualpathError) else f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, TargetRefused):
+        run.notifier.run_ended(run.info, SlackState.REFUSED, f"refused: {message}")
+    else:
+        hint = exc.hint if isinstance(exc, DualpathError) and exc.hint else "see the run's logs in Prefect"
+        run.notifier.run_failed(run.info, Failure(what="the run failed", error=message, next_step=hint,
+                                                  location=redact(exc.where) if isinstance(exc, DualpathError)
+                                                  and exc.where else None))
+    run.ended = True
+
+
 def open_rollout(env: str, selection: str, config: str | None, migrations: str | None) -> Rollout:
     ctx = open_environment(env, config, migrations)
     targets = resolve_tenants(ctx.env, selection)
@@ -148,7 +175,7 @@ def open_rollout(env: str, selection: str, config: str | None, migrations: str |
     waves = plan_waves(targets, ctx.env.wave_size)
     run_id = str(flow_run.id or "local")
     info = RunInfo(run_id=run_id, env=env, target=f"{len(targets)} tenant(s)", window=ctx.env.window,
-                   tenants=len(targets), approvers=tuple(ctx.env.approvers))
+                   tenants=len(targets), approvers=tuple(ctx.env.approvers), run_name=flow_run.name or None)
     return Rollout(ctx, config, run_id, targets, waves, open_notifier(ctx), info, limits=limits)
 
 
@@ -170,6 +197,7 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     changes = [c for c in read_tenant_changes(run.targets[0], run.ctx.migrations, links,
                                                    run.ctx.settings.rollback.missing) if c.version in wanted]
     if not changes:
+        run.info = replace(run.info, plan=PlanSummary())
         return []
     files = [f for c in changes for f in (c.file, c.rollback_file) if f]
     findings = lint_changes(str(run.ctx.migrations), _dialect(run), files)
@@ -194,6 +222,7 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
         risks[f.severity] = risks.get(f.severity, 0) + 1
     run.info = RunInfo(**{**run.info.__dict__, "plan": PlanSummary(
         changes=len(changes), risks=risks, irreversible=tuple(c.version for c in changes if c.irreversible))})
+    run.notifier.preflight_done(run.info)
     return changes
 
 
@@ -350,6 +379,10 @@ def finish(run: Rollout, outcome: str, report_dir: str | None) -> dict[str, Any]
             validations_passed=sum(o.success for r in results for o in r.outcomes),
             validations_total=sum(len(r.outcomes) for r in results),
             report_url=None if run.notifier.settings.report_link else artifacts_url(run.run_id)))
+    elif outcome in _QUIET_ENDINGS:
+        state, detail = _QUIET_ENDINGS[outcome]
+        run.notifier.run_ended(run.info, state, detail.format(tenants=len(run.targets)))
+    run.ended = True
     slack_trouble = run.notifier.failure_summary()
     if slack_trouble:
         run.notes.append(slack_trouble)
@@ -363,6 +396,13 @@ def finish(run: Rollout, outcome: str, report_dir: str | None) -> dict[str, Any]
                          "restored": o.restored} for o in run.outcomes],
             "notes": run.notes, "refused": None,
             "decision": None if decision is None else {"approved": decision.approved, **decision.audit_detail()}}
+
+
+# outcomes that changed nothing and have no event of their own: Slack's final word on them
+_QUIET_ENDINGS = {
+    "up to date": (SlackState.UP_TO_DATE, "nothing to do: all {tenants} tenant(s) are at the target version"),
+    "dry run": (SlackState.DRY_RUN, "dry run: every change was checked on {tenants} tenant(s); nothing was changed"),
+}
 
 
 def _progress(run: Rollout, wave: int) -> Any:

@@ -109,12 +109,13 @@ def test_a_run_posts_the_full_story_and_the_report_embeds_the_validation(
     assert "*Approved by*\nrelease-manager" in posted_texts(completion) and "*Comment*\ngo" in posted_texts(completion)
     # the status message is updated in place, never re-posted, and shows who approved from then on
     updates = slack.calls("chat.update")
-    assert {u["ts"] for u in updates} == {status_ts} and len(updates) == 6
+    assert {u["ts"] for u in updates} == {status_ts} and len(updates) == 7
     states = [u["blocks"][1]["text"]["text"] for u in updates]
-    assert "awaiting approval" in states[0] and "approved" in states[1] and "by release-manager" in states[1]
-    assert "wave 1/3" in states[2] and "completed" in states[-1]
-    assert all("*Approved by*\nrelease-manager" in posted_texts(u) for u in updates[1:])
-    assert "*Approved by*" not in posted_texts(updates[0])
+    assert "pre-flight done" in states[0] and "awaiting approval" in states[1]
+    assert "approved" in states[2] and "by release-manager" in states[2]
+    assert "wave 1/3" in states[3] and "completed" in states[-1]
+    assert all("*Approved by*\nrelease-manager" in posted_texts(u) for u in updates[2:])
+    assert not any("*Approved by*" in posted_texts(u) for u in updates[:2])
     # secrets: neither the tenant password nor the bot token in any request; the token only authenticates
     assert PASSWORD not in slack.everything() and TOKEN not in slack.everything()
     assert {r.headers.get("Authorization") for r in slack.requests} == {f"Bearer {TOKEN}"}

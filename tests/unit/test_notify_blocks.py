@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from dualpath.notify_blocks import (
     WaveProgress,
     build_approval,
     build_completion,
+    build_ended,
     build_failure,
     build_progress,
     build_rollback,
@@ -70,6 +72,32 @@ def test_run_started_shows_plan_window_tenants_approvers_and_ticket_link() -> No
     assert "*Risks*\n1 error · 2 warning" in fields
     assert "V7 drop legacy_orders" in json.dumps(message.blocks, ensure_ascii=False)
     assert RUN_URL in blocks_of("context", message.blocks)[0]["elements"][0]["text"]
+
+
+def test_the_started_message_claims_no_counts_before_pre_flight() -> None:
+    before = replace(RUN, plan=None)
+    fields = field_texts(build_run_started(before).blocks)
+    assert "*Changes*\npre-flight running…" in fields and "*Risks*\npre-flight running…" in fields
+    assert not any(f.startswith("*Changes*\n0") or "none found" in f for f in fields)
+    assert "pre-flight running…" in json.dumps(build_run_started(before).blocks, ensure_ascii=False)
+    # the approval builder copes with a run that has no plan yet instead of failing the message
+    assert "*Risks*\nnone found" in field_texts(build_approval(before, Approval("x", "y")).blocks)
+
+
+def test_two_runs_of_one_environment_have_different_headers_naming_each_run() -> None:
+    first = replace(RUN, run_id="3f2a9c1e-0000", run_name="migrate-prod")
+    second = replace(RUN, run_id="77b0d2aa-1111", run_name="migrate-prod")
+    headers = [blocks_of("header", build_run_started(r).blocks)[0]["text"]["text"] for r in (first, second)]
+    assert headers[0] != headers[1]
+    assert "migrate-prod 3f2a9c1e" in headers[0] and "migrate-prod 77b0d2aa" in headers[1]
+
+
+def test_an_ending_without_changes_names_the_state_the_run_and_why() -> None:
+    message = build_ended(replace(RUN, run_name="migrate-prod"), State.REFUSED,
+                          "refused: outside the maintenance window; it next opens 2026-03-08T02:00:00+00:00")
+    header = blocks_of("header", message.blocks)[0]["text"]["text"]
+    assert header.startswith(":no_entry_sign: Migration refused:") and "migrate-prod 3f2a" in header
+    assert "next opens 2026-03-08T02:00:00+00:00" in message.text and "hunter2secret" not in json.dumps(message.blocks)
 
 
 def test_status_names_state_and_detail() -> None:
