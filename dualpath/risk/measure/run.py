@@ -1,0 +1,171 @@
+"""Run changes in order on a shadow, each in its own transaction scope, and measure every forward statement.
+
+The scope is the runner's: on PostgreSQL a change runs in one transaction (locks held to its COMMIT),
+unless it or one of its statements is marked no-transaction or it has batches, when each statement
+commits alone (no-transaction ones outside any transaction block); on MySQL/MariaDB each statement
+commits alone. A statement the shadow refuses ends its change there (its transaction is rolled back,
+as on the target); later changes still run. Changes already applied on the target are not run again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from dualpath.changes import Change, any_no_transaction
+from dualpath.engines.base import Engine
+from dualpath.errors import DualpathError
+from dualpath.redaction import redact
+from dualpath.risk.catalogue import Catalogue
+from dualpath.risk.check import build_context
+from dualpath.risk.context import Item
+from dualpath.risk.measure.dependents import find_dependents
+from dualpath.risk.measure.observation import Measurement, Observation
+from dualpath.risk.measure.shadow import SAMPLE_ROWS, shadow_of
+
+Echo = Callable[[str], None]
+
+
+class Prober(Protocol):
+    def snapshot(self, conn: Connection) -> Any: ...
+
+    def measure(self, conn: Connection, item: Item, start: Any, version: str, in_block: bool) -> Observation: ...
+
+
+def prober_for(engine: Engine) -> Prober | None:
+    """The prober of the engine's dialect; None where dualpath has none (SQLite)."""
+    if engine.name == "postgresql":
+        from dualpath.engines.postgres import PostgresEngine
+        from dualpath.risk.measure.postgres import PostgresProber
+
+        assert isinstance(engine, PostgresEngine)
+        return PostgresProber(engine)
+    if engine.name == "mysql":
+        from dualpath.engines.mysql import MySQLEngine
+        from dualpath.risk.measure.mysql import MySQLProber
+
+        assert isinstance(engine, MySQLEngine)
+        return MySQLProber(engine)
+    return None
+
+
+def measure_changes(target: Engine, changes: Sequence[Change], catalogue: Catalogue, *,
+                    applied: frozenset[str] = frozenset(), sample_rows: int = SAMPLE_ROWS,
+                    pii_columns: Sequence[str] = (), shadow_url: URL | None = None,
+                    echo: Echo = lambda _: None) -> Measurement:
+    """Measure every forward statement of ``changes`` (in order) on a shadow of ``target``.
+
+    ``applied`` versions are skipped (they are in the target's schema already). Without a shadow (no
+    privilege to make one, no pg_dump) the dependents are read from the target itself and the notes
+    say why nothing was measured.
+    """
+    measurement = Measurement()
+    todo = [c for c in changes if not (c.version and c.version in applied)]
+    if not todo:
+        return measurement
+    if prober_for(target) is None:
+        measurement.notes.append(f"not measured: dualpath has no shadow prober for {target.name}")
+        return measurement
+    try:
+        with shadow_of(target, todo, sample_rows=sample_rows, pii_columns=pii_columns, shadow_url=shadow_url,
+                       echo=echo) as shadow:
+            prober = prober_for(shadow.engine)
+            assert prober is not None
+            measurement.sample_rows = 0 if shadow.notes else sample_rows
+            with shadow.engine.connect() as conn:
+                for change in todo:
+                    _measure_change(shadow.engine, conn, prober, change, catalogue, measurement)
+        measurement.notes += shadow.notes
+    except DualpathError as exc:  # no shadow: the catalog still names the dependents
+        measurement.notes.append(f"not measured on a shadow: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
+        _dependents_on_target(target, todo, catalogue, measurement)
+    return measurement
+
+
+def applied_versions(target: Engine) -> frozenset[str]:
+    """Versions the target's history records as applied (none when it has no dualpath history)."""
+    from dualpath import history
+
+    with target.connect() as conn:
+        rows = history.latest_rows(conn)
+        conn.rollback()
+    return frozenset(v for v, row in rows.items() if row.is_applied)
+
+
+def in_one_transaction(engine: Engine, change: Change) -> bool:
+    """Does the runner run ``change`` as one transaction on this engine?"""
+    from dualpath.batching.change import has_batches
+
+    return (engine.transactional_ddl and change.directive("no-transaction") is None
+            and not any_no_transaction(change.forward) and not has_batches(change.forward))
+
+
+def _measure_change(engine: Engine, conn: Connection, prober: Prober, change: Change, catalogue: Catalogue,
+                    measurement: Measurement) -> None:
+    items = build_context(change, catalogue, knows_rollback=True).forward
+    whole = in_one_transaction(engine, change)
+    start = prober.snapshot(conn)
+    conn.commit()
+    current: Item | None = None
+    try:
+        if whole:
+            with conn.begin():
+                for current in items:
+                    _measure_one(engine, conn, prober, change, current, start, measurement, True)
+            return
+        for current in items:
+            alone = engine.transactional_ddl and (current.statement.no_transaction
+                                                  or change.directive("no-transaction") is not None)
+            if alone:
+                with engine.autocommit(conn):
+                    _measure_one(engine, conn, prober, change, current, start, measurement, False)
+            else:
+                with conn.begin():
+                    _measure_one(engine, conn, prober, change, current, start, measurement, True)
+    except DBAPIError as exc:
+        if conn.in_transaction():
+            conn.rollback()
+        assert current is not None
+        measurement.add(Observation(change.version, current.statement.where, refused=_reason(exc),
+                                    refusal=refusal_of(exc), method="run on a shadow"))
+
+
+def _measure_one(engine: Engine, conn: Connection, prober: Prober, change: Change, item: Item, start: Any,
+                 measurement: Measurement, in_block: bool) -> None:
+    measurement.add_dependents(find_dependents(conn, engine.name, item))
+    measurement.add(prober.measure(conn, item, start, change.version, in_block))
+
+
+def _dependents_on_target(target: Engine, changes: Sequence[Change], catalogue: Catalogue,
+                          measurement: Measurement) -> None:
+    try:
+        with target.connect() as conn:
+            for change in changes:
+                for item in build_context(change, catalogue, knows_rollback=True).forward:
+                    measurement.add_dependents(find_dependents(conn, target.name, item))
+            conn.rollback()
+    except (DBAPIError, DualpathError) as exc:
+        measurement.notes.append(f"dependents not read: {_reason(exc)}")
+
+
+# what a refusal on the shadow says about the target: the object is there already (SQLSTATE class 42
+# duplicates, MySQL 1050/1060/1061/1826), or the sampled rows broke a foreign key (a sample of each table is
+# not a consistent subset of the database)
+_EXISTS = frozenset({"42P07", "42701", "42710", "42P06", "42723", "42P16", 1050, 1060, 1061, 1826})
+_SAMPLE = frozenset({"23503", 1452, 1216, 1217})
+
+
+def refusal_of(exc: DBAPIError) -> str:
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig is not None and orig.args else None)
+    return "exists" if code in _EXISTS else "sample" if code in _SAMPLE else ""
+
+
+def _reason(exc: BaseException) -> str:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    text = str(getattr(orig, "message", None) or orig).strip()
+    return redact(text.splitlines()[0] if text else type(exc).__name__)
