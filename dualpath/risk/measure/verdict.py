@@ -50,15 +50,16 @@ def _judge(rule: object, ctx: Context, item: Item, work: TableWork) -> Iterator[
     mass = dml and _mass(work, ctx.measurement.sample_rows if ctx.measurement else 0)
     if mass:
         done.append(f"{work.rows_written} of the {work.sample_rows or 'sampled'} sampled rows changed")
-    lock, guessed = work.lock_clause or work.lock, False
-    if lock is None:
-        lock, guessed = _predicted(item, work.table), True
+    lock, source = work.lock_clause or work.lock, ""
+    if lock is None and work.algorithm == "COPY":  # the statement cannot be asked for a LOCK; a copy blocks writes
+        lock, source = "SHARED", " (a copy holds at least LOCK=SHARED)"
+    elif lock is None:
+        lock, source = _predicted(item, work.table), " (lock from the catalogue: not readable here)"
     blocked = ctx.catalogue.blocks.get(lock, "none")
     if done and blocked != "none":
         held = f"ALGORITHM={work.algorithm}, LOCK={lock}" if work.algorithm else f"{lock} held" + (
             " (taken by an earlier statement of this transaction)" if work.held_before else "")
-        until = " until COMMIT" if ctx.family == "postgresql" and not guessed else ""
-        source = " (lock from the catalogue: not readable here)" if guessed else ""
+        until = " until COMMIT" if ctx.family == "postgresql" and not source else ""
         yield ctx.finding(rule, item, f"measured on a shadow: {', '.join(done)}; {held}{until}, blocking "
                                       f"{blocked} on {work.table} meanwhile{source}", table=work.table)
     elif mass and not ctx.change.directive("batch") and _has_where(item):
