@@ -45,3 +45,33 @@ def test_verify_reports_the_measured_rewrite(pg_url: str, tmp_path: Path) -> Non
     quiet = run_cli("verify", "--url", pg_url, "--migrations", str(migrations), "--format", "json", "--no-measure")
     assert not [f for f in json.loads(quiet.stdout)["findings"] if f["rule"] == "DP080"]
     assert shadows_left(pg_url) == []
+
+
+def test_without_the_privilege_for_a_shadow_lint_says_so_and_still_names_dependents(pg_url: str,
+                                                                                     tmp_path: Path) -> None:
+    from sqlalchemy.engine import make_url
+
+    from tests.integration.test_verify_privileges import as_user, limited_user
+
+    load(pg_url, "CREATE TABLE customers (id bigint PRIMARY KEY, name text);\n"
+                 "CREATE VIEW customer_names AS SELECT id, name FROM customers;")
+    migrations = folder(tmp_path, "ALTER TABLE customers DROP COLUMN name;\n",
+                        "ALTER TABLE customers ADD COLUMN name text;\n")
+    with limited_user("postgresql", make_url(pg_url).database or "") as user:
+        result = run_cli("lint", "--url", as_user(pg_url, user), "--format", "json", str(migrations))
+    assert "not measured on a shadow" in result.stderr and "create databases" in result.stderr
+    [finding] = [f for f in json.loads(result.stdout) if f["rule"] == "DP081"]  # read from the target's catalog
+    assert "view customer_names" in finding["message"]
+    assert not [f for f in json.loads(result.stdout) if f["rule"] == "DP080"]
+
+
+def test_lint_url_measures_only_what_the_target_has_not_applied(pg_url: str, tmp_path: Path) -> None:
+    load(pg_url, "CREATE TABLE t (id int PRIMARY KEY, n int);\n"
+                 "INSERT INTO t SELECT g, g FROM generate_series(1, 10) g;")
+    migrations = folder(tmp_path, "UPDATE t SET n = n + 1 WHERE n > 0;\n", "UPDATE t SET n = n - 1 WHERE n > 0;\n")
+    (migrations / "V2__more.sql").write_text("UPDATE t SET n = n + 2 WHERE n > 0;\n")
+    (migrations / "U2__more.sql").write_text("UPDATE t SET n = n - 2 WHERE n > 0;\n")
+    assert run_cli("apply", "--url", pg_url, "--migrations", str(migrations), "--to", "1").exit_code == 0
+    result = run_cli("lint", "--url", pg_url, "--format", "json", str(migrations))
+    measured = {Path(f["file"]).name for f in json.loads(result.stdout) if f["rule"] == "DP080"}
+    assert measured == {"V2__more.sql"}  # V1 is in the target already: not run again on the shadow

@@ -31,7 +31,8 @@ _STATUS = "SHOW SESSION STATUS WHERE Variable_name IN ({})".format(", ".join(f"'
 _LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 _ALTER = re.compile(r"ALTER\s+(?:(?P<online>ONLINE)\s+)?(?:IGNORE\s+)?TABLE\b", re.I)
 _INDEX = re.compile(r"(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:UNIQUE\s+|FULLTEXT\s+|SPATIAL\s+)?|DROP\s+)INDEX\b", re.I)
-_STATED = re.compile(r"\b(?P<clause>ALGORITHM|LOCK)\s*=?\s*(?P<value>\w+)", re.I)
+_STATED = re.compile(r"\b(?P<clause>ALGORITHM|LOCK)\b\s*=?\s*"
+                     r"(?P<value>NONE|SHARED|EXCLUSIVE|INSTANT|NOCOPY|INPLACE|COPY)\b", re.I)  # DEFAULT: not stated
 _DML = frozenset({"insert", "insert_select", "update", "delete"})
 
 
