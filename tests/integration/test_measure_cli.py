@@ -75,3 +75,31 @@ def test_lint_url_measures_only_what_the_target_has_not_applied(pg_url: str, tmp
     result = run_cli("lint", "--url", pg_url, "--format", "json", str(migrations))
     measured = {Path(f["file"]).name for f in json.loads(result.stdout) if f["rule"] == "DP080"}
     assert measured == {"V2__more.sql"}  # V1 is in the target already: not run again on the shadow
+
+
+def test_statements_that_reach_past_the_shadow_are_not_run(mysql_url: str, pg_url: str, tmp_path: Path) -> None:
+    from sqlalchemy.engine import make_url
+
+    from dualpath.engines import open_engine
+    from tests.integration.measure_support import measure
+
+    load(mysql_url, "CREATE TABLE t (id int PRIMARY KEY);")
+    database = make_url(mysql_url).database
+    measurement, _ = measure(mysql_url, "", {
+        "qualified": f"ALTER TABLE {database}.t ADD COLUMN leak int",
+        "use": f"USE {database};\nALTER TABLE t ADD COLUMN leak2 int",
+    })
+    for where in ("qualified.sql:1", "use.sql:1"):
+        observed = measurement.observed(where)
+        assert observed is not None and observed.refusal == "beyond", observed
+    assert measurement.observed("use.sql:2") is None  # the rest of that change is not run either
+    engine = open_engine(mysql_url)
+    with engine.connect() as conn:
+        columns = [r[0] for r in conn.exec_driver_sql("SHOW COLUMNS FROM t")]
+    assert columns == ["id"]  # the target was never touched
+
+    role = f"dp_leak_{make_url(pg_url).database[-6:]}"
+    measurement, _ = measure(pg_url, "", {"role": f"CREATE ROLE {role}"})
+    assert measurement.observed("role.sql:1").refusal == "beyond"  # type: ignore[union-attr]
+    with open_engine(pg_url).connect() as conn:
+        assert conn.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'").first() is None

@@ -9,6 +9,7 @@ as on the target); later changes still run. Changes already applied on the targe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -132,12 +133,48 @@ def _measure_change(engine: Engine, conn: Connection, prober: Prober, change: Ch
         assert current is not None
         measurement.add(Observation(change.version, current.statement.where, refused=_reason(exc),
                                     refusal=refusal_of(exc), method="run on a shadow"))
+    except Beyond:  # the rest of the change may need it: measure none of it
+        if conn.in_transaction():
+            conn.rollback()
+
+
+class Beyond(Exception):
+    """The statement would reach past the shadow's database: it is not run."""
 
 
 def _measure_one(engine: Engine, conn: Connection, prober: Prober, change: Change, item: Item, start: Any,
                  measurement: Measurement, in_block: bool) -> None:
     measurement.add_dependents(find_dependents(conn, engine.name, item))
+    reason = beyond_the_shadow(item, engine.name)
+    if reason is not None:
+        measurement.add(Observation(change.version, item.statement.where, refused=f"not run on the shadow: {reason}",
+                                    refusal="beyond", method="not run"))
+        raise Beyond(reason)
     measurement.add(prober.measure(conn, item, start, change.version, in_block))
+
+
+# statements whose effect is not confined to the shadow's database: the server's databases, roles, users,
+# tablespaces and settings, the session's current database, another database's tables (MySQL)
+_SERVER_WIDE = re.compile(
+    r"^(?:USE\b|\\c|CONNECT\b|ALTER\s+SYSTEM\b|SET\s+(?:GLOBAL|PERSIST(?:_ONLY)?)\b|"
+    r"(?:CREATE|DROP|ALTER|RENAME)\s+(?:DATABASE|ROLE|USER|TABLESPACE|SERVER)\b|"
+    r"(?:CREATE|DROP)\s+SCHEMA\b(?P<mysql_schema>)|(?:GRANT|REVOKE)\b(?P<mysql_grant>)|FLUSH\b|"
+    r"(?:INSTALL|UNINSTALL)\s+(?:PLUGIN|SONAME)\b)", re.I | re.S)
+_LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
+
+
+def beyond_the_shadow(item: Item, dialect: str) -> str | None:
+    """Why running ``item`` on the shadow would touch more than the shadow's database; None when it would not."""
+    text = item.statement.text
+    head = text[_LEADING_COMMENTS.match(text).end():]  # type: ignore[union-attr]
+    match = _SERVER_WIDE.match(head)
+    if match and (dialect == "mysql" or (match["mysql_schema"] is None and match["mysql_grant"] is None)):
+        return f"{' '.join(head.split()[:2])} reaches beyond the database"
+    if any(op.kind == "drop_database" for op in item.ops) and dialect == "mysql":
+        return "it drops a database"
+    if dialect == "mysql" and any(op.table and "." in op.table for op in item.ops):
+        return "it names a table of another database"
+    return None
 
 
 def _dependents_on_target(target: Engine, changes: Sequence[Change], catalogue: Catalogue,
