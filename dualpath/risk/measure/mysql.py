@@ -167,4 +167,4 @@ def _stated(sql: str) -> tuple[str | None, str | None]:
 
 
 def _counters(conn: Connection) -> dict[str, int]:
-    return {str(name): int(value) for name, value in conn.exec_driver_sql(_STATUS)}
+    return {str(name): int(value) for name, value in run_verbatim(conn, _STATUS)}
