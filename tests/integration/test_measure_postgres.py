@@ -52,6 +52,12 @@ def test_index_builds_are_judged_by_the_lock_they_hold(pg_url: str) -> None:
     assert "DP080" not in rules(found["concurrent"])
 
 
+def test_truncate_gets_new_storage_but_is_no_rewrite(pg_url: str) -> None:
+    measurement, found = measure(pg_url, SCHEMA, {"truncate": "TRUNCATE u"})
+    assert work(measurement, "truncate.sql:1", "u").rewritten  # a new relfilenode, empty
+    assert "DP080" not in rules(found["truncate"]) and "DP021" in rules(found["truncate"])
+
+
 def test_scans_and_validations_are_measured(pg_url: str) -> None:
     measurement, found = measure(pg_url, SCHEMA, {
         "set_not_null": "ALTER TABLE u ALTER COLUMN total SET NOT NULL",
