@@ -52,6 +52,29 @@ def test_index_builds_are_judged_by_the_lock_they_hold(pg_url: str) -> None:
     assert "DP080" not in rules(found["concurrent"])
 
 
+def test_materialized_views_are_refreshed_on_the_shadow_first(pg_url: str) -> None:
+    schema = SCHEMA + ("CREATE MATERIALIZED VIEW u_totals AS SELECT id, total FROM u;\n"
+                       "CREATE UNIQUE INDEX u_totals_id ON u_totals (id);")
+    measurement, found = measure(pg_url, schema, {
+        "plain": "REFRESH MATERIALIZED VIEW u_totals",
+        "concurrent": "REFRESH MATERIALIZED VIEW CONCURRENTLY u_totals",
+    })
+    plain = work(measurement, "plain.sql:1", "u_totals")
+    assert plain.rewritten and plain.lock == "ACCESS EXCLUSIVE" and "DP080" in rules(found["plain"])
+    concurrent = work(measurement, "concurrent.sql:1", "u_totals")  # populated from the sample: not refused
+    assert not concurrent.rewritten and concurrent.lock == "EXCLUSIVE"
+    assert "DP080" not in rules(found["concurrent"])  # EXCLUSIVE lets reads through; the view is not rewritten
+
+
+def test_one_finding_a_statement_names_every_table_it_blocks(pg_url: str) -> None:
+    _, found = measure(pg_url, SCHEMA, {
+        "foreign_key": "ALTER TABLE u ADD CONSTRAINT u_t_fk FOREIGN KEY (t_id) REFERENCES t (id)"})
+    [finding] = [f for f in found["foreign_key"] if f.rule == "DP080"]
+    assert "u_t_fk validated against every row on u" in finding.message
+    assert "SHARE ROW EXCLUSIVE" in finding.message and " on t;" in finding.message + ";"
+    assert "DP004" not in rules(found["foreign_key"])
+
+
 def test_truncate_gets_new_storage_but_is_no_rewrite(pg_url: str) -> None:
     measurement, found = measure(pg_url, SCHEMA, {"truncate": "TRUNCATE u"})
     assert work(measurement, "truncate.sql:1", "u").rewritten  # a new relfilenode, empty

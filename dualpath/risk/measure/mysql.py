@@ -60,6 +60,9 @@ class MySQLProber:
     def __init__(self, engine: MySQLEngine) -> None:
         self.engine = engine
 
+    def prepare(self, conn: Connection) -> None:
+        """Nothing to fill: the shadow's tables, views and routines are as the target's."""
+
     def snapshot(self, conn: Connection) -> Snapshot:
         """Table → InnoDB table id and index ids (empty without the PROCESS privilege)."""
         views = ("INNODB_SYS_TABLES", "INNODB_SYS_INDEXES") if self.engine.flavor == "mariadb" \

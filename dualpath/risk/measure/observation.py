@@ -23,6 +23,7 @@ class TableWork:
     sample_rows: int = 0  # rows the shadow's table held before the statement (sampled from the target)
     validated: tuple[str, ...] = ()  # constraints the statement checked against the rows
     algorithm: str | None = None  # MySQL/MariaDB: the cheapest ALGORITHM the server accepted
+    kind: str = "table"  # or "materialized view": only REFRESH writes one, so blocking writes costs nothing
     lock_clause: str | None = None  # MySQL/MariaDB: the cheapest LOCK the server accepted
 
     @property

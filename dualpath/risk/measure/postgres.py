@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from dualpath.engines.postgres import PostgresEngine
 from dualpath.engines.postgres_shadow import lock_name, lock_rank
@@ -75,6 +76,24 @@ class PostgresProber:
     def __init__(self, engine: PostgresEngine) -> None:
         self.engine = engine
 
+    def prepare(self, conn: Connection) -> None:
+        """Fill the materialized views from the sampled rows: ``pg_dump --schema-only`` leaves them
+        unpopulated, and a REFRESH ... CONCURRENTLY of an unpopulated one is refused."""
+        todo = [str(n) for (n,) in conn.execute(text(
+            "SELECT format('%I.%I', schemaname, matviewname) FROM pg_matviews WHERE NOT ispopulated"))]
+        while todo:  # one built on another waits for it
+            failed = []
+            for name in todo:
+                try:
+                    with conn.begin_nested():
+                        run_verbatim(conn, f"REFRESH MATERIALIZED VIEW {name}")
+                except DBAPIError:
+                    failed.append(name)
+            if len(failed) == len(todo):
+                break
+            todo = failed
+        conn.commit()
+
     def snapshot(self, conn: Connection) -> Snapshot:
         conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
         found: Snapshot = {}
@@ -120,7 +139,7 @@ class PostgresProber:
         lock = new.lock if outside is None else next((m for t, m in outside.items() if same_name(t, new.name)), "")
         named = any(e.table and same_name(e.table, new.name) for e in item.effects)
         touched = (rewritten or rebuilt or built or written or validated or new.scans > old.scans or named
-                   or lock_rank(new.lock) > lock_rank(old.lock))
+                   or lock_rank(new.lock) > lock_rank(old.lock) or (outside is not None and bool(lock)))
         if not touched:
             return None
         sample = 0
@@ -133,7 +152,8 @@ class PostgresProber:
                          held_before=held,
                          rewritten=rewritten, indexes_rebuilt=rebuilt, indexes_built=built,
                          scans=new.scans - old.scans, rows_read=new.read - old.read, rows_written=written,
-                         sample_rows=sample, validated=validated)
+                         sample_rows=sample, validated=validated,
+                         kind="materialized view" if new.kind == "m" else "table")
 
 
 def _indexes(table: int, before: Snapshot, after: Snapshot) -> tuple[tuple[str, ...], tuple[str, ...]]:

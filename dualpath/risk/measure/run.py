@@ -32,6 +32,8 @@ Echo = Callable[[str], None]
 
 
 class Prober(Protocol):
+    def prepare(self, conn: Connection) -> None: ...  # once, on the fresh shadow
+
     def snapshot(self, conn: Connection) -> Any: ...
 
     def measure(self, conn: Connection, item: Item, start: Any, version: str, in_block: bool) -> Observation: ...
@@ -78,6 +80,7 @@ def measure_changes(target: Engine, changes: Sequence[Change], catalogue: Catalo
             assert prober is not None
             measurement.sample_rows = 0 if shadow.notes else sample_rows
             with shadow.engine.connect() as conn:
+                prober.prepare(conn)
                 for change in todo:
                     _measure_change(shadow.engine, conn, prober, change, catalogue, measurement)
         measurement.notes += shadow.notes

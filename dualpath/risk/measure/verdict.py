@@ -29,7 +29,7 @@ _DML = frozenset({"insert", "insert_select", "update", "delete"})
 
 
 def measured_findings(rule: object, ctx: Context) -> Iterator[Finding]:
-    """Findings of the measured rule for every forward statement measured on the shadow."""
+    """One finding of the measured rule for each forward statement the shadow shows to be a hazard."""
     if ctx.measurement is None:
         return
     for item in ctx.forward:
@@ -39,15 +39,26 @@ def measured_findings(rule: object, ctx: Context) -> Iterator[Finding]:
         if observation.refused is not None:
             yield from _refused(rule, ctx, item, observation)
             continue
-        for work in observation.tables:
-            if work.existed:
-                yield from _judge(rule, ctx, item, work)
+        verdicts = [(w.table, *v) for w in observation.tables if w.existed and (v := _judge(ctx, item, w))]
+        if not verdicts:
+            continue
+        blocking = [text for _, text, mass in verdicts if not mass]
+        fix = None if blocking else "batch it: -- dualpath:batch table=... key=... (docs/batches.md)"
+        worst = max((table for table, _, _ in verdicts), key=lambda table: _live(ctx, table))
+        yield ctx.finding(rule, item, "measured on a shadow: " + "; ".join(blocking or [t for _, t, _ in verdicts]),
+                          table=worst, fix=fix)
 
 
-def _judge(rule: object, ctx: Context, item: Item, work: TableWork) -> Iterator[Finding]:
+def _live(ctx: Context, table: str) -> tuple[int, int]:
+    size = ctx.size_of(table)
+    return (size.rows, size.bytes) if size else (0, 0)
+
+
+def _judge(ctx: Context, item: Item, work: TableWork) -> tuple[str, bool] | None:
+    """What makes the statement a hazard on this table, in words, and whether it is (only) mass DML."""
     dml = bool(item.ops) and all(op.kind in _DML for op in item.ops)
     if any(op.kind == "truncate" for op in item.ops):  # new, empty storage: quick whatever the size (DP021's)
-        return
+        return None
     done = grows(work, dml)
     mass = dml and _mass(work, ctx.measurement.sample_rows if ctx.measurement else 0)
     if mass:
@@ -58,18 +69,19 @@ def _judge(rule: object, ctx: Context, item: Item, work: TableWork) -> Iterator[
     elif lock is None:
         lock, source = _predicted(item, work.table), " (lock from the catalogue: not readable here)"
     blocked = ctx.catalogue.blocks.get(lock, "none")
+    if work.kind == "materialized view" and blocked == "writes":
+        blocked = "none"  # nothing but REFRESH writes to it: readers go on
     if done and blocked != "none":
         held = f"ALGORITHM={work.algorithm}, LOCK={lock}" if work.algorithm else f"{lock} held" + (
             " (taken by an earlier statement of this transaction)" if work.held_before else "")
         until = " until COMMIT" if ctx.family == "postgresql" and not source else ""
-        yield ctx.finding(rule, item, f"measured on a shadow: {', '.join(done)}; {held}{until}, blocking "
-                                      f"{blocked} on {work.table} meanwhile{source}", table=work.table)
-    elif mass and not ctx.change.directive("batch") and _has_where(item):
-        yield ctx.finding(rule, item, f"measured on a shadow: {work.rows_written} of the {work.sample_rows} "
-                                      f"sampled rows of {work.table} changed in one statement: on the live table "
-                                      "that is most of its rows in one transaction, holding their row locks "
-                                      "until it ends", table=work.table,
-                          fix="batch it: -- dualpath:batch table=... key=... (docs/batches.md)")
+        return (f"{', '.join(done)} on {work.table}; {held}{until}, blocking {blocked} on {work.table} "
+                f"meanwhile{source}"), False
+    if mass and not ctx.change.directive("batch") and _has_where(item):
+        return (f"{work.rows_written} of the {work.sample_rows} sampled rows of {work.table} changed in one "
+                "statement: on the live table that is most of its rows in one transaction, holding their row "
+                "locks until it ends"), True
+    return None
 
 
 def grows(work: TableWork, dml: bool) -> list[str]:
