@@ -118,7 +118,9 @@ and the drivers are not even imported then).
 like `dualpath verify`'s; `plan` also honours `[verify] shadow_url`) holding the target's schema
 and up to 10 rows of each table (columns in `pii_columns` masked). If the shadow cannot be made
 (no privilege to create a database, no `pg_dump`), the command says so on stderr and the rules
-judge alone; the dependents (DP081) are then read from the target's catalog.
+judge alone; the dependents (DP081) are then read from the target's catalog. On MySQL/MariaDB
+reading InnoDB's table ids needs the PROCESS privilege: without it nothing is measured either, and
+the command says so.
 
 **The scope.** Each change runs as dualpath runs it: on PostgreSQL in one transaction (so a lock
 taken by an earlier statement is still held by a later one), or statement by statement when it is

@@ -103,3 +103,36 @@ def test_statements_that_reach_past_the_shadow_are_not_run(mysql_url: str, pg_ur
     assert measurement.observed("role.sql:1").refusal == "beyond"  # type: ignore[union-attr]
     with open_engine(pg_url).connect() as conn:
         assert conn.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'").first() is None
+
+
+def test_without_innodb_ids_mariadb_says_so_and_keeps_the_static_rules(mysql_url: str, tmp_path: Path) -> None:
+    import secrets
+
+    from sqlalchemy.engine import make_url
+
+    from dualpath.engines import open_engine
+    from dualpath.engines.probes import shadow_prefix
+    from tests.integration.test_verify_privileges import as_user
+
+    load(mysql_url, "CREATE TABLE t (id int PRIMARY KEY, n int);")
+    database = make_url(mysql_url).database or ""
+    user = f"dp_noproc_{secrets.token_hex(3)}"
+    shadows = shadow_prefix(database).replace("_", "\\_") + "%"
+    admin = open_engine(mysql_url)
+    with admin.connect() as conn:  # may make its shadows, may not read InnoDB's ids (no PROCESS)
+        conn.exec_driver_sql(f"CREATE USER '{user}'@'%%'")
+        conn.exec_driver_sql(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'%%'")
+        conn.exec_driver_sql(f"GRANT ALL PRIVILEGES ON `{shadows.replace('%', '%%')}`.* TO '{user}'@'%%'")
+        conn.commit()
+    try:
+        sql = tmp_path / "a.sql"
+        sql.write_text("ALTER TABLE t MODIFY n bigint;\n")
+        result = run_cli("lint", "--url", as_user(mysql_url, user), "--format", "json", str(sql))
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@'%%'")
+            conn.commit()
+    assert "PROCESS" in result.stderr, result.stderr
+    found = {f["rule"] for f in json.loads(result.stdout)}
+    assert "DP051" in found and "DP080" not in found  # the static guess stands, nothing was settled
+    assert shadows_left(mysql_url) == []

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from dualpath.engines.mysql import MySQLEngine
 from dualpath.engines.verbatim import run_verbatim
+from dualpath.errors import DualpathError
 from dualpath.risk.context import Item, same_name
 from dualpath.risk.measure.observation import Observation, TableWork
 
@@ -61,26 +63,33 @@ class MySQLProber:
         self.engine = engine
 
     def prepare(self, conn: Connection) -> None:
-        """Nothing to fill: the shadow's tables, views and routines are as the target's."""
+        """Check that InnoDB's ids can be read: without them a rebuild cannot be told from an instant change."""
+        try:
+            self._ids(conn)
+        except DBAPIError as exc:
+            who = self.engine.url.username or "this user"
+            raise DualpathError(f"reading InnoDB's table ids was refused ({str(exc.orig).strip()}): a rebuild "
+                                "could not be told from an instant change",
+                                hint=f"GRANT PROCESS ON *.* TO {who} to measure on a shadow") from None
 
     def snapshot(self, conn: Connection) -> Snapshot:
-        """Table → InnoDB table id and index ids (empty without the PROCESS privilege)."""
-        views = ("INNODB_SYS_TABLES", "INNODB_SYS_INDEXES") if self.engine.flavor == "mariadb" \
-            else ("INNODB_TABLES", "INNODB_INDEXES")
-        database = str(conn.exec_driver_sql("SELECT DATABASE()").scalar() or "")
-        try:
-            rows = conn.execute(text(
-                f"SELECT t.NAME, t.TABLE_ID, i.NAME, i.INDEX_ID FROM information_schema.{views[0]} t "
-                f"LEFT JOIN information_schema.{views[1]} i ON i.TABLE_ID = t.TABLE_ID WHERE t.NAME LIKE :p"),
-                {"p": database.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "/%"}).all()
-        except DBAPIError:
-            return {}
+        """Table → InnoDB table id and index ids."""
         found: Snapshot = {}
-        for name, table_id, index, index_id in rows:
+        for name, table_id, index, index_id in self._ids(conn):
             state = found.setdefault(str(name).split("/", 1)[1], TableState(str(table_id)))
             if index is not None:
                 state.indexes[str(index)] = str(index_id)
         return found
+
+    def _ids(self, conn: Connection) -> list[Any]:
+        views = ("INNODB_SYS_TABLES", "INNODB_SYS_INDEXES") if self.engine.flavor == "mariadb" \
+            else ("INNODB_TABLES", "INNODB_INDEXES")
+        database = str(conn.exec_driver_sql("SELECT DATABASE()").scalar() or "")
+        pattern = database.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "/%"
+        return list(conn.execute(text(
+            f"SELECT t.NAME, t.TABLE_ID, i.NAME, i.INDEX_ID FROM information_schema.{views[0]} t "
+            f"LEFT JOIN information_schema.{views[1]} i ON i.TABLE_ID = t.TABLE_ID WHERE t.NAME LIKE :p"),
+            {"p": pattern}).all())
 
     def measure(self, conn: Connection, item: Item, start: Snapshot, version: str, in_block: bool) -> Observation:
         """Run ``item`` at the cheapest ALGORITHM/LOCK the server accepts, and observe what it did."""
