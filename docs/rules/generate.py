@@ -124,7 +124,10 @@ the command says so.
 
 **The scope.** Each change runs as dualpath runs it: on PostgreSQL in one transaction (so a lock
 taken by an earlier statement is still held by a later one), or statement by statement when it is
-marked no-transaction or batched; on MySQL/MariaDB each statement commits alone.
+marked no-transaction or batched; on MySQL/MariaDB each statement commits alone. The changes of a
+migration folder build on each other, each measured where the ones before it left the shadow; `.sql`
+files linted on their own are each measured against the target as it is (their transaction is
+rolled back afterwards; on MySQL/MariaDB each gets a shadow of its own).
 
 **What is measured.**
 

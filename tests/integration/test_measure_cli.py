@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.integration.helpers import run_cli
 from tests.integration.measure_support import load, shadows_left
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+def any_server(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("pg_url" if request.param == "postgresql" else "mysql_url"))
 
 
 def folder(tmp_path: Path, up: str, down: str) -> Path:
@@ -136,3 +143,18 @@ def test_without_innodb_ids_mariadb_says_so_and_keeps_the_static_rules(mysql_url
     found = {f["rule"] for f in json.loads(result.stdout)}
     assert "DP051" in found and "DP080" not in found  # the static guess stands, nothing was settled
     assert shadows_left(mysql_url) == []
+
+
+def test_files_linted_on_their_own_are_each_measured_against_the_target(any_server: str, tmp_path: Path) -> None:
+    from dualpath.risk.lint import lint_paths
+
+    load(any_server, "CREATE TABLE t (id int PRIMARY KEY, n int);")
+    statement = ("ALTER TABLE t ALTER COLUMN n TYPE bigint;\n" if any_server.startswith("postgresql")
+                 else "ALTER TABLE t MODIFY n bigint;\n")
+    first, second = tmp_path / "a.sql", tmp_path / "b.sql"
+    first.write_text(statement)
+    second.write_text(statement)  # after a.sql, n would be bigint already: no rewrite
+    found = lint_paths([first, second], dialect="postgresql" if "postgresql" in any_server else "mysql",
+                       url=any_server)
+    assert sorted(Path(f.file).name for f in found if f.rule == "DP080") == ["a.sql", "b.sql"]
+    assert shadows_left(any_server) == []

@@ -62,9 +62,12 @@ def measure_changes(target: Engine, changes: Sequence[Change], catalogue: Catalo
                     echo: Echo = lambda _: None) -> Measurement:
     """Measure every forward statement of ``changes`` (in order) on a shadow of ``target``.
 
-    ``applied`` versions are skipped (they are in the target's schema already). Without a shadow (no
-    privilege to make one, no pg_dump) the dependents are read from the target itself and the notes
-    say why nothing was measured.
+    ``applied`` versions are skipped (they are in the target's schema already). The changes of a
+    migration folder build on each other: each runs where the ones before it left the shadow. A lone
+    file (layout "file") is judged against the target as it is: its transaction is rolled back, or
+    where DDL commits (MySQL/MariaDB) it gets a shadow of its own. Without a shadow (no privilege to
+    make one, no pg_dump) the dependents are read from the target itself and the notes say why
+    nothing was measured.
     """
     measurement = Measurement()
     todo = [c for c in changes if not (c.version and c.version in applied)]
@@ -74,20 +77,41 @@ def measure_changes(target: Engine, changes: Sequence[Change], catalogue: Catalo
         measurement.notes.append(f"not measured: dualpath has no shadow prober for {target.name}")
         return measurement
     try:
-        with shadow_of(target, todo, sample_rows=sample_rows, pii_columns=pii_columns, shadow_url=shadow_url,
-                       echo=echo) as shadow:
-            prober = prober_for(shadow.engine)
-            assert prober is not None
-            measurement.sample_rows = 0 if shadow.notes else sample_rows
-            with shadow.engine.connect() as conn:
-                prober.prepare(conn)
-                for change in todo:
-                    _measure_change(shadow.engine, conn, prober, change, catalogue, measurement)
-        measurement.notes += shadow.notes
+        for group in shadow_groups(target, todo):
+            with shadow_of(target, group, sample_rows=sample_rows, pii_columns=pii_columns, shadow_url=shadow_url,
+                           echo=echo) as shadow:
+                prober = prober_for(shadow.engine)
+                assert prober is not None
+                measurement.sample_rows = 0 if shadow.notes else sample_rows
+                with shadow.engine.connect() as conn:
+                    prober.prepare(conn)
+                    for change in group:
+                        _measure_change(shadow.engine, conn, prober, change, catalogue, measurement)
+            measurement.notes += [n for n in shadow.notes if n not in measurement.notes]
     except DualpathError as exc:  # no shadow: the catalog still names the dependents
         measurement.notes.append(f"not measured on a shadow: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
-        _dependents_on_target(target, todo, catalogue, measurement)
+        unmeasured = [c for c in todo if not any(s.where in measurement.observations for s in c.forward)]
+        _dependents_on_target(target, unmeasured, catalogue, measurement)
     return measurement
+
+
+def on_its_own(change: Change) -> bool:
+    """A file linted on its own, outside any migration folder: nothing before it is part of its story."""
+    return change.layout == "file"
+
+
+def shadow_groups(engine: Engine, changes: list[Change]) -> list[list[Change]]:
+    """Changes that share a shadow: all of them where a lone file's transaction can be rolled back;
+    else each lone file by itself, and the changes of a folder together."""
+    if engine.transactional_ddl:
+        return [changes]
+    groups: list[list[Change]] = []
+    for change in changes:
+        if on_its_own(change) or not groups or on_its_own(groups[-1][0]):
+            groups.append([change])
+        else:
+            groups[-1].append(change)
+    return groups
 
 
 def applied_versions(target: Engine) -> frozenset[str]:
@@ -117,9 +141,11 @@ def _measure_change(engine: Engine, conn: Connection, prober: Prober, change: Ch
     current: Item | None = None
     try:
         if whole:
-            with conn.begin():
+            with conn.begin() as transaction:
                 for current in items:
                     _measure_one(engine, conn, prober, change, current, start, measurement, True)
+                if on_its_own(change):  # judged against the target as it is: leave the shadow so
+                    transaction.rollback()
             return
         for current in items:
             alone = engine.transactional_ddl and (current.statement.no_transaction
