@@ -9,7 +9,6 @@ as on the target); later changes still run. Changes already applied on the targe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -24,6 +23,7 @@ from dualpath.redaction import redact
 from dualpath.risk.catalogue import Catalogue
 from dualpath.risk.check import build_context
 from dualpath.risk.context import Item
+from dualpath.risk.measure.beyond import beyond_the_shadow
 from dualpath.risk.measure.dependents import find_dependents
 from dualpath.risk.measure.observation import Measurement, Observation
 from dualpath.risk.measure.shadow import SAMPLE_ROWS, shadow_of
@@ -115,12 +115,16 @@ def shadow_groups(engine: Engine, changes: list[Change]) -> list[list[Change]]:
 
 
 def applied_versions(target: Engine) -> frozenset[str]:
-    """Versions the target's history records as applied (none when it has no dualpath history)."""
+    """Versions the target's history records as applied (none when it has no dualpath history, or one
+    this dualpath cannot read: then every change is measured)."""
     from dualpath import history
 
-    with target.connect() as conn:
-        rows = history.latest_rows(conn)
-        conn.rollback()
+    try:
+        with target.connect() as conn:
+            rows = history.latest_rows(conn)
+            conn.rollback()
+    except (DBAPIError, DualpathError):
+        return frozenset()
     return frozenset(v for v, row in rows.items() if row.is_applied)
 
 
@@ -180,30 +184,6 @@ def _measure_one(engine: Engine, conn: Connection, prober: Prober, change: Chang
                                     refusal="beyond", method="not run"))
         raise Beyond(reason)
     measurement.add(prober.measure(conn, item, start, change.version, in_block))
-
-
-# statements whose effect is not confined to the shadow's database: the server's databases, roles, users,
-# tablespaces and settings, the session's current database, another database's tables (MySQL)
-_SERVER_WIDE = re.compile(
-    r"^(?:USE\b|\\c|CONNECT\b|ALTER\s+SYSTEM\b|SET\s+(?:GLOBAL|PERSIST(?:_ONLY)?)\b|"
-    r"(?:CREATE|DROP|ALTER|RENAME)\s+(?:DATABASE|ROLE|USER|TABLESPACE|SERVER)\b|"
-    r"(?:CREATE|DROP)\s+SCHEMA\b(?P<mysql_schema>)|(?:GRANT|REVOKE)\b(?P<mysql_grant>)|FLUSH\b|"
-    r"(?:INSTALL|UNINSTALL)\s+(?:PLUGIN|SONAME)\b)", re.I | re.S)
-_LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
-
-
-def beyond_the_shadow(item: Item, dialect: str) -> str | None:
-    """Why running ``item`` on the shadow would touch more than the shadow's database; None when it would not."""
-    text = item.statement.text
-    head = text[_LEADING_COMMENTS.match(text).end():]  # type: ignore[union-attr]
-    match = _SERVER_WIDE.match(head)
-    if match and (dialect == "mysql" or (match["mysql_schema"] is None and match["mysql_grant"] is None)):
-        return f"{' '.join(head.split()[:2])} reaches beyond the database"
-    if any(op.kind == "drop_database" for op in item.ops) and dialect == "mysql":
-        return "it drops a database"
-    if dialect == "mysql" and any(op.table and "." in op.table for op in item.ops):
-        return "it names a table of another database"
-    return None
 
 
 def _dependents_on_target(target: Engine, changes: Sequence[Change], catalogue: Catalogue,
