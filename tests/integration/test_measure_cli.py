@@ -158,3 +158,20 @@ def test_files_linted_on_their_own_are_each_measured_against_the_target(any_serv
                        url=any_server)
     assert sorted(Path(f.file).name for f in found if f.rule == "DP080") == ["a.sql", "b.sql"]
     assert shadows_left(any_server) == []
+
+
+def test_measuring_lint_and_plan_import_no_prefect_or_great_expectations(pg_url: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    load(pg_url, "CREATE TABLE t (id int PRIMARY KEY, n int);")
+    migrations = folder(tmp_path, "ALTER TABLE t ALTER COLUMN n TYPE bigint;\n",
+                        "ALTER TABLE t ALTER COLUMN n TYPE int;\n")
+    code = ("import sys; from dualpath.cli import app\n"
+            "try:\n    app(sys.argv[1:])\nexcept SystemExit as done:\n"
+            "    print(done.code, sorted({m.split('.')[0] for m in sys.modules} & {'prefect', 'great_expectations'}))")
+    for args in (["lint", "--url", pg_url, str(migrations)],
+                 ["plan", "--url", pg_url, "--migrations", str(migrations)]):
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        assert done.stdout.strip().splitlines()[-1].endswith(" []"), done.stdout + done.stderr
+        assert "DP080" in done.stdout, done.stdout + done.stderr
