@@ -41,21 +41,25 @@ from dualpath.notify_blocks import (
     Approval,
     BreakGlass,
     Completion,
+    Decided,
     Failure,
     Message,
     PlanSummary,
     Rollback,
     RunInfo,
     State,
+    Stopped,
     WaveProgress,
     build_approval,
     build_break_glass,
     build_completion,
+    build_decision,
     build_failure,
     build_progress,
     build_rollback,
     build_run_started,
     build_status,
+    build_stopped,
     describe_progress,
     hide_secrets,
     redact_text,
@@ -63,8 +67,8 @@ from dualpath.notify_blocks import (
 )
 
 __all__ = [
-    "Approval", "BreakGlass", "Completion", "Failure", "Notifier", "PlanSummary", "Posted", "Rollback", "RunInfo",
-    "SlackSettings", "WaveProgress", "slack_settings",
+    "Approval", "BreakGlass", "Completion", "Decided", "Failure", "Notifier", "PlanSummary", "Posted", "Rollback",
+    "RunInfo", "SlackSettings", "Stopped", "WaveProgress", "slack_settings",
 ]
 
 logger = logging.getLogger("dualpath.notify")
@@ -225,6 +229,20 @@ class Notifier:
         self._update_status(run, State.AWAITING_APPROVAL, approval.what)
         message = build_approval(run, approval, self.settings.run_url(run.run_id))
         return self._reply(run, message, "approval needed", broadcast=True)
+
+    @_never_raises
+    def approval_decided(self, run: RunInfo, decided: Decided) -> Posted | None:
+        """The status leaves "awaiting approval" either way; a rejection is broadcast, as the ask was."""
+        state = State.APPROVED if decided.approved else State.REJECTED
+        self._update_status(run, state, f"by {decided.approver}" if decided.approved else decided.reason)
+        message = build_decision(run, decided, self.settings.run_url(run.run_id))
+        return self._reply(run, message, "approval decided", broadcast=not decided.approved)
+
+    @_never_raises
+    def run_stopped(self, run: RunInfo, stopped: Stopped) -> Posted | None:
+        self._update_status(run, State.STOPPED, stopped.reason)
+        message = build_stopped(run, stopped, self.settings.run_url(run.run_id))
+        return self._reply(run, message, "run stopped", broadcast=True)
 
     @_never_raises
     def wave_progress(self, run: RunInfo, progress: WaveProgress) -> Posted | None:

@@ -42,12 +42,34 @@ class RunInfo:
     ticket: str | None = None
     ticket_url: str | None = None
     plan: PlanSummary = field(default_factory=PlanSummary)
+    approved_by: str | None = None  # who approved this run (the form, or --approve)
+    comment: str | None = None  # the approver's comment
 
 
 @dataclass(frozen=True)
 class Approval:
     what: str
     why: str
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The approver's answer: approved, or not (rejected, not an approver, no answer in time)."""
+
+    approved: bool
+    approver: str
+    ticket: str = ""
+    comment: str = ""
+    reason: str = ""  # why it is no approval
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A rollout stopped between waves (the maintenance window closed): what was done, what is left."""
+
+    reason: str
+    tenants_done: int = 0
+    tenants_left: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,6 +130,9 @@ class State(StrEnum):
     FAILED = "failed"
     COMPLETED = "completed"
     ROLLED_BACK = "rolled back"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    STOPPED = "stopped"
 
 
 _STATE_EMOJI = {
@@ -117,6 +142,9 @@ _STATE_EMOJI = {
     State.FAILED: ":red_circle:",
     State.COMPLETED: ":white_check_mark:",
     State.ROLLED_BACK: ":leftwards_arrow_with_hook:",
+    State.APPROVED: ":ballot_box_with_check:",
+    State.REJECTED: ":no_entry:",
+    State.STOPPED: ":double_vertical_bar:",
 }
 
 
@@ -166,6 +194,33 @@ def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None)
     return Message(f"Approval needed: {_title(run)}: {redact_text(approval.what)}", blocks)
 
 
+def build_decision(run: RunInfo, decided: Decided, run_url: str | None = None) -> Message:
+    """Who decided on the paused run, with the ticket and comment: an approval, or why it is none."""
+    if decided.approved:
+        title, verdict = f":ballot_box_with_check: Approved: {_title(run)}", f"*Approved by* {say(decided.approver)}"
+    else:
+        title, verdict = f":no_entry: Not approved: {_title(run)}", f"*{say(decided.reason)}*\nNothing was changed."
+    blocks = [header(title), section(verdict), fields(_decision_fields(decided, run.ticket_url))]
+    if not decided.approved:
+        blocks.append(_run_button(run, run_url, "Open run in Prefect"))
+    text = f"{'Approved' if decided.approved else 'Not approved'}: {_title(run)}: " + redact_text(
+        f"by {decided.approver}" if decided.approved else decided.reason)
+    return Message(text, blocks)
+
+
+def build_stopped(run: RunInfo, stopped: Stopped, run_url: str | None = None) -> Message:
+    """The rollout stopped between waves: the tenants migrated stay migrated, the rest wait for the next run."""
+    blocks = [
+        header(f":double_vertical_bar: Migration stopped: {_title(run)}"),
+        section(f"*Why:* {say(stopped.reason)}\nThe wave in flight finished; no further wave starts. "
+                "Migrated tenants keep the new version; the rest wait for the next run."),
+        fields([("Tenants migrated", str(stopped.tenants_done)), ("Tenants left", str(stopped.tenants_left)),
+                ("Approved by", say(run.approved_by or "—"))]),
+        _run_button(run, run_url, "Open run in Prefect"),
+    ]
+    return Message(f"Migration stopped: {_title(run)}: {redact_text(stopped.reason)}", blocks)
+
+
 def build_progress(run: RunInfo, progress: WaveProgress) -> Message:
     """A threaded reply for one finished wave."""
     return Message(f"{_title(run)}: {describe_progress(progress)}",
@@ -200,6 +255,7 @@ def build_completion(run: RunInfo, completion: Completion) -> Message:
             ("Rows moved", f"{completion.rows_moved:,}"),
             ("Validations", validations),
             ("Tenants", str(run.tenants)),
+            *_approval_fields(run),
         ]),
     ]
     if completion.report_url:
@@ -382,7 +438,22 @@ def _run_fields(run: RunInfo) -> list[tuple[str, str]]:
         ("Ticket", _ticket(run)),
         ("Changes", str(run.plan.changes)),
         ("Risks", summarize_risks(run.plan.risks)),
+        *[(name, value) for name, value in _approval_fields(run) if name != "Ticket"],
     ]
+
+
+def _approval_fields(run: RunInfo) -> list[tuple[str, str]]:
+    """Who approved, the ticket and the comment, once there is an approval."""
+    if not run.approved_by:
+        return []
+    return [("Approved by", say(run.approved_by)), ("Ticket", _ticket(run)), ("Comment", say(run.comment or "—"))]
+
+
+def _decision_fields(decided: Decided, ticket_url: str | None) -> list[tuple[str, str]]:
+    ticket = "—"
+    if decided.ticket:
+        ticket = f"<{redact_text(ticket_url)}|{say(decided.ticket)}>" if ticket_url else say(decided.ticket)
+    return [("Approver", say(decided.approver or "—")), ("Ticket", ticket), ("Comment", say(decided.comment or "—"))]
 
 
 def _run_context(run: RunInfo, run_url: str | None) -> str:

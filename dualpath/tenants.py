@@ -364,12 +364,13 @@ def open_environment(name: str, config: str | None = None, migrations: str | Non
     return EnvironmentContext(name, settings, environment(settings, name), folder)
 
 
-def record_approval(runner: Runner, approval: dict[str, str]) -> None:
-    """The approval lands in each tenant's own audit trail, next to the changes it allowed."""
+def record_approval(runner: Runner, approval: dict[str, str], action: str = "approval") -> None:
+    """The approval (or, ``action="rejection"``, the refusal) lands in each tenant's own audit trail,
+    next to the changes it allowed or stopped."""
     runner.engine.ensure_exists()
     with runner.engine.connect() as conn, conn.begin():
         history.ensure_tables(conn)
-        history.audit(conn, runner.actor, "approval", ticket=approval.get("ticket") or None,
+        history.audit(conn, runner.actor, action, ticket=approval.get("ticket") or None,
                       detail={k: v for k, v in approval.items() if v})
 
 

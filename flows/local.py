@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from dualpath.errors import DualpathError
+from dualpath.errors import DualpathError, TargetRefused
 
 Ask = Callable[[str], dict[str, Any]]  # shown the plan Markdown, returns the ApprovalInput fields
 
@@ -117,7 +117,12 @@ def run_flow(params: dict[str, Any], ask: Ask | None, echo: Callable[[str], None
     drain_prefect_workers()
     if "error" in box:
         raise box["error"]
-    return dict(box["result"])
+    result = dict(box["result"])
+    if result.get("refused"):  # rejected, not approved, or the window closed: the run ended, nothing failed
+        raise TargetRefused(str(result["refused"]), where=f"environment {params['env']}",
+                            hint=f"see the report ({result.get('report') or 'the run artifacts'}); run again "
+                                 "once the approver's concerns are addressed or in the next window")
+    return result
 
 
 def drain_prefect_workers() -> None:

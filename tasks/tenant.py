@@ -55,6 +55,15 @@ def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: T
         return applied, core.run_validation(tenant, plan, record=runner)
 
 
+@task(name="record-rejection", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@names_tenant
+def record_rejection(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
+                     detail: dict[str, str]) -> None:
+    """An audit row ``rejection`` on the tenant: the run it would have been, who said no, and why."""
+    runner = _runner(env, config, migrations, tenant, run_id, detail.get("approver") or None)
+    core.record_approval(runner, detail, action="rejection")
+
+
 @task(name="rollback-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
 @names_tenant
 def rollback_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,

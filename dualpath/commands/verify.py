@@ -48,6 +48,7 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
 
 
 def print_report(report: object) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from dualpath.verify import Verification
@@ -62,20 +63,23 @@ def print_report(report: object) -> None:
                  else "[yellow]not verified[/]")
         extra = f" (up only: {result.skipped_down})" if result.skipped_down else ""
         if result.no_rollback:
-            extra = f" (no rollback: {result.no_rollback} to leave)"
+            leaves = f": leaves {', '.join(result.leaves)}" if result.leaves else ""
+            extra = f" (no rollback: {result.no_rollback}{leaves})"
         data = ", rows compared" if result.data_checked else ""
-        out.print(f"{result.version} {result.description}: {state}{extra}{data}")
+        # names, reasons and SQL are the user's text: '[x]' in them is not Rich markup
+        out.print(f"{escape(result.version)} {escape(result.description)}: {state}{escape(extra)}{data}")
         for problem in result.problems + result.notes:
             out.print(f"  {problem}", markup=False, soft_wrap=True)
     for note in report.server_notes:
         out.print(f"server: {note}", markup=False, soft_wrap=True)
     if report.measured:
-        table = Table(title=f"lock rehearsal ({report.lock_note})" if report.lock_note else "lock rehearsal")
+        about = f" ({escape(report.lock_note)})" if report.lock_note else ""
+        table = Table(title=f"lock rehearsal{about}")
         for col in ("statement", "table", "predicted lock", "measured lock", "predicted rewrite", "rewritten"):
             table.add_column(col)
         for m in report.measured:
-            measured = m.measured_lock or "not measurable"
-            table.add_row(m.where, m.table, m.predicted_lock,
+            measured = escape(m.measured_lock or "not measurable")
+            table.add_row(escape(m.where), escape(m.table), escape(m.predicted_lock),
                           f"[red]{measured}[/]" if m.stronger else measured,
                           "yes" if m.predicted_rewrite else "no",
                           "?" if m.rewritten is None else "yes" if m.rewritten else "no")

@@ -184,3 +184,39 @@ def test_settings_list_token_and_webhook_secret_as_secrets() -> None:
     settings = SlackSettings(bot_token="xoxb-1111-2222-abcdef", webhook_urls={"prod": hook})
     assert set(settings.secret_values()) == {"xoxb-1111-2222-abcdef", hook, "verysecretpath"}
     assert "xoxb" not in repr(settings)
+
+
+def test_a_decision_names_approver_ticket_and_comment_and_a_rejection_says_nothing_changed() -> None:
+    from dualpath.notify_blocks import Decided, build_decision
+
+    approved = build_decision(RUN, Decided(True, "dana", "OPS-42", "go ahead"), RUN_URL)
+    fields = field_texts(approved.blocks)
+    assert "*Approver*\ndana" in fields and "*Comment*\ngo ahead" in fields
+    assert "*Ticket*\n<https://jira.example.com/browse/OPS-42|OPS-42>" in fields
+    assert approved.text.startswith("Approved:") and "by dana" in approved.text
+    rejected = build_decision(RUN, Decided(False, "lee", "", "not today", reason="rejected by lee: not today"), RUN_URL)
+    body = json.dumps(rejected.blocks, ensure_ascii=False)
+    assert "rejected by lee: not today" in body and "Nothing was changed." in body
+    assert "*Ticket*\n—" in field_texts(rejected.blocks) and buttons(rejected.blocks)[0]["url"] == RUN_URL
+
+
+def test_once_approved_the_status_and_completion_carry_who_approved() -> None:
+    from dataclasses import replace
+
+    approved = replace(RUN, approved_by="dana", comment="go ahead")
+    status = field_texts(build_status(approved, State.RUNNING, "wave 1/3").blocks)
+    assert "*Approved by*\ndana" in status and "*Comment*\ngo ahead" in status
+    assert len(status) <= 10  # Slack's limit per section
+    assert "*Approved by*\ndana" not in field_texts(build_status(RUN, State.RUNNING).blocks)
+    done = field_texts(build_completion(approved, Completion(duration_s=5)).blocks)
+    assert "*Approved by*\ndana" in done and "*Ticket*\n<https://jira.example.com/browse/OPS-42|OPS-42>" in done
+    assert "*Comment*\ngo ahead" in done
+
+
+def test_a_stopped_rollout_says_why_and_what_is_left() -> None:
+    from dualpath.notify_blocks import Stopped, build_stopped
+
+    message = build_stopped(RUN, Stopped("the maintenance window closed before wave 2 of 3", 1, 3), RUN_URL)
+    assert "Migration stopped" in blocks_of("header", message.blocks)[0]["text"]["text"]
+    assert "*Tenants migrated*\n1" in field_texts(message.blocks) and "*Tenants left*\n3" in field_texts(message.blocks)
+    assert "closed before wave 2 of 3" in message.text

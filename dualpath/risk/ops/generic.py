@@ -22,25 +22,9 @@ _VOLATILE = {"UUID", "RAND", "NOW", "CURRENT_TIMESTAMP", "CURRENT_TIME", "CURREN
 
 
 def extract(text: str, family: str = "mysql") -> list[Op]:
-    return [op for tokens in statements_of(tokenize(text)) for op in extract_one(tokens, family)]
-
-
-def statements_of(tokens: list[Token]) -> list[list[Token]]:
-    """A DELIMITER block sent as one chunk may hold several statements: split at ``;`` until a
-    routine starts (its body's ``;`` belong to it)."""
-    pieces: list[list[Token]] = [[]]
-    for tok in tokens:
-        current = pieces[-1]
-        if tok.kind == "punct" and tok.text == ";" and not is_routine(current):
-            pieces.append([])
-        else:
-            current.append(tok)
-    return [p for p in pieces if p]
-
-
-def is_routine(tokens: list[Token]) -> bool:
-    head = [t.upper for t in tokens[:12] if t.kind == "word"]
-    return bool(head) and head[0] == "CREATE" and bool(_ROUTINES & set(head))
+    """The ops of one statement as the splitter (dualpath.sql) cut it: a DELIMITER chunk is already
+    split into the statements the server runs, so nothing here splits again."""
+    return extract_one(tokenize(text), family)
 
 
 def extract_one(tokens: list[Token], family: str) -> list[Op]:

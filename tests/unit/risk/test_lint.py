@@ -62,6 +62,19 @@ def test_mysql_procedure_bodies_are_not_findings(tmp_path: Path) -> None:
     assert rules_of(lint_paths([sql], dialect="mysql")) == []
 
 
+def test_a_delimiter_chunk_is_linted_as_the_statements_the_server_runs(tmp_path: Path) -> None:
+    """The statements before and after a routine in one DELIMITER chunk are their own: the table the
+    chunk creates after the procedure is the change's own, and each finding is on its own line."""
+    write(tmp_path / "m" / "1_p.up.sql", "DELIMITER //\nDROP PROCEDURE IF EXISTS p;\nCREATE PROCEDURE p()\n"
+          "BEGIN\n  IF 1 THEN SELECT 1; END IF;\nEND;\nCREATE TABLE log (id int);\nCREATE INDEX i ON orders (a) //\n"
+          "DELIMITER ;\n")
+    write(tmp_path / "m" / "1_p.down.sql", "DELIMITER //\nDROP INDEX i ON orders; DROP TABLE log;\n"
+          "DROP PROCEDURE IF EXISTS p //\nDELIMITER ;\n")
+    found = lint_paths([tmp_path / "m"], dialect="mysql")
+    assert not {"DP046", "DP047", "DP012", "DP013", "DP000"} & set(rules_of(found))
+    assert [f.line for f in found if f.rule == "DP053" and f.file.endswith("up.sql")] == [8]
+
+
 def test_inline_ignore_accepts_one_finding(tmp_path: Path) -> None:
     sql = write(tmp_path / "a.sql", '-- dualpath:ignore DP001 reason="tiny table"\n'
                 "CREATE INDEX i ON orders (a);\nCREATE INDEX j ON orders (b);\n")
