@@ -175,3 +175,19 @@ def test_measuring_lint_and_plan_import_no_prefect_or_great_expectations(pg_url:
         done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
         assert done.stdout.strip().splitlines()[-1].endswith(" []"), done.stdout + done.stderr
         assert "DP080" in done.stdout, done.stdout + done.stderr
+
+
+def test_plan_steps_carry_the_measured_lock_and_rewrite(pg_url: str, tmp_path: Path) -> None:
+    load(pg_url, "CREATE TABLE t (id int PRIMARY KEY, n int, v varchar(20));")
+    migrations = folder(tmp_path, "ALTER TABLE t ALTER COLUMN n TYPE bigint;\n"
+                                  "ALTER TABLE t ALTER COLUMN v TYPE text;\n",
+                        "ALTER TABLE t ALTER COLUMN n TYPE int;\nALTER TABLE t ALTER COLUMN v TYPE varchar(20);\n")
+    result = run_cli("plan", "--url", pg_url, "--migrations", str(migrations), "--format", "json")
+    assert result.exit_code == 0, result.output
+    steps = {s["where"].rsplit(":", 1)[1]: s for s in json.loads(result.stdout)["steps"]}
+    assert (steps["1"]["measured_lock"], steps["1"]["measured_rewrite"]) == ("ACCESS EXCLUSIVE on t", True)
+    assert (steps["2"]["measured_lock"], steps["2"]["measured_rewrite"]) == ("ACCESS EXCLUSIVE on t", False)
+    assert "| **Statements measured** | yes, on a shadow of the target |" in run_cli(
+        "plan", "--url", pg_url, "--migrations", str(migrations)).stdout
+    assert "| **Statements measured** | no |" in run_cli(
+        "plan", "--url", pg_url, "--migrations", str(migrations), "--no-measure").stdout
