@@ -108,7 +108,8 @@ def index(rules: tuple[Rule, ...]) -> str:
 MEASURED = """## Measured on a shadow (`--url`)
 
 Without a server the rules judge each statement from its text and the lock catalogue. With `--url`
-(`dualpath lint --url`, and `dualpath plan`, which always has one; `plan --no-measure` skips it)
+(`dualpath lint --url`, and `dualpath plan` and `dualpath verify`, which always have one; their
+`--no-measure` skips it)
 dualpath also **runs** every change the target has not applied on a shadow of the target and
 **measures** what each forward statement does. Static rules stay exactly as they are for files
 linted without a server: measuring never makes `lint` without `--url` slower (the probers, SQLAlchemy
@@ -164,8 +165,8 @@ DP009, DP015, DP016, DP031, DP036, DP037, DP038, DP039, DP043, DP059, DP060 (Pos
 DP052, DP053, DP054, DP055 (MySQL/MariaDB). So `ALTER COLUMN v TYPE text` from `varchar(20)` reports
 nothing (no rewrite measured), while `TYPE bigint` from `int` reports DP080 with the rewrite. Every
 other rule (data loss, running code, transactions, rollbacks, timeouts, style) is reported as
-without a server. Statements not measured (rollbacks, a change after one the shadow refused, changes
-already applied on the target) keep their static findings. Disabling DP080 turns the measured
+without a server. Statements not measured (rollbacks, the statements after one the shadow refused in
+the same change, changes already applied on the target) keep their static findings. Disabling DP080 turns the measured
 verdict off and leaves the static rules in charge; an ignore of a settled rule above a statement
 does not silence DP080 (ignore DP080 there).
 
