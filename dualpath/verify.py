@@ -72,6 +72,8 @@ class Verification:
     lock_note: str = ""
     server_notes: list[str] = field(default_factory=list)  # the server's users and roles after verify
     rebuilds: int = 0  # times the shadow was made again after a failure
+    measured_findings: list[Finding] = field(default_factory=list)  # DP080/DP081 from a shadow (risk/measure)
+    measure_notes: list[str] = field(default_factory=list)  # what could not be measured, and why
 
     @property
     def ok(self) -> bool:
@@ -91,24 +93,27 @@ class Verification:
 
     @property
     def findings(self) -> list[Finding]:
-        return rehearsal_findings(self.measured)
+        return rehearsal_findings(self.measured) + self.measured_findings
 
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.target, "engine": self.engine, "ok": self.ok, "sample_rows": self.sample_rows,
                 "shadow_drift": self.shadow_drift, "lock_note": self.lock_note, "server": self.server_notes,
                 "rebuilds": self.rebuilds, "changes": [r.as_dict() for r in self.results],
+                "measure_notes": self.measure_notes,
                 "findings": [f.as_dict() for f in self.findings]}
 
 
 def verify_changes(engine: Engine, changes: Sequence[Change], *, migrations: Path, safety: Safety,
                    sample_rows: int = 0, pii_columns: Sequence[str] = (), echo: Echo = lambda _: None,
-                   shadow_url: URL | None = None, fail_fast: bool = False) -> Verification:
+                   shadow_url: URL | None = None, fail_fast: bool = False, measure: bool = False) -> Verification:
     """Round-trip ``changes`` (the pending ones, in order) on a shadow of ``engine``'s database.
 
     The shadow is a new database on the target's server, dropped afterwards; or ``shadow_url``, an empty
     database the user provides (``[verify] shadow_url``: no CREATE DATABASE needed), emptied afterwards.
     Every change is judged on its own; a failure that leaves the shadow elsewhere than the change's up
     would, makes the shadow again up to that change. ``fail_fast`` stops at the first failure instead.
+    ``measure`` also runs the changes on a fresh shadow with sampled rows and judges what each statement
+    did (risk/measure: DP080, DP081).
     """
     with engine.connect() as conn:
         catalogue = catalogue_for(engine.flavor, engine.server_version(conn))
@@ -124,7 +129,27 @@ def verify_changes(engine: Engine, changes: Sequence[Change], *, migrations: Pat
                          fail_fast=fail_fast)
     finally:
         report.server_notes = site.notes
+    if measure:
+        _measure(engine, changes, catalogue, report, pii_columns, shadow_url, echo)
     return report
+
+
+def _measure(engine: Engine, changes: Sequence[Change], catalogue: Catalogue, report: Verification,
+             pii_columns: Sequence[str], shadow_url: URL | None, echo: Echo) -> None:
+    """What each statement does on a shadow with sampled rows, judged by the measured rules only."""
+    from dualpath.risk.check import check_change
+    from dualpath.risk.live import TableSize
+    from dualpath.risk.measure.run import measure_changes
+
+    with engine.connect() as conn:
+        sizes = {name: TableSize(s.rows, s.bytes) for name, s in engine.table_sizes(conn).items()}
+        conn.rollback()
+    measurement = measure_changes(engine, changes, catalogue, pii_columns=pii_columns, shadow_url=shadow_url,
+                                  echo=echo)
+    report.measure_notes = measurement.notes
+    for change in changes:
+        report.measured_findings += [f for f in check_change(change, catalogue, sizes=sizes, measurement=measurement)
+                                     if f.rule in ("DP080", "DP081")]
 
 
 class _OpenShadow:

@@ -26,7 +26,8 @@ def lint(
     paths: Annotated[list[Path], typer.Argument(help="migration folders or .sql files")],
     dialect: Annotated[str, typer.Option("--dialect", help="postgresql|mysql|sqlite")] = "postgresql",
     engine_version: Annotated[str | None, typer.Option("--engine-version", help="server version, e.g. 15")] = None,
-    url: Annotated[str | None, typer.Option("--url", help="read version and table sizes from here")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="read version and sizes from here, and measure "
+                                                        "the pending changes on a shadow of it")] = None,
     format: Annotated[str, typer.Option("--format", help="text|json|sarif|github")] = "text",
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="warning|error")] = None,
     runner: Annotated[str, typer.Option("--runner", help="dualpath|other: who runs these files")] = "dualpath",
@@ -52,7 +53,9 @@ def lint(
     if fix or write:
         _fix(paths, dialect, engine_version, disabled, write)
     output, code = run_lint(paths, dialect=dialect, version=_version(engine_version), url=target_url, fmt=format,
-                            fail_on=fail_on or configured.fail_on, disabled=disabled, runner=runner)
+                            fail_on=fail_on or configured.fail_on, disabled=disabled, runner=runner,
+                            pii_columns=settings.pii_columns,
+                            echo=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True))
     if output and code == 2:
         err.print(output, markup=False)
     elif output:

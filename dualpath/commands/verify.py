@@ -21,7 +21,10 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
                                         "else a new database on the target's server)")] = None,
                fail_fast: Annotated[bool, typer.Option(
                    "--fail-fast", help="stop at the first change that fails (default: verify every change "
-                                       "and list all failures)")] = False) -> None:
+                                       "and list all failures)")] = False,
+               measure: Annotated[bool, typer.Option(
+                   "--measure/--no-measure", help="also run each statement on a shadow with sampled rows and "
+                                                  "judge what it did (docs/rules/index.md)")] = True) -> None:
     """Round-trip every pending change on a shadow copy of the target's schema; exit 1 on a difference."""
     from dualpath.errors import UsageError
     from dualpath.session import open_session
@@ -35,7 +38,8 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
     report = verify_changes(session.engine, pending, migrations=session.target.migrations,
                             safety=session.target.safety, sample_rows=sample_rows,
                             pii_columns=session.settings.pii_columns, shadow_url=session.shadow_url(shadow_url),
-                            echo=lambda line: err.print(line, markup=False, soft_wrap=True), fail_fast=fail_fast)
+                            echo=lambda line: err.print(line, markup=False, soft_wrap=True), fail_fast=fail_fast,
+                            measure=measure)
     if format == "json":
         print(json.dumps(report.as_dict(), indent=2, default=str))
     else:
@@ -80,6 +84,8 @@ def print_report(report: object) -> None:
                           "yes" if m.predicted_rewrite else "no",
                           "?" if m.rewritten is None else "yes" if m.rewritten else "no")
         out.print(table)
+    for note in report.measure_notes:
+        out.print(f"note: {note}", markup=False, soft_wrap=True)
     for finding in report.findings:
         out.print(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.message}",
                   markup=False, soft_wrap=True)

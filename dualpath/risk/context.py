@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from dualpath.changes import Change, Statement
 from dualpath.risk.catalogue import Catalogue
 from dualpath.risk.live import TableSize
+from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Effect, Finding, Measured, Op, Severity
 from dualpath.risk.ops import SqlSyntaxError, extract_ops
 
@@ -42,6 +43,7 @@ class Context:
     sizes: dict[str, TableSize] = field(default_factory=dict)
     measured: tuple[Measured, ...] = ()  # a lock rehearsal of this change, when one ran
     runner: str = "dualpath"  # or "other": the files are run by another tool (no journal, no timeouts)
+    measurement: Measurement | None = None  # what the change did on a shadow of the target (risk/measure)
 
     @property
     def items(self) -> list[Item]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from dualpath.changes import Change, Directive, Statement
@@ -11,6 +11,7 @@ from dualpath.errors import DualpathError, UsageError
 from dualpath.risk.catalogue import Catalogue, Version, catalogue_for, family_of, normalise_dialect
 from dualpath.risk.check import SYNTAX_RULE, check_change
 from dualpath.risk.live import LiveTarget, TableSize
+from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Finding, severity_rank
 from dualpath.risk.registry import check_rule_ids
 
@@ -21,19 +22,36 @@ _WHERE = re.compile(r"^(?P<file>.*?):(?P<line>\d+)$")
 
 
 def lint_paths(paths: list[Path], *, dialect: str, version: Version | None = None, url: str | None = None,
-               disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath") -> list[Finding]:
+               disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath",
+               pii_columns: Sequence[str] = (), echo: Callable[[str], None] = lambda _: None) -> list[Finding]:
     """Findings for every path: a migration folder (read with its layout) or single .sql files.
 
-    A file that cannot be read or parsed becomes a finding; the other files are still linted.
+    A file that cannot be read or parsed becomes a finding; the other files are still linted. With
+    ``url`` the changes not yet applied there are also measured on a shadow of it (risk/measure);
+    ``echo`` gets what could not be measured.
     """
     check_rule_ids(disabled)
     live = _read_live(url) if url else None
     catalogue = _catalogue(dialect, version, live)
     sizes = live.sizes if live else {}
+    read = [read_path(Path(path), catalogue) for path in paths]
+    measurement = None
+    if url:
+        measurement = _measure(url, [c for changes, _ in read for c, _ in changes], catalogue, pii_columns)
+        for note in measurement.notes:
+            echo(f"note: {note}")
     findings: list[Finding] = []
-    for path in paths:
-        findings.extend(_lint_path(Path(path), catalogue, disabled, sizes, runner))
+    for changes, errors in read:
+        findings.extend(_lint_path(changes, errors, catalogue, disabled, sizes, runner, measurement))
     return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule))
+
+
+def _measure(url: str, changes: list[Change], catalogue: Catalogue, pii_columns: Sequence[str]) -> Measurement:
+    from dualpath.engines import open_engine
+    from dualpath.risk.measure.run import applied_versions, measure_changes
+
+    engine = open_engine(url)
+    return measure_changes(engine, changes, catalogue, applied=applied_versions(engine), pii_columns=pii_columns)
 
 
 def _read_live(url: str) -> LiveTarget:
@@ -53,13 +71,13 @@ def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -
     return catalogue_for(name, version)
 
 
-def _lint_path(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
-               sizes: dict[str, TableSize], runner: str) -> list[Finding]:
-    changes, errors = read_path(path, catalogue)
+def _lint_path(changes: list[tuple[Change, bool]], errors: list[tuple[DualpathError, Path]], catalogue: Catalogue,
+               disabled: set[str] | frozenset[str], sizes: dict[str, TableSize], runner: str,
+               measurement: Measurement | None) -> list[Finding]:
     found = [_error_finding(exc, where, disabled) for exc, where in errors]
     for change, knows_rollback in changes:
         found.extend(check_change(change, catalogue, knows_rollback=knows_rollback, disabled=disabled, sizes=sizes,
-                                  runner=runner))
+                                  runner=runner, measurement=measurement))
     return found
 
 
@@ -186,13 +204,15 @@ def render(findings: list[Finding], fmt: str) -> str:
 
 def run_lint(paths: list[Path], *, dialect: str = "postgresql", version: Version | None = None,
              url: str | None = None, fmt: str = "text", fail_on: str = "error",
-             disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath") -> tuple[str, int]:
+             disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath",
+             pii_columns: Sequence[str] = (), echo: Callable[[str], None] = lambda _: None) -> tuple[str, int]:
     """Output and exit code of ``dualpath lint``: 0 clean, 1 findings at or above ``fail_on``, 2 bad input."""
     try:
         _check_choice("--format", fmt, FORMATS)
         _check_choice("--fail-on", fail_on, FAIL_ON)
         _check_choice("--runner", runner, RUNNERS)
-        findings = lint_paths(paths, dialect=dialect, version=version, url=url, disabled=disabled, runner=runner)
+        findings = lint_paths(paths, dialect=dialect, version=version, url=url, disabled=disabled, runner=runner,
+                              pii_columns=pii_columns, echo=echo)
     except DualpathError as exc:
         return str(exc), exc.exit_code
     return render(findings, fmt), exit_code(findings, fail_on)
