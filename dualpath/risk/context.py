@@ -60,10 +60,16 @@ class Context:
         return next((s for name, s in self.sizes.items() if same_name(name, table)), None)
 
     def finding(self, rule: object, item: Item | None, message: str, *, fix: str | None = None,
-                severity: Severity | None = None, table: str | None = None) -> Finding:
-        """A finding for ``rule`` about ``item`` (or the change), with live sizes when known."""
+                severity: Severity | None = None, table: str | None = None, depends: str = "") -> Finding:
+        """A finding for ``rule`` about ``item`` (or the change), with live sizes when known.
+
+        ``depends`` names what lint could not see (e.g. "the current type of orders.total"): the
+        message then says so instead of guessing.
+        """
         stmt = item.statement if item else (self.forward[0].statement if self.forward else None)
         level: Severity = severity or rule.severity  # type: ignore[attr-defined]
+        if depends:
+            message = f"{message}; depends on {depends} (lint with --url to know)"
         size = self.size_of(table)
         if size is not None:
             message = f"{message} ({size.describe()})"
@@ -74,7 +80,7 @@ class Context:
                        line=stmt.line if stmt else self.change.line,
                        message=message, fix=fix if fix is not None else rule.fix,  # type: ignore[attr-defined]
                        version=self.change.version if self.knows_rollback else None,
-                       title=rule.title)  # type: ignore[attr-defined]
+                       title=rule.title, depends=depends)  # type: ignore[attr-defined]
 
 
 def same_name(a: str, b: str) -> bool:
