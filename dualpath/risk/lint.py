@@ -10,7 +10,7 @@ from dualpath.changes import Change, Directive, Statement
 from dualpath.errors import DualpathError, UsageError
 from dualpath.risk.catalogue import Catalogue, Version, catalogue_for, family_of, normalise_dialect
 from dualpath.risk.check import SYNTAX_RULE, check_change
-from dualpath.risk.live import LiveTarget, TableSize
+from dualpath.risk.live import LiveTarget
 from dualpath.risk.model import Finding, severity_rank
 from dualpath.risk.registry import check_rule_ids
 
@@ -25,21 +25,24 @@ def lint_paths(paths: list[Path], *, dialect: str, version: Version | None = Non
     """Findings for every path: a migration folder (read with its layout) or single .sql files.
 
     A file that cannot be read or parsed becomes a finding; the other files are still linted.
+    With ``url`` the rules also see the server's current schema (and its planner's estimates).
     """
     check_rule_ids(disabled)
-    live = _read_live(url) if url else None
+    if url is None:
+        return _lint_all(paths, dialect, version, None, disabled, runner)
+    from dualpath.risk.live import live_target
+
+    with live_target(url) as live:
+        return _lint_all(paths, dialect, version, live, disabled, runner)
+
+
+def _lint_all(paths: list[Path], dialect: str, version: Version | None, live: LiveTarget | None,
+              disabled: set[str] | frozenset[str], runner: str) -> list[Finding]:
     catalogue = _catalogue(dialect, version, live)
-    sizes = live.sizes if live else {}
     findings: list[Finding] = []
     for path in paths:
-        findings.extend(_lint_path(Path(path), catalogue, disabled, sizes, runner))
+        findings.extend(_lint_path(Path(path), catalogue, disabled, live, runner))
     return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule))
-
-
-def _read_live(url: str) -> LiveTarget:
-    from dualpath.risk.live import read_live
-
-    return read_live(url)
 
 
 def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -> Catalogue:
@@ -54,12 +57,13 @@ def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -
 
 
 def _lint_path(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
-               sizes: dict[str, TableSize], runner: str) -> list[Finding]:
+               live: LiveTarget | None, runner: str) -> list[Finding]:
     changes, errors = read_path(path, catalogue)
     found = [_error_finding(exc, where, disabled) for exc, where in errors]
+    sizes = live.sizes if live else {}
     for change, knows_rollback in changes:
         found.extend(check_change(change, catalogue, knows_rollback=knows_rollback, disabled=disabled, sizes=sizes,
-                                  runner=runner))
+                                  runner=runner, schema=live.schema if live else None))
     return found
 
 

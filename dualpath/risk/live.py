@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dualpath.risk.schema import Schema
 
 # rough sequential rewrite speed of a busy production server; only for the order of magnitude
 REWRITE_BYTES_PER_S = 100 * 1024 * 1024
@@ -63,18 +69,28 @@ _SIZE_QUERIES = {
 
 @dataclass(frozen=True)
 class LiveTarget:
-    """What lint learns from the server: its flavor, version and table sizes."""
+    """What lint learns from the server: its flavor, version, table sizes and current schema."""
 
     flavor: str  # "postgresql" | "mysql" | "mariadb" | "sqlite"
     version: tuple[int, ...]
     sizes: dict[str, TableSize]
+    schema: Schema | None = None  # columns, constraints, settings; estimates while the connection is open
 
 
 def read_live(url: str) -> LiveTarget:
-    """Connect once, read version and sizes (planner estimates: cheap, no table scan)."""
+    """Connect once, read version, sizes and schema (catalogs and planner estimates: no table scan)."""
+    with live_target(url) as live:
+        return replace(live, schema=replace(live.schema, estimator=None) if live.schema else None)
+
+
+@contextmanager
+def live_target(url: str) -> Iterator[LiveTarget]:
+    """The live facts, with a connection kept open to estimate data changes until the block ends."""
     from sqlalchemy import text
 
     from dualpath.engines import open_engine
+    from dualpath.risk.estimate import estimator
+    from dualpath.risk.schema_read import read_schema
 
     engine = open_engine(url)
     with engine.connect() as conn:
@@ -82,7 +98,8 @@ def read_live(url: str) -> LiveTarget:
         flavor = engine.server_flavor(conn)
         query = _SIZE_QUERIES.get(engine.name)
         rows = conn.execute(text(query)).all() if query else []
-    sizes = {}
-    for schema, table, count, size in rows:
-        sizes[f"{schema}.{table}".lower()] = TableSize(rows=int(count or 0), bytes=int(size or 0))
-    return LiveTarget(flavor=flavor, version=version, sizes=sizes)
+        sizes = {f"{schema}.{table}".lower(): TableSize(rows=int(count or 0), bytes=int(size or 0))
+                 for schema, table, count, size in rows}
+        schema = read_schema(conn, engine.name, flavor, version)
+        schema.estimator = estimator(conn, engine.name, sizes)
+        yield LiveTarget(flavor=flavor, version=version, sizes=sizes, schema=schema)

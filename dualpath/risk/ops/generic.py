@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from dualpath.risk.model import Op
 from dualpath.risk.ops.tokens import Token, qualified, split_top, tokenize, top_words
+from dualpath.risk.ops.truth import tokens_always_true
 
 TIMEOUTS = {"LOCK_WAIT_TIMEOUT", "INNODB_LOCK_WAIT_TIMEOUT", "MAX_EXECUTION_TIME", "MAX_STATEMENT_TIME",
             "BUSY_TIMEOUT"}
@@ -175,10 +176,12 @@ def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
     if head in ("MODIFY", "CHANGE"):
         i = skip_words(c, 1, "COLUMN")
         col = c[i].name
+        definition = column_definition(c[i + 2:] if head == "CHANGE" else c[i + 1:])
         if head == "CHANGE" and i + 1 < len(c) and c[i + 1].name != col:
             return Op("rename_column", table, col, attrs={"new_name": c[i + 1].name, "column": col,
-                                                           "type_change": True})
-        return Op("alter_column_type", table, col, attrs={"column": col, "redefine": True})
+                                                           "type_change": True, "definition": definition})
+        return Op("alter_column_type", table, col, attrs={"column": col, "redefine": True,
+                                                          "definition": definition})
     if head == "ALTER":
         i = skip_words(c, 1, "COLUMN")
         col = c[i].name
@@ -199,6 +202,36 @@ def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
     if head in ("FORCE", "ENGINE", "ROW_FORMAT"):
         return Op("rebuild_table", table)
     return Op("alter_other", table, attrs={"clause": head})
+
+
+def column_definition(c: list[Token]) -> dict[str, object]:
+    """A MODIFY/CHANGE column definition: the type as COLUMN_TYPE spells it, and what else it states.
+
+    MODIFY restates the whole column: what it leaves out (NOT NULL, a default) is gone afterwards.
+    """
+    if not c:
+        return {"type": "", "nullable": True}
+    parts, i = [c[0].text.lower()], 1
+    if i < len(c) and c[i].text == "(":
+        depth, args = 0, []
+        for tok in c[i:]:
+            i += 1
+            depth += (tok.text == "(") - (tok.text == ")") if tok.kind == "punct" else 0
+            if depth == 0:
+                break
+            if not (tok.text == "(" and depth == 1):
+                args.append(tok.text)
+        parts.append(f"({''.join(args)})")
+    while i < len(c) and c[i].upper in ("UNSIGNED", "SIGNED", "ZEROFILL"):
+        parts.append(f" {c[i].text.lower()}")
+        i += 1
+    w = [t.upper for t in c[i:]]
+    charset = next((c[i + k + (2 if w[k] == "CHARACTER" else 1)].name for k in range(len(w))
+                    if w[k] in ("CHARSET", "CHARACTER") and i + k + 1 < len(c)), None)
+    not_null = any(w[k:k + 2] == ["NOT", "NULL"] for k in range(len(w)))
+    return {"type": "".join(parts), "nullable": not not_null, "charset": charset,
+            "auto_increment": "AUTO_INCREMENT" in w, "generated": "AS" in w or "GENERATED" in w,
+            "position": "FIRST" in w or "AFTER" in w, "has_default": "DEFAULT" in w}
 
 
 def add_clause(table: str, c: list[Token], w: list[str]) -> Op:
@@ -289,8 +322,18 @@ def on_dml(kind: str) -> Callable[[list[Token], str], list[Op]]:
                        "ABORT", "FAIL")
         table = qualified(tokens, i)[0] if i < len(tokens) else None
         words = top_words(tokens)
-        return [Op(kind, table, attrs={"has_where": "WHERE" in words, "has_limit": "LIMIT" in words})]
+        return [Op(kind, table, attrs={"has_where": "WHERE" in words, "has_limit": "LIMIT" in words,
+                                       "always_true": tokens_always_true(where_clause(tokens))})]
     return handle
+
+
+def where_clause(tokens: list[Token]) -> list[Token]:
+    """The tokens after a top-level WHERE, up to ORDER BY or LIMIT."""
+    at = index_of(tokens, "WHERE")
+    if at < 0:
+        return []
+    ends = [k for k in (index_of(tokens, "ORDER", at), index_of(tokens, "LIMIT", at)) if k > at]
+    return tokens[at + 1: min(ends) if ends else len(tokens)]
 
 
 def on_insert(tokens: list[Token], family: str) -> list[Op]:

@@ -15,6 +15,7 @@ from pglast.parser import ParseError
 from dualpath.risk.model import Op
 from dualpath.risk.ops import SqlSyntaxError
 from dualpath.risk.ops.pgjson import parse_statements, slots_of
+from dualpath.risk.ops.pgtruth import pg_always_true
 
 VOLATILE_FUNCTIONS = {
     "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4", "uuidv4", "uuidv7",
@@ -75,7 +76,7 @@ def type_of(type_name: Any) -> dict[str, Any]:
 def column_facts(col: Any) -> dict[str, Any]:
     facts = {"column": str(col.colname).lower(), **type_of(col.typeName), "not_null": bool(col.is_not_null),
              "has_default": False, "volatile_default": False, "stored_generated": False, "identity": False,
-             "primary": False, "unique": False, "references": None}
+             "primary": False, "unique": False, "references": None, "check": False}
     for con in col.constraints or ():
         kind = con.contype
         if kind == CT.CONSTR_NOTNULL:
@@ -93,6 +94,8 @@ def column_facts(col: Any) -> dict[str, Any]:
             facts["unique"] = True
         elif kind == CT.CONSTR_FOREIGN:
             facts["references"] = table_name(con.pktable)
+        elif kind == CT.CONSTR_CHECK and not con.skip_validation:
+            facts["check"] = True
     facts["serial"] = facts["type"] in SERIAL_TYPES
     return facts
 
@@ -103,6 +106,8 @@ def add_column_variant(facts: dict[str, Any]) -> str:
             return flag
     if facts["volatile_default"]:
         return "volatile_default"
+    if facts["check"]:
+        return "checked"  # existing rows are checked: a scan under the lock
     return "default" if facts["has_default"] else ""
 
 
@@ -140,7 +145,8 @@ def partitions(ops: list[Op]) -> list[Op]:
     for op in ops:
         if op.kind in ("attach_partition", "detach_partition") and op.name:
             variant = op.kind.split("_")[0] + ("_concurrent" if op.get("concurrent") else "")
-            found.append(Op("partition_table", op.name, variant=variant, attrs={"parent": op.table}))
+            found.append(Op("partition_table", op.name, variant=variant,
+                            attrs={"parent": op.table, "bound": op.get("bound")}))
     return found
 
 
@@ -162,7 +168,10 @@ def on_alter_cmd(table: str, cmd: Any) -> Op:
     if sub == AT.AT_AddConstraint:
         return constraint_op(table, cmd.def_)
     if sub == AT.AT_AlterColumnType:
-        return Op("alter_column_type", table, col, attrs={"column": col, **type_of(cmd.def_.typeName)})
+        return Op("alter_column_type", table, col, attrs={"column": col, **type_of(cmd.def_.typeName),
+                                                          "using": using_of(col, cmd.def_)})
+    if sub == AT.AT_SetIdentity and any(d.defname == "restart" for d in cmd.def_ or ()):
+        return Op("restart_sequence", table, col, attrs={"column": col, "restart": restart_value(cmd.def_)})
     if sub == AT.AT_ColumnDefault:
         default = "set_default" if cmd.def_ is not None else "drop_default"
         return Op(default, table, col, attrs={"column": col, "volatile_default": is_volatile(cmd.def_)})
@@ -170,12 +179,45 @@ def on_alter_cmd(table: str, cmd: Any) -> Op:
         partition = "detach_partition" if sub == AT.AT_DetachPartition else "attach_partition"
         concurrent = bool(getattr(cmd.def_, "concurrent", False))
         return Op(partition, table, table_name(cmd.def_.name), "concurrent" if concurrent else "",
-                  {"concurrent": concurrent})
+                  {"concurrent": concurrent, "bound": bound_of(cmd.def_.bound)})
     kind = _SIMPLE_SUBTYPES.get(sub)
     if kind is None and "Trig" in sub.name:
         kind = "disable_trigger" if sub.name.startswith("AT_Disable") else "enable_trigger"
     return Op(kind or "alter_other", table, col or cmd.name,
               attrs={"column": col, "subtype": sub.name, "cascade": cmd.behavior == 1})
+
+
+def using_of(column: str | None, definition: Any) -> str:
+    """"" without USING; "column" when USING only restates the column (maybe cast); else "expression"."""
+    expr = definition.raw_default
+    if expr is None:
+        return ""
+    if isinstance(expr, ast.TypeCast):
+        expr = expr.arg
+    if isinstance(expr, ast.ColumnRef) and dotted(expr.fields).split(".")[-1] == column:
+        return "column"
+    return "expression"
+
+
+def restart_value(options: Any) -> int | None:
+    """RESTART WITH n → n; a bare RESTART → None (the sequence's start value)."""
+    for option in options or ():
+        if option.defname == "restart" and isinstance(option.arg, ast.Integer):
+            return int(option.arg.ival or 0)
+    return None
+
+
+def bound_of(bound: Any) -> dict[str, Any]:
+    """A partition bound's literals: {"strategy": "r", "from": [...], "to": [...], "in": [...]}."""
+    if bound is None:
+        return {}
+
+    def literals(datums: Any) -> list[str]:
+        return [str(next((getattr(d.val, a) for a in ("sval", "ival", "fval") if hasattr(d.val, a)), ""))
+                if isinstance(d, ast.A_Const) and d.val is not None else "?" for d in datums or ()]
+
+    return {"strategy": bound.strategy, "from": literals(bound.lowerdatums), "to": literals(bound.upperdatums),
+            "in": literals(bound.listdatums), "default": bool(bound.is_default)}
 
 
 _SIMPLE_SUBTYPES = {
@@ -256,7 +298,9 @@ def on_vacuum(node: Any) -> list[Op]:
 
 def on_dml(kind: str) -> Callable[[Any], list[Op]]:
     def handle(node: Any) -> list[Op]:
-        return [Op(kind, table_name(node.relation), attrs={"has_where": node.whereClause is not None})]
+        where = node.whereClause
+        return [Op(kind, table_name(node.relation), attrs={
+            "has_where": where is not None, "always_true": where is not None and pg_always_true(where)})]
     return handle
 
 
@@ -264,6 +308,13 @@ def on_insert(node: Any) -> list[Op]:
     select = node.selectStmt
     from_select = isinstance(select, ast.SelectStmt) and bool(select.fromClause)
     return [Op("insert_select" if from_select else "insert", table_name(node.relation))]
+
+
+def on_alter_sequence(node: Any) -> list[Op]:
+    name = table_name(node.sequence)
+    if any(d.defname == "restart" for d in node.options or ()):
+        return [Op("restart_sequence", None, name, attrs={"restart": restart_value(node.options)})]
+    return [Op("alter_sequence", None, name)]
 
 
 def on_do(node: Any) -> list[Op]:
@@ -313,8 +364,9 @@ _HANDLERS: dict[str, Callable[[Any], list[Op]]] = {
     "DoStmt": on_do,
     "VariableSetStmt": on_set,
     "TransactionStmt": on_transaction,
-    "AlterEnumStmt": lambda n: [Op("alter_enum_add_value" if n.newVal and not n.oldVal else "alter_enum_other",
-                                   None, dotted(n.typeName))],
+    "AlterEnumStmt": lambda n: [Op("alter_enum_add_value" if n.newVal and not n.oldVal else "rename_enum_value",
+                                   None, dotted(n.typeName), attrs={"old": n.oldVal, "new": n.newVal})],
+    "AlterSeqStmt": on_alter_sequence,
     "CreateDomainStmt": lambda n: [Op("create_domain", None, dotted(n.domainname),
                                       attrs={"has_constraint": bool(n.constraints)})],
     "AlterDomainStmt": lambda n: [Op("alter_domain_add_constraint" if n.subtype == "C" else "alter_domain",

@@ -9,6 +9,7 @@ class SetNotNull(OpRule):
     severity = "warning"
     engines = ("postgresql",)
     kinds = ("set_not_null",)
+    judges_cost = True
     why = ("ALTER COLUMN ... SET NOT NULL checks every row while holding ACCESS EXCLUSIVE: all reads "
            "and writes wait for the scan.")
     alternative = ("On PostgreSQL 12+, in a change marked `-- dualpath:no-transaction`, first add "

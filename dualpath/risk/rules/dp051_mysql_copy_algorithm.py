@@ -8,6 +8,7 @@ class MysqlCopyAlgorithm(OpRule):
     title = "ALTER TABLE copies the table (ALGORITHM=COPY)"
     severity = "warning"
     engines = ("mysql",)
+    judges_cost = True
     why = ("With ALGORITHM=COPY MySQL/MariaDB build a full copy of the table and block writes until it "
            "is done: a column type change, CONVERT TO CHARACTER SET, a foreign key with "
            "foreign_key_checks on, a CHECK constraint, dropping the primary key, AUTO_INCREMENT or "
