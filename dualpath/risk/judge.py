@@ -68,7 +68,7 @@ class Session:
             return _depends(op, f"the current type of {op.table}.{op.name}")
         timezone = self.settings.get("timezone") or (self.schema.settings.get("timezone") if self.schema else None)
         outcome = pg_change(column, pg_type(op.get("type", ""), list(op.get("typmods", []))), op.get("using", ""),
-                            timezone, self.version)
+                            timezone, self.version, collate=bool(op.get("collate")))
         if not outcome:
             return _depends(op, "the session's TimeZone (no rewrite in UTC)")
         return replace(op, variant={NONE: "binary", INDEXES: "indexes", REWRITE: ""}[outcome],
@@ -171,6 +171,17 @@ class Session:
             return _depends(op, f"whether {op.table} has a FULLTEXT index (then the table is rebuilt, writes wait)")
         return replace(op, variant="fulltext_table") if self.schema.has_fulltext(op.table) else op
 
+    def _my_engine(self, op: Op) -> Op:
+        engine = str(op.get("engine") or "").lower()
+        if not engine:
+            return op  # FORCE, ROW_FORMAT=: rebuilt in place
+        if self.schema is None:
+            if engine == "innodb":
+                return _depends(op, f"the current storage engine of {op.table}")
+            return replace(op, variant="copy")
+        current = next((e for t, e in self.schema.engines.items() if same_name(t, op.table or "")), engine)
+        return op if current == engine else replace(op, variant="copy")
+
     def _fk_checks(self, op: Op) -> Op:
         if op.variant == "foreign" and ("fk_checks_off",) in self.facts:
             return replace(op, variant="foreign_unchecked")
@@ -191,5 +202,6 @@ _JUDGES = {
     ("mysql", "alter_column_type"): Session._my_redefine,
     ("mysql", "rename_column"): Session._my_redefine,
     ("mysql", "add_column"): Session._my_add_column,
+    ("mysql", "rebuild_table"): Session._my_engine,
     ("mysql", "add_constraint"): Session._fk_checks,
 }

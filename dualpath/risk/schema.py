@@ -65,6 +65,7 @@ class Schema:
     checks: dict[str, list[Check]] = field(default_factory=dict)
     fulltext: set[str] = field(default_factory=set)  # tables with a FULLTEXT index
     charsets: dict[str, str] = field(default_factory=dict)  # MySQL table → its default character set
+    engines: dict[str, str] = field(default_factory=dict)  # MySQL table → its storage engine, lower case
     partition_keys: dict[str, list[str]] = field(default_factory=dict)  # partitioned table → key columns
     sequences: dict[str, Sequence] = field(default_factory=dict)
     domains: dict[str, list[str]] = field(default_factory=dict)  # domain → "table.column" using it

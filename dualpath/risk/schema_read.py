@@ -52,7 +52,7 @@ SELECT table_schema, table_name, column_name, column_type, is_nullable, column_d
 FROM information_schema.columns WHERE table_schema = DATABASE()
 """
 _MY_CHARSETS = """
-SELECT t.table_schema, t.table_name, c.character_set_name FROM information_schema.tables t
+SELECT t.table_schema, t.table_name, c.character_set_name, t.engine FROM information_schema.tables t
 JOIN information_schema.collation_character_set_applicability c ON c.collation_name = t.table_collation
 WHERE t.table_schema = DATABASE()
 """
@@ -112,6 +112,7 @@ def _read_mysql(conn: Connection, schema: Schema) -> None:
             table=key, name=str(name).lower(), type=str(typ).lower(), nullable=nullable == "YES",
             indexed=(key, str(name).lower()) in indexed, default=default, charset=charset,
             comment=comment or "", extra=str(extra or "").lower(), position=int(position))
-    for db, table, charset in _rows(conn, _MY_CHARSETS):
+    for db, table, charset, engine in _rows(conn, _MY_CHARSETS):
         schema.charsets[f"{db}.{table}".lower()] = str(charset).lower()
+        schema.engines[f"{db}.{table}".lower()] = str(engine or "").lower()
     schema.settings["sql_mode"] = str(conn.execute(text("SELECT @@SESSION.sql_mode")).scalar() or "")

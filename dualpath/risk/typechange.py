@@ -47,8 +47,19 @@ def pg_type(name: str, mods: list[int] | None = None) -> tuple[str, tuple[int, .
 
 
 def pg_change(old: Column, new: tuple[str, tuple[int, ...]], using: str, timezone: str | None,
-              version: tuple[int, ...]) -> str:
-    """NONE, INDEXES (table kept, the column's indexes rebuilt), REWRITE, or "" (depends on the time zone)."""
+              version: tuple[int, ...], collate: bool = False) -> str:
+    """NONE, INDEXES (table kept, the column's indexes rebuilt), REWRITE, or "" (depends on the time zone).
+
+    A COLLATE clause keeps the values but not the order: the column's indexes are rebuilt.
+    """
+    outcome = _pg_outcome(old, new, using, timezone, version)
+    if collate and outcome == NONE and old.indexed:
+        return INDEXES
+    return outcome
+
+
+def _pg_outcome(old: Column, new: tuple[str, tuple[int, ...]], using: str, timezone: str | None,
+                version: tuple[int, ...]) -> str:
     if using == "expression" or old.kind == "d":
         return REWRITE  # a computed USING, or a domain: every row is converted
     (was, old_mods), (now, new_mods) = pg_type(old.type), new

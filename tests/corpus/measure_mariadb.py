@@ -105,8 +105,9 @@ def _judge(observed: Observed, table: str, algorithm: str, lock: str | None, row
     if algorithm != "INSTANT":
         observed.work.append(f"{table}: {'rows copied' if algorithm == 'COPY' else 'built in place'}"
                              f"{f' ({rows} rows)' if rows else ''}")
-    elif rows:
+    elif rows:  # a few statements accept INSTANT and still copy: a copy blocks writes
         observed.work.append(f"{table}: {rows} rows copied although INSTANT was accepted")
+        observed.blocked.append(f"{table}: copied, writes wait")
     if algorithm != "INSTANT" and lock is None:
         observed.blocked.append(f"{table}: LOCK=NONE refused, writes wait")
 

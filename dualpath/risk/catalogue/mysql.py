@@ -72,6 +72,8 @@ ROWS = [
     Row("drop_default", NONE, "metadata", algorithm=INSTANT),
     Row("convert_charset", SHARED, "rewrite", algorithm=COPY, notes="CONVERT TO CHARACTER SET copies the table"),
     Row("rebuild_table", NONE, "rewrite", algorithm=INPLACE, notes="FORCE / ENGINE= / ROW_FORMAT= rebuild"),
+    Row("rebuild_table", SHARED, "rewrite", algorithm=COPY, variant="copy",
+        notes="a new storage engine: every row is copied, writes wait"),
     Row("optimize", NONE, "rewrite", algorithm=INPLACE,
         notes="InnoDB recreates the table; brief exclusive locks at start and end"),
     # indexes and keys

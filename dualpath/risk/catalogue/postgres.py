@@ -79,7 +79,7 @@ ROWS = [
     Row("drop_not_null", AE, "metadata"),
     Row("set_default", AE, "metadata"),
     Row("drop_default", AE, "metadata"),
-    Row("add_identity", AE, "rewrite"),
+    Row("add_identity", AE, "metadata", notes="creates the sequence; existing rows keep their values (measured)"),
     Row("set_statistics", SUE, "metadata"),
     Row("set_storage", AE, "metadata"),
     # constraints

@@ -200,7 +200,8 @@ def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
     if head == "CONVERT" or (head in ("CHARACTER", "CHARSET", "DEFAULT") and "CONVERT" in w):
         return Op("convert_charset", table)
     if head in ("FORCE", "ENGINE", "ROW_FORMAT"):
-        return Op("rebuild_table", table)
+        engine = c[-1].name if head == "ENGINE" and len(c) > 1 else None
+        return Op("rebuild_table", table, attrs={"engine": engine})
     return Op("alter_other", table, attrs={"clause": head})
 
 

@@ -169,7 +169,8 @@ def on_alter_cmd(table: str, cmd: Any) -> Op:
         return constraint_op(table, cmd.def_)
     if sub == AT.AT_AlterColumnType:
         return Op("alter_column_type", table, col, attrs={"column": col, **type_of(cmd.def_.typeName),
-                                                          "using": using_of(col, cmd.def_)})
+                                                          "using": using_of(col, cmd.def_),
+                                                          "collate": cmd.def_.collClause is not None})
     if sub == AT.AT_SetIdentity and any(d.defname == "restart" for d in cmd.def_ or ()):
         return Op("restart_sequence", table, col, attrs={"column": col, "restart": restart_value(cmd.def_)})
     if sub == AT.AT_ColumnDefault:
@@ -317,6 +318,24 @@ def on_alter_sequence(node: Any) -> list[Op]:
     return [Op("alter_sequence", None, name)]
 
 
+def on_select(node: Any) -> list[Op]:
+    """``SELECT setval('seq', n)`` moves a sequence like ALTER SEQUENCE ... RESTART WITH n + 1."""
+    ops = []
+    for call in walk(node.targetList):
+        if isinstance(call, ast.FuncCall) and dotted(call.funcname).split(".")[-1] == "setval":
+            args = list(call.args or ())
+            name = args[0].val.sval if args and isinstance(args[0], ast.A_Const) and \
+                isinstance(args[0].val, ast.String) else None
+            value = args[1].val.ival if len(args) > 1 and isinstance(args[1], ast.A_Const) and \
+                isinstance(args[1].val, ast.Integer) else None
+            called = not (len(args) > 2 and isinstance(args[2], ast.A_Const) and
+                          getattr(args[2].val, "boolval", True) is False)
+            if name and value is not None:  # setval(s, max(id)) resynchronises upwards: not judged
+                restart = int(value) + (1 if called else 0)
+                ops.append(Op("restart_sequence", None, str(name).lower(), attrs={"restart": restart, "setval": True}))
+    return ops or [Op("other", attrs={"node": "SelectStmt"})]
+
+
 def on_do(node: Any) -> list[Op]:
     body = next((str(d.arg.sval) for d in node.args or () if d.defname == "as"), "")
     return [Op("do_block", attrs={"dml": bool(_DML_IN_BODY.search(body))})]
@@ -362,6 +381,7 @@ _HANDLERS: dict[str, Callable[[Any], list[Op]]] = {
     "DeleteStmt": on_dml("delete"),
     "InsertStmt": on_insert,
     "DoStmt": on_do,
+    "SelectStmt": on_select,
     "VariableSetStmt": on_set,
     "TransactionStmt": on_transaction,
     "AlterEnumStmt": lambda n: [Op("alter_enum_add_value" if n.newVal and not n.oldVal else "rename_enum_value",

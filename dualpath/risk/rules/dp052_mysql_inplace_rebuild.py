@@ -9,6 +9,7 @@ class MysqlInplaceRebuild(OpRule):
     severity = "info"
     engines = ("mysql",)
     example_version = (8, 0, 20)
+    judges_cost = True
     why = ("An in-place rebuild (ADD PRIMARY KEY, NOT NULL changes, FORCE, DROP COLUMN before 8.0.29, "
            "ADD COLUMN ... AFTER before 8.0.29) allows reads and writes but rewrites every row: hours of "
            "I/O on a big table, twice the disk space, and replicas lag by the whole duration because they "
