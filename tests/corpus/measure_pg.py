@@ -67,8 +67,13 @@ class Snapshot:
         return [r for r in self.relations.values() if r.kind in ("r", "p", "m")]
 
 
+def plain(url: str) -> str:
+    """psycopg's spelling of a URL that may name SQLAlchemy's driver (postgresql+psycopg://)."""
+    return re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url)
+
+
 def reset(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(plain(url), autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
         conn.execute(PG_SCHEMA)
@@ -78,6 +83,7 @@ def measure(url: str, sql: str) -> Observed:
     """Run the change ``sql`` on the database at ``url`` (already reset) and observe it."""
     statements = [s.text for s in split_statements(sql, file="case.sql", dialect="postgresql")]
     outside = any(s.no_transaction for s in split_statements(sql, file="case.sql", dialect="postgresql"))
+    url = plain(url)
     observed = Observed()
     before = snapshot(url)
     if outside:

@@ -72,7 +72,7 @@ ALTER TABLE orders ADD CONSTRAINT orders_region_nn CHECK (region IS NOT NULL) NO
 CREATE MATERIALIZED VIEW customer_totals AS
   SELECT customer_id, count(*) AS orders FROM orders GROUP BY customer_id;
 CREATE UNIQUE INDEX customer_totals_key ON customer_totals (customer_id);
-ANALYZE;
+ANALYZE customers, orders, audit_log, legacy_notes, unkeyed, staged, events, events_2025, events_2026, invoices;
 """
 
 PG_PROBES = (
