@@ -69,8 +69,8 @@ def run_squawk(rows: list[dict[str, Any]]) -> str | None:
             path = Path(tmp) / f"case_{n:03d}.sql"
             path.write_text(row["sql"] + "\n")
             files[path.name] = row
-        done = subprocess.run([squawk, "--reporter", "json", "--pg-version", "15", *map(str, files)],
-                              capture_output=True, text=True)
+        done = subprocess.run([squawk, "--reporter", "json", "--pg-version", "15",
+                               *(str(Path(tmp) / name) for name in files)], capture_output=True, text=True)
         found = json.loads(done.stdout or "[]")
     for row in pg:
         rules = {f["rule_name"] for f in found if Path(f["file"]).name in files and files[Path(f["file"]).name] is row}

@@ -165,7 +165,7 @@ class Session:
         return replace(op, variant=variant, attrs={**op.attrs, "from_type": column.type})
 
     def _my_add_column(self, op: Op) -> Op:
-        if op.variant in ("auto_increment", "stored_generated") or op.get("algorithm"):
+        if op.variant in ("auto_increment", "stored_generated", "volatile_default") or op.get("algorithm"):
             return op
         if self.schema is None:
             return _depends(op, f"whether {op.table} has a FULLTEXT index (then the table is rebuilt, writes wait)")

@@ -206,6 +206,19 @@ PG = [
     ("insert on conflict do nothing", "INSERT INTO customers (email, name, region) "
                                       "VALUES ('c1@example.com', 'x', 'eu') ON CONFLICT DO NOTHING;"),
     ("grant", "GRANT SELECT ON orders TO PUBLIC;"),
+    ("add column defaulting to statement_timestamp()",
+     "ALTER TABLE orders ADD COLUMN noted timestamptz DEFAULT statement_timestamp();"),
+    ("int to bigint with USING a cast", "ALTER TABLE orders ALTER COLUMN qty TYPE bigint USING qty::bigint;"),
+    ("set not null on a NOT NULL column", "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;"),
+    ("index on a partitioned table", "CREATE INDEX events_at_idx ON events (at);"),
+    ("add column and a CHECK on it in one ALTER", "ALTER TABLE orders ADD COLUMN extra int NOT NULL DEFAULT 0, "
+                                                  "ADD CONSTRAINT orders_extra_nonneg CHECK (extra >= 0);"),
+    ("create table as select", "CREATE TABLE orders_copy AS SELECT * FROM orders;"),
+    ("drop column if exists", "ALTER TABLE orders DROP COLUMN IF EXISTS note;"),
+    ("indexed varchar restated", "ALTER TABLE orders ALTER COLUMN status TYPE varchar(20);"),
+    ("update half the rows by key range", "UPDATE orders SET note = 'y' WHERE id < 500;"),
+    ("set default and set not null in one ALTER",
+     "ALTER TABLE orders ALTER COLUMN total SET DEFAULT 0, ALTER COLUMN total SET NOT NULL;"),
 ]
 
 MARIADB = [
@@ -330,6 +343,14 @@ MARIADB = [
     ("replace one row", "REPLACE INTO customers (id, email, name) VALUES (1, 'c1@example.com', 'renamed');"),
     ("insert on duplicate key update", "INSERT INTO customers (email, name) VALUES ('c2@example.com', 'x') "
                                        "ON DUPLICATE KEY UPDATE name = VALUES(name);"),
+    ("add column with an expression default", "ALTER TABLE orders ADD COLUMN double_qty INT DEFAULT (qty * 2);"),
+    ("add column defaulting to UUID()", "ALTER TABLE orders ADD COLUMN token CHAR(36) DEFAULT (UUID());"),
+    ("add column defaulting to CURRENT_TIMESTAMP",
+     "ALTER TABLE orders ADD COLUMN seen TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP;"),
+    ("primary key replaced in one ALTER", "ALTER TABLE legacy_notes DROP PRIMARY KEY, ADD PRIMARY KEY (id, body(10));"),
+    ("add PERSISTENT generated column", "ALTER TABLE orders ADD COLUMN double_qty INT AS (qty * 2) PERSISTENT;"),
+    ("update half the rows by key range", "UPDATE orders SET note = 'y' WHERE id < 500;"),
+    ("modify the auto_increment key to BIGINT", "ALTER TABLE orders MODIFY id BIGINT NOT NULL AUTO_INCREMENT;"),
 ]
 
 CASES = [Case("postgresql", note, sql) for note, sql in PG] + [Case("mariadb", note, sql) for note, sql in MARIADB]

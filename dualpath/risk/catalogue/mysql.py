@@ -44,6 +44,8 @@ ROWS = [
         notes="AUTO_INCREMENT columns are filled by copying the table; writes wait"),
     Row("add_column", SHARED, "rewrite", algorithm=COPY, variant="stored_generated",
         notes="stored generated values are computed by copying the table"),
+    Row("add_column", SHARED, "rewrite", algorithm=COPY, variant="volatile_default",
+        notes="a DEFAULT expression (or UUID(), RAND()) is evaluated for every row by copying the table"),
     Row("add_column", SHARED, "rewrite", algorithm=INPLACE, variant="fulltext_table",
         notes="a table with a FULLTEXT index cannot add a column instantly: it is rebuilt, writes wait"),
     Row("drop_column", NONE, "metadata", algorithm=INSTANT, since=(8, 0, 29), flavors=MY),

@@ -18,6 +18,7 @@ _NOT_COLUMN = {"INDEX", "KEY", "UNIQUE", "PRIMARY", "FOREIGN", "CONSTRAINT", "FU
                "CHECK", "PARTITION"}
 _ROUTINES = {"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"}
 _OBJTYPES = {"SCHEMA": "database", "USER": "role", "ROLE": "role"}
+_PER_ROW = {"UUID", "RAND", "UUID_SHORT", "SYSDATE"}
 _VOLATILE = {"UUID", "RAND", "NOW", "CURRENT_TIMESTAMP", "CURRENT_TIME", "CURRENT_DATE", "RANDOM",
              "LOCALTIME", "LOCALTIMESTAMP", "SYSDATE", "UUID_SHORT"}
 
@@ -161,6 +162,10 @@ def on_alter_table(tokens: list[Token], family: str) -> list[Op]:
         op = alter_clause(table, clause, family)
         if op is not None:
             ops.append(Op(op.kind, op.table, op.name, op.variant, {**op.attrs, **options}))
+    if any(op.kind == "add_constraint" and op.variant == "primary" for op in ops):
+        # DROP PRIMARY KEY, ADD PRIMARY KEY (...): the new key is built in place, nothing is copied
+        ops = [Op(op.kind, op.table, op.name, "", op.attrs) if op.kind == "drop_constraint" and op.variant == "primary"
+               else op for op in ops]
     return ops
 
 
@@ -170,7 +175,7 @@ def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
     if head in ("ALGORITHM", "LOCK"):
         return None
     if head == "ADD":
-        return add_clause(table, c, w)
+        return add_clause(table, c, w, family)
     if head == "DROP":
         return drop_clause(table, c, w)
     if head in ("MODIFY", "CHANGE"):
@@ -235,10 +240,10 @@ def column_definition(c: list[Token]) -> dict[str, object]:
             "position": "FIRST" in w or "AFTER" in w, "has_default": "DEFAULT" in w}
 
 
-def add_clause(table: str, c: list[Token], w: list[str]) -> Op:
+def add_clause(table: str, c: list[Token], w: list[str], family: str) -> Op:
     i = 2 if len(w) > 1 and w[1] == "COLUMN" else 1
     if w[i] not in _NOT_COLUMN:
-        return add_column(table, c, w, i)
+        return add_column(table, c, w, i, family)
     name = None
     if w[i] == "CONSTRAINT":
         if w[i + 1] not in _NOT_COLUMN:
@@ -260,7 +265,7 @@ def add_clause(table: str, c: list[Token], w: list[str]) -> Op:
     return Op("add_constraint", table, name, ctype, attrs)
 
 
-def add_column(table: str, c: list[Token], w: list[str], i: int) -> Op:
+def add_column(table: str, c: list[Token], w: list[str], i: int, family: str) -> Op:
     col = c[i].name
     rest = w[i + 1:]
     not_null = any(rest[k:k + 2] == ["NOT", "NULL"] for k in range(len(rest)))
@@ -268,8 +273,12 @@ def add_column(table: str, c: list[Token], w: list[str], i: int) -> Op:
     volatile = False
     if has_default:
         after = c[i + 1 + rest.index("DEFAULT") + 1:]
-        volatile = bool(after) and (after[0].upper in _VOLATILE or after[0].text == "(")
-    stored = "STORED" in rest or ("AS" in rest and "VIRTUAL" not in rest and "GENERATED" in rest)
+        # SQLite refuses any non-constant default; MySQL/MariaDB store CURRENT_TIMESTAMP-like defaults in
+        # the dictionary, but evaluate an expression (or UUID(), RAND()) per row by copying the table
+        kinds = _VOLATILE if family == "sqlite" else _PER_ROW
+        volatile = bool(after) and (after[0].upper in kinds or after[0].text == "(")
+    stored = "STORED" in rest or "PERSISTENT" in rest or ("AS" in rest and "VIRTUAL" not in rest
+                                                           and "GENERATED" in rest)
     facts = {"column": col, "not_null": not_null, "has_default": has_default, "volatile_default": volatile,
              "stored_generated": stored, "auto_increment": "AUTO_INCREMENT" in rest or "AUTOINCREMENT" in rest,
              "keyed": "PRIMARY" in rest or "UNIQUE" in rest, "positioned": "FIRST" in rest or "AFTER" in rest,

@@ -19,7 +19,7 @@ from dualpath.risk.ops.pgtruth import pg_always_true
 
 VOLATILE_FUNCTIONS = {
     "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4", "uuidv4", "uuidv7",
-    "nextval", "clock_timestamp", "timeofday", "txid_current", "statement_timestamp", "setseed",
+    "nextval", "clock_timestamp", "timeofday", "setseed",  # statement_timestamp(), txid_current(): stable
 }
 SERIAL_TYPES = {"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"}
 TIMEOUTS = {"lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"}
