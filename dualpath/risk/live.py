@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from dualpath.changes import Change
     from dualpath.risk.schema import Schema
 
 # rough sequential rewrite speed of a busy production server; only for the order of magnitude
@@ -83,6 +86,32 @@ def read_live(url: str) -> LiveTarget:
         return replace(live, schema=replace(live.schema, estimator=None) if live.schema else None)
 
 
+def known_schema(conn: Connection, family: str, flavor: str, version: tuple[int, ...], sizes: dict[str, Any],
+                 changes: Sequence[Change]) -> Schema | None:
+    """The schema for a plan: read now, with the planner's estimate of every data change in ``changes``
+    taken while the connection is open (the plan is built after it closes)."""
+    from dualpath.risk.catalogue import family_of
+    from dualpath.risk.estimate import estimator
+    from dualpath.risk.ops import SqlSyntaxError, extract_ops
+    from dualpath.risk.schema_read import read_schema
+
+    if family == "sqlite":
+        return None  # nothing to read: rules say what they depend on
+    schema = read_schema(conn, family, flavor, version)
+    estimate = estimator(conn, family, {n: TableSize(int(s.rows), int(s.bytes)) for n, s in sizes.items()})
+    known = {}
+    for change in changes:
+        for statement in (*change.forward, *(change.rollback or ())):
+            try:
+                kinds = {op.kind for op in extract_ops(statement.text, family_of(flavor))}
+            except SqlSyntaxError:
+                continue
+            if kinds & {"update", "delete", "insert_select"}:
+                known[statement.text] = estimate(statement.text)
+    schema.estimator = known.get
+    return schema
+
+
 @contextmanager
 def live_target(url: str) -> Iterator[LiveTarget]:
     """The live facts, with a connection kept open to estimate data changes until the block ends."""
@@ -100,6 +129,7 @@ def live_target(url: str) -> Iterator[LiveTarget]:
         rows = conn.execute(text(query)).all() if query else []
         sizes = {f"{schema}.{table}".lower(): TableSize(rows=int(count or 0), bytes=int(size or 0))
                  for schema, table, count, size in rows}
-        schema = read_schema(conn, engine.name, flavor, version)
-        schema.estimator = estimator(conn, engine.name, sizes)
+        schema = read_schema(conn, engine.name, flavor, version) if engine.name != "sqlite" else None
+        if schema is not None:
+            schema.estimator = estimator(conn, engine.name, sizes)
         yield LiveTarget(flavor=flavor, version=version, sizes=sizes, schema=schema)

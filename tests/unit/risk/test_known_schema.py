@@ -203,3 +203,17 @@ def test_mariadb_add_column_to_a_table_with_a_fulltext_index_blocks_writes() -> 
     assert any(f.depends for f in lint(sql, None, dialect="mariadb"))
     assert not any(f.depends for f in lint("ALTER TABLE articles ADD COLUMN v INT, ALGORITHM=INSTANT;", None,
                                            dialect="mariadb"))
+
+
+def test_json_output_names_what_a_finding_depends_on(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    from dualpath.risk.lint import run_lint
+
+    sql = Path(str(tmp_path)) / "a.sql"
+    sql.write_text("ALTER TABLE orders ALTER COLUMN code TYPE varchar(50);\nALTER TABLE orders DROP COLUMN note;\n")
+    out, _ = run_lint([sql], dialect="postgresql", fmt="json")
+    found = {f["rule"]: f for f in json.loads(out)}
+    assert found["DP009"]["depends"] == "the current type of orders.code"
+    assert "depends" not in found["DP012"]  # known from the SQL alone
