@@ -109,7 +109,7 @@ lint reads the server's catalogs and asks its planner (`EXPLAIN`, in a read-only
 runs). Without a server the finding says what it depends on (`depends` in `--format json`) instead
 of guessing.
 
-The definition is checked by measurement: `tests/integration/test_catalogue_honesty.py` runs 240
+The definition is checked by measurement: `tests/integration/test_catalogue_honesty.py` runs over 250
 statements (tests/corpus, both engines, about half of them safe ones that look dangerous) on real
 servers, labels each by what the server did (a second session blocked, a new relfilenode, rows
 scanned or copied, `ALGORITHM=`/`LOCK=NONE` accepted or refused, data gone, an application query

@@ -2,7 +2,7 @@
 
 Two parts.
 
-The measured corpus (tests/corpus): 240 statements written for dualpath, PostgreSQL and MariaDB,
+The measured corpus (tests/corpus): over 250 statements written for dualpath, PostgreSQL and MariaDB,
 about half of them safe ones that look dangerous. Each runs on a freshly reset database (one per
 engine) and is labelled hazard or safe by what the server did (tests/corpus/hazard.py holds the
 definition, docs/rules/index.md says it in words): a second session blocked while a rewrite,

@@ -4,6 +4,8 @@ corpus (tests/integration/test_catalogue_honesty.py) reads them from real server
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dualpath.changes import Change
@@ -205,13 +207,12 @@ def test_mariadb_add_column_to_a_table_with_a_fulltext_index_blocks_writes() -> 
                                            dialect="mariadb"))
 
 
-def test_json_output_names_what_a_finding_depends_on(tmp_path: object) -> None:
+def test_json_output_names_what_a_finding_depends_on(tmp_path: Path) -> None:
     import json
-    from pathlib import Path
 
     from dualpath.risk.lint import run_lint
 
-    sql = Path(str(tmp_path)) / "a.sql"
+    sql = tmp_path / "a.sql"
     sql.write_text("ALTER TABLE orders ALTER COLUMN code TYPE varchar(50);\nALTER TABLE orders DROP COLUMN note;\n")
     out, _ = run_lint([sql], dialect="postgresql", fmt="json")
     found = {f["rule"]: f for f in json.loads(out)}
