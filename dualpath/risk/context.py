@@ -16,7 +16,9 @@ from dualpath.risk.schema import Schema
 
 BIG_ROWS = 1_000_000
 BIG_BYTES = 1 << 30
-ESCALATED: dict[Severity, Severity] = {"info": "warning", "warning": "error", "error": "error"}
+# a hazard on a big table is an outage, not a nuisance; a remark (info) stays a remark: a brief lock or an
+# online rebuild does not become a hazard because the table is big
+ESCALATED: dict[Severity, Severity] = {"info": "info", "warning": "error", "error": "error"}
 
 
 @dataclass
