@@ -22,9 +22,10 @@ from dualpath.rehearse import Measured
 from dualpath.risk.catalogue import Catalogue, catalogue_for
 from dualpath.risk.check import build_context, check_change
 from dualpath.risk.context import Item, same_name
-from dualpath.risk.live import TableSize
+from dualpath.risk.live import TableSize, known_schema
 from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Effect, Finding, severity_rank
+from dualpath.risk.schema import Schema
 
 DESTRUCTIVE = frozenset({"drop_table", "drop_column", "truncate", "drop_database"})
 INDEX_KINDS = frozenset({"create_index", "drop_index", "reindex"})
@@ -43,6 +44,7 @@ class TargetState:
     lock_timeout_ms: int = 2000
     queries: dict[str, str] = field(default_factory=dict)  # label → SQL to check the server by hand
     statement_rows: dict[str, int] = field(default_factory=dict)  # UPDATE/DELETE ... WHERE → planner's rows
+    schema: Schema | None = None  # the current schema, with the planner's estimates for the changes' DML
 
     def size_of(self, table: str | None) -> TableStats | None:
         if table is None:
@@ -148,9 +150,10 @@ def read_target(engine: Engine, label: str, lock_timeout_ms: int = 2000,
         conn.rollback()
         rows = filtered_rows(engine, conn, changes, catalogue_for(engine.flavor, version))
         conn.rollback()
+        schema = known_schema(conn, engine.name, engine.flavor, version, sizes, changes)
     return TargetState(label=label, flavor=engine.flavor, version=version, sizes=sizes,
                        transactional_ddl=engine.transactional_ddl, lock_timeout_ms=lock_timeout_ms,
-                       queries=engine.check_queries, statement_rows=rows)
+                       queries=engine.check_queries, statement_rows=rows, schema=schema)
 
 
 def filtered_rows(engine: Engine, conn: Connection, changes: Sequence[Change], catalogue: Catalogue
@@ -180,7 +183,7 @@ def build_plan(changes: Sequence[Change], target: TargetState, *, settings: Sett
     risk_sizes = {name: TableSize(s.rows, s.bytes) for name, s in target.sizes.items()}
     planned, steps, rollback_steps, findings = [], [], [], []
     for change in changes:
-        context = build_context(change, catalogue, knows_rollback=True, sizes=risk_sizes)
+        context = build_context(change, catalogue, knows_rollback=True, sizes=risk_sizes, schema=target.schema)
         created = {t for item in context.forward for t in item.new_tables} | _created_here(context.forward)
         scope = _transaction_scope(change, target.transactional_ddl)
         ups = [_step(f"{change.version}.{n}", change, item, "up", scope, target, speed, created=set(),
@@ -195,7 +198,7 @@ def build_plan(changes: Sequence[Change], target: TargetState, *, settings: Sett
         rollback_steps += downs
         findings += check_change(change, catalogue, knows_rollback=True, sizes=risk_sizes,
                                  measured=[m for m in measured if m.version == change.version],
-                                 measurement=measurement)
+                                 measurement=measurement, schema=target.schema)
         planned.append(_planned_change(change, ups, downs, context.forward, settings))
     findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line, f.rule))
     return Plan(target=target.label, engine=target.flavor, version=".".join(map(str, target.version)),

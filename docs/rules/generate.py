@@ -101,7 +101,8 @@ def index(rules: tuple[Rule, ...]) -> str:
             "| rule | title | severity | engines |", "| --- | --- | --- | --- |"]
     rows += [f"| [{r.id}]({r.id}.md) | {r.title} | {r.severity} | {', '.join(r.engines)} |" for r in rules]
     rows += ["", "`DP000` is not a rule: it marks SQL or a migration file that cannot be read, with the "
-             "parser's message and location. The other statements and files are still linted.", "", MEASURED]
+             "parser's message and location. The other statements and files are still linted.", "",
+             HAZARD, "", MEASURED]
     return "\n".join(rows) + "\n"
 
 
@@ -179,6 +180,41 @@ server refuses the statement (a view on a dropped column in PostgreSQL), warning
 or is dropped with it (CASCADE; a MariaDB view on a dropped column), info when it follows a rename.
 
 The cost per statement is measured by `bench/measure.py` (docs/benchmarks.md)."""
+
+
+HAZARD = """## What counts as a hazard
+
+A warning or an error is lint saying *hazard*; info is a remark worth reading, not an alarm. A
+hazard is a statement (or a change) that, on a large and busy table:
+
+1. **blocks other sessions for a time that grows with the table**: it holds a lock that makes reads
+   or writes wait (PostgreSQL's lock modes; MariaDB/MySQL refusing `LOCK=NONE`) while it rewrites
+   the table, scans it, builds an index or copies rows. A lock held for a catalog change only
+   (adding a nullable column, dropping an index, detaching a partition) is not one: the wait does
+   not grow with the table, and dualpath runs every statement under a lock timeout;
+2. **destroys data or breaks running code**: it drops a table or a column that holds rows, empties
+   a table, or makes a query the running application sends fail (renamed or dropped columns,
+   tables and views, a renamed enum label, a sequence moved back below values it handed out, a
+   NOT NULL column that inserts do not name);
+3. **is made hazardous by its transaction**: a data change or a scan that runs while an earlier
+   statement of the same transaction holds ACCESS EXCLUSIVE (VALIDATE right after NOT VALID,
+   ALTER then a backfill), or CONCURRENTLY inside a transaction, which the server refuses;
+4. **is unbatched mass DML**: one statement that changes at least 10% of a table's rows (no
+   WHERE, a WHERE that is true for every row, an INSERT ... SELECT of a big table).
+
+Whether a statement is a hazard often depends on the database as it is: the column's current type
+(`varchar(10)` to `varchar(50)` keeps the table, `int` to `bigint` rewrites it), a validated CHECK
+that proves NOT NULL, a FULLTEXT index on the table, how many rows a WHERE matches. With `--url`
+lint reads the server's catalogs and asks its planner (`EXPLAIN`, in a read-only transaction; nothing
+runs). Without a server the finding says what it depends on (`depends` in `--format json`) instead
+of guessing.
+
+The definition is checked by measurement: `tests/integration/test_catalogue_honesty.py` runs over 250
+statements (tests/corpus, both engines, about half of them safe ones that look dangerous) on real
+servers, labels each by what the server did (a second session blocked, a new relfilenode, rows
+scanned or copied, `ALGORITHM=`/`LOCK=NONE` accepted or refused, data gone, an application query
+failing) and asserts that lint agrees. `bench/lint.py` reports recall and false alarms on the same
+corpus next to squawk's."""
 
 
 def pages() -> dict[str, str]:

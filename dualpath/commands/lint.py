@@ -26,8 +26,8 @@ def lint(
     paths: Annotated[list[Path], typer.Argument(help="migration folders or .sql files")],
     dialect: Annotated[str, typer.Option("--dialect", help="postgresql|mysql|sqlite")] = "postgresql",
     engine_version: Annotated[str | None, typer.Option("--engine-version", help="server version, e.g. 15")] = None,
-    url: Annotated[str | None, typer.Option("--url", help="read version and sizes from here, and measure "
-                                                        "the pending changes on a shadow of it")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="judge with this server's schema and sizes, and "
+                                                        "measure the pending changes on a shadow of it")] = None,
     format: Annotated[str, typer.Option("--format", help="text|json|sarif|github")] = "text",
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="warning|error")] = None,
     runner: Annotated[str, typer.Option("--runner", help="dualpath|other: who runs these files")] = "dualpath",

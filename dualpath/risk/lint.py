@@ -10,7 +10,7 @@ from dualpath.changes import Change, Directive, Statement
 from dualpath.errors import DualpathError, UsageError
 from dualpath.risk.catalogue import Catalogue, Version, catalogue_for, family_of, normalise_dialect
 from dualpath.risk.check import SYNTAX_RULE, check_change
-from dualpath.risk.live import LiveTarget, TableSize
+from dualpath.risk.live import LiveTarget
 from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Finding, severity_rank
 from dualpath.risk.registry import check_rule_ids
@@ -27,22 +27,34 @@ def lint_paths(paths: list[Path], *, dialect: str, version: Version | None = Non
     """Findings for every path: a migration folder (read with its layout) or single .sql files.
 
     A file that cannot be read or parsed becomes a finding; the other files are still linted. With
-    ``url`` the changes not yet applied there are also measured on a shadow of it (risk/measure);
-    ``echo`` gets what could not be measured.
+    ``url`` the rules also see the server's current schema (and its planner's estimates), and the changes
+    not yet applied there are measured on a shadow of it (risk/measure); ``echo`` gets what could not be
+    measured.
     """
     check_rule_ids(disabled)
-    live = _read_live(url) if url else None
-    catalogue = _catalogue(dialect, version, live)
-    sizes = live.sizes if live else {}
-    read = [read_path(Path(path), catalogue) for path in paths]
-    measurement = None
-    if url:
+    if url is None:
+        return _lint_all(paths, dialect, version, None, disabled, runner, None)
+    from dualpath.risk.live import live_target
+
+    with live_target(url) as live:
+        catalogue = _catalogue(dialect, version, live)
+        read = [read_path(Path(path), catalogue) for path in paths]
         measurement = _measure(url, [c for changes, _ in read for c, _ in changes], catalogue, pii_columns)
         for note in measurement.notes:
             echo(f"note: {note}")
+        return _lint_all(paths, dialect, version, live, disabled, runner, measurement, read)
+
+
+def _lint_all(paths: list[Path], dialect: str, version: Version | None, live: LiveTarget | None,
+              disabled: set[str] | frozenset[str], runner: str, measurement: Measurement | None,
+              read: list[tuple[list[tuple[Change, bool]], list[tuple[DualpathError, Path]]]] | None = None,
+              ) -> list[Finding]:
+    catalogue = _catalogue(dialect, version, live)
+    if read is None:
+        read = [read_path(Path(path), catalogue) for path in paths]
     findings: list[Finding] = []
     for changes, errors in read:
-        findings.extend(_lint_path(changes, errors, catalogue, disabled, sizes, runner, measurement))
+        findings.extend(_lint_path(changes, errors, catalogue, disabled, live, runner, measurement))
     return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule))
 
 
@@ -52,12 +64,6 @@ def _measure(url: str, changes: list[Change], catalogue: Catalogue, pii_columns:
 
     engine = open_engine(url)
     return measure_changes(engine, changes, catalogue, applied=applied_versions(engine), pii_columns=pii_columns)
-
-
-def _read_live(url: str) -> LiveTarget:
-    from dualpath.risk.live import read_live
-
-    return read_live(url)
 
 
 def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -> Catalogue:
@@ -72,12 +78,13 @@ def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -
 
 
 def _lint_path(changes: list[tuple[Change, bool]], errors: list[tuple[DualpathError, Path]], catalogue: Catalogue,
-               disabled: set[str] | frozenset[str], sizes: dict[str, TableSize], runner: str,
+               disabled: set[str] | frozenset[str], live: LiveTarget | None, runner: str,
                measurement: Measurement | None) -> list[Finding]:
     found = [_error_finding(exc, where, disabled) for exc, where in errors]
+    sizes = live.sizes if live else {}
     for change, knows_rollback in changes:
         found.extend(check_change(change, catalogue, knows_rollback=knows_rollback, disabled=disabled, sizes=sizes,
-                                  runner=runner, measurement=measurement))
+                                  runner=runner, measurement=measurement, schema=live.schema if live else None))
     return found
 
 

@@ -51,14 +51,23 @@ class OpRule(Rule):
     """A rule about operations of some kinds: override ``applies`` and ``message``."""
 
     kinds: ClassVar[tuple[str, ...]] = ()
+    # the rule judges what the operation costs: when that depends on the current schema (no --url),
+    # its findings say so (the operation's attrs["depends"], set by risk/judge.py)
+    judges_cost: ClassVar[bool] = False
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for item, effect in ctx.effects(*self.kinds):
             if self.applies(ctx, item, effect):
-                yield ctx.finding(self, item, self.message(ctx, effect), table=effect.table)
+                depends = str(effect.op.get("depends", "")) if self.judges_cost and effect.op else ""
+                yield ctx.finding(self, item, self.message(ctx, effect), table=effect.table,
+                                  severity=self.level(ctx, item, effect), depends=depends)
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return True
+
+    def level(self, ctx: Context, item: Item, effect: Effect) -> Severity | None:
+        """The severity of this finding, when it differs from the rule's."""
+        return None
 
     def message(self, ctx: Context, effect: Effect) -> str:
         return f"{self.title}: {describe(effect)}"

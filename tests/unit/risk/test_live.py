@@ -64,3 +64,20 @@ def seed_orders(url: str, backend: str, rows: int) -> None:
         conn.execute(text("INSERT INTO orders (id, total) VALUES (:id, 1)"), [{"id": i} for i in range(rows)])
         conn.execute(text("ANALYZE orders" if backend == "postgresql" else "ANALYZE TABLE orders"))
     engine.dispose()
+
+
+def test_a_remark_stays_a_remark_on_a_big_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Size escalates hazards (warning → error), not remarks: an online step stays info however big."""
+    from dualpath.changes import Change
+    from dualpath.risk.catalogue import catalogue_for
+    from dualpath.risk.check import check_change
+    from dualpath.risk.live import TableSize
+    from dualpath.sql import split_statements
+
+    sql = "ALTER TABLE orders FORCE;\nALTER TABLE orders MODIFY total DECIMAL(20, 4);"
+    change = Change(version="1", description="x", forward=tuple(split_statements(sql, file="a.sql", dialect="mysql")),
+                    rollback=(), file="a.sql")
+    found = check_change(change, catalogue_for("mariadb", (10, 11)), knows_rollback=False,
+                         sizes={"shop.orders": TableSize(rows=5_000_000, bytes=2 << 30)})
+    severities = {f.rule: f.severity for f in found}
+    assert severities["DP052"] == "info" and severities["DP051"] == "error"  # online rebuild; a copy
