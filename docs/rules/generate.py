@@ -157,13 +157,17 @@ half of a table's sampled rows in one unbatched statement with a WHERE (without 
 The message says what was measured ("measured on a shadow: table rewritten, 2 indexes rebuilt;
 ACCESS EXCLUSIVE held until COMMIT, blocking reads and writes on orders") followed by the live
 table's size; from a million rows or a GiB on the target the finding is an error. A statement the
-shadow refuses is reported with the server's message (unless what it makes exists already, or the
+shadow refuses is reported with the server's message (a data change refused on the sampled rows is not: a
+key taken or a row missing in a sample says nothing of the target's rows) (unless what it makes exists already, or the
 sampled rows broke a foreign key, which a sample cannot promise to keep).
 
 **How measurement and rules combine.** For a statement that was measured, these static rules give way
 to the measurement, because it settles what they guess: DP001, DP003, DP004, DP005, DP006, DP008,
-DP009, DP015, DP016, DP031, DP036, DP037, DP038, DP039, DP043, DP059, DP060 (PostgreSQL) and DP051,
-DP052, DP053, DP054, DP055 (MySQL/MariaDB). So `ALTER COLUMN v TYPE text` from `varchar(20)` reports
+DP009, DP015, DP016, DP031, DP036, DP037, DP038, DP039, DP059, DP060 (PostgreSQL) and DP051,
+DP052, DP053, DP054, DP055 (MySQL/MariaDB). How many rows a data change touches (DP042, DP043, DP044) stays
+with the rules, which ask the live table's planner: a 10-row sample cannot tell (DP080 judges
+mass DML from the sample only where no live schema was read).
+So `ALTER COLUMN v TYPE text` from `varchar(20)` reports
 nothing (no rewrite measured), while `TYPE bigint` from `int` reports DP080 with the rewrite. Every
 other rule (data loss, running code, transactions, rollbacks, timeouts, style) is reported as
 without a server. Statements not measured (rollbacks, the statements after one the shadow refused in

@@ -75,9 +75,11 @@ def test_without_the_privilege_for_a_shadow_lint_says_so_and_still_names_depende
 def test_lint_url_measures_only_what_the_target_has_not_applied(pg_url: str, tmp_path: Path) -> None:
     load(pg_url, "CREATE TABLE t (id int PRIMARY KEY, n int);\n"
                  "INSERT INTO t SELECT g, g FROM generate_series(1, 10) g;")
-    migrations = folder(tmp_path, "UPDATE t SET n = n + 1 WHERE n > 0;\n", "UPDATE t SET n = n - 1 WHERE n > 0;\n")
-    (migrations / "V2__more.sql").write_text("UPDATE t SET n = n + 2 WHERE n > 0;\n")
-    (migrations / "U2__more.sql").write_text("UPDATE t SET n = n - 2 WHERE n > 0;\n")
+    # rewrites (DP080 on a shadow): the probe of which changes were measured
+    migrations = folder(tmp_path, "ALTER TABLE t ALTER COLUMN n TYPE bigint;\n",
+                        "ALTER TABLE t ALTER COLUMN n TYPE int;\n")
+    (migrations / "V2__more.sql").write_text("ALTER TABLE t ALTER COLUMN id TYPE bigint;\n")
+    (migrations / "U2__more.sql").write_text("ALTER TABLE t ALTER COLUMN id TYPE int;\n")
     assert run_cli("apply", "--url", pg_url, "--migrations", str(migrations), "--to", "1").exit_code == 0
     result = run_cli("lint", "--url", pg_url, "--format", "json", str(migrations))
     measured = {Path(f["file"]).name for f in json.loads(result.stdout) if f["rule"] == "DP080"}

@@ -161,7 +161,8 @@ def _indexes(table: int, before: Snapshot, after: Snapshot) -> tuple[tuple[str, 
     old = {r.name: r.storage for r in before.values() if r.table == table}
     new = {r.name: r.storage for r in after.values() if r.table == table}
     rebuilt = tuple(sorted(n for n, s in new.items() if n in old and old[n] != s))
-    built = tuple(sorted(n for n in new if n not in old))
+    # an index renamed onto a constraint (ADD ... USING INDEX) keeps its storage: not built
+    built = tuple(sorted(n for n in new if n not in old and new[n] not in set(old.values())))
     return rebuilt, built
 
 
