@@ -45,7 +45,7 @@ def run_demo(keep: Path | None, echo: Echo = print, url: str | None = None, appr
     tenants = prepare_tenants(work, url, echo)
     config = write_config(work, tenants)
     echo(f"[bold]3. migrate[/] the tenants with the Prefect flow (config {config})")
-    from flows.local import local_server, run_flow
+    from dualpath.flows.local import local_server, run_flow
 
     with local_server(work / "prefect", echo):
         params = {"env": "demo", "config": str(config), "approve": approve, "report_dir": str(work)}

@@ -452,9 +452,9 @@ def prepare_validation(tenant: TenantTarget, settings: Settings, runner: Runner,
         conn.rollback()
     if not pending:
         return None
+    from dualpath.expectations import take_baseline
+    from dualpath.expectations.project import bind_suites
     from dualpath.validate import derive_invariants, snapshot_schema
-    from expectations import take_baseline
-    from expectations.project import bind_suites
 
     url = tenant.resolved_url()
     invariants = derive_invariants(pending, snapshot_schema(url), tolerances=options.tolerances)
@@ -479,7 +479,7 @@ def run_validation(tenant: TenantTarget, plan: ValidationPlan | None,
     ``record`` is given, and back to the caller for the report; None when nothing needed checking."""
     if plan is None:
         return None
-    from expectations import check
+    from dualpath.expectations import check
 
     result = check(plan.url, plan.invariants, plan.baseline, suites=plan.suites, tenant=tenant.name,
                    sample_size=plan.sample_size)

@@ -11,7 +11,7 @@ import os
 # Before GX is imported anywhere: no usage statistics from migration hosts.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
+from dualpath.expectations.runner import check  # noqa: E402
 from dualpath.validation.baseline import Baseline, take_baseline  # noqa: E402
-from expectations.runner import check  # noqa: E402
 
 __all__ = ["Baseline", "check", "take_baseline"]

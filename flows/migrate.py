@@ -17,6 +17,8 @@ from pydantic import ValidationError
 
 from dualpath.changes import Change
 from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
+from dualpath.flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_approval
+from dualpath.flows.links import artifacts_url, run_links, ui_base
 from dualpath.gates import refuse_failed_gates
 from dualpath.notify import Approval, Completion, Failure, Notifier, PlanSummary, Rollback, RunInfo, slack_settings
 from dualpath.redaction import redact
@@ -30,6 +32,16 @@ from dualpath.rollout import (
     should_halt,
     skip_remaining,
 )
+from dualpath.tasks.checks import (
+    backup_tenant,
+    blocking_findings,
+    ensure_host_limits,
+    lint_changes,
+    run_gates,
+    window_gate,
+)
+from dualpath.tasks.report import publish_report
+from dualpath.tasks.tenant import apply_tenant, fingerprint_tenant, plan_tenant, preflight_tenant, rollback_tenant
 from dualpath.tenants import (
     EnvironmentContext,
     Preflight,
@@ -41,11 +53,6 @@ from dualpath.tenants import (
     read_tenant_changes,
     resolve_tenants,
 )
-from flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_approval
-from flows.links import artifacts_url, run_links, ui_base
-from tasks.checks import backup_tenant, blocking_findings, ensure_host_limits, lint_changes, run_gates, window_gate
-from tasks.report import publish_report
-from tasks.tenant import apply_tenant, fingerprint_tenant, plan_tenant, preflight_tenant, rollback_tenant
 
 
 @dataclass

@@ -17,9 +17,9 @@ from dualpath.changes import Change
 from dualpath.gates import GateResult, check_gates
 from dualpath.risk.lint import lint_paths
 from dualpath.risk.model import Finding, severity_rank
+from dualpath.tasks.common import TASK_OPTIONS, retry_transient
 from dualpath.tenants import TenantTarget
 from dualpath.windows import check_window, describe_wait, parse_window
-from tasks.common import TASK_OPTIONS, retry_transient
 
 
 @task(name="window-gate", **TASK_OPTIONS)

@@ -14,9 +14,9 @@ from prefect.concurrency.sync import concurrency
 
 from dualpath import tenants as core
 from dualpath.history import make_actor
+from dualpath.tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
 from dualpath.tenants import Preflight, TenantTarget
 from dualpath.validation.results import ValidationResult
-from tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
 
 
 def _runner(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
