@@ -454,7 +454,7 @@ def prepare_validation(tenant: TenantTarget, settings: Settings, runner: Runner,
         return None
     from dualpath.expectations import take_baseline
     from dualpath.expectations.project import bind_suites
-    from dualpath.validate import derive_invariants, snapshot_schema
+    from dualpath.validation.invariants import derive_invariants, snapshot_schema
 
     url = tenant.resolved_url()
     invariants = derive_invariants(pending, snapshot_schema(url), tolerances=options.tolerances)

@@ -19,8 +19,8 @@ from dualpath.engines import open_engine
 from dualpath.expectations.build import REF, build_expectation
 from dualpath.expectations.project import BoundSuite
 from dualpath.urls import parse_url, redact, reveal, safe_url
-from dualpath.validate import Invariant
 from dualpath.validation.baseline import Baseline, checksum_columns
+from dualpath.validation.invariants import Invariant
 from dualpath.validation.results import Outcome, ValidationResult
 
 # GX's data source per backend: PostgreSQL has its own, MySQL/MariaDB go through plain SQLAlchemy.

@@ -27,7 +27,7 @@ def validate_cmd(url: UrlOpt = None, suite: SuiteOpt = None, tenant: TenantOpt =
     from dualpath.expectations.project import bind_suites
     from dualpath.target import resolve_target
     from dualpath.urls import reveal, safe_url
-    from dualpath.validate import integrity_invariants, snapshot_schema
+    from dualpath.validation.invariants import integrity_invariants, snapshot_schema
     from dualpath.validation.results import to_markdown
     from dualpath.validation.settings import resolve_dir, validation_settings
 

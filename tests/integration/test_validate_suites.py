@@ -16,7 +16,7 @@ from dualpath.changes import Change
 from dualpath.engines import open_engine
 from dualpath.expectations import check, take_baseline
 from dualpath.sources import read_changes
-from dualpath.validate import Invariant, derive_invariants, snapshot_schema
+from dualpath.validation.invariants import Invariant, derive_invariants, snapshot_schema
 from dualpath.validation.results import ValidationResult, to_markdown
 from tests.integration.helpers import dialect_of, run_cli, write_config
 

@@ -10,7 +10,7 @@ import pytest
 
 from dualpath.changes import Change, Statement
 from dualpath.sources import read_changes
-from dualpath.validate import Invariant, derive_invariants
+from dualpath.validation.invariants import Invariant, derive_invariants
 from dualpath.validation.schema import ForeignKey, SchemaSnapshot, TableShape
 from dualpath.validation.statements import read_data_statement
 
