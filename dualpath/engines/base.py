@@ -367,7 +367,7 @@ class SqlEngine:
 
     def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]:
         """AND ``sentinel`` into the WHERE that reads ``table``: (rewritten SQL, qualifier of its columns)."""
-        from dualpath.batching.rewrite import restrict_with_sqlglot
+        from dualpath.engines.key_range import restrict_with_sqlglot
 
         return restrict_with_sqlglot(sql, table, sentinel, self.name)
 

@@ -297,7 +297,7 @@ class PostgresEngine(SqlEngine):
 
     def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]:
         """pglast: PostgreSQL's own parser, so any statement PostgreSQL accepts is understood."""
-        from dualpath.batching.rewrite import restrict_with_pglast
+        from dualpath.engines.key_range import restrict_with_pglast
 
         return restrict_with_pglast(sql, table, sentinel)
 
