@@ -36,7 +36,7 @@ def lint(
 ) -> None:
     """Lock levels, rewrites and hazards of every statement, with the safe alternative."""
     from dualpath.config import find_config, lint_config, load_settings
-    from dualpath.risk.lint import run_lint
+    from dualpath.lint import run_lint
 
     settings = load_settings(find_config(config))
     target_url = None
