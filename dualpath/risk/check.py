@@ -9,7 +9,7 @@ from dualpath.risk.catalogue import Catalogue, family_of
 from dualpath.risk.context import Context, Item, read_part
 from dualpath.risk.live import TableSize
 from dualpath.risk.model import Finding, Measured
-from dualpath.risk.registry import rules_for
+from dualpath.risk.registry import all_rules, rules_for
 
 SYNTAX_RULE = "DP000"
 
@@ -37,6 +37,11 @@ def check_change(change: Change, catalogue: Catalogue, *, knows_rollback: bool =
             continue
         findings.extend(f for f in rule.check(ctx) if not ignored(f, ctx))
     return sorted(findings, key=lambda f: (f.file, f.line, f.rule))
+
+
+def check_rehearsal(measured: Sequence[Measured]) -> list[Finding]:
+    """Findings of the rehearsal-scope rules from what a lock rehearsal measured, without a change."""
+    return [f for rule in all_rules() if rule.scope == "rehearsal" for f in rule.check_measured(measured)]
 
 
 def syntax_finding(ctx: Context, item: Item) -> Finding:
