@@ -14,8 +14,9 @@ import pytest
 
 from dualpath.changes import Change
 from dualpath.engines import open_engine
-from dualpath.expectations import check, take_baseline
+from dualpath.expectations.runner import check
 from dualpath.sources import read_changes
+from dualpath.validation.baseline import take_baseline
 from dualpath.validation.invariants import Invariant, derive_invariants, snapshot_schema
 from dualpath.validation.results import ValidationResult, to_markdown
 from tests.integration.helpers import dialect_of, run_cli, write_config
@@ -134,7 +135,7 @@ def test_results_are_plain_data(sqlite_url: str, tmp_path: Path) -> None:
 
 def test_one_round_per_tenant_is_timed(any_url: str, tmp_path: Path) -> None:
     """Not an assertion on time: prints what one baseline + check costs on the shop (pytest -s)."""
-    import dualpath.expectations  # noqa: F401  (import cost is paid once per process, not per tenant)
+    import dualpath.expectations.runner  # noqa: F401  (import cost is paid once per process, not per tenant)
 
     config, changes = make_shop(any_url, tmp_path)
     started = time.monotonic()
