@@ -18,10 +18,10 @@ from dualpath.backup import (
     scope_fingerprint,
     select_expired,
 )
-from dualpath.backup_cli import parse_tables
-from dualpath.backup_tools import MysqlDumper, PostgresDumper, SqliteDumper, dumper_for, find_tool
+from dualpath.backup.destinations import FileDestination, S3Destination, open_destination
+from dualpath.backup.dump import MysqlDumper, PostgresDumper, SqliteDumper, dumper_for, find_tool
 from dualpath.changes import Change, Directive, Statement
-from dualpath.destinations import FileDestination, S3Destination, open_destination
+from dualpath.commands.backup import parse_tables
 from dualpath.engines import Fingerprint
 from dualpath.errors import InputError, UsageError
 

@@ -27,9 +27,9 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from dualpath.backup_tools import ToolSettings, dumper_for
+from dualpath.backup.destinations import Destination, S3Settings, open_destination, sha256_of
+from dualpath.backup.dump import ToolSettings, dumper_for
 from dualpath.changes import Change
-from dualpath.destinations import Destination, S3Settings, open_destination, sha256_of
 from dualpath.engines import Engine, Fingerprint, open_engine
 from dualpath.errors import (
     ConnectionFailed,

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from dualpath.backup_tools import BackupFailed
+from dualpath.backup.dump import BackupFailed
 from dualpath.errors import ConnectionFailed, InputError, UsageError
 from dualpath.redaction import redact
 
