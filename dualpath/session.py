@@ -147,7 +147,7 @@ class Session:
             return
         from dualpath.config import environment
         from dualpath.errors import DualpathError
-        from dualpath.notify import BreakGlass, Notifier, RunInfo, slack_settings
+        from dualpath.slack.client import BreakGlass, Notifier, RunInfo, slack_settings
 
         try:
             settings = slack_settings(self.settings.slack, env, environment(self.settings, env).slack_channel)

@@ -20,7 +20,6 @@ from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
 from dualpath.flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_approval
 from dualpath.flows.links import artifacts_url, run_links, ui_base
 from dualpath.gates import refuse_failed_gates
-from dualpath.notify import Approval, Completion, Failure, Notifier, PlanSummary, Rollback, RunInfo, slack_settings
 from dualpath.redaction import redact
 from dualpath.rollout import (
     PlanFacts,
@@ -31,6 +30,16 @@ from dualpath.rollout import (
     rollback_order,
     should_halt,
     skip_remaining,
+)
+from dualpath.slack.client import (
+    Approval,
+    Completion,
+    Failure,
+    Notifier,
+    PlanSummary,
+    Rollback,
+    RunInfo,
+    slack_settings,
 )
 from dualpath.tasks.checks import (
     backup_tenant,
@@ -271,7 +280,7 @@ def finish(run: Rollout, outcome: str, report_dir: str | None) -> dict[str, Any]
 
 
 def _progress(run: Rollout, wave: int) -> Any:
-    from dualpath.notify import WaveProgress
+    from dualpath.slack.client import WaveProgress
 
     return WaveProgress(wave=wave, waves=len(run.waves), tenants_done=sum(o.state == "applied" for o in run.outcomes),
                         tenants_total=len(run.targets), tenants_failed=sum(o.state == "failed" for o in run.outcomes),

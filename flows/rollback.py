@@ -16,8 +16,8 @@ from prefect.runtime import flow_run
 from dualpath.errors import RunFailed, UsageError
 from dualpath.flows.approval import preapproved, wait_for_approval
 from dualpath.flows.migrate import open_notifier
-from dualpath.notify import Failure, Rollback, RunInfo
 from dualpath.rollout import TenantRollback, rollback_report_markdown
+from dualpath.slack.client import Failure, Rollback, RunInfo
 from dualpath.tasks.checks import ensure_host_limits
 from dualpath.tasks.report import publish_document
 from dualpath.tasks.tenant import restore_tenant, rollback_tenant, tenant_version

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dualpath.cli import app
-from dualpath.notify import Notifier
+from dualpath.slack.client import Notifier
 from tests.e2e.conftest import MIGRATIONS, pg_tenants, versions, write_config
 from tests.reliability.flow_support import (
     BrokenSlack,

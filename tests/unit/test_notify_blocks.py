@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from dualpath.notify import SlackSettings
-from dualpath.notify_blocks import (
+from dualpath.slack.client import SlackSettings
+from dualpath.slack.messages import (
     Approval,
     Completion,
     Failure,

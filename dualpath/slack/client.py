@@ -1,6 +1,6 @@
 """Slack notifications for a migration run: one status message, details threaded under it.
 
-``Notifier`` sends what ``dualpath.notify_blocks`` builds, through slack-sdk:
+``Notifier`` sends what ``dualpath.slack.messages`` builds, through slack-sdk:
 
 * a bot token (``WebClient``): the run's status message is posted once by ``run_started``
   and updated in place with ``chat.update``; every later event is a threaded reply under it
@@ -37,7 +37,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from dualpath.notify_blocks import (
+from dualpath.slack.messages import (
     Approval,
     BreakGlass,
     Completion,

@@ -1,6 +1,6 @@
 """Slack Block Kit messages for a migration run, built by pure functions from plain data.
 
-Nothing here talks to Slack; ``dualpath.notify`` sends what these functions build.
+Nothing here talks to Slack; ``dualpath.slack.client`` sends what these functions build.
 Every piece of text that comes from a run (targets, errors, file names) is redacted and
 escaped here, and the sender scrubs the whole payload again against configured secrets.
 """
