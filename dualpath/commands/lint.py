@@ -61,7 +61,7 @@ def lint(
 
 
 def _fix(paths: list[Path], dialect: str, engine_version: str | None, disabled: set[str], write: bool) -> None:
-    from dualpath.risk.fix import run_fix
+    from dualpath.risk.fixes.files import run_fix
 
     diff, summary, code = run_fix(paths, dialect=dialect, version=_version(engine_version), disabled=disabled,
                                   write=write)
