@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,15 +85,6 @@ class TenantVersion:
     pending: int
     state: str  # up to date | pending | drifted | failed | unreachable
     detail: str = ""
-
-
-@dataclass
-class TenantRun:
-    """What one tenant did in a run: versions applied, in order, and its state before."""
-
-    name: str
-    start_version: str | None
-    applied: list[str] = field(default_factory=list)
 
 
 def schema_of(url: URL) -> str | None:

@@ -209,10 +209,6 @@ class Notifier:
         """The run's status message, to keep when the run resumes in another process."""
         return self._status.get(run_id)
 
-    def track(self, run_id: str, posted: Posted) -> None:
-        """Adopt a status message posted earlier (e.g. before a pause for approval)."""
-        self._status[run_id] = posted
-
     @_never_raises
     def run_started(self, run: RunInfo) -> Posted | None:
         posted = self._post(build_run_started(run, self.settings.run_url(run.run_id)), "run started")

@@ -360,10 +360,6 @@ def _title(run: RunInfo) -> str:
     return f"{redact_text(run.target)} ({redact_text(run.env)})"
 
 
-def _plain_title(run: RunInfo) -> str:
-    return _title(run)
-
-
 def _ticket(run: RunInfo) -> str:
     if not run.ticket:
         return "—"
