@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 
+from dualpath.engines.base import CONNECT_TIMEOUT_S
 from dualpath.errors import DualpathError, InputError
 from dualpath.urls import endpoint, password_of, redact
 
@@ -130,7 +131,7 @@ class PostgresDumper:
 
     def env(self, url: URL) -> dict[str, str]:
         env = dict(os.environ, PGHOST=url.host or "localhost", PGPORT=str(url.port or 5432),
-                   PGDATABASE=url.database or "postgres", PGCONNECT_TIMEOUT="10")
+                   PGDATABASE=url.database or "postgres", PGCONNECT_TIMEOUT=str(CONNECT_TIMEOUT_S))
         if url.username:
             env["PGUSER"] = url.username
         if password_of(url) is not None:  # user:password@ or ?password=

@@ -36,7 +36,7 @@ from dualpath.urls import endpoint, redact
 
 __all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine"]
 
-CONNECT_TIMEOUT_S = 10
+CONNECT_TIMEOUT_S = 10  # a server that does not answer: drivers' connect_timeout, libpq's PGCONNECT_TIMEOUT
 REACHABILITY_HINT = "check host and port, and that the database server is running"
 
 # What a server error means for the person running dualpath, whatever the dialect's code for it

@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dualpath.engines import mysql_shadow as shadow
-from dualpath.engines.base import RunLockHolder, SqlEngine, format_since, utc_now
+from dualpath.engines.base import CONNECT_TIMEOUT_S, RunLockHolder, SqlEngine, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.engines.verbatim import run_verbatim
@@ -61,7 +61,7 @@ class MySQLEngine(SqlEngine):
     name = "mysql"
     dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
     transactional_ddl = False  # every DDL statement commits implicitly
-    default_connect_args = {"connect_timeout": 10}
+    default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
 
     def __init__(self, url: URL, flavor: str | None = None) -> None:
         super().__init__(url)

@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dualpath.engines import postgres_shadow as shadow
-from dualpath.engines.base import RunLockHolder, SqlEngine, format_since
+from dualpath.engines.base import CONNECT_TIMEOUT_S, RunLockHolder, SqlEngine, format_since
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
 from dualpath.engines.postgres_shadow import SchemaScope, scope_of, sql_literal
 from dualpath.engines.probes import LockReading, TableStats
@@ -75,7 +75,7 @@ class PostgresEngine(SqlEngine):
     name = "postgresql"
     dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
     transactional_ddl = True
-    default_connect_args = {"connect_timeout": 10, "application_name": "dualpath"}
+    default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dualpath"}
 
     # -- connections and errors ----------------------------------------------------------
 
