@@ -453,7 +453,7 @@ class SqlEngine:
 
     # -- shadows, lock readings, calibration: the dialect's probes module answers ------------
 
-    dialect_probes: ModuleType  # engines/<dialect>_shadow.py
+    dialect_probes: ModuleType  # engines/<dialect>/probes.py
 
     def held_locks(self, conn: Connection) -> LockReading:
         return self.dialect_probes.held_locks(conn)  # type: ignore[no-any-return]

@@ -263,7 +263,7 @@ def test_protected_schema_tenants_protect_their_schema_and_the_whole_database(tm
 
 
 def test_lock_keys_name_database_and_schema() -> None:
-    from dualpath.engines.postgres import advisory_key
+    from dualpath.engines.postgres.engine import advisory_key
 
     keys = {advisory_key("shop", s) for s in ("tenant_a", "tenant_b", "TENANT_A")}
     assert len(keys) == 3 and advisory_key("shop", "tenant_a") != advisory_key("shop")

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines import mysql_shadow as shadow
 from dualpath.engines.base import CONNECT_TIMEOUT_S, RunLockHolder, SqlEngine, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
+from dualpath.engines.mysql import probes
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.urls import endpoint, password_of
@@ -59,7 +59,7 @@ def _seconds(ms: int) -> str:
 class MySQLEngine(SqlEngine):
     label = "MySQL/MariaDB"
     name = "mysql"
-    dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
+    dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
     transactional_ddl = False  # every DDL statement commits implicitly
     default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
 
@@ -245,18 +245,18 @@ class MySQLEngine(SqlEngine):
 
     def user_objects(self, conn: Connection) -> list[str]:
         # the run lock's bookkeeping table is ours: a verify holds the lock on a user's shadow while it checks it
-        return [f"{kind.lower()} {name}" for kind, name in shadow.user_objects(conn) if name != LOCK_TABLE]
+        return [f"{kind.lower()} {name}" for kind, name in probes.user_objects(conn) if name != LOCK_TABLE]
 
     def drop_user_objects(self, conn: Connection) -> None:
-        shadow.drop_user_objects(conn, self.quote_ident)
+        probes.drop_user_objects(conn, self.quote_ident)
 
     def copy_schema(self, shadow_url: URL) -> None:
         with self.connect() as conn:
-            statements = list(shadow.schema_statements(conn, self.quote_ident))
+            statements = list(probes.schema_statements(conn, self.quote_ident))
         engine = self.make_sa_engine(shadow_url)
         try:
             with self.open_connection(engine, shadow_url) as conn:
-                shadow.replay(conn, statements)
+                probes.replay(conn, statements)
         finally:
             engine.dispose()
 
@@ -264,14 +264,14 @@ class MySQLEngine(SqlEngine):
         return ["SET SESSION FOREIGN_KEY_CHECKS = 0"]
 
     def table_storage(self, conn: Connection) -> dict[str, str]:
-        return shadow.table_storage(conn, self.flavor)
+        return probes.table_storage(conn, self.flavor)
 
     def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading:
         """DDL commits before its metadata lock can be read: other sessions probe it while it runs."""
-        return shadow.measure_ddl(conn, sql, tables, self.connect, self.quote_ident)
+        return probes.measure_ddl(conn, sql, tables, self.connect, self.quote_ident)
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
-        return shadow.table_sizes(conn)
+        return probes.table_sizes(conn)
 
     # -- fingerprint ---------------------------------------------------------------------
 

@@ -18,10 +18,10 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines import postgres_shadow as shadow
 from dualpath.engines.base import CONNECT_TIMEOUT_S, RunLockHolder, SqlEngine, format_since
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
-from dualpath.engines.postgres_shadow import SchemaScope, scope_of, sql_literal
+from dualpath.engines.postgres import probes
+from dualpath.engines.postgres.probes import SchemaScope, scope_of, sql_literal
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.errors import ConnectionFailed
 from dualpath.urls import endpoint
@@ -73,7 +73,7 @@ def _lock_sql(run_id: str, host: str) -> str:
 class PostgresEngine(SqlEngine):
     label = "PostgreSQL"
     name = "postgresql"
-    dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
+    dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
     transactional_ddl = True
     default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dualpath"}
 
@@ -240,10 +240,10 @@ class PostgresEngine(SqlEngine):
         return f"{row[2].isoformat()}:{row[1]}/{row[0]}"
 
     def user_objects(self, conn: Connection) -> list[str]:
-        return [f"{kind} {name}" for kind, name in shadow.user_objects(conn)]
+        return [f"{kind} {name}" for kind, name in probes.user_objects(conn)]
 
     def drop_user_objects(self, conn: Connection) -> None:
-        shadow.drop_user_objects(conn)
+        probes.drop_user_objects(conn)
 
     def table_exists(self, conn: Connection, name: str) -> bool:
         quoted = ".".join(self.quote_ident(part) for part in name.split("."))
@@ -261,24 +261,24 @@ class PostgresEngine(SqlEngine):
 
     def copy_schema(self, shadow_url: URL) -> None:
         """The shadow keeps this URL's options, so a tenant's shadow holds (and searches) its schema only."""
-        shadow.copy_schema(self.url, shadow_url, self.scope)
+        probes.copy_schema(self.url, shadow_url, self.scope)
 
     def load_statements(self) -> list[str]:
         return ["SET session_replication_role = replica"]  # FK triggers off: sampled rows load in any order
 
     def table_storage(self, conn: Connection) -> dict[str, str]:
-        return shadow.table_storage(conn, self.scope)
+        return probes.table_storage(conn, self.scope)
 
     def held_locks(self, conn: Connection) -> LockReading:
-        return shadow.held_locks(conn, self.scope)
+        return probes.held_locks(conn, self.scope)
 
     def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading:
         """A statement that cannot run in a transaction block, watched from other sessions."""
         with self.autocommit(conn):
-            return shadow.measure_outside_transaction(conn, sql, tables, self.connect, self.quote_ident, self.scope)
+            return probes.measure_outside_transaction(conn, sql, tables, self.connect, self.quote_ident, self.scope)
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
-        return shadow.table_sizes(conn, self.scope)
+        return probes.table_sizes(conn, self.scope)
 
     # -- fingerprint ---------------------------------------------------------------------
 
