@@ -167,6 +167,9 @@ class Engine(Protocol):
     @property
     def check_queries(self) -> dict[str, str]: ...  # label → SQL an operator pastes to check the server
 
+    @property
+    def gate_queries(self) -> dict[str, str]: ...  # built-in gate kind → SQL reading one number (gates.py)
+
 
 class SqlEngine:
     """Shared machinery; subclasses supply the dialect's SQL and error codes."""
@@ -478,6 +481,10 @@ class SqlEngine:
     @property
     def check_queries(self) -> dict[str, str]:
         return dict(self.dialect_probes.CHECK_QUERIES)
+
+    @property
+    def gate_queries(self) -> dict[str, str]:
+        return dict(self.dialect_probes.GATE_QUERIES)
 
     # -- shadows (verify) ----------------------------------------------------------------
 

@@ -340,3 +340,11 @@ CHECK_QUERIES = {
     "invalid indexes": "SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid;",
     "unvalidated constraints": "SELECT conrelid::regclass, conname FROM pg_constraint WHERE NOT convalidated;",
 }
+
+# the built-in gates (gates.py) by kind; each reads one number, :older_than_s is bound by the gate
+GATE_QUERIES = {
+    "lock_waits": "SELECT count(*) FROM pg_locks WHERE NOT granted",
+    "long_transactions": "SELECT count(*) FROM pg_stat_activity WHERE xact_start < now() - "
+                         "make_interval(secs => :older_than_s) AND pid <> pg_backend_pid() "
+                         "AND datname = current_database()",
+}
