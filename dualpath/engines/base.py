@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -33,6 +33,9 @@ from dualpath.engines.probes import (
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import ConnectionFailed, DualpathError, PrivilegeMissing, TargetRefused, UsageError
 from dualpath.urls import endpoint, redact
+
+if TYPE_CHECKING:
+    from dualpath.engines.dump import Dumper, ToolSettings
 
 __all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine"]
 
@@ -169,6 +172,8 @@ class Engine(Protocol):
 
     @property
     def gate_queries(self) -> dict[str, str]: ...  # built-in gate kind → SQL reading one number (gates.py)
+
+    def dumper(self, tools: ToolSettings) -> Dumper: ...  # dump and restore for backups (engines/dump.py)
 
 
 class SqlEngine:

@@ -8,7 +8,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, text
@@ -21,6 +21,9 @@ from dualpath.engines.mysql import probes
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.urls import endpoint, password_of
+
+if TYPE_CHECKING:
+    from dualpath.engines.dump import Dumper, ToolSettings
 
 ER_LOCK_WAIT_TIMEOUT = 1205  # InnoDB row locks and metadata locks (lock_wait_timeout) alike
 ER_STATEMENT_TIMEOUT = 1969  # MariaDB max_statement_time
@@ -272,6 +275,13 @@ class MySQLEngine(SqlEngine):
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return probes.table_sizes(conn)
+
+    # -- backups ------------------------------------------------------------------------
+
+    def dumper(self, tools: ToolSettings) -> Dumper:
+        from dualpath.engines.mysql.dump import MysqlDumper  # backups only
+
+        return MysqlDumper(tools)
 
     # -- fingerprint ---------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
@@ -25,6 +25,9 @@ from dualpath.engines.postgres.probes import SchemaScope, scope_of, sql_literal
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.errors import ConnectionFailed
 from dualpath.urls import endpoint
+
+if TYPE_CHECKING:
+    from dualpath.engines.dump import Dumper, ToolSettings
 
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
 QUERY_CANCELED = "57014"  # statement_timeout (also a user's cancel request)
@@ -279,6 +282,13 @@ class PostgresEngine(SqlEngine):
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return probes.table_sizes(conn, self.scope)
+
+    # -- backups ------------------------------------------------------------------------
+
+    def dumper(self, tools: ToolSettings) -> Dumper:
+        from dualpath.engines.postgres.dump import PostgresDumper  # backups only
+
+        return PostgresDumper(tools)
 
     # -- fingerprint ---------------------------------------------------------------------
 

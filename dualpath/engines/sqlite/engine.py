@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, event, text
@@ -22,6 +22,9 @@ from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint, 
 from dualpath.engines.probes import TableStats
 from dualpath.engines.sqlite import probes
 from dualpath.errors import ConnectionFailed
+
+if TYPE_CHECKING:
+    from dualpath.engines.dump import Dumper, ToolSettings
 
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_PERM, SQLITE_AUTH = 8, 9, 3, 23
@@ -212,6 +215,13 @@ class SQLiteEngine(SqlEngine):
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return probes.table_sizes(conn, self.quote_ident)
+
+    # -- backups ------------------------------------------------------------------------
+
+    def dumper(self, tools: ToolSettings) -> Dumper:
+        from dualpath.engines.sqlite.dump import SqliteDumper  # backups only
+
+        return SqliteDumper(tools)
 
     # -- fingerprint ---------------------------------------------------------------------
 
