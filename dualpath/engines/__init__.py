@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.engine import URL
 
-from dualpath.engines.base import Engine, Fingerprint, RunLockHolder, SqlEngine
+from dualpath.engines.base import Engine, Fingerprint, RunLockHolder
 from dualpath.urls import backend_of, parse_url
 
-__all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine", "open_engine", "server_refusal"]
+__all__ = ["Engine", "Fingerprint", "RunLockHolder", "open_engine", "server_refusal"]
 
 
 def open_engine(url: str | URL) -> Engine:
@@ -48,9 +48,4 @@ def server_refusal(exc: BaseException) -> tuple[str, str] | None:
         kind = "permission" if probe.is_permission_denied(exc) else probe.failure_kind(exc)
         if kind is not None:
             return kind, " ".join(str(exc.orig).split())
-    return None
-    for cls in (PostgresEngine, MySQLEngine):
-        probe = cls(parse_url("sqlite://"))  # only its error codes are asked
-        if probe.is_permission_denied(exc):
-            return " ".join(str(exc.orig).split())
     return None

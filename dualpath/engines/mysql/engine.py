@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines.base import CONNECT_TIMEOUT_S, RunLockHolder, SqlEngine, format_since, utc_now
+from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine, RunLockHolder, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
 from dualpath.engines.mysql import probes
 from dualpath.engines.probes import LockReading, TableStats
@@ -59,7 +59,7 @@ def _seconds(ms: int) -> str:
     return f"{ms / 1000:.3f}".rstrip("0").rstrip(".")
 
 
-class MySQLEngine(SqlEngine):
+class MySQLEngine(Engine):
     label = "MySQL/MariaDB"
     name = "mysql"
     dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines.base import CONNECT_TIMEOUT_S, RunLockHolder, SqlEngine, format_since
+from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine, RunLockHolder, format_since
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
 from dualpath.engines.postgres import probes
 from dualpath.engines.postgres.probes import SchemaScope, scope_of, sql_literal
@@ -73,7 +73,7 @@ def _lock_sql(run_id: str, host: str) -> str:
     return f"SELECT pg_try_advisory_lock(:k) /* {tag} */"
 
 
-class PostgresEngine(SqlEngine):
+class PostgresEngine(Engine):
     label = "PostgreSQL"
     name = "postgresql"
     dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py

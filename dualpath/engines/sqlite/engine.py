@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL
 
-from dualpath.engines.base import RunLockHolder, SqlEngine, utc_now
+from dualpath.engines.base import Engine, RunLockHolder, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint, normalize_sql
 from dualpath.engines.probes import TableStats
 from dualpath.engines.sqlite import probes
@@ -44,7 +44,7 @@ def _emit_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-class SQLiteEngine(SqlEngine):
+class SQLiteEngine(Engine):
     label = "SQLite"
     name = "sqlite"
     dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
