@@ -254,6 +254,11 @@ class Engine:
 
     # -- helpers -----------------------------------------------------------------------
 
+    @property
+    def default_schema(self) -> str:
+        """Where unqualified names land on a fresh connection (Flyway's ``${flyway:defaultSchema}``)."""
+        raise NotImplementedError
+
     def quote_ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 

@@ -276,6 +276,10 @@ class MySQLEngine(Engine):
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return probes.table_sizes(conn)
 
+    @property
+    def default_schema(self) -> str:
+        return self.url.database or ""  # a schema is a database
+
     # -- backups ------------------------------------------------------------------------
 
     def dumper(self, tools: ToolSettings) -> Dumper:

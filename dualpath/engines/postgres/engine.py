@@ -283,6 +283,10 @@ class PostgresEngine(Engine):
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return probes.table_sizes(conn, self.scope)
 
+    @property
+    def default_schema(self) -> str:
+        return "public"
+
     # -- backups ------------------------------------------------------------------------
 
     def dumper(self, tools: ToolSettings) -> Dumper:

@@ -216,6 +216,10 @@ class SQLiteEngine(Engine):
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return probes.table_sizes(conn, self.quote_ident)
 
+    @property
+    def default_schema(self) -> str:
+        return "main"
+
     # -- backups ------------------------------------------------------------------------
 
     def dumper(self, tools: ToolSettings) -> Dumper:
