@@ -168,7 +168,7 @@ def max_connections() -> int:
 
 
 def run_rollout(mode: str, database_url: str, names: list[str], wave_size: int, limit: int) -> dict[str, Any]:
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     setup_s = prepare_tenants(database_url, names)
     forget_host_limit(database_url)  # a run never resizes a host's limit: the bench sets it per rollout
@@ -296,7 +296,7 @@ def main() -> None:
         parser.error("--tenants must be at least 2 (a canary and a wave)")
     names = tenant_names(count)
 
-    from flows.local import drain_prefect_workers, start_server
+    from dualpath.flows.local import drain_prefect_workers, start_server
 
     database_url = fresh_database()
     try:
@@ -315,7 +315,8 @@ def main() -> None:
     report: dict[str, Any] = {
         "machine": platform.platform(), "server": server, "max_connections": max_connections(),
         "tenants": count, "quick": args.quick, "change": f"examples/shop {BASE} -> {RELEASE}",
-        "path": "flows.migrate.migrate (Prefect, local server)", "wave_size": args.wave_size, "limit": args.limit,
+        "path": "dualpath.flows.migrate.migrate (Prefect, local server)",
+        "wave_size": args.wave_size, "limit": args.limit,
         "runs": runs, "speedup_wall": round(seq["wall_s"] / waves["wall_s"], 2),
         "speedup_fanout": round(seq["fanout_s"] / waves["fanout_s"], 2) if waves["fanout_s"] else 0.0}
     print_table(report)

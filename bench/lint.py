@@ -112,7 +112,7 @@ def build_corpus(folder: Path, count: int) -> list[Path]:
 def run_dualpath(files: list[Path]) -> tuple[float, list[dict[str, object]]]:
     listing = files[0].parent / "files.txt"
     listing.write_text("\n".join(map(str, files)))
-    code = ("import sys, json; from pathlib import Path; from dualpath.risk.lint import run_lint; "
+    code = ("import sys, json; from pathlib import Path; from dualpath.lint import run_lint; "
             "paths = [Path(p) for p in Path(sys.argv[1]).read_text().splitlines()]; "
             "out, _ = run_lint(paths, dialect='postgresql', version=(16,), fmt='json'); print(out)")
     start = time.perf_counter()

@@ -93,7 +93,7 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout_s
 def run_flow(params: dict[str, Any], ask: Ask | None, echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Run ``migrate`` here; when it pauses for approval, ``ask`` decides at the terminal and the run
     is resumed with that input (the Prefect UI could resume it just as well)."""
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     name = f"migrate-{params['env']}-{uuid.uuid4().hex[:6]}"
     box: dict[str, Any] = {}
@@ -158,7 +158,7 @@ def _answer_pause(name: str, ask: Ask, answered: set[str], echo: Callable[[str],
     if not description:
         return
     answered.add(state_key)
-    from flows.links import run_url
+    from dualpath.flows.links import run_url
 
     url = run_url(str(run.id))
     echo(f"the run is paused for a decision{f' (also in the UI: {url})' if url else ''}")

@@ -22,21 +22,10 @@ from pydantic import ValidationError
 
 from dualpath.changes import Change
 from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
+from dualpath.flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_decision
+from dualpath.flows.links import artifacts_url, run_links, ui_base
 from dualpath.gates import refuse_failed_gates
 from dualpath.host_limits import HostLimit, host_limits
-from dualpath.notify import (
-    Approval,
-    Completion,
-    Decided,
-    Failure,
-    Notifier,
-    PlanSummary,
-    Rollback,
-    RunInfo,
-    Stopped,
-    slack_settings,
-)
-from dualpath.notify import State as SlackState  # a Slack status, not a Prefect State
 from dualpath.redaction import redact
 from dualpath.rollout import (
     Decision,
@@ -50,6 +39,37 @@ from dualpath.rollout import (
     skip_remaining,
     window_stop,
 )
+from dualpath.slack.client import (
+    Approval,
+    Completion,
+    Decided,
+    Failure,
+    Notifier,
+    PlanSummary,
+    Rollback,
+    RunInfo,
+    Stopped,
+    slack_settings,
+)
+from dualpath.slack.client import State as SlackState  # a Slack status, not a Prefect State
+from dualpath.tasks import clock
+from dualpath.tasks.checks import (
+    backup_tenant,
+    blocking_findings,
+    ensure_host_limits,
+    lint_changes,
+    run_gates,
+    window_gate,
+)
+from dualpath.tasks.report import publish_report
+from dualpath.tasks.tenant import (
+    apply_tenant,
+    fingerprint_tenant,
+    plan_tenant,
+    preflight_tenant,
+    record_rejection,
+    rollback_tenant,
+)
 from dualpath.tenants import (
     EnvironmentContext,
     Preflight,
@@ -60,19 +80,6 @@ from dualpath.tenants import (
     plan_waves,
     read_tenant_changes,
     resolve_tenants,
-)
-from flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_decision
-from flows.links import artifacts_url, run_links, ui_base
-from tasks import clock
-from tasks.checks import backup_tenant, blocking_findings, ensure_host_limits, lint_changes, run_gates, window_gate
-from tasks.report import publish_report
-from tasks.tenant import (
-    apply_tenant,
-    fingerprint_tenant,
-    plan_tenant,
-    preflight_tenant,
-    record_rejection,
-    rollback_tenant,
 )
 
 
@@ -406,7 +413,7 @@ _QUIET_ENDINGS = {
 
 
 def _progress(run: Rollout, wave: int) -> Any:
-    from dualpath.notify import WaveProgress
+    from dualpath.slack.client import WaveProgress
 
     return WaveProgress(wave=wave, waves=len(run.waves), tenants_done=sum(o.state == "applied" for o in run.outcomes),
                         tenants_total=len(run.targets), tenants_failed=sum(o.state == "failed" for o in run.outcomes),

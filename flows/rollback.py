@@ -14,15 +14,15 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from dualpath.errors import RunFailed, UsageError
+from dualpath.flows.approval import preapproved, wait_for_approval
+from dualpath.flows.migrate import open_notifier
 from dualpath.host_limits import host_limits
-from dualpath.notify import Failure, Rollback, RunInfo
 from dualpath.rollout import TenantRollback, rollback_report_markdown
+from dualpath.slack.client import Failure, Rollback, RunInfo
+from dualpath.tasks.checks import ensure_host_limits
+from dualpath.tasks.report import publish_document
+from dualpath.tasks.tenant import restore_tenant, rollback_tenant, tenant_version
 from dualpath.tenants import TenantTarget, open_environment, plan_waves, resolve_tenants
-from flows.approval import preapproved, wait_for_approval
-from flows.migrate import open_notifier
-from tasks.checks import ensure_host_limits
-from tasks.report import publish_document
-from tasks.tenant import restore_tenant, rollback_tenant, tenant_version
 
 
 @flow(name="dualpath-rollback", flow_run_name="rollback-{env}")

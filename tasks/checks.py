@@ -17,10 +17,10 @@ from dualpath.gates import GateResult, check_gates
 from dualpath.host_limits import HostLimit, differs
 from dualpath.risk.lint import lint_paths
 from dualpath.risk.model import Finding, severity_rank
+from dualpath.tasks import clock
+from dualpath.tasks.common import TASK_OPTIONS, retry_transient
 from dualpath.tenants import TenantTarget
 from dualpath.windows import admit, check_window, describe_wait
-from tasks import clock
-from tasks.common import TASK_OPTIONS, retry_transient
 
 
 @task(name="window-gate", **TASK_OPTIONS)

@@ -9,7 +9,7 @@ from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from dualpath.rollout import Decision, TenantOutcome, report_markdown, tenant_rows
-from tasks.common import TASK_OPTIONS
+from dualpath.tasks.common import TASK_OPTIONS
 
 
 def artifact_key(env: str, what: str) -> str:

@@ -37,7 +37,7 @@ def lint(
 ) -> None:
     """Lock levels, rewrites and hazards of every statement, with the safe alternative."""
     from dualpath.config import find_config, lint_config, load_settings
-    from dualpath.risk.lint import run_lint
+    from dualpath.lint import run_lint
 
     settings = load_settings(find_config(config))
     target_url = None
@@ -64,7 +64,7 @@ def lint(
 
 
 def _fix(paths: list[Path], dialect: str, engine_version: str | None, disabled: set[str], write: bool) -> None:
-    from dualpath.risk.fix import run_fix
+    from dualpath.risk.fixes.files import run_fix
 
     diff, summary, code = run_fix(paths, dialect=dialect, version=_version(engine_version), disabled=disabled,
                                   write=write)

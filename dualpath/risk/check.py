@@ -11,7 +11,7 @@ from dualpath.risk.live import TableSize
 from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.measure.verdict import MEASURED_RULE, settle
 from dualpath.risk.model import Finding, Measured
-from dualpath.risk.registry import rules_for
+from dualpath.risk.registry import all_rules, rules_for
 from dualpath.risk.schema import Schema
 
 SYNTAX_RULE = "DP000"
@@ -47,6 +47,11 @@ def check_change(change: Change, catalogue: Catalogue, *, knows_rollback: bool =
     if measurement is not None and MEASURED_RULE not in {d.upper() for d in disabled}:
         findings = settle(findings, ctx)
     return sorted(findings, key=lambda f: (f.file, f.line, f.rule))
+
+
+def check_rehearsal(measured: Sequence[Measured]) -> list[Finding]:
+    """Findings of the rehearsal-scope rules from what a lock rehearsal measured, without a change."""
+    return [f for rule in all_rules() if rule.scope == "rehearsal" for f in rule.check_measured(measured)]
 
 
 def syntax_finding(ctx: Context, item: Item) -> Finding:

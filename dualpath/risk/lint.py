@@ -1,4 +1,4 @@
-"""``dualpath lint``: read migration folders or .sql files, run the rules, render, pick the exit code."""
+"""Lint migration folders or .sql files: read them, run the rules, pick the exit code (``dualpath.lint`` renders)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Finding, severity_rank
 from dualpath.risk.registry import check_rule_ids
 
-FORMATS = ("text", "json", "sarif", "github")
 FAIL_ON = ("info", "warning", "error")
 RUNNERS = ("dualpath", "other")  # who runs the files: dualpath (journal, timeouts) or another tool
 _WHERE = re.compile(r"^(?P<file>.*?):(?P<line>\d+)$")
@@ -195,37 +194,3 @@ def exit_code(findings: list[Finding], fail_on: str) -> int:
     """1 when any finding is at or above ``fail_on``, else 0."""
     bar = severity_rank(fail_on)
     return 1 if any(severity_rank(f.severity) >= bar for f in findings) else 0
-
-
-def render(findings: list[Finding], fmt: str) -> str:
-    if fmt == "json":
-        from dualpath.render import lint_json as renderer
-    elif fmt == "sarif":
-        from dualpath.render import sarif as renderer  # type: ignore[no-redef]
-    elif fmt == "github":
-        from dualpath.render import github as renderer  # type: ignore[no-redef]
-    else:
-        from dualpath.render import lint_text as renderer  # type: ignore[no-redef]
-    return renderer.render(findings)
-
-
-def run_lint(paths: list[Path], *, dialect: str = "postgresql", version: Version | None = None,
-             url: str | None = None, fmt: str = "text", fail_on: str = "error",
-             disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath",
-             pii_columns: Sequence[str] = (), echo: Callable[[str], None] = lambda _: None) -> tuple[str, int]:
-    """Output and exit code of ``dualpath lint``: 0 clean, 1 findings at or above ``fail_on``, 2 bad input."""
-    try:
-        _check_choice("--format", fmt, FORMATS)
-        _check_choice("--fail-on", fail_on, FAIL_ON)
-        _check_choice("--runner", runner, RUNNERS)
-        findings = lint_paths(paths, dialect=dialect, version=version, url=url, disabled=disabled, runner=runner,
-                              pii_columns=pii_columns, echo=echo)
-    except DualpathError as exc:
-        return str(exc), exc.exit_code
-    return render(findings, fmt), exit_code(findings, fail_on)
-
-
-def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise UsageError(f"{option} {value!r} is not one of: {', '.join(choices)}",
-                         hint=f"e.g. {option} {choices[0]}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dualpath.risk.context import Context, Item
-from dualpath.risk.model import Effect, Finding, Severity
+from dualpath.risk.model import Effect, Finding, Measured, Severity
 
 ALL_ENGINES = ("postgresql", "mysql", "sqlite")
 
@@ -45,6 +45,10 @@ class Rule:
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
+
+    def check_measured(self, measured: Iterable[Measured]) -> Iterable[Finding]:
+        """A rehearsal-scope rule's findings from a lock rehearsal alone, without a Context."""
+        return ()
 
 
 class OpRule(Rule):

@@ -361,7 +361,3 @@ def _meta_hint(name: str) -> str:
 def lex(text: str, *, file: str, start_line: int = 1, dialect: str | None = None) -> list[Token]:
     """Tokens of ``text``; whitespace is dropped, comments are kept (not significant)."""
     return Lexer(text, file=file, start_line=start_line, dialect=dialect).run()
-
-
-def token_text(text: str, token: Token) -> str:
-    return text[token.start : token.end]

@@ -64,7 +64,7 @@ def posted_texts(body: Any) -> str:
 def test_a_run_posts_the_full_story_and_the_report_embeds_the_validation(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, slack: SlackRecorder,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.local import run_flow
+    from dualpath.flows.local import run_flow
 
     monkeypatch.setenv("E2E_SLACK_TOKEN", TOKEN)
     tenants = with_password(pg_tenants)
@@ -149,7 +149,7 @@ def test_a_failed_run_posts_the_failure_and_the_rollback_with_the_oncall_mention
         monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy import create_engine, text
 
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     monkeypatch.setenv("E2E_SLACK_TOKEN", TOKEN)
     tenants = with_password(pg_tenants)

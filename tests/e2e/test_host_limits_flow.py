@@ -49,7 +49,7 @@ def test_an_existing_limit_is_never_resized_by_a_run_and_the_report_says_it_diff
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     with get_client(sync_client=True) as client:  # set once for the host, as prod's operators did: 2 slots
         client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=KEY, limit=2))
@@ -64,7 +64,7 @@ def test_an_existing_limit_is_never_resized_by_a_run_and_the_report_says_it_diff
 
 def test_a_missing_limit_is_created_with_the_hosts_size_from_dualpath_toml(
         no_limit: None, pg_tenants: dict[str, str], tmp_path: Path) -> None:
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     config = write_config(tmp_path, pg_tenants, extra='[hosts."127.0.0.1:5432"]\nconcurrency = 3\n')
     result = migrate(env="e2e", config=str(config), approve=True, to_version="2", report_dir=str(tmp_path))

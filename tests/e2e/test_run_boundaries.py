@@ -104,7 +104,7 @@ def headers(slack: SlackRecorder) -> list[str]:
 def test_a_window_that_closes_while_the_approver_reads_stops_the_run_before_any_backup_or_wave(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, clock: HeldClock,
         slack: SlackRecorder) -> None:
-    from flows.local import run_flow
+    from dualpath.flows.local import run_flow
 
     tenants = with_password(pg_tenants)
     seed(tenants)  # tenants at V4 with rows: V7 drops a column, so an approval and a backup are due
@@ -137,7 +137,7 @@ def test_a_window_that_closes_while_the_approver_reads_stops_the_run_before_any_
 def test_a_window_that_closes_during_a_wave_lets_it_finish_and_starts_no_other(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, clock: HeldClock,
         slack: SlackRecorder) -> None:
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     def close_when_wave_one_is_done(request: Recorded) -> None:
         if "wave 1/3" in str(request.body.get("text", "")):
@@ -164,7 +164,7 @@ def test_a_window_that_closes_during_a_wave_lets_it_finish_and_starts_no_other(
 
 def test_a_run_started_a_moment_before_the_window_waits_for_the_opening(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, clock: HeldClock) -> None:
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     config = write_config(tmp_path, pg_tenants, window=WINDOW)
     clock.set(OPENS - timedelta(seconds=0.43))  # as a worker starts a scheduled run, measured
@@ -182,7 +182,7 @@ def test_a_run_started_a_moment_before_the_window_waits_for_the_opening(
 
 def test_a_rejection_ends_rejected_with_a_report_audit_rows_and_slack_and_no_backup(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, slack: SlackRecorder) -> None:
-    from flows.local import run_flow
+    from dualpath.flows.local import run_flow
 
     tenants = with_password(pg_tenants)
     seed(tenants)

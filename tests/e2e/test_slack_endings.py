@@ -23,7 +23,7 @@ def status_of(update: dict[str, object]) -> str:
 
 def test_each_run_ends_in_a_final_state_naming_it_and_counts_wait_for_pre_flight(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, slack: SlackRecorder) -> None:  # noqa: F811
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     config = write_config(tmp_path, pg_tenants, extra=slack_table(slack))
     first = migrate(env="e2e", config=str(config), to_version="2", approve=True)
@@ -62,7 +62,7 @@ def test_each_run_ends_in_a_final_state_naming_it_and_counts_wait_for_pre_flight
 def test_a_run_refused_by_the_window_at_the_start_posts_a_final_refused_message(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, clock: HeldClock,  # noqa: F811
         slack: SlackRecorder) -> None:  # noqa: F811
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     config = write_config(tmp_path, pg_tenants, extra=slack_table(slack), window=WINDOW)
     clock.set(OPENS - timedelta(hours=3))  # closed, and far past the grace: refused, no wait
@@ -80,7 +80,7 @@ def test_a_run_refused_by_the_window_at_the_start_posts_a_final_refused_message(
 
 def test_a_run_refused_after_pre_flight_leaves_no_status_hanging(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, slack: SlackRecorder) -> None:  # noqa: F811
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     config = write_config(tmp_path, pg_tenants, extra=slack_table(slack), approvers=["release-manager"])
     with pytest.raises(TargetRefused) as caught:  # V7 is irreversible: the approval is due, mallory may not give it

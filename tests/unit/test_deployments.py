@@ -32,6 +32,16 @@ def test_one_process_pool_deployment_per_environment() -> None:
         assert d["work_pool"]["name"] == "dualpath-process"
 
 
+def test_the_entrypoint_loads_the_migrate_flow_the_way_a_worker_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.flows import load_flow_from_entrypoint
+
+    monkeypatch.chdir(ROOT)  # the pull step sets the working directory to the project
+    entrypoint = {d["entrypoint"] for d in deployments().values()}.pop()
+    flow = load_flow_from_entrypoint(entrypoint)
+    assert flow.name == "dualpath-migrate"
+    assert "env" in flow.parameters.properties
+
+
 @pytest.mark.parametrize("name", ENVIRONMENTS)
 def test_parameters_and_schedule_come_from_deployments_folder(name: str) -> None:
     source = yaml.safe_load((ROOT / "deployments" / f"{name}.yaml").read_text())
@@ -67,7 +77,7 @@ def test_the_pull_step_uses_the_folder_the_deploy_checked_never_a_worker_variabl
 
 def test_project_home_refuses_an_unset_or_wrong_folder_and_resolves_a_relative_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.deployment import DeploymentRefused, project_home
+    from dualpath.flows.deployment import DeploymentRefused, project_home
 
     with pytest.raises(DeploymentRefused) as unset:
         project_home("")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from dualpath.notify import SlackSettings
-from dualpath.notify_blocks import (
+from dualpath.slack.client import SlackSettings
+from dualpath.slack.messages import (
     Approval,
     Completion,
     Failure,
@@ -215,7 +215,7 @@ def test_settings_list_token_and_webhook_secret_as_secrets() -> None:
 
 
 def test_a_decision_names_approver_ticket_and_comment_and_a_rejection_says_nothing_changed() -> None:
-    from dualpath.notify_blocks import Decided, build_decision
+    from dualpath.slack.messages import Decided, build_decision
 
     approved = build_decision(RUN, Decided(True, "dana", "OPS-42", "go ahead"), RUN_URL)
     fields = field_texts(approved.blocks)
@@ -242,7 +242,7 @@ def test_once_approved_the_status_and_completion_carry_who_approved() -> None:
 
 
 def test_a_stopped_rollout_says_why_and_what_is_left() -> None:
-    from dualpath.notify_blocks import Stopped, build_stopped
+    from dualpath.slack.messages import Stopped, build_stopped
 
     message = build_stopped(RUN, Stopped("the maintenance window closed before wave 2 of 3", 1, 3), RUN_URL)
     assert "Migration stopped" in blocks_of("header", message.blocks)[0]["text"]["text"]

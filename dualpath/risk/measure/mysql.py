@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from dualpath.engines.mysql import MySQLEngine
+from dualpath.engines.mysql.engine import MySQLEngine
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import DualpathError
 from dualpath.risk.context import Item, same_name

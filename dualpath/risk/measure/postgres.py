@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from dualpath.engines.postgres import PostgresEngine
-from dualpath.engines.postgres_shadow import lock_name, lock_rank
+from dualpath.engines.postgres.engine import PostgresEngine
+from dualpath.engines.postgres.probes import lock_name, lock_rank
 from dualpath.engines.probes import MeasuresStatements
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.risk.context import Item, same_name

@@ -42,13 +42,13 @@ class Prober(Protocol):
 def prober_for(engine: Engine) -> Prober | None:
     """The prober of the engine's dialect; None where dualpath has none (SQLite)."""
     if engine.name == "postgresql":
-        from dualpath.engines.postgres import PostgresEngine
+        from dualpath.engines.postgres.engine import PostgresEngine
         from dualpath.risk.measure.postgres import PostgresProber
 
         assert isinstance(engine, PostgresEngine)
         return PostgresProber(engine)
     if engine.name == "mysql":
-        from dualpath.engines.mysql import MySQLEngine
+        from dualpath.engines.mysql.engine import MySQLEngine
         from dualpath.risk.measure.mysql import MySQLProber
 
         assert isinstance(engine, MySQLEngine)

@@ -11,7 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from dualpath.risk.lint import lint_paths, run_lint
+from dualpath.lint import run_lint
+from dualpath.risk.lint import lint_paths
 
 
 def write(path: Path, text: str) -> Path:
@@ -176,7 +177,7 @@ def test_mysql_file(tmp_path: Path) -> None:
 
 def test_lint_imports_neither_prefect_nor_great_expectations(tmp_path: Path) -> None:
     sql = write(tmp_path / "a.sql", "CREATE INDEX i ON orders (a);\n")
-    code = ("import sys; from pathlib import Path; from dualpath.risk.lint import run_lint; "
+    code = ("import sys; from pathlib import Path; from dualpath.lint import run_lint; "
             f"run_lint([Path({str(sql)!r})], dialect='postgresql', fmt='sarif'); "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'great_expectations')]; "
             "assert not bad, bad")

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from dualpath.lint import run_lint
 from dualpath.risk import context
-from dualpath.risk.lint import lint_paths, run_lint
+from dualpath.risk.lint import lint_paths
 
 
 def test_sqlite_url_gives_the_version_and_no_sizes(tmp_path: Path) -> None:

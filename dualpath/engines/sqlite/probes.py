@@ -88,3 +88,6 @@ CHECK_QUERIES = {
     "foreign keys": "PRAGMA foreign_key_check;",
     "database size": "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size();",
 }
+
+# the built-in gates (gates.py) by kind: a file has no lock waits to count or replicas to lag
+GATE_QUERIES: dict[str, str] = {}

@@ -12,19 +12,22 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines import postgres_shadow as shadow
-from dualpath.engines.base import RunLockHolder, SqlEngine, format_since
+from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine, RunLockHolder, format_since
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
-from dualpath.engines.postgres_shadow import SchemaScope, scope_of, sql_literal
+from dualpath.engines.postgres import probes
+from dualpath.engines.postgres.probes import SchemaScope, scope_of, sql_literal
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.errors import ConnectionFailed
 from dualpath.urls import endpoint
+
+if TYPE_CHECKING:
+    from dualpath.engines.dump import Dumper, ToolSettings
 
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
 QUERY_CANCELED = "57014"  # statement_timeout (also a user's cancel request)
@@ -70,12 +73,12 @@ def _lock_sql(run_id: str, host: str) -> str:
     return f"SELECT pg_try_advisory_lock(:k) /* {tag} */"
 
 
-class PostgresEngine(SqlEngine):
+class PostgresEngine(Engine):
     label = "PostgreSQL"
     name = "postgresql"
-    dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
+    dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
     transactional_ddl = True
-    default_connect_args = {"connect_timeout": 10, "application_name": "dualpath"}
+    default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dualpath"}
 
     # -- connections and errors ----------------------------------------------------------
 
@@ -240,10 +243,10 @@ class PostgresEngine(SqlEngine):
         return f"{row[2].isoformat()}:{row[1]}/{row[0]}"
 
     def user_objects(self, conn: Connection) -> list[str]:
-        return [f"{kind} {name}" for kind, name in shadow.user_objects(conn)]
+        return [f"{kind} {name}" for kind, name in probes.user_objects(conn)]
 
     def drop_user_objects(self, conn: Connection) -> None:
-        shadow.drop_user_objects(conn)
+        probes.drop_user_objects(conn)
 
     def table_exists(self, conn: Connection, name: str) -> bool:
         quoted = ".".join(self.quote_ident(part) for part in name.split("."))
@@ -261,24 +264,35 @@ class PostgresEngine(SqlEngine):
 
     def copy_schema(self, shadow_url: URL) -> None:
         """The shadow keeps this URL's options, so a tenant's shadow holds (and searches) its schema only."""
-        shadow.copy_schema(self.url, shadow_url, self.scope)
+        probes.copy_schema(self.url, shadow_url, self.scope)
 
     def load_statements(self) -> list[str]:
         return ["SET session_replication_role = replica"]  # FK triggers off: sampled rows load in any order
 
     def table_storage(self, conn: Connection) -> dict[str, str]:
-        return shadow.table_storage(conn, self.scope)
+        return probes.table_storage(conn, self.scope)
 
     def held_locks(self, conn: Connection) -> LockReading:
-        return shadow.held_locks(conn, self.scope)
+        return probes.held_locks(conn, self.scope)
 
     def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading:
         """A statement that cannot run in a transaction block, watched from other sessions."""
         with self.autocommit(conn):
-            return shadow.measure_outside_transaction(conn, sql, tables, self.connect, self.quote_ident, self.scope)
+            return probes.measure_outside_transaction(conn, sql, tables, self.connect, self.quote_ident, self.scope)
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
-        return shadow.table_sizes(conn, self.scope)
+        return probes.table_sizes(conn, self.scope)
+
+    @property
+    def default_schema(self) -> str:
+        return "public"
+
+    # -- backups ------------------------------------------------------------------------
+
+    def dumper(self, tools: ToolSettings) -> Dumper:
+        from dualpath.engines.postgres.dump import PostgresDumper  # backups only
+
+        return PostgresDumper(tools)
 
     # -- fingerprint ---------------------------------------------------------------------
 
@@ -297,7 +311,7 @@ class PostgresEngine(SqlEngine):
 
     def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]:
         """pglast: PostgreSQL's own parser, so any statement PostgreSQL accepts is understood."""
-        from dualpath.batching.rewrite import restrict_with_pglast
+        from dualpath.engines.key_range import restrict_with_pglast
 
         return restrict_with_pglast(sql, table, sentinel)
 

@@ -1,6 +1,6 @@
 """Slack notifications for a migration run: one status message, details threaded under it.
 
-``Notifier`` sends what ``dualpath.notify_blocks`` builds, through slack-sdk:
+``Notifier`` sends what ``dualpath.slack.messages`` builds, through slack-sdk:
 
 * a bot token (``WebClient``): the run's status message is posted once by ``run_started``
   and updated in place with ``chat.update``; every later event is a threaded reply under it
@@ -37,7 +37,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from dualpath.notify_blocks import (
+from dualpath.slack.messages import (
     Approval,
     BreakGlass,
     Completion,
@@ -213,10 +213,6 @@ class Notifier:
     def status_message(self, run_id: str) -> Posted | None:
         """The run's status message, to keep when the run resumes in another process."""
         return self._status.get(run_id)
-
-    def track(self, run_id: str, posted: Posted) -> None:
-        """Adopt a status message posted earlier (e.g. before a pause for approval)."""
-        self._status[run_id] = posted
 
     @_never_raises
     def run_started(self, run: RunInfo) -> Posted | None:

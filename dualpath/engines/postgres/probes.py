@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
+from dualpath.engines.postgres.dump import libpq_env
 from dualpath.engines.probes import CalibrationSql, LockReading, Running, ServerObject, TableStats, poll
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import DualpathError
@@ -105,17 +106,6 @@ def _first_entry(search_path: str) -> str:
             end += 2
         return text[1:end if end != -1 else len(text)].replace('""', '"')
     return text.split(",", 1)[0].strip().lower()
-
-
-def libpq_env(url: URL) -> dict[str, str]:
-    """Connection settings for pg_dump/psql through the environment: never a password in argv."""
-    env = dict(os.environ, PGHOST=url.host or "localhost", PGPORT=str(url.port or 5432),
-               PGDATABASE=url.database or "postgres", PGCONNECT_TIMEOUT="10")
-    if url.username:
-        env["PGUSER"] = url.username
-    if url.password is not None:
-        env["PGPASSWORD"] = str(url.password)
-    return env
 
 
 def copy_schema(source: URL, shadow: URL, scope: SchemaScope = DATABASE_WIDE) -> None:
@@ -338,4 +328,12 @@ CHECK_QUERIES = {
     "database size": "SELECT pg_size_pretty(pg_database_size(current_database()));",
     "invalid indexes": "SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid;",
     "unvalidated constraints": "SELECT conrelid::regclass, conname FROM pg_constraint WHERE NOT convalidated;",
+}
+
+# the built-in gates (gates.py) by kind; each reads one number, :older_than_s is bound by the gate
+GATE_QUERIES = {
+    "lock_waits": "SELECT count(*) FROM pg_locks WHERE NOT granted",
+    "long_transactions": "SELECT count(*) FROM pg_stat_activity WHERE xact_start < now() - "
+                         "make_interval(secs => :older_than_s) AND pid <> pg_backend_pid() "
+                         "AND datname = current_database()",
 }

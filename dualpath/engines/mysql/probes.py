@@ -381,3 +381,10 @@ CHECK_QUERIES = {
     "database size": "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS bytes FROM information_schema.TABLES "
                      "WHERE TABLE_SCHEMA = DATABASE();",
 }
+
+# the built-in gates (gates.py) by kind; each reads one number, :older_than_s is bound by the gate
+GATE_QUERIES = {
+    "lock_waits": "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
+    "long_transactions": "SELECT COUNT(*) FROM information_schema.innodb_trx "
+                         "WHERE trx_started < NOW() - INTERVAL :older_than_s SECOND",
+}

@@ -18,8 +18,7 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from dualpath.backup_tools import BackupFailed
-from dualpath.errors import ConnectionFailed, InputError, UsageError
+from dualpath.errors import BackupFailed, ConnectionFailed, InputError, UsageError
 from dualpath.redaction import redact
 
 __all__ = ["Destination", "FileDestination", "S3Destination", "S3Settings", "open_destination", "sha256_of"]

@@ -27,10 +27,10 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from dualpath.backup_tools import ToolSettings, dumper_for
+from dualpath.backup.destinations import Destination, S3Settings, open_destination, sha256_of
 from dualpath.changes import Change
-from dualpath.destinations import Destination, S3Settings, open_destination, sha256_of
 from dualpath.engines import Engine, Fingerprint, open_engine
+from dualpath.engines.dump import ToolSettings
 from dualpath.errors import (
     ConnectionFailed,
     DualpathError,
@@ -125,7 +125,7 @@ def create_backup(url: str | URL, tables: Sequence[str] | None, change_ids: Sequ
     """Dump ``tables`` (None: the whole database) to ``dest`` and write its manifest."""
     settings = settings or BackupSettings()
     engine = open_engine(url)
-    dumper = dumper_for(engine.name, settings.tools)
+    dumper = engine.dumper(settings.tools)
     destination = _destination(dest, settings)
     dumper.check_tools()  # a missing tool is an error before anything runs
     destination.check()
@@ -300,7 +300,7 @@ def restore_backup(dest: str | Destination | None, backup_id: str, into_url: str
     if engine.name != manifest.engine:
         raise UsageError(f"backup {backup_id} is a {manifest.engine} backup; --into is {engine.name}",
                          hint=f"restore into a scratch {manifest.engine} database")
-    dumper = dumper_for(engine.name, settings.tools)
+    dumper = engine.dumper(settings.tools)
     dumper.check_tools()
     created = _prepare_scratch(engine)
     into = safe_url(engine.url)

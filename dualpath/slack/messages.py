@@ -1,6 +1,6 @@
 """Slack Block Kit messages for a migration run, built by pure functions from plain data.
 
-Nothing here talks to Slack; ``dualpath.notify`` sends what these functions build.
+Nothing here talks to Slack; ``dualpath.slack.client`` sends what these functions build.
 Every piece of text that comes from a run (targets, errors, file names) is redacted and
 escaped here, and the sender scrubs the whole payload again against configured secrets.
 """
@@ -433,10 +433,6 @@ def _title(run: RunInfo) -> str:
     """Target and environment, then which run: its name and the start of its id (names may repeat)."""
     which = " ".join(p for p in (run.run_name, run.run_id[:8]) if p)
     return f"{redact_text(run.target)} ({redact_text(run.env)}) · {redact_text(which)}"
-
-
-def _plain_title(run: RunInfo) -> str:
-    return _title(run)
 
 
 def _ticket(run: RunInfo) -> str:

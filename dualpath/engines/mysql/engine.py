@@ -8,19 +8,22 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines import mysql_shadow as shadow
-from dualpath.engines.base import RunLockHolder, SqlEngine, format_since, utc_now
+from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine, RunLockHolder, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
+from dualpath.engines.mysql import probes
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.urls import endpoint, password_of
+
+if TYPE_CHECKING:
+    from dualpath.engines.dump import Dumper, ToolSettings
 
 ER_LOCK_WAIT_TIMEOUT = 1205  # InnoDB row locks and metadata locks (lock_wait_timeout) alike
 ER_STATEMENT_TIMEOUT = 1969  # MariaDB max_statement_time
@@ -56,12 +59,12 @@ def _seconds(ms: int) -> str:
     return f"{ms / 1000:.3f}".rstrip("0").rstrip(".")
 
 
-class MySQLEngine(SqlEngine):
+class MySQLEngine(Engine):
     label = "MySQL/MariaDB"
     name = "mysql"
-    dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
+    dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
     transactional_ddl = False  # every DDL statement commits implicitly
-    default_connect_args = {"connect_timeout": 10}
+    default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
 
     def __init__(self, url: URL, flavor: str | None = None) -> None:
         super().__init__(url)
@@ -245,18 +248,18 @@ class MySQLEngine(SqlEngine):
 
     def user_objects(self, conn: Connection) -> list[str]:
         # the run lock's bookkeeping table is ours: a verify holds the lock on a user's shadow while it checks it
-        return [f"{kind.lower()} {name}" for kind, name in shadow.user_objects(conn) if name != LOCK_TABLE]
+        return [f"{kind.lower()} {name}" for kind, name in probes.user_objects(conn) if name != LOCK_TABLE]
 
     def drop_user_objects(self, conn: Connection) -> None:
-        shadow.drop_user_objects(conn, self.quote_ident)
+        probes.drop_user_objects(conn, self.quote_ident)
 
     def copy_schema(self, shadow_url: URL) -> None:
         with self.connect() as conn:
-            statements = list(shadow.schema_statements(conn, self.quote_ident))
+            statements = list(probes.schema_statements(conn, self.quote_ident))
         engine = self.make_sa_engine(shadow_url)
         try:
             with self.open_connection(engine, shadow_url) as conn:
-                shadow.replay(conn, statements)
+                probes.replay(conn, statements)
         finally:
             engine.dispose()
 
@@ -264,14 +267,25 @@ class MySQLEngine(SqlEngine):
         return ["SET SESSION FOREIGN_KEY_CHECKS = 0"]
 
     def table_storage(self, conn: Connection) -> dict[str, str]:
-        return shadow.table_storage(conn, self.flavor)
+        return probes.table_storage(conn, self.flavor)
 
     def measure_statement(self, conn: Connection, sql: str, tables: Sequence[str]) -> LockReading:
         """DDL commits before its metadata lock can be read: other sessions probe it while it runs."""
-        return shadow.measure_ddl(conn, sql, tables, self.connect, self.quote_ident)
+        return probes.measure_ddl(conn, sql, tables, self.connect, self.quote_ident)
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
-        return shadow.table_sizes(conn)
+        return probes.table_sizes(conn)
+
+    @property
+    def default_schema(self) -> str:
+        return self.url.database or ""  # a schema is a database
+
+    # -- backups ------------------------------------------------------------------------
+
+    def dumper(self, tools: ToolSettings) -> Dumper:
+        from dualpath.engines.mysql.dump import MysqlDumper  # backups only
+
+        return MysqlDumper(tools)
 
     # -- fingerprint ---------------------------------------------------------------------
 

@@ -11,17 +11,20 @@ import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL
 
-from dualpath.engines import sqlite_shadow as shadow
-from dualpath.engines.base import RunLockHolder, SqlEngine, utc_now
+from dualpath.engines.base import Engine, RunLockHolder, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint, normalize_sql
 from dualpath.engines.probes import TableStats
+from dualpath.engines.sqlite import probes
 from dualpath.errors import ConnectionFailed
+
+if TYPE_CHECKING:
+    from dualpath.engines.dump import Dumper, ToolSettings
 
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_PERM, SQLITE_AUTH = 8, 9, 3, 23
@@ -41,10 +44,10 @@ def _emit_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-class SQLiteEngine(SqlEngine):
+class SQLiteEngine(Engine):
     label = "SQLite"
     name = "sqlite"
-    dialect_probes = shadow  # shadows, lock readings, calibration: engines/<dialect>_shadow.py
+    dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
     transactional_ddl = True
 
     @property
@@ -179,16 +182,16 @@ class SQLiteEngine(SqlEngine):
     def create_shadow(self) -> URL:
         """A copy of the file next to it (same disk, as a server shadow is on the same server), emptied."""
         folder = os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
-        path = shadow.shadow_path(self.path, folder)
+        path = probes.shadow_path(self.path, folder)
         try:
-            shadow.copy_schema(self.path, path)
+            probes.copy_schema(self.path, path)
         except BaseException:
             self.drop_database(path)
             raise
         return URL.create("sqlite", database=path)
 
     def copy_schema(self, shadow_url: URL) -> None:
-        shadow.copy_schema(self.path, shadow_url.database or "")
+        probes.copy_schema(self.path, shadow_url.database or "")
 
     def identity(self, conn: Connection) -> str:
         return os.path.realpath(self.path) if self.path else ":memory:"
@@ -208,10 +211,21 @@ class SQLiteEngine(SqlEngine):
         return ["PRAGMA foreign_keys = OFF"]
 
     def table_storage(self, conn: Connection) -> dict[str, str]:
-        return shadow.table_storage(conn)
+        return probes.table_storage(conn)
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
-        return shadow.table_sizes(conn, self.quote_ident)
+        return probes.table_sizes(conn, self.quote_ident)
+
+    @property
+    def default_schema(self) -> str:
+        return "main"
+
+    # -- backups ------------------------------------------------------------------------
+
+    def dumper(self, tools: ToolSettings) -> Dumper:
+        from dualpath.engines.sqlite.dump import SqliteDumper  # backups only
+
+        return SqliteDumper(tools)
 
     # -- fingerprint ---------------------------------------------------------------------
 
