@@ -210,7 +210,7 @@ def test_mariadb_add_column_to_a_table_with_a_fulltext_index_blocks_writes() -> 
 def test_json_output_names_what_a_finding_depends_on(tmp_path: Path) -> None:
     import json
 
-    from dualpath.risk.lint import run_lint
+    from dualpath.lint import run_lint
 
     sql = tmp_path / "a.sql"
     sql.write_text("ALTER TABLE orders ALTER COLUMN code TYPE varchar(50);\nALTER TABLE orders DROP COLUMN note;\n")
