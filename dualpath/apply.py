@@ -544,6 +544,8 @@ class Runner:
 
     def _record(self, conn: Connection, change: Change, direction: str, started: float, success: bool,
                 detail: dict[str, object] | None) -> None:
+        # the change's SET search_path / SET ROLE / USE ends with it, before dualpath writes its history
+        self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
         history.record_and_audit(conn, self.actor, version=change.version, description=change.description,
                                  checksum=change.checksum, direction=direction, duration_ms=_ms_since(started),
                                  success=success, detail=detail, action="apply" if direction == "up" else "rollback",
@@ -562,6 +564,7 @@ class Runner:
                 conn.rollback()
             with conn.begin():
                 if direction == "down" and (keep_journal or detail.get("rolled_back")):
+                    self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
                     history.audit(conn, self.actor, "rollback", version=change.version,
                                   ticket=change.ticket_by(self.ticket_pattern),
                                   detail={"success": False, "file": change.where, **detail})

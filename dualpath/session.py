@@ -182,6 +182,7 @@ class Session:
             lines = [f"found {adoption.tool} history in {adoption.table}: "
                      f"{len(adoption.matched)} change(s) match files here"]
             lines += [f"problem recorded by {adoption.tool}: {p}" for p in adoption.problems]
+            lines += [f"note: {n}" for n in adoption.notes]
             if adoption.missing_here or adoption.problems:
                 missing = ", ".join(adoption.missing_here)
                 raise TargetRefused("; ".join(lines[1:] + ([f"applied there but missing here: {missing}"]

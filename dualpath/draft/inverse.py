@@ -92,6 +92,10 @@ class _Inverse:
             self.draft.notes.append("not drafted: the change made schema changes outside what drafts cover "
                                     "(e.g. another schema): " + "; ".join(unseen[:5])
                                     + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
+        elif outside := [line for line in self.b.fingerprint.diff(self.a.fingerprint) if _in_other_schema(line)]:
+            # drafts cover the default schema (peerdb's migrations also change peerdb_stats.*)
+            self.draft.notes.append("not drafted: changes in another schema: " + "; ".join(outside[:5])
+                                    + (f" and {len(outside) - 5} more" if len(outside) > 5 else ""))
         return self.draft
 
     # -- views and types ----------------------------------------------------------------
@@ -223,6 +227,20 @@ class _Inverse:
             self._add_constraint(old_other[key], before.name, self.make_late)
         for key in sorted(set(old_fks) - set(new_fks)):
             self._add_constraint(old_fks[key], before.name, self.make_fks)
+        # the same name, another definition (MySQL names added foreign keys <table>_ibfk_N again; an index
+        # turned from unique to plain): drop the new one, make the old one
+        for key in sorted(set(old_fks) & set(new_fks)):
+            if _definition(old_fks[key]) != _definition(new_fks[key]):
+                self._drop_constraint(new_fks[key], after.name, self.drop_fks)
+                self._add_constraint(old_fks[key], before.name, self.make_fks)
+        for key in sorted(set(old_ix) & set(new_ix)):
+            if _definition(old_ix[key]) != _definition(new_ix[key]):
+                self.drop_early.append(self.ddl.drop_index(new_ix[key]))
+                self.make_late.append(self.ddl.create_index(old_ix[key]))
+        for key in sorted(set(old_other) & set(new_other)):
+            if _definition(old_other[key]) != _definition(new_other[key]):
+                self._drop_constraint(new_other[key], after.name, self.drop_early)
+                self._add_constraint(old_other[key], before.name, self.make_late)
 
     def _drop_constraint(self, constraint: sa.Constraint, table: str, phase: list[str]) -> None:
         statement = self.ddl.drop_constraint(constraint)
@@ -245,9 +263,11 @@ class _Inverse:
     def _other_objects(self) -> None:
         old, new = self.b.fingerprint.objects, self.a.fingerprint.objects
         created_tables = set(self.a.tables) - set(self.b.tables)
+        made = {name: index for index, name in enumerate(self.a.routine_order)}
         for kind in ("trigger", "function", "sequence", "extension"):
             before, after = old.get(kind, {}), new.get(kind, {})
-            for name in sorted(set(after) - set(before)):
+            # newest first: a routine may depend on those it calls (PostgreSQL's SQL-standard bodies)
+            for name in sorted(set(after) - set(before), key=lambda n: (-made.get(n, -1), n)):
                 attrs = after[name]
                 if attrs.get("table") in created_tables or attrs.get("owned_by"):
                     continue  # goes with its table or column
@@ -301,6 +321,30 @@ def _key(item: Any) -> str:
 
 def _named(items: Iterable[Any]) -> dict[str, Any]:
     return {_key(item): item for item in items}
+
+
+def _definition(item: Any) -> tuple[Any, ...]:
+    """What an index or constraint does, without its name: equal definitions need nothing drafted."""
+    columns = tuple(str(c.name) for c in getattr(item, "columns", []))
+    if isinstance(item, sa.ForeignKeyConstraint):
+        targets = tuple(f"{e.column.table.fullname}.{e.column.name}" for e in item.elements)
+        return "fk", columns, targets, item.ondelete, item.onupdate, item.deferrable, item.initially
+    if isinstance(item, sa.Index):
+        expressions = tuple(str(e) for e in item.expressions)
+        return "index", bool(item.unique), expressions, tuple(sorted(item.dialect_kwargs.items()))
+    if isinstance(item, sa.CheckConstraint):
+        return "check", str(item.sqltext)
+    return type(item).__name__, columns
+
+
+def _in_other_schema(diff_line: str) -> bool:
+    """A fingerprint diff line about an object outside the default schema: ``table s.t: ...`` or
+    ``column s.t.c: ...`` (a default-schema column reads ``column t.c``)."""
+    kind, _, rest = diff_line.partition(" ")
+    name = rest.split(":", 1)[0]
+    if kind in ("column", "index", "constraint", "trigger"):
+        return name.count(".") >= 2
+    return kind in ("table", "view", "sequence") and "." in name
 
 
 def _plain_constraints(table: sa.Table) -> list[sa.Constraint]:

@@ -7,7 +7,9 @@ triggers), so a draft can at least drop what the change created and name what it
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -24,14 +26,42 @@ class Snapshot:
     types: dict[str, list[str]]  # enum name → labels
     fingerprint: Fingerprint
     metadata: sa.MetaData = field(default_factory=sa.MetaData)
+    routine_order: list[str] = field(default_factory=list)  # oldest first, where the dialect knows
 
 
 def take_snapshot(engine: Engine, conn: Connection, ddl: Ddl) -> Snapshot:
     """The schema of ``conn``'s database now, without dualpath's or other tools' history tables."""
     meta = sa.MetaData()
-    meta.reflect(bind=conn, views=False, only=lambda name, _: not is_foreign_table(name))
+    with warnings.catch_warnings():  # "Did not recognize type 'ltree'": named below, from the server
+        warnings.simplefilter("ignore", sa.exc.SAWarning)
+        meta.reflect(bind=conn, views=False, only=lambda name, _: not is_foreign_table(name))
     views = {name: ddl.create_view(conn, name) for name in ddl.view_names(conn) if not is_foreign_table(name)}
+    fingerprint = engine.fingerprint(conn)
+    _name_unknown_types(meta, fingerprint)
     snap = Snapshot(tables=dict(meta.tables), views=views, types=ddl.types(conn),
-                    fingerprint=engine.fingerprint(conn), metadata=meta)
+                    fingerprint=fingerprint, metadata=meta, routine_order=ddl.routine_order(conn))
     conn.rollback()  # reflection autobegan a transaction; the runner opens its own
     return snap
+
+
+class ServerType(sa.types.UserDefinedType[Any]):
+    """A column type SQLAlchemy does not know (an extension's ``ltree``, ``citext``...), written as the
+    server names it."""
+
+    cache_ok = True
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return self.name
+
+
+def _name_unknown_types(meta: sa.MetaData, fingerprint: Fingerprint) -> None:
+    columns = fingerprint.objects.get("column", {})
+    for table in meta.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, sa.types.NullType):
+                found = columns.get(f"{table.name}.{column.name}", {}).get("type")
+                if found:
+                    column.type = ServerType(str(found))

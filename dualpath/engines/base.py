@@ -204,6 +204,18 @@ class Engine:
                            local: bool = False) -> list[str]:
         raise NotImplementedError
 
+    def session_reset_statements(self) -> list[str]:
+        """What undoes a migration's session settings (SET search_path, SET ROLE, USE...); none by default."""
+        return []
+
+    def reset_session(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int) -> None:
+        """Put the session back as the run opened it, timeouts included, in the current transaction.
+
+        psql, mariadb and sqitch run each migration file in a new session: a change's SET must reach
+        neither dualpath's own history writes nor the next change (whose objects would land elsewhere)."""
+        for statement in self.session_reset_statements():  # they leave the timeouts as they are
+            run_verbatim(conn, statement)
+
     def apply_timeouts(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int, *,
                        local: bool = False) -> None:
         """Run timeout_statements; session settings are committed so a later rollback keeps them."""

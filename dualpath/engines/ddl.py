@@ -98,6 +98,10 @@ class Ddl:
     def drop_type(self, name: str) -> str:
         raise NotImplementedError
 
+    def routine_order(self, conn: Connection) -> list[str]:
+        """Routines as the fingerprint names them, oldest first (none known: drop order by name)."""
+        return []
+
     def drop_routine(self, kind: str, signature: str) -> str:
         """``signature`` as the fingerprint names it: ``name(args)``."""
         return f"DROP {'PROCEDURE' if kind == 'procedure' else 'FUNCTION'} {self._routine(signature)}"
@@ -111,6 +115,15 @@ class Ddl:
 
 
 class PostgresDdl(Ddl):
+    def routine_order(self, conn: Connection) -> list[str]:
+        """By OID, the order they were made in: a SQL-standard body (``RETURN ...``) depends on the
+        functions it calls, so they are dropped newest first."""
+        rows = conn.execute(sa.text(
+            "SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', "
+            "'information_schema') AND n.nspname NOT LIKE 'pg\\_%' ORDER BY p.oid"))
+        return [f"{name if schema == 'public' else f'{schema}.{name}'}({args})" for schema, name, args in rows]
+
     def alter_column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> list[str] | None:
         alter = f"ALTER TABLE {self.q(table)} ALTER COLUMN {self.q(back.name)}"
         out = []

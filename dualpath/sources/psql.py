@@ -5,14 +5,22 @@ sqitch deploys a pg script with ``psql -f``, so ``\\set name 'value'`` followed 
 statements through a driver, so the reader does what psql would: it drops the ``\\set``/``\\unset``
 lines (keeping line numbers) and substitutes the variables, outside string literals, quoted
 identifiers, dollar-quoted bodies and comments, exactly as psql does. A variable that is not set is
-left as written (psql does the same). Any other meta-command (``\\i``, ``\\echo``, ``\\c``...) and a
-backtick shell command are refused, naming file:line: running them needs psql itself.
+left as written (psql does the same). Any other meta-command (``\\i``, ``\\echo``, ``\\c``...) is
+refused, naming file:line: running it needs psql itself.
+
+A backtick in ``\\set`` runs a shell command in psql. The one real folders use,
+``\\set name `cat FILE``` (a template loaded into a table, a secret), is read as psql reads it: FILE
+relative to psql's working directory (for sqitch, the project directory), its one trailing newline
+dropped. A FILE that cannot be read is what psql makes of it, a variable it could not set: ``:name``
+stays as written, so the statement that uses it fails there, at its own line, when it runs; reading the
+folder (detect, status, lint) still works and says so in a note. Any other command is refused.
 See https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-VARIABLES
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from dualpath.errors import InputError
@@ -30,38 +38,79 @@ def has_meta_commands(text: str) -> bool:
     return any(_META.match(line) for line in text.split("\n"))
 
 
-def expand(text: str, file: Path | str) -> str:
+class Shell:
+    """What a backtick in ``\\set`` may do: read a file with ``cat``, relative to ``workdir`` (psql's
+    working directory). With ``run`` off the command is not run and its text stands for its output
+    (for the checksum: sqitch hashes the script as written, so an edited template is no drift)."""
+
+    def __init__(self, workdir: Path | None = None, run: bool = True, notes: list[str] | None = None) -> None:
+        self.workdir, self.run = workdir, run
+        self.notes = notes if notes is not None else []
+
+    def output(self, command: str, where: str) -> str | None:
+        """The command's output as psql takes it, or None when it cannot be had (the variable stays unset)."""
+        path = _cat_target(command, where)
+        if not self.run:
+            return f"`{command}`"
+        full = Path(path).expanduser()
+        if not full.is_absolute():
+            full = (self.workdir or Path.cwd()) / full
+        try:
+            data = full.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.notes.append(f"{where}: `{command}` could not read {full} ({why}); the variable stays unset, so "
+                              "the statement that uses it fails when it runs (psql would go on with an empty value)")
+            return None
+        return data[:-1] if data.endswith("\n") else data  # psql drops one trailing newline
+
+
+def _cat_target(command: str, where: str) -> str:
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = []
+    if len(words) == 2 and words[0] == "cat" and not words[1].startswith("-"):
+        return words[1]
+    raise InputError(f"a backtick shell command in \\set runs a program through psql ({command!r}); dualpath "
+                     "reads `cat FILE` and runs nothing else", where=where,
+                     hint="write the value into the script (or a \\set 'literal' or `cat FILE`), or move this "
+                          "step out of the migration")
+
+
+def expand(text: str, file: Path | str, shell: Shell | None = None) -> str:
     """``text`` with its ``\\set`` lines blanked and psql variables substituted as psql would."""
+    shell = shell or Shell()
     variables: dict[str, str] = {}
     out: list[str] = []
     state = _Lexer()
     for number, line in enumerate(text.split("\n"), start=1):
         meta = _META.match(line) if state.at_statement_level() else None
         if meta:
-            _meta_command(meta["command"], meta["args"], variables, f"{file}:{number}")
+            _meta_command(meta["command"], meta["args"], variables, f"{file}:{number}", shell)
             out.append("")
             continue
         out.append(state.feed(line + "\n", variables)[:-1])
     return "\n".join(out)
 
 
-def _meta_command(command: str, args: str, variables: dict[str, str], where: str) -> None:
+def _meta_command(command: str, args: str, variables: dict[str, str], where: str, shell: Shell) -> None:
     if command not in ("set", "unset"):
         raise InputError(f"psql meta-command '\\{command}' is not SQL; only \\set and \\unset are read",
                          where=where, hint=HINT)
-    words = _arguments(args, variables, where)
+    words = _arguments(args, variables, where, shell)
     if not words:
         raise InputError(f"\\{command} without a variable name", where=where, hint="write \\set name 'value'")
-    if command == "unset":
-        variables.pop(words[0], None)
+    if command == "unset" or any(word is None for word in words[1:]):
+        variables.pop(words[0] or "", None)
     else:
-        variables[words[0]] = "".join(words[1:])
+        variables[words[0] or ""] = "".join(w or "" for w in words[1:])
 
 
-def _arguments(args: str, variables: dict[str, str], where: str) -> list[str]:
+def _arguments(args: str, variables: dict[str, str], where: str, shell: Shell) -> list[str | None]:
     """psql's ``\\set`` arguments: whitespace-separated; 'quoted' text with '' and C-like escapes,
     "double-quoted" text kept with its quotes, :variables substituted outside quotes."""
-    words: list[str] = []
+    words: list[str | None] = []
     pos, size = 0, len(args)
     while True:
         while pos < size and args[pos] in " \t":
@@ -69,6 +118,7 @@ def _arguments(args: str, variables: dict[str, str], where: str) -> list[str]:
         if pos >= size:
             return words
         word: list[str] = []
+        failed = False
         while pos < size and args[pos] not in " \t":
             char = args[pos]
             if char == "'":
@@ -80,17 +130,20 @@ def _arguments(args: str, variables: dict[str, str], where: str) -> list[str]:
                 word.append(args[pos:close + 1])
                 pos = close + 1
             elif char == "`":
-                raise InputError("a backtick shell command in \\set runs a program through psql; dualpath "
-                                 "does not run it", where=where,
-                                 hint="write the value into the script (or a \\set 'literal'), or move this "
-                                      "step out of the migration")
+                close = args.find("`", pos + 1)
+                if close < 0:
+                    raise InputError("unterminated ` in a \\set argument", where=where, hint="close it with `")
+                output = shell.output(args[pos + 1:close], where)
+                failed = failed or output is None
+                word.append(output or "")
+                pos = close + 1
             elif char == ":" and (found := _VARIABLE.match(args, pos)):
                 word.append(_value(found, variables) or found.group())
                 pos = found.end()
             else:
                 word.append(char)
                 pos += 1
-        words.append("".join(word))
+        words.append(None if failed else "".join(word))
 
 
 def _single_quoted(args: str, pos: int, word: list[str], where: str) -> int:

@@ -17,6 +17,7 @@ from dualpath.sources.common import (
     Reader,
     build_change,
     drop_transaction_control,
+    note,
     present,
     read_script,
     read_text,
@@ -58,7 +59,38 @@ def read(folder: Path, dialect: str | None) -> list[Change]:
     entries = parse_plan(plan)
     name_scripts(entries, plan)
     _check_orphan_reverts(folder, entries)
-    return [_read_one(folder, plan, entry, str(n), dialect) for n, entry in enumerate(entries, start=1)]
+    project = plan_project(plan)
+    workdir = project_dir(folder)
+    changes = [_read_one(folder, plan, entry, str(n), dialect, workdir) for n, entry in enumerate(entries, start=1)]
+    registry = registry_name(workdir)
+    for change in changes:  # where sqitch's registry is and what its rows are named (dualpath adopt)
+        change.extra.update(sqitch_project=project, sqitch_registry=registry)
+    return changes
+
+
+def registry_name(workdir: Path) -> str | None:
+    """The registry sqitch.conf names (``registry = x`` under ``[engine "..."]``, else ``[core]``): a
+    schema on PostgreSQL, a database of its own on MySQL; None for sqitch's default, ``sqitch``."""
+    conf = workdir / "sqitch.conf"
+    if not conf.is_file():
+        return None
+    section, found = "", dict[str, str]()
+    for raw in conf.read_text(errors="replace").splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].split()[0].lower()
+        elif (match := re.match(r"registry\s*=\s*(\S+)", line)) and section in ("engine", "core"):
+            found.setdefault(section, match.group(1).strip('"'))
+    return found.get("engine") or found.get("core")
+
+
+def plan_project(plan: Path) -> str | None:
+    """The ``%project=`` pragma: the name sqitch records every deployed change under."""
+    for raw in read_text(plan).split("\n"):
+        found = re.match(r"^\s*%\s*project\s*=\s*(\S+)", raw)
+        if found:
+            return found.group(1)
+    return None
 
 
 def parse_plan(plan: Path) -> list[PlanEntry]:
@@ -126,21 +158,49 @@ def _check_orphan_reverts(folder: Path, entries: list[PlanEntry]) -> None:
                              hint=f"add {stem} to {PLAN} with its deploy script, or delete {path.name}")
 
 
-def _read_script(path: Path, dialect: str | None, checksum: Any = None) -> tuple[Part, bool]:
+def _read_script(path: Path, dialect: str | None, checksum: Any = None,
+                 workdir: Path | None = None) -> tuple[Part, bool]:
     """A sqitch script without its BEGIN/COMMIT; on PostgreSQL, sqitch runs it through psql, so
-    ``\\set`` variables are read as psql reads them (sources/psql.py)."""
+    ``\\set`` variables are read as psql reads them (sources/psql.py), ``cat FILE`` relative to
+    ``workdir``, the directory sqitch runs psql in."""
     if dialect in ("postgresql", None) and os.stat(check_path(path)).st_size <= LAZY_BYTES:
         text = read_text(path)
         if psql.has_meta_commands(text):
-            part = split_part(psql.expand(text, path), path, dialect)
-            statements, dropped = drop_transaction_control(part.statements)
+            notes: list[str] = []
+            part, dropped = _split_script(psql.expand(text, path, psql.Shell(workdir, notes=notes)), path, dialect)
+            for line in notes:
+                note(line)
             if checksum is not None:
-                feed_checksum(checksum, statements)
-            return Part(statements, part.directives), dropped
+                # sqitch hashes the script as written: a file it cats may change without drift
+                as_written, _ = _split_script(psql.expand(text, path, psql.Shell(run=False)), path, dialect)
+                feed_checksum(checksum, as_written.statements)
+            return part, dropped
     return read_script(path, dialect, checksum, drop_transaction=True)
 
 
-def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect: str | None) -> Change:
+def _split_script(text: str, path: Path, dialect: str | None) -> tuple[Part, bool]:
+    part = split_part(text, path, dialect)
+    statements, dropped = drop_transaction_control(part.statements)
+    return Part(statements, part.directives), dropped
+
+
+def project_dir(folder: Path) -> Path:
+    """Where sqitch runs (and so psql's working directory): the folder holding ``sqitch.conf``, the
+    migrations folder itself or a parent whose sqitch.conf sets ``top_dir`` to it."""
+    if present(folder / "sqitch.conf"):
+        return folder
+    real = folder.resolve()
+    for parent in list(real.parents)[:3]:
+        conf = parent / "sqitch.conf"
+        if conf.is_file():
+            found = re.search(r"^\s*top_dir\s*=\s*(\S+)", conf.read_text(errors="replace"), re.M)
+            if found and (parent / found.group(1)).resolve() == real:
+                return parent
+    return folder
+
+
+def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect: str | None,
+              workdir: Path) -> Change:
     where = f"{plan}:{entry.line}"
     deploy = folder / "deploy" / f"{entry.script}.sql"
     revert = folder / "revert" / f"{entry.script}.sql"
@@ -149,15 +209,15 @@ def _read_one(folder: Path, plan: Path, entry: PlanEntry, version: str, dialect:
         raise InputError(f"{PLAN} names change {entry.name} but {deploy} is missing", where=where,
                          hint=f"add {deploy} or remove the change from {PLAN}")
     checksum = hashlib.sha256()
-    forward, forward_dropped = _read_script(deploy, dialect, checksum)
+    forward, forward_dropped = _read_script(deploy, dialect, checksum, workdir)
     require_statements(forward, deploy)
     checksum.update(ROLLBACK_MARK)
-    rollback, rollback_dropped = (_read_script(revert, dialect, checksum)
+    rollback, rollback_dropped = (_read_script(revert, dialect, checksum, workdir)
                                   if present(revert) else (None, False))
     implied = require_rollback(version, forward, rollback, str(revert), where if rollback is None else f"{revert}:1",
                                message=f"no rollback for version {version} ({entry.name}): {revert} is missing"
                                if rollback is None else None)
-    checks, _ = _read_script(verify, dialect) if present(verify) else (Part((), ()), False)
+    checks, _ = _read_script(verify, dialect, workdir=workdir) if present(verify) else (Part((), ()), False)
     return build_change(
         version=version, description=entry.note or entry.name, forward=forward, rollback=rollback,
         file=deploy, layout=NAME, rollback_file=revert if rollback else None, directives=implied,

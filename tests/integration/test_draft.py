@@ -178,3 +178,81 @@ def test_a_draft_that_does_not_round_trip_fails_with_the_difference(pg_url: str,
     assert "-- review: not drafted: function one() was changed by the change" in result.stdout
     assert "; failed" in result.stdout and "function one(): not restored by the rollback" in result.stdout
     assert "next:" in result.output
+
+
+_REMADE = {  # the same names, other definitions: a foreign key's action, a check, an index's uniqueness
+    "postgresql": "ALTER TABLE c DROP CONSTRAINT c_fk;\n"
+                  "ALTER TABLE c ADD CONSTRAINT c_fk FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE;\n"
+                  "ALTER TABLE c DROP CONSTRAINT c_chk;\nALTER TABLE c ADD CONSTRAINT c_chk CHECK (code > 1);\n"
+                  "DROP INDEX c_code;\nCREATE INDEX c_code ON c (code);\n",
+    "mysql": "ALTER TABLE c DROP FOREIGN KEY c_fk;\n"
+             "ALTER TABLE c ADD CONSTRAINT c_fk FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE;\n"
+             "ALTER TABLE c DROP CONSTRAINT c_chk;\nALTER TABLE c ADD CONSTRAINT c_chk CHECK (code > 1);\n"
+             "ALTER TABLE c DROP INDEX c_code, ADD INDEX c_code (code);\n",
+}
+
+
+@pytest.mark.parametrize("backend", ["pg_url", "mysql_url"])
+def test_a_key_or_index_remade_under_its_own_name_is_put_back_as_it_was(
+        backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """flipt's MySQL migrations turn unique index `key` into a plain one of the same name, and MySQL names
+    the foreign keys a change adds `<table>_ibfk_1`... again: comparing names alone drafted nothing for
+    them, and the draft failed its proof (the old foreign key still needed the index it dropped)."""
+    url = str(request.getfixturevalue(backend))
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER, code INTEGER, "
+        "CONSTRAINT c_fk FOREIGN KEY (p_id) REFERENCES p (id), CONSTRAINT c_chk CHECK (code > 0));\n"
+        "CREATE UNIQUE INDEX c_code ON c (code);\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE c;\nDROP TABLE p;\n")
+    (folder / "2_remade.up.sql").write_text(_REMADE[dialect_of(url)])
+    result = run_cli("draft-rollbacks", "--url", url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert "2 remade" in result.stdout and "; proved" in result.stdout
+
+
+def test_a_column_of_a_type_sqlalchemy_does_not_know_is_drafted_with_the_servers_type(
+        pg_url: str, tmp_path: Path) -> None:
+    """crates.io and lemmy use ltree (an extension's type): reflection reads it as NullType, and drafting
+    the rollback of a change that drops such a column stopped with an internal error."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text("CREATE EXTENSION IF NOT EXISTS ltree;\n"
+                                          "CREATE TABLE tree (id integer PRIMARY KEY, path ltree NOT NULL);\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE tree;\n")
+    (folder / "2_flat.up.sql").write_text("ALTER TABLE tree DROP COLUMN path;\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert "ALTER TABLE tree ADD COLUMN path ltree NOT NULL" in result.stdout
+    assert "; proved" in result.stdout
+
+
+def test_routines_are_dropped_newest_first(pg_url: str, tmp_path: Path) -> None:
+    """kestra's first Flyway migration makes functions with SQL-standard bodies that call each other
+    (PostgreSQL records that dependency): dropped by name, the called one went first and failed."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_f.up.sql").write_text(
+        "CREATE FUNCTION a_base(text) RETURNS text LANGUAGE SQL IMMUTABLE RETURN lower($1);\n"
+        "CREATE FUNCTION b_user(text) RETURNS text LANGUAGE SQL IMMUTABLE RETURN a_base($1) || '!';\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.index("DROP FUNCTION b_user") < result.stdout.index("DROP FUNCTION a_base")
+
+
+def test_a_draft_that_leaves_out_another_schemas_changes_says_so(pg_url: str, tmp_path: Path) -> None:
+    """peerdb's Flyway migrations change public and peerdb_stats tables in one file: the draft covers
+    the default schema and now names what it left out, instead of only failing its proof."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text("CREATE SCHEMA stats;\nCREATE TABLE stats.runs (id integer);\n"
+                                          "CREATE TABLE flows (id integer);\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE flows;\nDROP TABLE stats.runs;\nDROP SCHEMA stats;\n")
+    (folder / "2_both.up.sql").write_text("ALTER TABLE flows ADD COLUMN status text;\n"
+                                          "ALTER TABLE stats.runs ADD COLUMN rows_synced bigint;\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 1, result.output
+    assert "ALTER TABLE flows DROP COLUMN status" in result.stdout
+    assert "-- review: not drafted: changes in another schema: column stats.runs.rows_synced" in result.stdout

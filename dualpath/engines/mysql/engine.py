@@ -127,6 +127,11 @@ class MySQLEngine(Engine):
 
     # -- timeouts ------------------------------------------------------------------------
 
+    def session_reset_statements(self) -> list[str]:
+        """The target database again, and the session settings migrations switch off for a while."""
+        return [f"USE {self.quote_ident(self.url.database or '')}",
+                "SET SESSION foreign_key_checks = DEFAULT, unique_checks = DEFAULT, sql_mode = DEFAULT"]
+
     def timeout_statements(self, lock_timeout_ms: int, statement_timeout_ms: int, *,
                            local: bool = False) -> list[str]:
         """Session settings (there is no transaction-local form); 0 means no limit.

@@ -23,6 +23,7 @@ from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fi
 from dualpath.engines.postgres import probes
 from dualpath.engines.postgres.probes import SchemaScope, scope_of, sql_literal
 from dualpath.engines.probes import LockReading, TableStats
+from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import ConnectionFailed
 from dualpath.urls import endpoint
 
@@ -131,6 +132,12 @@ class PostgresEngine(Engine):
         scope = "SET LOCAL" if local else "SET"
         return [f"{scope} lock_timeout = '{int(lock_timeout_ms)}ms'",
                 f"{scope} statement_timeout = '{int(statement_timeout_ms)}ms'"]
+
+    def reset_session(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int) -> None:
+        """RESET ALL brings back the session's defaults (the URL's options, such as a tenant's search_path,
+        included) but not the role; one round trip for all of it (no parameters: the simple protocol)."""
+        run_verbatim(conn, "; ".join(["RESET SESSION AUTHORIZATION", "RESET ALL",
+                                      *self.timeout_statements(lock_timeout_ms, statement_timeout_ms)]))
 
     # -- run lock ------------------------------------------------------------------------
 
