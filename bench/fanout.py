@@ -102,6 +102,21 @@ def base_tenant(database_url: str, index: int, name: str) -> None:
                          {"id": cid, "t": index, "c": cid, "s": 1000 + i})
 
 
+def forget_host_limit(database_url: str) -> None:
+    """Delete the server's ``db-host:`` limit, as an operator would to resize it: the next run creates it
+    with its own ``host_concurrency`` (a run leaves an existing limit alone)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from dualpath.tenants import TenantTarget
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_global_concurrency_limit_by_name(TenantTarget("any", database_url).concurrency_key)
+        except ObjectNotFound:
+            pass
+
+
 def write_config(folder: Path, database_url: str, names: list[str], wave_size: int, limit: int) -> Path:
     lines = [f"migrations = {json.dumps(str(MIGRATIONS))}", "", "[environments.bench]",
              f"tenant_url_template = {json.dumps(tenant_url(database_url, '{tenant}'))}",
@@ -153,9 +168,10 @@ def max_connections() -> int:
 
 
 def run_rollout(mode: str, database_url: str, names: list[str], wave_size: int, limit: int) -> dict[str, Any]:
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     setup_s = prepare_tenants(database_url, names)
+    forget_host_limit(database_url)  # a run never resizes a host's limit: the bench sets it per rollout
     with tempfile.TemporaryDirectory(prefix="dualpath-fanout-") as work:
         config = write_config(Path(work), database_url, names, wave_size, limit)
         sampler = ConnectionSampler(DATABASE)
@@ -280,7 +296,7 @@ def main() -> None:
         parser.error("--tenants must be at least 2 (a canary and a wave)")
     names = tenant_names(count)
 
-    from flows.local import drain_prefect_workers, start_server
+    from dualpath.flows.local import drain_prefect_workers, start_server
 
     database_url = fresh_database()
     try:
@@ -299,7 +315,8 @@ def main() -> None:
     report: dict[str, Any] = {
         "machine": platform.platform(), "server": server, "max_connections": max_connections(),
         "tenants": count, "quick": args.quick, "change": f"examples/shop {BASE} -> {RELEASE}",
-        "path": "flows.migrate.migrate (Prefect, local server)", "wave_size": args.wave_size, "limit": args.limit,
+        "path": "dualpath.flows.migrate.migrate (Prefect, local server)",
+        "wave_size": args.wave_size, "limit": args.limit,
         "runs": runs, "speedup_wall": round(seq["wall_s"] / waves["wall_s"], 2),
         "speedup_fanout": round(seq["fanout_s"] / waves["fanout_s"], 2) if waves["fanout_s"] else 0.0}
     print_table(report)

@@ -1,11 +1,15 @@
-"""Benchmark: `dualpath lint` against squawk on the same generated PostgreSQL corpus.
+"""Benchmark: `dualpath lint` against squawk, for speed and for being right.
 
     .venv/bin/pip install squawk-cli   # bench only, not a dependency
-    .venv/bin/python bench/lint.py [--files 2000] [--quick]
+    .venv/bin/python bench/lint.py [--files 2000] [--quick] [--no-corpus]
 
-Prints both wall times (process start to exit, as a user sees them), the ratio, each tool's
-findings count and, per squawk rule, how many of the files it flags dualpath also flags with
-the matching rule. Writes bench/results/lint.json.
+Speed: both tools on the same generated PostgreSQL files; prints both wall times (process start
+to exit, as a user sees them), the ratio, each tool's findings count and, per squawk rule, how
+many of the files it flags dualpath also flags with the matching rule.
+
+Being right: the measured corpus (bench/lint_corpus.py, needs the local PostgreSQL and MariaDB):
+hazards caught and safe statements flagged, by dualpath without and with --url, next to squawk.
+Without squawk the speed part is skipped with a note. Writes bench/results/lint.json.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # lint_corpus, beside this file
 RESULTS = ROOT / "bench" / "results" / "lint.json"
 
 # squawk rule → the dualpath rules that report the same hazard
@@ -107,7 +112,7 @@ def build_corpus(folder: Path, count: int) -> list[Path]:
 def run_dualpath(files: list[Path]) -> tuple[float, list[dict[str, object]]]:
     listing = files[0].parent / "files.txt"
     listing.write_text("\n".join(map(str, files)))
-    code = ("import sys, json; from pathlib import Path; from dualpath.risk.lint import run_lint; "
+    code = ("import sys, json; from pathlib import Path; from dualpath.lint import run_lint; "
             "paths = [Path(p) for p in Path(sys.argv[1]).read_text().splitlines()]; "
             "out, _ = run_lint(paths, dialect='postgresql', version=(16,), fmt='json'); print(out)")
     start = time.perf_counter()
@@ -142,38 +147,39 @@ def parity(ours: list[dict[str, object]], theirs: list[dict[str, object]]) -> di
 
 def summarize(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows for bench/run_all.py's table (contract in bench/peers.py)."""
-    flagged = sum(row["squawk_files"] for row in result["parity"].values())
-    also = sum(row["also_dualpath"] for row in result["parity"].values())
-    return [
-        {"benchmark": "lint", "measure": f"lint {result['files']} files, wall (s)",
-         "dualpath": f"{result['dualpath_s']:.3f}", "peer": f"squawk {result['squawk_s']:.3f}",
-         "ratio": f"{result['ratio']:.2f}", "goal": "reported", "met": None},
-        {"benchmark": "lint", "measure": "squawk findings (file, rule) dualpath also reports",
-         "dualpath": f"{also}/{flagged}", "peer": "squawk", "ratio": f"{also / flagged:.2f}" if flagged else None,
-         "goal": "reported", "met": None},
-    ]
+    rows = []
+    if "parity" in result:
+        flagged = sum(row["squawk_files"] for row in result["parity"].values())
+        also = sum(row["also_dualpath"] for row in result["parity"].values())
+        rows += [
+            {"benchmark": "lint", "measure": f"lint {result['files']} files, wall (s)",
+             "dualpath": f"{result['dualpath_s']:.3f}", "peer": f"squawk {result['squawk_s']:.3f}",
+             "ratio": f"{result['ratio']:.2f}", "goal": "reported", "met": None},
+            {"benchmark": "lint", "measure": "squawk findings (file, rule) dualpath also reports",
+             "dualpath": f"{also}/{flagged}", "peer": "squawk",
+             "ratio": f"{also / flagged:.2f}" if flagged else None, "goal": "reported", "met": None},
+        ]
+    if "scores" in result.get("corpus", {}):
+        from lint_corpus import summary_rows
+
+        rows += summary_rows(result["corpus"]["scores"])
+    return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--quick", action="store_true", help="200 files")
-    args = parser.parse_args()
-    if args.quick:
-        args.files = 200
-    squawk = shutil.which("squawk", path=str(Path(sys.executable).parent)) or shutil.which("squawk")
-    if squawk is None:
-        print("squawk not found: .venv/bin/pip install squawk-cli", file=sys.stderr)
-        return 2
+def find_squawk() -> str | None:
+    return shutil.which("squawk", path=str(Path(sys.executable).parent)) or shutil.which("squawk")
+
+
+def speed(squawk: str, count: int, quick: bool) -> dict[str, Any]:
+    """Both tools on the same generated files: wall times and which squawk findings we also report."""
     with tempfile.TemporaryDirectory() as tmp:
-        files = build_corpus(Path(tmp), args.files)
+        files = build_corpus(Path(tmp), count)
         squawk_s, theirs = run_squawk(squawk, Path(tmp))
         ours_s, ours = run_dualpath(files)
     table = parity(ours, theirs)
     result = {"files": len(files), "dualpath_s": round(ours_s, 3), "squawk_s": round(squawk_s, 3),
               "ratio": round(ours_s / squawk_s, 2), "dualpath_findings": len(ours), "squawk_findings": len(theirs),
-              "parity": table, "quick": args.quick}
-    result["summary"] = summarize(result)
+              "parity": table, "quick": quick}
     print(f"{'tool':<10}{'wall s':>10}{'findings':>10}")
     print(f"{'dualpath':<10}{ours_s:>10.2f}{len(ours):>10}")
     print(f"{'squawk':<10}{squawk_s:>10.2f}{len(theirs):>10}")
@@ -181,6 +187,34 @@ def main() -> int:
     print(f"\n{'squawk rule':<46}{'files':>7}{'also us':>9}")
     for rule, row in table.items():
         print(f"{rule:<46}{row['squawk_files']:>7}{row['also_dualpath']:>9}")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="200 files, 20 corpus cases per engine")
+    parser.add_argument("--no-corpus", action="store_true", help="skip the measured corpus (needs the servers)")
+    args = parser.parse_args()
+    if args.quick:
+        args.files = 200
+    squawk = find_squawk()
+    result: dict[str, Any] = {"quick": args.quick}
+    if squawk is None:
+        print("squawk not found (.venv/bin/pip install squawk-cli): speed and parity skipped", file=sys.stderr)
+        result["note"] = "squawk not installed: speed and parity not measured"
+    else:
+        result.update(speed(squawk, args.files, args.quick))
+    if not args.no_corpus:
+        from lint_corpus import corpus_result, print_table
+
+        print("\nmeasured corpus (tests/corpus): hazards caught and safe statements flagged")
+        result["corpus"] = corpus_result(quick=args.quick)
+        if "scores" in result["corpus"]:
+            print_table(result["corpus"]["scores"])
+        if "note" in result["corpus"]:
+            print(result["corpus"]["note"])
+    result["summary"] = summarize(result)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     return 0

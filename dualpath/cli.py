@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from dualpath.console import ConfigOpt, MigrationsOpt, UrlOpt, ask_approval, handle_errors, out
+
+if TYPE_CHECKING:
+    from dualpath.demo import Ask, Echo
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Plan, check and run database migrations with a tested way forward and back.")
@@ -155,7 +158,16 @@ def demo(keep: Annotated[Path | None, typer.Option("--keep", help="put the demo'
     def ask(plan: str) -> dict[str, Any]:
         return ask_approval(plan, approver="demo-operator", ticket="SHOP-131")
 
-    run_demo(keep, echo=lambda line: out.print(line, soft_wrap=True), url=url, approve=approve, ask=ask)
+    run_demo(keep, _run_flow_locally, echo=lambda line: out.print(line, soft_wrap=True), url=url, approve=approve,
+             ask=ask)
+
+
+def _run_flow_locally(home: Path, params: dict[str, Any], ask: Ask | None, echo: Echo) -> dict[str, Any]:
+    """The migrate flow on a throwaway Prefect server kept in ``home`` (Prefect loads here, not before)."""
+    from dualpath.flows.local import local_server, run_flow
+
+    with local_server(home, echo):
+        return run_flow(params, ask, echo)
 
 
 def _register_topics() -> None:

@@ -103,11 +103,16 @@ class Environment(BaseModel):
     approval: Literal["always", "irreversible", "never"] = "irreversible"
     approvers: list[str] = Field(default_factory=list)
     approval_timeout_s: int = Field(3600, ge=1)
+    # a run started at most this long before its window opens (a worker picks a scheduled run up a
+    # moment early) waits for the opening instead of being refused
+    window_grace_s: int = Field(60, ge=0, le=3600)
     fail_on: Literal["warning", "error", "never"] = "error"
     backup: Literal["destructive", "always", "never"] = "destructive"
     backup_to: str | None = None  # file:///path or s3://bucket/prefix
     slack_channel: str | None = None
-    host_concurrency: int = Field(4, ge=1)  # tenants migrated at once per database host
+    # tenants migrated at once per database host: asked when the host's limit is first created; a host's
+    # limit belongs to the host ([hosts."h:port"] concurrency, else the smallest any environment on it asks)
+    host_concurrency: int = Field(4, ge=1)
     safety: Safety | None = None
     gates: list[GateConfig] = Field(default_factory=list)  # checked in pre-flight and between waves
     # protected: `dualpath apply/rollback` from a terminal is refused unless the target holds an approval
@@ -127,6 +132,19 @@ class Environment(BaseModel):
         if self.tenant_url_template:
             listed += [Tenant(name=n, url=self.tenant_url_template.replace("{tenant}", n)) for n in self.tenant_names]
         return [t.model_copy(update={"canary": t.canary or t.name in self.canary}) for t in listed]
+
+
+_HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}$")
+
+
+class HostConfig(BaseModel):
+    """``[hosts."<host:port>"]``: what belongs to a database server, whichever environment runs on it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # tenant migrations at once on this server, across every run and worker: the Prefect global concurrency
+    # limit db-host:<host:port>, created with this many slots by the first run that needs it, never resized
+    concurrency: int = Field(ge=1)
 
 
 class Sources(BaseModel):
@@ -182,6 +200,7 @@ class Settings(BaseModel):
     apply: ApplyConfig = Field(default_factory=ApplyConfig)
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
     environments: dict[str, Environment] = Field(default_factory=dict)
+    hosts: dict[str, HostConfig] = Field(default_factory=dict)  # "db1:5432" -> what belongs to that server
     owners: dict[str, str] = Field(default_factory=dict)  # role (dba, service, on-call...) -> person or team
     escalation: list[str] = Field(default_factory=list)
     pii_columns: list[str] = Field(default_factory=list)  # "table.column", masked in shadows and reports
@@ -206,6 +225,20 @@ class Settings(BaseModel):
             re.compile(value)
         except re.error as exc:
             raise ValueError(f"not a regular expression ({exc})") from None
+        return value
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_are_host_port(cls, value: dict[str, HostConfig]) -> dict[str, HostConfig]:
+        """A host is named as tenant URLs reach it, host:port: the port says which server of a host it is."""
+        seen: dict[str, str] = {}
+        for name in value:
+            if not _HOST_PORT.match(name):
+                raise ValueError(f'"{name}" is not host:port; write e.g. [hosts."db1:5432"]')
+            key = name.lower()
+            if key in seen:
+                raise ValueError(f'[hosts."{seen[key]}"] and [hosts."{name}"] name the same server')
+            seen[key] = name
         return value
 
     def migrations_dir(self, target: TargetConfig | None = None) -> Path:
@@ -369,6 +402,14 @@ def set_secret_resolver(resolver: SecretResolver | None) -> None:
 
 def has_secret_refs(text: str) -> bool:
     return bool(_BLOCK_REF.search(text) or _WHOLE_SECRET.match(text.strip()))
+
+
+def mask_secret_refs(text: str) -> str | None:
+    """``text`` with each secret reference replaced by a placeholder, None when the whole value is one:
+    enough to read a URL's host without looking a secret up."""
+    if _WHOLE_SECRET.match(text.strip()):
+        return None
+    return _BLOCK_REF.sub("secret", text)
 
 
 def resolve_secrets(text: str, where: str) -> str:

@@ -33,10 +33,13 @@ TENANTS = ("north", "south", "east")
 YESTERDAY = "4"  # the release the tenants stand at before the demo's run
 Echo = Callable[[str], None]
 Ask = Callable[[str], dict[str, Any]]
+# (Prefect home, flow parameters, ask, echo) → the flow's result; the CLI hands in dualpath.flows.local's
+# server and runner, so the demo (core) never imports the flows
+RunFlow = Callable[[Path, dict[str, Any], Ask | None, Echo], dict[str, Any]]
 
 
-def run_demo(keep: Path | None, echo: Echo = print, url: str | None = None, approve: bool = False,
-             ask: Ask | None = None) -> dict[str, Any]:
+def run_demo(keep: Path | None, run_flow: RunFlow, echo: Echo = print, url: str | None = None,
+             approve: bool = False, ask: Ask | None = None) -> dict[str, Any]:
     """The three acts; returns the flow's result (outcome, tenants, report path, UI link)."""
     _check_example()
     work = keep or Path(tempfile.mkdtemp(prefix="dualpath-demo-"))
@@ -45,11 +48,8 @@ def run_demo(keep: Path | None, echo: Echo = print, url: str | None = None, appr
     tenants = prepare_tenants(work, url, echo)
     config = write_config(work, tenants)
     echo(f"[bold]3. migrate[/] the tenants with the Prefect flow (config {config})")
-    from flows.local import local_server, run_flow
-
-    with local_server(work / "prefect", echo):
-        params = {"env": "demo", "config": str(config), "approve": approve, "report_dir": str(work)}
-        result = run_flow(params, None if approve else ask, echo)
+    params = {"env": "demo", "config": str(config), "approve": approve, "report_dir": str(work)}
+    result = run_flow(work / "prefect", params, None if approve else ask, echo)
     show_result(result, tenants, echo)
     return result
 

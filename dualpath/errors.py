@@ -70,3 +70,9 @@ class VerificationFailed(DualpathError):
     """A round trip or a check found a difference (exit 1)."""
 
     exit_code = 1
+
+
+class BackupFailed(DualpathError):
+    """A dump, restore or transfer failed; the database was not changed by it (exit 4)."""
+
+    exit_code = 4

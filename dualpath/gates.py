@@ -26,23 +26,6 @@ from dualpath.engines import open_engine
 from dualpath.errors import DualpathError, TargetRefused
 from dualpath.urls import backend_of, endpoint, parse_url, redact
 
-# Built-in probes per engine. They belong with the engines (dialect knowledge); they live here
-# until the Engine protocol grows probe methods, and only this table needs to move then.
-# A missing entry means the engine has no such thing (SQLite has no replicas): the probe reads 0.
-BUILTIN_SQL: dict[str, dict[str, str]] = {
-    "postgresql": {
-        "replication_lag": "SELECT COALESCE(MAX(EXTRACT(EPOCH FROM replay_lag)), 0) FROM pg_stat_replication",
-        "lock_waits": "SELECT count(*) FROM pg_locks WHERE NOT granted",
-        "long_transactions": "SELECT count(*) FROM pg_stat_activity WHERE xact_start < now() - "
-                             "make_interval(secs => :older_than_s) AND pid <> pg_backend_pid() "
-                             "AND datname = current_database()",
-    },
-    "mysql": {
-        "lock_waits": "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
-        "long_transactions": "SELECT COUNT(*) FROM information_schema.innodb_trx "
-                             "WHERE trx_started < NOW() - INTERVAL :older_than_s SECOND",
-    },
-}
 _BUILTIN_MAX = {"replication_lag": 10.0, "lock_waits": 0.0, "long_transactions": 0.0}
 _DATABASE_WIDE = frozenset(_BUILTIN_MAX)  # what they read belongs to the database (or server), not a schema
 
@@ -132,13 +115,14 @@ def _query_value(gate: GateConfig, url: str) -> Any:
             raise DualpathError(f"gate {gate.name}: kind sql needs a query",
                                 hint=f"add query = \"SELECT ...\" to the gate {gate.name} in dualpath.toml")
         sql, params = gate.query, {}
-    elif gate.kind == "replication_lag" and hasattr(engine, "replica_lag_s"):
-        with engine.connect() as conn:  # the engine's own probe, where it has one
+    elif gate.kind == "replication_lag":
+        with engine.connect() as conn:  # the engine's own probe (None: no replicas)
             lag = engine.replica_lag_s(conn)
             conn.rollback()
         return lag or 0.0
     else:
-        sql, params = BUILTIN_SQL.get(engine.name, {}).get(gate.kind, "SELECT 0"), {"older_than_s": gate.older_than_s}
+        # a kind the engine has no query for (SQLite has no lock waits) reads 0
+        sql, params = engine.gate_queries.get(gate.kind, "SELECT 0"), {"older_than_s": gate.older_than_s}
     with engine.connect() as conn:
         row = conn.execute(text(sql), params).first()
         conn.rollback()

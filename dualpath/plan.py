@@ -22,8 +22,10 @@ from dualpath.rehearse import Measured
 from dualpath.risk.catalogue import Catalogue, catalogue_for
 from dualpath.risk.check import build_context, check_change
 from dualpath.risk.context import Item, same_name
-from dualpath.risk.live import TableSize
+from dualpath.risk.live import TableSize, known_schema
+from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Effect, Finding, severity_rank
+from dualpath.risk.schema import Schema
 
 DESTRUCTIVE = frozenset({"drop_table", "drop_column", "truncate", "drop_database"})
 INDEX_KINDS = frozenset({"create_index", "drop_index", "reindex"})
@@ -42,6 +44,7 @@ class TargetState:
     lock_timeout_ms: int = 2000
     queries: dict[str, str] = field(default_factory=dict)  # label → SQL to check the server by hand
     statement_rows: dict[str, int] = field(default_factory=dict)  # UPDATE/DELETE ... WHERE → planner's rows
+    schema: Schema | None = None  # the current schema, with the planner's estimates for the changes' DML
 
     def size_of(self, table: str | None) -> TableStats | None:
         if table is None:
@@ -125,6 +128,8 @@ class Plan:
     throughput: Throughput
     rehearsed: bool = False
     queries: dict[str, str] = field(default_factory=dict)
+    measured: bool = False  # each pending statement ran on a shadow of the target (risk/measure)
+    measure_notes: list[str] = field(default_factory=list)  # what could not be measured, and why
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps + self.rollback_steps if s.id == step_id)
@@ -145,9 +150,10 @@ def read_target(engine: Engine, label: str, lock_timeout_ms: int = 2000,
         conn.rollback()
         rows = filtered_rows(engine, conn, changes, catalogue_for(engine.flavor, version))
         conn.rollback()
+        schema = known_schema(conn, engine.name, engine.flavor, version, sizes, changes)
     return TargetState(label=label, flavor=engine.flavor, version=version, sizes=sizes,
                        transactional_ddl=engine.transactional_ddl, lock_timeout_ms=lock_timeout_ms,
-                       queries=engine.check_queries, statement_rows=rows)
+                       queries=engine.check_queries, statement_rows=rows, schema=schema)
 
 
 def filtered_rows(engine: Engine, conn: Connection, changes: Sequence[Change], catalogue: Catalogue
@@ -167,19 +173,23 @@ def filtered_rows(engine: Engine, conn: Connection, changes: Sequence[Change], c
 
 
 def build_plan(changes: Sequence[Change], target: TargetState, *, settings: Settings | None = None,
-               throughput: Throughput | None = None, measured: Sequence[Measured] = ()) -> Plan:
-    """The plan for running ``changes`` (pending, in order) on ``target``."""
+               throughput: Throughput | None = None, measured: Sequence[Measured] = (),
+               measurement: Measurement | None = None) -> Plan:
+    """The plan for running ``changes`` (pending, in order) on ``target``; ``measured`` is a lock rehearsal,
+    ``measurement`` the changes run on a shadow (their findings and each step's measured lock and rewrite)."""
     settings = settings or Settings()
     speed = throughput or Throughput(engine=target.flavor)
     catalogue = catalogue_for(target.flavor, target.version)
     risk_sizes = {name: TableSize(s.rows, s.bytes) for name, s in target.sizes.items()}
     planned, steps, rollback_steps, findings = [], [], [], []
     for change in changes:
-        context = build_context(change, catalogue, knows_rollback=True, sizes=risk_sizes)
+        context = build_context(change, catalogue, knows_rollback=True, sizes=risk_sizes, schema=target.schema)
         created = {t for item in context.forward for t in item.new_tables} | _created_here(context.forward)
         scope = _transaction_scope(change, target.transactional_ddl)
         ups = [_step(f"{change.version}.{n}", change, item, "up", scope, target, speed, created=set(),
                      measured=measured) for n, item in enumerate(context.forward, 1)]
+        for up in ups:
+            _add_measurement(up, measurement, catalogue)
         downs = [_step(f"R{change.version}.{n}", change, item, "down", scope, target, speed, created=created,
                        measured=()) for n, item in enumerate(context.rollback, 1)]
         for up in ups:
@@ -187,14 +197,17 @@ def build_plan(changes: Sequence[Change], target: TargetState, *, settings: Sett
         steps += ups
         rollback_steps += downs
         findings += check_change(change, catalogue, knows_rollback=True, sizes=risk_sizes,
-                                 measured=[m for m in measured if m.version == change.version])
+                                 measured=[m for m in measured if m.version == change.version],
+                                 measurement=measurement, schema=target.schema)
         planned.append(_planned_change(change, ups, downs, context.forward, settings))
     findings.sort(key=lambda f: (-severity_rank(f.severity), f.file, f.line, f.rule))
     return Plan(target=target.label, engine=target.flavor, version=".".join(map(str, target.version)),
                 generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), changes=planned, steps=steps,
                 rollback_steps=rollback_steps, findings=findings,
                 prerequisites=prerequisites(planned, steps, settings), totals=_totals(planned, steps, rollback_steps),
-                throughput=speed, rehearsed=bool(measured), queries=dict(target.queries))
+                throughput=speed, rehearsed=bool(measured), queries=dict(target.queries),
+                measured=bool(measurement and measurement.observations),
+                measure_notes=list(measurement.notes) if measurement else [])
 
 
 def _created_here(items: list[Item]) -> set[str]:
@@ -253,6 +266,19 @@ def _touched(target: TargetState, item: Item, effect: Effect) -> TableStats | No
 
 _BLOCKS = ("none", "writes", "reads and writes")
 _COST_ORDER = ["none", "metadata", "scan", "build", "rewrite", "unsupported"]
+
+
+def _add_measurement(step: Step, measurement: Measurement | None, catalogue: Catalogue) -> None:
+    """The lock and rewrite the shadow measured for this step, where no rehearsal measured them."""
+    observation = measurement.observed(step.where) if measurement else None
+    if observation is None or observation.refused is not None:
+        return
+    works = [w for w in observation.tables if w.existed and (w.lock_clause or w.lock)]
+    if step.measured_lock is None and works:
+        top = max(works, key=lambda w: _BLOCKS.index(catalogue.blocks.get(w.lock_clause or w.lock or "", "none")))
+        step.measured_lock = f"{top.lock_clause or top.lock} on {top.table}"
+    if step.measured_rewrite is None:
+        step.measured_rewrite = any(w.rewritten or w.algorithm == "COPY" for w in observation.tables if w.existed)
 
 
 def _strongest_measured(mine: list[Measured]) -> str | None:

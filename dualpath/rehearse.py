@@ -23,12 +23,10 @@ from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import RunFailed
 from dualpath.redaction import redact
 from dualpath.risk.catalogue import Catalogue
-from dualpath.risk.check import build_context
+from dualpath.risk.check import build_context, check_rehearsal
 from dualpath.risk.context import Item, same_name
 from dualpath.risk.model import Finding, Measured
-from dualpath.risk.rules.dp062_rehearsal_stronger_lock import RULE as REHEARSAL_RULE
 
-RULE = REHEARSAL_RULE.id
 DML = frozenset({"update", "delete", "insert", "insert_select"})
 ON_AN_INDEX = frozenset({"drop_index", "reindex", "rename_index"})
 
@@ -162,7 +160,7 @@ def _row(engine: Engine, change: Change, item: Item, table: str, taken: dict[str
 
 def rehearsal_findings(measured: Sequence[Measured]) -> list[Finding]:
     """A finding (rule DP062) per table whose measured lock is stronger than the catalogue's prediction."""
-    return [REHEARSAL_RULE.finding_for(m) for m in measured if m.stronger]
+    return check_rehearsal(measured)
 
 
 def _message(exc: DBAPIError) -> str:

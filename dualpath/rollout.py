@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from dualpath.changes import Change
 from dualpath.validation.results import ValidationResult, to_markdown
+from dualpath.windows import admit, describe_wait
 
 TenantState = Literal["pending", "applied", "failed", "skipped", "rolled back", "rollback blocked", "rollback failed"]
 
@@ -76,6 +78,62 @@ def approval_reasons(changes: Sequence[Change], policy: str) -> list[str]:
     if policy == "always" and not reasons:
         reasons.append("the environment requires an approval for every run")
     return reasons
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An approver's answer to a paused run (or ``--approve``): who, under which ticket, why."""
+
+    approved: bool
+    approver: str
+    ticket: str = ""
+    comment: str = ""
+    reason: str = ""  # why this is no approval: "rejected by ...", "'x' may not approve ...", "no decision ..."
+    rejected: bool = False  # the approver said no (rather than: not an approver, no answer in time)
+
+    @property
+    def headline(self) -> str:
+        """One line for Slack, the log and the report."""
+        if not self.approved:
+            return self.reason
+        extra = [f"ticket {self.ticket}"] * bool(self.ticket) + [f"“{self.comment}”"] * bool(self.comment)
+        return f"approved by {self.approver}" + (f" ({', '.join(extra)})" if extra else "")
+
+    def audit_detail(self) -> dict[str, str]:
+        """What the tenants' audit rows keep of it (empty fields left out)."""
+        fields = {"approver": self.approver, "ticket": self.ticket, "comment": self.comment,
+                  "reason": "" if self.approved else self.reason}
+        return {k: v for k, v in fields.items() if v}
+
+
+def decide(approve: bool, approver: str, ticket: str, comment: str, approvers: Sequence[str]) -> Decision:
+    """The form's answer as a decision: a rejection, an approver not on the list, or an approval."""
+    who, ticket, comment = approver.strip(), ticket.strip(), comment.strip()
+    named = who or "an unnamed approver"
+    if not approve:
+        return Decision(False, who, ticket, comment, f"rejected by {named}" + (f": {comment}" if comment else ""),
+                        rejected=True)
+    if approvers and who not in approvers:
+        return Decision(False, who, ticket, comment,
+                        f"'{named}' may not approve this environment (approvers: {', '.join(approvers)})")
+    return Decision(True, who, ticket, comment)
+
+
+def no_decision(timeout_s: int) -> Decision:
+    """Nobody answered the pause in time."""
+    return Decision(False, "", reason=f"no decision within {timeout_s} s")
+
+
+def window_stop(window: str | None, now: datetime, before: str) -> str | None:
+    """Why the rollout must stop ``before`` a phase ("wave 2 of 3"): the window is closed at ``now``; None
+    when it may go on. A wave already running always finishes: this is asked only between phases."""
+    admission = admit(window, now)
+    if admission.verdict == "open":
+        return None
+    if admission.opens is None:
+        return f"the maintenance window '{window}' is closed {before}"
+    return (f"the maintenance window '{window}' is closed {before}; it next opens {admission.opens.isoformat()} "
+            f"({describe_wait(timedelta(seconds=admission.wait_s))} from now)")
 
 
 def skip_remaining(outcomes: list[TenantOutcome], waves: Sequence[Sequence[str]], from_wave: int) -> None:
@@ -144,9 +202,10 @@ def _rollback_plan(facts: PlanFacts) -> str:
 
 
 def report_markdown(env: str, run_id: str, outcome: str, outcomes: Sequence[TenantOutcome],
-                    notes: Sequence[str] = ()) -> str:
-    """The post-run report: the outcome, each tenant's result, and what to do next."""
+                    notes: Sequence[str] = (), decision: Decision | None = None) -> str:
+    """The post-run report: the outcome, who decided, each tenant's result, and what to do next."""
     lines = [f"# dualpath run {run_id}: {outcome}", "", f"Environment **{env}**, {len(outcomes)} tenant(s).", ""]
+    lines += approval_lines(decision) + [""]
     lines += ["| tenant | wave | state | from | applied | schema restored | validation | error |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for o in outcomes:
@@ -163,6 +222,16 @@ def report_markdown(env: str, run_id: str, outcome: str, outcomes: Sequence[Tena
         for result in results:
             lines += ["", to_markdown(result).rstrip()]
     return "\n".join(lines)
+
+
+def approval_lines(decision: Decision | None) -> list[str]:
+    """The report's approval block: the decision, the approver, the ticket and the comment."""
+    if decision is None:
+        return ["**Approval:** not needed for this run"]
+    verdict = "approved" if decision.approved else f"**not approved**: {decision.reason}"
+    return [f"**Approval:** {verdict}", "",
+            f"- Approver: {decision.approver or '—'}", f"- Ticket: {decision.ticket or '—'}",
+            f"- Comment: {decision.comment or '—'}"]
 
 
 def tenant_rows(outcomes: Sequence[TenantOutcome]) -> list[dict[str, str]]:
@@ -218,6 +287,9 @@ def verification_markdown(tenant: str, report: dict[str, Any]) -> str:
         result = "ok" if c["ok"] else "**FAILED**"
         if c.get("skipped_down"):
             result += f" (up only: {c['skipped_down']})"
+        elif c.get("no_rollback"):
+            leaves = f": leaves {', '.join(c['leaves'])}" if c.get("leaves") else ""
+            result += f" (no rollback: {c['no_rollback']}{leaves})"
         problems = "; ".join(c["problems"]).replace("|", "/").replace("\n", " ")
         lines.append(f"| {c['version']} | {c['description']} | {result} | {problems[:300] or '-'} |")
     if not report["changes"]:

@@ -33,11 +33,9 @@ def flyway_placeholders(settings: Settings, url: URL) -> dict[str, str] | None:
     ${flyway:defaultSchema}, ${flyway:user}, ${flyway:database}, ${flyway:timestamp}."""
     if not settings.flyway.placeholder_replacement:
         return None
-    backend = backend_of(url)
     database = url.database or ""
-    schema = {"postgresql": "public", "sqlite": "main"}.get(backend, database)
-    values = {"flyway:defaultSchema": schema, "flyway:user": url.username or "", "flyway:database": database,
-              "flyway:timestamp": datetime.now().strftime("%Y-%m-%d %H:%M:%S")}
+    values = {"flyway:defaultSchema": open_engine(url).default_schema, "flyway:user": url.username or "",
+              "flyway:database": database, "flyway:timestamp": datetime.now().strftime("%Y-%m-%d %H:%M:%S")}
     return {**values, **settings.flyway.placeholders}
 
 
@@ -147,7 +145,7 @@ class Session:
             return
         from dualpath.config import environment
         from dualpath.errors import DualpathError
-        from dualpath.notify import BreakGlass, Notifier, RunInfo, slack_settings
+        from dualpath.slack.client import BreakGlass, Notifier, RunInfo, slack_settings
 
         try:
             settings = slack_settings(self.settings.slack, env, environment(self.settings, env).slack_channel)

@@ -14,14 +14,12 @@ from dualpath import history
 from dualpath.changes import Change, is_repeatable, version_key
 from dualpath.history import AuditFact, HistoryRow
 
-STATES = ("applied", "pending", "failed", "drifted", "missing", "unrecorded", "unknown")
-
 
 @dataclass(frozen=True)
 class ChangeState:
     version: str
     description: str
-    state: str  # one of STATES
+    state: str  # applied | pending | failed | drifted | missing | unrecorded | unknown
     applied_at: datetime | None
     change: Change | None  # None: applied on the target but no file here
     row: HistoryRow | None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,10 @@ from dualpath.validation.results import ValidationResult
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
+
+    from dualpath.validation.baseline import Baseline
+    from dualpath.validation.invariants import Invariant
+    from dualpath.validation.validator import Validator
 
 Echo = Callable[[str], None]
 
@@ -81,15 +85,6 @@ class TenantVersion:
     pending: int
     state: str  # up to date | pending | drifted | failed | unreachable
     detail: str = ""
-
-
-@dataclass
-class TenantRun:
-    """What one tenant did in a run: versions applied, in order, and its state before."""
-
-    name: str
-    start_version: str | None
-    applied: list[str] = field(default_factory=list)
 
 
 def schema_of(url: URL) -> str | None:
@@ -364,12 +359,13 @@ def open_environment(name: str, config: str | None = None, migrations: str | Non
     return EnvironmentContext(name, settings, environment(settings, name), folder)
 
 
-def record_approval(runner: Runner, approval: dict[str, str]) -> None:
-    """The approval lands in each tenant's own audit trail, next to the changes it allowed."""
+def record_approval(runner: Runner, approval: dict[str, str], action: str = "approval") -> None:
+    """The approval (or, ``action="rejection"``, the refusal) lands in each tenant's own audit trail,
+    next to the changes it allowed or stopped."""
     runner.engine.ensure_exists()
     with runner.engine.connect() as conn, conn.begin():
         history.ensure_tables(conn)
-        history.audit(conn, runner.actor, "approval", ticket=approval.get("ticket") or None,
+        history.audit(conn, runner.actor, action, ticket=approval.get("ticket") or None,
                       detail={k: v for k, v in approval.items() if v})
 
 
@@ -426,20 +422,20 @@ def _back_up_schema_tenant(engine: Any, schema: str, changes: Sequence[Change], 
     return manifest.backup_id
 
 
-# -- validation around a tenant's apply (Great Expectations, imported only here) ----------
+# -- validation around a tenant's apply (by the Validator the caller hands in) ----------------
 
 
 @dataclass
 class ValidationPlan:
     url: str
-    invariants: list[Any]
-    baseline: Any
-    suites: list[Any]
+    invariants: list[Invariant]
+    baseline: Baseline
+    suites: Sequence[Any]  # the validator's own bound suites
     sample_size: int
 
 
-def prepare_validation(tenant: TenantTarget, settings: Settings, runner: Runner,
-                       to_version: str | None) -> ValidationPlan | None:
+def prepare_validation(tenant: TenantTarget, settings: Settings, runner: Runner, to_version: str | None,
+                       validator: Validator) -> ValidationPlan | None:
     """Before apply: the invariants the pending changes must keep, and their baseline values.
     None when validation is off for this tenant, or nothing is pending."""
     from dualpath.validation.settings import resolve_dir, validation_settings
@@ -452,14 +448,13 @@ def prepare_validation(tenant: TenantTarget, settings: Settings, runner: Runner,
         conn.rollback()
     if not pending:
         return None
-    from dualpath.validate import derive_invariants, snapshot_schema
-    from expectations import take_baseline
-    from expectations.project import bind_suites
+    from dualpath.validation.baseline import take_baseline
+    from dualpath.validation.invariants import derive_invariants, snapshot_schema
 
     url = tenant.resolved_url()
     invariants = derive_invariants(pending, snapshot_schema(url), tolerances=options.tolerances)
     suites_dir = resolve_dir(settings, options.suites_dir)
-    suites = bind_suites(options, suites_dir, tenant.name) if suites_dir.is_dir() else []
+    suites = validator.bind_suites(options, suites_dir, tenant.name) if suites_dir.is_dir() else []
     return ValidationPlan(url, invariants, take_baseline(url, invariants), suites, options.sample_size)
 
 
@@ -472,17 +467,15 @@ class ValidationFailed(VerificationFailed):
         self.result = result
 
 
-def run_validation(tenant: TenantTarget, plan: ValidationPlan | None,
+def run_validation(tenant: TenantTarget, plan: ValidationPlan | None, validator: Validator,
                    record: Runner | None = None) -> ValidationResult | None:
     """After apply: check the invariants and the project suites; a failure fails the tenant.
     The result (every expectation, observed vs expected) goes into the tenant's audit trail when
     ``record`` is given, and back to the caller for the report; None when nothing needed checking."""
     if plan is None:
         return None
-    from expectations import check
-
-    result = check(plan.url, plan.invariants, plan.baseline, suites=plan.suites, tenant=tenant.name,
-                   sample_size=plan.sample_size)
+    result = validator.check(plan.url, plan.invariants, plan.baseline, suites=plan.suites, tenant=tenant.name,
+                             sample_size=plan.sample_size)
     if record is not None:
         _audit_validation(record, result)
     if not result.passed:

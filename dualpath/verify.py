@@ -29,6 +29,7 @@ from dualpath.rehearse import DML, Measured, rehearsal_findings, rehearse_up
 from dualpath.risk.catalogue import Catalogue, catalogue_for, family_of
 from dualpath.risk.model import Finding
 from dualpath.risk.ops import SqlSyntaxError, extract_ops
+from dualpath.sources.common import MISSING_SETTING
 from dualpath.target import Target
 from dualpath.urls import safe_url
 from dualpath.verify_rows import copy_sample, data_sums
@@ -51,13 +52,14 @@ class ChangeResult:
     failed_at: str | None = None  # "forward" | "down" | "up again": the step that failed
     verified: bool = True  # False: not tried, an earlier change's forward failed
     no_rollback: str | None = None  # "harmless" | "not harmless": a change whose rollback runs nothing
-    notes: list[str] = field(default_factory=list)  # what such a change leaves behind
+    leaves: list[str] = field(default_factory=list)  # what such a change leaves: "table u", "index i gone"
+    notes: list[str] = field(default_factory=list)  # the same, each with the statement that made it
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": self.version, "description": self.description, "file": self.where, "ok": self.ok,
                 "problems": self.problems, "data_checked": self.data_checked, "skipped_down": self.skipped_down,
                 "failed_at": self.failed_at, "verified": self.verified, "no_rollback": self.no_rollback,
-                "notes": self.notes, "measured": [m.as_dict() for m in self.measured]}
+                "leaves": self.leaves, "notes": self.notes, "measured": [m.as_dict() for m in self.measured]}
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Verification:
     lock_note: str = ""
     server_notes: list[str] = field(default_factory=list)  # the server's users and roles after verify
     rebuilds: int = 0  # times the shadow was made again after a failure
+    measured_findings: list[Finding] = field(default_factory=list)  # DP080/DP081 from a shadow (risk/measure)
+    measure_notes: list[str] = field(default_factory=list)  # what could not be measured, and why
 
     @property
     def ok(self) -> bool:
@@ -89,24 +93,27 @@ class Verification:
 
     @property
     def findings(self) -> list[Finding]:
-        return rehearsal_findings(self.measured)
+        return rehearsal_findings(self.measured) + self.measured_findings
 
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.target, "engine": self.engine, "ok": self.ok, "sample_rows": self.sample_rows,
                 "shadow_drift": self.shadow_drift, "lock_note": self.lock_note, "server": self.server_notes,
                 "rebuilds": self.rebuilds, "changes": [r.as_dict() for r in self.results],
+                "measure_notes": self.measure_notes,
                 "findings": [f.as_dict() for f in self.findings]}
 
 
 def verify_changes(engine: Engine, changes: Sequence[Change], *, migrations: Path, safety: Safety,
                    sample_rows: int = 0, pii_columns: Sequence[str] = (), echo: Echo = lambda _: None,
-                   shadow_url: URL | None = None, fail_fast: bool = False) -> Verification:
+                   shadow_url: URL | None = None, fail_fast: bool = False, measure: bool = False) -> Verification:
     """Round-trip ``changes`` (the pending ones, in order) on a shadow of ``engine``'s database.
 
     The shadow is a new database on the target's server, dropped afterwards; or ``shadow_url``, an empty
     database the user provides (``[verify] shadow_url``: no CREATE DATABASE needed), emptied afterwards.
     Every change is judged on its own; a failure that leaves the shadow elsewhere than the change's up
     would, makes the shadow again up to that change. ``fail_fast`` stops at the first failure instead.
+    ``measure`` also runs the changes on a fresh shadow with sampled rows and judges what each statement
+    did (risk/measure: DP080, DP081).
     """
     with engine.connect() as conn:
         catalogue = catalogue_for(engine.flavor, engine.server_version(conn))
@@ -122,7 +129,27 @@ def verify_changes(engine: Engine, changes: Sequence[Change], *, migrations: Pat
                          fail_fast=fail_fast)
     finally:
         report.server_notes = site.notes
+    if measure:
+        _measure(engine, changes, catalogue, report, pii_columns, shadow_url, echo)
     return report
+
+
+def _measure(engine: Engine, changes: Sequence[Change], catalogue: Catalogue, report: Verification,
+             pii_columns: Sequence[str], shadow_url: URL | None, echo: Echo) -> None:
+    """What each statement does on a shadow with sampled rows, judged by the measured rules only."""
+    from dualpath.risk.check import check_change
+    from dualpath.risk.live import TableSize
+    from dualpath.risk.measure.run import measure_changes
+
+    with engine.connect() as conn:
+        sizes = {name: TableSize(s.rows, s.bytes) for name, s in engine.table_sizes(conn).items()}
+        conn.rollback()
+    measurement = measure_changes(engine, changes, catalogue, pii_columns=pii_columns, shadow_url=shadow_url,
+                                  echo=echo)
+    report.measure_notes = measurement.notes
+    for change in changes:
+        report.measured_findings += [f for f in check_change(change, catalogue, sizes=sizes, measurement=measurement)
+                                     if f.rule in ("DP080", "DP081")]
 
 
 class _OpenShadow:
@@ -222,11 +249,13 @@ def round_trip(runner: Runner, conn: Connection, change: Change, catalogue: Cata
         f1 = engine.fingerprint(conn)
         conn.commit()
         result.failed_at = None
+        if not change.rollback and (change.irreversible is None or _missing_by_policy(change)):
+            # a no-op rollback (empty file, or none under [rollback] missing = "irreversible"): its down
+            # runs nothing, so the schema after it is the schema after up; judged against before up
+            _judge_no_rollback(result, change, f0, f1)
+            return result, f1
         if change.irreversible is not None:
             result.skipped_down = change.irreversible.args.get("reason", "") or "irreversible"
-            return result, f1
-        if not change.rollback:  # nothing to run: the state after up is the state after "down"
-            _judge_no_rollback(result, change, f0, f1)
             return result, f1
         result.failed_at = "down"
         runner.run_change(conn, change, "down")
@@ -272,6 +301,12 @@ def _back_up(runner: Runner, conn: Connection, change: Change, f1: Fingerprint) 
     return now if not f1.diff(now) else None
 
 
+def _missing_by_policy(change: Change) -> bool:
+    """Irreversible only because its rollback is missing or runs nothing ([rollback] missing), not marked so."""
+    marked = change.irreversible
+    return marked is not None and marked.args.get("implied") == MISSING_SETTING
+
+
 def _judge_no_rollback(result: ChangeResult, change: Change, f0: Fingerprint, f1: Fingerprint) -> None:
     """A change whose rollback runs nothing is harmless to leave only if its up leaves the schema as it was."""
     left = f0.diff(f1)
@@ -280,8 +315,18 @@ def _judge_no_rollback(result: ChangeResult, change: Change, f0: Fingerprint, f1
         match = _OBJECT.match(line)
         name = match["name"] if match else line
         made = named_in(change.forward, name)
+        result.leaves.append(_left_object(match["kind"], name, match["what"]) if match else line)
         result.notes.append(f"{match['kind'] + ' ' + name if match else line}: left by the forward change, "
                             f"and there is no rollback to undo it{f' (made by {made})' if made else ''}")
+
+
+def _left_object(kind: str, name: str, what: str) -> str:
+    """``table u``, ``index t_a gone``, ``column t.a changed (default NULL → 0)``: what the up leaves."""
+    if what == "extra after":
+        return f"{kind} {name}"
+    if what == "missing after":
+        return f"{kind} {name} gone"
+    return f"{kind} {name} changed ({what})"
 
 
 def describe_diff(expected: Fingerprint, actual: Fingerprint, change: Change, step: str) -> list[str]:

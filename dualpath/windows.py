@@ -93,6 +93,31 @@ def check_window(text: str | None, now: datetime | None = None) -> None:
                                  "environment's window in dualpath.toml")
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What a run may do at one moment: start now ("open"), wait ``wait_s`` for an opening that is at
+    most the grace away ("wait": a worker started a scheduled run a moment early), or not run ("closed")."""
+
+    verdict: str  # "open" | "wait" | "closed"
+    wait_s: float = 0.0
+    closes: datetime | None = None  # when the open window closes
+    opens: datetime | None = None  # the next opening, when not open
+
+
+def admit(text: str | None, now: datetime, grace_s: float = 0.0) -> Admission:
+    """Decide from the window and the time alone (no clock read here: the caller passes ``now``)."""
+    if not text:
+        return Admission("open")
+    window = parse_window(text)
+    moment = _aware(now)
+    closes = window.closes_at(moment)
+    if closes is not None:
+        return Admission("open", closes=closes)
+    opens = window.next_opening(moment)
+    wait_s = (opens - moment).total_seconds()
+    return Admission("wait" if wait_s <= grace_s else "closed", wait_s=wait_s, opens=opens)
+
+
 def describe_wait(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
 
-from dualpath.validate import Invariant
 from dualpath.validation.baseline import Baseline
+from dualpath.validation.invariants import Invariant
 
 REF = "dualpath_ref"  # meta key: results come back in another order, the ref finds their invariant
 

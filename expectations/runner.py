@@ -16,12 +16,12 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.expectation import Expectation
 
 from dualpath.engines import open_engine
+from dualpath.expectations.build import REF, build_expectation
+from dualpath.expectations.project import BoundSuite
 from dualpath.urls import parse_url, redact, reveal, safe_url
-from dualpath.validate import Invariant
 from dualpath.validation.baseline import Baseline, checksum_columns
+from dualpath.validation.invariants import Invariant
 from dualpath.validation.results import Outcome, ValidationResult
-from expectations.build import REF, build_expectation
-from expectations.project import BoundSuite
 
 # GX's data source per backend: PostgreSQL has its own, MySQL/MariaDB go through plain SQLAlchemy.
 _ADD_SOURCE = {"postgresql": "add_postgres", "mysql": "add_sql", "sqlite": "add_sqlite"}

@@ -1,5 +1,5 @@
 """Prefect flows over the dualpath core: migrate (the main one)."""
 
-from flows.logs import quiet_explained_failures
+from dualpath.flows.logs import quiet_explained_failures
 
 quiet_explained_failures()

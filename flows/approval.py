@@ -33,6 +33,7 @@ from prefect.input.run_input import Keyset, keyset_from_base_key
 from prefect.runtime import flow_run
 
 from dualpath.errors import TargetRefused
+from dualpath.rollout import Decision, decide, no_decision
 
 OUTAGE_ENV = "DUALPATH_PREFECT_OUTAGE_S"
 UNREACHABLE = "the Prefect server is unreachable"  # said when an outage starts during the wait ...
@@ -60,31 +61,32 @@ class RollbackInput(RunInput):
     comment: str = ""
 
 
-def wait_for_approval(plan_md: str, timeout_s: int, approvers: list[str]) -> dict[str, str]:
-    """Pause for the form; a rejection, a timeout or an unknown approver refuse the run (nothing changed)."""
+def wait_for_decision(plan_md: str, timeout_s: int, approvers: list[str]) -> Decision:
+    """Pause for the form; the approver's decision, or no decision when the pause times out. A rejection is
+    an answer like an approval: the caller ends the run on it, with a report, audit rows and Slack."""
     try:
         answer = pause_until_resumed(ApprovalInput.with_initial_data(description=plan_md, approve=False), timeout_s)
     except FlowPauseTimeout:
-        raise TargetRefused(f"no approval within {timeout_s} s; nothing was changed",
-                            hint="run again and approve in the Prefect UI, or raise approval_timeout_s") from None
-    return check_answer(answer.approve, answer.approver, answer.ticket, answer.comment, approvers)
+        return no_decision(timeout_s)
+    return decide(answer.approve, answer.approver, answer.ticket, answer.comment, approvers)
 
 
-def check_answer(approve: bool, approver: str, ticket: str, comment: str, approvers: list[str]) -> dict[str, str]:
-    who = approver.strip() or "an unnamed approver"
-    if not approve:
-        raise TargetRefused(f"rejected by {who}" + (f": {comment}" if comment else "") + "; nothing was changed",
-                            hint="address the approver's concerns and run again")
-    if approvers and approver.strip() not in approvers:
-        raise TargetRefused(f"'{who}' may not approve this environment; nothing was changed",
-                            hint=f"approvers: {', '.join(approvers)}")
-    return {"approver": approver.strip(), "ticket": ticket.strip(), "comment": comment.strip()}
+def wait_for_approval(plan_md: str, timeout_s: int, approvers: list[str]) -> Decision:
+    """``wait_for_decision`` for a flow that simply refuses (exit 3) without an approval."""
+    return refuse_unless_approved(wait_for_decision(plan_md, timeout_s, approvers))
 
 
-def preapproved(approver: str | None, approvers: list[str]) -> dict[str, str]:
-    """``--approve`` on the command line: the operator approves as themselves."""
+def refuse_unless_approved(decision: Decision) -> Decision:
+    if not decision.approved:
+        raise TargetRefused(f"{decision.reason}; nothing was changed",
+                            hint="address the approver's concerns and run again, or raise approval_timeout_s")
+    return decision
+
+
+def preapproved(approver: str | None, approvers: list[str]) -> Decision:
+    """``--approve`` on the command line: the operator approves as themselves (refused when not an approver)."""
     who = approver or f"cli:{_user()}"
-    return check_answer(True, who, "", "approved with --approve", approvers)
+    return refuse_unless_approved(decide(True, who, "", "approved with --approve", approvers))
 
 
 def acknowledge_blocked_rollback(text: str, timeout_s: int) -> dict[str, str]:

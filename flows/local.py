@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from dualpath.errors import DualpathError
+from dualpath.errors import DualpathError, TargetRefused
 
 Ask = Callable[[str], dict[str, Any]]  # shown the plan Markdown, returns the ApprovalInput fields
 
@@ -93,7 +93,7 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout_s
 def run_flow(params: dict[str, Any], ask: Ask | None, echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Run ``migrate`` here; when it pauses for approval, ``ask`` decides at the terminal and the run
     is resumed with that input (the Prefect UI could resume it just as well)."""
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     name = f"migrate-{params['env']}-{uuid.uuid4().hex[:6]}"
     box: dict[str, Any] = {}
@@ -117,7 +117,12 @@ def run_flow(params: dict[str, Any], ask: Ask | None, echo: Callable[[str], None
     drain_prefect_workers()
     if "error" in box:
         raise box["error"]
-    return dict(box["result"])
+    result = dict(box["result"])
+    if result.get("refused"):  # rejected, not approved, or the window closed: the run ended, nothing failed
+        raise TargetRefused(str(result["refused"]), where=f"environment {params['env']}",
+                            hint=f"see the report ({result.get('report') or 'the run artifacts'}); run again "
+                                 "once the approver's concerns are addressed or in the next window")
+    return result
 
 
 def drain_prefect_workers() -> None:
@@ -153,7 +158,7 @@ def _answer_pause(name: str, ask: Ask, answered: set[str], echo: Callable[[str],
     if not description:
         return
     answered.add(state_key)
-    from flows.links import run_url
+    from dualpath.flows.links import run_url
 
     url = run_url(str(run.id))
     echo(f"the run is paused for a decision{f' (also in the UI: {url})' if url else ''}")

@@ -1,26 +1,34 @@
-"""The migrate flow: window → pre-flight → backup → approval → waves → rollback on failure → report.
+"""The migrate flow: window → pre-flight → approval → window → backup → waves (window before each)
+→ rollback on failure → report.
 
 Every decision is made in the core (dualpath.rollout, dualpath.tenants, dualpath.gates,
-dualpath.windows); this module only sequences tasks and tells Slack at each phase.
-Errors end the flow as dualpath errors (exit codes: 3 refused, 4 failed and rolled back).
+dualpath.windows, dualpath.host_limits); this module only sequences tasks and tells Slack at each phase.
+Errors end the flow as dualpath errors (exit codes: 3 refused, 4 failed and rolled back). A decision
+that is not an approval, and a window that closes before a wave, end the run in a Completed state of
+their own ("Rejected", "Not approved", "Window closed") after the report, the audit rows and Slack:
+nothing failed, and nothing may page anyone or offer a retry.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from prefect.states import Completed, State
 from pydantic import ValidationError
 
 from dualpath.changes import Change
 from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
+from dualpath.flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_decision
+from dualpath.flows.links import artifacts_url, run_links, ui_base
 from dualpath.gates import refuse_failed_gates
-from dualpath.notify import Approval, Completion, Failure, Notifier, PlanSummary, Rollback, RunInfo, slack_settings
+from dualpath.host_limits import HostLimit, host_limits
 from dualpath.redaction import redact
 from dualpath.rollout import (
+    Decision,
     PlanFacts,
     TenantOutcome,
     approval_reasons,
@@ -29,6 +37,38 @@ from dualpath.rollout import (
     rollback_order,
     should_halt,
     skip_remaining,
+    window_stop,
+)
+from dualpath.slack.client import (
+    Approval,
+    Completion,
+    Decided,
+    Failure,
+    Notifier,
+    PlanSummary,
+    Rollback,
+    RunInfo,
+    Stopped,
+    slack_settings,
+)
+from dualpath.slack.client import State as SlackState  # a Slack status, not a Prefect State
+from dualpath.tasks import clock
+from dualpath.tasks.checks import (
+    backup_tenant,
+    blocking_findings,
+    ensure_host_limits,
+    lint_changes,
+    run_gates,
+    window_gate,
+)
+from dualpath.tasks.report import publish_report
+from dualpath.tasks.tenant import (
+    apply_tenant,
+    fingerprint_tenant,
+    plan_tenant,
+    preflight_tenant,
+    record_rejection,
+    rollback_tenant,
 )
 from dualpath.tenants import (
     EnvironmentContext,
@@ -41,11 +81,6 @@ from dualpath.tenants import (
     read_tenant_changes,
     resolve_tenants,
 )
-from flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_approval
-from flows.links import artifacts_url, run_links, ui_base
-from tasks.checks import backup_tenant, blocking_findings, ensure_host_limits, lint_changes, run_gates, window_gate
-from tasks.report import publish_report
-from tasks.tenant import apply_tenant, fingerprint_tenant, plan_tenant, preflight_tenant, rollback_tenant
 
 
 @dataclass
@@ -64,6 +99,10 @@ class Rollout:
     notes: list[str] = field(default_factory=list)
     plan_md: str = ""
     started: float = field(default_factory=time.monotonic)
+    limits: list[HostLimit] = field(default_factory=list)  # one per database host the tenants live on
+    decision: Decision | None = None  # the approver's, when the run needed one
+    stopped: str | None = None  # why the rollout stopped between waves (the window closed)
+    ended: bool = False  # Slack has heard how the run ended (finish); else an error tells it on the way out
 
     @property
     def args(self) -> tuple[str, str | None, str]:
@@ -75,14 +114,26 @@ class Rollout:
 def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_run: bool = False,
             config: str | None = None, migrations: str | None = None, approve: bool = False,
             approver: str | None = None, wait_for_window: bool = False,
-            report_dir: str | None = None) -> dict[str, Any]:
-    """Migrate an environment's tenants to ``to_version`` (default: the newest), canary first, in waves."""
+            report_dir: str | None = None) -> dict[str, Any] | State:
+    """Migrate an environment's tenants to ``to_version`` (default: the newest), canary first, in waves.
+    Whatever happens after the environment is read, its Slack message ends in a final state naming the run."""
     run = open_rollout(env, tenants, config, migrations)
+    try:
+        return rollout(run, to_version, dry_run, approve, approver, wait_for_window, report_dir)
+    except Exception as exc:
+        if not run.ended:
+            tell_error(run, exc)
+        raise
+
+
+def rollout(run: Rollout, to_version: str | None, dry_run: bool, approve: bool, approver: str | None,
+            wait_for_window: bool, report_dir: str | None) -> dict[str, Any] | State:
+    env = run.ctx.name
     logger = get_run_logger()
-    logger.info("window: %s", window_gate(run.ctx.env.window, wait_for_window))
-    run.notifier.run_started(run.info)
+    logger.info("window: %s", window_gate(run.ctx.env.window, wait_for_window, run.ctx.env.window_grace_s))
+    run.notifier.run_started(run.info)  # "pre-flight running…": no counts until pre-flight has them
     # before pre-flight: it, like every tenant task, occupies a slot of its database host's limit
-    ensure_host_limits([t.concurrency_key for t in run.targets], run.ctx.env.host_concurrency)
+    run.notes += ensure_host_limits(run.limits)
     changes = preflight(run, to_version)
     if not changes:
         return finish(run, "up to date", report_dir)
@@ -90,27 +141,49 @@ def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_r
         for tenant in run.targets:
             apply_tenant(*run.args, tenant, run.run_id, to_version, True, None)
         return finish(run, "dry run", report_dir)
-    backups = {t.name: backup_tenant(*run.args, t, run.preflight[t.name].pending) for t in run.targets
-               if run.preflight[t.name].pending}
-    run.notes += [f"backup {b} of {name}" for name, b in backups.items() if b]
-    approval = obtain_approval(run, changes, approve, approver)
-    halted = run_waves(run, to_version, approval)
+    run.decision = obtain_approval(run, changes, approve, approver)
+    if run.decision is not None and not run.decision.approved:
+        return end_unapproved(run, run.decision, report_dir)
+    # the approval may come long after pre-flight (approval_timeout_s): is the window still open?
+    phase = "after pre-flight" if run.decision is None else "after the approval"
+    closed = window_stop(run.ctx.env.window, clock.now(), f"{phase}, before the backups")
+    if closed:
+        skip_remaining(run.outcomes, _names(run), 0)
+        return end_stopped(run, closed, report_dir)
+    back_up(run)  # after the approval (the approver saw the plan first), right before the first wave
+    halted = run_waves(run, to_version)
     if halted:
         roll_back(run, halted, approve)
         finish(run, "rolled back", report_dir)
         raise RunFailed(f"{halted}; the run was rolled back (see the report)", where=f"environment {env}",
                         hint="fix the cause on the failed tenant and run again")
+    if run.stopped:
+        return end_stopped(run, run.stopped, report_dir)
     return finish(run, "completed", report_dir)
+
+
+def tell_error(run: Rollout, exc: Exception) -> None:
+    """Slack's last word on a run an error ended: refused (the window, lint, gates, the approver list) or failed."""
+    message = redact(exc.message if isinstance(exc, DualpathError) else f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, TargetRefused):
+        run.notifier.run_ended(run.info, SlackState.REFUSED, f"refused: {message}")
+    else:
+        hint = exc.hint if isinstance(exc, DualpathError) and exc.hint else "see the run's logs in Prefect"
+        run.notifier.run_failed(run.info, Failure(what="the run failed", error=message, next_step=hint,
+                                                  location=redact(exc.where) if isinstance(exc, DualpathError)
+                                                  and exc.where else None))
+    run.ended = True
 
 
 def open_rollout(env: str, selection: str, config: str | None, migrations: str | None) -> Rollout:
     ctx = open_environment(env, config, migrations)
     targets = resolve_tenants(ctx.env, selection)
+    limits = host_limits(ctx.settings, env, targets)  # settings that disagree: an input error before anything runs
     waves = plan_waves(targets, ctx.env.wave_size)
     run_id = str(flow_run.id or "local")
     info = RunInfo(run_id=run_id, env=env, target=f"{len(targets)} tenant(s)", window=ctx.env.window,
-                   tenants=len(targets), approvers=tuple(ctx.env.approvers))
-    return Rollout(ctx, config, run_id, targets, waves, open_notifier(ctx), info)
+                   tenants=len(targets), approvers=tuple(ctx.env.approvers), run_name=flow_run.name or None)
+    return Rollout(ctx, config, run_id, targets, waves, open_notifier(ctx), info, limits=limits)
 
 
 def open_notifier(ctx: EnvironmentContext) -> Notifier:
@@ -131,6 +204,7 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     changes = [c for c in read_tenant_changes(run.targets[0], run.ctx.migrations, links,
                                                    run.ctx.settings.rollback.missing) if c.version in wanted]
     if not changes:
+        run.info = replace(run.info, plan=PlanSummary())
         return []
     files = [f for c in changes for f in (c.file, c.rollback_file) if f]
     findings = lint_changes(str(run.ctx.migrations), _dialect(run), files)
@@ -155,25 +229,82 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
         risks[f.severity] = risks.get(f.severity, 0) + 1
     run.info = RunInfo(**{**run.info.__dict__, "plan": PlanSummary(
         changes=len(changes), risks=risks, irreversible=tuple(c.version for c in changes if c.irreversible))})
+    run.notifier.preflight_done(run.info)
     return changes
 
 
-def obtain_approval(run: Rollout, changes: list[Change], approve: bool, approver: str | None) -> dict[str, str] | None:
+def obtain_approval(run: Rollout, changes: list[Change], approve: bool, approver: str | None) -> Decision | None:
+    """The approver's decision, None when the run needs none. An approval's approver, ticket and comment
+    go into the run's Slack status and report from here on."""
     reasons = approval_reasons(changes, run.ctx.env.approval)
     if not reasons:
         return None
     if approve:
-        return preapproved(approver, run.ctx.env.approvers)
-    run.notifier.approval_needed(run.info, Approval(what=f"{len(changes)} change(s) on {len(run.targets)} tenant(s)",
-                                                    why="; ".join(reasons)))
-    get_run_logger().info("waiting for approval (Prefect UI, or resume_flow_run with ApprovalInput)")
-    return wait_for_approval(run.plan_md, run.ctx.env.approval_timeout_s, run.ctx.env.approvers)
+        decision = preapproved(approver, run.ctx.env.approvers)
+    else:
+        run.notifier.approval_needed(run.info, Approval(what=f"{len(changes)} change(s) on {len(run.targets)} "
+                                                             "tenant(s)", why="; ".join(reasons)))
+        get_run_logger().info("waiting for approval (Prefect UI, or resume_flow_run with ApprovalInput)")
+        decision = wait_for_decision(run.plan_md, run.ctx.env.approval_timeout_s, run.ctx.env.approvers)
+    get_run_logger().info(decision.headline)
+    link = run.ctx.settings.ticket_link
+    run.info = replace(run.info, ticket=decision.ticket or None, comment=decision.comment or None,
+                       ticket_url=link.replace("{ticket}", decision.ticket) if link and decision.ticket else None,
+                       approved_by=decision.approver if decision.approved else None)
+    if not approve:  # the thread asked for a decision: it hears the answer
+        run.notifier.approval_decided(run.info, Decided(decision.approved, decision.approver, decision.ticket,
+                                                        decision.comment, decision.reason))
+    return decision
 
 
-def run_waves(run: Rollout, to_version: str | None, approval: dict[str, str] | None) -> str | None:
-    """Canary, then waves; a reason when the rollout halts (failure threshold or a gate), else None."""
-    names = [[t.name for t in w] for w in run.waves]
+def end_unapproved(run: Rollout, decision: Decision, report_dir: str | None) -> State:
+    """No approval: nothing ran (no backup, no wave). Each tenant's audit trail keeps the decision,
+    the report says who and why, and the run ends Completed as "Rejected" (or "Not approved")."""
+    rejected = decision.rejected
+    futures = [(t, record_rejection.submit(*run.args, t, run.run_id, decision.audit_detail())) for t in run.targets]
+    for tenant, future in futures:
+        try:
+            future.result()
+        except Exception as exc:  # the run is over either way; the report says which tenant lacks the row
+            run.notes.append(f"audit row not written on {tenant.name}: {redact(str(exc))}")
+    skip_remaining(run.outcomes, _names(run), 0)
+    run.notes.append(f"{decision.reason}: nothing was changed (no backup taken, no wave started)")
+    result = finish(run, "rejected" if rejected else "not approved", report_dir)
+    result["refused"] = f"{decision.reason}; nothing was changed"
+    return Completed(name="Rejected" if rejected else "Not approved", message=decision.reason, data=result)
+
+
+def end_stopped(run: Rollout, reason: str, report_dir: str | None) -> State:
+    """The window closed between phases: the wave in flight has finished, no other starts. Migrated tenants
+    keep their version (nothing failed); the rest are skipped and wait for the next run."""
+    done = sum(o.state == "applied" for o in run.outcomes)
+    left = sum(o.state == "skipped" for o in run.outcomes)
+    text = f"stopped: {reason}; {done} tenant(s) migrated, {left} left for the next run"
+    get_run_logger().warning(text)
+    run.notes.append(text)
+    run.notifier.run_stopped(run.info, Stopped(reason=reason, tenants_done=done, tenants_left=left))
+    result = finish(run, "window closed", report_dir)
+    result["refused"] = text
+    return Completed(name="Window closed", message=text, data=result)
+
+
+def back_up(run: Rollout) -> None:
+    backups = {t.name: backup_tenant(*run.args, t, run.preflight[t.name].pending) for t in run.targets
+               if run.preflight[t.name].pending}
+    run.notes += [f"backup {b} of {name}" for name, b in backups.items() if b]
+
+
+def run_waves(run: Rollout, to_version: str | None) -> str | None:
+    """Canary, then waves; a reason when the rollout halts (failure threshold or a gate), else None.
+    Before each wave the window is checked again: closed, the rollout stops there (``run.stopped``)."""
+    names = _names(run)
+    approval = run.decision.audit_detail() if run.decision is not None else None
     for index, wave in enumerate(run.waves, start=1):
+        closed = window_stop(run.ctx.env.window, clock.now(), f"before wave {index} of {len(run.waves)}")
+        if closed:
+            skip_remaining(run.outcomes, names, index - 1)
+            run.stopped = closed
+            return None
         futures = [(t, apply_tenant.submit(*run.args, t, run.run_id, to_version, False, approval)) for t in wave]
         for tenant, future in futures:
             run.outcomes.append(_outcome(run, tenant, index, future))
@@ -193,6 +324,10 @@ def run_waves(run: Rollout, to_version: str | None, approval: dict[str, str] | N
                 skip_remaining(run.outcomes, names, index)
                 return f"after wave {index}: " + "; ".join(broken)
     return None
+
+
+def _names(run: Rollout) -> list[list[str]]:
+    return [[t.name for t in w] for w in run.waves]
 
 
 def _outcome(run: Rollout, tenant: TenantTarget, wave: int, future: Any) -> TenantOutcome:
@@ -251,20 +386,34 @@ def finish(run: Rollout, outcome: str, report_dir: str | None) -> dict[str, Any]
             validations_passed=sum(o.success for r in results for o in r.outcomes),
             validations_total=sum(len(r.outcomes) for r in results),
             report_url=None if run.notifier.settings.report_link else artifacts_url(run.run_id)))
+    elif outcome in _QUIET_ENDINGS:
+        state, detail = _QUIET_ENDINGS[outcome]
+        run.notifier.run_ended(run.info, state, detail.format(tenants=len(run.targets)))
+    run.ended = True
     slack_trouble = run.notifier.failure_summary()
     if slack_trouble:
         run.notes.append(slack_trouble)
         get_run_logger().warning(slack_trouble)
-    path = publish_report(run.ctx.name, run.run_id, outcome, run.outcomes, run.notes, run.plan_md, report_dir, links)
+    path = publish_report(run.ctx.name, run.run_id, outcome, run.outcomes, run.notes, run.plan_md, report_dir, links,
+                          run.decision)
     get_run_logger().info("run %s: %s%s", run.run_id, outcome, f"; report {path}" if path else "")
+    decision = run.decision
     return {"run_id": run.run_id, "outcome": outcome, "report": path, "ui": links.get("prefect-run"),
             "tenants": [{"name": o.name, "wave": o.wave, "state": o.state, "applied": o.applied,
                          "restored": o.restored} for o in run.outcomes],
-            "notes": run.notes}
+            "notes": run.notes, "refused": None,
+            "decision": None if decision is None else {"approved": decision.approved, **decision.audit_detail()}}
+
+
+# outcomes that changed nothing and have no event of their own: Slack's final word on them
+_QUIET_ENDINGS = {
+    "up to date": (SlackState.UP_TO_DATE, "nothing to do: all {tenants} tenant(s) are at the target version"),
+    "dry run": (SlackState.DRY_RUN, "dry run: every change was checked on {tenants} tenant(s); nothing was changed"),
+}
 
 
 def _progress(run: Rollout, wave: int) -> Any:
-    from dualpath.notify import WaveProgress
+    from dualpath.slack.client import WaveProgress
 
     return WaveProgress(wave=wave, waves=len(run.waves), tenants_done=sum(o.state == "applied" for o in run.outcomes),
                         tenants_total=len(run.targets), tenants_failed=sum(o.state == "failed" for o in run.outcomes),

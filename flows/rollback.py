@@ -14,14 +14,15 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from dualpath.errors import RunFailed, UsageError
-from dualpath.notify import Failure, Rollback, RunInfo
+from dualpath.flows.approval import preapproved, wait_for_approval
+from dualpath.flows.migrate import open_notifier
+from dualpath.host_limits import host_limits
 from dualpath.rollout import TenantRollback, rollback_report_markdown
+from dualpath.slack.client import Failure, Rollback, RunInfo
+from dualpath.tasks.checks import ensure_host_limits
+from dualpath.tasks.report import publish_document
+from dualpath.tasks.tenant import restore_tenant, rollback_tenant, tenant_version
 from dualpath.tenants import TenantTarget, open_environment, plan_waves, resolve_tenants
-from flows.approval import preapproved, wait_for_approval
-from flows.migrate import open_notifier
-from tasks.checks import ensure_host_limits
-from tasks.report import publish_document
-from tasks.tenant import restore_tenant, rollback_tenant, tenant_version
 
 
 @flow(name="dualpath-rollback", flow_run_name="rollback-{env}")
@@ -34,6 +35,7 @@ def rollback(env: str, to_version: str | None = None, backup_id: str | None = No
                          hint="pass exactly one of the two parameters")
     ctx = open_environment(env, config, migrations)
     targets = resolve_tenants(ctx.env, tenants)
+    limits = host_limits(ctx.settings, env, targets)  # two settings that disagree: an input error, before anything
     run_id = str(flow_run.id or "local")
     notifier = open_notifier(ctx)
     info = RunInfo(run_id=run_id, env=env, target=f"rollback of {len(targets)} tenant(s)", window=ctx.env.window,
@@ -60,13 +62,13 @@ def rollback(env: str, to_version: str | None = None, backup_id: str | None = No
     if ctx.env.approval == "always":
         approval = preapproved(approver, ctx.env.approvers) if approve else \
             wait_for_approval(text, ctx.env.approval_timeout_s, ctx.env.approvers)
-        get_run_logger().info("approved by %s", approval["approver"])
-    ensure_host_limits([t.concurrency_key for t in targets], ctx.env.host_concurrency)
+        get_run_logger().info(approval.headline)
+    notes = ensure_host_limits(limits)
     results = [roll_back_tenant(args, t, run_id, to_version)
                for wave in reversed(plan_waves(targets, ctx.env.wave_size)) for t in wave]
     troubled = [r for r in results if r.error or r.blocked_at]
     outcome = "rolled back" if not troubled else "incomplete"
-    report = rollback_report_markdown(env, run_id, outcome, to_version, results)
+    report = rollback_report_markdown(env, run_id, outcome, to_version, results, notes)
     path = publish_document(env, "rollback", run_id, report, f"rollback {run_id}: {outcome}", report_dir)
     if troubled:
         first = troubled[0]

@@ -10,9 +10,9 @@ from prefect.runtime import flow_run
 
 from dualpath.errors import VerificationFailed
 from dualpath.rollout import verification_markdown
+from dualpath.tasks.report import publish_document
+from dualpath.tasks.tenant import verify_tenant
 from dualpath.tenants import open_environment, plan_waves, resolve_tenants
-from tasks.report import publish_document
-from tasks.tenant import verify_tenant
 
 
 @flow(name="dualpath-verify", flow_run_name="verify-{env}")

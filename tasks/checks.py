@@ -2,41 +2,49 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.exceptions import ObjectAlreadyExists
 
 from dualpath import tenants as core
 from dualpath.backup import BackupSettings
 from dualpath.changes import Change
 from dualpath.gates import GateResult, check_gates
+from dualpath.host_limits import HostLimit, differs
 from dualpath.risk.lint import lint_paths
 from dualpath.risk.model import Finding, severity_rank
+from dualpath.tasks import clock
+from dualpath.tasks.common import TASK_OPTIONS, retry_transient
 from dualpath.tenants import TenantTarget
-from dualpath.windows import check_window, describe_wait, parse_window
-from tasks.common import TASK_OPTIONS, retry_transient
+from dualpath.windows import admit, check_window, describe_wait
 
 
 @task(name="window-gate", **TASK_OPTIONS)
-def window_gate(window: str | None, wait: bool) -> str:
-    """Inside the maintenance window, or (``wait``) sleep until it opens; else refuse with the next opening."""
-    if not window:
-        return "no window: any time"
-    parsed = parse_window(window)
-    now = datetime.now(UTC)
-    if wait and not parsed.is_open(now):
-        opens = parsed.next_opening(now)
-        get_run_logger().info("waiting %s for the window '%s' to open at %s", describe_wait(opens - now),
-                              window, opens.isoformat())
-        time.sleep(max(0.0, (opens - now).total_seconds()) + 1)
-    check_window(window)
-    closes = parsed.closes_at(datetime.now(UTC))
-    return f"inside '{window}' until {closes.isoformat() if closes else '?'}"
+def window_gate(window: str | None, wait: bool, grace_s: float) -> str:
+    """Inside the maintenance window; started at most ``grace_s`` before it opens (a worker picks a
+    scheduled run up a moment early), or with ``wait``, sleep until the opening (the sleep is computed
+    from the clock, so it ends there); else refuse, naming the next opening."""
+    logger = get_run_logger()
+    while True:
+        now = clock.now()
+        admission = admit(window, now, grace_s)
+        if admission.verdict == "open":
+            return (f"inside '{window}' until {admission.closes.isoformat()}" if admission.closes
+                    else "no window: any time")
+        if admission.verdict == "closed" and not wait:
+            check_window(window, now)  # raises, naming the next opening
+        opens = admission.opens.isoformat() if admission.opens else "?"
+        if admission.verdict == "wait":
+            logger.info("started %.2f s before the window '%s' opens at %s (within the %g s grace): waiting for "
+                        "the opening", admission.wait_s, window, opens, grace_s)
+        else:
+            logger.info("waiting %s for the window '%s' to open at %s",
+                        describe_wait(timedelta(seconds=admission.wait_s)), window, opens)
+        clock.sleep(admission.wait_s)
 
 
 @task(name="lint-changes", **TASK_OPTIONS)
@@ -82,11 +90,24 @@ def backup_tenant(env: str, config: str | None, migrations: str | None, tenant: 
 
 
 @task(name="ensure-host-limits", **TASK_OPTIONS)
-def ensure_host_limits(keys: list[str], limit: int) -> None:
-    """One global concurrency limit per database host, created or resized to ``limit`` slots."""
+def ensure_host_limits(limits: list[HostLimit]) -> list[str]:
+    """One global concurrency limit per database host, created with its host's size when missing and
+    never changed when it exists (every run and environment on this Prefect server shares it);
+    a note for each existing limit that differs from what the config says."""
+    notes: list[str] = []
+    logger = get_run_logger()
     with get_client(sync_client=True) as client:
-        for key in sorted(set(keys)):
+        for limit in limits:
             try:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=key, limit=limit))
-            except ObjectAlreadyExists:
-                client.update_global_concurrency_limit(key, GlobalConcurrencyLimitUpdate(limit=limit))
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=limit.key,
+                                                                                    limit=limit.slots))
+                logger.info("created the concurrency limit %s with %d slot(s) (%s)", limit.key, limit.slots,
+                            limit.source)
+                continue
+            except ObjectAlreadyExists:  # made earlier, or by a run starting at the same moment
+                existing = client.read_global_concurrency_limit_by_name(limit.key)
+            note = differs(limit, existing.limit, existing.active)
+            if note:
+                logger.warning(note)
+                notes.append(note)
+    return notes

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from prefect import get_run_logger
 from prefect.cache_policies import NO_CACHE
 
-import tasks.secrets  # noqa: F401  (secret references resolve inside runs)
+import dualpath.tasks.secrets  # noqa: F401  (secret references resolve inside runs)
 from dualpath.errors import ConnectionFailed, DualpathError, LockTimeout
 from dualpath.redaction import redact
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from dualpath.rollout import TenantOutcome, report_markdown, tenant_rows
-from tasks.common import TASK_OPTIONS
+from dualpath.rollout import Decision, TenantOutcome, report_markdown, tenant_rows
+from dualpath.tasks.common import TASK_OPTIONS
 
 
 def artifact_key(env: str, what: str) -> str:
@@ -19,9 +19,10 @@ def artifact_key(env: str, what: str) -> str:
 
 @task(name="publish-report", **TASK_OPTIONS)
 def publish_report(env: str, run_id: str, outcome: str, outcomes: list[TenantOutcome], notes: list[str],
-                   plan_md: str, report_dir: str | None, links: dict[str, str]) -> str | None:
+                   plan_md: str, report_dir: str | None, links: dict[str, str],
+                   decision: Decision | None = None) -> str | None:
     """Artifacts in Prefect; with ``report_dir`` also a Markdown file. Returns the file's path."""
-    text = report_markdown(env, run_id, outcome, outcomes, notes)
+    text = report_markdown(env, run_id, outcome, outcomes, notes, decision)
     full = f"{text}\n\n---\n\n{plan_md}" if plan_md else text
     create_markdown_artifact(full, key=artifact_key(env, "report"), description=f"dualpath run {run_id}: {outcome}")
     if outcomes:

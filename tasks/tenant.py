@@ -13,10 +13,13 @@ from prefect import task
 from prefect.concurrency.sync import concurrency
 
 from dualpath import tenants as core
+from dualpath.expectations import GreatExpectations
 from dualpath.history import make_actor
+from dualpath.tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
 from dualpath.tenants import Preflight, TenantTarget
 from dualpath.validation.results import ValidationResult
-from tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
+
+VALIDATOR = GreatExpectations()  # the core's Validator; GX loads when a tenant is first validated
 
 
 def _runner(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
@@ -48,11 +51,20 @@ def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: T
         if dry_run:
             return core.migrate_tenant(runner, to_version, dry_run), None
         ctx = core.open_environment(env, config, migrations)
-        plan = core.prepare_validation(tenant, ctx.settings, runner, to_version)
+        plan = core.prepare_validation(tenant, ctx.settings, runner, to_version, VALIDATOR)
         if approval:
             core.record_approval(runner, approval)
         applied = core.migrate_tenant(runner, to_version)
-        return applied, core.run_validation(tenant, plan, record=runner)
+        return applied, core.run_validation(tenant, plan, VALIDATOR, record=runner)
+
+
+@task(name="record-rejection", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@names_tenant
+def record_rejection(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
+                     detail: dict[str, str]) -> None:
+    """An audit row ``rejection`` on the tenant: the run it would have been, who said no, and why."""
+    runner = _runner(env, config, migrations, tenant, run_id, detail.get("approver") or None)
+    core.record_approval(runner, detail, action="rejection")
 
 
 @task(name="rollback-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)

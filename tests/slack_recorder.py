@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,6 +31,9 @@ class SlackRecorder:
     port: int = 0
     requests: list[Recorded] = field(default_factory=list)
     rate_limit_next: int = 0  # answer 429 to this many requests first
+    # called with each request once recorded, before it is answered: the sender is still waiting, so a
+    # test can change the world at a known point of a run (e.g. the clock, when "wave 1/3" is posted)
+    on_request: Callable[[Recorded], None] | None = None
     _ts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -69,6 +72,8 @@ def _handler(recorder: SlackRecorder) -> type[BaseHTTPRequestHandler]:
                 recorder.requests.append(Recorded(self.path, _parse(raw, self.headers.get("Content-Type", "")), raw,
                                                   dict(self.headers.items())))
                 body = recorder.requests[-1].body
+            if recorder.on_request is not None:
+                recorder.on_request(recorder.requests[-1])
             if recorder.rate_limit_next > 0:
                 recorder.rate_limit_next -= 1
                 self._answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})

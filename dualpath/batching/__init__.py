@@ -1,0 +1,1 @@
+"""Data changes in batches: `-- dualpath:batch` statements run chunk by chunk, each with a checkpoint."""

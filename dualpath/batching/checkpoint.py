@@ -17,7 +17,6 @@ from dualpath.history import batch_checkpoint_table as table
 from dualpath.history import statement_journal_table as journal_table
 
 RUNNING, PAUSED, CANCELLED, DONE = "running", "paused", "cancelled", "done"
-STATES = (RUNNING, PAUSED, CANCELLED, DONE)
 
 
 @dataclass(frozen=True)

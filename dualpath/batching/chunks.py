@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from dualpath.batching.keys import Key, KeyValue, resolve_key
-from dualpath.batching.rewrite import place_range, restrict
 from dualpath.batching.spec import BatchSpec
 from dualpath.changes import Statement
 from dualpath.engines.base import Engine
+from dualpath.engines.key_range import place_range, restrict
 
 
 @dataclass(frozen=True)

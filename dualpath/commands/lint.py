@@ -26,7 +26,8 @@ def lint(
     paths: Annotated[list[Path], typer.Argument(help="migration folders or .sql files")],
     dialect: Annotated[str, typer.Option("--dialect", help="postgresql|mysql|sqlite")] = "postgresql",
     engine_version: Annotated[str | None, typer.Option("--engine-version", help="server version, e.g. 15")] = None,
-    url: Annotated[str | None, typer.Option("--url", help="read version and table sizes from here")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="judge with this server's schema and sizes, and "
+                                                        "measure the pending changes on a shadow of it")] = None,
     format: Annotated[str, typer.Option("--format", help="text|json|sarif|github")] = "text",
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="warning|error")] = None,
     runner: Annotated[str, typer.Option("--runner", help="dualpath|other: who runs these files")] = "dualpath",
@@ -36,7 +37,7 @@ def lint(
 ) -> None:
     """Lock levels, rewrites and hazards of every statement, with the safe alternative."""
     from dualpath.config import find_config, lint_config, load_settings
-    from dualpath.risk.lint import run_lint
+    from dualpath.lint import run_lint
 
     settings = load_settings(find_config(config))
     target_url = None
@@ -52,7 +53,9 @@ def lint(
     if fix or write:
         _fix(paths, dialect, engine_version, disabled, write)
     output, code = run_lint(paths, dialect=dialect, version=_version(engine_version), url=target_url, fmt=format,
-                            fail_on=fail_on or configured.fail_on, disabled=disabled, runner=runner)
+                            fail_on=fail_on or configured.fail_on, disabled=disabled, runner=runner,
+                            pii_columns=settings.pii_columns,
+                            echo=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True))
     if output and code == 2:
         err.print(output, markup=False)
     elif output:
@@ -61,7 +64,7 @@ def lint(
 
 
 def _fix(paths: list[Path], dialect: str, engine_version: str | None, disabled: set[str], write: bool) -> None:
-    from dualpath.risk.fix import run_fix
+    from dualpath.risk.fixes.files import run_fix
 
     diff, summary, code = run_fix(paths, dialect=dialect, version=_version(engine_version), disabled=disabled,
                                   write=write)

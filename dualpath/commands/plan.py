@@ -14,10 +14,13 @@ if TYPE_CHECKING:
 
 FORMATS = ("md", "html", "json")
 RehearseOpt = Annotated[bool, typer.Option("--rehearse", help="run the changes on a shadow and measure their locks")]
+MeasureOpt = Annotated[bool, typer.Option("--measure/--no-measure",
+                                          help="run each pending statement on a shadow and judge what it did")]
 
 
-def make_plan(session: Any, to: str | None = None, rehearse: bool = False) -> Plan:
-    """The plan of the pending changes on the session's target, with measured locks when rehearsed."""
+def make_plan(session: Any, to: str | None = None, rehearse: bool = False, measure: bool = False) -> Plan:
+    """The plan of the pending changes on the session's target, with measured locks when rehearsed, and
+    each statement measured on a shadow (risk/measure) when ``measure``."""
     from dualpath.estimates import load_throughput
     from dualpath.plan import build_plan, read_target
     from dualpath.verify import verify_changes
@@ -36,15 +39,29 @@ def make_plan(session: Any, to: str | None = None, rehearse: bool = False) -> Pl
                 err.print(f"warning: rehearsal of {result.version} on the shadow: {result.problems[0]}",
                           markup=False, soft_wrap=True)
     target = read_target(engine, session.target_label, session.target.safety.lock_timeout_ms, changes=pending)
+    measurement = _measure(session, pending, target) if measure and pending else None
     return build_plan(pending, target, settings=session.settings,
-                      throughput=load_throughput(session.settings.root, engine.flavor), measured=measured)
+                      throughput=load_throughput(session.settings.root, engine.flavor), measured=measured,
+                      measurement=measurement)
+
+
+def _measure(session: Any, pending: list[Any], target: Any) -> Any:
+    from dualpath.risk.catalogue import catalogue_for
+    from dualpath.risk.measure.run import measure_changes
+
+    measurement = measure_changes(session.engine, pending, catalogue_for(target.flavor, target.version),
+                                  pii_columns=session.settings.pii_columns, shadow_url=session.shadow_url(),
+                                  echo=lambda line: err.print(line, markup=False, soft_wrap=True))
+    for note in measurement.notes:
+        err.print(f"note: {note}", markup=False, soft_wrap=True)
+    return measurement
 
 
 @handle_errors
 def plan_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
              to: Annotated[str | None, typer.Option("--to", help="plan up to this version")] = None,
              format: Annotated[str, typer.Option("--format", help="md|html|json")] = "md",
-             rehearse: RehearseOpt = False) -> None:
+             rehearse: RehearseOpt = False, measure: MeasureOpt = True) -> None:
     """Steps, locks, estimates, rollbacks, gates and prerequisites of the pending changes."""
     import json
 
@@ -59,7 +76,7 @@ def plan_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Confi
     from dualpath.sources import way_back_report
 
     session = open_session(url, migrations, config)
-    plan = make_plan(session, to, rehearse)
+    plan = make_plan(session, to, rehearse, measure)
     pending = {c.version for c in plan.changes}
     policy = session.settings.rollback.missing
     for line in way_back_report([c for c in session.changes if c.version in pending], policy):

@@ -24,7 +24,7 @@ def run_cmd(env: EnvOpt, config: ConfigOpt = None, migrations: MigrationsOpt = N
             report_dir: Annotated[Path | None, typer.Option("--report-dir", help="also write the report here")] = None,
             ) -> None:
     """Migrate an environment's tenants with the Prefect flow: window, pre-flight, backup, approval, waves."""
-    from flows.local import local_server, run_flow
+    from dualpath.flows.local import local_server, run_flow
 
     params: dict[str, Any] = {"env": env, "config": str(config) if config else None,
                               "migrations": str(migrations) if migrations else None, "to_version": to,

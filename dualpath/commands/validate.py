@@ -23,13 +23,14 @@ def validate_cmd(url: UrlOpt = None, suite: SuiteOpt = None, tenant: TenantOpt =
         raise typer.BadParameter("--format must be text, json or md")
     from dualpath.config import find_config, load_settings
     from dualpath.errors import VerificationFailed
+    from dualpath.expectations.project import bind_suites  # Great Expectations loads here, only for this command
+    from dualpath.expectations.runner import check
     from dualpath.target import resolve_target
     from dualpath.urls import reveal, safe_url
-    from dualpath.validate import integrity_invariants, snapshot_schema
+    from dualpath.validation.baseline import take_baseline
+    from dualpath.validation.invariants import integrity_invariants, snapshot_schema
     from dualpath.validation.results import to_markdown
     from dualpath.validation.settings import resolve_dir, validation_settings
-    from expectations import check, take_baseline  # Great Expectations loads here, only for this command
-    from expectations.project import bind_suites
 
     settings = load_settings(find_config(config))
     options = validation_settings(settings)

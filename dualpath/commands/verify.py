@@ -21,7 +21,10 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
                                         "else a new database on the target's server)")] = None,
                fail_fast: Annotated[bool, typer.Option(
                    "--fail-fast", help="stop at the first change that fails (default: verify every change "
-                                       "and list all failures)")] = False) -> None:
+                                       "and list all failures)")] = False,
+               measure: Annotated[bool, typer.Option(
+                   "--measure/--no-measure", help="also run each statement on a shadow with sampled rows and "
+                                                  "judge what it did (docs/rules/index.md)")] = True) -> None:
     """Round-trip every pending change on a shadow copy of the target's schema; exit 1 on a difference."""
     from dualpath.errors import UsageError
     from dualpath.session import open_session
@@ -35,7 +38,8 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
     report = verify_changes(session.engine, pending, migrations=session.target.migrations,
                             safety=session.target.safety, sample_rows=sample_rows,
                             pii_columns=session.settings.pii_columns, shadow_url=session.shadow_url(shadow_url),
-                            echo=lambda line: err.print(line, markup=False, soft_wrap=True), fail_fast=fail_fast)
+                            echo=lambda line: err.print(line, markup=False, soft_wrap=True), fail_fast=fail_fast,
+                            measure=measure)
     if format == "json":
         print(json.dumps(report.as_dict(), indent=2, default=str))
     else:
@@ -44,6 +48,7 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
 
 
 def print_report(report: object) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from dualpath.verify import Verification
@@ -58,24 +63,29 @@ def print_report(report: object) -> None:
                  else "[yellow]not verified[/]")
         extra = f" (up only: {result.skipped_down})" if result.skipped_down else ""
         if result.no_rollback:
-            extra = f" (no rollback: {result.no_rollback} to leave)"
+            leaves = f": leaves {', '.join(result.leaves)}" if result.leaves else ""
+            extra = f" (no rollback: {result.no_rollback}{leaves})"
         data = ", rows compared" if result.data_checked else ""
-        out.print(f"{result.version} {result.description}: {state}{extra}{data}")
+        # names, reasons and SQL are the user's text: '[x]' in them is not Rich markup
+        out.print(f"{escape(result.version)} {escape(result.description)}: {state}{escape(extra)}{data}")
         for problem in result.problems + result.notes:
             out.print(f"  {problem}", markup=False, soft_wrap=True)
     for note in report.server_notes:
         out.print(f"server: {note}", markup=False, soft_wrap=True)
     if report.measured:
-        table = Table(title=f"lock rehearsal ({report.lock_note})" if report.lock_note else "lock rehearsal")
+        about = f" ({escape(report.lock_note)})" if report.lock_note else ""
+        table = Table(title=f"lock rehearsal{about}")
         for col in ("statement", "table", "predicted lock", "measured lock", "predicted rewrite", "rewritten"):
             table.add_column(col)
         for m in report.measured:
-            measured = m.measured_lock or "not measurable"
-            table.add_row(m.where, m.table, m.predicted_lock,
+            measured = escape(m.measured_lock or "not measurable")
+            table.add_row(escape(m.where), escape(m.table), escape(m.predicted_lock),
                           f"[red]{measured}[/]" if m.stronger else measured,
                           "yes" if m.predicted_rewrite else "no",
                           "?" if m.rewritten is None else "yes" if m.rewritten else "no")
         out.print(table)
+    for note in report.measure_notes:
+        out.print(f"note: {note}", markup=False, soft_wrap=True)
     for finding in report.findings:
         out.print(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.message}",
                   markup=False, soft_wrap=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.engine import URL
 
-from dualpath.engines.base import Engine, Fingerprint, RunLockHolder, SqlEngine
+from dualpath.engines.base import Engine, Fingerprint, RunLockHolder
 from dualpath.urls import backend_of, parse_url
 
-__all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine", "open_engine", "server_refusal"]
+__all__ = ["Engine", "Fingerprint", "RunLockHolder", "open_engine", "server_refusal"]
 
 
 def open_engine(url: str | URL) -> Engine:
@@ -19,16 +19,16 @@ def open_engine(url: str | URL) -> Engine:
     parsed = parse_url(url) if isinstance(url, str) else url
     backend = backend_of(parsed)
     if backend == "postgresql":
-        from dualpath.engines.postgres import PostgresEngine
+        from dualpath.engines.postgres.engine import PostgresEngine
 
         return PostgresEngine(parsed)
     if backend == "mysql":
-        from dualpath.engines.mysql import MySQLEngine
+        from dualpath.engines.mysql.engine import MySQLEngine
 
         # mariadb:// tells the flavor before we connect (timeout_statements for --dry-run).
         said = url.split(":", 1)[0] if isinstance(url, str) else parsed.drivername
         return MySQLEngine(parsed, flavor="mariadb" if said.startswith("mariadb") else None)
-    from dualpath.engines.sqlite import SQLiteEngine
+    from dualpath.engines.sqlite.engine import SQLiteEngine
 
     return SQLiteEngine(parsed)
 
@@ -38,8 +38,8 @@ def server_refusal(exc: BaseException) -> tuple[str, str] | None:
     FAILURE_KINDS), else None: for the one place errors are caught, where no engine is at hand."""
     from sqlalchemy.exc import DBAPIError
 
-    from dualpath.engines.mysql import MySQLEngine
-    from dualpath.engines.postgres import PostgresEngine
+    from dualpath.engines.mysql.engine import MySQLEngine
+    from dualpath.engines.postgres.engine import PostgresEngine
 
     if not isinstance(exc, DBAPIError):
         return None
@@ -48,9 +48,4 @@ def server_refusal(exc: BaseException) -> tuple[str, str] | None:
         kind = "permission" if probe.is_permission_denied(exc) else probe.failure_kind(exc)
         if kind is not None:
             return kind, " ".join(str(exc.orig).split())
-    return None
-    for cls in (PostgresEngine, MySQLEngine):
-        probe = cls(parse_url("sqlite://"))  # only its error codes are asked
-        if probe.is_permission_denied(exc):
-            return " ".join(str(exc.orig).split())
     return None

@@ -1,8 +1,9 @@
-"""The Engine protocol: everything dialect-specific that the rest of dualpath may ask.
+"""The Engine: everything dialect-specific that the rest of dualpath may ask, listed once.
 
 Modelled on Alembic's ``DefaultImpl``: one class per dialect, the rest of the code asks
-the engine instead of testing the dialect name. ``SqlEngine`` holds what the three share
-(short-lived NullPool engines, connection errors for people, unwrapping driver errors).
+the engine instead of testing the dialect name. ``Engine`` holds what the three share
+(short-lived NullPool engines, connection errors for people, unwrapping driver errors)
+and names what each dialect must answer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -34,9 +35,12 @@ from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import ConnectionFailed, DualpathError, PrivilegeMissing, TargetRefused, UsageError
 from dualpath.urls import endpoint, redact
 
-__all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine"]
+if TYPE_CHECKING:
+    from dualpath.engines.dump import Dumper, ToolSettings
 
-CONNECT_TIMEOUT_S = 10
+__all__ = ["Engine", "Fingerprint", "RunLockHolder"]
+
+CONNECT_TIMEOUT_S = 10  # a server that does not answer: drivers' connect_timeout, libpq's PGCONNECT_TIMEOUT
 REACHABILITY_HINT = "check host and port, and that the database server is running"
 
 # What a server error means for the person running dualpath, whatever the dialect's code for it
@@ -59,123 +63,14 @@ class RunLockHolder:
                              where=where, hint=hint)
 
 
-class Engine(Protocol):
-    """What dualpath needs from a database server, one implementation per dialect."""
+class Engine:
+    """What dualpath needs from a database server, listed once: one subclass per dialect
+    (``engines/<dialect>/engine.py``) supplies the dialect's SQL, error codes and probes; what only a
+    dialect can answer raises NotImplementedError here, the rest is shared machinery."""
 
-    name: str  # "postgresql" | "mysql" | "sqlite": the dialect for sql/ and risk/
-    url: URL
-    transactional_ddl: bool  # can DDL be rolled back with its transaction?
-
-    @property
-    def flavor(self) -> str: ...  # server_flavor, detected once (connects if needed)
-
-    def connect(self) -> AbstractContextManager[Connection]: ...
-
-    def server_version(self, conn: Connection) -> tuple[int, ...]: ...
-
-    def server_flavor(self, conn: Connection) -> str: ...  # "postgresql", "mysql", "mariadb", "sqlite"
-
-    def timeout_statements(self, lock_timeout_ms: int, statement_timeout_ms: int, *,
-                           local: bool = False) -> list[str]: ...
-
-    def apply_timeouts(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int, *,
-                       local: bool = False) -> None: ...
-
-    def reset_session(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int) -> None: ...
-
-    def is_lock_timeout(self, exc: BaseException) -> bool: ...
-
-    def is_statement_timeout(self, exc: BaseException) -> bool: ...
-
-    def failure_kind(self, exc: BaseException) -> str | None: ...  # one of FAILURE_KINDS, None: another error
-
-    def run_lock(self, run_id: str, host: str) -> AbstractContextManager[None]: ...
-
-    def ensure_exists(self) -> None: ...  # about to write: create what the dialect creates on demand
-
-    def autocommit(self, conn: Connection) -> AbstractContextManager[Connection]: ...  # no transaction block
-
-    def current_holder(self) -> RunLockHolder | None: ...
-
-    def session_id(self, conn: Connection) -> str | None: ...  # this connection's id on the server
-
-    def session_busy(self, conn: Connection, session_id: str) -> bool: ...  # is that session still running?
-
-    def fingerprint(self, conn: Connection) -> Fingerprint: ...
-
-    def table_exists(self, conn: Connection, name: str) -> bool: ...
-
-    def iter_tables(self, conn: Connection) -> Iterator[str]: ...
-
-    def quote_ident(self, name: str) -> str: ...
-
-    def create_database(self, name: str, grant_on: str | None = None) -> URL: ...
-
-    def drop_database(self, name: str) -> None: ...
-
-    # -- batches (dualpath/batching): keyset chunks, lag, estimates --------------------
-
-    def row_compare(self, columns: Sequence[str], op: str, params: Sequence[str]) -> str: ...
-
-    def limit_rows(self, sql: str, rows: int, offset: int = 0) -> str: ...
-
-    def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]: ...
-
-    def replica_lag_s(self, conn: Connection) -> float | None: ...
-
-    def estimate_rows(self, conn: Connection, table: str) -> int | None: ...
-
-    def never_null(self, conn: Connection, table: str) -> set[str]: ...  # reflected nullable, yet never NULL
-
-    def batch_isolation(self, conn: Connection) -> AbstractContextManager[None]: ...  # for the chunk transactions
-
-    def is_deadlock(self, exc: BaseException) -> bool: ...
-
-    # -- shadows and rehearsal (verify, plan, calibrate): see probes.py ----------------
-
-    def create_shadow(self) -> URL: ...  # a scratch database with this one's schema, no rows
-
-    def drop_shadow(self, url: URL) -> None: ...
-
-    def adopt_shadow(self, shadow: Engine) -> None: ...  # a user's database as the shadow: checked empty, filled
-
-    def empty_shadow(self, shadow: Engine) -> list[str]: ...  # drop what verify made there; what is left
-
-    def identity(self, conn: Connection) -> str: ...  # which database on which server
-
-    def user_objects(self, conn: Connection) -> list[str]: ...  # what a user made: empty when fresh
-
-    def is_permission_denied(self, exc: BaseException) -> bool: ...  # refused for lack of a privilege
-
-    def table_grant_hint(self, conn: Connection) -> str: ...  # the GRANT that lets this user create tables here
-
-    def drop_user_objects(self, conn: Connection) -> None: ...
-
-    def load_statements(self) -> list[str]: ...  # session settings to load rows in any order (no FK checks)
-
-    def table_storage(self, conn: Connection) -> dict[str, str]: ...  # table → id that changes on a rebuild
-
-    def held_locks(self, conn: Connection) -> LockReading: ...
-
-    def lock_rank(self, mode: str) -> int: ...  # stronger lock, higher rank; -1 unknown
-
-    def table_sizes(self, conn: Connection) -> dict[str, TableStats]: ...
-
-    def server_objects(self, conn: Connection) -> list[ServerObject] | None: ...  # roles/users; None: unreadable
-
-    @property
-    def calibration_sql(self) -> CalibrationSql: ...
-
-    @property
-    def check_queries(self) -> dict[str, str]: ...  # label → SQL an operator pastes to check the server
-
-
-class SqlEngine:
-    """Shared machinery; subclasses supply the dialect's SQL and error codes."""
-
-    name = ""
+    name = ""  # "postgresql" | "mysql" | "sqlite": the dialect for sql/ and risk/
     label = ""  # for people: "PostgreSQL"
-    transactional_ddl = True
+    transactional_ddl = True  # can DDL be rolled back with its transaction?
     default_connect_args: dict[str, Any] = {}
 
     def __init__(self, url: URL) -> None:
@@ -244,6 +139,7 @@ class SqlEngine:
 
     @property
     def flavor(self) -> str:
+        """The server's flavor (``server_flavor``), detected once; connects if needed."""
         if self._flavor is None:
             with self.connect():
                 pass
@@ -299,6 +195,7 @@ class SqlEngine:
         return tuple(numbers)
 
     def server_flavor(self, conn: Connection) -> str:
+        """"postgresql", "mysql", "mariadb" or "sqlite"."""
         return self.name
 
     # -- timeouts ----------------------------------------------------------------------
@@ -357,7 +254,22 @@ class SqlEngine:
     def driver_statement_timeout(self, orig: BaseException) -> bool:
         raise NotImplementedError
 
+    # -- the run lock: two runs never overlap on one target ------------------------------
+
+    def run_lock(self, run_id: str, host: str) -> AbstractContextManager[None]:
+        """Held for a whole run; a second run gets TargetRefused naming the holder (``RunLockHolder``)."""
+        raise NotImplementedError
+
+    def current_holder(self) -> RunLockHolder | None:
+        """Who holds the run lock now, as far as the server can tell; None when nobody does."""
+        raise NotImplementedError
+
     # -- helpers -----------------------------------------------------------------------
+
+    @property
+    def default_schema(self) -> str:
+        """Where unqualified names land on a fresh connection (Flyway's ``${flyway:defaultSchema}``)."""
+        raise NotImplementedError
 
     def quote_ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -381,7 +293,7 @@ class SqlEngine:
 
     def restrict_to_range(self, sql: str, table: str, sentinel: str) -> tuple[str, str]:
         """AND ``sentinel`` into the WHERE that reads ``table``: (rewritten SQL, qualifier of its columns)."""
-        from dualpath.batching.rewrite import restrict_with_sqlglot
+        from dualpath.engines.key_range import restrict_with_sqlglot
 
         return restrict_with_sqlglot(sql, table, sentinel, self.name)
 
@@ -467,12 +379,13 @@ class SqlEngine:
 
     # -- shadows, lock readings, calibration: the dialect's probes module answers ------------
 
-    dialect_probes: ModuleType  # engines/<dialect>_shadow.py
+    dialect_probes: ModuleType  # engines/<dialect>/probes.py
 
     def held_locks(self, conn: Connection) -> LockReading:
         return self.dialect_probes.held_locks(conn)  # type: ignore[no-any-return]
 
     def lock_rank(self, mode: str) -> int:
+        """Stronger lock, higher rank; -1 for a mode this dialect does not know."""
         return self.dialect_probes.lock_rank(mode)  # type: ignore[no-any-return]
 
     def server_objects(self, conn: Connection) -> list[ServerObject] | None:
@@ -491,7 +404,13 @@ class SqlEngine:
 
     @property
     def check_queries(self) -> dict[str, str]:
+        """Label → SQL an operator pastes to check the server (the runbook's checklist)."""
         return dict(self.dialect_probes.CHECK_QUERIES)
+
+    @property
+    def gate_queries(self) -> dict[str, str]:
+        """Built-in gate kind → SQL reading one number (gates.py); a kind missing here reads 0."""
+        return dict(self.dialect_probes.GATE_QUERIES)
 
     # -- shadows (verify) ----------------------------------------------------------------
 
@@ -507,6 +426,27 @@ class SqlEngine:
         return shadow
 
     def copy_schema(self, shadow: URL) -> None:
+        raise NotImplementedError
+
+    def load_statements(self) -> list[str]:
+        """Session settings to load sampled rows in any order (foreign key checks off)."""
+        raise NotImplementedError
+
+    def table_storage(self, conn: Connection) -> dict[str, str]:
+        """Table → an id that changes when the table is rebuilt (a rewrite shows as a new id)."""
+        raise NotImplementedError
+
+    def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
+        raise NotImplementedError
+
+    # -- schemas and backups -------------------------------------------------------------
+
+    def fingerprint(self, conn: Connection) -> Fingerprint:
+        """The schema as a canonical nested dict (``fingerprint.py``), dualpath's own tables left out."""
+        raise NotImplementedError
+
+    def dumper(self, tools: ToolSettings) -> Dumper:
+        """Dump and restore for backups (``engines/<dialect>/dump.py``)."""
         raise NotImplementedError
 
     def drop_shadow(self, url: URL) -> None:

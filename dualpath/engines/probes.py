@@ -1,6 +1,6 @@
 """What verify, plan and calibrate ask an engine beyond running SQL: shadows, locks, sizes, throughput.
 
-Types only; each dialect's answers live in ``<dialect>_shadow.py`` next to its engine.
+Types only; each dialect's answers live in ``<dialect>/probes.py`` next to its engine.
 """
 
 from __future__ import annotations

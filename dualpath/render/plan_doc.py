@@ -25,7 +25,8 @@ def plan_facts(plan: Plan) -> list[tuple[str, str]]:
             ("WAL/binlog volume", human_bytes(plan.totals.wal_bytes)),
             ("Rollback duration", human_seconds(plan.totals.rollback_seconds)),
             ("Estimates", estimate_source(plan)),
-            ("Locks rehearsed", "yes, on a shadow" if plan.rehearsed else "no")]
+            ("Locks rehearsed", "yes, on a shadow" if plan.rehearsed else "no"),
+            ("Statements measured", "yes, on a shadow of the target" if plan.measured else "no")]
 
 
 def step_row(step: Step) -> list[str]:

@@ -8,35 +8,50 @@ from dualpath.changes import Change
 from dualpath.risk.catalogue import Catalogue, family_of
 from dualpath.risk.context import Context, Item, read_part
 from dualpath.risk.live import TableSize
+from dualpath.risk.measure.observation import Measurement
+from dualpath.risk.measure.verdict import MEASURED_RULE, settle
 from dualpath.risk.model import Finding, Measured
-from dualpath.risk.registry import rules_for
+from dualpath.risk.registry import all_rules, rules_for
+from dualpath.risk.schema import Schema
 
 SYNTAX_RULE = "DP000"
 
 
 def build_context(change: Change, catalogue: Catalogue, *, knows_rollback: bool,
                   sizes: dict[str, TableSize] | None = None, measured: Sequence[Measured] = (),
-                  runner: str = "dualpath") -> Context:
+                  runner: str = "dualpath", measurement: Measurement | None = None,
+                  schema: Schema | None = None) -> Context:
     family = family_of(catalogue.dialect)
     return Context(change=change, family=family, catalogue=catalogue,
-                   forward=read_part(change.forward, "forward", family, catalogue),
-                   rollback=read_part(change.rollback or (), "rollback", family, catalogue),
-                   knows_rollback=knows_rollback, sizes=sizes or {}, measured=tuple(measured), runner=runner)
+                   forward=read_part(change.forward, "forward", family, catalogue, schema),
+                   rollback=read_part(change.rollback or (), "rollback", family, catalogue, schema),
+                   knows_rollback=knows_rollback, sizes=sizes or {}, measured=tuple(measured), runner=runner,
+                   measurement=measurement, schema=schema)
 
 
 def check_change(change: Change, catalogue: Catalogue, *, knows_rollback: bool = True,
                  disabled: set[str] | frozenset[str] = frozenset(),
                  sizes: dict[str, TableSize] | None = None, measured: Sequence[Measured] = (),
-                 runner: str = "dualpath") -> list[Finding]:
-    """Findings of every rule; ``measured`` (a lock rehearsal of this change) feeds DP062."""
+                 runner: str = "dualpath", measurement: Measurement | None = None,
+                 schema: Schema | None = None) -> list[Finding]:
+    """Findings of every rule; ``measured`` (a lock rehearsal of this change) feeds DP062, ``measurement``
+    (the change run on a shadow, risk/measure) DP080 and DP081, and settles the static guesses it measured;
+    ``schema`` (the server's, with ``--url``) settles what the SQL alone cannot."""
     ctx = build_context(change, catalogue, knows_rollback=knows_rollback, sizes=sizes, measured=measured,
-                        runner=runner)
+                        runner=runner, measurement=measurement, schema=schema)
     findings = [syntax_finding(ctx, item) for item in ctx.items if item.error is not None]
     for rule in rules_for(ctx.family, disabled):
         if rule.scope == "change" and not knows_rollback:
             continue
         findings.extend(f for f in rule.check(ctx) if not ignored(f, ctx))
+    if measurement is not None and MEASURED_RULE not in {d.upper() for d in disabled}:
+        findings = settle(findings, ctx)
     return sorted(findings, key=lambda f: (f.file, f.line, f.rule))
+
+
+def check_rehearsal(measured: Sequence[Measured]) -> list[Finding]:
+    """Findings of the rehearsal-scope rules from what a lock rehearsal measured, without a change."""
+    return [f for rule in all_rules() if rule.scope == "rehearsal" for f in rule.check_measured(measured)]
 
 
 def syntax_finding(ctx: Context, item: Item) -> Finding:

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from dualpath.changes import Change, Statement
 from dualpath.risk.catalogue import Catalogue
+from dualpath.risk.judge import Session
 from dualpath.risk.live import TableSize
+from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Effect, Finding, Measured, Op, Severity
+from dualpath.risk.names import same_name
 from dualpath.risk.ops import SqlSyntaxError, extract_ops
+from dualpath.risk.schema import Schema
 
 BIG_ROWS = 1_000_000
 BIG_BYTES = 1 << 30
-ESCALATED: dict[Severity, Severity] = {"info": "warning", "warning": "error", "error": "error"}
+# a hazard on a big table is an outage, not a nuisance; a remark (info) stays a remark: a brief lock or an
+# online rebuild does not become a hazard because the table is big
+ESCALATED: dict[Severity, Severity] = {"info": "info", "warning": "error", "error": "error"}
 
 
 @dataclass
@@ -26,9 +32,14 @@ class Item:
     effects: list[Effect]
     new_tables: frozenset[str]  # tables created earlier in the same part: new and empty
     error: SqlSyntaxError | None = None
+    new_columns: frozenset[tuple[str, str]] = frozenset()  # (table, column) added earlier in the same part
 
     def is_new(self, table: str | None) -> bool:
         return table is not None and any(same_name(table, t) for t in self.new_tables)
+
+    def is_new_column(self, table: str | None, column: str | None) -> bool:
+        """A column added earlier in this part holds no older data and no running code uses it yet."""
+        return any(same_name(t, table or "") and c == column for t, c in self.new_columns)
 
 
 @dataclass
@@ -42,6 +53,8 @@ class Context:
     sizes: dict[str, TableSize] = field(default_factory=dict)
     measured: tuple[Measured, ...] = ()  # a lock rehearsal of this change, when one ran
     runner: str = "dualpath"  # or "other": the files are run by another tool (no journal, no timeouts)
+    measurement: Measurement | None = None  # what the change did on a shadow of the target (risk/measure)
+    schema: Schema | None = None  # the server's current schema (lint --url); None: rules say what they depend on
 
     @property
     def items(self) -> list[Item]:
@@ -60,10 +73,16 @@ class Context:
         return next((s for name, s in self.sizes.items() if same_name(name, table)), None)
 
     def finding(self, rule: object, item: Item | None, message: str, *, fix: str | None = None,
-                severity: Severity | None = None, table: str | None = None) -> Finding:
-        """A finding for ``rule`` about ``item`` (or the change), with live sizes when known."""
+                severity: Severity | None = None, table: str | None = None, depends: str = "") -> Finding:
+        """A finding for ``rule`` about ``item`` (or the change), with live sizes when known.
+
+        ``depends`` names what lint could not see (e.g. "the current type of orders.total"): the
+        message then says so instead of guessing.
+        """
         stmt = item.statement if item else (self.forward[0].statement if self.forward else None)
         level: Severity = severity or rule.severity  # type: ignore[attr-defined]
+        if depends:
+            message = f"{message}; depends on {depends} (lint with --url to know)"
         size = self.size_of(table)
         if size is not None:
             message = f"{message} ({size.describe()})"
@@ -74,56 +93,23 @@ class Context:
                        line=stmt.line if stmt else self.change.line,
                        message=message, fix=fix if fix is not None else rule.fix,  # type: ignore[attr-defined]
                        version=self.change.version if self.knows_rollback else None,
-                       title=rule.title)  # type: ignore[attr-defined]
+                       title=rule.title, depends=depends)  # type: ignore[attr-defined]
 
 
-def same_name(a: str, b: str) -> bool:
-    """``s.orders`` and ``orders`` are the same table when one side gives no schema."""
-    a, b = a.lower(), b.lower()
-    return a == b or ("." in a) != ("." in b) and a.split(".")[-1] == b.split(".")[-1]
-
-
-def read_part(statements: Sequence[Statement], part: str, family: str, catalogue: Catalogue) -> list[Item]:
-    """Read each statement; remember new tables and session settings that change the catalogue row."""
+def read_part(statements: Sequence[Statement], part: str, family: str, catalogue: Catalogue,
+              schema: Schema | None = None) -> list[Item]:
+    """Read each statement; what earlier ones created or set (and the server's schema) picks catalogue rows."""
     items: list[Item] = []
-    new: set[str] = set()
-    facts: set[tuple[str, ...]] = set()
+    session = Session(family, catalogue.dialect, catalogue.version, schema)
     for stmt in statements:
         try:
             ops = extract_ops(stmt.text, family)
             error = None
         except SqlSyntaxError as exc:
             ops, error = [], exc
-        ops = [refine(op, facts) for op in ops]
-        items.append(Item(stmt, part, ops, [catalogue.effect(op) for op in ops], frozenset(new), error))
+        ops = [session.judge(op) for op in ops]
+        items.append(Item(stmt, part, ops, [catalogue.effect(op) for op in ops], frozenset(session.new), error,
+                          frozenset(session.new_columns)))
         for op in ops:
-            remember(op, new, facts)
+            session.remember(op)
     return items
-
-
-def remember(op: Op, new: set[str], facts: set[tuple[str, ...]]) -> None:
-    if op.kind in ("create_table", "create_table_as") and op.table:
-        new.add(op.table)
-    elif op.kind == "rename_table" and op.table and any(same_name(op.table, t) for t in new):
-        new.add(op.get("new_name", ""))
-    elif op.kind == "set" and op.name == "foreign_key_checks":
-        facts.discard(("fk_checks_off",))
-        if str(op.get("value", "")).lower() in ("0", "off", "false"):
-            facts.add(("fk_checks_off",))
-    elif op.kind == "add_constraint" and op.get("not_null_column") and op.table:
-        facts.add(("not_null_check", op.name or "", op.table, op.get("not_null_column"), str(op.get("not_valid"))))
-    elif op.kind == "validate_constraint" and op.table:
-        for fact in [f for f in facts if f[0] == "not_null_check" and f[1] == op.name]:
-            facts.add((*fact[:4], "False"))
-
-
-def refine(op: Op, facts: set[tuple[str, ...]]) -> Op:
-    """Pick the catalogue variant that what ran before in this change allows."""
-    if op.kind == "set_not_null" and any(
-        f[0] == "not_null_check" and f[4] == "False" and op.table and same_name(f[2], op.table) and f[3] == op.name
-        for f in facts
-    ):
-        return replace(op, variant="checked")
-    if op.kind == "add_constraint" and op.variant == "foreign" and ("fk_checks_off",) in facts:
-        return replace(op, variant="foreign_unchecked")
-    return op

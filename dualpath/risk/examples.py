@@ -28,8 +28,9 @@ def example_change(rule: Rule, which: str) -> Change:
 def example_findings(rule: Rule, which: str) -> list[Finding]:
     catalogue = catalogue_for(example_dialect(rule), rule.example_version)
     measured = getattr(rule, "example_measured", {}).get(which, ())  # rehearsal rules: what was measured
+    measurement = getattr(rule, "example_measurement", {}).get(which)  # measured rules: the shadow's account
     return check_change(example_change(rule, which), catalogue, knows_rollback=rule.scope == "change",
-                        measured=measured)
+                        measured=measured, measurement=measurement)
 
 
 def case_findings(rule: Rule, case: Case) -> list[Finding]:

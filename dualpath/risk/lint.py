@@ -1,45 +1,68 @@
-"""``dualpath lint``: read migration folders or .sql files, run the rules, render, pick the exit code."""
+"""Lint migration folders or .sql files: read them, run the rules, pick the exit code (``dualpath.lint`` renders)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from dualpath.changes import Change, Directive, Statement
 from dualpath.errors import DualpathError, UsageError
 from dualpath.risk.catalogue import Catalogue, Version, catalogue_for, family_of, normalise_dialect
 from dualpath.risk.check import SYNTAX_RULE, check_change
-from dualpath.risk.live import LiveTarget, TableSize
+from dualpath.risk.live import LiveTarget
+from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Finding, severity_rank
 from dualpath.risk.registry import check_rule_ids
 
-FORMATS = ("text", "json", "sarif", "github")
 FAIL_ON = ("info", "warning", "error")
 RUNNERS = ("dualpath", "other")  # who runs the files: dualpath (journal, timeouts) or another tool
 _WHERE = re.compile(r"^(?P<file>.*?):(?P<line>\d+)$")
 
 
 def lint_paths(paths: list[Path], *, dialect: str, version: Version | None = None, url: str | None = None,
-               disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath") -> list[Finding]:
+               disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath",
+               pii_columns: Sequence[str] = (), echo: Callable[[str], None] = lambda _: None) -> list[Finding]:
     """Findings for every path: a migration folder (read with its layout) or single .sql files.
 
-    A file that cannot be read or parsed becomes a finding; the other files are still linted.
+    A file that cannot be read or parsed becomes a finding; the other files are still linted. With
+    ``url`` the rules also see the server's current schema (and its planner's estimates), and the changes
+    not yet applied there are measured on a shadow of it (risk/measure); ``echo`` gets what could not be
+    measured.
     """
     check_rule_ids(disabled)
-    live = _read_live(url) if url else None
+    if url is None:
+        return _lint_all(paths, dialect, version, None, disabled, runner, None)
+    from dualpath.risk.live import live_target
+
+    with live_target(url) as live:
+        catalogue = _catalogue(dialect, version, live)
+        read = [read_path(Path(path), catalogue) for path in paths]
+        measurement = _measure(url, [c for changes, _ in read for c, _ in changes], catalogue, pii_columns)
+        for note in measurement.notes:
+            echo(f"note: {note}")
+        return _lint_all(paths, dialect, version, live, disabled, runner, measurement, read)
+
+
+def _lint_all(paths: list[Path], dialect: str, version: Version | None, live: LiveTarget | None,
+              disabled: set[str] | frozenset[str], runner: str, measurement: Measurement | None,
+              read: list[tuple[list[tuple[Change, bool]], list[tuple[DualpathError, Path]]]] | None = None,
+              ) -> list[Finding]:
     catalogue = _catalogue(dialect, version, live)
-    sizes = live.sizes if live else {}
+    if read is None:
+        read = [read_path(Path(path), catalogue) for path in paths]
     findings: list[Finding] = []
-    for path in paths:
-        findings.extend(_lint_path(Path(path), catalogue, disabled, sizes, runner))
+    for changes, errors in read:
+        findings.extend(_lint_path(changes, errors, catalogue, disabled, live, runner, measurement))
     return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule))
 
 
-def _read_live(url: str) -> LiveTarget:
-    from dualpath.risk.live import read_live
+def _measure(url: str, changes: list[Change], catalogue: Catalogue, pii_columns: Sequence[str]) -> Measurement:
+    from dualpath.engines import open_engine
+    from dualpath.risk.measure.run import applied_versions, measure_changes
 
-    return read_live(url)
+    engine = open_engine(url)
+    return measure_changes(engine, changes, catalogue, applied=applied_versions(engine), pii_columns=pii_columns)
 
 
 def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -> Catalogue:
@@ -53,13 +76,14 @@ def _catalogue(dialect: str, version: Version | None, live: LiveTarget | None) -
     return catalogue_for(name, version)
 
 
-def _lint_path(path: Path, catalogue: Catalogue, disabled: set[str] | frozenset[str],
-               sizes: dict[str, TableSize], runner: str) -> list[Finding]:
-    changes, errors = read_path(path, catalogue)
+def _lint_path(changes: list[tuple[Change, bool]], errors: list[tuple[DualpathError, Path]], catalogue: Catalogue,
+               disabled: set[str] | frozenset[str], live: LiveTarget | None, runner: str,
+               measurement: Measurement | None) -> list[Finding]:
     found = [_error_finding(exc, where, disabled) for exc, where in errors]
+    sizes = live.sizes if live else {}
     for change, knows_rollback in changes:
         found.extend(check_change(change, catalogue, knows_rollback=knows_rollback, disabled=disabled, sizes=sizes,
-                                  runner=runner))
+                                  runner=runner, measurement=measurement, schema=live.schema if live else None))
     return found
 
 
@@ -170,35 +194,3 @@ def exit_code(findings: list[Finding], fail_on: str) -> int:
     """1 when any finding is at or above ``fail_on``, else 0."""
     bar = severity_rank(fail_on)
     return 1 if any(severity_rank(f.severity) >= bar for f in findings) else 0
-
-
-def render(findings: list[Finding], fmt: str) -> str:
-    if fmt == "json":
-        from dualpath.render import lint_json as renderer
-    elif fmt == "sarif":
-        from dualpath.render import sarif as renderer  # type: ignore[no-redef]
-    elif fmt == "github":
-        from dualpath.render import github as renderer  # type: ignore[no-redef]
-    else:
-        from dualpath.render import lint_text as renderer  # type: ignore[no-redef]
-    return renderer.render(findings)
-
-
-def run_lint(paths: list[Path], *, dialect: str = "postgresql", version: Version | None = None,
-             url: str | None = None, fmt: str = "text", fail_on: str = "error",
-             disabled: set[str] | frozenset[str] = frozenset(), runner: str = "dualpath") -> tuple[str, int]:
-    """Output and exit code of ``dualpath lint``: 0 clean, 1 findings at or above ``fail_on``, 2 bad input."""
-    try:
-        _check_choice("--format", fmt, FORMATS)
-        _check_choice("--fail-on", fail_on, FAIL_ON)
-        _check_choice("--runner", runner, RUNNERS)
-        findings = lint_paths(paths, dialect=dialect, version=version, url=url, disabled=disabled, runner=runner)
-    except DualpathError as exc:
-        return str(exc), exc.exit_code
-    return render(findings, fmt), exit_code(findings, fail_on)
-
-
-def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise UsageError(f"{option} {value!r} is not one of: {', '.join(choices)}",
-                         hint=f"e.g. {option} {choices[0]}")

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from dualpath.changes import Change
+    from dualpath.risk.schema import Schema
 
 # rough sequential rewrite speed of a busy production server; only for the order of magnitude
 REWRITE_BYTES_PER_S = 100 * 1024 * 1024
@@ -63,18 +72,54 @@ _SIZE_QUERIES = {
 
 @dataclass(frozen=True)
 class LiveTarget:
-    """What lint learns from the server: its flavor, version and table sizes."""
+    """What lint learns from the server: its flavor, version, table sizes and current schema."""
 
     flavor: str  # "postgresql" | "mysql" | "mariadb" | "sqlite"
     version: tuple[int, ...]
     sizes: dict[str, TableSize]
+    schema: Schema | None = None  # columns, constraints, settings; estimates while the connection is open
 
 
 def read_live(url: str) -> LiveTarget:
-    """Connect once, read version and sizes (planner estimates: cheap, no table scan)."""
+    """Connect once, read version, sizes and schema (catalogs and planner estimates: no table scan)."""
+    with live_target(url) as live:
+        return replace(live, schema=replace(live.schema, estimator=None) if live.schema else None)
+
+
+def known_schema(conn: Connection, family: str, flavor: str, version: tuple[int, ...], sizes: dict[str, Any],
+                 changes: Sequence[Change]) -> Schema | None:
+    """The schema for a plan: read now, with the planner's estimate of every data change in ``changes``
+    taken while the connection is open (the plan is built after it closes)."""
+    from dualpath.risk.catalogue import family_of
+    from dualpath.risk.estimate import estimator
+    from dualpath.risk.ops import SqlSyntaxError, extract_ops
+    from dualpath.risk.schema_read import read_schema
+
+    if family == "sqlite":
+        return None  # nothing to read: rules say what they depend on
+    schema = read_schema(conn, family, flavor, version)
+    estimate = estimator(conn, family, {n: TableSize(int(s.rows), int(s.bytes)) for n, s in sizes.items()})
+    known = {}
+    for change in changes:
+        for statement in (*change.forward, *(change.rollback or ())):
+            try:
+                kinds = {op.kind for op in extract_ops(statement.text, family_of(flavor))}
+            except SqlSyntaxError:
+                continue
+            if kinds & {"update", "delete", "insert_select"}:
+                known[statement.text] = estimate(statement.text)
+    schema.estimator = known.get
+    return schema
+
+
+@contextmanager
+def live_target(url: str) -> Iterator[LiveTarget]:
+    """The live facts, with a connection kept open to estimate data changes until the block ends."""
     from sqlalchemy import text
 
     from dualpath.engines import open_engine
+    from dualpath.risk.estimate import estimator
+    from dualpath.risk.schema_read import read_schema
 
     engine = open_engine(url)
     with engine.connect() as conn:
@@ -82,7 +127,9 @@ def read_live(url: str) -> LiveTarget:
         flavor = engine.server_flavor(conn)
         query = _SIZE_QUERIES.get(engine.name)
         rows = conn.execute(text(query)).all() if query else []
-    sizes = {}
-    for schema, table, count, size in rows:
-        sizes[f"{schema}.{table}".lower()] = TableSize(rows=int(count or 0), bytes=int(size or 0))
-    return LiveTarget(flavor=flavor, version=version, sizes=sizes)
+        sizes = {f"{schema}.{table}".lower(): TableSize(rows=int(count or 0), bytes=int(size or 0))
+                 for schema, table, count, size in rows}
+        schema = read_schema(conn, engine.name, flavor, version) if engine.name != "sqlite" else None
+        if schema is not None:
+            schema.estimator = estimator(conn, engine.name, sizes)
+        yield LiveTarget(flavor=flavor, version=version, sizes=sizes, schema=schema)

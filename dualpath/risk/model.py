@@ -63,9 +63,12 @@ class Finding:
     column: int = 1
     version: str | None = None  # the change's version, when the file came from a migration folder
     title: str = ""
+    # what the finding's truth depends on when lint cannot see it ("the current type of orders.total");
+    # empty when lint knows (from the SQL alone, or from the server at --url)
+    depends: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "rule": self.rule,
             "severity": self.severity,
             "file": self.file,
@@ -74,6 +77,7 @@ class Finding:
             "message": self.message,
             "fix": self.fix,
         }
+        return found | ({"depends": self.depends} if self.depends else {})
 
 
 @dataclass(frozen=True)

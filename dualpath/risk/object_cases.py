@@ -81,6 +81,19 @@ def redefined() -> tuple[Case, ...]:
             Case(my.format(2), False, my.format(1), MY, "mysql procedure dropped and recreated in a DELIMITER block"))
 
 
+def chunks() -> tuple[Case, ...]:
+    """MySQL DELIMITER chunks holding several statements: the splitter (dualpath.sql) cuts them into the
+    statements the server runs, so what comes before or after a routine is read as its own statement."""
+    after = ("DELIMITER //\nDROP PROCEDURE IF EXISTS p;\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\nEND;\n"
+             "CREATE TABLE log (id int) //\nDELIMITER ;")
+    no_begin = ("DELIMITER $$\nCREATE PROCEDURE p() IF 1 THEN SELECT 1; END IF; CREATE TABLE log (id int)$$\n"
+                "DELIMITER ;")
+    undo = "DROP TABLE log;\nDROP PROCEDURE IF EXISTS p;"
+    return (Case(after, False, undo, MY, "mysql: a table created after a procedure in the same DELIMITER chunk"),
+            Case(no_begin, False, undo, MY, "mysql: a procedure whose body is IF ... END IF, then a table, in "
+                                            "one DELIMITER chunk"))
+
+
 def renamed() -> tuple[Case, ...]:
     """Objects keep being the change's own under a new name; an index goes with its (materialized) view."""
     return (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dualpath.risk.context import Context, Item
-from dualpath.risk.model import Effect, Finding, Severity
+from dualpath.risk.model import Effect, Finding, Measured, Severity
 
 ALL_ENGINES = ("postgresql", "mysql", "sqlite")
 
@@ -46,19 +46,32 @@ class Rule:
     def check(self, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
 
+    def check_measured(self, measured: Iterable[Measured]) -> Iterable[Finding]:
+        """A rehearsal-scope rule's findings from a lock rehearsal alone, without a Context."""
+        return ()
+
 
 class OpRule(Rule):
     """A rule about operations of some kinds: override ``applies`` and ``message``."""
 
     kinds: ClassVar[tuple[str, ...]] = ()
+    # the rule judges what the operation costs: when that depends on the current schema (no --url),
+    # its findings say so (the operation's attrs["depends"], set by risk/judge.py)
+    judges_cost: ClassVar[bool] = False
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for item, effect in ctx.effects(*self.kinds):
             if self.applies(ctx, item, effect):
-                yield ctx.finding(self, item, self.message(ctx, effect), table=effect.table)
+                depends = str(effect.op.get("depends", "")) if self.judges_cost and effect.op else ""
+                yield ctx.finding(self, item, self.message(ctx, effect), table=effect.table,
+                                  severity=self.level(ctx, item, effect), depends=depends)
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return True
+
+    def level(self, ctx: Context, item: Item, effect: Effect) -> Severity | None:
+        """The severity of this finding, when it differs from the rule's."""
+        return None
 
     def message(self, ctx: Context, effect: Effect) -> str:
         return f"{self.title}: {describe(effect)}"

@@ -29,7 +29,8 @@ WINDOW = 1 << 18  # characters split at once
 
 class _Window:
     """The text not yet split: it starts at the beginning of a line (``line``, ``offset`` in the file);
-    splitting resumes at ``resume`` with ``delimiter`` in force."""
+    splitting resumes at ``resume`` with ``delimiter`` in force (``in_chunk``: inside a DELIMITER chunk,
+    after one of its statements, where no DELIMITER command can stand)."""
 
     def __init__(self, start_line: int) -> None:
         self.text = ""
@@ -37,8 +38,9 @@ class _Window:
         self.offset = 0
         self.resume = 0
         self.delimiter = ";"
+        self.in_chunk = False
 
-    def advance(self, cut: int, delimiter: str) -> None:
+    def advance(self, cut: int, delimiter: str, in_chunk: bool) -> None:
         """Forget what lies before the line holding ``cut``; resume splitting at ``cut``."""
         line_start = self.text.rfind("\n", 0, cut) + 1
         self.line += self.text.count("\n", 0, line_start)
@@ -46,6 +48,7 @@ class _Window:
         self.text = self.text[line_start:]
         self.resume = cut - line_start
         self.delimiter = delimiter
+        self.in_chunk = in_chunk
 
 
 def iter_split(pieces: Iterable[str], *, file: str, start_line: int = 1, dialect: str | None = None,
@@ -84,7 +87,7 @@ def _split_window(state: _Window, file: str, dialect: str | None, directives: li
     holds no statement, the directives in it (they belong to the statement before)."""
     text = state.text
     lexer = Lexer(text, file=file, start_line=state.line, dialect=dialect, start=state.resume,
-                  delimiter=state.delimiter, final=final, fast=True)
+                  delimiter=state.delimiter, final=final, fast=True, in_chunk=state.in_chunk)
     tokens = lexer.run()
     plain = all(t.kind in (SIMPLE, SEMICOLON) for t in tokens if t.significant)
     if not final:
@@ -106,7 +109,8 @@ def _split_window(state: _Window, file: str, dialect: str | None, directives: li
         return [], [d for _, d in found]
     statements = attach_directives(statements, pieces, found)
     if not final:
-        state.advance(len(text), _delimiter_after(tokens, state.delimiter))
+        last = tokens[-1]
+        state.advance(len(text), _delimiter_after(tokens, state.delimiter), last.kind == SEMICOLON and bool(last.value))
     return statements, []
 
 

@@ -23,7 +23,7 @@ STRING = "string"
 DOLLAR = "dollar"
 LINE_COMMENT = "line_comment"
 BLOCK_COMMENT = "block_comment"
-SEMICOLON = "semicolon"  # a ';' that may end a statement
+SEMICOLON = "semicolon"  # a ';' that may end a statement; inside a DELIMITER chunk its value is the delimiter
 DELIMITER = "delimiter"  # a custom MySQL delimiter such as '//'
 SET_DELIMITER = "set_delimiter"  # a 'DELIMITER //' line; value in Token.value
 PUNCT = "punct"
@@ -88,7 +88,8 @@ class Lexer:
     """
 
     def __init__(self, text: str, *, file: str, start_line: int = 1, dialect: str | None = None,
-                 start: int = 0, delimiter: str = ";", final: bool = True, fast: bool = False) -> None:
+                 start: int = 0, delimiter: str = ";", final: bool = True, fast: bool = False,
+                 in_chunk: bool = False) -> None:
         self.text = text
         self.fast = fast  # plain DML statements as one SIMPLE token each (the file splitter's fast path)
         self.start = start
@@ -102,8 +103,11 @@ class Lexer:
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.delimiter = delimiter
         self.tokens: list[Token] = []
-        # True once the statement being read has code; DELIMITER is a command only before that
-        self.in_statement = False
+        # True once the statement being read has code; DELIMITER is a command only before that. In a
+        # DELIMITER chunk that means since the last custom delimiter: the mysql client sends the whole
+        # chunk, ';' and all, and reads no command in it (``in_chunk``: a window resumes inside one)
+        self.in_statement = in_chunk
+        self.after_inner = in_chunk  # the last code was a ';' inside a DELIMITER chunk
 
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self.line_starts, offset) + self.first_line - 1
@@ -135,10 +139,12 @@ class Lexer:
 
     def emit(self, kind: str, start: int, end: int, value: str = "", significant: bool = True) -> int:
         self.tokens.append(Token(kind, start, end, self.line_of(start), value, significant))
-        if kind in (SEMICOLON, DELIMITER, SET_DELIMITER):
+        if kind in (DELIMITER, SET_DELIMITER) or kind == SEMICOLON and not value:
             self.in_statement = False
         elif significant:
             self.in_statement = True
+        if significant:
+            self.after_inner = kind == SEMICOLON and bool(value)
         return end
 
     def read_one(self, pos: int) -> int:
@@ -166,15 +172,18 @@ class Lexer:
         if char == "$":
             return self.read_dollar(pos)
         if char == ";":
-            kind = SEMICOLON if self.delimiter == ";" else PUNCT
-            return self.emit(kind, pos, pos + 1)
+            # inside a DELIMITER chunk a ';' still ends a statement where the server's grammar ends one:
+            # the client sends the chunk whole, and the server runs each statement in it
+            return self.emit(SEMICOLON, pos, pos + 1, value="" if self.delimiter == ";" else self.delimiter)
         if char == "\\" and self.is_meta_command(pos):
             self.refuse_meta_command(pos)
         word = _WORD.match(text, pos)
         if word:
-            if self.mysql and not self.in_statement and self.at_line_start(pos):
-                if _DELIMITER_CMD.match(text, pos):
+            if self.mysql and self.at_line_start(pos) and _DELIMITER_CMD.match(text, pos):
+                if not self.in_statement:
                     return self.read_delimiter_command(pos)
+                if self.after_inner:
+                    self.refuse_unended_chunk(pos)
             return self.emit(WORD, pos, self.stop_at_delimiter(pos, word.end()))
         if not char.isprintable() or unicodedata.category(char) in _INVISIBLE:
             self.refuse_invisible(pos)
@@ -300,6 +309,20 @@ class Lexer:
         self.delimiter = words[1]
         return self.emit(SET_DELIMITER, pos, end, value=words[1])
 
+    def refuse_unended_chunk(self, pos: int) -> None:
+        """``DELIMITER ;`` after ``END;`` where ``END //`` was meant: the mysql client reads DELIMITER only
+        at the start of a chunk, so it sends the line to the server as SQL (error 1064) after running
+        the statements before it; better to say so before anything runs."""
+        opened = next((t for t in reversed(self.tokens) if t.kind == SET_DELIMITER), None)
+        since = f" (set on line {opened.line})" if opened else ""
+        raise InputError(
+            f"DELIMITER command inside a statement: the chunk before it is not ended by "
+            f"'{self.delimiter}'{since}, so the mysql client would send this line to the server as SQL",
+            where=self.where(pos),
+            hint=f"end the statement before it with '{self.delimiter}' (e.g. 'END {self.delimiter}' "
+                 "instead of 'END;'), then the DELIMITER line",
+        )
+
     def refuse_invisible(self, pos: int) -> None:
         """A control or invisible character in code: no server reads it as whitespace, and it hides
         what a reviewer sees (a NUL made PostgreSQL drop a statement silently)."""
@@ -338,7 +361,3 @@ def _meta_hint(name: str) -> str:
 def lex(text: str, *, file: str, start_line: int = 1, dialect: str | None = None) -> list[Token]:
     """Tokens of ``text``; whitespace is dropped, comments are kept (not significant)."""
     return Lexer(text, file=file, start_line=start_line, dialect=dialect).run()
-
-
-def token_text(text: str, token: Token) -> str:
-    return text[token.start : token.end]

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from dualpath.engines import open_engine
 from dualpath.engines.verbatim import run_verbatim
-from dualpath.validate import Invariant
+from dualpath.validation.invariants import Invariant
 
 _COUNTED = ("row_count_unchanged", "row_count_reconciles")
 

@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from flows.local import drain_prefect_workers, start_server
+    from dualpath.flows.local import drain_prefect_workers, start_server
 
     with start_server(tmp_path_factory.mktemp("prefect-home"), echo=lambda _line: None) as url:
         from prefect.settings import PREFECT_API_URL, temporary_settings

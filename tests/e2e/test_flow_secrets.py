@@ -17,8 +17,8 @@ def test_tenant_urls_from_secret_blocks_are_resolved_late_and_never_logged(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    from flows.local import drain_prefect_workers
-    from flows.migrate import migrate
+    from dualpath.flows.local import drain_prefect_workers
+    from dualpath.flows.migrate import migrate
 
     suffix = uuid.uuid4().hex[:8]
     whole, password = f"e2e-tenant-a-url-{suffix}", f"e2e-pg-password-{suffix}"

@@ -64,7 +64,7 @@ def posted_texts(body: Any) -> str:
 def test_a_run_posts_the_full_story_and_the_report_embeds_the_validation(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path, slack: SlackRecorder,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.local import run_flow
+    from dualpath.flows.local import run_flow
 
     monkeypatch.setenv("E2E_SLACK_TOKEN", TOKEN)
     tenants = with_password(pg_tenants)
@@ -72,15 +72,20 @@ def test_a_run_posts_the_full_story_and_the_report_embeds_the_validation(
     config = write_config(tmp_path, tenants, extra=slack_table(slack))
     asked: list[str] = []
 
+    backups_at_the_pause: list[list[Path]] = []
+
     def approve(plan: str) -> dict[str, Any]:
         asked.append(plan)
+        backups_at_the_pause.append([p for p in (tmp_path / "backups").rglob("*") if p.is_file()])
         return {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
 
     result = run_flow({"env": "e2e", "config": str(config), "report_dir": str(tmp_path)}, approve, lambda _: None)
 
     assert result["outcome"] == "completed" and asked
+    # backups come after the approval (the approver saw the plan first), right before the first wave
+    assert backups_at_the_pause == [[]] and len(list((tmp_path / "backups").rglob("manifest.json"))) == 4
     assert set(versions(tenants).values()) == {"7"}
-    started, approval, *waves, completion = slack.calls("chat.postMessage")
+    started, approval, decided, *waves, completion = slack.calls("chat.postMessage")
     status_ts = "1700000000.000001"
     assert "thread_ts" not in started and started["channel"] == "#db-migrations"
     assert "Migration started" in started["blocks"][0]["text"]["text"]
@@ -89,6 +94,10 @@ def test_a_run_posts_the_full_story_and_the_report_embeds_the_validation(
     assert "Approval needed" in approval["blocks"][0]["text"]["text"]
     [button] = [e for b in approval["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert button["url"] == result["ui"] and button["url"].startswith(prefect_api.removesuffix("/api"))
+    # the decision is threaded under the ask: who approved, the ticket and the comment
+    assert decided["thread_ts"] == status_ts and "Approved" in decided["blocks"][0]["text"]["text"]
+    assert "*Approver*\nrelease-manager" in posted_texts(decided) and "*Comment*\ngo" in posted_texts(decided)
+    assert "*Ticket*\nSHOP-131" in posted_texts(decided)
     # one threaded reply per wave: canary a, then b+c, then d
     assert [w["thread_ts"] for w in waves] == [status_ts] * 3
     assert ["wave 1/3" in posted_texts(waves[0]), "wave 2/3 · 3/4 tenants" in posted_texts(waves[1]),
@@ -97,11 +106,16 @@ def test_a_run_posts_the_full_story_and_the_report_embeds_the_validation(
     passed = [f["text"] for b in completion["blocks"] if b["type"] == "section" for f in b.get("fields", [])
               if f["text"].startswith("*Validations*")]
     assert passed and passed[0].split("\n")[1].endswith("passed") and not passed[0].startswith("*Validations*\n0/")
-    # the status message is updated in place, never re-posted
+    assert "*Approved by*\nrelease-manager" in posted_texts(completion) and "*Comment*\ngo" in posted_texts(completion)
+    # the status message is updated in place, never re-posted, and shows who approved from then on
     updates = slack.calls("chat.update")
-    assert {u["ts"] for u in updates} == {status_ts} and len(updates) == 5
+    assert {u["ts"] for u in updates} == {status_ts} and len(updates) == 7
     states = [u["blocks"][1]["text"]["text"] for u in updates]
-    assert "awaiting approval" in states[0] and "wave 1/3" in states[1] and "completed" in states[-1]
+    assert "pre-flight done" in states[0] and "awaiting approval" in states[1]
+    assert "approved" in states[2] and "by release-manager" in states[2]
+    assert "wave 1/3" in states[3] and "completed" in states[-1]
+    assert all("*Approved by*\nrelease-manager" in posted_texts(u) for u in updates[2:])
+    assert not any("*Approved by*" in posted_texts(u) for u in updates[:2])
     # secrets: neither the tenant password nor the bot token in any request; the token only authenticates
     assert PASSWORD not in slack.everything() and TOKEN not in slack.everything()
     assert {r.headers.get("Authorization") for r in slack.requests} == {f"Bearer {TOKEN}"}
@@ -111,6 +125,8 @@ def test_a_run_posts_the_full_story_and_the_report_embeds_the_validation(
     assert "| ✅ | `expect_table_row_count_to_equal` | orders | 5 | 5 |" in report
     assert "| ✅ | `unexpected_rows_expectation` | orders.customer_id | 0 | no orphan rows |" in report
     assert "`dualpath_column_checksum_unchanged` | customers.email" in report
+    assert "**Approval:** approved" in report and "- Approver: release-manager" in report
+    assert "- Ticket: SHOP-131" in report and "- Comment: go" in report
     assert PASSWORD not in report
     # ... and so does the Prefect markdown artifact
     assert "| ✅ | `expect_table_row_count_to_equal` | orders | 5 | 5 |" in report_artifact(result["run_id"])
@@ -133,7 +149,7 @@ def test_a_failed_run_posts_the_failure_and_the_rollback_with_the_oncall_mention
         monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy import create_engine, text
 
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     monkeypatch.setenv("E2E_SLACK_TOKEN", TOKEN)
     tenants = with_password(pg_tenants)

@@ -19,7 +19,7 @@ from tests.e2e.conftest import fingerprints, versions, write_config
 
 def test_happy_path_migrates_canary_then_waves_with_a_report(prefect_api: str, pg_tenants: dict[str, str],
                                                               tmp_path: Path) -> None:
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     config = write_config(tmp_path, pg_tenants)
     result = migrate(env="e2e", config=str(config), approve=True, approver="e2e-operator", report_dir=str(tmp_path))
@@ -37,7 +37,7 @@ def test_failure_in_wave_two_rolls_back_waves_one_and_two_to_identical_schemas(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
     from sqlalchemy import create_engine, text
 
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     # tenant c (wave 2) already has a table V4 wants to create: V4 fails there
     engine = create_engine(pg_tenants["c"].replace("postgresql+psycopg", "postgresql+psycopg", 1))
@@ -58,7 +58,7 @@ def test_failure_in_wave_two_rolls_back_waves_one_and_two_to_identical_schemas(
 
 
 def test_rejection_at_approval_changes_nothing(prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
-    from flows.local import run_flow
+    from dualpath.flows.local import run_flow
 
     before = fingerprints(pg_tenants)
     config = write_config(tmp_path, pg_tenants)
@@ -76,7 +76,7 @@ def test_rejection_at_approval_changes_nothing(prefect_api: str, pg_tenants: dic
 
 
 def test_closed_window_runs_nothing(prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     other_day = (datetime.now(UTC) + timedelta(days=3)).strftime("%a")
     config = write_config(tmp_path, pg_tenants, window=f"{other_day} 01:00-02:00 UTC")
@@ -88,7 +88,7 @@ def test_closed_window_runs_nothing(prefect_api: str, pg_tenants: dict[str, str]
 
 
 def start_flow_process(config: Path, name: str, prefect_api: str) -> subprocess.Popen[bytes]:
-    code = ("import sys; from flows.migrate import migrate; "
+    code = ("import sys; from dualpath.flows.migrate import migrate; "
             f"migrate.with_options(flow_run_name={name!r})(env='e2e', config={str(config)!r})")
     env = {**os.environ, "PREFECT_API_URL": prefect_api}
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=Path(__file__).resolve().parents[2],
@@ -137,7 +137,7 @@ def test_paused_run_resumed_from_another_process_with_run_input(prefect_api: str
 
 def test_the_approval_pause_shows_the_plan_with_its_steps_risks_and_rollback(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
-    from flows.local import run_flow
+    from dualpath.flows.local import run_flow
 
     config = write_config(tmp_path, pg_tenants)
     seen: list[str] = []

@@ -21,7 +21,7 @@ def apply_to(tenants: dict[str, str], version: str) -> None:
 
 def test_verify_flow_round_trips_the_pending_changes_on_a_shadow(prefect_api: str, pg_tenants: dict[str, str],
                                                                  tmp_path: Path) -> None:
-    from flows.verify import verify
+    from dualpath.flows.verify import verify
 
     before = fingerprints(pg_tenants)
     result = verify(env="e2e", config=str(write_config(tmp_path, pg_tenants)), to_version="6",
@@ -35,7 +35,7 @@ def test_verify_flow_round_trips_the_pending_changes_on_a_shadow(prefect_api: st
 
 def test_verify_flow_fails_on_a_rollback_that_does_not_undo_its_change(prefect_api: str, pg_tenants: dict[str, str],
                                                                        tmp_path: Path) -> None:
-    from flows.verify import verify
+    from dualpath.flows.verify import verify
 
     folder = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, folder)
@@ -50,7 +50,7 @@ def test_verify_flow_fails_on_a_rollback_that_does_not_undo_its_change(prefect_a
 
 def test_rollback_flow_takes_every_tenant_back_to_a_version(prefect_api: str, pg_tenants: dict[str, str],
                                                             tmp_path: Path) -> None:
-    from flows.rollback import rollback
+    from dualpath.flows.rollback import rollback
 
     apply_to(pg_tenants, "3")
     at_three = fingerprints(pg_tenants)
@@ -66,7 +66,7 @@ def test_rollback_flow_takes_every_tenant_back_to_a_version(prefect_api: str, pg
 
 def test_rollback_flow_stops_before_an_irreversible_change(prefect_api: str, pg_tenants: dict[str, str],
                                                            tmp_path: Path) -> None:
-    from flows.rollback import rollback
+    from dualpath.flows.rollback import rollback
 
     apply_to(pg_tenants, "7")
     with pytest.raises(RunFailed) as caught:
@@ -79,8 +79,8 @@ def test_rollback_flow_restores_a_backup_into_a_scratch_database(prefect_api: st
                                                                  tmp_path: Path) -> None:
     from dualpath.backup import create_backup
     from dualpath.engines import open_engine
+    from dualpath.flows.rollback import rollback
     from dualpath.urls import parse_url
-    from flows.rollback import rollback
 
     apply_to(pg_tenants, "4")
     manifest = create_backup(pg_tenants["a"], None, ["4"], f"file://{tmp_path / 'backups'}")

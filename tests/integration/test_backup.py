@@ -38,12 +38,12 @@ from dualpath.backup import (
     restore_backup,
     verify_backup,
 )
-from dualpath.backup_cli import backup_app
-from dualpath.backup_tools import BackupFailed, ToolSettings
+from dualpath.backup.destinations import S3Settings
 from dualpath.changes import Change, Statement
-from dualpath.destinations import S3Settings
+from dualpath.commands.backup import backup_app
 from dualpath.engines import open_engine
-from dualpath.errors import InputError, TargetRefused, UsageError, VerificationFailed
+from dualpath.engines.dump import ToolSettings
+from dualpath.errors import BackupFailed, InputError, TargetRefused, UsageError, VerificationFailed
 from tests.integration.dbs import SERVERS, database_name, server_database
 
 pytestmark = pytest.mark.integration

@@ -224,6 +224,33 @@ def _try_lock(engine: Engine, errors: list[BaseException]) -> None:
         errors.append(exc)
 
 
+# -- the built-in gates' queries ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fixture", ["pg_url", "mysql_url"])
+def test_the_lock_waits_gate_counts_a_session_waiting_for_a_row_lock(fixture: str,
+                                                                    request: pytest.FixtureRequest) -> None:
+    from dualpath.config import GateConfig
+    from dualpath.engines.probes import poll
+    from dualpath.gates import check_gate
+
+    url = request.getfixturevalue(fixture)
+    engine = open_engine(url)
+    _exec(engine, "CREATE TABLE gated (id int PRIMARY KEY, n int)", "INSERT INTO gated VALUES (1, 0)")
+    gate, results = GateConfig(name="waits", kind="lock_waits"), []
+    with engine.connect() as holder:
+        holder.exec_driver_sql("UPDATE gated SET n = 1 WHERE id = 1")  # the row stays locked until rollback
+        waiter = threading.Thread(target=_exec, args=(engine, "UPDATE gated SET n = 2 WHERE id = 1"))
+        waiter.start()
+        try:  # the waiter is queued behind the holder by construction; the gate sees it once it is
+            poll(lambda: results.append(check_gate(gate, url)) or not results[-1].passed, timeout_s=60)
+        finally:
+            holder.rollback()
+            waiter.join()
+    # (the server is shared: other sessions' waits may count too, so no assertion once ours is gone)
+    assert not results[-1].passed and float(results[-1].observed) >= 1, results[-1]
+
+
 # -- connection errors -------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dualpath.notify import (
+from dualpath.slack.client import (
     Approval,
     Completion,
     Failure,

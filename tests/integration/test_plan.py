@@ -110,3 +110,31 @@ def test_update_with_where_is_estimated_by_the_planner(fixture: str, request: py
     assert 50 <= update.rows <= 400, update.rows  # the planner's estimate, not the whole table
     assert delete.rows > 10_000  # a WHERE that matches nearly everything: nearly everything
     assert update.seconds < delete.seconds
+
+
+@pytest.mark.parametrize("fixture", ["pg_url", "mysql_url"])
+def test_plan_judges_type_changes_and_data_changes_by_the_current_schema(
+        fixture: str, request: pytest.FixtureRequest) -> None:
+    """The plan's findings use the server's schema: widening a column's length keeps the table; a
+    targeted update is not mass DML, one that matches nearly every row is."""
+    from dualpath.changes import Change
+    from dualpath.engines import open_engine
+    from dualpath.plan import build_plan, read_target
+    from dualpath.sql import split_statements
+
+    engine = open_engine(request.getfixturevalue(fixture))
+    with engine.connect() as conn:
+        for sql in _FILL[engine.name]:
+            conn.exec_driver_sql(sql)
+        conn.exec_driver_sql("ALTER TABLE items ADD COLUMN code VARCHAR(10)")
+        conn.commit()
+    widen = ("ALTER TABLE items ALTER COLUMN code TYPE varchar(40)" if engine.name == "postgresql"
+             else "ALTER TABLE items MODIFY code VARCHAR(40)")
+    sql = f"{widen};\nUPDATE items SET v = 0 WHERE id = 7;\nUPDATE items SET v = 1 WHERE v > 0;"
+    forward = tuple(split_statements(sql, file="V1.sql", dialect=engine.name))
+    change = Change(version="1", description="x", forward=forward, rollback=(), file="V1.sql")
+    plan = build_plan([change], read_target(engine, "db", changes=[change]))
+    flagged = {(f.rule, f.line) for f in plan.findings if f.severity != "info"}
+    assert not any(f.depends for f in plan.findings)
+    assert ("DP009", 1) not in flagged and ("DP051", 1) not in flagged  # the table is kept
+    assert ("DP043", 3) in flagged and ("DP043", 2) not in flagged

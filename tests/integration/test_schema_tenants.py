@@ -263,7 +263,7 @@ def test_protected_schema_tenants_protect_their_schema_and_the_whole_database(tm
 
 
 def test_lock_keys_name_database_and_schema() -> None:
-    from dualpath.engines.postgres import advisory_key
+    from dualpath.engines.postgres.engine import advisory_key
 
     keys = {advisory_key("shop", s) for s in ("tenant_a", "tenant_b", "TENANT_A")}
     assert len(keys) == 3 and advisory_key("shop", "tenant_a") != advisory_key("shop")
@@ -294,7 +294,7 @@ def test_database_wide_gate_checks_a_shared_database_once(shared_db: str) -> Non
 
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from flows.local import drain_prefect_workers, start_server
+    from dualpath.flows.local import drain_prefect_workers, start_server
 
     with start_server(tmp_path_factory.mktemp("prefect-home"), echo=lambda _line: None) as url:
         from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -322,8 +322,8 @@ def test_rollout_over_schema_tenants_in_waves(prefect_api: str, shared_db: str, 
     """One Prefect server, two runs: a failed wave rolled back, then the whole release in waves."""
     from dualpath.backup import BackupSettings, list_backups
     from dualpath.errors import RunFailed
+    from dualpath.flows.migrate import migrate
     from dualpath.tenants import TenantTarget, restore_tenant
-    from flows.migrate import migrate
 
     config = write_config(tmp_path, shared_db)
     seed_at_base(config, shared_db)

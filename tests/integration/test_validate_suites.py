@@ -14,10 +14,11 @@ import pytest
 
 from dualpath.changes import Change
 from dualpath.engines import open_engine
+from dualpath.expectations.runner import check
 from dualpath.sources import read_changes
-from dualpath.validate import Invariant, derive_invariants, snapshot_schema
+from dualpath.validation.baseline import take_baseline
+from dualpath.validation.invariants import Invariant, derive_invariants, snapshot_schema
 from dualpath.validation.results import ValidationResult, to_markdown
-from expectations import check, take_baseline
 from tests.integration.helpers import dialect_of, run_cli, write_config
 
 SHOP = Path(__file__).parents[2] / "examples" / "shop" / "migrations"
@@ -102,8 +103,8 @@ def test_broken_backfill_fails_with_the_expectation_that_caught_it(any_url: str,
 
 
 def test_project_suite_runs_alongside(sqlite_url: str, tmp_path: Path) -> None:
+    from dualpath.expectations.project import bind_suites
     from dualpath.validation.settings import ValidationSettings
-    from expectations.project import bind_suites
 
     config, changes = make_shop(sqlite_url, tmp_path)
     suites_dir = tmp_path / "expectations"
@@ -134,7 +135,7 @@ def test_results_are_plain_data(sqlite_url: str, tmp_path: Path) -> None:
 
 def test_one_round_per_tenant_is_timed(any_url: str, tmp_path: Path) -> None:
     """Not an assertion on time: prints what one baseline + check costs on the shop (pytest -s)."""
-    import expectations  # noqa: F401  (import cost is paid once per process, not per tenant)
+    import dualpath.expectations.runner  # noqa: F401  (import cost is paid once per process, not per tenant)
 
     config, changes = make_shop(any_url, tmp_path)
     started = time.monotonic()

@@ -47,7 +47,7 @@ class PrefectServer:
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
     def start(self) -> None:
-        from flows.local import free_port, wait_healthy
+        from dualpath.flows.local import free_port, wait_healthy
 
         self.port = self.port or free_port()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -105,7 +105,7 @@ def pointed_at(server: PrefectServer) -> Iterator[PrefectServer]:
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.url}):
             yield server
-            from flows.local import drain_prefect_workers
+            from dualpath.flows.local import drain_prefect_workers
 
             drain_prefect_workers()
     finally:
@@ -131,7 +131,7 @@ class BrokenSlack:
 
 @contextlib.contextmanager
 def broken_slack(mode: str) -> Iterator[BrokenSlack]:
-    from flows.local import free_port
+    from dualpath.flows.local import free_port
 
     slack = BrokenSlack(mode)
     if mode == "refuse":
@@ -196,7 +196,7 @@ def start_flow(server: PrefectServer, name: str, params: dict[str, Any], output:
                extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """``migrate(**params)`` as flow run ``name`` in a new Python process reporting to ``server``;
     its stdout and stderr go to ``output``."""
-    code = ("from flows.migrate import migrate\n"
+    code = ("from dualpath.flows.migrate import migrate\n"
             f"result = migrate.with_options(flow_run_name={name!r})(**{params!r})\n"
             "print('OUTCOME', result['outcome'], flush=True)\n")
     env = {**os.environ, "PREFECT_API_URL": server.url, "PREFECT_HOME": str(output.parent / "client-home"),
@@ -281,7 +281,7 @@ def wait_until_stored(run_ids: Sequence[str | UUID] = (), run_names: Sequence[st
     from prefect.events import emit_event
     from prefect.events.filters import EventFilter, EventResourceFilter
 
-    from flows.local import drain_prefect_workers
+    from dualpath.flows.local import drain_prefect_workers
 
     marker = f"dualpath.test.stored-marker.{uuid.uuid4().hex}"
     emit_event("dualpath.test.stored-marker", resource={"prefect.resource.id": marker})

@@ -44,7 +44,9 @@ _PATHS = [("migrations",), ("ticket_pattern",), ("ticket_link",), ("applied_by",
           ("environments", "staging", "tenant_url_template"), ("environments", "staging", "tenant_names"),
           ("environments", "staging", "failure_threshold"), ("environments", "staging", "approval"),
           ("environments", "staging", "protected"), ("environments", "staging", "gates"),
-          ("environments", "staging", "host_concurrency"), ("lint",), ("lint", "disable"), ("lint", "fail_on"),
+          ("environments", "staging", "host_concurrency"), ("environments", "staging", "window_grace_s"),
+          ("hosts",), ("hosts", "127.0.0.1:5432"), ("hosts", "127.0.0.1:5432", "concurrency"),
+          ("lint",), ("lint", "disable"), ("lint", "fail_on"),
           ("owners",), ("pii_columns",), ("impact",), ("backup",), ("backup", "destination"), ("slack",),
           ("validation",), ("escalation",)]
 _VALUES = st.sampled_from([

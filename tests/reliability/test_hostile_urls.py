@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 from dualpath.cli import app
 from dualpath.engines import open_engine
 from dualpath.errors import DualpathError
-from dualpath.notify_blocks import Failure, RunInfo, build_failure, build_run_started
+from dualpath.slack.messages import Failure, RunInfo, build_failure, build_run_started
 from dualpath.urls import parse_url, reveal
 from tests.integration.dbs import SERVERS, database_name, require_server
 

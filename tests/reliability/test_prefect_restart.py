@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.approval import REACHABLE, UNREACHABLE
+from dualpath.flows.approval import REACHABLE, UNREACHABLE
 from tests.e2e.conftest import pg_tenants, versions, write_config
 from tests.reliability.flow_support import (
     PrefectServer,
@@ -107,8 +107,8 @@ def test_the_wait_gives_up_once_the_server_stays_away_longer_than_allowed(monkey
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from dualpath.errors import TargetRefused
-    from flows.approval import OUTAGE_ENV, ApprovalInput, await_resume
-    from flows.local import free_port
+    from dualpath.flows.approval import OUTAGE_ENV, ApprovalInput, await_resume
+    from dualpath.flows.local import free_port
 
     monkeypatch.setenv(OUTAGE_ENV, "2")
     monkeypatch.setenv("PREFECT__FLOW_RUN_ID", str(uuid.uuid4()))  # the run whose pause is awaited

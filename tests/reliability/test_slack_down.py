@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dualpath.cli import app
-from dualpath.notify import Notifier
+from dualpath.slack.client import Notifier
 from tests.e2e.conftest import MIGRATIONS, pg_tenants, versions, write_config
 from tests.reliability.flow_support import (
     BrokenSlack,
@@ -132,7 +132,7 @@ def check_bounded(calls: SlackCalls, mode: str) -> None:
 @pytest.mark.parametrize("mode", ["refuse", "error"])
 def test_the_migrate_flow_completes_when_slack_is_down(server: PrefectServer, pg_tenants: dict[str, str],
                                                        tmp_path: Path, slack_calls: SlackCalls, mode: str) -> None:
-    from flows.migrate import migrate
+    from dualpath.flows.migrate import migrate
 
     tenants = {t: pg_tenants[t] for t in "ab"}  # canary a, then b
     with broken_slack(mode) as slack:

@@ -18,11 +18,14 @@ from dualpath.backup import (
     scope_fingerprint,
     select_expired,
 )
-from dualpath.backup_cli import parse_tables
-from dualpath.backup_tools import MysqlDumper, PostgresDumper, SqliteDumper, dumper_for, find_tool
+from dualpath.backup.destinations import FileDestination, S3Destination, open_destination
 from dualpath.changes import Change, Directive, Statement
-from dualpath.destinations import FileDestination, S3Destination, open_destination
-from dualpath.engines import Fingerprint
+from dualpath.commands.backup import parse_tables
+from dualpath.engines import Fingerprint, open_engine
+from dualpath.engines.dump import ToolSettings, find_tool
+from dualpath.engines.mysql.dump import MysqlDumper
+from dualpath.engines.postgres.dump import PostgresDumper
+from dualpath.engines.sqlite.dump import SqliteDumper
 from dualpath.errors import InputError, UsageError
 
 NOW = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
@@ -135,12 +138,11 @@ def test_file_destination_writes_lists_and_deletes(tmp_path: Path) -> None:
     assert dest.names() == [] and not (tmp_path / "b" / "id1").exists()
 
 
-def test_dumpers_are_chosen_by_engine_name() -> None:
-    assert isinstance(dumper_for("postgresql"), PostgresDumper)
-    assert isinstance(dumper_for("mysql"), MysqlDumper)
-    assert isinstance(dumper_for("sqlite"), SqliteDumper)
-    with pytest.raises(InputError):
-        dumper_for("oracle")
+def test_each_engine_gives_its_own_dumper() -> None:
+    tools = ToolSettings(pg_dump="/opt/pg/bin/pg_dump")
+    dumpers = {url: open_engine(url).dumper(tools) for url in ("postgresql://h/db", "mysql://h/db", "sqlite:///x.db")}
+    assert [type(d) for d in dumpers.values()] == [PostgresDumper, MysqlDumper, SqliteDumper]
+    assert all(d.settings is tools for d in dumpers.values())  # type: ignore[attr-defined]
 
 
 def test_find_tool_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,7 +158,7 @@ def test_mysql_password_travels_in_the_environment_only() -> None:
     from dualpath.urls import parse_url
 
     url = parse_url("mysql://app:hunter2@db.internal:3307/shop")
-    dumper = MysqlDumper(dumper_for("mysql").settings)  # type: ignore[attr-defined]
+    dumper = MysqlDumper(ToolSettings())
     assert "hunter2" not in " ".join(dumper.connection_args(url))
     assert dumper.env(url)["MYSQL_PWD"] == "hunter2"
     assert PostgresDumper(dumper.settings).env(parse_url("postgresql://u:pw@h/db"))["PGPASSWORD"] == "pw"

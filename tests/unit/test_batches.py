@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 
 from dualpath.batching.keys import decode_key, encode_key
-from dualpath.batching.rewrite import (
+from dualpath.batching.throttle import LagGate, Pace, RateLimit
+from dualpath.directives import parse_directive
+from dualpath.engines import open_engine
+from dualpath.engines.key_range import (
     SENTINEL,
     RewriteError,
     place_range,
     restrict_with_pglast,
     restrict_with_sqlglot,
 )
-from dualpath.batching.throttle import LagGate, Pace, RateLimit
-from dualpath.directives import parse_directive
-from dualpath.engines import open_engine
 from dualpath.errors import InputError
 
 

@@ -32,6 +32,16 @@ def test_one_process_pool_deployment_per_environment() -> None:
         assert d["work_pool"]["name"] == "dualpath-process"
 
 
+def test_the_entrypoint_loads_the_migrate_flow_the_way_a_worker_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.flows import load_flow_from_entrypoint
+
+    monkeypatch.chdir(ROOT)  # the pull step sets the working directory to the project
+    entrypoint = {d["entrypoint"] for d in deployments().values()}.pop()
+    flow = load_flow_from_entrypoint(entrypoint)
+    assert flow.name == "dualpath-migrate"
+    assert "env" in flow.parameters.properties
+
+
 @pytest.mark.parametrize("name", ENVIRONMENTS)
 def test_parameters_and_schedule_come_from_deployments_folder(name: str) -> None:
     source = yaml.safe_load((ROOT / "deployments" / f"{name}.yaml").read_text())
@@ -53,3 +63,28 @@ def test_every_schedule_fires_inside_the_environment_window(name: str) -> None:
             moment = fires.get_next(datetime)
             assert window.is_open(moment), f"{name}: {schedule['cron']} fires at {moment} outside '{window.text}'"
             assert window.is_open(moment.astimezone(UTC))
+
+
+def test_the_pull_step_uses_the_folder_the_deploy_checked_never_a_worker_variable() -> None:
+    data = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    [build] = data["build"]
+    assert build == {"flows.deployment.project_home": {"id": "project", "home": "{{ $DUALPATH_HOME }}"}}
+    [pull] = data["pull"]
+    assert pull == {"prefect.deployments.steps.set_working_directory": {"directory": "{{ project.directory }}"}}
+    header = (ROOT / "prefect.yaml").read_text().split("\nname:", 1)[0]
+    assert "#   DUALPATH_HOME=$PWD prefect --no-prompt deploy --all" in header
+
+
+def test_project_home_refuses_an_unset_or_wrong_folder_and_resolves_a_relative_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dualpath.flows.deployment import DeploymentRefused, project_home
+
+    with pytest.raises(DeploymentRefused) as unset:
+        project_home("")
+    assert "DUALPATH_HOME is not set" in str(unset.value) and "next:" in str(unset.value)
+    with pytest.raises(DeploymentRefused) as wrong:
+        project_home(str(tmp_path))
+    assert f"DUALPATH_HOME={tmp_path} has no flows/migrate.py" in str(wrong.value)
+    assert "nothing was deployed" in str(wrong.value)
+    monkeypatch.chdir(ROOT)
+    assert project_home(".") == {"directory": str(ROOT)}

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from dualpath.errors import ConnectionFailed, UsageError
+from dualpath.flows.logs import ExplainedFailureFilter, is_explained
+from dualpath.tasks.common import names_tenant
 from dualpath.tenants import TenantTarget
-from flows.logs import ExplainedFailureFilter, is_explained
-from tasks.common import names_tenant
 
 
 def record_for(exc: BaseException) -> logging.LogRecord:

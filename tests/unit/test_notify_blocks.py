@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from dualpath.notify import SlackSettings
-from dualpath.notify_blocks import (
+from dualpath.slack.client import SlackSettings
+from dualpath.slack.messages import (
     Approval,
     Completion,
     Failure,
@@ -20,6 +21,7 @@ from dualpath.notify_blocks import (
     WaveProgress,
     build_approval,
     build_completion,
+    build_ended,
     build_failure,
     build_progress,
     build_rollback,
@@ -70,6 +72,32 @@ def test_run_started_shows_plan_window_tenants_approvers_and_ticket_link() -> No
     assert "*Risks*\n1 error · 2 warning" in fields
     assert "V7 drop legacy_orders" in json.dumps(message.blocks, ensure_ascii=False)
     assert RUN_URL in blocks_of("context", message.blocks)[0]["elements"][0]["text"]
+
+
+def test_the_started_message_claims_no_counts_before_pre_flight() -> None:
+    before = replace(RUN, plan=None)
+    fields = field_texts(build_run_started(before).blocks)
+    assert "*Changes*\npre-flight running…" in fields and "*Risks*\npre-flight running…" in fields
+    assert not any(f.startswith("*Changes*\n0") or "none found" in f for f in fields)
+    assert "pre-flight running…" in json.dumps(build_run_started(before).blocks, ensure_ascii=False)
+    # the approval builder copes with a run that has no plan yet instead of failing the message
+    assert "*Risks*\nnone found" in field_texts(build_approval(before, Approval("x", "y")).blocks)
+
+
+def test_two_runs_of_one_environment_have_different_headers_naming_each_run() -> None:
+    first = replace(RUN, run_id="3f2a9c1e-0000", run_name="migrate-prod")
+    second = replace(RUN, run_id="77b0d2aa-1111", run_name="migrate-prod")
+    headers = [blocks_of("header", build_run_started(r).blocks)[0]["text"]["text"] for r in (first, second)]
+    assert headers[0] != headers[1]
+    assert "migrate-prod 3f2a9c1e" in headers[0] and "migrate-prod 77b0d2aa" in headers[1]
+
+
+def test_an_ending_without_changes_names_the_state_the_run_and_why() -> None:
+    message = build_ended(replace(RUN, run_name="migrate-prod"), State.REFUSED,
+                          "refused: outside the maintenance window; it next opens 2026-03-08T02:00:00+00:00")
+    header = blocks_of("header", message.blocks)[0]["text"]["text"]
+    assert header.startswith(":no_entry_sign: Migration refused:") and "migrate-prod 3f2a" in header
+    assert "next opens 2026-03-08T02:00:00+00:00" in message.text and "hunter2secret" not in json.dumps(message.blocks)
 
 
 def test_status_names_state_and_detail() -> None:
@@ -184,3 +212,39 @@ def test_settings_list_token_and_webhook_secret_as_secrets() -> None:
     settings = SlackSettings(bot_token="xoxb-1111-2222-abcdef", webhook_urls={"prod": hook})
     assert set(settings.secret_values()) == {"xoxb-1111-2222-abcdef", hook, "verysecretpath"}
     assert "xoxb" not in repr(settings)
+
+
+def test_a_decision_names_approver_ticket_and_comment_and_a_rejection_says_nothing_changed() -> None:
+    from dualpath.slack.messages import Decided, build_decision
+
+    approved = build_decision(RUN, Decided(True, "dana", "OPS-42", "go ahead"), RUN_URL)
+    fields = field_texts(approved.blocks)
+    assert "*Approver*\ndana" in fields and "*Comment*\ngo ahead" in fields
+    assert "*Ticket*\n<https://jira.example.com/browse/OPS-42|OPS-42>" in fields
+    assert approved.text.startswith("Approved:") and "by dana" in approved.text
+    rejected = build_decision(RUN, Decided(False, "lee", "", "not today", reason="rejected by lee: not today"), RUN_URL)
+    body = json.dumps(rejected.blocks, ensure_ascii=False)
+    assert "rejected by lee: not today" in body and "Nothing was changed." in body
+    assert "*Ticket*\n—" in field_texts(rejected.blocks) and buttons(rejected.blocks)[0]["url"] == RUN_URL
+
+
+def test_once_approved_the_status_and_completion_carry_who_approved() -> None:
+    from dataclasses import replace
+
+    approved = replace(RUN, approved_by="dana", comment="go ahead")
+    status = field_texts(build_status(approved, State.RUNNING, "wave 1/3").blocks)
+    assert "*Approved by*\ndana" in status and "*Comment*\ngo ahead" in status
+    assert len(status) <= 10  # Slack's limit per section
+    assert "*Approved by*\ndana" not in field_texts(build_status(RUN, State.RUNNING).blocks)
+    done = field_texts(build_completion(approved, Completion(duration_s=5)).blocks)
+    assert "*Approved by*\ndana" in done and "*Ticket*\n<https://jira.example.com/browse/OPS-42|OPS-42>" in done
+    assert "*Comment*\ngo ahead" in done
+
+
+def test_a_stopped_rollout_says_why_and_what_is_left() -> None:
+    from dualpath.slack.messages import Stopped, build_stopped
+
+    message = build_stopped(RUN, Stopped("the maintenance window closed before wave 2 of 3", 1, 3), RUN_URL)
+    assert "Migration stopped" in blocks_of("header", message.blocks)[0]["text"]["text"]
+    assert "*Tenants migrated*\n1" in field_texts(message.blocks) and "*Tenants left*\n3" in field_texts(message.blocks)
+    assert "closed before wave 2 of 3" in message.text

@@ -64,3 +64,45 @@ def test_plan_and_report_markdown_name_risks_waves_and_restoration() -> None:
     done = TenantOutcome("a", 1, "rolled back", fingerprint_before="x", fingerprint_after="x")
     assert done.restored is True
     assert "| a | 1 | rolled back |" in report_markdown("prod", "r1", "rolled back", [done])
+
+
+def test_a_decision_is_an_approval_only_from_a_listed_approver_who_said_yes() -> None:
+    from dualpath.rollout import decide, no_decision
+
+    yes = decide(True, " dana ", "SHOP-131", " go ", ["dana", "lee"])
+    assert yes.approved and (yes.approver, yes.ticket, yes.comment) == ("dana", "SHOP-131", "go")
+    assert yes.headline == "approved by dana (ticket SHOP-131, “go”)"
+    assert yes.audit_detail() == {"approver": "dana", "ticket": "SHOP-131", "comment": "go"}
+    no = decide(False, "dana", "SHOP-131", "not today", ["dana"])
+    assert not no.approved and no.rejected and no.reason == "rejected by dana: not today"
+    assert no.audit_detail()["reason"] == "rejected by dana: not today"
+    stranger = decide(True, "mallory", "", "", ["dana", "lee"])
+    assert not stranger.approved and not stranger.rejected and "'mallory' may not approve" in stranger.reason
+    late = no_decision(300)
+    assert not late.approved and late.reason == "no decision within 300 s"
+
+
+def test_window_stop_says_why_a_phase_may_not_start() -> None:
+    from datetime import UTC, datetime
+
+    from dualpath.rollout import window_stop
+
+    window = "daily 02:00-05:00 UTC"
+    assert window_stop(window, datetime(2026, 3, 7, 4, 59, tzinfo=UTC), "before wave 2 of 3") is None
+    assert window_stop(None, datetime(2026, 3, 7, 12, 0, tzinfo=UTC), "before wave 2 of 3") is None
+    reason = window_stop(window, datetime(2026, 3, 7, 5, 0, tzinfo=UTC), "before wave 2 of 3")
+    assert reason == ("the maintenance window 'daily 02:00-05:00 UTC' is closed before wave 2 of 3; it next opens "
+                      "2026-03-08T02:00:00+00:00 (21 h 0 min from now)")
+
+
+def test_the_report_names_who_decided_with_ticket_and_comment() -> None:
+    from dualpath.rollout import decide
+
+    approved = report_markdown("prod", "r1", "completed", [TenantOutcome("a", 1, "applied")], [],
+                               decide(True, "dana", "SHOP-131", "go", []))
+    assert "**Approval:** approved" in approved
+    assert "- Approver: dana" in approved and "- Ticket: SHOP-131" in approved and "- Comment: go" in approved
+    rejected = report_markdown("prod", "r1", "rejected", [TenantOutcome("a", 1, "skipped")], [],
+                               decide(False, "lee", "", "not today", []))
+    assert "**Approval:** **not approved**: rejected by lee: not today" in rejected and "- Ticket: —" in rejected
+    assert "**Approval:** not needed for this run" in report_markdown("prod", "r1", "completed", [])

@@ -26,6 +26,18 @@ PIECES = [
     "\x00", "\x01", "\x1b", "\x7f", "\x85", "\u00a0", "\u200b", "\u2028", "\ufeff", "é", "😀", "x", "1",
 ]
 TEXTS = st.lists(st.sampled_from(PIECES) | st.text(max_size=3), max_size=30).map("".join)
+# MySQL DELIMITER chunks: several statements, routines with and without BEGIN, the word DELIMITER where
+# it is a command, a column name, or text in a string or comment
+CHUNK_PIECES = [
+    "DELIMITER //\n", "DELIMITER $$\n", "DELIMITER ;;\n", "DELIMITER ;\n", "\nDELIMITER ;\n", "//", "$$", ";;", ";",
+    " ", "\n", "DROP PROCEDURE IF EXISTS p", "CREATE PROCEDURE p() ",
+    "CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW ", "BEGIN", "END", "END IF", "IF x THEN", "IF(a, 1, 0)",
+    "WHILE x DO", "END WHILE", "lbl: LOOP", "END LOOP lbl", "REPEAT", "UNTIL x END REPEAT", "FOR i IN 1..2 DO",
+    "END FOR", "CASE", "WHEN 1 THEN", "END CASE", "SELECT end FROM t",
+    "CALL p()", "'a;b//DELIMITER ;'", "-- x; // DELIMITER ;\n", "# ; $$\n", "/* ; // */", "/*!50003 x; */", "delimiter",
+    "`c;//`", '"d;$$"',
+]
+CHUNK_TEXTS = st.lists(st.sampled_from(CHUNK_PIECES) | st.text(max_size=2), max_size=30).map("".join)
 
 
 def check_covers(text: str, dialect: str | None) -> None:
@@ -56,6 +68,14 @@ def check_covers(text: str, dialect: str | None) -> None:
           suppress_health_check=[HealthCheck.too_slow])
 @given(text=TEXTS)
 def test_every_character_is_accounted_for(dialect: str | None, text: str) -> None:
+    check_covers(text, dialect)
+
+
+@pytest.mark.parametrize("dialect", ["mysql", None])
+@settings(max_examples=400, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(text=CHUNK_TEXTS)
+def test_every_character_of_delimiter_chunks_is_accounted_for(dialect: str | None, text: str) -> None:
     check_covers(text, dialect)
 
 

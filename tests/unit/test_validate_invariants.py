@@ -10,7 +10,7 @@ import pytest
 
 from dualpath.changes import Change, Statement
 from dualpath.sources import read_changes
-from dualpath.validate import Invariant, derive_invariants
+from dualpath.validation.invariants import Invariant, derive_invariants
 from dualpath.validation.schema import ForeignKey, SchemaSnapshot, TableShape
 from dualpath.validation.statements import read_data_statement
 
@@ -146,7 +146,7 @@ def test_read_data_statement_in_mysql_quotes() -> None:
 
 
 def test_cli_import_does_not_load_great_expectations() -> None:
-    code = "import sys, dualpath.cli, dualpath.validate, dualpath.validation.baseline; " \
+    code = "import sys, dualpath.cli, dualpath.validation.invariants, dualpath.validation.baseline; " \
            "print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -71,3 +71,20 @@ def test_check_window_refuses_outside_and_names_the_next_opening() -> None:
         check_window("Sat 02:00-05:00 Europe/Berlin", datetime(2026, 3, 4, 12, 0, tzinfo=UTC))
     assert "2026-03-07T02:00:00+01:00" in caught.value.message
     assert caught.value.exit_code == 3
+
+
+def test_admit_lets_a_run_started_a_moment_early_wait_for_the_opening() -> None:
+    from datetime import timedelta
+
+    from dualpath.windows import admit
+
+    opens = datetime(2026, 3, 7, 2, 0, tzinfo=BERLIN)
+    early = admit("Sat 02:00-05:00 Europe/Berlin", opens - timedelta(seconds=0.43), grace_s=60)
+    assert (early.verdict, early.opens) == ("wait", opens)
+    assert abs(early.wait_s - 0.43) < 1e-6  # computed from the clock: the wait ends at the opening
+    too_early = admit("Sat 02:00-05:00 Europe/Berlin", opens - timedelta(seconds=61), grace_s=60)
+    assert too_early.verdict == "closed" and too_early.opens == opens
+    assert admit("Sat 02:00-05:00 Europe/Berlin", opens - timedelta(seconds=0.43)).verdict == "closed"  # no grace
+    inside = admit("Sat 02:00-05:00 Europe/Berlin", opens, grace_s=60)
+    assert (inside.verdict, inside.closes) == ("open", datetime(2026, 3, 7, 5, 0, tzinfo=BERLIN))
+    assert admit(None, opens).verdict == "open"

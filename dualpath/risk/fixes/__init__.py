@@ -1,8 +1,9 @@
 """Mechanical rewrites of unsafe statements into their safe form: one fix per module.
 
-Each module ``dpNNN_<what>.py`` exports ``FIX``, a ``Fix`` that names the rule(s) it answers and
-turns one statement into a ``Rewrite`` — or a ``Skip`` saying why it cannot be done by machine.
-``dualpath.risk.fix`` finds the statements, applies the rewrites and keeps every other byte.
+Each module ``dpNNN_<what>.py``, named like the rule it answers, exports ``FIX``, a ``Fix`` that
+names the rule(s) it answers and turns one statement into a ``Rewrite`` — or a ``Skip`` saying why
+it cannot be done by machine.
+``dualpath.risk.fixes.files`` finds the statements, applies the rewrites and keeps every other byte.
 """
 
 from __future__ import annotations

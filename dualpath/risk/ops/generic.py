@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from dualpath.risk.model import Op
 from dualpath.risk.ops.tokens import Token, qualified, split_top, tokenize, top_words
+from dualpath.risk.ops.truth import tokens_always_true
 
 TIMEOUTS = {"LOCK_WAIT_TIMEOUT", "INNODB_LOCK_WAIT_TIMEOUT", "MAX_EXECUTION_TIME", "MAX_STATEMENT_TIME",
             "BUSY_TIMEOUT"}
@@ -17,30 +18,15 @@ _NOT_COLUMN = {"INDEX", "KEY", "UNIQUE", "PRIMARY", "FOREIGN", "CONSTRAINT", "FU
                "CHECK", "PARTITION"}
 _ROUTINES = {"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"}
 _OBJTYPES = {"SCHEMA": "database", "USER": "role", "ROLE": "role"}
+_PER_ROW = {"UUID", "RAND", "UUID_SHORT", "SYSDATE"}
 _VOLATILE = {"UUID", "RAND", "NOW", "CURRENT_TIMESTAMP", "CURRENT_TIME", "CURRENT_DATE", "RANDOM",
              "LOCALTIME", "LOCALTIMESTAMP", "SYSDATE", "UUID_SHORT"}
 
 
 def extract(text: str, family: str = "mysql") -> list[Op]:
-    return [op for tokens in statements_of(tokenize(text)) for op in extract_one(tokens, family)]
-
-
-def statements_of(tokens: list[Token]) -> list[list[Token]]:
-    """A DELIMITER block sent as one chunk may hold several statements: split at ``;`` until a
-    routine starts (its body's ``;`` belong to it)."""
-    pieces: list[list[Token]] = [[]]
-    for tok in tokens:
-        current = pieces[-1]
-        if tok.kind == "punct" and tok.text == ";" and not is_routine(current):
-            pieces.append([])
-        else:
-            current.append(tok)
-    return [p for p in pieces if p]
-
-
-def is_routine(tokens: list[Token]) -> bool:
-    head = [t.upper for t in tokens[:12] if t.kind == "word"]
-    return bool(head) and head[0] == "CREATE" and bool(_ROUTINES & set(head))
+    """The ops of one statement as the splitter (dualpath.sql) cut it: a DELIMITER chunk is already
+    split into the statements the server runs, so nothing here splits again."""
+    return extract_one(tokenize(text), family)
 
 
 def extract_one(tokens: list[Token], family: str) -> list[Op]:
@@ -160,6 +146,10 @@ def on_alter_table(tokens: list[Token], family: str) -> list[Op]:
         op = alter_clause(table, clause, family)
         if op is not None:
             ops.append(Op(op.kind, op.table, op.name, op.variant, {**op.attrs, **options}))
+    if any(op.kind == "add_constraint" and op.variant == "primary" for op in ops):
+        # DROP PRIMARY KEY, ADD PRIMARY KEY (...): the new key is built in place, nothing is copied
+        ops = [Op(op.kind, op.table, op.name, "", op.attrs) if op.kind == "drop_constraint" and op.variant == "primary"
+               else op for op in ops]
     return ops
 
 
@@ -169,16 +159,18 @@ def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
     if head in ("ALGORITHM", "LOCK"):
         return None
     if head == "ADD":
-        return add_clause(table, c, w)
+        return add_clause(table, c, w, family)
     if head == "DROP":
         return drop_clause(table, c, w)
     if head in ("MODIFY", "CHANGE"):
         i = skip_words(c, 1, "COLUMN")
         col = c[i].name
+        definition = column_definition(c[i + 2:] if head == "CHANGE" else c[i + 1:])
         if head == "CHANGE" and i + 1 < len(c) and c[i + 1].name != col:
             return Op("rename_column", table, col, attrs={"new_name": c[i + 1].name, "column": col,
-                                                           "type_change": True})
-        return Op("alter_column_type", table, col, attrs={"column": col, "redefine": True})
+                                                           "type_change": True, "definition": definition})
+        return Op("alter_column_type", table, col, attrs={"column": col, "redefine": True,
+                                                          "definition": definition})
     if head == "ALTER":
         i = skip_words(c, 1, "COLUMN")
         col = c[i].name
@@ -197,14 +189,45 @@ def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
     if head == "CONVERT" or (head in ("CHARACTER", "CHARSET", "DEFAULT") and "CONVERT" in w):
         return Op("convert_charset", table)
     if head in ("FORCE", "ENGINE", "ROW_FORMAT"):
-        return Op("rebuild_table", table)
+        engine = c[-1].name if head == "ENGINE" and len(c) > 1 else None
+        return Op("rebuild_table", table, attrs={"engine": engine})
     return Op("alter_other", table, attrs={"clause": head})
 
 
-def add_clause(table: str, c: list[Token], w: list[str]) -> Op:
+def column_definition(c: list[Token]) -> dict[str, object]:
+    """A MODIFY/CHANGE column definition: the type as COLUMN_TYPE spells it, and what else it states.
+
+    MODIFY restates the whole column: what it leaves out (NOT NULL, a default) is gone afterwards.
+    """
+    if not c:
+        return {"type": "", "nullable": True}
+    parts, i = [c[0].text.lower()], 1
+    if i < len(c) and c[i].text == "(":
+        depth, args = 0, []
+        for tok in c[i:]:
+            i += 1
+            depth += (tok.text == "(") - (tok.text == ")") if tok.kind == "punct" else 0
+            if depth == 0:
+                break
+            if not (tok.text == "(" and depth == 1):
+                args.append(tok.text)
+        parts.append(f"({''.join(args)})")
+    while i < len(c) and c[i].upper in ("UNSIGNED", "SIGNED", "ZEROFILL"):
+        parts.append(f" {c[i].text.lower()}")
+        i += 1
+    w = [t.upper for t in c[i:]]
+    charset = next((c[i + k + (2 if w[k] == "CHARACTER" else 1)].name for k in range(len(w))
+                    if w[k] in ("CHARSET", "CHARACTER") and i + k + 1 < len(c)), None)
+    not_null = any(w[k:k + 2] == ["NOT", "NULL"] for k in range(len(w)))
+    return {"type": "".join(parts), "nullable": not not_null, "charset": charset,
+            "auto_increment": "AUTO_INCREMENT" in w, "generated": "AS" in w or "GENERATED" in w,
+            "position": "FIRST" in w or "AFTER" in w, "has_default": "DEFAULT" in w}
+
+
+def add_clause(table: str, c: list[Token], w: list[str], family: str) -> Op:
     i = 2 if len(w) > 1 and w[1] == "COLUMN" else 1
     if w[i] not in _NOT_COLUMN:
-        return add_column(table, c, w, i)
+        return add_column(table, c, w, i, family)
     name = None
     if w[i] == "CONSTRAINT":
         if w[i + 1] not in _NOT_COLUMN:
@@ -226,7 +249,7 @@ def add_clause(table: str, c: list[Token], w: list[str]) -> Op:
     return Op("add_constraint", table, name, ctype, attrs)
 
 
-def add_column(table: str, c: list[Token], w: list[str], i: int) -> Op:
+def add_column(table: str, c: list[Token], w: list[str], i: int, family: str) -> Op:
     col = c[i].name
     rest = w[i + 1:]
     not_null = any(rest[k:k + 2] == ["NOT", "NULL"] for k in range(len(rest)))
@@ -234,8 +257,12 @@ def add_column(table: str, c: list[Token], w: list[str], i: int) -> Op:
     volatile = False
     if has_default:
         after = c[i + 1 + rest.index("DEFAULT") + 1:]
-        volatile = bool(after) and (after[0].upper in _VOLATILE or after[0].text == "(")
-    stored = "STORED" in rest or ("AS" in rest and "VIRTUAL" not in rest and "GENERATED" in rest)
+        # SQLite refuses any non-constant default; MySQL/MariaDB store CURRENT_TIMESTAMP-like defaults in
+        # the dictionary, but evaluate an expression (or UUID(), RAND()) per row by copying the table
+        kinds = _VOLATILE if family == "sqlite" else _PER_ROW
+        volatile = bool(after) and (after[0].upper in kinds or after[0].text == "(")
+    stored = "STORED" in rest or "PERSISTENT" in rest or ("AS" in rest and "VIRTUAL" not in rest
+                                                           and "GENERATED" in rest)
     facts = {"column": col, "not_null": not_null, "has_default": has_default, "volatile_default": volatile,
              "stored_generated": stored, "auto_increment": "AUTO_INCREMENT" in rest or "AUTOINCREMENT" in rest,
              "keyed": "PRIMARY" in rest or "UNIQUE" in rest, "positioned": "FIRST" in rest or "AFTER" in rest,
@@ -289,8 +316,18 @@ def on_dml(kind: str) -> Callable[[list[Token], str], list[Op]]:
                        "ABORT", "FAIL")
         table = qualified(tokens, i)[0] if i < len(tokens) else None
         words = top_words(tokens)
-        return [Op(kind, table, attrs={"has_where": "WHERE" in words, "has_limit": "LIMIT" in words})]
+        return [Op(kind, table, attrs={"has_where": "WHERE" in words, "has_limit": "LIMIT" in words,
+                                       "always_true": tokens_always_true(where_clause(tokens))})]
     return handle
+
+
+def where_clause(tokens: list[Token]) -> list[Token]:
+    """The tokens after a top-level WHERE, up to ORDER BY or LIMIT."""
+    at = index_of(tokens, "WHERE")
+    if at < 0:
+        return []
+    ends = [k for k in (index_of(tokens, "ORDER", at), index_of(tokens, "LIMIT", at)) if k > at]
+    return tokens[at + 1: min(ends) if ends else len(tokens)]
 
 
 def on_insert(tokens: list[Token], family: str) -> list[Op]:

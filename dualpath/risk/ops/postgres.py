@@ -15,10 +15,11 @@ from pglast.parser import ParseError
 from dualpath.risk.model import Op
 from dualpath.risk.ops import SqlSyntaxError
 from dualpath.risk.ops.pgjson import parse_statements, slots_of
+from dualpath.risk.ops.pgtruth import pg_always_true
 
 VOLATILE_FUNCTIONS = {
     "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4", "uuidv4", "uuidv7",
-    "nextval", "clock_timestamp", "timeofday", "txid_current", "statement_timestamp", "setseed",
+    "nextval", "clock_timestamp", "timeofday", "setseed",  # statement_timestamp(), txid_current(): stable
 }
 SERIAL_TYPES = {"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"}
 TIMEOUTS = {"lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"}
@@ -75,7 +76,7 @@ def type_of(type_name: Any) -> dict[str, Any]:
 def column_facts(col: Any) -> dict[str, Any]:
     facts = {"column": str(col.colname).lower(), **type_of(col.typeName), "not_null": bool(col.is_not_null),
              "has_default": False, "volatile_default": False, "stored_generated": False, "identity": False,
-             "primary": False, "unique": False, "references": None}
+             "primary": False, "unique": False, "references": None, "check": False}
     for con in col.constraints or ():
         kind = con.contype
         if kind == CT.CONSTR_NOTNULL:
@@ -93,6 +94,8 @@ def column_facts(col: Any) -> dict[str, Any]:
             facts["unique"] = True
         elif kind == CT.CONSTR_FOREIGN:
             facts["references"] = table_name(con.pktable)
+        elif kind == CT.CONSTR_CHECK and not con.skip_validation:
+            facts["check"] = True
     facts["serial"] = facts["type"] in SERIAL_TYPES
     return facts
 
@@ -103,6 +106,8 @@ def add_column_variant(facts: dict[str, Any]) -> str:
             return flag
     if facts["volatile_default"]:
         return "volatile_default"
+    if facts["check"]:
+        return "checked"  # existing rows are checked: a scan under the lock
     return "default" if facts["has_default"] else ""
 
 
@@ -140,7 +145,8 @@ def partitions(ops: list[Op]) -> list[Op]:
     for op in ops:
         if op.kind in ("attach_partition", "detach_partition") and op.name:
             variant = op.kind.split("_")[0] + ("_concurrent" if op.get("concurrent") else "")
-            found.append(Op("partition_table", op.name, variant=variant, attrs={"parent": op.table}))
+            found.append(Op("partition_table", op.name, variant=variant,
+                            attrs={"parent": op.table, "bound": op.get("bound")}))
     return found
 
 
@@ -162,7 +168,11 @@ def on_alter_cmd(table: str, cmd: Any) -> Op:
     if sub == AT.AT_AddConstraint:
         return constraint_op(table, cmd.def_)
     if sub == AT.AT_AlterColumnType:
-        return Op("alter_column_type", table, col, attrs={"column": col, **type_of(cmd.def_.typeName)})
+        return Op("alter_column_type", table, col, attrs={"column": col, **type_of(cmd.def_.typeName),
+                                                          "using": using_of(col, cmd.def_),
+                                                          "collate": cmd.def_.collClause is not None})
+    if sub == AT.AT_SetIdentity and any(d.defname == "restart" for d in cmd.def_ or ()):
+        return Op("restart_sequence", table, col, attrs={"column": col, "restart": restart_value(cmd.def_)})
     if sub == AT.AT_ColumnDefault:
         default = "set_default" if cmd.def_ is not None else "drop_default"
         return Op(default, table, col, attrs={"column": col, "volatile_default": is_volatile(cmd.def_)})
@@ -170,12 +180,45 @@ def on_alter_cmd(table: str, cmd: Any) -> Op:
         partition = "detach_partition" if sub == AT.AT_DetachPartition else "attach_partition"
         concurrent = bool(getattr(cmd.def_, "concurrent", False))
         return Op(partition, table, table_name(cmd.def_.name), "concurrent" if concurrent else "",
-                  {"concurrent": concurrent})
+                  {"concurrent": concurrent, "bound": bound_of(cmd.def_.bound)})
     kind = _SIMPLE_SUBTYPES.get(sub)
     if kind is None and "Trig" in sub.name:
         kind = "disable_trigger" if sub.name.startswith("AT_Disable") else "enable_trigger"
     return Op(kind or "alter_other", table, col or cmd.name,
               attrs={"column": col, "subtype": sub.name, "cascade": cmd.behavior == 1})
+
+
+def using_of(column: str | None, definition: Any) -> str:
+    """"" without USING; "column" when USING only restates the column (maybe cast); else "expression"."""
+    expr = definition.raw_default
+    if expr is None:
+        return ""
+    if isinstance(expr, ast.TypeCast):
+        expr = expr.arg
+    if isinstance(expr, ast.ColumnRef) and dotted(expr.fields).split(".")[-1] == column:
+        return "column"
+    return "expression"
+
+
+def restart_value(options: Any) -> int | None:
+    """RESTART WITH n → n; a bare RESTART → None (the sequence's start value)."""
+    for option in options or ():
+        if option.defname == "restart" and isinstance(option.arg, ast.Integer):
+            return int(option.arg.ival or 0)
+    return None
+
+
+def bound_of(bound: Any) -> dict[str, Any]:
+    """A partition bound's literals: {"strategy": "r", "from": [...], "to": [...], "in": [...]}."""
+    if bound is None:
+        return {}
+
+    def literals(datums: Any) -> list[str]:
+        return [str(next((getattr(d.val, a) for a in ("sval", "ival", "fval") if hasattr(d.val, a)), ""))
+                if isinstance(d, ast.A_Const) and d.val is not None else "?" for d in datums or ()]
+
+    return {"strategy": bound.strategy, "from": literals(bound.lowerdatums), "to": literals(bound.upperdatums),
+            "in": literals(bound.listdatums), "default": bool(bound.is_default)}
 
 
 _SIMPLE_SUBTYPES = {
@@ -256,7 +299,9 @@ def on_vacuum(node: Any) -> list[Op]:
 
 def on_dml(kind: str) -> Callable[[Any], list[Op]]:
     def handle(node: Any) -> list[Op]:
-        return [Op(kind, table_name(node.relation), attrs={"has_where": node.whereClause is not None})]
+        where = node.whereClause
+        return [Op(kind, table_name(node.relation), attrs={
+            "has_where": where is not None, "always_true": where is not None and pg_always_true(where)})]
     return handle
 
 
@@ -264,6 +309,31 @@ def on_insert(node: Any) -> list[Op]:
     select = node.selectStmt
     from_select = isinstance(select, ast.SelectStmt) and bool(select.fromClause)
     return [Op("insert_select" if from_select else "insert", table_name(node.relation))]
+
+
+def on_alter_sequence(node: Any) -> list[Op]:
+    name = table_name(node.sequence)
+    if any(d.defname == "restart" for d in node.options or ()):
+        return [Op("restart_sequence", None, name, attrs={"restart": restart_value(node.options)})]
+    return [Op("alter_sequence", None, name)]
+
+
+def on_select(node: Any) -> list[Op]:
+    """``SELECT setval('seq', n)`` moves a sequence like ALTER SEQUENCE ... RESTART WITH n + 1."""
+    ops = []
+    for call in walk(node.targetList):
+        if isinstance(call, ast.FuncCall) and dotted(call.funcname).split(".")[-1] == "setval":
+            args = list(call.args or ())
+            name = args[0].val.sval if args and isinstance(args[0], ast.A_Const) and \
+                isinstance(args[0].val, ast.String) else None
+            value = args[1].val.ival if len(args) > 1 and isinstance(args[1], ast.A_Const) and \
+                isinstance(args[1].val, ast.Integer) else None
+            called = not (len(args) > 2 and isinstance(args[2], ast.A_Const) and
+                          getattr(args[2].val, "boolval", True) is False)
+            if name and value is not None:  # setval(s, max(id)) resynchronises upwards: not judged
+                restart = int(value) + (1 if called else 0)
+                ops.append(Op("restart_sequence", None, str(name).lower(), attrs={"restart": restart, "setval": True}))
+    return ops or [Op("other", attrs={"node": "SelectStmt"})]
 
 
 def on_do(node: Any) -> list[Op]:
@@ -311,10 +381,12 @@ _HANDLERS: dict[str, Callable[[Any], list[Op]]] = {
     "DeleteStmt": on_dml("delete"),
     "InsertStmt": on_insert,
     "DoStmt": on_do,
+    "SelectStmt": on_select,
     "VariableSetStmt": on_set,
     "TransactionStmt": on_transaction,
-    "AlterEnumStmt": lambda n: [Op("alter_enum_add_value" if n.newVal and not n.oldVal else "alter_enum_other",
-                                   None, dotted(n.typeName))],
+    "AlterEnumStmt": lambda n: [Op("alter_enum_add_value" if n.newVal and not n.oldVal else "rename_enum_value",
+                                   None, dotted(n.typeName), attrs={"old": n.oldVal, "new": n.newVal})],
+    "AlterSeqStmt": on_alter_sequence,
     "CreateDomainStmt": lambda n: [Op("create_domain", None, dotted(n.domainname),
                                       attrs={"has_constraint": bool(n.constraints)})],
     "AlterDomainStmt": lambda n: [Op("alter_domain_add_constraint" if n.subtype == "C" else "alter_domain",

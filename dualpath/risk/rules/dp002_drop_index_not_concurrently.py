@@ -6,11 +6,13 @@ from dualpath.risk.rule import OpRule
 class DropIndexNotConcurrently(OpRule):
     id = "DP002"
     title = "DROP INDEX without CONCURRENTLY"
-    severity = "warning"
+    severity = "info"
     engines = ("postgresql",)
     kinds = ("drop_index",)
     why = ("DROP INDEX takes an ACCESS EXCLUSIVE lock on the table: it first waits for every running "
-           "query on the table, and every new query queues behind it.")
+           "query on the table, and every new query queues behind it. The drop itself is quick and does "
+           "not grow with the table, and dualpath's lock timeout bounds the wait, so this is a note, not a "
+           "hazard; outside dualpath set a lock_timeout.")
     alternative = "Use DROP INDEX CONCURRENTLY in a change of its own marked `-- dualpath:no-transaction`."
     fix = "use DROP INDEX CONCURRENTLY IF EXISTS in its own change marked -- dualpath:no-transaction"
     bad = "DROP INDEX orders_customer_idx;"

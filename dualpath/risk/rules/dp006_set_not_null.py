@@ -9,8 +9,11 @@ class SetNotNull(OpRule):
     severity = "warning"
     engines = ("postgresql",)
     kinds = ("set_not_null",)
+    judges_cost = True
     why = ("ALTER COLUMN ... SET NOT NULL checks every row while holding ACCESS EXCLUSIVE: all reads "
-           "and writes wait for the scan.")
+           "and writes wait for the scan — unless the column is NOT NULL already or (PostgreSQL 12+) a "
+           "validated CHECK (col IS NOT NULL) proves it. With --url dualpath looks for both; without, the "
+           "finding says it depends.")
     alternative = ("On PostgreSQL 12+, in a change marked `-- dualpath:no-transaction`, first add "
                    "`CHECK (col IS NOT NULL) NOT VALID`, VALIDATE it (no "
                    "blocking), then SET NOT NULL — it uses the validated check and skips the scan — and "

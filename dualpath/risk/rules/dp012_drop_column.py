@@ -34,9 +34,13 @@ class DropColumn(OpRule):
              dialect="mysql", note="mysql: backfilled, not created"),
         Case("ALTER TABLE a ADD COLUMN c int;\nALTER TABLE a RENAME TO b;", False, "ALTER TABLE b DROP COLUMN c;",
              note="column added, then its table renamed"),
+        Case("ALTER TABLE orders ADD COLUMN memo text;\nALTER TABLE orders DROP COLUMN memo;", False,
+             note="the forward drops a column it added itself: no older data, no running code"),
     )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        if effect.op is not None and item.is_new_column(effect.table, effect.op.name):
+            return False  # added earlier in the same part
         return not undoes_forward(ctx.forward, item, effect.op)  # a rollback dropping its own new column
 
     def message(self, ctx: Context, effect: Effect) -> str:

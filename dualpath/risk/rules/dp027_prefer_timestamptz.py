@@ -9,7 +9,7 @@ from dualpath.risk.rule import Rule
 class PreferTimestamptz(Rule):
     id = "DP027"
     title = "timestamp without time zone"
-    severity = "warning"
+    severity = "info"
     engines = ("postgresql",)
     why = ("`timestamp` stores wall-clock time without a zone: the same instant written from servers or "
            "sessions in different zones compares wrong, and DST changes make values ambiguous.")

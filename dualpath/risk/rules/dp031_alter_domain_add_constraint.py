@@ -1,6 +1,6 @@
-from dualpath.risk.context import Context
+from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class AlterDomainAddConstraint(OpRule):
@@ -9,6 +9,15 @@ class AlterDomainAddConstraint(OpRule):
     severity = "warning"
     engines = ("postgresql",)
     kinds = ("alter_domain_add_constraint",)
+    judges_cost = True
+
+    cases = (Case("ALTER DOMAIN unused_code ADD CONSTRAINT short CHECK (length(VALUE) < 10);", True,
+                  note="without --url: depends on whether a table uses the domain (with --url, an unused "
+                       "domain is not reported)"),)
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        return effect.cost == "scan"
+
     why = ("Adding a constraint to a domain checks every column of that domain in every table, holding "
            "locks on all of them; NOT VALID only skips the check, and validating later scans them all.")
     alternative = "Use CHECK constraints on the tables (added NOT VALID, then validated) instead of domains."

@@ -2,7 +2,7 @@ from collections.abc import Iterable
 
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
-from dualpath.risk.object_cases import foreign_drops, redefined, renamed, undone
+from dualpath.risk.object_cases import chunks, foreign_drops, redefined, renamed, undone
 from dualpath.risk.objects import created, dropped, renamed_to
 from dualpath.risk.rule import Rule
 
@@ -21,7 +21,7 @@ class RollbackDropsForeignObject(Rule):
     good = "ALTER TABLE orders ADD COLUMN note text;"
     good_rollback = "ALTER TABLE orders DROP COLUMN note;"
 
-    cases = undone() + foreign_drops() + redefined() + renamed()
+    cases = undone() + foreign_drops() + redefined() + renamed() + chunks()
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         made = set(created(ctx.forward)) | set(created(ctx.rollback)) | renamed_to(ctx.rollback)

@@ -2,7 +2,7 @@ from collections.abc import Iterable
 
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
-from dualpath.risk.object_cases import left_behind, redefined, renamed, undone
+from dualpath.risk.object_cases import chunks, left_behind, redefined, renamed, undone
 from dualpath.risk.objects import covered, created, dropped
 from dualpath.risk.rule import Rule
 
@@ -21,7 +21,7 @@ class RollbackLeavesCreatedObject(Rule):
     good = "CREATE TABLE notes (id bigint PRIMARY KEY);\nCREATE INDEX notes_id_idx ON orders (id);"
     good_rollback = "DROP INDEX notes_id_idx;\nDROP TABLE notes;"
 
-    cases = undone() + left_behind() + redefined() + renamed()
+    cases = undone() + left_behind() + redefined() + renamed() + chunks()
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not ctx.change.rollback:

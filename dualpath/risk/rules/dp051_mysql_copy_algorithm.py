@@ -8,10 +8,14 @@ class MysqlCopyAlgorithm(OpRule):
     title = "ALTER TABLE copies the table (ALGORITHM=COPY)"
     severity = "warning"
     engines = ("mysql",)
+    judges_cost = True
     why = ("With ALGORITHM=COPY MySQL/MariaDB build a full copy of the table and block writes until it "
            "is done: a column type change, CONVERT TO CHARACTER SET, a foreign key with "
-           "foreign_key_checks on, a CHECK constraint, dropping the primary key, AUTO_INCREMENT or "
-           "stored generated columns.")
+           "foreign_key_checks on, a CHECK constraint, dropping the primary key, AUTO_INCREMENT, stored "
+           "generated columns or a DEFAULT expression, a new storage engine. MODIFY/CHANGE restate the "
+           "whole column: compared with its current definition (--url), a new default or comment, a "
+           "VARCHAR that keeps its length bytes or ENUM/SET members appended are instant, a NULL-ness "
+           "change is rebuilt in place; without a server the finding says it depends.")
     alternative = ("Run it with an online schema change tool (gh-ost, pt-online-schema-change), or "
                    "rework it: add a new column of the new type and backfill in batches.")
     fix = "use gh-ost / pt-online-schema-change, or add a new column and backfill in batches"
@@ -22,6 +26,10 @@ class MysqlCopyAlgorithm(OpRule):
         return effect.algorithm == "COPY"
 
     def message(self, ctx: Context, effect: Effect) -> str:
+        if effect.op is not None and effect.op.get("depends"):
+            return (f"{effect.operation.replace('_', ' ')} on {effect.table} copies the table (ALGORITHM=COPY, "
+                    "writes wait) unless only its default, comment, name, position, NULL-ness or a compatible "
+                    "length changes")
         return f"{effect.operation.replace('_', ' ')} {describe(effect)}"
 
 

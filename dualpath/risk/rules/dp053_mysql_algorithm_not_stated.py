@@ -15,6 +15,7 @@ class MysqlAlgorithmNotStated(OpRule):
     severity = "info"
     engines = ("mysql",)
     kinds = _ALTERS
+    judges_cost = True
     why = ("Without ALGORITHM= and LOCK=, MySQL silently falls back to the most expensive method the "
            "operation needs — a copy with writes blocked. Stated explicitly, the server refuses instead.")
     alternative = ("State what you expect: `, ALGORITHM=INSTANT` or `, ALGORITHM=INPLACE, LOCK=NONE`; "

@@ -1,4 +1,4 @@
-from dualpath.risk.context import Context
+from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
 from dualpath.risk.rule import OpRule, describe
 
@@ -6,17 +6,23 @@ from dualpath.risk.rule import OpRule, describe
 class AttachPartitionScan(OpRule):
     id = "DP060"
     title = "ATTACH PARTITION scans the partition"
-    severity = "info"
+    severity = "warning"
     engines = ("postgresql",)
     kinds = ("attach_partition",)
+    judges_cost = True
     why = ("ATTACH PARTITION checks every row of the new partition against the bound, under ACCESS "
-           "EXCLUSIVE on the partition (and, before PostgreSQL 12, on the parent too).")
+           "EXCLUSIVE on the partition (and, before PostgreSQL 12, on the parent too): reads and writes "
+           "of the partition wait for the whole scan. A validated CHECK on the partition that implies the "
+           "bound (and NOT NULL on the key) lets PostgreSQL skip the scan; with --url dualpath looks for one.")
     alternative = ("First add a CHECK constraint matching the bound NOT VALID and VALIDATE it; ATTACH then "
                    "skips the scan. Drop the CHECK afterwards.")
     fix = "add and validate a CHECK matching the partition bound before ATTACH PARTITION"
     bad = "ALTER TABLE measurements ATTACH PARTITION m2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
     good = ("ALTER TABLE m2024 ADD CONSTRAINT m2024_bound CHECK (ts >= '2024-01-01' AND ts < '2025-01-01') "
             "NOT VALID;")
+
+    def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
+        return effect.cost == "scan"
 
     def message(self, ctx: Context, effect: Effect) -> str:
         part = effect.op.name if effect.op else "the partition"

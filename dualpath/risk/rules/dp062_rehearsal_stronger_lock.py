@@ -47,11 +47,13 @@ class RehearsalStrongerLock(Rule):
         return (f"{m.measured_lock} measured on {m.table} ({m.operation}); the catalogue predicts "
                 f"{m.predicted_lock}{how}")
 
-    def finding_for(self, m: Measured) -> Finding:
-        """The finding without a Context (``dualpath verify`` reports the rehearsal alone)."""
-        file, _, line = m.where.rpartition(":")
-        return Finding(rule=self.id, severity=self.severity, file=file, line=int(line or 1), version=m.version,
-                       title=self.title, message=self.message(m), fix=self.fix)
+    def check_measured(self, measured: Iterable[Measured]) -> Iterable[Finding]:
+        """``dualpath verify`` reports the rehearsal alone: a finding per table measured stronger."""
+        for m in measured:
+            if m.stronger:
+                file, _, line = m.where.rpartition(":")
+                yield Finding(rule=self.id, severity=self.severity, file=file, line=int(line or 1),
+                              version=m.version, title=self.title, message=self.message(m), fix=self.fix)
 
 
 RULE = RehearsalStrongerLock()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dualpath.risk.fix import fix_paths
 from dualpath.risk.fixes import all_fixes
+from dualpath.risk.fixes.files import fix_paths
 from dualpath.risk.registry import all_rules
 
 
@@ -19,6 +19,13 @@ def test_every_fix_answers_a_known_rule_and_one_fix_per_rule() -> None:
     rules = [rule for fix in all_fixes() for rule in fix.rules]
     assert set(rules) <= known and len(rules) == len(set(rules))
     assert {"DP001", "DP004", "DP005", "DP006", "DP015", "DP016", "DP043"} <= set(rules)
+
+
+def test_each_fix_module_is_named_like_the_rule_it_answers() -> None:
+    rule_modules = {type(r).__module__.rsplit(".", 1)[1] for r in all_rules()}
+    for fix in all_fixes():
+        module = type(fix).__module__.rsplit(".", 1)[1]
+        assert module in rule_modules and module.startswith(fix.rules[0].lower()), module
 
 
 def test_rest_of_the_file_is_byte_identical(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from dualpath.risk.lint import lint_paths, run_lint
+from dualpath.lint import run_lint
+from dualpath.risk.lint import lint_paths
 
 
 def write(path: Path, text: str) -> Path:
@@ -60,6 +61,19 @@ def test_mysql_procedure_bodies_are_not_findings(tmp_path: Path) -> None:
     sql = write(tmp_path / "a.sql", "DELIMITER //\nCREATE PROCEDURE purge()\nBEGIN\n  DELETE FROM orders;\n"
                 "END //\nDELIMITER ;\n")
     assert rules_of(lint_paths([sql], dialect="mysql")) == []
+
+
+def test_a_delimiter_chunk_is_linted_as_the_statements_the_server_runs(tmp_path: Path) -> None:
+    """The statements before and after a routine in one DELIMITER chunk are their own: the table the
+    chunk creates after the procedure is the change's own, and each finding is on its own line."""
+    write(tmp_path / "m" / "1_p.up.sql", "DELIMITER //\nDROP PROCEDURE IF EXISTS p;\nCREATE PROCEDURE p()\n"
+          "BEGIN\n  IF 1 THEN SELECT 1; END IF;\nEND;\nCREATE TABLE log (id int);\nCREATE INDEX i ON orders (a) //\n"
+          "DELIMITER ;\n")
+    write(tmp_path / "m" / "1_p.down.sql", "DELIMITER //\nDROP INDEX i ON orders; DROP TABLE log;\n"
+          "DROP PROCEDURE IF EXISTS p //\nDELIMITER ;\n")
+    found = lint_paths([tmp_path / "m"], dialect="mysql")
+    assert not {"DP046", "DP047", "DP012", "DP013", "DP000"} & set(rules_of(found))
+    assert [f.line for f in found if f.rule == "DP053" and f.file.endswith("up.sql")] == [8]
 
 
 def test_inline_ignore_accepts_one_finding(tmp_path: Path) -> None:
@@ -163,7 +177,7 @@ def test_mysql_file(tmp_path: Path) -> None:
 
 def test_lint_imports_neither_prefect_nor_great_expectations(tmp_path: Path) -> None:
     sql = write(tmp_path / "a.sql", "CREATE INDEX i ON orders (a);\n")
-    code = ("import sys; from pathlib import Path; from dualpath.risk.lint import run_lint; "
+    code = ("import sys; from pathlib import Path; from dualpath.lint import run_lint; "
             f"run_lint([Path({str(sql)!r})], dialect='postgresql', fmt='sarif'); "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'great_expectations')]; "
             "assert not bad, bad")

@@ -49,3 +49,16 @@ def test_edge_case(rule: Rule, case: Case) -> None:
     found = case_findings(rule, case)
     assert (rule.id in {f.rule for f in found}) is case.reported, (case.note, found)
     assert "DP000" not in {f.rule for f in found}, (case.note, found)
+
+
+def test_a_rehearsal_alone_reports_each_stronger_lock_at_its_statement() -> None:
+    from dualpath.risk.check import check_rehearsal
+    from dualpath.risk.model import Measured
+
+    stronger = Measured("3", "V3__fk.sql:7", "customers", "reference_table", "none", False,
+                        "SHARE ROW EXCLUSIVE", False, True, method="pg_locks of the session, before COMMIT")
+    as_predicted = Measured("3", "V3__fk.sql:9", "orders", "add_column", "ACCESS EXCLUSIVE", False,
+                            "ACCESS EXCLUSIVE", False, False)
+    [finding] = check_rehearsal([stronger, as_predicted])
+    assert (finding.rule, finding.file, finding.line, finding.version) == ("DP062", "V3__fk.sql", 7, "3")
+    assert "SHARE ROW EXCLUSIVE measured on customers" in finding.message

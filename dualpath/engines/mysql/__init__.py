@@ -1,0 +1,1 @@
+"""MySQL and MariaDB: the engine (``engine.py``) and its probes: shadows, locks, sizes, calibration (``probes.py``)."""

@@ -1,0 +1,483 @@
+"""Slack Block Kit messages for a migration run, built by pure functions from plain data.
+
+Nothing here talks to Slack; ``dualpath.slack.client`` sends what these functions build.
+Every piece of text that comes from a run (targets, errors, file names) is redacted and
+escaped here, and the sender scrubs the whole payload again against configured secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from dualpath.redaction import redact
+
+Block = dict[str, Any]
+
+# Slack rejects messages over these sizes instead of truncating them.
+_HEADER_MAX = 150
+_TEXT_MAX = 3000
+_FIELD_MAX = 2000
+_BUTTON_MAX = 75
+_LIST_MAX = 15
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    changes: int = 0
+    risks: Mapping[str, int] = field(default_factory=dict)  # severity -> count
+    irreversible: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    env: str
+    target: str  # a label or a URL; a password in it is redacted
+    window: str | None = None
+    tenants: int = 0
+    approvers: tuple[str, ...] = ()
+    ticket: str | None = None
+    ticket_url: str | None = None
+    plan: PlanSummary | None = None  # None until pre-flight has computed it: no counts are claimed before
+    approved_by: str | None = None  # who approved this run (the form, or --approve)
+    comment: str | None = None  # the approver's comment
+    run_name: str | None = None  # the flow run's name; with the run id it tells two runs of one env apart
+
+
+@dataclass(frozen=True)
+class Approval:
+    what: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The approver's answer: approved, or not (rejected, not an approver, no answer in time)."""
+
+    approved: bool
+    approver: str
+    ticket: str = ""
+    comment: str = ""
+    reason: str = ""  # why it is no approval
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A rollout stopped between waves (the maintenance window closed): what was done, what is left."""
+
+    reason: str
+    tenants_done: int = 0
+    tenants_left: int = 0
+
+
+@dataclass(frozen=True)
+class WaveProgress:
+    wave: int
+    waves: int
+    tenants_done: int
+    tenants_total: int
+    tenants_failed: int = 0
+    rows_moved: int = 0
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    what: str
+    error: str
+    next_step: str
+    tenant: str | None = None
+    step: str | None = None
+    location: str | None = None  # file:line
+    rolled_back: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Completion:
+    duration_s: float
+    rows_moved: int = 0
+    validations_passed: int = 0
+    validations_total: int = 0
+    report_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Rollback:
+    reason: str
+    undone: tuple[str, ...] = ()
+    tenants: int = 0
+    to_version: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class BreakGlass:
+    """Someone bypassed a protected environment's guardrail from a terminal."""
+
+    command: str  # "apply --to 7"
+    who: str
+    host: str
+    reason: str
+    target: str  # a label or a URL; a password in it is redacted
+
+
+class State(StrEnum):
+    STARTED = "started"
+    AWAITING_APPROVAL = "awaiting approval"
+    RUNNING = "running"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    ROLLED_BACK = "rolled back"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    STOPPED = "stopped"
+    UP_TO_DATE = "up to date"
+    DRY_RUN = "dry run done"
+    REFUSED = "refused"
+
+
+_STATE_EMOJI = {
+    State.STARTED: ":rocket:",
+    State.AWAITING_APPROVAL: ":raised_hand:",
+    State.RUNNING: ":large_blue_circle:",
+    State.FAILED: ":red_circle:",
+    State.COMPLETED: ":white_check_mark:",
+    State.ROLLED_BACK: ":leftwards_arrow_with_hook:",
+    State.APPROVED: ":ballot_box_with_check:",
+    State.REJECTED: ":no_entry:",
+    State.STOPPED: ":double_vertical_bar:",
+    State.UP_TO_DATE: ":white_check_mark:",
+    State.DRY_RUN: ":mag:",
+    State.REFUSED: ":no_entry_sign:",
+}
+
+PREFLIGHT_RUNNING = "pre-flight running…"  # what the status says of changes and risks before pre-flight has them
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str  # the notification fallback; Slack shows it where blocks cannot render
+    blocks: list[Block]
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+# --- public builders -------------------------------------------------------------------
+
+
+def build_status(run: RunInfo, state: State, detail: str = "", run_url: str | None = None) -> Message:
+    """The one status message of a run: posted at start, then updated in place."""
+    line = f"{_STATE_EMOJI[state]} *{state.value}*" + (f" · {say(detail)}" if detail else "")
+    blocks = [
+        header(f"{_STATE_EMOJI[state]} Migration {state.value}: {_title(run)}"),
+        section(f"*Status:* {line}"),
+        fields(_run_fields(run)),
+    ]
+    if run.plan is not None and run.plan.irreversible:
+        blocks.append(section("*Irreversible steps:*\n" + bullets(run.plan.irreversible)))
+    blocks.append(context(_run_context(run, run_url)))
+    return Message(f"Migration {state.value}: {_title(run)}", blocks)
+
+
+def build_run_started(run: RunInfo, run_url: str | None = None) -> Message:
+    return build_status(run, State.STARTED, PREFLIGHT_RUNNING if run.plan is None else "", run_url)
+
+
+def build_ended(run: RunInfo, state: State, detail: str, run_url: str | None = None) -> Message:
+    """The last word of a run that ended without changing anything (up to date, dry run, refused)."""
+    blocks = [header(f"{_STATE_EMOJI[state]} Migration {state.value}: {_title(run)}"), section(say(detail)),
+              _run_button(run, run_url, "Open run in Prefect")]
+    return Message(f"Migration {state.value}: {_title(run)}: {redact_text(detail)}", blocks)
+
+
+def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None) -> Message:
+    """Asks the approvers to look at the paused run; the button opens it in the Prefect UI."""
+    plan = run.plan or PlanSummary()
+    blocks = [
+        header(f":raised_hand: Approval needed: {_title(run)}"),
+        section(f"*What:* {say(approval.what)}\n*Why:* {say(approval.why)}"),
+        fields([
+            ("Risks", summarize_risks(plan.risks)),
+            ("Irreversible steps", str(len(plan.irreversible))),
+            ("Approvers", say(", ".join(run.approvers)) or "anyone allowed"),
+            ("Ticket", _ticket(run)),
+        ]),
+    ]
+    blocks.append(_run_button(run, run_url, "Review paused run in Prefect", primary=True))
+    return Message(f"Approval needed: {_title(run)}: {redact_text(approval.what)}", blocks)
+
+
+def build_decision(run: RunInfo, decided: Decided, run_url: str | None = None) -> Message:
+    """Who decided on the paused run, with the ticket and comment: an approval, or why it is none."""
+    if decided.approved:
+        title, verdict = f":ballot_box_with_check: Approved: {_title(run)}", f"*Approved by* {say(decided.approver)}"
+    else:
+        title, verdict = f":no_entry: Not approved: {_title(run)}", f"*{say(decided.reason)}*\nNothing was changed."
+    blocks = [header(title), section(verdict), fields(_decision_fields(decided, run.ticket_url))]
+    if not decided.approved:
+        blocks.append(_run_button(run, run_url, "Open run in Prefect"))
+    text = f"{'Approved' if decided.approved else 'Not approved'}: {_title(run)}: " + redact_text(
+        f"by {decided.approver}" if decided.approved else decided.reason)
+    return Message(text, blocks)
+
+
+def build_stopped(run: RunInfo, stopped: Stopped, run_url: str | None = None) -> Message:
+    """The rollout stopped between waves: the tenants migrated stay migrated, the rest wait for the next run."""
+    blocks = [
+        header(f":double_vertical_bar: Migration stopped: {_title(run)}"),
+        section(f"*Why:* {say(stopped.reason)}\nThe wave in flight finished; no further wave starts. "
+                "Migrated tenants keep the new version; the rest wait for the next run."),
+        fields([("Tenants migrated", str(stopped.tenants_done)), ("Tenants left", str(stopped.tenants_left)),
+                ("Approved by", say(run.approved_by or "—"))]),
+        _run_button(run, run_url, "Open run in Prefect"),
+    ]
+    return Message(f"Migration stopped: {_title(run)}: {redact_text(stopped.reason)}", blocks)
+
+
+def build_progress(run: RunInfo, progress: WaveProgress) -> Message:
+    """A threaded reply for one finished wave."""
+    return Message(f"{_title(run)}: {describe_progress(progress)}",
+                   [section(f":large_blue_circle: {describe_progress(progress)}")])
+
+
+def build_failure(run: RunInfo, failure: Failure, mention: str | None = None, run_url: str | None = None) -> Message:
+    """Says what failed, where, what was rolled back and what to do next; pings on-call."""
+    ping = f"{mention} " if mention else ""
+    undone = bullets(failure.rolled_back) if failure.rolled_back else "_nothing was rolled back_"
+    blocks = [
+        header(f":red_circle: Migration failed: {_title(run)}"),
+        section(f"{ping}*What failed:* {say(failure.what)}\n```{say(failure.error)}```"),
+        fields([
+            ("Tenant", say(failure.tenant or "—")),
+            ("Step", say(failure.step or "—")),
+            ("Where", say(failure.location or "—")),
+        ]),
+        section(f"*Rolled back:*\n{undone}"),
+        section(f"*Next:* {say(failure.next_step)}"),
+        _run_button(run, run_url, "Open run in Prefect"),
+    ]
+    return Message(f"Migration failed: {_title(run)}: {redact_text(failure.what)}", blocks)
+
+
+def build_completion(run: RunInfo, completion: Completion) -> Message:
+    validations = f"{completion.validations_passed}/{completion.validations_total} passed"
+    blocks = [
+        header(f":white_check_mark: Migration completed: {_title(run)}"),
+        fields([
+            ("Duration", format_duration(completion.duration_s)),
+            ("Rows moved", f"{completion.rows_moved:,}"),
+            ("Validations", validations),
+            ("Tenants", str(run.tenants)),
+            *_approval_fields(run),
+        ]),
+    ]
+    if completion.report_url:
+        blocks.append(actions([button("Open report", completion.report_url, "open_report")]))
+    return Message(f"Migration completed: {_title(run)} in {format_duration(completion.duration_s)}", blocks)
+
+
+def build_rollback(run: RunInfo, rollback: Rollback, run_url: str | None = None) -> Message:
+    undone = bullets(rollback.undone) if rollback.undone else "_no step needed undoing_"
+    duration = format_duration(rollback.duration_s) if rollback.duration_s is not None else "—"
+    blocks = [
+        header(f":leftwards_arrow_with_hook: Rolled back: {_title(run)}"),
+        section(f"*Why:* {say(rollback.reason)}"),
+        fields([
+            ("Tenants rolled back", str(rollback.tenants)),
+            ("Back to version", say(rollback.to_version or "—")),
+            ("Duration", duration),
+        ]),
+        section(f"*Undone:*\n{undone}"),
+        _run_button(run, run_url, "Open run in Prefect"),
+    ]
+    return Message(f"Rolled back: {_title(run)}: {redact_text(rollback.reason)}", blocks)
+
+
+def build_break_glass(run: RunInfo, event: BreakGlass, mention: str | None = None) -> Message:
+    """Loud on purpose: a protected environment changed without the flow's approval."""
+    ping = f"{mention} " if mention else ""
+    blocks = [
+        header(f":rotating_light: Break-glass on {redact_text(run.env)}"),
+        section(f"{ping}*{say(event.who)}* ran `dualpath {say(event.command)}` on a protected environment "
+                f"without an approval.\n*Reason:* {say(event.reason)}"),
+        fields([("Target", say(event.target)), ("Host", say(event.host)), ("Run", say(run.run_id))]),
+        context("recorded in the target's audit trail as `break-glass`"),
+    ]
+    return Message(f"Break-glass on {redact_text(run.env)} by {redact_text(event.who)}: {redact_text(event.reason)}",
+                   blocks)
+
+
+# --- text ----------------------------------------------------------------------------------
+
+
+def say(text: str) -> str:
+    """Run-supplied text made safe for mrkdwn: passwords redacted, then control characters escaped."""
+    # Redact first: escaping turns '&password=' into '&amp;password=', which redact would miss.
+    return escape(redact_text(text))
+
+
+def redact_text(text: str) -> str:
+    """Passwords in URLs, secret query parameters and key=value secrets hidden (the one redaction)."""
+    return redact(text)
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def describe_progress(progress: WaveProgress) -> str:
+    text = (f"wave {progress.wave}/{progress.waves} · "
+            f"{progress.tenants_done}/{progress.tenants_total} tenants")
+    if progress.tenants_failed:
+        text += f" · {progress.tenants_failed} failed"
+    if progress.rows_moved:
+        text += f" · {progress.rows_moved:,} rows moved"
+    if progress.elapsed_s:
+        text += f" · {format_duration(progress.elapsed_s)}"
+    return text
+
+
+def summarize_risks(risks: Mapping[str, int]) -> str:
+    parts = [f"{count} {say(severity)}" for severity, count in risks.items() if count]
+    return " · ".join(parts) or "none found"
+
+
+def format_duration(seconds: float) -> str:
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def bullets(items: Iterable[str]) -> str:
+    listed = list(items)
+    lines = [f"• {say(item)}" for item in listed[:_LIST_MAX]]
+    if len(listed) > _LIST_MAX:
+        lines.append(f"… and {len(listed) - _LIST_MAX} more")
+    return "\n".join(lines)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- blocks --------------------------------------------------------------------------------
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, _HEADER_MAX), "emoji": True}}
+
+
+def section(markdown: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(markdown, _TEXT_MAX)}}
+
+
+def fields(pairs: Iterable[tuple[str, str]]) -> Block:
+    items = [{"type": "mrkdwn", "text": clip(f"*{name}*\n{value}", _FIELD_MAX)} for name, value in pairs]
+    return {"type": "section", "fields": items[:10]}  # Slack allows ten fields per section
+
+
+def context(markdown: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(markdown, _TEXT_MAX)}]}
+
+
+def button(label: str, url: str, action_id: str, *, primary: bool = False) -> Block:
+    element: Block = {"type": "button", "text": {"type": "plain_text", "text": clip(label, _BUTTON_MAX)},
+                      "url": redact_text(url), "action_id": action_id}
+    if primary:
+        element["style"] = "primary"
+    return element
+
+
+def actions(elements: list[Block]) -> Block:
+    return {"type": "actions", "elements": elements}
+
+
+# --- redaction of a whole payload ----------------------------------------------------------
+
+
+def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """Every string inside ``value`` with URL passwords and the given secret values hidden."""
+    hidden = sorted({s for s in secrets if s}, key=len, reverse=True)  # longest first: a URL before its token
+    return _scrub(value, hidden)
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return hide_secrets(redact_text(value), secrets)
+    if isinstance(value, dict):
+        return {key: _scrub(item, secrets) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(item, secrets) for item in value]
+    return value
+
+
+def hide_secrets(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        # The escaped form too: a secret with '&' reaches mrkdwn as '&amp;'.
+        for form in {secret, escape(secret)}:
+            text = text.replace(form, "***")
+    return text
+
+
+# --- pieces of a run -----------------------------------------------------------------------
+
+
+def _title(run: RunInfo) -> str:
+    """Target and environment, then which run: its name and the start of its id (names may repeat)."""
+    which = " ".join(p for p in (run.run_name, run.run_id[:8]) if p)
+    return f"{redact_text(run.target)} ({redact_text(run.env)}) · {redact_text(which)}"
+
+
+def _ticket(run: RunInfo) -> str:
+    if not run.ticket:
+        return "—"
+    if run.ticket_url:
+        return f"<{redact_text(run.ticket_url)}|{say(run.ticket)}>"
+    return say(run.ticket)
+
+
+def _run_fields(run: RunInfo) -> list[tuple[str, str]]:
+    return [
+        ("Environment", say(run.env)),
+        ("Target", say(run.target)),
+        ("Window", say(run.window or "any time")),
+        ("Tenants", str(run.tenants)),
+        ("Approvers", say(", ".join(run.approvers)) or "—"),
+        ("Ticket", _ticket(run)),
+        ("Changes", PREFLIGHT_RUNNING if run.plan is None else str(run.plan.changes)),
+        ("Risks", PREFLIGHT_RUNNING if run.plan is None else summarize_risks(run.plan.risks)),
+        *[(name, value) for name, value in _approval_fields(run) if name != "Ticket"],
+    ]
+
+
+def _approval_fields(run: RunInfo) -> list[tuple[str, str]]:
+    """Who approved, the ticket and the comment, once there is an approval."""
+    if not run.approved_by:
+        return []
+    return [("Approved by", say(run.approved_by)), ("Ticket", _ticket(run)), ("Comment", say(run.comment or "—"))]
+
+
+def _decision_fields(decided: Decided, ticket_url: str | None) -> list[tuple[str, str]]:
+    ticket = "—"
+    if decided.ticket:
+        ticket = f"<{redact_text(ticket_url)}|{say(decided.ticket)}>" if ticket_url else say(decided.ticket)
+    return [("Approver", say(decided.approver or "—")), ("Ticket", ticket), ("Comment", say(decided.comment or "—"))]
+
+
+def _run_context(run: RunInfo, run_url: str | None) -> str:
+    run_ref = f"<{redact_text(run_url)}|{say(run.run_id)}>" if run_url else f"`{say(run.run_id)}`"
+    return f"run {run_ref}"
+
+
+def _run_button(run: RunInfo, run_url: str | None, label: str, *, primary: bool = False) -> Block:
+    if run_url:
+        return actions([button(label, run_url, "open_run", primary=primary)])
+    # Without a configured UI URL, still tell people which run to open.
+    return context(f"open flow run `{say(run.run_id)}` in the Prefect UI")

@@ -1,0 +1,63 @@
+"""flows/, tasks/ and expectations/ sit at the top of the repository but install as dualpath.flows,
+dualpath.tasks and dualpath.expectations: nothing of dualpath's is a top-level package of its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPED = {"dualpath.flows": "flows", "dualpath.tasks": "tasks", "dualpath.expectations": "expectations"}
+
+
+def setuptools_config() -> dict[str, object]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+
+def package_folders() -> set[str]:
+    """Every folder of dualpath/ with an __init__.py, named as Python imports it (the links excluded)."""
+    found = set()
+    for init in (ROOT / "dualpath").rglob("__init__.py"):
+        relative = init.parent.relative_to(ROOT)
+        if not any((ROOT / Path(*relative.parts[:n])).is_symlink() for n in range(1, len(relative.parts) + 1)):
+            found.add(".".join(relative.parts))
+    return found | set(MAPPED)
+
+
+def test_every_package_folder_is_listed_for_setuptools() -> None:
+    assert sorted(setuptools_config()["packages"]) == sorted(package_folders())  # type: ignore[call-overload]
+
+
+def test_the_top_level_folders_install_inside_the_dualpath_namespace() -> None:
+    assert setuptools_config()["package-dir"] == MAPPED
+    for package, folder in MAPPED.items():
+        # the link lets mypy, import-linter and editors see the installed layout in the repository
+        link = ROOT / package.replace(".", "/")
+        assert link.is_symlink() and link.resolve() == (ROOT / folder).resolve(), link
+
+
+def test_a_non_editable_install_imports_flows_tasks_and_expectations(tmp_path: Path) -> None:
+    source, target = tmp_path / "source", tmp_path / "site"
+    # from a copy: setuptools' build/ folder in the repository may hold modules removed since
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for folder in ("dualpath", *MAPPED.values()):
+        shutil.copytree(ROOT / folder, source / folder, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
+                   check=True, capture_output=True, text=True, timeout=600)
+    installed = sorted(p.name for p in target.iterdir() if not p.name.endswith(".dist-info"))
+    assert installed == ["bin", "dualpath"]  # bin/: the console script
+    code = ("import dualpath.flows.migrate as f, dualpath.tasks.tenant as t, dualpath.expectations as e\n"
+            "print(f.migrate.name); print(f.__file__); print(t.__file__); print(e.__file__)")
+    env = {**os.environ, "PYTHONPATH": str(target), "PREFECT_HOME": str(tmp_path / "prefect")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    name, *files = done.stdout.split()
+    assert name == "dualpath-migrate"
+    assert all(Path(file).is_relative_to(target / "dualpath") for file in files), files
