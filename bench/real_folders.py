@@ -362,7 +362,9 @@ def _take_over(project: Project, config: Path, folder: Path, url: str, row: dict
     return {"status_before_adopt": {"exit": before.exit, "error": first_error(before)},
             "adopt": {"exit": adopt.exit, "output": adopt.output.strip()[-600:]},
             "applied_after_adopt": applied_count(config, url, folder),
-            "tool_applied": row.get("client", {}).get("applied"), "history": history}
+            "tool_applied": row.get("client", {}).get("applied"),
+            # what the tool wrote, counted: its rows carry the projects' planners' names (kept out of git)
+            "history_rows": {table: len(found["rows"]) for table, found in history.items()}}
 
 
 def _client_rollback(project: Project, base: Path, folder: Path, tools: Path, name: str, applied: int
