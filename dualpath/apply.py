@@ -542,10 +542,13 @@ class Runner:
                           detail={"at": where, "attempt": attempt + 1, "error": _message(exc)})
         time.sleep(wait_ms / 1000)
 
+    def reset_session(self, conn: Connection) -> None:
+        """Back to the session the run opened (engines/base.py reset_session), its timeouts included."""
+        self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
+
     def _record(self, conn: Connection, change: Change, direction: str, started: float, success: bool,
                 detail: dict[str, object] | None) -> None:
-        # the change's SET search_path / SET ROLE / USE ends with it, before dualpath writes its history
-        self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
+        self.reset_session(conn)  # the change's SET search_path / SET ROLE ends with it, before the history
         history.record_and_audit(conn, self.actor, version=change.version, description=change.description,
                                  checksum=change.checksum, direction=direction, duration_ms=_ms_since(started),
                                  success=success, detail=detail, action="apply" if direction == "up" else "rollback",
@@ -564,7 +567,7 @@ class Runner:
                 conn.rollback()
             with conn.begin():
                 if direction == "down" and (keep_journal or detail.get("rolled_back")):
-                    self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
+                    self.reset_session(conn)
                     history.audit(conn, self.actor, "rollback", version=change.version,
                                   ticket=change.ticket_by(self.ticket_pattern),
                                   detail={"success": False, "file": change.where, **detail})

@@ -11,7 +11,7 @@ prediction becomes a finding (DP062): the catalogue is then wrong for this serve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -32,8 +32,10 @@ ON_AN_INDEX = frozenset({"drop_index", "reindex", "rename_index"})
 
 
 def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Catalogue,
-                in_transaction: bool) -> list[Measured]:
-    """Apply ``change`` forward on the shadow ``conn`` the way the runner would, measuring each statement.
+                in_transaction: bool, reset: Callable[[Connection], None] | None = None) -> list[Measured]:
+    """Apply ``change`` forward on the shadow ``conn`` the way the runner would, measuring each statement;
+    ``reset`` then puts the session back as the runner does after a change (its SET search_path must not
+    reach the next change's rehearsal).
 
     Raises RunFailed (with the statement's file:line) when a statement fails; its transaction is
     rolled back first.
@@ -58,6 +60,9 @@ def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Cat
                     continue
                 with conn.begin():
                     measured += _measure(engine, conn, change, item, catalogue.blocks)
+        if reset is not None:
+            with conn.begin():
+                reset(conn)
     except DBAPIError as exc:
         where = current.where if current else change.where
         raise RunFailed(f"version {change.version}: forward statement failed on the shadow: "

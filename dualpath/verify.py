@@ -245,7 +245,7 @@ def round_trip(runner: Runner, conn: Connection, change: Change, catalogue: Cata
         d0 = data_sums(engine, conn) if moves_data else {}
         conn.commit()
         result.measured = rehearse_up(engine, conn, change, catalogue,
-                                      runner.in_transaction(change, change.forward))
+                                      runner.in_transaction(change, change.forward), runner.reset_session)
         f1 = engine.fingerprint(conn)
         conn.commit()
         result.failed_at = None

@@ -90,3 +90,42 @@ def test_foreign_key_checks_off_in_one_change_do_not_reach_the_next(mysql_url: s
         engine = open_engine(mysql_url)
         with engine.connect() as conn:
             conn.execute(text(f"DROP TABLE IF EXISTS mysql.{child}"))
+
+
+def test_a_fingerprint_does_not_depend_on_the_sessions_search_path(pg_url: str) -> None:
+    """PostgreSQL prints a foreign key's target, a column's type or a view's query without the schema
+    when the schema is on the search_path: Tamarou/Registry's changes SET search_path TO registry, and
+    verify compared a fingerprint taken under it with one taken after, reporting 40 false differences."""
+    engine = open_engine(pg_url)
+    with engine.connect() as conn:
+        for sql in ("CREATE SCHEMA app", "CREATE TYPE app.mood AS ENUM ('ok')",
+                    "CREATE TABLE app.users (id integer PRIMARY KEY, mood app.mood)",
+                    "CREATE TABLE app.posts (id integer PRIMARY KEY, user_id integer REFERENCES app.users (id))",
+                    "CREATE VIEW app.moods AS SELECT mood FROM app.users"):
+            conn.execute(text(sql))
+        conn.commit()
+        plain = engine.fingerprint(conn)
+        conn.execute(text("SET search_path TO app, public"))
+        inside = engine.fingerprint(conn)
+        assert conn.execute(text("SHOW search_path")).scalar() == "app, public"  # left as the change set it
+        conn.rollback()
+    assert inside == plain, inside.diff(plain)
+
+
+def test_verify_round_trips_changes_that_set_search_path(pg_url: str, tmp_path: Path) -> None:
+    """Tamarou/Registry's shape (sqitch): every script begins with SET search_path TO registry, public.
+    Verify judged 40 of its round trips as failing on differences that were only the path's."""
+    folder = _write(tmp_path / "migrations", {
+        "V1__schema.sql": "CREATE SCHEMA app;\n",
+        "U1__schema.sql": "DROP SCHEMA app;\n",
+        "V2__users.sql": "SET search_path TO app, public;\nCREATE TYPE mood AS ENUM ('ok');\n"
+                         "CREATE TABLE users (id integer PRIMARY KEY, mood mood);\n"
+                         "CREATE TABLE posts (id integer PRIMARY KEY, user_id integer REFERENCES users (id));\n",
+        "U2__users.sql": "SET search_path TO app, public;\nDROP TABLE posts;\nDROP TABLE users;\nDROP TYPE mood;\n",
+        "V3__view.sql": "CREATE VIEW app.moods AS SELECT mood FROM app.users;\n",
+        "U3__view.sql": "DROP VIEW app.moods;\n",
+    })
+    config = write_config(tmp_path, pg_url)
+    verified = run_cli("verify", "--config", str(config), "--url", "db", "--migrations", str(folder))
+    assert verified.exit_code == 0, verified.output
+    assert verified.output.count("round trip ok") == 3

@@ -305,8 +305,21 @@ class PostgresEngine(Engine):
 
     def fingerprint(self, conn: Connection) -> Fingerprint:
         """All user schemas (not pg_catalog, information_schema, pg_toast, pg_temp_*); a schema-per-tenant
-        target's own schema only, its names unqualified (so tenants and their shadows compare equal)."""
-        return build_fingerprint(self.introspect(conn))
+        target's own schema only, its names unqualified (so tenants and their shadows compare equal).
+
+        Read under the session's own search_path (the URL's, or the server's default): PostgreSQL prints
+        a type, a foreign key's target or a view's query without the schema when it is on the path, so
+        a migration's ``SET search_path`` would otherwise change the fingerprint of an unchanged schema.
+        The migration's setting is put back afterwards."""
+        saved = run_verbatim(conn, "SELECT current_setting('search_path'), "
+                                   "(SELECT reset_val FROM pg_settings WHERE name = 'search_path')").one()
+        if saved[0] == saved[1]:
+            return build_fingerprint(self.introspect(conn))
+        conn.execute(text("SELECT set_config('search_path', :v, false)"), {"v": saved[1]})
+        try:
+            return build_fingerprint(self.introspect(conn))
+        finally:
+            conn.execute(text("SELECT set_config('search_path', :v, false)"), {"v": saved[0]})
 
     def introspect(self, conn: Connection) -> Iterator[Entry]:
         for reader in (_extensions, _types, _relations, _columns, _indexes, _constraints,
