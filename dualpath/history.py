@@ -412,15 +412,29 @@ def journal_all(conn: Connection) -> list[JournalRow]:
 
 def journal_mark(conn: Connection, actor: Actor, *, version: str, direction: str, index: int, location: str,
                  checksum: str, state: str, attempt: str, schema_before: str | None = None,
-                 session_id: str | None = None) -> None:
-    """Write a statement's journal row (replacing an earlier one of the same statement)."""
+                 session_id: str | None = None, replace: bool = True) -> None:
+    """Write a statement's journal row, replacing an earlier one of the same statement unless the
+    caller knows there is none (``replace=False``: one round trip instead of two)."""
     t = statement_journal_table
-    conn.execute(delete(t).where(and_(t.c.version == version, t.c.direction == direction,
-                                      t.c.statement_index == index)))
+    if replace:
+        conn.execute(delete(t).where(and_(t.c.version == version, t.c.direction == direction,
+                                          t.c.statement_index == index)))
     conn.execute(t.insert().values(_row(
         version=version, direction=direction, statement_index=index, location=location[:512], checksum=checksum,
         state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now(),
         attempt=attempt)))
+
+
+def journal_set_done(conn: Connection, actor: Actor, *, version: str, direction: str, index: int,
+                     location: str, checksum: str, attempt: str) -> None:
+    """Mark a statement done: its "started" row updated in place (one round trip), or written if none is there."""
+    t = statement_journal_table
+    where = and_(t.c.version == version, t.c.direction == direction, t.c.statement_index == index)
+    found = conn.execute(t.update().where(where).values(state=DONE, run_id=actor.run_id, updated_at=now(),
+                                                        checksum=checksum, attempt=attempt))
+    if not found.rowcount:  # matched rows (PyMySQL reports found rows, as the other drivers do)
+        journal_mark(conn, actor, version=version, direction=direction, index=index, location=location,
+                     checksum=checksum, state=DONE, attempt=attempt, replace=False)
 
 
 def journal_unmark(conn: Connection, version: str, direction: str, index: int, state: str) -> None:

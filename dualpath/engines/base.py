@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -37,6 +37,7 @@ from dualpath.urls import endpoint, redact
 __all__ = ["Engine", "Fingerprint", "RunLockHolder", "SqlEngine"]
 
 CONNECT_TIMEOUT_S = 10
+SCOPED_DIGEST = "s1:"  # a statement digest of the objects it names (engines/mysql_digest.py), not of the schema
 REACHABILITY_HINT = "check host and port, and that the database server is running"
 
 # What a server error means for the person running dualpath, whatever the dialect's code for it
@@ -100,6 +101,10 @@ class Engine(Protocol):
     def session_busy(self, conn: Connection, session_id: str) -> bool: ...  # is that session still running?
 
     def fingerprint(self, conn: Connection) -> Fingerprint: ...
+
+    def statement_digest(self, conn: Connection, sql: str) -> str: ...  # what sql may change, before it runs
+
+    def digest_like(self, conn: Connection, sql: str, recorded: str) -> str: ...  # comparable with recorded
 
     def table_exists(self, conn: Connection, name: str) -> bool: ...
 
@@ -211,6 +216,19 @@ class SqlEngine:
     def session_busy(self, conn: Connection, session_id: str) -> bool:
         """Does the session still run a statement? (A killed client's DDL may go on without it.)"""
         return False
+
+    def statement_digest(self, conn: Connection, sql: str) -> str:
+        """A digest of what ``sql`` may change, taken before it runs (the statement journal): after a kill,
+        a different digest says it took effect. Here the whole schema's fingerprint; an engine that can
+        name what a statement touches digests only that (engines/mysql_digest.py)."""
+        return cast("Engine", self).fingerprint(conn).digest
+
+    def digest_like(self, conn: Connection, sql: str, recorded: str) -> str:
+        """The digest to compare with ``recorded``, taken the way it was: a journal row written by an
+        earlier dualpath holds the whole schema's digest."""
+        if recorded.startswith(SCOPED_DIGEST):
+            return self.statement_digest(conn, sql)
+        return cast("Engine", self).fingerprint(conn).digest
 
     @contextlib.contextmanager
     def autocommit(self, conn: Connection) -> Iterator[Connection]:
