@@ -419,8 +419,8 @@ class Runner:
         except DBAPIError as exc:
             if executed and self.commits_alone(change, statement) and not _connection_lost(exc):
                 raise StatementUnrecorded(
-                    exc, f"version {change.version}: {statement.where} ran, and recording it failed "
-                         f"({_message(exc)}); the statement journal keeps it as started", where=statement.where,
+                    exc, f"version {change.version}: the statement ran, and recording it failed: {_message(exc)}; "
+                         "the statement journal keeps it as started", where=statement.where,
                     hint=f"once the database accepts writes again, run {hints.run_again(direction)} again: it "
                          "checks whether the statement took effect and goes on from there") from None
             # the server refused the statement: it did not happen, nothing is in doubt
