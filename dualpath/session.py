@@ -7,23 +7,24 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
 
 from dualpath import history
-from dualpath.adopt import inspect_adoption, write_baseline
-from dualpath.apply import Runner, new_run_id
 from dualpath.changes import Change
+from dualpath.changes_cache import CACHE_DIR, cached_read
 from dualpath.config import Settings, config_label, find_config, interpolate, load_settings
 from dualpath.engines import open_engine
 from dualpath.engines.base import Engine
 from dualpath.errors import TargetRefused, UsageError
 from dualpath.history import Actor
-from dualpath.repair import repair_states
-from dualpath.sources import detect_layout, read_changes
 from dualpath.status import ChangeState, read_states
 from dualpath.target import Target, resolve_target
 from dualpath.urls import backend_of, parse_url, redact, safe_url
+
+if TYPE_CHECKING:
+    from dualpath.apply import Runner
 
 Echo = Callable[[str], None]
 
@@ -51,16 +52,30 @@ class Session:
     def engine(self) -> Engine:
         return open_engine(self.target.url)
 
-    @cached_property
+    @property
     def layout(self) -> str:
-        return detect_layout(self.target.migrations, follow_links_outside=self.links_outside)
+        return self._folder[0]
+
+    @property
+    def changes(self) -> list[Change]:
+        return self._folder[1]
 
     @cached_property
-    def changes(self) -> list[Change]:
-        return read_changes(self.target.migrations, dialect=self.engine.name, layout=self.layout,
-                            follow_links_outside=self.links_outside,
-                            missing_rollbacks=self.settings.rollback.missing,
-                            placeholders=flyway_placeholders(self.settings, self.target.url))
+    def _folder(self) -> tuple[str, list[Change]]:
+        """The layout and changes of the migrations folder, from the cache when no file changed since."""
+        folder, links, missing = self.target.migrations, self.links_outside, self.settings.rollback.missing
+        placeholders = flyway_placeholders(self.settings, self.target.url)
+
+        def read() -> tuple[str, list[Change]]:
+            from dualpath.sources import detect_layout, read_changes
+
+            layout = detect_layout(folder, follow_links_outside=links)
+            return layout, read_changes(folder, dialect=self.engine.name, layout=layout, follow_links_outside=links,
+                                        missing_rollbacks=missing, placeholders=placeholders)
+
+        settings = {"dialect": self.engine.name, "links": links, "missing": missing,
+                    "placeholders": placeholders is not None}
+        return cached_read(folder, self.settings.root / CACHE_DIR, settings, placeholders, read)
 
     @property
     def links_outside(self) -> bool:
@@ -68,6 +83,8 @@ class Session:
 
     @cached_property
     def actor(self) -> Actor:
+        from dualpath.apply import new_run_id
+
         return history.make_actor(new_run_id(), self.target.migrations, self.settings.applied_by)
 
     @property
@@ -87,6 +104,8 @@ class Session:
         return url
 
     def runner(self) -> Runner:
+        # commands that only read (status) do not pay for the runner's imports
+        from dualpath.apply import Runner
         from dualpath.tenants import protecting_environment
 
         allowed = self.settings.apply.out_of_order or protecting_environment(self.settings, self.target) is None
@@ -166,6 +185,8 @@ class Session:
             return read_states(conn, changes)
 
     def repair(self) -> list[str]:
+        from dualpath.repair import repair_states
+
         changes = self.changes
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             history.ensure_tables(conn)
@@ -175,6 +196,8 @@ class Session:
         return done
 
     def adopt(self, dry_run: bool = False) -> list[str]:
+        from dualpath.adopt import inspect_adoption, write_baseline
+
         changes = self.changes
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             adoption = inspect_adoption(conn, changes)
