@@ -16,16 +16,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath import attempts, hints, history, preflight
+from dualpath import attempts, hints, history
 from dualpath.batching import checkpoint
-from dualpath.batching.change import describe_batch, has_batches, run_batched_change
 from dualpath.batching.progress import BatchProgress, default_progress
-from dualpath.batching.runner import BatchContext, lag_probes
-from dualpath.batching.spec import is_batched, replica_urls
+from dualpath.batching.spec import has_batches, is_batched, replica_urls
 from dualpath.changes import Change, Statement, any_no_transaction, is_repeatable, version_key
 from dualpath.edits import (
     check_out_of_order,
@@ -42,6 +41,9 @@ from dualpath.status import ChangeState, read_states
 from dualpath.target import Target
 from dualpath.unsettled import Unsettled, find_unsettled, refusal
 from dualpath.urls import redact, safe_url
+
+if TYPE_CHECKING:
+    from dualpath.batching.runner import BatchContext
 
 Echo = Callable[[str], None]
 Protect = Callable[[list[Change], str], None]  # (changes about to run, "up"|"down")
@@ -203,7 +205,10 @@ class Runner:
             states = self.states(conn)
             todo = choose(conn, states)
             conn.commit()  # end the read so each change opens its own transaction
-            preflight.check_run(conn, self.engine, todo, direction)  # refused input leaves no trace
+            if todo:  # the checks (and their parser) only for a run with something to do
+                from dualpath import preflight
+
+                preflight.check_run(conn, self.engine, todo, direction)  # refused input leaves no trace
             with self._refusing_unwritable(direction):
                 history.ensure_tables(conn)
                 conn.commit()
@@ -491,6 +496,9 @@ class Runner:
     def _run_batched(self, conn: Connection, change: Change, statements: Sequence[Statement],
                      direction: str, started: float) -> None:
         """Statement by statement with checkpoints; batches in chunks. A failure is resumed by a re-run."""
+        from dualpath.batching.change import run_batched_change
+        from dualpath.batching.runner import lag_probes
+
         ran: list[str] = []
         try:
             with lag_probes(conn, self.engine, replica_urls()) as probes:
@@ -531,6 +539,8 @@ class Runner:
 
     def _batch_context(self, conn: Connection, change: Change, direction: str,
                        probes: list[Callable[[], float | None]]) -> BatchContext:
+        from dualpath.batching.runner import BatchContext
+
         def note_retry(statement: Statement, attempt: int, exc: DBAPIError) -> None:
             self.echo(f"{self.conflict_kind(exc)} at {statement.where}; smaller chunks, retry {attempt + 1}/"
                       f"{self.safety.lock_retries}")
@@ -691,6 +701,8 @@ class Runner:
     # -- dry run ----------------------------------------------------------------------------
 
     def print_dry_run(self, todo: list[Change], direction: str) -> None:
+        from dualpath.batching.change import describe_batch
+
         verb = "apply" if direction == "up" else "roll back"
         self.echo(f"-- dry run: {len(todo)} change(s) to {verb} on {safe_url(self.target.url)}; nothing is executed")
         for sql in self.engine.timeout_statements(self.safety.lock_timeout_ms, self.safety.statement_timeout_ms):

@@ -103,12 +103,20 @@ class Session:
                              where=where, hint="point the shadow at an empty database on the target's server")
         return url
 
+    def protected_environment(self) -> str | None:
+        """The protected environment this target belongs to; with none protected there is nothing to look up
+        (nor to import: tenants, backups and validations)."""
+        if not any(env.protected for env in self.settings.environments.values()):
+            return None
+        from dualpath.tenants import protecting_environment
+
+        return protecting_environment(self.settings, self.target)
+
     def runner(self) -> Runner:
         # commands that only read (status) do not pay for the runner's imports
         from dualpath.apply import Runner
-        from dualpath.tenants import protecting_environment
 
-        allowed = self.settings.apply.out_of_order or protecting_environment(self.settings, self.target) is None
+        allowed = self.settings.apply.out_of_order or self.protected_environment() is None
         return Runner(self.target, self.engine, self.changes, self.actor, self.echo, self.settings.ticket_pattern,
                       protect=self.back_up_before, out_of_order=allowed)
 
@@ -129,11 +137,10 @@ class Session:
         """Guardrail of protected environments: a terminal ``apply``/``rollback`` needs the approval a
         migrate flow run recorded on this target (``approval_run``), or a break-glass reason, which is
         audited on the target and announced in Slack. Otherwise refuse (exit 3) before anything runs."""
-        from dualpath.tenants import approval_from_flow, protecting_environment
-
-        env = protecting_environment(self.settings, self.target)
+        env = self.protected_environment()
         if env is None:
             return
+        from dualpath.tenants import approval_from_flow
         if approval_run:
             valid_s = self.settings.environments[env].approval_valid_s
             approval = approval_from_flow(self.runner(), approval_run, valid_s)

@@ -26,7 +26,6 @@ from sqlalchemy import Connection, bindparam, text
 
 from dualpath.engines.base import SCOPED_DIGEST as SCOPED
 from dualpath.errors import InputError
-from dualpath.sql.tokens import BLOCK_COMMENT, QUOTED, WORD, lex
 
 _VERBS = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
 _MAX_NAMES = 2000  # beyond this the query text itself would cost more than reading the whole schema
@@ -67,6 +66,8 @@ _MARIADB_CHECKS = ("check", "TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE", "CHECK_
 def named_objects(sql: str) -> list[str] | None:
     """Every name ``sql`` spells, quoted or not (keywords too: a superset costs nothing), when it is DDL
     whose effect stays within what it names; None otherwise (then the whole schema is digested)."""
+    from dualpath.sql.tokens import BLOCK_COMMENT, QUOTED, WORD, lex  # only where statements run
+
     try:
         tokens = lex(sql, file="<statement>", dialect="mysql")
     except InputError:
