@@ -5,7 +5,8 @@
 dualpath runs in this process (the same Session and Runner the CLI uses) on a fresh database per
 engine, with a listener on every SQLAlchemy engine that counts what reaches the server, each one
 round trip: statements (cursor executes), COMMIT, ROLLBACK and, on PostgreSQL, the BEGIN psycopg
-sends before a transaction's first statement. The generated corpus of bench/peers.py (one statement
+sends before a transaction's first statement (none of these three on a connection in autocommit mode,
+where they travel inside the statements dualpath sends). The generated corpus of bench/peers.py (one statement
 per change: create table, add column, add index, insert rows) is applied, then rolled back
 (``--all``); per change = (the run − the same command with nothing to do) / changes, so the run's
 fixed part (run lock, reading history, creating dualpath's tables) is left out.
@@ -53,6 +54,7 @@ class Counting:
         self.counts: Counter[str] = Counter()
 
     def category(self, sql: str) -> str:
+        sql = sql.removeprefix("BEGIN;\n")  # PostgreSQL: BEGIN travels with a change's first statement
         if sql in self.migration_sql:
             return "migration"
         if "dualpath_statement_journal" in sql or "dualpath_batch_checkpoint" in sql:
@@ -65,15 +67,16 @@ class Counting:
         self.counts[self.category(sql)] += 1
 
     def commit(self, conn: Any) -> None:
-        self.counts["commit"] += 1
+        if not _autocommit(conn):  # else the driver sends nothing (COMMIT went with a statement, if any)
+            self.counts["commit"] += 1
 
     def rollback(self, conn: Any) -> None:
-        self.counts["begin/rollback"] += 1
+        if not _autocommit(conn):
+            self.counts["begin/rollback"] += 1
 
     def begin(self, conn: Any) -> None:
         # psycopg opens a transaction with its own BEGIN; PyMySQL and autocommit sessions send none
-        raw = conn.connection.dbapi_connection
-        if conn.dialect.name == "postgresql" and not getattr(raw, "autocommit", True):
+        if conn.dialect.name == "postgresql" and not _autocommit(conn):
             self.counts["begin/rollback"] += 1
 
     @contextmanager
@@ -91,6 +94,13 @@ class Counting:
         finally:
             for name, hook in hooks:
                 event.remove(Engine, name, hook)
+
+
+def _autocommit(conn: Any) -> bool:
+    """psycopg's ``autocommit``; PyMySQL's ``get_autocommit()``."""
+    raw = conn.connection.dbapi_connection
+    found = getattr(raw, "autocommit", None)
+    return bool(raw.get_autocommit()) if callable(found) or found is None else bool(found)
 
 
 def run_command(url: str, folder: Path, command: str) -> None:

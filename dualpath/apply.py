@@ -275,10 +275,10 @@ class Runner:
         for attempt in range(self.safety.lock_retries + 1):
             current: Statement | None = None
             try:
-                with conn.begin():
+                with self.engine.change_transaction(conn) as transaction:
                     for current in statements:
-                        run_verbatim(conn, current.text)
-                    self._record(conn, change, direction, started, True, None)
+                        transaction.run(current.text)
+                    transaction.finish(self._change_record(change, direction, started, True, None))
                 return
             except DBAPIError as exc:
                 if self.is_lock_conflict(exc) and attempt < self.safety.lock_retries:
@@ -619,11 +619,15 @@ class Runner:
 
     def _record(self, conn: Connection, change: Change, direction: str, started: float, success: bool,
                 detail: dict[str, object] | None) -> None:
-        history.record_and_audit(conn, self.actor, version=change.version, description=change.description,
-                                 checksum=change.checksum, direction=direction, duration_ms=_ms_since(started),
-                                 success=success, detail=detail, action="apply" if direction == "up" else "rollback",
-                                 ticket=change.ticket_by(self.ticket_pattern),
-                                 audit_detail={"success": success, "file": change.where, **(detail or {})})
+        self._change_record(change, direction, started, success, detail).write(conn)
+
+    def _change_record(self, change: Change, direction: str, started: float, success: bool,
+                       detail: dict[str, object] | None) -> history.ChangeRecord:
+        return history.change_record(
+            self.actor, version=change.version, description=change.description, checksum=change.checksum,
+            direction=direction, duration_ms=_ms_since(started), success=success, detail=detail,
+            action="apply" if direction == "up" else "rollback", ticket=change.ticket_by(self.ticket_pattern),
+            audit_detail={"success": success, "file": change.where, **(detail or {})})
 
     def _record_failure(self, conn: Connection, change: Change, direction: str, started: float,
                         detail: dict[str, object], keep_journal: bool = False) -> None:

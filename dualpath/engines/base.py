@@ -8,7 +8,7 @@ the engine instead of testing the dialect name. ``SqlEngine`` holds what the thr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +44,27 @@ REACHABILITY_HINT = "check host and port, and that the database server is runnin
 # (SQLSTATE classes, MySQL errnos, SQLite result codes): each engine maps its codes to these.
 FAILURE_KINDS = ("read_only", "permission", "auth", "statement_timeout", "canceled", "lock_timeout",
                  "deadlock", "connection", "duplicate_object")
+
+
+class Recordable(Protocol):
+    """What a change writes with its statements (history.ChangeRecord)."""
+
+    def write(self, conn: Connection) -> None: ...
+
+    def as_sql(self, literal: Callable[[Any], str]) -> str: ...
+
+
+class ChangeTransaction:
+    """Where one change's statements run and its record is written, all committed together or not at all."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def run(self, sql: str) -> None:
+        run_verbatim(self.conn, sql)
+
+    def finish(self, record: Recordable) -> None:
+        record.write(self.conn)
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,8 @@ class Engine(Protocol):
     def session_busy(self, conn: Connection, session_id: str) -> bool: ...  # is that session still running?
 
     def fingerprint(self, conn: Connection) -> Fingerprint: ...
+
+    def change_transaction(self, conn: Connection) -> AbstractContextManager[ChangeTransaction]: ...
 
     def statement_digest(self, conn: Connection, sql: str) -> str: ...  # what sql may change, before it runs
 
@@ -216,6 +239,12 @@ class SqlEngine:
     def session_busy(self, conn: Connection, session_id: str) -> bool:
         """Does the session still run a statement? (A killed client's DDL may go on without it.)"""
         return False
+
+    @contextlib.contextmanager
+    def change_transaction(self, conn: Connection) -> Iterator[ChangeTransaction]:
+        """One change's transaction (its statements and its record), committed when the block ends."""
+        with conn.begin():
+            yield ChangeTransaction(conn)
 
     def statement_digest(self, conn: Connection, sql: str) -> str:
         """A digest of what ``sql`` may change, taken before it runs (the statement journal): after a kill,

@@ -19,9 +19,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dualpath.engines import postgres_shadow as shadow
-from dualpath.engines.base import RunLockHolder, SqlEngine, format_since
+from dualpath.engines.base import ChangeTransaction, RunLockHolder, SqlEngine, format_since
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
 from dualpath.engines.postgres_shadow import SchemaScope, scope_of, sql_literal
+from dualpath.engines.postgres_transaction import fewer_trips
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.errors import ConnectionFailed
 from dualpath.urls import endpoint
@@ -279,6 +280,12 @@ class PostgresEngine(SqlEngine):
 
     def table_sizes(self, conn: Connection) -> dict[str, TableStats]:
         return shadow.table_sizes(conn, self.scope)
+
+    @contextlib.contextmanager
+    def change_transaction(self, conn: Connection) -> Iterator[ChangeTransaction]:
+        """BEGIN with the first statement, COMMIT with the history row (engines/postgres_transaction.py)."""
+        with fewer_trips(conn) as transaction:
+            yield transaction
 
     # -- fingerprint ---------------------------------------------------------------------
 
