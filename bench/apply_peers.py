@@ -200,12 +200,12 @@ def tools_for(server: str, work: Path, migrations: list[Migration], npm: Path | 
     if compare_with is not None:
         tools.append(dualpath_tool(server, work, migrations, f"dualpath {compare_with.name}", compare_with))
     tools += client_tools(server, work, migrations)
-    dbmate = npm_tool(npm, ".bin", "dbmate") or _on_path("dbmate")
+    dbmate = npm_tool(npm, ".bin", "dbmate") or on_path("dbmate")
     if dbmate is None:
         print(f"note: dbmate not installed, skipped ({NPM_INSTALL})", flush=True)
     else:
         tools.append(dbmate_tool(server, work, migrations, dbmate))
-    liquibase = npm_tool(npm, "liquibase", "dist", "liquibase", "liquibase") or _on_path("liquibase")
+    liquibase = npm_tool(npm, "liquibase", "dist", "liquibase", "liquibase") or on_path("liquibase")
     if liquibase is None or shutil.which("java") is None:
         print(f"note: Liquibase (or Java) not installed, skipped ({NPM_INSTALL})", flush=True)
     else:
@@ -213,7 +213,7 @@ def tools_for(server: str, work: Path, migrations: list[Migration], npm: Path | 
     return tools
 
 
-def _on_path(name: str) -> Path | None:
+def on_path(name: str) -> Path | None:
     found = shutil.which(name)
     return Path(found) if found else None
 

@@ -29,7 +29,7 @@ from rich.table import Table
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 SUMMARY = RESULTS / "summary.json"
-BENCHMARKS = ("lint", "backfill", "estimates", "apply_overhead", "coldstart", "fanout")
+BENCHMARKS = ("lint", "backfill", "estimates", "apply_overhead", "apply_peers", "roundtrips", "coldstart", "fanout")
 FIELDS = ("benchmark", "measure", "dualpath", "peer", "ratio", "goal", "met")
 DOCS = BENCH.parent / "docs" / "benchmarks.md"
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"

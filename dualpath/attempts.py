@@ -31,12 +31,15 @@ class ProgressRow:
 
 
 def progress_rows(conn: Connection, versions: list[str]) -> list[ProgressRow]:
-    """Every checkpoint and journal row of these versions, in one round trip (nearly always none)."""
+    """Every checkpoint and journal row of these versions, in one round trip (nearly always none). The
+    tables hold only what runs left in flight and batches' checkpoints: all are read and filtered here
+    (binding hundreds of versions cost more than the query)."""
     if not versions:
         return []
+    wanted = set(versions)
     parts = [select(literal(t.name).label("tbl"), t.c.version, t.c.direction, t.c.location, t.c.attempt)
-             .where(t.c.version.in_(versions)) for t in _TABLES]
-    return [ProgressRow(*row) for row in conn.execute(union_all(*parts))]
+             for t in _TABLES]
+    return [ProgressRow(*row) for row in conn.execute(union_all(*parts)) if row.version in wanted]
 
 
 def retire_stale(conn: Connection, attempts: Mapping[str, str], direction: str) -> set[str]:

@@ -42,16 +42,16 @@ class FewerTrips(ChangeTransaction):
 @contextlib.contextmanager
 def fewer_trips(conn: Connection) -> Iterator[ChangeTransaction]:
     """The change's transaction; on any error it is rolled back (as ``conn.begin()`` would) and the error
-    raised; the connection is back in its own transaction mode afterwards."""
+    raised. psycopg's autocommit is switched on the driver's connection for the block only (SQLAlchemy's
+    isolation-level switch costs more than a round trip here), so it sends no BEGIN or COMMIT of its own."""
     from psycopg import sql
     from psycopg.pq import TransactionStatus
 
     if conn.in_transaction():
         conn.commit()
-    level = conn.get_execution_options().get("isolation_level") or conn.default_isolation_level
-    conn.execution_options(isolation_level="AUTOCOMMIT")  # psycopg sends no BEGIN or COMMIT of its own
     raw: Any = conn.connection.dbapi_connection
     transaction = FewerTrips(conn, lambda value: sql.Literal(value).as_string(raw))
+    raw.autocommit = True
     failed = False
     try:
         yield transaction
@@ -64,7 +64,7 @@ def fewer_trips(conn: Connection) -> Iterator[ChangeTransaction]:
                 run_verbatim(conn, "ROLLBACK")
         raise
     finally:
-        if conn.in_transaction():  # SQLAlchemy's own bookkeeping; the server is idle by now
+        if conn.in_transaction():  # SQLAlchemy's own bookkeeping: the server is idle by now, nothing is sent
             conn.rollback() if failed or conn.invalidated else conn.commit()
-        with contextlib.suppress(SQLAlchemyError):  # a lost connection comes back in the engine's own mode
-            conn.execution_options(isolation_level=level)
+        if not conn.invalidated:  # a lost connection is replaced by one in the engine's own mode
+            raw.autocommit = False
