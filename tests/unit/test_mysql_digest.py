@@ -8,21 +8,30 @@ import pytest
 from dualpath.engines.mysql_digest import named_objects
 
 
-@pytest.mark.parametrize(("sql", "names"), [
-    ("ALTER TABLE accounts ADD COLUMN note INT", {"ALTER", "TABLE", "accounts", "ADD", "COLUMN", "note", "INT"}),
-    ("CREATE INDEX i ON `odd``name` (a)", {"CREATE", "INDEX", "i", "ON", "odd`name", "a"}),
-    ("DROP TABLE IF EXISTS a, b", {"DROP", "TABLE", "IF", "EXISTS", "a", "b"}),
-    ("RENAME TABLE old_t TO new_t", {"RENAME", "TABLE", "old_t", "TO", "new_t"}),
-    ("-- why\nCREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW SET NEW.v = 'x'",
+@pytest.mark.parametrize(("sql", "kind", "names"), [
+    ("ALTER TABLE accounts ADD COLUMN note INT", "table",
+     {"ALTER", "TABLE", "accounts", "ADD", "COLUMN", "note", "INT"}),
+    ("CREATE INDEX i ON `odd``name` (a)", "table", {"CREATE", "INDEX", "i", "ON", "odd`name", "a"}),
+    ("DROP TABLE IF EXISTS a, b", "table", {"DROP", "TABLE", "IF", "EXISTS", "a", "b"}),
+    ("RENAME TABLE old_t TO new_t", "table", {"RENAME", "TABLE", "old_t", "TO", "new_t"}),
+    ("CREATE OR REPLACE VIEW v AS SELECT id FROM t", "view",
+     {"CREATE", "OR", "REPLACE", "VIEW", "v", "AS", "SELECT", "id", "FROM", "t"}),
+    ("CREATE DEFINER=`app`@`%` PROCEDURE p() SELECT 1", "routine",
+     {"CREATE", "DEFINER", "app", "%", "PROCEDURE", "p", "SELECT", "1"}),
+    ("-- why\nCREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW SET NEW.v = 'x'", "trigger",
      {"CREATE", "TRIGGER", "trg", "BEFORE", "INSERT", "ON", "t", "FOR", "EACH", "ROW", "SET", "NEW", "v"}),
+    ("CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO DELETE FROM t", "any",
+     {"CREATE", "EVENT", "e", "ON", "SCHEDULE", "EVERY", "1", "DAY", "DO", "DELETE", "FROM", "t"}),
 ])
-def test_ddl_is_digested_by_every_name_it_spells(sql: str, names: set[str]) -> None:
-    assert set(named_objects(sql) or []) == names
+def test_ddl_is_digested_by_its_kind_and_every_name_it_spells(sql: str, kind: str, names: set[str]) -> None:
+    found = named_objects(sql)
+    assert found is not None and found[0] == kind and set(found[1]) == names
 
 
 def test_names_differing_only_in_case_are_asked_once() -> None:
     """information_schema compares names without case: one of each is enough."""
-    assert named_objects("ALTER TABLE T ADD COLUMN t INT") == ["ALTER", "TABLE", "T", "ADD", "COLUMN", "INT"]
+    assert named_objects("ALTER TABLE T ADD COLUMN t INT") == ("table", ["ALTER", "TABLE", "T", "ADD", "COLUMN",
+                                                                           "INT"])
 
 
 @pytest.mark.parametrize("sql", [
