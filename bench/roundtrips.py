@@ -12,9 +12,10 @@ per change: create table, add column, add index, insert rows) is applied, then r
 fixed part (run lock, reading history, creating dualpath's tables) is left out.
 
 Each round trip is put in a category by what it sends: the migration's own statement, the
-statement journal, history and audit rows, schema digests (information_schema / pg_catalog reads
-that tell whether an interrupted statement took effect), commits, and the rest. The peer is the
-database's own client (`mariadb < file`, `psql -f`): one round trip per statement, no bookkeeping.
+statement journal, history and audit rows, schema digests (information_schema / pg_catalog reads and
+MariaDB's SHOW CREATE TABLE, which tell whether an interrupted statement took effect), commits, and
+the rest. The peer is the database's own client (`mariadb < file`, `psql -f`): one round trip per
+statement, no bookkeeping.
 Writes bench/results/roundtrips.json.
 """
 
@@ -42,7 +43,8 @@ OUT = RESULTS / "roundtrips.json"
 ENGINES = ("postgresql", "mariadb")
 CATEGORIES = ("migration", "journal", "history", "digest", "commit", "begin/rollback", "other")
 _DIGEST = re.compile(r"information_schema|pg_catalog|pg_class|pg_namespace|pg_attribute|pg_index|pg_constraint|"
-                     r"pg_proc|pg_trigger|pg_type|pg_depend|SELECT DATABASE\(\)|CONNECTION_ID|pg_backend_pid",
+                     r"pg_proc|pg_trigger|pg_type|pg_depend|SELECT DATABASE\(\)|CONNECTION_ID|pg_backend_pid|"
+                     r"SHOW CREATE",
                      re.IGNORECASE)
 
 
