@@ -255,8 +255,10 @@ class Runner:
         attempt = self._fresh.pop(change.version, None)
         if attempt is None:  # run_change called on its own (verify's round trip)
             attempt = history.attempt_of(conn, change.version)
-            kept = attempts.retire_stale(conn, {change.version: attempt}, direction)
-            self._no_journal.discard(change.version) if kept else self._no_journal.add(change.version)
+            if attempts.retire_stale(conn, {change.version: attempt}, direction):
+                self._no_journal.discard(change.version)
+            else:
+                self._no_journal.add(change.version)
         self._attempt[change.version] = attempt
 
     def in_transaction(self, change: Change, statements: Sequence[Statement]) -> bool:
@@ -535,7 +537,7 @@ class Runner:
                 self._journal_done(conn, change, direction, index, statement)
                 then(conn)
             return
-        self._run_journaled(conn, change, direction, index, statement, then)
+        self._run_journaled(conn, change, direction, index, statement, then, entry=entry)
 
     def _batch_context(self, conn: Connection, change: Change, direction: str,
                        probes: list[Callable[[], float | None]]) -> BatchContext:

@@ -92,14 +92,14 @@ def test_ddl_on_other_objects_leaves_the_digest_alone(mysql_url: str) -> None:
 # -- journal rows of an earlier dualpath -----------------------------------------------------------
 
 
-def leave_started_row(url: str, folder: Path, schema_before: str) -> None:
-    """The "started" row an earlier dualpath's killed run left for V1's only statement."""
-    change = read_changes(folder / "migrations", dialect="mysql")[0]
+def leave_started_row(url: str, folder: Path, schema_before: str, version: str = "1") -> None:
+    """The "started" row a killed run left for the first statement of ``version``."""
+    change = next(c for c in read_changes(folder / "migrations", dialect="mysql") if c.version == version)
     engine = open_engine(url)
     with engine.connect() as conn, conn.begin():
         history.ensure_tables(conn)
-        history.journal_mark(conn, history.Actor("old-run", "tester", "host", None), version="1", direction="up",
-                             index=0, location=change.forward[0].where, checksum=change.checksum,
+        history.journal_mark(conn, history.Actor("old-run", "tester", "host", None), version=version,
+                             direction="up", index=0, location=change.forward[0].where, checksum=change.checksum,
                              state=history.STARTED, attempt=history.NO_ATTEMPT, schema_before=schema_before)
 
 
@@ -119,6 +119,26 @@ def test_a_whole_schema_digest_from_an_earlier_dualpath_is_compared_the_old_way(
                             "AND TABLE_NAME = 't' AND COLUMN_NAME = 'c'") == [(1,)]
     seen = books(mysql_url)
     assert seen.applied == ("1",) and seen.ups["1"] == 1 and not any(seen.journal.values())
+
+
+def test_a_batched_change_runs_again_a_statement_started_that_did_not_take_effect(
+        mysql_url: str, tmp_path: Path) -> None:
+    """The journal row of a batched change's plain statement is replaced when it runs again, not added
+    to (a second row of the same statement would break the journal's unique key)."""
+    add_w = "ALTER TABLE items ADD COLUMN w INT NOT NULL DEFAULT 0"
+    config = project(tmp_path, mysql_url, {
+        "items": ("CREATE TABLE items (id INT PRIMARY KEY, v INT NOT NULL);\n"
+                  "INSERT INTO items VALUES (1, 0), (2, 0), (3, 0);\n", "DROP TABLE items;\n"),
+        "bump": (f"{add_w};\n\n-- dualpath:batch table=items key=id size=2\nUPDATE items SET v = v + 1;\n",
+                 "ALTER TABLE items DROP COLUMN w;\n\nUPDATE items SET v = v - 1;\n")})
+    assert apply(config, "--to", "1").exit_code == 0
+    leave_started_row(mysql_url, tmp_path, digest_of(mysql_url, add_w), version="2")
+    done = apply(config)
+    assert done.exit_code == 0, done.output
+    assert "interrupted earlier before it took effect; running it again" in done.output
+    assert query(mysql_url, "SELECT v, w FROM items ORDER BY id") == [(1, 0)] * 3
+    seen = books(mysql_url)
+    assert seen.applied == ("1", "2") and seen.ups["2"] == 1 and not any(seen.journal.values())
 
 
 # -- a statement that ran but could not be recorded --------------------------------------------------
