@@ -141,6 +141,7 @@ class Session:
         if env is None:
             return
         from dualpath.tenants import approval_from_flow
+
         if approval_run:
             valid_s = self.settings.environments[env].approval_valid_s
             approval = approval_from_flow(self.runner(), approval_run, valid_s)
