@@ -61,6 +61,10 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+# what can change a session for the statements after it: SET/RESET/USE at a line's start (inside a DO
+# block too), set_config(), SET ROLE / SESSION AUTHORIZATION
+_SESSION_CHANGE = re.compile(r"(?im)^\s*(set|reset|use)\b|set_config|\brole\b|session\s+authorization")
+
 class StatementUnrecorded(RunFailed):
     """A statement that commits alone ran, and writing what follows it (its done row, the change's history
     row) failed: its journal row stays "started", so the next run settles it like one cut short by a kill."""
@@ -281,7 +285,7 @@ class Runner:
                     for current in statements:
                         transaction.run(current.text)
                     current = None
-                    self.reset_session(transaction.conn)  # the change's SETs end with it, before its history row
+                    self.reset_session(transaction.conn, change)  # its SETs end with it, before its history
                     transaction.finish(self._change_record(change, direction, started, True, None))
                 return
             except DBAPIError as exc:
@@ -621,13 +625,15 @@ class Runner:
                           detail={"at": where, "attempt": attempt + 1, "error": _message(exc)})
         time.sleep(wait_ms / 1000)
 
-    def reset_session(self, conn: Connection) -> None:
-        """Back to the session the run opened (engines/base.py reset_session), its timeouts included."""
-        self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
+    def reset_session(self, conn: Connection, change: Change) -> None:
+        """Back to the session the run opened (engines/base.py reset_session), its timeouts included, when
+        the change may have changed it: a round trip or two saved on every change that has no SET/USE."""
+        if any(_SESSION_CHANGE.search(s.text) for s in (*change.forward, *(change.rollback or ()))):
+            self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
 
     def _record(self, conn: Connection, change: Change, direction: str, started: float, success: bool,
                 detail: dict[str, object] | None) -> None:
-        self.reset_session(conn)  # the change's SET search_path / SET ROLE ends with it, before the history
+        self.reset_session(conn, change)  # the change's SET search_path / SET ROLE ends with it, before the history
         self._change_record(change, direction, started, success, detail).write(conn)
 
     def _change_record(self, change: Change, direction: str, started: float, success: bool,
@@ -650,7 +656,7 @@ class Runner:
                 conn.rollback()
             with conn.begin():
                 if direction == "down" and (keep_journal or detail.get("rolled_back")):
-                    self.reset_session(conn)
+                    self.reset_session(conn, change)
                     history.audit(conn, self.actor, "rollback", version=change.version,
                                   ticket=change.ticket_by(self.ticket_pattern),
                                   detail={"success": False, "file": change.where, **detail})
