@@ -88,11 +88,12 @@ def _digits(text: str) -> int:
     return int(re.sub(r"\D", "", text) or 0)
 
 
-def rollback_files(folder: Path, layout: str) -> list[Path]:
-    """The rollback files of a diesel or golang-migrate folder, last change first (a change without one
-    has nothing to run, as its tool says). Flyway folders here have no undo files."""
+def rollback_files(folder: Path, layout: str, applied: int | None = None) -> list[Path]:
+    """The rollback files of the first ``applied`` changes of a diesel or golang-migrate folder, last
+    change first (a change without one has nothing to run, as its tool says)."""
     found = []
-    for path in reversed(forward_files(folder, layout)):
+    forward = forward_files(folder, layout)
+    for path in reversed(forward[:applied] if applied is not None else forward):
         down = path.with_name("down.sql") if layout == "diesel" else \
             path.with_name(path.name[: -len(".up.sql")] + ".down.sql")
         if down.is_file():
@@ -100,11 +101,12 @@ def rollback_files(folder: Path, layout: str) -> list[Path]:
     return found
 
 
-def run_files(url: str, engine: str, folder: Path, layout: str, down: bool = False) -> ClientRun:
+def run_files(url: str, engine: str, folder: Path, layout: str, down: bool = False,
+              applied: int | None = None) -> ClientRun:
     """Each forward (or, ``down``, rollback) file with the database's client, in order, stopping at the
     first failure. On PostgreSQL a file runs in one transaction (as diesel, golang-migrate and Flyway run
     it), or, when PostgreSQL refuses that (CREATE INDEX CONCURRENTLY...), again without one."""
-    files = rollback_files(folder, layout) if down else forward_files(folder, layout)
+    files = rollback_files(folder, layout, applied) if down else forward_files(folder, layout)
     run = ClientRun("psql -f" if engine == "postgresql" else "mariadb < file", total=len(files))
     started = time.perf_counter()
     for path in files:
@@ -298,7 +300,8 @@ def run_sqitch(url: str, engine: str, project: Path, total: int, registry: str |
     if shutil.which("sqitch") is None:
         run.error = "sqitch not installed (apt-get install sqitch libdbd-pg-perl libdbd-mysql-perl)"
         return run
-    args = ["sqitch", "deploy", "--no-verify", sqitch_target(url, engine)]
+    # --mode change: a failing change is reverted alone (the default reverts everything deployed)
+    args = ["sqitch", "deploy", "--no-verify", "--mode", "change", sqitch_target(url, engine)]
     if registry:
         args += ["--registry", registry]
     env = dict(os.environ, SQITCH_USER_CONFIG="/dev/null", SQITCH_FULLNAME="bench", SQITCH_EMAIL="bench@localhost")

@@ -373,7 +373,7 @@ def _client_rollback(project: Project, base: Path, folder: Path, tools: Path, na
     if project.client == "files":
         if project.layout == "flyway":
             return None
-        run = run_files(url, project.engine, folder, project.layout, down=True)
+        run = run_files(url, project.engine, folder, project.layout, down=True, applied=applied)
     else:
         where = {"dbmate": folder, "liquibase": base / project.tool_dir / project.changelog,
                  "sqitch": base / project.tool_dir}[project.client]
