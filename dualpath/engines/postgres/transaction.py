@@ -3,9 +3,9 @@
 psycopg sends BEGIN before a transaction's first statement and COMMIT at its end, each a round trip
 of its own: four for a one-statement change with its history row, where dbmate sends the same four
 and psql in autocommit one. Here BEGIN travels in the same message as the first statement, and
-COMMIT in the same message as the history and audit rows (their values quoted by psycopg): two
-round trips. Every statement is still sent on its own, so a failure names the statement that failed,
-and what the server runs is the same transaction, all or nothing.
+COMMIT in the same message as the history and audit rows (their values quoted by psycopg, as its
+``sql.Literal`` does): two round trips. Every statement is still sent on its own, so a failure names
+the statement that failed, and what the server runs is the same transaction, all or nothing.
 """
 
 from __future__ import annotations
@@ -44,13 +44,14 @@ def fewer_trips(conn: Connection) -> Iterator[ChangeTransaction]:
     """The change's transaction; on any error it is rolled back (as ``conn.begin()`` would) and the error
     raised. psycopg's autocommit is switched on the driver's connection for the block only (SQLAlchemy's
     isolation-level switch costs more than a round trip here), so it sends no BEGIN or COMMIT of its own."""
-    from psycopg import sql
+    from psycopg.adapt import Transformer
     from psycopg.pq import TransactionStatus
 
     if conn.in_transaction():
         conn.commit()
     raw: Any = conn.connection.dbapi_connection
-    transaction = FewerTrips(conn, lambda value: sql.Literal(value).as_string(raw))
+    quoting, encoding = Transformer.from_context(raw), raw.info.encoding  # what sql.Literal does, set up once
+    transaction = FewerTrips(conn, lambda value: quoting.as_literal(value).decode(encoding))
     raw.autocommit = True
     failed = False
     try:
