@@ -1,5 +1,5 @@
 """PostgreSQL sends a change's BEGIN with its first statement and its COMMIT with its history row
-(engines/postgres_transaction.py): two round trips for a one-statement change instead of four, the
+(engines/postgres/transaction.py): two round trips for a one-statement change instead of four, the
 same all-or-nothing transaction, each statement's error still its own."""
 
 from __future__ import annotations
