@@ -1,8 +1,9 @@
-"""Benchmark: per-migration overhead of `dualpath apply` against sqitch, Alembic and plain psql,
-and the time of `dualpath verify` (up → down → up on a shadow) over the same migrations.
+"""Benchmark: per-migration overhead of `dualpath apply` against sqitch, Alembic, dbmate, Liquibase and
+plain psql, and the time of `dualpath verify` (up → down → up on a shadow) over the same migrations.
 
-    apt-get install -y sqitch libdbd-pg-perl        # the real peer (Debian package)
-    .venv/bin/python bench/apply_overhead.py [--migrations 500] [--rounds 3] [--quick]
+    apt-get install -y sqitch libdbd-pg-perl        # a real peer (Debian package)
+    npm install --prefix DIR dbmate liquibase       # dbmate (Go binary) and Liquibase 4.28 (needs Java)
+    .venv/bin/python bench/apply_overhead.py [--npm DIR] [--migrations 500] [--rounds 3] [--quick]
 
 The same generated corpus (create table, add column, add index, insert rows; see peers.py) is
 applied to a fresh empty PostgreSQL database by each tool in its natural default mode:
@@ -14,7 +15,12 @@ applied to a fresh empty PostgreSQL database by each tool in its natural default
 - alembic: `alembic upgrade head` of revisions that each `op.execute()` their SQL file (the default
   env.py: one transaction around the whole upgrade),
 - alembic-txn: the same with `transaction_per_migration=True` (not its default; shown for what one
-  transaction per change costs, outside the goal).
+  transaction per change costs, outside the goal),
+- dbmate: `dbmate up` of `-- migrate:up/down` files (each in its own transaction, a schema_migrations row),
+- liquibase: `liquibase update` of a formatted-SQL changelog (a JVM; its DATABASECHANGELOG rows).
+
+A peer that is not installed is skipped with a note (bench/apply_peers.py also times rollback and
+status, on MariaDB too).
 
 Each round runs every tool once, in a rotated order, each on its own fresh database; the median
 over rounds is reported, with per-migration overhead above psql: (tool - psql) / migrations.
@@ -40,6 +46,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from apply_peers import NPM_INSTALL, dbmate_tool, liquibase_tool, npm_tool, on_path  # noqa: E402
 from peers import (  # noqa: E402
     RESULTS,
     VENV_BIN,
@@ -182,6 +189,38 @@ def build(work: Path, migrations: list[Migration]) -> None:
     write_alembic(work, migrations)
 
 
+def installed_peers(work: Path, migrations: list[Migration], npm: Path | None) -> dict[str, Tool]:
+    """The peers found on this machine; each one missing is named with how to install it."""
+    found: dict[str, Tool] = {}
+    sqitch_ready = find_tool("sqitch") is not None and subprocess.run(
+        ["perl", "-MDBD::Pg", "-e", "1"], capture_output=True).returncode == 0
+    if sqitch_ready:
+        found["sqitch"] = run_sqitch
+    else:
+        print(f"note: sqitch (or its Perl PostgreSQL driver) not installed, skipped ({SQITCH_INSTALL})", flush=True)
+    if find_tool("alembic") is not None:
+        found.update({"alembic": run_alembic, "alembic-txn": run_alembic_txn})
+    else:
+        print("note: alembic not installed, skipped (.venv/bin/pip install -e '.[dev]')", flush=True)
+    dbmate = npm_tool(npm, ".bin", "dbmate") or on_path("dbmate")
+    if dbmate is not None:
+        found["dbmate"] = adapt(dbmate_tool("postgresql", work, migrations, dbmate).apply)
+    else:
+        print(f"note: dbmate not installed, skipped ({NPM_INSTALL})", flush=True)
+    liquibase = npm_tool(npm, "liquibase", "dist", "liquibase", "liquibase") or on_path("liquibase")
+    if liquibase is not None and find_tool("java") is not None:
+        drivers = npm_tool(npm, "liquibase", "dist", "drivers")
+        found["liquibase"] = adapt(liquibase_tool("postgresql", work, migrations, liquibase, drivers).apply)
+    else:
+        print(f"note: Liquibase (or Java) not installed, skipped ({NPM_INSTALL})", flush=True)
+    return found
+
+
+def adapt(apply: Callable[[str], float]) -> Tool:
+    """A peer from bench/apply_peers.py (it wrote its own files) as a Tool of this benchmark."""
+    return lambda work, url: apply(url)
+
+
 def measure(tools: dict[str, Tool], work: Path, migrations: list[Migration],
             rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Apply times per tool, and the time of the same command re-run on the migrated database
@@ -218,7 +257,7 @@ def time_verify(work: Path, count: int) -> float:
 
 def summarize(count: int, totals: dict[str, float], verify_s: float | None) -> list[dict[str, Any]]:
     per = {name: (s - totals["psql"]) / count * 1000 for name, s in totals.items()}
-    peers = [p for p in ("sqitch", "alembic") if p in per]
+    peers = [p for p in ("sqitch", "alembic", "dbmate", "liquibase") if p in per]
     rows = []
     for peer in peers:
         rows.append(summary_row(
@@ -246,20 +285,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="50 migrations, 1 round")
     parser.add_argument("--no-verify", action="store_true", help="skip the dualpath verify timing")
+    parser.add_argument("--npm", type=Path, default=os.environ.get("DUALPATH_BENCH_NPM"),
+                        help="folder of `npm install --prefix DIR dbmate liquibase`")
     args = parser.parse_args()
     count, rounds = (50, 1) if args.quick else (args.migrations, args.rounds)
     require_tool("psql", "apt-get install -y postgresql-client")
-    require_tool("sqitch", SQITCH_INSTALL)
-    if subprocess.run(["perl", "-MDBD::Pg", "-e", "1"], capture_output=True).returncode != 0:
-        sys.exit(f"sqitch needs the Perl PostgreSQL driver; install it with: {SQITCH_INSTALL}")
-    if find_tool("alembic") is None:
-        sys.exit("alembic not found; install the dev extra: .venv/bin/pip install -e '.[dev]'")
     migrations = generate_migrations(count)
-    tools: dict[str, Tool] = {"psql": run_psql, "dualpath": run_dualpath, "sqitch": run_sqitch,
-                              "alembic": run_alembic, "alembic-txn": run_alembic_txn}
+    tools: dict[str, Tool] = {"psql": run_psql, "dualpath": run_dualpath}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         build(work, migrations)
+        tools.update(installed_peers(work, migrations, args.npm))
         print(f"applying {count} migrations, {rounds} round(s), each tool on a fresh database", flush=True)
         times, reruns = measure(tools, work, migrations, rounds)
         verify_s = None if args.no_verify else time_verify(work, count)

@@ -29,7 +29,8 @@ from rich.table import Table
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 SUMMARY = RESULTS / "summary.json"
-BENCHMARKS = ("lint", "backfill", "estimates", "apply_overhead", "coldstart", "fanout", "measure", "real_folders")
+BENCHMARKS = ("lint", "backfill", "estimates", "apply_overhead", "apply_peers", "roundtrips", "coldstart", "fanout",
+              "measure", "real_folders")
 FIELDS = ("benchmark", "measure", "dualpath", "peer", "ratio", "goal", "met")
 DOCS = BENCH.parent / "docs" / "benchmarks.md"
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"

@@ -10,21 +10,21 @@ statement with checkpoints (dualpath/batching), so a failure or a kill resumes o
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath import attempts, hints, history, preflight
+from dualpath import attempts, hints, history
 from dualpath.batching import checkpoint
-from dualpath.batching.change import describe_batch, has_batches, run_batched_change
 from dualpath.batching.progress import BatchProgress, default_progress
-from dualpath.batching.runner import BatchContext, lag_probes
-from dualpath.batching.spec import is_batched, replica_urls
+from dualpath.batching.spec import has_batches, is_batched, replica_urls
 from dualpath.changes import Change, Statement, any_no_transaction, is_repeatable, version_key
 from dualpath.edits import (
     check_out_of_order,
@@ -42,6 +42,9 @@ from dualpath.target import Target
 from dualpath.unsettled import Unsettled, find_unsettled, refusal
 from dualpath.urls import redact, safe_url
 
+if TYPE_CHECKING:
+    from dualpath.batching.runner import BatchContext
+
 Echo = Callable[[str], None]
 Protect = Callable[[list[Change], str], None]  # (changes about to run, "up"|"down")
 START = "start"  # `rollback --to start`: before the first change, the same as `--all`
@@ -56,6 +59,19 @@ class RunSummary:
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+# what can change a session for the statements after it: SET/RESET/USE at a line's start (inside a DO
+# block too), set_config(), SET ROLE / SESSION AUTHORIZATION
+_SESSION_CHANGE = re.compile(r"(?im)^\s*(set|reset|use)\b|set_config|\brole\b|session\s+authorization")
+
+class StatementUnrecorded(RunFailed):
+    """A statement that commits alone ran, and writing what follows it (its done row, the change's history
+    row) failed: its journal row stays "started", so the next run settles it like one cut short by a kill."""
+
+    def __init__(self, cause: DBAPIError, message: str, *, where: str, hint: str) -> None:
+        super().__init__(message, where=where, hint=hint)
+        self.cause = cause
 
 
 class Runner:
@@ -73,6 +89,7 @@ class Runner:
         self.out_of_order = out_of_order  # False: a change below the last applied version is refused
         self._fresh: dict[str, str] = {}  # version -> attempt, its stale progress retired by this run
         self._attempt: dict[str, str] = {}  # version -> attempt of the change running (dualpath/attempts.py)
+        self._no_journal: set[str] = set()  # versions known to hold no statement journal rows: none to read
 
     # -- planning what to run -------------------------------------------------------------
 
@@ -192,7 +209,10 @@ class Runner:
             states = self.states(conn)
             todo = choose(conn, states)
             conn.commit()  # end the read so each change opens its own transaction
-            preflight.check_run(conn, self.engine, todo, direction)  # refused input leaves no trace
+            if todo:  # the checks (and their parser) only for a run with something to do
+                from dualpath import preflight
+
+                preflight.check_run(conn, self.engine, todo, direction)  # refused input leaves no trace
             with self._refusing_unwritable(direction):
                 history.ensure_tables(conn)
                 conn.commit()
@@ -231,14 +251,18 @@ class Runner:
         """Once per run, before the first change: progress rows of runs that are over go (one query)."""
         known = {s.version: s.row.attempt if s.row else history.NO_ATTEMPT for s in states}
         self._fresh = {c.version: known.get(c.version, history.NO_ATTEMPT) for c in todo}
-        attempts.retire_stale(conn, self._fresh, direction)
+        kept = attempts.retire_stale(conn, self._fresh, direction)
+        self._no_journal = set(self._fresh) - kept  # read once here rather than once per change
 
     def _begin_attempt(self, conn: Connection, change: Change, direction: str) -> None:
         """The attempt this run of the change belongs to; its stale rows retired unless this run did."""
         attempt = self._fresh.pop(change.version, None)
         if attempt is None:  # run_change called on its own (verify's round trip)
             attempt = history.attempt_of(conn, change.version)
-            attempts.retire_stale(conn, {change.version: attempt}, direction)
+            if attempts.retire_stale(conn, {change.version: attempt}, direction):
+                self._no_journal.discard(change.version)
+            else:
+                self._no_journal.add(change.version)
         self._attempt[change.version] = attempt
 
     def in_transaction(self, change: Change, statements: Sequence[Statement]) -> bool:
@@ -257,10 +281,12 @@ class Runner:
         for attempt in range(self.safety.lock_retries + 1):
             current: Statement | None = None
             try:
-                with conn.begin():
+                with self.engine.change_transaction(conn) as transaction:
                     for current in statements:
-                        run_verbatim(conn, current.text)
-                    self._record(conn, change, direction, started, True, None)
+                        transaction.run(current.text)
+                    current = None
+                    self.reset_session(transaction.conn, change)  # its SETs end with it, before its history
+                    transaction.finish(self._change_record(change, direction, started, True, None))
                 return
             except DBAPIError as exc:
                 if self.is_lock_conflict(exc) and attempt < self.safety.lock_retries:
@@ -275,19 +301,39 @@ class Runner:
     def _run_one_by_one(self, conn: Connection, change: Change, statements: Sequence[Statement],
                         direction: str, started: float) -> None:
         """Each statement commits alone, journaled so a killed run resumes at the next statement;
-        a failure lists what ran and how to undo it."""
+        a failure lists what ran and how to undo it. The last statement is not marked done: the
+        change's history row and the end of its journal are written with it (or right after it,
+        for a statement that commits alone, whose "started" row then says it is in doubt)."""
         journal = self._journal(conn, change, direction)
         ran = [statements[i].where for i, row in sorted(journal.items()) if row.state == history.DONE]
+        recorded = False
+
+        def finish(c: Connection, last: Statement | None = None) -> None:
+            nonlocal recorded
+            self._complete(c, change, direction, started, ran + ([last.where] if last else []))
+            recorded = True
+
         for index, statement in enumerate(statements):
             entry = journal.get(index)
             if entry is not None and entry.state == history.DONE:
                 continue  # an earlier, interrupted run did it
+            last = index == len(statements) - 1
             try:
                 if entry is not None and self._took_effect(conn, change, statement, entry):
                     with conn.begin():
-                        self._journal_done(conn, change, direction, index, statement)
+                        if last:
+                            finish(conn, statement)
+                        else:
+                            self._journal_done(conn, change, direction, index, statement)
                 else:
-                    self._run_journaled(conn, change, direction, index, statement)
+                    self._run_journaled(conn, change, direction, index, statement, entry=entry,
+                                        then=functools.partial(finish, last=statement) if last else None,
+                                        mark_done=not last)
+            except StatementUnrecorded as unrecorded:  # like a kill after the statement: a re-run settles it
+                detail = {"ran": ran, "failed_at": statement.where, "error": _message(unrecorded.cause),
+                          "rolled_back": False, "resumable": True, "in_doubt": statement.where}
+                self._record_failure(conn, change, direction, started, detail, keep_journal=True)
+                raise
             except DBAPIError as exc:
                 ran_text = ", ".join(ran) if ran else "none"
                 if _connection_lost(exc):  # like a kill: the journal knows what ran, a re-run resumes
@@ -313,8 +359,14 @@ class Runner:
                                           f"statements), run `dualpath repair`, then run "
                                           f"{hints.run_again(direction)} again") if ran else None) from None
             ran.append(statement.where)
-        with conn.begin():
-            self._record(conn, change, direction, started, True, {"ran": ran})
+        if not recorded:  # no statement, or the last one done by an earlier run
+            with conn.begin():
+                finish(conn)
+
+    def _complete(self, conn: Connection, change: Change, direction: str, started: float, ran: list[str]) -> None:
+        """The change's success row and audit row; its journal goes (none to delete when it had none)."""
+        self._record(conn, change, direction, started, True, {"ran": ran})
+        if change.version not in self._no_journal:
             history.journal_forget(conn, change.version)
 
     # -- the statement journal: where a change whose statements commit alone stands ---------
@@ -323,6 +375,8 @@ class Runner:
                  refuse_edited: bool = True) -> dict[int, history.JournalRow]:
         """What an earlier, interrupted run of this change did; refused if the file changed since
         (a batched change's checkpoints make that refusal themselves)."""
+        if change.version in self._no_journal:
+            return {}  # the run's first read found none (_retire_stale_progress)
         journal = history.journal_of(conn, change.version, direction, self._attempt[change.version])
         conn.commit()
         stale = [row for row in journal.values() if row.checksum != change.checksum and refuse_edited]
@@ -347,24 +401,41 @@ class Runner:
         return not self.engine.transactional_ddl and not is_transactional_dml(statement.text)
 
     def _run_journaled(self, conn: Connection, change: Change, direction: str, index: int, statement: Statement,
-                       then: Callable[[Connection], None] | None = None) -> None:
+                       then: Callable[[Connection], None] | None = None, *,
+                       entry: history.JournalRow | None = None, mark_done: bool = True) -> None:
+        """One statement of a change that commits statement by statement. One that commits alone has its
+        "started" row (with a digest of what it may change) committed first; ``mark_done`` writes its
+        "done" row with it (or right after it); ``then`` runs there too. ``entry``: its row from an earlier,
+        interrupted run (to replace rather than add)."""
+        has_row = entry is not None
         if self.commits_alone(change, statement):
-            before = self.engine.fingerprint(conn).digest
-            conn.commit()
-            with conn.begin():
+            with conn.begin():  # the digest is read in the transaction that writes it: one commit
                 history.journal_mark(conn, self.actor, version=change.version, direction=direction, index=index,
                                      location=statement.where, checksum=change.checksum, state=history.STARTED,
-                                     attempt=self._attempt[change.version], schema_before=before,
-                                     session_id=self.engine.session_id(conn))
+                                     attempt=self._attempt[change.version],
+                                     schema_before=self.engine.statement_digest(conn, statement.text),
+                                     session_id=self.engine.session_id(conn), replace=has_row)
+            self._no_journal.discard(change.version)
+            has_row = True
+        executed = False
 
         def done(c: Connection) -> None:
-            self._journal_done(c, change, direction, index, statement)
+            nonlocal executed
+            executed = True  # the statement ran; what follows only records it
+            if mark_done:
+                self._journal_done(c, change, direction, index, statement, known=has_row)
             if then is not None:
                 then(c)
 
         try:
             self._execute_with_retries(conn, change, statement, done)
-        except DBAPIError:
+        except DBAPIError as exc:
+            if executed and self.commits_alone(change, statement) and not _connection_lost(exc):
+                raise StatementUnrecorded(
+                    exc, f"version {change.version}: the statement ran, and recording it failed: {_message(exc)}; "
+                         "the statement journal keeps it as started", where=statement.where,
+                    hint=f"once the database accepts writes again, run {hints.run_again(direction)} again: it "
+                         "checks whether the statement took effect and goes on from there") from None
             # the server refused the statement: it did not happen, nothing is in doubt
             if not conn.invalidated:
                 if conn.in_transaction():
@@ -374,10 +445,17 @@ class Runner:
             raise
 
     def _journal_done(self, conn: Connection, change: Change, direction: str, index: int,
-                      statement: Statement) -> None:
-        history.journal_mark(conn, self.actor, version=change.version, direction=direction, index=index,
-                             location=statement.where, checksum=change.checksum, state=history.DONE,
-                             attempt=self._attempt[change.version])
+                      statement: Statement, known: bool = True) -> None:
+        """``known``: the statement has a row (its "started" one) to update in place."""
+        self._no_journal.discard(change.version)
+        if not known:
+            history.journal_mark(conn, self.actor, version=change.version, direction=direction, index=index,
+                                 location=statement.where, checksum=change.checksum, state=history.DONE,
+                                 attempt=self._attempt[change.version], replace=False)
+            return
+        history.journal_set_done(conn, self.actor, version=change.version, direction=direction, index=index,
+                                 location=statement.where, checksum=change.checksum,
+                                 attempt=self._attempt[change.version])
 
     def _took_effect(self, conn: Connection, change: Change, statement: Statement,
                      entry: history.JournalRow) -> bool:
@@ -387,7 +465,7 @@ class Runner:
         if entry.state != history.STARTED:
             return False
         self._wait_for_session(conn, change, statement, entry.session_id)
-        now = self.engine.fingerprint(conn).digest
+        now = self.engine.digest_like(conn, statement.text, entry.schema_before or "")
         conn.commit()
         if entry.schema_before is None or now == entry.schema_before:
             self.echo(f"{statement.where}: interrupted earlier before it took effect; running it again")
@@ -426,6 +504,9 @@ class Runner:
     def _run_batched(self, conn: Connection, change: Change, statements: Sequence[Statement],
                      direction: str, started: float) -> None:
         """Statement by statement with checkpoints; batches in chunks. A failure is resumed by a re-run."""
+        from dualpath.batching.change import run_batched_change
+        from dualpath.batching.runner import lag_probes
+
         ran: list[str] = []
         try:
             with lag_probes(conn, self.engine, replica_urls()) as probes:
@@ -462,10 +543,12 @@ class Runner:
                 self._journal_done(conn, change, direction, index, statement)
                 then(conn)
             return
-        self._run_journaled(conn, change, direction, index, statement, then)
+        self._run_journaled(conn, change, direction, index, statement, then, entry=entry)
 
     def _batch_context(self, conn: Connection, change: Change, direction: str,
                        probes: list[Callable[[], float | None]]) -> BatchContext:
+        from dualpath.batching.runner import BatchContext
+
         def note_retry(statement: Statement, attempt: int, exc: DBAPIError) -> None:
             self.echo(f"{self.conflict_kind(exc)} at {statement.where}; smaller chunks, retry {attempt + 1}/"
                       f"{self.safety.lock_retries}")
@@ -542,18 +625,24 @@ class Runner:
                           detail={"at": where, "attempt": attempt + 1, "error": _message(exc)})
         time.sleep(wait_ms / 1000)
 
-    def reset_session(self, conn: Connection) -> None:
-        """Back to the session the run opened (engines/base.py reset_session), its timeouts included."""
-        self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
+    def reset_session(self, conn: Connection, change: Change) -> None:
+        """Back to the session the run opened (engines/base.py reset_session), its timeouts included, when
+        the change may have changed it: a round trip or two saved on every change that has no SET/USE."""
+        if any(_SESSION_CHANGE.search(s.text) for s in (*change.forward, *(change.rollback or ()))):
+            self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
 
     def _record(self, conn: Connection, change: Change, direction: str, started: float, success: bool,
                 detail: dict[str, object] | None) -> None:
-        self.reset_session(conn)  # the change's SET search_path / SET ROLE ends with it, before the history
-        history.record_and_audit(conn, self.actor, version=change.version, description=change.description,
-                                 checksum=change.checksum, direction=direction, duration_ms=_ms_since(started),
-                                 success=success, detail=detail, action="apply" if direction == "up" else "rollback",
-                                 ticket=change.ticket_by(self.ticket_pattern),
-                                 audit_detail={"success": success, "file": change.where, **(detail or {})})
+        self.reset_session(conn, change)  # the change's SET search_path / SET ROLE ends with it, before the history
+        self._change_record(change, direction, started, success, detail).write(conn)
+
+    def _change_record(self, change: Change, direction: str, started: float, success: bool,
+                       detail: dict[str, object] | None) -> history.ChangeRecord:
+        return history.change_record(
+            self.actor, version=change.version, description=change.description, checksum=change.checksum,
+            direction=direction, duration_ms=_ms_since(started), success=success, detail=detail,
+            action="apply" if direction == "up" else "rollback", ticket=change.ticket_by(self.ticket_pattern),
+            audit_detail={"success": success, "file": change.where, **(detail or {})})
 
     def _record_failure(self, conn: Connection, change: Change, direction: str, started: float,
                         detail: dict[str, object], keep_journal: bool = False) -> None:
@@ -567,7 +656,7 @@ class Runner:
                 conn.rollback()
             with conn.begin():
                 if direction == "down" and (keep_journal or detail.get("rolled_back")):
-                    self.reset_session(conn)
+                    self.reset_session(conn, change)
                     history.audit(conn, self.actor, "rollback", version=change.version,
                                   ticket=change.ticket_by(self.ticket_pattern),
                                   detail={"success": False, "file": change.where, **detail})
@@ -632,6 +721,8 @@ class Runner:
     # -- dry run ----------------------------------------------------------------------------
 
     def print_dry_run(self, todo: list[Change], direction: str) -> None:
+        from dualpath.batching.change import describe_batch
+
         verb = "apply" if direction == "up" else "roll back"
         self.echo(f"-- dry run: {len(todo)} change(s) to {verb} on {safe_url(self.target.url)}; nothing is executed")
         for sql in self.engine.timeout_statements(self.safety.lock_timeout_ms, self.safety.statement_timeout_ms):

@@ -31,16 +31,20 @@ class ProgressRow:
 
 
 def progress_rows(conn: Connection, versions: list[str]) -> list[ProgressRow]:
-    """Every checkpoint and journal row of these versions, in one round trip (nearly always none)."""
+    """Every checkpoint and journal row of these versions, in one round trip (nearly always none). The
+    tables hold only what runs left in flight and batches' checkpoints: all are read and filtered here
+    (binding hundreds of versions cost more than the query)."""
     if not versions:
         return []
+    wanted = set(versions)
     parts = [select(literal(t.name).label("tbl"), t.c.version, t.c.direction, t.c.location, t.c.attempt)
-             .where(t.c.version.in_(versions)) for t in _TABLES]
-    return [ProgressRow(*row) for row in conn.execute(union_all(*parts))]
+             for t in _TABLES]
+    return [ProgressRow(*row) for row in conn.execute(union_all(*parts)) if row.version in wanted]
 
 
-def retire_stale(conn: Connection, attempts: Mapping[str, str], direction: str) -> None:
-    """Before changes run in ``direction``: delete their rows of earlier attempts.
+def retire_stale(conn: Connection, attempts: Mapping[str, str], direction: str) -> set[str]:
+    """Before changes run in ``direction``: delete their rows of earlier attempts. Returns the versions
+    whose statement journal still holds rows (this attempt's): the others need not read theirs.
 
     Rows from a dualpath that did not key them yet (attempt NULL) are this attempt's when the change
     never completed a run (a first apply that was interrupted); otherwise nothing tells an interrupted
@@ -49,7 +53,7 @@ def retire_stale(conn: Connection, attempts: Mapping[str, str], direction: str) 
     rows = progress_rows(conn, list(attempts))
     conn.commit()
     if not rows:
-        return
+        return set()
     unknown = [r for r in rows if r.attempt is None and r.direction == direction
                and attempts[r.version] != NO_ATTEMPT]
     if unknown:
@@ -72,6 +76,8 @@ def retire_stale(conn: Connection, attempts: Mapping[str, str], direction: str) 
                 conn.execute(delete(table).where(and_(
                     table.c.version == version,
                     (table.c.attempt != attempt) | table.c.attempt.is_(None))))
+    return {r.version for r in rows if r.table == statement_journal_table.name
+            and (r.attempt == attempts[r.version] or (r.attempt is None and attempts[r.version] == NO_ATTEMPT))}
 
 
 def _verb(direction: str) -> str:

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from getpass import getuser
@@ -32,8 +33,11 @@ from sqlalchemy import (
     delete,
     func,
     inspect,
+    literal,
+    null,
     select,
     text,
+    union_all,
 )
 
 from dualpath.errors import PrivilegeMissing
@@ -217,8 +221,11 @@ def ensure_tables(conn: Connection) -> None:
     from dualpath.engines import open_engine
 
     try:
-        metadata.create_all(conn, checkfirst=True)
-        _add_attempt_columns(conn)
+        present = set(inspect(conn).get_table_names())  # one look, where create_all asks per table
+        missing = [t for t in metadata.sorted_tables if t.name not in present]
+        if missing:
+            metadata.create_all(conn, tables=missing, checkfirst=False)
+        _add_attempt_columns(conn, [t for t in _ATTEMPT_TABLES if t not in missing])
     except DBAPIError as exc:
         engine = open_engine(conn.engine.url)
         if not engine.is_permission_denied(exc):
@@ -242,6 +249,29 @@ def probe_write(conn: Connection) -> None:
         transaction.rollback()
 
 
+_FACT_ACTIONS = ("apply", "rollback", "repair", "adopt")
+
+
+def read_history(conn: Connection) -> tuple[dict[str, HistoryRow], dict[str, AuditFact]]:
+    """``latest_rows`` and ``audit_facts`` together: one look at which tables exist, then both read in one
+    query (status on hundreds of changes paid a round trip per table check and per table)."""
+    present = set(inspect(conn).get_table_names())
+    if history_table.name not in present or audit_table.name not in present:
+        return (latest_rows(conn) if history_table.name in present else {},
+                audit_facts(conn) if audit_table.name in present else {})
+    h, a = history_table, audit_table
+    rows = conn.execute(union_all(
+        select(literal("h").label("src"), h.c.id, h.c.version, h.c.description, h.c.checksum, h.c.direction,
+               h.c.applied_at.label("at"), h.c.applied_by, h.c.success, h.c.detail, null().label("action"),
+               null().label("run_id")),
+        select(literal("a"), a.c.id, a.c.version, null(), null(), null(), a.c.at, null(), null(), a.c.detail,
+               a.c.action, a.c.run_id).where(a.c.action.in_(_FACT_ACTIONS)),
+    ).order_by("src", "id")).mappings().all()
+    history_rows = [r for r in rows if r["src"] == "h"]
+    audit = [(r["action"], r["version"], r["at"], r["run_id"], r["detail"]) for r in rows if r["src"] == "a"]
+    return _latest_of(history_rows, "at"), _facts_of(audit)
+
+
 def audit_facts(conn: Connection) -> dict[str, AuditFact]:
     """Per version, the last word of dualpath_audit on whether it is applied: the witness that tells a
     deleted history row, or a dropped history table, from a change that never ran."""
@@ -249,8 +279,13 @@ def audit_facts(conn: Connection) -> dict[str, AuditFact]:
         return {}
     t = audit_table
     rows = conn.execute(select(t.c.action, t.c.version, t.c.at, t.c.run_id, t.c.detail)
-                        .where(t.c.action.in_(("apply", "rollback", "repair", "adopt")))
+                        .where(t.c.action.in_(_FACT_ACTIONS))
                         .order_by(t.c.id)).all()
+    return _facts_of([tuple(r) for r in rows])
+
+
+def _facts_of(rows: list[tuple[Any, ...]]) -> dict[str, AuditFact]:
+    """(action, version, at, run_id, detail) in the order they were written."""
     facts: dict[str, AuditFact] = {}
     for action, version, at, run_id, raw in rows:
         detail = _json_or_empty(raw)
@@ -291,14 +326,18 @@ def foreign_columns(conn: Connection) -> list[str]:
     if not history_exists(conn):
         return []
     known = {c.name for c in history_table.columns}
-    return [c["name"] for c in inspect(conn).get_columns(history_table.name) if c["name"].lower() not in known]
+    return [name for name in _column_names(conn, history_table) if name.lower() not in known]
 
 
-def _add_attempt_columns(conn: Connection) -> None:
+def _column_names(conn: Connection, table: Table) -> list[str]:
+    """The table's columns as the server has them: a query of no rows (reflection costs several)."""
+    return list(conn.execute(select(text("*")).select_from(table).where(text("1 = 0"))).keys())
+
+
+def _add_attempt_columns(conn: Connection, tables: list[Table]) -> None:
     """Tables made by an earlier dualpath lack ``attempt``: add it (rows already there keep NULL)."""
-    insp = inspect(conn)
-    for table in _ATTEMPT_TABLES:
-        if "attempt" not in {c["name"].lower() for c in insp.get_columns(table.name)}:
+    for table in tables:
+        if "attempt" not in {name.lower() for name in _column_names(conn, table)}:
             kind = table.c.attempt.type.compile(dialect=conn.dialect)
             conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN attempt {kind}")
 
@@ -307,7 +346,12 @@ def latest_rows(conn: Connection) -> dict[str, HistoryRow]:
     """The latest row per version, i.e. the current state of every version ever touched."""
     if not history_exists(conn):
         return {}
-    rows = conn.execute(select(history_table).order_by(history_table.c.id)).mappings()
+    return _latest_of(list(conn.execute(select(history_table).order_by(history_table.c.id)).mappings()),
+                      "applied_at")
+
+
+def _latest_of(rows: list[Any], applied_at: str) -> dict[str, HistoryRow]:
+    """History rows in the order they were written (``applied_at``: that column's name in them)."""
     latest: dict[str, HistoryRow] = {}
     attempts: dict[str, str] = {}
     for r in rows:
@@ -315,7 +359,7 @@ def latest_rows(conn: Connection) -> dict[str, HistoryRow]:
             attempts[r["version"]] = str(r["id"])
         latest[r["version"]] = HistoryRow(
             version=r["version"], description=r["description"], checksum=r["checksum"],
-            direction=r["direction"], applied_at=r["applied_at"], applied_by=r["applied_by"],
+            direction=r["direction"], applied_at=r[applied_at], applied_by=r["applied_by"],
             success=bool(r["success"]), detail=json.loads(r["detail"]) if r["detail"] else {},
             attempt=attempts.get(r["version"], NO_ATTEMPT))
     return latest
@@ -360,22 +404,51 @@ _RECORD_AND_AUDIT_PG = text(
     f"VALUES ({', '.join(':a_' + c for c in _AUDIT_COLUMNS)})")
 
 
-def record_and_audit(conn: Connection, actor: Actor, *, version: str, description: str, checksum: str,
-                     direction: str, duration_ms: int, success: bool, detail: dict[str, Any] | None,
-                     action: str, ticket: str | None, audit_detail: dict[str, Any]) -> None:
-    """The history row and its audit row; on PostgreSQL in one statement (a data-modifying CTE),
-    one round trip less per change: on hundreds of small changes that is most of our overhead."""
+@dataclass(frozen=True)
+class ChangeRecord:
+    """A change's history row and its audit row, written together with the change."""
+
+    history: dict[str, Any]
+    audit: dict[str, Any]
+
+    def write(self, conn: Connection) -> None:
+        """On PostgreSQL in one statement (a data-modifying CTE): one round trip less per change."""
+        if conn.dialect.name == "postgresql":  # SQLAlchemy's insert().values() costs more than the round trip
+            conn.execute(_RECORD_AND_AUDIT_PG, {**self.history, **{f"a_{k}": v for k, v in self.audit.items()}})
+            return
+        conn.execute(history_table.insert(), self.history)
+        conn.execute(audit_table.insert(), self.audit)
+
+    def as_sql(self, literal: Callable[[Any], str]) -> str:
+        """PostgreSQL's statement of ``write`` with its values as literals (``literal`` quotes one, the
+        driver's way): for an engine that sends it in one message with COMMIT."""
+        history_values = ", ".join(literal(self.history[c]) for c in _HISTORY_COLUMNS)
+        audit_values = ", ".join(literal(self.audit[c]) for c in _AUDIT_COLUMNS)
+        return (f"WITH history_row AS (INSERT INTO {history_table.name} ({', '.join(_HISTORY_COLUMNS)}) "
+                f"VALUES ({history_values})) INSERT INTO {audit_table.name} ({', '.join(_AUDIT_COLUMNS)}) "
+                f"VALUES ({audit_values})")
+
+
+def change_record(actor: Actor, *, version: str, description: str, checksum: str, direction: str, duration_ms: int,
+                  success: bool, detail: dict[str, Any] | None, action: str, ticket: str | None,
+                  audit_detail: dict[str, Any]) -> ChangeRecord:
+    """The rows ``record_and_audit`` writes, every text through the one redaction."""
     at = now()
     history_values = _row(version=version, description=description[:512], checksum=checksum, direction=direction,
                           applied_at=at, applied_by=actor.who, duration_ms=duration_ms, success=success,
                           run_id=actor.run_id, detail=_json(detail))
     audit_values = _row(at=at, action=action, version=version, run_id=actor.run_id, who=actor.who,
                         host=actor.host, git_commit=actor.git_commit, ticket=ticket, detail=_json(audit_detail))
-    if conn.dialect.name == "postgresql":  # SQLAlchemy's insert().values() costs more than the round trip
-        conn.execute(_RECORD_AND_AUDIT_PG, {**history_values, **{f"a_{k}": v for k, v in audit_values.items()}})
-        return
-    conn.execute(history_table.insert(), history_values)
-    conn.execute(audit_table.insert(), audit_values)
+    return ChangeRecord(history_values, audit_values)
+
+
+def record_and_audit(conn: Connection, actor: Actor, *, version: str, description: str, checksum: str,
+                     direction: str, duration_ms: int, success: bool, detail: dict[str, Any] | None,
+                     action: str, ticket: str | None, audit_detail: dict[str, Any]) -> None:
+    """The history row and its audit row (see ChangeRecord)."""
+    change_record(actor, version=version, description=description, checksum=checksum, direction=direction,
+                  duration_ms=duration_ms, success=success, detail=detail, action=action, ticket=ticket,
+                  audit_detail=audit_detail).write(conn)
 
 
 def audit(conn: Connection, actor: Actor, action: str, *, version: str | None = None,
@@ -412,15 +485,29 @@ def journal_all(conn: Connection) -> list[JournalRow]:
 
 def journal_mark(conn: Connection, actor: Actor, *, version: str, direction: str, index: int, location: str,
                  checksum: str, state: str, attempt: str, schema_before: str | None = None,
-                 session_id: str | None = None) -> None:
-    """Write a statement's journal row (replacing an earlier one of the same statement)."""
+                 session_id: str | None = None, replace: bool = True) -> None:
+    """Write a statement's journal row, replacing an earlier one of the same statement unless the
+    caller knows there is none (``replace=False``: one round trip instead of two)."""
     t = statement_journal_table
-    conn.execute(delete(t).where(and_(t.c.version == version, t.c.direction == direction,
-                                      t.c.statement_index == index)))
+    if replace:
+        conn.execute(delete(t).where(and_(t.c.version == version, t.c.direction == direction,
+                                          t.c.statement_index == index)))
     conn.execute(t.insert().values(_row(
         version=version, direction=direction, statement_index=index, location=location[:512], checksum=checksum,
         state=state, schema_before=schema_before, session_id=session_id, run_id=actor.run_id, updated_at=now(),
         attempt=attempt)))
+
+
+def journal_set_done(conn: Connection, actor: Actor, *, version: str, direction: str, index: int,
+                     location: str, checksum: str, attempt: str) -> None:
+    """Mark a statement done: its "started" row updated in place (one round trip), or written if none is there."""
+    t = statement_journal_table
+    where = and_(t.c.version == version, t.c.direction == direction, t.c.statement_index == index)
+    found = conn.execute(t.update().where(where).values(state=DONE, run_id=actor.run_id, updated_at=now(),
+                                                        checksum=checksum, attempt=attempt))
+    if not found.rowcount:  # matched rows (PyMySQL reports found rows, as the other drivers do)
+        journal_mark(conn, actor, version=version, direction=direction, index=index, location=location,
+                     checksum=checksum, state=DONE, attempt=attempt, replace=False)
 
 
 def journal_unmark(conn: Connection, version: str, direction: str, index: int, state: str) -> None:

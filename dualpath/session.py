@@ -7,23 +7,24 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
 
 from dualpath import history
-from dualpath.adopt import inspect_adoption, write_baseline
-from dualpath.apply import Runner, new_run_id
 from dualpath.changes import Change
+from dualpath.changes_cache import CACHE_DIR, cached_read
 from dualpath.config import Settings, config_label, find_config, interpolate, load_settings
 from dualpath.engines import open_engine
 from dualpath.engines.base import Engine
 from dualpath.errors import TargetRefused, UsageError
 from dualpath.history import Actor
-from dualpath.repair import repair_states
-from dualpath.sources import detect_layout, read_changes
 from dualpath.status import ChangeState, read_states
 from dualpath.target import Target, resolve_target
 from dualpath.urls import backend_of, parse_url, redact, safe_url
+
+if TYPE_CHECKING:
+    from dualpath.apply import Runner
 
 Echo = Callable[[str], None]
 
@@ -49,16 +50,30 @@ class Session:
     def engine(self) -> Engine:
         return open_engine(self.target.url)
 
-    @cached_property
+    @property
     def layout(self) -> str:
-        return detect_layout(self.target.migrations, follow_links_outside=self.links_outside)
+        return self._folder[0]
+
+    @property
+    def changes(self) -> list[Change]:
+        return self._folder[1]
 
     @cached_property
-    def changes(self) -> list[Change]:
-        return read_changes(self.target.migrations, dialect=self.engine.name, layout=self.layout,
-                            follow_links_outside=self.links_outside,
-                            missing_rollbacks=self.settings.rollback.missing,
-                            placeholders=flyway_placeholders(self.settings, self.target.url))
+    def _folder(self) -> tuple[str, list[Change]]:
+        """The layout and changes of the migrations folder, from the cache when no file changed since."""
+        folder, links, missing = self.target.migrations, self.links_outside, self.settings.rollback.missing
+        placeholders = flyway_placeholders(self.settings, self.target.url)
+
+        def read() -> tuple[str, list[Change]]:
+            from dualpath.sources import detect_layout, read_changes
+
+            layout = detect_layout(folder, follow_links_outside=links)
+            return layout, read_changes(folder, dialect=self.engine.name, layout=layout, follow_links_outside=links,
+                                        missing_rollbacks=missing, placeholders=placeholders)
+
+        settings = {"dialect": self.engine.name, "links": links, "missing": missing,
+                    "placeholders": placeholders is not None}
+        return cached_read(folder, self.settings.root / CACHE_DIR, settings, placeholders, read)
 
     @property
     def links_outside(self) -> bool:
@@ -66,6 +81,8 @@ class Session:
 
     @cached_property
     def actor(self) -> Actor:
+        from dualpath.apply import new_run_id
+
         return history.make_actor(new_run_id(), self.target.migrations, self.settings.applied_by)
 
     @property
@@ -84,10 +101,20 @@ class Session:
                              where=where, hint="point the shadow at an empty database on the target's server")
         return url
 
-    def runner(self) -> Runner:
+    def protected_environment(self) -> str | None:
+        """The protected environment this target belongs to; with none protected there is nothing to look up
+        (nor to import: tenants, backups and validations)."""
+        if not any(env.protected for env in self.settings.environments.values()):
+            return None
         from dualpath.tenants import protecting_environment
 
-        allowed = self.settings.apply.out_of_order or protecting_environment(self.settings, self.target) is None
+        return protecting_environment(self.settings, self.target)
+
+    def runner(self) -> Runner:
+        # commands that only read (status) do not pay for the runner's imports
+        from dualpath.apply import Runner
+
+        allowed = self.settings.apply.out_of_order or self.protected_environment() is None
         return Runner(self.target, self.engine, self.changes, self.actor, self.echo, self.settings.ticket_pattern,
                       protect=self.back_up_before, out_of_order=allowed)
 
@@ -108,11 +135,11 @@ class Session:
         """Guardrail of protected environments: a terminal ``apply``/``rollback`` needs the approval a
         migrate flow run recorded on this target (``approval_run``), or a break-glass reason, which is
         audited on the target and announced in Slack. Otherwise refuse (exit 3) before anything runs."""
-        from dualpath.tenants import approval_from_flow, protecting_environment
-
-        env = protecting_environment(self.settings, self.target)
+        env = self.protected_environment()
         if env is None:
             return
+        from dualpath.tenants import approval_from_flow
+
         if approval_run:
             valid_s = self.settings.environments[env].approval_valid_s
             approval = approval_from_flow(self.runner(), approval_run, valid_s)
@@ -164,6 +191,8 @@ class Session:
             return read_states(conn, changes)
 
     def repair(self) -> list[str]:
+        from dualpath.repair import repair_states
+
         changes = self.changes
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             history.ensure_tables(conn)
@@ -173,6 +202,8 @@ class Session:
         return done
 
     def adopt(self, dry_run: bool = False) -> list[str]:
+        from dualpath.adopt import inspect_adoption, write_baseline
+
         changes = self.changes
         with self.engine.run_lock(self.actor.run_id, self.actor.host), self.engine.connect() as conn:
             adoption = inspect_adoption(conn, changes)

@@ -59,7 +59,7 @@ class ChangeState:
 
 def read_states(conn: Connection, changes: list[Change]) -> list[ChangeState]:
     """The states of a target: its history joined with the files, checked against its audit log."""
-    return compute_states(changes, history.latest_rows(conn), history.audit_facts(conn))
+    return compute_states(changes, *history.read_history(conn))
 
 
 def compute_states(changes: list[Change], latest: dict[str, HistoryRow],

@@ -9,6 +9,7 @@ counts and checksums across the round trip. The shadow is dropped afterwards, al
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -244,8 +245,8 @@ def round_trip(runner: Runner, conn: Connection, change: Change, catalogue: Cata
         f0 = before if before is not None else engine.fingerprint(conn)
         d0 = data_sums(engine, conn) if moves_data else {}
         conn.commit()
-        result.measured = rehearse_up(engine, conn, change, catalogue,
-                                      runner.in_transaction(change, change.forward), runner.reset_session)
+        result.measured = rehearse_up(engine, conn, change, catalogue, runner.in_transaction(change, change.forward),
+                                      functools.partial(_reset_for, runner, change))
         f1 = engine.fingerprint(conn)
         conn.commit()
         result.failed_at = None
@@ -407,3 +408,7 @@ def require_ok(report: Verification) -> None:
         (["make each rollback undo exactly what its change does"] if steps - {"forward"} else [])
     hint = f"{'; '.join(todo)}, then verify again"
     raise VerificationFailed("\n".join(lines), hint=hint)
+
+
+def _reset_for(runner: Runner, change: Change, conn: Connection) -> None:
+    runner.reset_session(conn, change)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from dualpath.batching import checkpoint as cp
 from dualpath.batching.runner import BatchContext, run_batch
 from dualpath.batching.spec import is_batched, spec_of
-from dualpath.changes import Change, Statement, statement_directives
+from dualpath.changes import Change, Statement
 from dualpath.engines.base import Engine
 from dualpath.errors import TargetRefused
 
@@ -27,10 +27,6 @@ RunPlain = Callable[[Statement, Callable[[Connection], None]], None]
 class BatchedRun:
     ran: list[str]  # file:line of each statement done, in order
     rows: dict[str, int]  # rows changed per batched statement
-
-
-def has_batches(statements: Sequence[Statement]) -> bool:
-    return any(d.name == "batch" for d in statement_directives(statements))
 
 
 def run_batched_change(conn: Connection, change: Change, statements: Sequence[Statement], ctx: BatchContext,

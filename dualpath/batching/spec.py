@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dualpath.changes import Statement
+from dualpath.changes import Statement, statement_directives
 
 DEFAULT_SIZE = 1000
 DEFAULT_TARGET_MS = 200
@@ -31,6 +32,10 @@ class BatchSpec:
 
 def is_batched(statement: Statement) -> bool:
     return statement.directive("batch") is not None
+
+
+def has_batches(statements: Sequence[Statement]) -> bool:
+    return any(d.name == "batch" for d in statement_directives(statements))
 
 
 def spec_of(statement: Statement) -> BatchSpec:

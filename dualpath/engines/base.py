@@ -9,12 +9,12 @@ and names what each dialect must answer.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -41,12 +41,34 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "Fingerprint", "RunLockHolder"]
 
 CONNECT_TIMEOUT_S = 10  # a server that does not answer: drivers' connect_timeout, libpq's PGCONNECT_TIMEOUT
+SCOPED_DIGEST = "s1:"  # a statement digest of the objects it names (engines/mysql/digest.py), not of the schema
 REACHABILITY_HINT = "check host and port, and that the database server is running"
 
 # What a server error means for the person running dualpath, whatever the dialect's code for it
 # (SQLSTATE classes, MySQL errnos, SQLite result codes): each engine maps its codes to these.
 FAILURE_KINDS = ("read_only", "permission", "auth", "statement_timeout", "canceled", "lock_timeout",
                  "deadlock", "connection", "duplicate_object")
+
+
+class Recordable(Protocol):
+    """What a change writes with its statements (history.ChangeRecord)."""
+
+    def write(self, conn: Connection) -> None: ...
+
+    def as_sql(self, literal: Callable[[Any], str]) -> str: ...
+
+
+class ChangeTransaction:
+    """Where one change's statements run and its record is written, all committed together or not at all."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def run(self, sql: str) -> None:
+        run_verbatim(self.conn, sql)
+
+    def finish(self, record: Recordable) -> None:
+        record.write(self.conn)
 
 
 @dataclass(frozen=True)
@@ -108,6 +130,25 @@ class Engine:
     def session_busy(self, conn: Connection, session_id: str) -> bool:
         """Does the session still run a statement? (A killed client's DDL may go on without it.)"""
         return False
+
+    @contextlib.contextmanager
+    def change_transaction(self, conn: Connection) -> Iterator[ChangeTransaction]:
+        """One change's transaction (its statements and its record), committed when the block ends."""
+        with conn.begin():
+            yield ChangeTransaction(conn)
+
+    def statement_digest(self, conn: Connection, sql: str) -> str:
+        """A digest of what ``sql`` may change, taken before it runs (the statement journal): after a kill,
+        a different digest says it took effect. Here the whole schema's fingerprint; an engine that can
+        name what a statement touches digests only that (engines/mysql/digest.py)."""
+        return cast("Engine", self).fingerprint(conn).digest
+
+    def digest_like(self, conn: Connection, sql: str, recorded: str) -> str:
+        """The digest to compare with ``recorded``, taken the way it was: a journal row written by an
+        earlier dualpath holds the whole schema's digest."""
+        if recorded.startswith(SCOPED_DIGEST):
+            return self.statement_digest(conn, sql)
+        return cast("Engine", self).fingerprint(conn).digest
 
     @contextlib.contextmanager
     def autocommit(self, conn: Connection) -> Iterator[Connection]:

@@ -3,7 +3,7 @@ the window checked again after the approval and before every wave, a run started
 rejection that ends in a state of its own with a report, audit rows and Slack, and backups taken only
 after the approval.
 
-The time the flow reads is a clock the test holds (``tasks.clock``); it moves at events of the run (the
+The time the flow reads is a clock the test holds (``dualpath.tasks.clock``); it moves at events of the run (the
 approval being given, the wave-1 message reaching Slack), never with the machine's speed."""
 
 from __future__ import annotations
@@ -52,11 +52,11 @@ class HeldClock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> HeldClock:
-    import tasks.clock
+    import dualpath.tasks.clock
 
     held = HeldClock(OPENS + timedelta(hours=1))
-    monkeypatch.setattr(tasks.clock, "now", held.now)
-    monkeypatch.setattr(tasks.clock, "sleep", held.sleep)
+    monkeypatch.setattr(dualpath.tasks.clock, "now", held.now)
+    monkeypatch.setattr(dualpath.tasks.clock, "sleep", held.sleep)
     return held
 
 

@@ -213,7 +213,7 @@ def wait_stopped(proc: subprocess.Popen[str]) -> None:
         time.sleep(0.01)
 
 
-@pytest.mark.parametrize("orphan", ["finishes", "is_killed"])
+@pytest.mark.parametrize("orphan", ["finishes", "is_killed", "is_killed_then_other_ddl"])
 def test_mariadb_statement_in_doubt_is_resolved_by_the_schema(mysql_url: str, tmp_path: Path, orphan: str) -> None:
     """The runner dies while MariaDB has its ALTER in flight, and the journal says only "started". The
     re-run waits for that session, then runs the ALTER again only if the schema shows it did not happen.
@@ -222,7 +222,9 @@ def test_mariadb_statement_in_doubt_is_resolved_by_the_schema(mysql_url: str, tm
     (PROCESSLIST says so) when the runner dies. "finishes": the runner is frozen (SIGSTOP, its connection
     stays open), the lock goes, the server completes the ALTER, then SIGKILL: it took effect, unrecorded.
     "is_killed": SIGKILL while the ALTER waits; it ends without effect (KILL QUERY, or the server aborts
-    the wait once it sees its client gone, whichever first) before the lock goes."""
+    the wait once it sees its client gone, whichever first) before the lock goes. "is_killed_then_other_ddl":
+    the same, then another session creates a table before the re-run: the schema changed, but not by the
+    ALTER, so it still runs again (the journal's digest covers what the statement names)."""
     execute(mysql_url, "CREATE TABLE big (id INT PRIMARY KEY, v INT NOT NULL)",
             f"INSERT INTO big SELECT seq, seq FROM seq_1_to_{BIG}")
     before = snapshot(mysql_url)
@@ -249,6 +251,8 @@ def test_mariadb_statement_in_doubt_is_resolved_by_the_schema(mysql_url: str, tm
                     execute(mysql_url, f"KILL QUERY {session}")
             wait_for_orphan(mysql_url, proc, waiting=False)
             assert snapshot(mysql_url) == before  # the killed ALTER left nothing (atomic DDL)
+            if orphan == "is_killed_then_other_ddl":
+                execute(mysql_url, "CREATE TABLE elsewhere (id INT PRIMARY KEY)")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -258,7 +262,7 @@ def test_mariadb_statement_in_doubt_is_resolved_by_the_schema(mysql_url: str, tm
     assert seen.journal.get(("1", "up")) == [(0, "started")] and seen.applied == ()
     again = run_until_not_locked(config, "apply")
     assert again.returncode == 0, output_of(again)
-    if orphan == "is_killed":
+    if orphan != "finishes":
         assert "interrupted earlier before it took effect; running it again" in again.stdout, again.stdout
     else:
         assert "interrupted earlier after it took effect (the schema changed)" in again.stdout, again.stdout

@@ -85,9 +85,9 @@ class Traffic(threading.Thread):
 
 def queued_behind_alter(url: str, session_id: int) -> bool:
     """The server shows the third session waiting for a lock on widgets, queued behind the waiting ALTER."""
-    if dialect(url) == "postgresql":
+    if dialect(url) == "postgresql":  # the runner sends a change's BEGIN with its first statement
         sql = ("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = ANY(pg_blocking_pids(l.pid)) "
-               f"WHERE l.pid = {session_id} AND NOT l.granted AND a.query LIKE 'ALTER TABLE widgets%'")
+               f"WHERE l.pid = {session_id} AND NOT l.granted AND a.query LIKE '%ALTER TABLE widgets%'")
     else:
         sql = ("SELECT count(*) FROM information_schema.PROCESSLIST t JOIN information_schema.PROCESSLIST a "
                f"ON a.INFO LIKE 'ALTER TABLE widgets%' AND a.DB = DATABASE() "

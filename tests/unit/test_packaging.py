@@ -4,6 +4,7 @@ dualpath.tasks and dualpath.expectations: nothing of dualpath's is a top-level p
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,20 @@ def test_the_top_level_folders_install_inside_the_dualpath_namespace() -> None:
         # the link lets mypy, import-linter and editors see the installed layout in the repository
         link = ROOT / package.replace(".", "/")
         assert link.is_symlink() and link.resolve() == (ROOT / folder).resolve(), link
+
+
+def test_nothing_imports_the_folders_by_their_repository_names() -> None:
+    """``import flows`` works from the repository root only, and then loads a second copy of each module."""
+    top_level = re.compile(r"(?:^\s*|[\"';]\s*)(?:from|import) (?:flows|tasks|expectations)[\s.]", re.M)
+    offenders = [path.relative_to(ROOT).as_posix()
+                 for folder in ("dualpath", *MAPPED.values(), "tests", "bench", "docs")
+                 for path in (ROOT / folder).rglob("*.py")
+                 if not _behind_a_link(path) and top_level.search(path.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
+def _behind_a_link(path: Path) -> bool:
+    return any(parent.is_symlink() for parent in path.relative_to(ROOT).parents if parent != Path("."))
 
 
 def test_a_non_editable_install_imports_flows_tasks_and_expectations(tmp_path: Path) -> None:

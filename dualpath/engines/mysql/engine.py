@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine, RunLockHolder, format_since, utc_now
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
+from dualpath.engines.mysql import digest as mysql_digest
 from dualpath.engines.mysql import probes
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.engines.verbatim import run_verbatim
@@ -48,6 +49,7 @@ _KINDS = {
 }
 NO_LIMIT_S = 31536000  # the largest lock_wait_timeout MySQL accepts: "no timeout" in practice
 LOCK_TABLE = "dualpath_run_lock"
+_SESSION_ID = "dualpath_session_id"  # key in a connection's info: its CONNECTION_ID()
 
 
 def _errno(orig: BaseException) -> int | None:
@@ -226,7 +228,11 @@ class MySQLEngine(Engine):
     # -- sessions ------------------------------------------------------------------------
 
     def session_id(self, conn: Connection) -> str | None:
-        return str(conn.execute(text("SELECT CONNECTION_ID()")).scalar())
+        """Asked once per server connection (a reconnect gets a new one, and a fresh ``info``)."""
+        known = conn.info.get(_SESSION_ID)
+        if known is None:
+            known = conn.info[_SESSION_ID] = str(conn.execute(text("SELECT CONNECTION_ID()")).scalar())
+        return str(known)
 
     def session_busy(self, conn: Connection, session_id: str) -> bool:
         """The server finishes a statement whose client died and only then notices it is gone."""
@@ -298,6 +304,10 @@ class MySQLEngine(Engine):
         """The current database (DATABASE()): tables, columns, indexes, constraints, views,
         sequences (MariaDB), routines and triggers."""
         return build_fingerprint(self.introspect(conn))
+
+    def statement_digest(self, conn: Connection, sql: str) -> str:
+        """DDL: a digest of the objects it names, one query (engines/mysql/digest.py); else the whole schema."""
+        return mysql_digest.statement_digest(conn, sql, self.flavor == "mariadb", lambda: self.fingerprint(conn).digest)
 
     def introspect(self, conn: Connection) -> Iterator[Entry]:
         database = conn.execute(text("SELECT DATABASE()")).scalar() or ""

@@ -18,10 +18,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine, RunLockHolder, format_since
+from dualpath.engines.base import CONNECT_TIMEOUT_S, ChangeTransaction, Engine, RunLockHolder, format_since
 from dualpath.engines.fingerprint import Entry, Fingerprint, body_hash, build_fingerprint, normalize_sql
 from dualpath.engines.postgres import probes
 from dualpath.engines.postgres.probes import SchemaScope, scope_of, sql_literal
+from dualpath.engines.postgres.transaction import fewer_trips
 from dualpath.engines.probes import LockReading, TableStats
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import ConnectionFailed
@@ -300,6 +301,12 @@ class PostgresEngine(Engine):
         from dualpath.engines.postgres.dump import PostgresDumper  # backups only
 
         return PostgresDumper(tools)
+
+    @contextlib.contextmanager
+    def change_transaction(self, conn: Connection) -> Iterator[ChangeTransaction]:
+        """BEGIN with the first statement, COMMIT with the history row (engines/postgres/transaction.py)."""
+        with fewer_trips(conn) as transaction:
+            yield transaction
 
     # -- fingerprint ---------------------------------------------------------------------
 

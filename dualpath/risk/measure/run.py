@@ -130,7 +130,7 @@ def applied_versions(target: Engine) -> frozenset[str]:
 
 def in_one_transaction(engine: Engine, change: Change) -> bool:
     """Does the runner run ``change`` as one transaction on this engine?"""
-    from dualpath.batching.change import has_batches
+    from dualpath.batching.spec import has_batches
 
     return (engine.transactional_ddl and change.directive("no-transaction") is None
             and not any_no_transaction(change.forward) and not has_batches(change.forward))
