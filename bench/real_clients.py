@@ -386,13 +386,17 @@ def confirm_with_client(url: str, engine: str, folder: Path, layout: str, versio
     keys = [_digits(p.parent.name.split("_", 1)[0] if layout == "diesel" else p.name.split("_", 1)[0])
             for p in files]
     found: dict[str, str] = {}
-    done = 0
+    done, broken = 0, None
     for version in sorted(versions, key=_digits):
         if _digits(version) not in keys:
             continue
         index = keys.index(_digits(version))
         for path in files[done:index]:
-            _client_file(url, engine, path)
+            if _client_file(url, engine, path) and broken is None:
+                broken = path.name
+        if broken is not None:  # the client's database is not the state verify started from
+            found[version] = f"not checked: the client cannot run {broken}"
+            continue
         before = fingerprint(url)
         error = _client_file(url, engine, files[index])
         first = fingerprint(url)

@@ -362,7 +362,9 @@ def _take_over(project: Project, config: Path, folder: Path, url: str, row: dict
     return {"status_before_adopt": {"exit": before.exit, "error": first_error(before)},
             "adopt": {"exit": adopt.exit, "output": adopt.output.strip()[-600:]},
             "applied_after_adopt": applied_count(config, url, folder),
-            "tool_applied": row.get("client", {}).get("applied"), "history": history}
+            "tool_applied": row.get("client", {}).get("applied"),
+            # what the tool wrote, counted: its rows carry the projects' planners' names (kept out of git)
+            "history_rows": {table: len(found["rows"]) for table, found in history.items()}}
 
 
 def _client_rollback(project: Project, base: Path, folder: Path, tools: Path, name: str, applied: int
@@ -416,10 +418,14 @@ def table_rows(results: list[dict[str, Any]]) -> list[list[str]]:
         verify = r["verify"]
         failures = (f"{len(verify['failures'])} of {verify['verified']}" if verify.get("error") is None
                     else f"refused (exit {verify['exit']})")
-        checked = [f for f in verify.get("failures", []) if f.get("client")]
-        if checked:
-            confirmed = sum(1 for f in checked if f["client"] == "confirmed")
-            failures += f" ({confirmed} confirmed by the client)"
+        seen = [str(f.get("client")) for f in verify.get("failures", []) if f.get("client")]
+        if seen:
+            parts = [f"{seen.count('confirmed')} confirmed by the client"]
+            if false := seen.count("not seen by the client"):
+                parts.append(f"{false} not seen by it")
+            if unchecked := sum(1 for s in seen if s.startswith("not checked")):
+                parts.append(f"{unchecked} not checkable")
+            failures += f" ({', '.join(parts)})"
         drafts = r.get("drafts")
         drafted = "-" if not drafts else f"{drafts['proved']} proved, {drafts['failed']} failed" + (
             f", {drafts['no_draft']} nothing to undo" if drafts["no_draft"] else "")
@@ -494,14 +500,17 @@ def summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         len(rolled) == len(ran))]
 
 
-def write_docs(results: list[dict[str, Any]], stamp: str) -> None:
+def write_docs(results: list[dict[str, Any]], stamp: str, load: float | None = None) -> None:
     text = DOCS.read_text()
     if START not in text or END not in text:
         print(f"{DOCS.relative_to(ROOT)} has no {START} ... {END} markers: not updated", file=sys.stderr)
         return
     head, rest = text.split(START, 1)
     tail = rest.split(END, 1)[1]
-    note = f"Generated {stamp} by `bench/real_folders.py` (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)."
+    load = os.getloadavg()[0] if load is None else load
+    note = (f"Generated {stamp} by `bench/real_folders.py` (load {load:.1f} on {os.cpu_count()} CPUs: times "
+            "are from a busy machine)." if load > (os.cpu_count() or 1) else
+            f"Generated {stamp} by `bench/real_folders.py` (load {load:.1f} on {os.cpu_count()} CPUs).")
     DOCS.write_text(f"{head}{START}\n{note}\n\n{markdown(results)}\n{END}{tail}")
     print(f"updated {DOCS.relative_to(ROOT)}")
 
@@ -520,12 +529,20 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--merge", action="store_true",
                         help="keep the other projects' results already in --out (run a few again, one table)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="run nothing: print (and with --write-docs, write) the table of the results in --out")
     args = parser.parse_args()
     keys = args.only.split(",") if args.only else QUICK if args.quick else [p.key for p in PROJECTS]
     unknown = set(keys) - {p.key for p in PROJECTS}
     if unknown:
         print(f"unknown project(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    if args.table_only:
+        saved = json.loads(args.out.read_text())
+        print_table(saved["results"])
+        if args.write_docs:
+            write_docs(saved["results"], saved["generated_at"], saved.get("load_average_1m"))
+        return 0
     results = []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="dp_real_") as tmp:
@@ -550,7 +567,7 @@ def main() -> int:
     args.out.write_text(json.dumps(data, indent=2, default=str) + "\n")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     if args.write_docs:
-        write_docs(results, stamp)
+        write_docs(results, stamp, data["load_average_1m"])
     return 0
 
 
