@@ -33,7 +33,6 @@ Writes bench/results/apply_overhead.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -60,6 +59,7 @@ from peers import (  # noqa: E402
     summary_row,
     timed,
     write_flyway,
+    write_result,
 )
 
 OUT = RESULTS / "apply_overhead.json"
@@ -317,8 +317,7 @@ def main() -> int:
                         for name, s in totals.items()},
               "verify_s": None if verify_s is None else round(verify_s, 3),
               "summary": summarize(count, totals, verify_s)}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(OUT, result)
     print(f"wrote {OUT}")
     return 0
 

@@ -29,7 +29,6 @@ skipped with a note. Writes bench/results/apply_peers.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -56,6 +55,7 @@ from peers import (  # noqa: E402
     summary_row,
     timed,
     write_flyway,
+    write_result,
 )
 
 OUT = RESULTS / "apply_peers.json"
@@ -332,8 +332,7 @@ def main() -> int:
     result = {"machine": platform.platform(), "load_average_1m": round(os.getloadavg()[0], 2), "quick": args.quick,
               "compare_with": str(args.compare_with) if args.compare_with else None, "results": results,
               "summary": summary}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(OUT, result)
     print(f"wrote {OUT}")
     return 0
 

@@ -18,7 +18,6 @@ Writes bench/results/bigfiles.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -30,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import RESULTS, ROOT, VENV_BIN, require_tool, scratch_pg, summary_row  # noqa: E402
+from peers import RESULTS, ROOT, VENV_BIN, require_tool, scratch_pg, summary_row, write_result  # noqa: E402
 
 OUT = RESULTS / "bigfiles.json"
 MEASURE = """import resource, subprocess, sys, time
@@ -135,8 +134,7 @@ def main() -> None:
             results[str(size)] = run_size(Path(tmp), size, size <= args.skip_apply_above)
     data = {"machine": platform.platform(), "python": platform.python_version(), "took_s": round(time.time() - started),
             "results": results, "summary": summary(results)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=2) + "\n")
+    write_result(args.out, data)
     print(f"wrote {args.out}")
 
 

@@ -14,7 +14,6 @@ Writes bench/results/coldstart.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -34,6 +33,7 @@ from peers import (  # noqa: E402
     summary_row,
     timed,
     write_flyway,
+    write_result,
 )
 
 OUT = RESULTS / "coldstart.json"
@@ -105,8 +105,7 @@ def main() -> int:
     result = {"machine": platform.platform(), "load_average_1m": round(os.getloadavg()[0], 2),
               "quick": args.quick, "runs": runs, "status_migrations": count,
               "times": times, "summary": summarize(times, count)}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(OUT, result)
     print(f"wrote {OUT}")
     return 0
 

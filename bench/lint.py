@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))  # lint_corpus, beside this file
 RESULTS = ROOT / "bench" / "results" / "lint.json"
 
+from peers import write_result  # noqa: E402
+
 # squawk rule → the dualpath rules that report the same hazard
 SQUAWK_TO_DUALPATH = {
     "require-concurrent-index-creation": {"DP001"},
@@ -215,8 +217,7 @@ def main() -> int:
         if "note" in result["corpus"]:
             print(result["corpus"]["note"])
     result["summary"] = summarize(result)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(RESULTS, result)
     return 0
 
 

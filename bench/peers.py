@@ -8,6 +8,7 @@ met bool|None) that bench/run_all.py prints as one table.
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import shutil
@@ -35,6 +36,12 @@ def summary_row(benchmark: str, measure: str, dualpath: str, peer: str, ratio: f
     """One row of the summary contract (see module docstring)."""
     return {"benchmark": benchmark, "measure": measure, "dualpath": dualpath, "peer": peer,
             "ratio": None if ratio is None else f"{ratio:.2f}", "goal": goal, "met": met}
+
+
+def write_result(path: Path, data: dict[str, Any]) -> None:
+    """One benchmark's JSON (bench/results/<name>.json), its folder made when missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def find_tool(name: str) -> str | None:

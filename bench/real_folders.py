@@ -43,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import RESULTS, ROOT, VENV_BIN, summary_row  # noqa: E402
+from peers import RESULTS, ROOT, VENV_BIN, summary_row, write_result  # noqa: E402
 from real_clients import (  # noqa: E402
     ClientRun,
     capture_history,
@@ -563,8 +563,7 @@ def main() -> int:
     data = {"generated_at": stamp, "machine": platform.platform(), "load_average_1m": round(os.getloadavg()[0], 2),
             "quick": args.quick, "only": args.only, "took_s": round(time.time() - started),
             "tool_versions": tool_versions(args.tools), "results": results, "summary": summary(results)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    write_result(args.out, data)
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     if args.write_docs:
         write_docs(results, stamp, data["load_average_1m"])

@@ -22,7 +22,6 @@ Writes bench/results/roundtrips.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -37,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import RESULTS, Migration, generate_migrations, scratch_db, summary_row, write_flyway  # noqa: E402
+from peers import RESULTS, Migration, generate_migrations, scratch_db, summary_row, write_flyway, write_result  # noqa: E402
 
 OUT = RESULTS / "roundtrips.json"
 ENGINES = ("postgresql", "mariadb")
@@ -182,8 +181,7 @@ def main() -> int:
     result = {"machine": platform.platform(), "load_average_1m": round(os.getloadavg()[0], 2),
               "quick": args.quick, "changes": changes, "results": results,
               "summary": summarize(results, changes)}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(OUT, result)
     print(f"wrote {OUT}")
     return 0
 

@@ -61,9 +61,6 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-# what can change a session for the statements after it: SET/RESET/USE at a line's start (inside a DO
-# block too), set_config(), SET ROLE / SESSION AUTHORIZATION
-_SESSION_CHANGE = re.compile(r"(?im)^\s*(set|reset|use)\b|set_config|\brole\b|session\s+authorization")
 
 class StatementUnrecorded(RunFailed):
     """A statement that commits alone ran, and writing what follows it (its done row, the change's history
@@ -628,7 +625,7 @@ class Runner:
     def reset_session(self, conn: Connection, change: Change) -> None:
         """Back to the session the run opened (engines/base.py reset_session), its timeouts included, when
         the change may have changed it: a round trip or two saved on every change that has no SET/USE."""
-        if any(_SESSION_CHANGE.search(s.text) for s in (*change.forward, *(change.rollback or ()))):
+        if change.changes_session:
             self.engine.reset_session(conn, self.safety.lock_timeout_ms, self.safety.statement_timeout_ms)
 
     def _record(self, conn: Connection, change: Change, direction: str, started: float, success: bool,

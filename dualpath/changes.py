@@ -69,6 +69,12 @@ class Change:
         """Readers that scanned a big file once set it while reading (see sources/common.py)."""
         return checksum_of(self.forward, self.rollback)
 
+    @cached_property
+    def changes_session(self) -> bool:
+        """True when a statement of either direction may change the session for what follows it
+        (apply resets the session after such a change only)."""
+        return any_session_change(self.forward) or any_session_change(self.rollback or ())
+
     @property
     def no_transaction(self) -> bool:
         """True when any part must run outside a transaction (e.g. CREATE INDEX CONCURRENTLY)."""
@@ -158,6 +164,19 @@ def statement_directives(statements: Sequence[Statement]) -> Iterator[Directive]
     if known is not None:
         return iter(known)
     return (d for s in statements for d in s.directives)
+
+
+# what can change a session for the statements after it: SET/RESET/USE at a line's start (inside a DO
+# block too), set_config(), SET ROLE / SESSION AUTHORIZATION
+SESSION_CHANGE = re.compile(r"(?im)^\s*(set|reset|use)\b|set_config|\brole\b|session\s+authorization")
+
+
+def any_session_change(statements: Sequence[Statement]) -> bool:
+    """Whether a statement may change the session; a big file's answer was collected when it was read."""
+    known = getattr(statements, "any_session_change", None)
+    if known is not None:
+        return bool(known)
+    return any(SESSION_CHANGE.search(s.text) for s in statements)
 
 
 def any_no_transaction(statements: Sequence[Statement]) -> bool:

@@ -29,7 +29,7 @@ from dualpath import __version__
 from dualpath.changes import Change, Directive, Statement
 
 CACHE_DIR = Path(".dualpath") / "cache"
-FORMAT = 1
+FORMAT = 2  # 2: a big file's statements know whether they change the session
 BIG = 1 << 20  # sources/lazy.py LAZY_BYTES: such files are stamped, not hashed (their statements re-check)
 _CODE = ("sources", "sql", "changes.py", "directives.py")  # what decides how files read
 Reader = Callable[[], tuple[str, list[Change]]]

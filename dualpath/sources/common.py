@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, NoReturn, cast
 
-from dualpath.changes import ROLLBACK_MARK, Change, Directive, Statement, feed_checksum, version_key
+from dualpath.changes import ROLLBACK_MARK, Change, Directive, Statement, any_session_change, feed_checksum, version_key
 from dualpath.directives import parse_directive
 from dualpath.errors import InputError
 from dualpath.sources.files import check_path, iter_text, list_folder, read_text
@@ -101,15 +101,16 @@ def _scan(path: Path, dialect: str | None, checksum: Any, drop_transaction: bool
     stamp, digest = stamp_of(path), hashlib.sha256()
     directives: list[Directive] = []
     kept: list[Directive] = []  # the kept statements' own directives
-    count, no_transaction = 0, False
+    count, no_transaction, session_change = 0, False, False
     skip_first, moved = False, cast(tuple[Directive, ...], ())
     pending: Statement | None = None  # the latest statement: a COMMIT to drop if it is the last
 
     def take(statement: Statement) -> None:
-        nonlocal count, no_transaction
+        nonlocal count, no_transaction, session_change
         count += 1
         kept.extend(statement.directives)
         no_transaction = no_transaction or statement.no_transaction
+        session_change = session_change or any_session_change((statement,))
         if checksum is not None:
             feed_checksum(checksum, (statement,))
 
@@ -125,8 +126,8 @@ def _scan(path: Path, dialect: str | None, checksum: Any, drop_transaction: bool
     if pending is not None and not skip_last:
         take(pending)
     statements = FileStatements(path, dialect, count=count, directives=tuple(kept), no_transaction=no_transaction,
-                                stamp=stamp, sha256=digest.hexdigest(), skip_first=skip_first,
-                                skip_last=skip_last, moved=moved)
+                                session_change=session_change, stamp=stamp, sha256=digest.hexdigest(),
+                                skip_first=skip_first, skip_last=skip_last, moved=moved)
     return Part(statements, tuple(directives)), skip_first or skip_last
 
 

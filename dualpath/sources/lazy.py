@@ -35,12 +35,13 @@ class FileStatements(Sequence[Statement]):
     a dropped BEGIN that belong to the statement after it."""
 
     def __init__(self, path: Path, dialect: str | None, *, count: int, directives: tuple[Directive, ...],
-                 no_transaction: bool, stamp: tuple[int, int], sha256: str, skip_first: bool = False,
-                 skip_last: bool = False, moved: tuple[Directive, ...] = ()) -> None:
+                 no_transaction: bool, stamp: tuple[int, int], sha256: str, session_change: bool = True,
+                 skip_first: bool = False, skip_last: bool = False, moved: tuple[Directive, ...] = ()) -> None:
         self.path, self.dialect = path, dialect
         self.size = count
         self.all_directives = directives  # every statement's directives, in order
         self.any_no_transaction = no_transaction
+        self.any_session_change = session_change  # changes.any_session_change, found while scanning
         self.stamp, self.sha256 = stamp, sha256
         self.skip_first, self.skip_last, self.moved = skip_first, skip_last, moved
 

@@ -84,6 +84,20 @@ def test_a_big_file_that_changes_after_reading_is_refused(tmp_path: Path, monkey
         list(change.forward)
 
 
+@pytest.mark.parametrize("extra, changes", [("", False), ("SET search_path TO app;", True),
+                                            ("SELECT set_config('role', 'x', false);", True)])
+def test_whether_a_big_file_changes_the_session_is_known_without_reading_it_again(
+        extra: str, changes: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _big_folder(tmp_path, 100)
+    script = folder / "deploy" / "big.sql"
+    script.write_text(script.read_text().replace("COMMIT;", f"{extra}\nCOMMIT;"))
+    monkeypatch.setattr(common, "LAZY_BYTES", -1)
+    [change] = read_changes(folder, dialect="postgresql")
+    assert isinstance(change.forward, FileStatements)
+    script.write_text("")  # reading the statements again would now be refused: the answer was kept
+    assert change.changes_session is changes
+
+
 @pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite", None])
 def test_windows_split_as_the_whole_text(dialect: str | None) -> None:
     body = ("SELECT 1;\n-- dualpath:no-transaction\nCREATE TABLE t (a text DEFAULT 'x;y');\n"
