@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import text
 
 from dualpath.engines import open_engine
-
 from tests.reliability.kill_support import (
     TRACEBACK,
     Step,
