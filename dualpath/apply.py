@@ -631,7 +631,7 @@ class Runner:
     def _record(self, conn: Connection, change: Change, direction: str, started: float, success: bool,
                 detail: dict[str, object] | None) -> None:
         self.reset_session(conn, change)  # the change's SET search_path / SET ROLE ends with it, before the history
-        self._change_record(change, direction, started, success, detail).write(conn)
+        self.engine.write_change_record(conn, self._change_record(change, direction, started, success, detail))
 
     def _change_record(self, change: Change, direction: str, started: float, success: bool,
                        detail: dict[str, object] | None) -> history.ChangeRecord:

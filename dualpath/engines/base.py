@@ -37,6 +37,7 @@ from dualpath.urls import endpoint, redact
 
 if TYPE_CHECKING:
     from dualpath.engines.dump import Dumper, ToolSettings
+    from dualpath.history import ChangeRecord
 
 __all__ = ["Engine", "Fingerprint", "RunLockHolder"]
 
@@ -248,6 +249,10 @@ class Engine:
     def session_reset_statements(self) -> list[str]:
         """What undoes a migration's session settings (SET search_path, SET ROLE, USE...); none by default."""
         return []
+
+    def write_change_record(self, conn: Connection, record: ChangeRecord) -> None:
+        """A change's history and audit rows, in the caller's transaction (PostgreSQL: in one statement)."""
+        record.write(conn)
 
     def reset_session(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int) -> None:
         """Put the session back as the run opened it, timeouts included, in the current transaction.
