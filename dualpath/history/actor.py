@@ -26,14 +26,15 @@ def now() -> datetime:
 
 
 def make_actor(run_id: str, migrations: Path, who: str | None = None) -> Actor:
-    return Actor(run_id=run_id, who=who or _current_user(), host=socket.gethostname(),
+    return Actor(run_id=run_id, who=who or current_user(), host=socket.gethostname(),
                  git_commit=git_commit_of(migrations))
 
 
-def _current_user() -> str:
+def current_user() -> str:
+    """Who runs this: $DUALPATH_USER, else the login name."""
     try:
         return os.environ.get("DUALPATH_USER") or getuser()
-    except OSError:  # no passwd entry in some containers
+    except (OSError, KeyError):  # no passwd entry in some containers
         return "unknown"
 
 
