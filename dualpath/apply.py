@@ -34,7 +34,7 @@ from dualpath.edits import (
     warn_missing_and_renamed,
 )
 from dualpath.engines.base import Engine
-from dualpath.engines.verbatim import run_verbatim
+from dualpath.engines.verbatim import run_statement
 from dualpath.errors import DualpathError, LockTimeout, RunFailed, TargetRefused, UsageError
 from dualpath.history import Actor
 from dualpath.status import ChangeState, read_states
@@ -280,7 +280,7 @@ class Runner:
             try:
                 with self.engine.change_transaction(conn) as transaction:
                     for current in statements:
-                        transaction.run(current.text)
+                        transaction.run_statement(current)
                     current = None
                     self.reset_session(transaction.conn, change)  # its SETs end with it, before its history
                     transaction.finish(self._change_record(change, direction, started, True, None))
@@ -584,13 +584,13 @@ class Runner:
             try:
                 if alone:
                     with self.engine.autocommit(conn):
-                        run_verbatim(conn, statement.text)
+                        run_statement(conn, statement)
                     if then is not None:
                         with conn.begin():
                             then(conn)
                     return
                 with conn.begin():
-                    run_verbatim(conn, statement.text)
+                    run_statement(conn, statement)
                     if then is not None:
                         then(conn)
                 return
