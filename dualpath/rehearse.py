@@ -52,6 +52,10 @@ def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Cat
         else:
             for item in items:
                 current = item.statement
+                if item.statement.gexec and _alone(engine, change, item):  # runs what its query returns too
+                    with engine.autocommit(conn):
+                        run_statement(conn, item.statement)
+                    continue
                 if _watched(engine, change, item):
                     measured += _measure(engine, conn, change, item, catalogue.blocks, watched=True)
                     # the reads around it autobegan a transaction (the DDL itself committed): end it,
@@ -69,6 +73,12 @@ def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Cat
                         f"{_message(exc)}", where=where,
                         hint="fix the statement; the target was not touched") from None
     return measured
+
+
+def _alone(engine: Engine, change: Change, item: Item) -> bool:
+    """Run with no transaction block, as the runner runs it (apply.py outside_transaction)."""
+    return engine.transactional_ddl and (item.statement.no_transaction
+                                         or change.directive("no-transaction") is not None)
 
 
 def _watched(engine: Engine, change: Change, item: Item) -> bool:
