@@ -12,7 +12,7 @@ from dualpath import history
 from dualpath.apply.base import RunnerBase
 from dualpath.apply.common import message_of
 from dualpath.changes import Change, Statement
-from dualpath.engines.verbatim import run_verbatim
+from dualpath.engines.verbatim import run_statement
 
 
 class Retries(RunnerBase):
@@ -26,13 +26,13 @@ class Retries(RunnerBase):
             try:
                 if alone:
                     with self.engine.autocommit(conn):
-                        run_verbatim(conn, statement.text)
+                        run_statement(conn, statement)
                     if then is not None:
                         with conn.begin():
                             then(conn)
                     return
                 with conn.begin():
-                    run_verbatim(conn, statement.text)
+                    run_statement(conn, statement)
                     if then is not None:
                         then(conn)
                 return

@@ -133,7 +133,7 @@ class Runner(Planning, Batches, DryRun):
             try:
                 with self.engine.change_transaction(conn) as transaction:
                     for current in statements:
-                        transaction.run(current.text)
+                        transaction.run_statement(current)
                     current = None
                     self.reset_session(transaction.conn, change)  # its SETs end with it, before its history
                     transaction.finish(self._change_record(change, direction, started, True, None))

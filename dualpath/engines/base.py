@@ -33,11 +33,12 @@ from dualpath.engines.probes import (
     shadow_database_name,
     shadow_prefix,
 )
-from dualpath.engines.verbatim import run_verbatim
+from dualpath.engines.verbatim import run_statement, run_verbatim
 from dualpath.errors import TargetRefused, UsageError
 from dualpath.urls import endpoint, redact
 
 if TYPE_CHECKING:
+    from dualpath.changes import Statement
     from dualpath.engines.dump import Dumper, ToolSettings
     from dualpath.history import ChangeRecord
 
@@ -64,6 +65,13 @@ class ChangeTransaction:
 
     def run(self, sql: str) -> None:
         run_verbatim(self.conn, sql)
+
+    def run_statement(self, statement: Statement) -> None:
+        """A migration statement; one ended by psql's \\gexec runs what its query returns too."""
+        if statement.gexec:
+            run_statement(self.conn, statement)
+        else:
+            self.run(statement.text)
 
     def finish(self, record: Recordable) -> None:
         record.write(self.conn)
