@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 from dualpath.changes import Change
 from dualpath.config import Settings
 from dualpath.plan import Plan, TargetState, build_plan
+from dualpath.render.briefing import briefing
+from dualpath.render.display import localise, shown_target
 from dualpath.render.document import Document
+from dualpath.render.inputs import BackupNote, DocInputs
 from dualpath.render.plan_doc import plan_document
-from dualpath.render.registers import briefing, contingency, risk_register
-from dualpath.render.report import RunRecords, report
+from dualpath.render.records import RunRecords
+from dualpath.render.registers import contingency, risk_register
+from dualpath.render.report import report
 from dualpath.render.runbook import checklist, runbook
 
 
 def build_documents(plan: Plan, settings: Settings, records: RunRecords,
-                    changes: Sequence[Change] = (), target: TargetState | None = None) -> list[Document]:
-    """Plan, runbook, checklist, risk register, briefing, contingency questions, post-migration report."""
-    return [plan_document(plan), runbook(plan, settings), checklist(plan, settings), risk_register(plan, settings),
-            briefing(plan, settings), contingency(plan, settings),
-            report(plan, records, _recorded_estimates(plan, settings, records, changes, target))]
+                    changes: Sequence[Change] = (), target: TargetState | None = None, *, env: str | None = None,
+                    backup_destination: str | None = None, backups: Sequence[BackupNote] = (),
+                    migrations: Path | None = None) -> list[Document]:
+    """Plan, runbook, checklist, risk register, briefing, contingency questions, post-migration report; every
+    path relative to the migrations folder (or the project), the target as the user wrote it."""
+    plan = replace(plan, target=shown_target(plan.target))
+    inputs = DocInputs(plan, settings, records, changes, target, env, backup_destination, backups)
+    documents = [plan_document(plan), runbook(plan, settings), checklist(plan, settings), risk_register(inputs),
+                 briefing(inputs), contingency(plan, settings),
+                 report(inputs, _recorded_estimates(plan, settings, records, changes, target))]
+    roots = [r for r in (migrations, settings.root if settings.source else None) if r is not None]
+    return [localise(d, roots) for d in documents] if roots else documents
 
 
 def _recorded_estimates(plan: Plan, settings: Settings, records: RunRecords, changes: Sequence[Change],
