@@ -100,18 +100,18 @@ def _corrections(inputs: DocInputs, rows: list[dict[str, object]]) -> list[str]:
 
 
 def _dependents(inputs: DocInputs, rows: list[dict[str, object]]) -> list[str]:
-    pending = inputs.plan.changes
+    """Each pending change that works on tables this run changed, once, with the versions it builds on."""
+    engine = inputs.plan.engine
+    ran = [c for c in (inputs.change(str(r["version"])) for r in rows if r["direction"] == "up") if c is not None]
+    touched = {c.version: {t for s in c.forward for t in tables_named(s.text, engine)} for c in ran}
     found = []
-    for r in rows:
-        change = inputs.change(str(r["version"]))
-        if change is None or r["direction"] != "up":
-            continue
-        mine = {t for s in change.forward for t in tables_named(s.text, inputs.plan.engine)}
-        for p in pending:
-            later = inputs.change(p.version)
-            theirs = {t for s in (later.forward if later else ()) for t in tables_named(s.text, inputs.plan.engine)}
-            if mine & theirs:
-                found.append(f"{p.version} {p.description} (pending) works on {', '.join(sorted(mine & theirs))}, "
-                             f"which {change.version} changed" + (f"; irreversible: {p.irreversible}"
-                                                                  if p.irreversible else ""))
-    return list(dict.fromkeys(found))
+    for pending in inputs.plan.changes:
+        later = inputs.change(pending.version)
+        theirs = {t for s in (later.forward if later else ()) for t in tables_named(s.text, engine)}
+        on = [v for v, mine in touched.items() if mine & theirs]
+        if on:
+            shared = sorted({t for v in on for t in touched[v] & theirs})
+            found.append(f"{pending.version} {pending.description} (pending) works on {', '.join(shared)}, which "
+                         f"{', '.join(on)} changed" + (f"; irreversible: {pending.irreversible}"
+                                                       if pending.irreversible else ""))
+    return found
