@@ -48,7 +48,7 @@ def briefing(inputs: DocInputs) -> Document:
              ("Expected duration", duration(plan.totals.seconds)),
              ("Blocking time", duration(plan.totals.blocking_seconds)),
              ("Approvers", ", ".join(approvers) or ("none configured" if needs_approval else "none required")),
-             ("Tickets", ", ".join(t for t in tickets if t != "no ticket") or "—"), ("On-call", oncall or "—")]
+             ("Tickets", ", ".join(dict.fromkeys(c.ticket for c in plan.changes if c.ticket)) or "—"), ("On-call", oncall or "—")]
     return Document("briefing", "Stakeholder briefing", headline(plan), facts, sections)
 
 

@@ -21,18 +21,17 @@ def owner_of(settings: Settings) -> str:
 
 
 def risk_register(inputs: DocInputs) -> Document:
-    """One row per risk of the release; info and style findings, and findings already cited, in an appendix."""
+    """A summary of the risks of the release, then one section per risk; info and style findings, and findings
+    already cited as evidence, in an appendix."""
     plan = inputs.plan
     risks = derive_risks(inputs)
-    rows = [[r.id, f"{r.title}: {r.what}", r.where, r.likelihood, r.impact, r.mitigation, r.trigger, r.owner]
-            for r in risks]
-    register = Section("Register", table=Table(
-        ["ID", "Risk", "Where", "Likelihood", "Impact", "Mitigation", "Contingency trigger", "Owner"], rows),
+    summary = Section("Register", table=Table(["ID", "Risk", "Kind", "Likelihood", "Impact", "Owner"], [
+        [r.id, r.title, r.kind, r.likelihood, r.impact, r.owner] for r in risks]) if risks else None,
         tone="danger" if any(r.impact == "high" for r in risks) else "warn" if risks else "ok",
-        text=[] if rows else ["No risk: nothing in this release destroys data, blocks a table that holds rows, "
-                              "changes many rows or limits the way back."])
+        text=[] if risks else ["No risk: nothing in this release destroys data, blocks a table that holds rows, "
+                               "changes many rows or limits the way back."])
+    sections = [summary] + [risk_section(r) for r in risks]
     appendix = appendix_findings(inputs, risks)
-    sections = [register]
     if appendix:
         sections.append(Section("Appendix: lint findings that are not risks of their own", text=[
             "Info and style findings, and findings a risk above already covers (its evidence)."],
@@ -43,6 +42,16 @@ def risk_register(inputs: DocInputs) -> Document:
              ("High impact", str(sum(r.impact == "high" for r in risks))),
              ("Kinds", ", ".join(kinds) or "none"), ("Appendix findings", str(len(appendix)))]
     return Document("risk-register", "Risk register", headline(plan), facts, sections)
+
+
+def risk_section(risk: Risk) -> Section:
+    """One risk: what happens, its ratings and owner, what reduces it and what, measured, makes us act."""
+    return Section(f"{risk.id} · {risk.title}", tone={"high": "danger", "medium": "warn"}.get(risk.impact, ""),
+                   text=[risk.what],
+                   table=Table(["Where", "Steps", "Likelihood", "Impact", "Owner"],
+                               [[risk.where, ", ".join(risk.steps) or "—", risk.likelihood, risk.impact, risk.owner]]),
+                   notes=[f"Mitigation: {risk.mitigation}", f"Contingency trigger: {risk.trigger}"]
+                   + ([f"Evidence: {', '.join(risk.evidence)}"] if risk.evidence else []))
 
 
 def _covering(risks: list[Risk], finding: Finding) -> str:

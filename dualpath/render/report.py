@@ -18,8 +18,8 @@ __all__ = ["RunRecords", "read_records", "report"]
 LOCK_WAITS = ("lock-timeout", "deadlock")
 
 
-def report(inputs: DocInputs, estimates: Plan | None = None) -> Document:
-    """``estimates``: a plan over the recorded versions, to compare real durations with the estimates."""
+def report(inputs: DocInputs, estimates: Sequence[Plan] = ()) -> Document:
+    """``estimates``: plans over the recorded versions, to compare real durations with the estimates."""
     plan, records = inputs.plan, inputs.records
     target = shown_target(plan.target)
     if not records.history:
@@ -27,7 +27,7 @@ def report(inputs: DocInputs, estimates: Plan | None = None) -> Document:
                         [("Runs", "0")], [Section("No run yet", text=[
                             "This report fills in from dualpath_history and dualpath_audit once a run exists: "
                             "run the migration, then `dualpath docs` again."]), _follow_ups(inputs)])
-    known = estimates or plan
+    known = list(estimates) or [plan]
     runs = _runs(records.history)
     failed = [r for r in records.history if not r["success"]]
     rollbacks = [r for r in records.history if r["direction"] == "down"]
@@ -66,14 +66,16 @@ def _follow_ups(inputs: DocInputs) -> Section:
     return Section("Follow-ups", tone="warn" if items else "ok", items=items or ["none"])
 
 
-def _change_row(known: Plan, records: RunRecords, row: dict[str, Any]) -> list[str]:
+def _change_row(known: Sequence[Plan], records: RunRecords, row: dict[str, Any]) -> list[str]:
     version, up = str(row["version"]), row["direction"] == "up"
-    change = next((c for c in known.changes if c.version == version), None)
+    estimate = next((p for p in known if any(c.version == version for c in p.changes)), None)
+    change = next((c for c in estimate.changes if c.version == version), None) if estimate else None
     seconds = change.seconds if change is not None and up else None
     actual = row["duration_ms"] / 1000
     waits = [a for a in records.audits(*LOCK_WAITS, version=version) if a["run_id"] == row["run_id"]]
     rows = records.rows_changed(version, str(row["direction"]))
-    planned_rows = sum(known.step(s).rows for s in change.steps) if change is not None and up else None
+    planned_rows = (sum(estimate.step(s).rows for s in change.steps)
+                    if estimate is not None and change is not None and up else None)
     return [str(row["run_id"]), version, ", ".join(change.steps if up else change.rollback_steps) if change else "—",
             str(row["direction"]), "ok" if row["success"] else "error",
             duration(seconds) if seconds is not None else "—", duration(actual),
@@ -101,7 +103,7 @@ def _validation_section(records: RunRecords) -> Section:
 def _approved_by(records: RunRecords, run_id: str) -> str:
     decisions = [a for a in records.audits("approval", "rejection", "break-glass") if a["run_id"] == run_id]
     if not decisions:
-        return "—"
+        return "none recorded"
     texts = []
     for a in decisions:
         detail = detail_of(a)

@@ -333,8 +333,9 @@ def _rollback_limits(inputs: DocInputs) -> list[Risk]:
         "low", "high" if irreversible else "medium",
         "rehearse the way back (`dualpath verify`) and the restore (`dualpath backup restore` into a scratch "
         "database) before the window; roll out canary first",
-        f"validation fails or a change errors on the canary: {_trigger_failure(inputs)}; "
-        f"rollback takes about {duration(plan.totals.rollback_seconds)}",
+        f"validation fails or a change errors on the canary: {_trigger_failure(inputs)}"
+        + (f"; the rollback takes about {duration(plan.totals.rollback_seconds)}" if plan.rollback_steps else
+           "; there is no rollback step to run: restore from the backup"),
         owner_for(inputs, first), [])]
 
 

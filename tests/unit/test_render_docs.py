@@ -60,7 +60,9 @@ def test_risk_register_lists_risks_not_findings(docs: dict[str, Document]) -> No
     table = register.section("Register").table
     assert table is not None
     assert all(not row[1].startswith("DP") for row in table.rows)  # findings are evidence, not entries
-    assert all(row[7] == "dba-team" for row in table.rows)  # no [docs.owners]: the dba role
+    assert all(row[5] == "dba-team" for row in table.rows)  # no [docs.owners]: the dba role
+    first = register.section(f"{table.rows[0][0]} · {table.rows[0][1]}")
+    assert first.notes[0].startswith("Mitigation: ") and first.notes[1].startswith("Contingency trigger: ")
     appendix = register.section("Appendix: lint findings that are not risks of their own").table
     assert appendix is not None and {r[0] for r in appendix.rows} >= {"DP009"}
 

@@ -111,7 +111,7 @@ def _records() -> RunRecords:
 def test_report_compares_estimate_and_actual_and_lists_follow_ups() -> None:
     inputs = _inputs()
     inputs.records = _records()
-    doc = report(inputs, build_plan(CHANGES[1:2], TARGET, throughput=SPEED))
+    doc = report(inputs, [build_plan(CHANGES[1:2], TARGET, throughput=SPEED)])
     runs = doc.section("Runs").table
     assert runs is not None and runs.rows[0][5] == "bob (OPS-1)"
     row = doc.section("Changes: actual against estimate").table.rows[0]  # type: ignore[union-attr]
