@@ -24,10 +24,10 @@ def briefing(inputs: DocInputs) -> Document:
         Section("What changes", items=[f"{ticket}: " + "; ".join(names) for ticket, names in tickets.items()]
                 or ["nothing pending"]),
         Section("Expected user impact", tone="warn" if any(s.blocks != "none" or s.rows for s in plan.steps) else "ok",
-                table=Table(["Step", "Change", "Table", "What users notice", "For about"], [
-                    [s.id, f"{s.version} {_description(inputs, s.version)}", ", ".join(s.tables) or "—",
-                     step_impact(inputs, s), duration(s.seconds)] for s in plan.steps]) if plan.steps else None,
-                text=[] if plan.steps else ["Nothing pending: no step runs."]),
+                table=Table(["Step", "Change", "What users notice", "For about"], [
+                    [s.id, f"{s.version} {_description(inputs, s.version)}", step_impact(inputs, s), duration(s.seconds)]
+                    for s in plan.steps]) if plan.steps else None,
+                text=[_impact_summary(inputs)] if plan.steps else ["Nothing pending: no step runs."]),
         _run_section(inputs, env),
         Section("Approvals", items=_approval_items(env, needs_approval, approvers)),
         Section("Escalation path", items=[f"{n}. {who}" for n, who in enumerate(settings.escalation, 1)]
@@ -50,6 +50,22 @@ def briefing(inputs: DocInputs) -> Document:
              ("Approvers", ", ".join(approvers) or ("none configured" if needs_approval else "none required")),
              ("Tickets", ", ".join(dict.fromkeys(c.ticket for c in plan.changes if c.ticket)) or "—"), ("On-call", oncall or "—")]
     return Document("briefing", "Stakeholder briefing", headline(plan), facts, sections)
+
+
+def _impact_summary(inputs: DocInputs) -> str:
+    """The whole release in one sentence: how long tables are blocked, how long writes slow down."""
+    steps = inputs.plan.steps
+    blocked = sorted({t for s in steps if s.blocks != "none" for t in s.tables})
+    data = [s for s in steps if s.rows and s.blocks == "none"]
+    parts = []
+    if blocked:
+        parts.append(f"{', '.join(blocked)} blocked for about {duration(sum(s.seconds for s in steps if s.blocks != 'none'))} "
+                     "in all")
+    if data:
+        parts.append(f"slower writes for about {duration(sum(s.seconds for s in data))} while "
+                     f"{sum(s.rows for s in data):,} rows change")
+    return ("In short: " + "; ".join(parts) + "." if parts else
+            "In short: nothing users notice; no step blocks a table that holds rows or changes many rows.")
 
 
 def _description(inputs: DocInputs, version: str) -> str:

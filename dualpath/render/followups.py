@@ -34,9 +34,9 @@ def _pending_contracts(inputs: DocInputs) -> list[str]:
             continue
         tables = sorted({t for s in dropping for t in s.tables})
         expand = tables and any(t in touched_by_applied for t in tables)
-        what = (f"contract step {change.version} {change.description} ({change.where}) is left for a later release: "
+        what = (f"Contract step {change.version} {change.description} ({change.where}) is left for a later release: "
                 f"it completes the expand already applied on {', '.join(tables)}" if expand else
-                f"irreversible clean-up {change.version} {change.description} ({change.where}) is still pending")
+                f"Irreversible clean-up {change.version} {change.description} ({change.where}) is still pending")
         if change.irreversible:
             what += f"; irreversible ({change.irreversible}): a verified backup is taken before it runs"
         items.append(what)

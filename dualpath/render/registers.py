@@ -37,10 +37,11 @@ def risk_register(inputs: DocInputs) -> Document:
             "Info and style findings, and findings a risk above already covers (its evidence)."],
             table=Table(["Rule", "Severity", "Where", "Finding", "Covered by"], [
                 [f.rule, f.severity, f"{f.file}:{f.line}", f.message, _covering(risks, f)] for f in appendix])))
-    kinds = sorted({r.kind for r in risks})
     facts = [("Target", shown_target(plan.target)), ("Risks", str(len(risks))),
              ("High impact", str(sum(r.impact == "high" for r in risks))),
-             ("Kinds", ", ".join(kinds) or "none"), ("Appendix findings", str(len(appendix)))]
+             ("Data loss", str(sum(r.kind == "data loss" for r in risks))),
+             ("Owners", ", ".join(dict.fromkeys(r.owner for r in risks)) or "—"),
+             ("Appendix findings", str(len(appendix)))]
     return Document("risk-register", "Risk register", headline(plan), facts, sections)
 
 

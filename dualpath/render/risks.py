@@ -165,7 +165,7 @@ def _breaking(inputs: DocInputs) -> list[Risk]:
                f"before this run still uses {what}." if expanded else "")
         risks.append(Risk(
             "", "breaks running code", f"Code still using {what} breaks", step.where, [step.id],
-            f"after {step.id} ({', '.join(ops)}), any query naming {what} fails.{why}"
+            f"After {step.id} ({', '.join(ops)}), any query naming {what} fails.{why}"
             + (f" Dependents: {'; '.join(dependents)}." if dependents else "")
             + (f" Later steps of this release still name it: {', '.join(later)}." if later else ""),
             likelihood, _raise(size_level(max((inputs.rows_of(t) or 0 for t in step.tables), default=0))),
@@ -219,7 +219,7 @@ def _locks(inputs: DocInputs) -> list[Risk]:
         gate = _gate_max(inputs, "lock_waits")
         risks.append(Risk(
             "", "blocking lock", f"{blocks.capitalize()} on {table} blocked", steps[0].where, [s.id for s in steps],
-            f"{blocks} on {table} ({_rows(rows)}) wait while each step holds its lock: predicted {predicted}"
+            f"{blocks.capitalize()} on {table} ({_rows(rows)}) wait while each step holds its lock: predicted {predicted}"
             + (f"; measured {', '.join(measured)}" if measured else "; not rehearsed (`dualpath plan --rehearse`)")
             + f". Behind a long transaction every session queues for up to the lock timeout ({lock_timeout}).",
             "medium" if (rows or 0) >= HEAVY_ROWS else "low",

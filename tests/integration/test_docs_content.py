@@ -28,8 +28,10 @@ escalation = ["on-call DBA (pager)", "head of platform"]
 owners = {{ dba = "dba-team" }}
 
 [safety]
-lock_timeout_ms = 2000
+lock_timeout_ms = 300
 statement_timeout_ms = 600000
+lock_retries = 1
+retry_backoff_ms = 50
 
 [targets.db]
 url = "{url.replace("postgresql://", "postgresql+psycopg://")}"
@@ -123,7 +125,7 @@ def test_documents_on_a_real_target(pg_url: str, tmp_path: Path) -> None:
     facts = dict(briefing["facts"])  # type: ignore[call-overload]
     assert facts["Environment"] == "prod" and facts["Window"] == "Sat 02:00-05:00 Europe/Berlin"
     assert facts["Tickets"] == "SHOP-130, SHOP-131"  # once each
-    impact = {r[0]: r[3] for r in _rows(briefing, "Expected user impact")}
+    impact = {r[0]: r[2] for r in _rows(briefing, "Expected user impact")}
     assert f"while {CUSTOMERS:,} rows are updated in batches of 500" in impact["6.1"]
     assert "Tue 20:00" not in json.dumps(briefing)  # staging is not this run
     assert _section(briefing, "Escalation path")["items"][:2] == ["1. on-call DBA (pager)", "2. head of platform"]
@@ -132,20 +134,31 @@ def test_documents_on_a_real_target(pg_url: str, tmp_path: Path) -> None:
     assert dict(docs["report"]["facts"])["Runs"] == "1"  # type: ignore[call-overload]
     _no_absolute_paths(out, project)
 
+    # a session holds customers: 5 waits past the lock timeout, is retried once, fails; then it goes through
+    holder = open_engine(pg_url)
+    with holder.connect() as conn:
+        conn.exec_driver_sql("LOCK TABLE customers IN ACCESS SHARE MODE")
+        assert run_cli("apply", "--config", str(config), "--url", "db", "--to", "6").exit_code == 4
+        conn.rollback()
     assert run_cli("apply", "--config", str(config), "--url", "db", "--to", "6").exit_code == 0
     after = project / "build" / "after"
     docs = _docs(config, after)
-    changes = {r[1]: r for r in _rows(docs["report"], "Changes: actual against estimate")}
+    rows = _rows(docs["report"], "Changes: actual against estimate")
+    failed = next(r for r in rows if r[1] == "5" and r[4] == "error")
+    assert failed[8] == "1 (V5__add_customer_display_name.sql:3)"  # the lock wait, where it happened
+    changes = {r[1]: r for r in rows if r[4] == "ok"}
     assert changes["6"][2] == "6.1" and changes["6"][9] == f"{CUSTOMERS:,}"  # rows the batches changed
     assert changes["6"][5] == "3.0 s"  # estimated on the 300k rows it found, not as a new table
     assert changes["6"][6].endswith(("ms", "s", "min"))
     follow = _section(docs["report"], "Follow-ups")["items"]
-    assert any(i.startswith("contract step 7 drop customer name (V7__drop_customer_name.sql:1) is left for a later "
+    assert any(i.startswith("Contract step 7 drop customer name (V7__drop_customer_name.sql:1) is left for a later "
                             "release") for i in follow)  # type: ignore[union-attr]
     _no_absolute_paths(after, project)
 
     faq = (project / "docs" / "faq.md").read_text()
-    assert faq.count("<!-- dualpath:run ") == 4  # two runs, begin and end each
+    assert faq.count("<!-- dualpath:run ") == 6  # three runs, begin and end each
+    assert "- lock-timeout at V5__add_customer_display_name.sql:3 (change 5), retry 1" in faq
+    assert "- 5 failed at V5__add_customer_display_name.sql:3: " in faq
     assert f"6 backfill customer display name: `UPDATE customers SET display_name = name WHERE display_name IS NULL` " \
            f"(V6__backfill_customer_display_name.sql:4), in batches ({CUSTOMERS:,} rows" in faq
     assert "7 drop customer name (pending) works on customers" in faq and str(project) not in faq

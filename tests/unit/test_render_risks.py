@@ -88,7 +88,7 @@ def test_briefing_is_for_one_environment_with_waves_impact_and_missing() -> None
     assert waves is not None and waves.rows == [["1", "a", "canary"], ["2", "b, c", ""]]
     impact = doc.section("Expected user impact").table
     assert impact is not None and [r[0] for r in impact.rows] == ["1.1", "1.2", "2.1", "3.1"]
-    update = next(r for r in impact.rows if r[0] == "2.1")[3]
+    update = next(r for r in impact.rows if r[0] == "2.1")[2]
     assert update.startswith("writes to the 1,000,000 rows of orders being updated wait for about 20.0 s")
     assert "on-call in Slack: <!subteam^S123> in #db-changes" in doc.section("Escalation path").items
     assert doc.section("Missing").items == [
@@ -117,7 +117,7 @@ def test_report_compares_estimate_and_actual_and_lists_follow_ups() -> None:
     row = doc.section("Changes: actual against estimate").table.rows[0]  # type: ignore[union-attr]
     assert row[1:] == ["2", "2.1", "up", "ok", "20.0 s", "30.0 s", "1.5×", "1 (V2.sql:1)", "999,000"]
     follow = doc.section("Follow-ups").items
-    assert any(i.startswith("irreversible clean-up 3 change 3") or i.startswith("contract step 3") for i in follow)
+    assert any(i.startswith("Irreversible clean-up 3 change 3") or i.startswith("Contract step 3") for i in follow)
 
 
 def test_faq_appends_a_section_per_run_and_keeps_human_edits(tmp_path: Path) -> None:
