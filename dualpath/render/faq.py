@@ -50,7 +50,7 @@ def run_section(inputs: DocInputs, run_id: str) -> str:
     target = shown_target(inputs.plan.target)
     lines = [f"<!-- dualpath:run {run_id} begin -->",
              f"## Run {run_id} on {target} ({rows[0]['applied_at']:%Y-%m-%d %H:%M} UTC, by {rows[0]['applied_by']})", "",
-             "Applied: " + ", ".join(f"{r['version']} {r['description']} ({r['direction']}, "
+             "Changes run: " + ", ".join(f"{r['version']} {r['description']} ({r['direction']}, "
                                      f"{'ok' if r['success'] else 'failed'})" for r in rows), "",
              f"### Tenant-specific considerations ({target})", ""]
     lines += [f"- {t}" for t in _considerations(inputs, run_id, rows)] or ["- none came up"]
@@ -102,10 +102,13 @@ def _corrections(inputs: DocInputs, rows: list[dict[str, object]]) -> list[str]:
 def _dependents(inputs: DocInputs, rows: list[dict[str, object]]) -> list[str]:
     """Each pending change that works on tables this run changed, once, with the versions it builds on."""
     engine = inputs.plan.engine
-    ran = [c for c in (inputs.change(str(r["version"])) for r in rows if r["direction"] == "up") if c is not None]
+    ran = [c for c in (inputs.change(str(r["version"])) for r in rows if r["direction"] == "up" and r["success"])
+           if c is not None]
     touched = {c.version: {t for s in c.forward for t in tables_named(s.text, engine)} for c in ran}
     found = []
     for pending in inputs.plan.changes:
+        if pending.version in touched:
+            continue  # recorded as run and still pending: a failed attempt, not a later change
         later = inputs.change(pending.version)
         theirs = {t for s in (later.forward if later else ()) for t in tables_named(s.text, engine)}
         on = [v for v, mine in touched.items() if mine & theirs]

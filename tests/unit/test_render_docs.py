@@ -88,7 +88,7 @@ def test_report_without_runs_says_so(docs: dict[str, Document]) -> None:
 def test_markdown_html_and_json_agree(docs: dict[str, Document], tmp_path: Path) -> None:
     md, html = render_markdown(docs["plan"]), render_html(docs["plan"], list(docs.values()))
     assert "| 1.2 | V1.sql:2 | alter_column_type | ACCESS EXCLUSIVE |" in md
-    assert "<td>V1.sql:2</td>" in html and 'href="runbook.html"' in html
+    assert '<td class="nw">V1.sql:2</td>' in html and 'href="runbook.html"' in html
     assert "<script" not in html and "http" not in re.sub(r"https://t\.example/[\w-]+", "", html)
     written = write_documents(list(docs.values()), tmp_path)
     assert sorted(p.name for p in written) == sorted(
