@@ -25,7 +25,8 @@ def briefing(inputs: DocInputs) -> Document:
                 or ["nothing pending"]),
         Section("Expected user impact", tone="warn" if any(s.blocks != "none" or s.rows for s in plan.steps) else "ok",
                 table=Table(["Step", "Change", "What users notice", "For about"], [
-                    [s.id, f"{s.version} {_description(inputs, s.version)}", step_impact(inputs, s), duration(s.seconds)]
+                    [s.id, f"{s.version} {_description(inputs, s.version)}", step_impact(inputs, s),
+                     duration(s.seconds)]
                     for s in plan.steps]) if plan.steps else None,
                 text=[_impact_summary(inputs)] if plan.steps else ["Nothing pending: no step runs."]),
         _run_section(inputs, env),
@@ -48,7 +49,8 @@ def briefing(inputs: DocInputs) -> Document:
              ("Expected duration", duration(plan.totals.seconds)),
              ("Blocking time", duration(plan.totals.blocking_seconds)),
              ("Approvers", ", ".join(approvers) or ("none configured" if needs_approval else "none required")),
-             ("Tickets", ", ".join(dict.fromkeys(c.ticket for c in plan.changes if c.ticket)) or "—"), ("On-call", oncall or "—")]
+             ("Tickets", ", ".join(dict.fromkeys(c.ticket for c in plan.changes if c.ticket)) or "—"),
+             ("On-call", oncall or "—")]
     return Document("briefing", "Stakeholder briefing", headline(plan), facts, sections)
 
 
@@ -59,8 +61,8 @@ def _impact_summary(inputs: DocInputs) -> str:
     data = [s for s in steps if s.rows and s.blocks == "none"]
     parts = []
     if blocked:
-        parts.append(f"{', '.join(blocked)} blocked for about {duration(sum(s.seconds for s in steps if s.blocks != 'none'))} "
-                     "in all")
+        seconds = sum(s.seconds for s in steps if s.blocks != "none")
+        parts.append(f"{', '.join(blocked)} blocked for about {duration(seconds)} in all")
     if data:
         parts.append(f"slower writes for about {duration(sum(s.seconds for s in data))} while "
                      f"{sum(s.rows for s in data):,} rows change")
@@ -78,7 +80,8 @@ def _tickets(inputs: DocInputs) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for c in inputs.plan.changes:
         key = (f"{c.ticket} ({c.ticket_url})" if c.ticket_url else c.ticket) if c.ticket else "no ticket"
-        grouped.setdefault(key, []).append(f"{c.version} {c.description}" + (" (irreversible)" if c.irreversible else ""))
+        label = f"{c.version} {c.description}" + (" (irreversible)" if c.irreversible else "")
+        grouped.setdefault(key, []).append(label)
     return grouped
 
 

@@ -49,7 +49,8 @@ def run_section(inputs: DocInputs, run_id: str) -> str:
     rows = [r for r in inputs.records.history if str(r["run_id"]) == run_id]
     target = shown_target(inputs.plan.target)
     lines = [f"<!-- dualpath:run {run_id} begin -->",
-             f"## Run {run_id} on {target} ({rows[0]['applied_at']:%Y-%m-%d %H:%M} UTC, by {rows[0]['applied_by']})", "",
+             f"## Run {run_id} on {target} ({rows[0]['applied_at']:%Y-%m-%d %H:%M} UTC, "
+             f"by {rows[0]['applied_by']})", "",
              "Changes run: " + ", ".join(f"{r['version']} {r['description']} ({r['direction']}, "
                                      f"{'ok' if r['success'] else 'failed'})" for r in rows), "",
              f"### Tenant-specific considerations ({target})", ""]

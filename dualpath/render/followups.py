@@ -45,11 +45,11 @@ def _pending_contracts(inputs: DocInputs) -> list[str]:
 
 def tables_named(sql: str, engine: str) -> set[str]:
     """The tables a statement names (for matching an expand with its contract); unreadable SQL names none."""
+    from dualpath.risk.catalogue import family_of
     from dualpath.risk.ops import SqlSyntaxError, extract_ops
 
     try:
-        return {op.table.split(".")[-1] for op in extract_ops(sql, "mysql" if engine == "mariadb" else engine)
-                if op.table}
+        return {op.table.split(".")[-1] for op in extract_ops(sql, family_of(engine)) if op.table}
     except (SqlSyntaxError, ValueError):
         return set()
 
@@ -78,6 +78,7 @@ def _failures(inputs: DocInputs) -> list[str]:
             continue
         detail = detail_of(row)
         where = detail.get("failed_at") or detail.get("at") or detail.get("file") or "?"
-        items.append(f"{target}: {version} {row['direction']} failed at {where}: {detail.get('error', 'see the history')}"
+        error = detail.get("error", "see the history")
+        items.append(f"{target}: {version} {row['direction']} failed at {where}: {error}"
                      f"; fix the cause and run again ({'resumable' if detail.get('resumable') else 'rolled back'})")
     return items

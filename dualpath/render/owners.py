@@ -9,6 +9,16 @@ from dualpath.render.inputs import DocInputs
 _ROLES = ("dba", "database", "service", "on-call")
 
 
+def _schema_of(inputs: DocInputs, table: str) -> str | None:
+    """The schema a table lives in: as written, else as the live schema qualifies it (``public.customers``)."""
+    if "." in table:
+        return table.rsplit(".", 1)[0]
+    target = inputs.target
+    names = set(target.sizes) | set(target.schema.columns if target.schema else {}) if target else set()
+    known = {n.rsplit(".", 1)[0] for n in names if "." in n and n.rsplit(".", 1)[-1].lower() == table.lower()}
+    return known.pop() if len(known) == 1 else None
+
+
 def owner_for(inputs: DocInputs, step: Step | None) -> str:
     settings = inputs.settings
     owners = settings.docs.owners
@@ -23,7 +33,7 @@ def owner_for(inputs: DocInputs, step: Step | None) -> str:
     if ticket and ticket in owners.tickets:
         return owners.tickets[ticket]
     for table in tables:
-        schema = table.split(".")[0] if "." in table else ("public" if inputs.plan.engine == "postgresql" else "")
+        schema = _schema_of(inputs, table)
         if schema in owners.schemas:
             return owners.schemas[schema]
     role = next((settings.owners[r] for r in _ROLES if r in settings.owners), None)

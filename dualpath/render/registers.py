@@ -13,6 +13,7 @@ from dualpath.render.risks import Risk, appendix_findings, derive_risks
 from dualpath.render.runbook import environments
 from dualpath.risk.model import Finding
 
+
 def owner_of(settings: Settings) -> str:
     for role in ("dba", "database", "service", "on-call"):
         if role in settings.owners:

@@ -97,7 +97,8 @@ def _validation_section(records: RunRecords) -> Section:
                      "; ".join(f"{o.get('expectation')} on {o.get('table')}" for o in failures[:3]) or "—"])
     return Section("Validation", tone="danger" if any(r[3] == "failed" for r in rows) else "ok",
                    table=Table(["At", "Run", "Where", "Result", "Expectations met", "Failed"], rows) if rows else None,
-                   text=[] if rows else ["No validation recorded: `dualpath validate` or the migrate flow records one."])
+                   text=[] if rows else
+                   ["No validation recorded: `dualpath validate` or the migrate flow records one."])
 
 
 def _approved_by(records: RunRecords, run_id: str) -> str:

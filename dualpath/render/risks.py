@@ -77,8 +77,8 @@ def _evidence(inputs: DocInputs, steps: list[Step], rules: tuple[str, ...] = ())
     tables = {t for s in steps for t in s.tables}
     rollback = {r.where for s in steps for r in inputs.plan.rollback_steps if r.version == s.version
                 and set(r.tables) & tables}
-    found = [f for f in inputs.plan.findings if f.severity != "info"
-             and (f"{f.file}:{f.line}" in wheres or (f"{f.file}:{f.line}" in rollback and (not rules or f.rule in rules)))]
+    found = [f for f in inputs.plan.findings if f.severity != "info" and (
+        f"{f.file}:{f.line}" in wheres or (f"{f.file}:{f.line}" in rollback and (not rules or f.rule in rules)))]
     return [_cite(f) for f in found]
 
 
@@ -90,10 +90,11 @@ def _trigger_failure(inputs: DocInputs) -> str:
 
 def _column(inputs: DocInputs, step: Step, op: str) -> str:
     """``customers.name`` for a dropped column, ``customers`` for a table."""
+    from dualpath.risk.catalogue import family_of
     from dualpath.risk.ops import SqlSyntaxError, extract_ops
 
     try:
-        ops = extract_ops(step.sql, "mysql" if inputs.plan.engine == "mariadb" else inputs.plan.engine)
+        ops = extract_ops(step.sql, family_of(inputs.plan.engine))
     except (SqlSyntaxError, ValueError):
         ops = []
     for found in ops:
@@ -130,7 +131,8 @@ def _backup_text(inputs: DocInputs, step: Step) -> str:
     existing = inputs.backup_for(step.version)
     where = inputs.backup_destination or ".dualpath/backups (beside dualpath.toml)"
     if existing is not None:
-        return (f"Backup {existing.backup_id} (taken {existing.created_at}, {', '.join(existing.tables) or 'whole database'}) "
+        tables = ", ".join(existing.tables) or "whole database"
+        return (f"Backup {existing.backup_id} (taken {existing.created_at}, {tables}) "
                 f"covers it; a new verified backup is taken at {where} before the step runs.")
     return (f"Covered by the verified backup of {', '.join(step.tables)} the run takes at {where} right before "
             f"change {step.version}; without it the change does not run.")
@@ -219,7 +221,8 @@ def _locks(inputs: DocInputs) -> list[Risk]:
         gate = _gate_max(inputs, "lock_waits")
         risks.append(Risk(
             "", "blocking lock", f"{blocks.capitalize()} on {table} blocked", steps[0].where, [s.id for s in steps],
-            f"{blocks.capitalize()} on {table} ({_rows(rows)}) wait while each step holds its lock: predicted {predicted}"
+            f"{blocks.capitalize()} on {table} ({_rows(rows)}) wait while each step holds its lock: "
+            f"predicted {predicted}"
             + (f"; measured {', '.join(measured)}" if measured else "; not rehearsed (`dualpath plan --rehearse`)")
             + f". Behind a long transaction every session queues for up to the lock timeout ({lock_timeout}).",
             "medium" if (rows or 0) >= HEAVY_ROWS else "low",
@@ -238,8 +241,9 @@ def _lock_mitigations(steps: list[Step], lock_timeout: str, retries: int) -> str
     specific = [m for m in (_lock_mitigation(s) for s in steps) if m]
     quick = list(dict.fromkeys(op for s in steps if not _lock_mitigation(s) for op in s.operations))
     if quick:
-        specific.append(f"{', '.join(quick)} {'is' if len(quick) == 1 else 'are'} catalog-only: run under a lock timeout "
-                        f"of {lock_timeout} with {retries} retries, so a long transaction makes the step give up "
+        verb = "is" if len(quick) == 1 else "are"
+        specific.append(f"{', '.join(quick)} {verb} catalog-only: run under a lock timeout of {lock_timeout}"
+                        f" with {retries} retries, so a long transaction makes the step give up "
                         "instead of queueing everyone behind it")
     return "; ".join(dict.fromkeys(specific))
 
@@ -318,7 +322,8 @@ def _rollback_limits(inputs: DocInputs) -> list[Risk]:
         return []
     parts = []
     if irreversible:
-        parts.append("`dualpath rollback` stops at " + ", ".join(f"{c.version} ({c.irreversible})" for c in irreversible)
+        stops = ", ".join(f"{c.version} ({c.irreversible})" for c in irreversible)
+        parts.append(f"`dualpath rollback` stops at {stops}"
                      + ": past it the only way back is restoring the backup")
     if slow:
         parts.append("Undoing takes time too: " + "; ".join(
@@ -339,6 +344,10 @@ def _rollback_limits(inputs: DocInputs) -> list[Risk]:
         owner_for(inputs, first), [])]
 
 
+def _size_of_step(inputs: DocInputs, step: Step | None) -> str:
+    return size_level(max((inputs.rows_of(t) or 0 for t in step.tables), default=0)) if step else "medium"
+
+
 def _unexplained_findings(inputs: DocInputs, risks: list[Risk]) -> list[Risk]:
     """A warning or error no risk above explains is a risk of its own, unless it is the rollback-file twin
     of a forward finding (same rule, same change)."""
@@ -356,7 +365,7 @@ def _unexplained_findings(inputs: DocInputs, risks: list[Risk]) -> list[Risk]:
                      if s.where == f"{f.file}:{f.line}"), None)
         extra.append(Risk("", "finding", f"{f.rule}: {f.title or f.message}", f"{f.file}:{f.line}",
                           [step.id] if step else [], f.message, {"error": "high"}.get(f.severity, "medium"),
-                          size_level(max((inputs.rows_of(t) or 0 for t in step.tables), default=0)) if step else "medium",
+                          _size_of_step(inputs, step),
                           f.fix or "see the rule's page in docs/rules/",
                           f"the finding shows on staging, or {_trigger_failure(inputs)}",
                           owner_for(inputs, step) if step else owner_for(inputs, None), [_cite(f)]))

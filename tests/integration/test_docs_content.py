@@ -69,8 +69,8 @@ tables = {{ customers = "crm-team" }}
 def _fill(url: str) -> None:
     engine = open_engine(url)
     with engine.connect() as conn:
-        conn.exec_driver_sql(f"INSERT INTO customers (id, tenant_id, email, name) SELECT g, mod(g, 7), 'c' || g || '@x', "
-                             f"'name ' || g FROM generate_series(1, {CUSTOMERS}) g")
+        conn.exec_driver_sql("INSERT INTO customers (id, tenant_id, email, name) SELECT g, mod(g, 7), "
+                             f"'c' || g || '@x', 'name ' || g FROM generate_series(1, {CUSTOMERS}) g")
         conn.exec_driver_sql("ANALYZE customers")
         conn.commit()
 

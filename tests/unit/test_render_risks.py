@@ -76,13 +76,15 @@ def test_an_existing_backup_is_named() -> None:
 
 def test_briefing_is_for_one_environment_with_waves_impact_and_missing() -> None:
     settings = sample_settings()
-    settings.environments["prod"] = Environment(approval="irreversible", approvers=["alice"], window="Sat 02:00-05:00 UTC",
-                                                tenant_names=["a", "b", "c"], canary=["a"], wave_size=2,
+    settings.environments["prod"] = Environment(approval="irreversible", approvers=["alice"],
+                                                window="Sat 02:00-05:00 UTC", tenant_names=["a", "b", "c"],
+                                                canary=["a"], wave_size=2,
                                                 tenant_url_template="postgresql://app@db/{tenant}")
     settings.slack = {"oncall_mention": "<!subteam^S123>", "channels": {"prod": "#db-changes"}}
     doc = briefing(_inputs(settings, env="prod"))
     facts = dict(doc.facts)
-    assert facts["Window"] == "Sat 02:00-05:00 UTC" and facts["Tenants"] == "3" and facts["On-call"] == "<!subteam^S123>"
+    assert facts["Window"] == "Sat 02:00-05:00 UTC" and facts["Tenants"] == "3"
+    assert facts["On-call"] == "<!subteam^S123>"
     assert "staging" not in str(doc.as_dict())  # only the run at hand
     waves = doc.section("The run").table
     assert waves is not None and waves.rows == [["1", "a", "canary"], ["2", "b, c", ""]]
@@ -143,4 +145,5 @@ def test_target_and_paths_as_the_user_wrote_them() -> None:
     assert shown_target("postgresql+psycopg://app:s3cret@db:5432/shop") == "postgresql://app:***@db:5432/shop"
     assert shown_target("prod") == "prod"
     root = Path("/home/u/project/db/migrations")
-    assert relative_to(f"{root}/V7__drop.sql:5 and {root.parent}/x.sql", [root, root.parent]) == "V7__drop.sql:5 and x.sql"
+    text = f"{root}/V7__drop.sql:5 and {root.parent}/x.sql"
+    assert relative_to(text, [root, root.parent]) == "V7__drop.sql:5 and x.sql"
