@@ -37,7 +37,7 @@ def report(inputs: DocInputs, estimates: Sequence[Plan] = ()) -> Document:
              "ok" if all(r["success"] for r in rows) else "error", _approved_by(records, run_id)]
             for run_id, rows in runs.items()])),
         Section("Changes: actual against estimate", table=Table(
-            ["Run", "Version", "Steps", "Direction", "Outcome", "Estimate", "Actual", "Actual / estimate",
+            ["Run", "Version", "Direction", "Outcome", "Steps", "Estimate", "Actual", "Actual / estimate",
              "Lock waits", "Rows changed"],
             [_change_row(known, records, r) for r in records.history])),
         _validation_section(records),
@@ -76,8 +76,8 @@ def _change_row(known: Sequence[Plan], records: RunRecords, row: dict[str, Any])
     rows = records.rows_changed(version, str(row["direction"]))
     planned_rows = (sum(estimate.step(s).rows for s in change.steps)
                     if estimate is not None and change is not None and up else None)
-    return [str(row["run_id"]), version, ", ".join(change.steps if up else change.rollback_steps) if change else "—",
-            str(row["direction"]), "ok" if row["success"] else "error",
+    return [str(row["run_id"]), version, str(row["direction"]), "ok" if row["success"] else "error",
+            ", ".join(change.steps if up else change.rollback_steps) if change else "—",
             duration(seconds) if seconds is not None else "—", duration(actual),
             f"{actual / seconds:.1f}×" if seconds else "—",
             f"{len(waits)} ({', '.join(str(detail_of(a).get('at', '?')) for a in waits)})" if waits else "0",

@@ -144,10 +144,10 @@ def test_documents_on_a_real_target(pg_url: str, tmp_path: Path) -> None:
     after = project / "build" / "after"
     docs = _docs(config, after)
     rows = _rows(docs["report"], "Changes: actual against estimate")
-    failed = next(r for r in rows if r[1] == "5" and r[4] == "error")
+    failed = next(r for r in rows if r[1] == "5" and r[3] == "error")
     assert failed[8] == "1 (V5__add_customer_display_name.sql:3)"  # the lock wait, where it happened
-    changes = {r[1]: r for r in rows if r[4] == "ok"}
-    assert changes["6"][2] == "6.1" and changes["6"][9] == f"{CUSTOMERS:,}"  # rows the batches changed
+    changes = {r[1]: r for r in rows if r[3] == "ok"}
+    assert changes["6"][4] == "6.1" and changes["6"][9] == f"{CUSTOMERS:,}"  # rows the batches changed
     assert changes["6"][5] == "3.0 s"  # estimated on the 300k rows it found, not as a new table
     assert changes["6"][6].endswith(("ms", "s", "min"))
     follow = _section(docs["report"], "Follow-ups")["items"]

@@ -117,7 +117,7 @@ def test_report_compares_estimate_and_actual_and_lists_follow_ups() -> None:
     runs = doc.section("Runs").table
     assert runs is not None and runs.rows[0][5] == "bob (OPS-1)"
     row = doc.section("Changes: actual against estimate").table.rows[0]  # type: ignore[union-attr]
-    assert row[1:] == ["2", "2.1", "up", "ok", "20.0 s", "30.0 s", "1.5×", "1 (V2.sql:1)", "999,000"]
+    assert row[1:] == ["2", "up", "ok", "2.1", "20.0 s", "30.0 s", "1.5×", "1 (V2.sql:1)", "999,000"]
     follow = doc.section("Follow-ups").items
     assert any(i.startswith("Irreversible clean-up 3 change 3") or i.startswith("Contract step 3") for i in follow)
 
