@@ -22,9 +22,10 @@ LONG_S = 60.0  # a change this long on one tenant is worth a line
 
 
 def faq_path(inputs: DocInputs) -> Path | None:
+    """``[docs] faq`` beside dualpath.toml; None when it is "" or no config file was read."""
     written = inputs.settings.docs.faq
-    if not written:
-        return None
+    if not written or inputs.settings.source is None:
+        return None  # no dualpath.toml, no project folder to keep a FAQ in (never the current directory)
     path = Path(written)
     return path if path.is_absolute() else inputs.settings.root / path
 

@@ -183,3 +183,11 @@ def _screenshots(pages: list[Path]) -> None:
             view.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 20_000, f"no screenshot of {page.name}"
         browser.close()
+
+
+def test_an_unknown_environment_is_named_with_the_known_ones(pg_url: str, tmp_path: Path) -> None:
+    config = _project(tmp_path, pg_url)
+    result = run_cli("docs", "--config", str(config), "--url", "db", "--env", "prod-red", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "unknown environment 'prod-red'" in result.output and "known environments: prod, staging" in result.output
+    assert not (tmp_path / "o").exists() and not (tmp_path / "docs").exists()

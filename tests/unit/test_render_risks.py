@@ -123,7 +123,8 @@ def test_report_compares_estimate_and_actual_and_lists_follow_ups() -> None:
 
 
 def test_faq_appends_a_section_per_run_and_keeps_human_edits(tmp_path: Path) -> None:
-    settings = sample_settings().model_copy(update={"root": tmp_path})
+    settings = sample_settings().model_copy(update={"root": tmp_path, "source": tmp_path / "dualpath.toml"})
+    assert update_faq(_inputs(sample_settings())) is None  # no dualpath.toml read: no FAQ anywhere
     inputs = _inputs(settings)
     inputs.records = _records()
     path = update_faq(inputs)
