@@ -85,7 +85,9 @@ def _evidence(inputs: DocInputs, steps: list[Step], rules: tuple[str, ...] = ())
 def _trigger_failure(inputs: DocInputs) -> str:
     env = inputs.environment()
     threshold = env.failure_threshold if env else 1
-    return f"{threshold} failed tenant(s) halt the waves and roll back ({env.rollback_policy if env else 'run'})"
+    whom = "the failed tenant" if env and env.rollback_policy == "failed" else "every tenant of the run"
+    failed = "a failed tenant halts" if threshold == 1 else f"{threshold} failed tenants halt"
+    return f"{failed} the waves and rolls back {whom}" if threshold == 1 else f"{failed} the waves and roll back {whom}"
 
 
 def _column(inputs: DocInputs, step: Step, op: str) -> str:
