@@ -230,12 +230,16 @@ def _locks(inputs: DocInputs) -> list[Risk]:
             "medium" if (rows or 0) >= HEAVY_ROWS else "low",
             "high" if longest.seconds >= 10 else _raise(size_level(rows)) if longest.seconds >= 1 else "low",
             _lock_mitigations(steps, lock_timeout, safety.lock_retries),
-            f"a lock wait on {table} longer than {lock_timeout}: the statement is retried {safety.lock_retries} "
-            f"times with backoff, then the change fails and is rolled back"
+            f"a lock wait on {table} longer than {lock_timeout}: the statement is retried "
+            f"{_times(safety.lock_retries)} with backoff, then the change fails and the run stops"
             + (f"; the lock_waits gate allows {gate:g} waiting sessions between waves" if gate is not None else "")
             + f"; a step running past {OVERRUN}× its estimate ({duration(longest.seconds * OVERRUN)})",
             owner_for(inputs, steps[0]), _evidence(inputs, steps, ("DP023",))))
     return risks
+
+
+def _times(n: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def _lock_mitigations(steps: list[Step], lock_timeout: str, retries: int) -> str:
@@ -245,7 +249,7 @@ def _lock_mitigations(steps: list[Step], lock_timeout: str, retries: int) -> str
     if quick:
         verb = "is" if len(quick) == 1 else "are"
         specific.append(f"{', '.join(quick)} {verb} catalog-only: run under a lock timeout of {lock_timeout}"
-                        f" with {retries} retries, so a long transaction makes the step give up "
+                        f" and retried {_times(retries)}, so a long transaction makes the step give up "
                         "instead of queueing everyone behind it")
     return "; ".join(dict.fromkeys(specific))
 
