@@ -106,6 +106,10 @@ def _records() -> RunRecords:
               "ticket": None, "detail": '{"at": "V2.sql:1", "attempt": 1}'},
              {"at": at, "action": "approval", "version": None, "run_id": "r1", "who": "flow", "host": "h",
               "ticket": "OPS-1", "detail": '{"approver": "bob"}'}]
+    audit.append({"at": at, "action": "validation", "version": None, "run_id": "r1", "who": "alice", "host": "h",
+                  "ticket": None, "detail": '{"tenant": "north", "passed": false, "outcomes": ['
+                  '{"expectation": "expect_column_values_to_not_be_null", "table": "orders", "success": false},'
+                  '{"expectation": "expect_table_row_count_to_equal", "table": "orders", "success": true}]}'})
     batches = [{"version": "2", "direction": "up", "rows_done": 999_000}]
     return RunRecords(history, audit, batches)
 
@@ -118,8 +122,20 @@ def test_report_compares_estimate_and_actual_and_lists_follow_ups() -> None:
     assert runs is not None and runs.rows[0][5] == "bob (OPS-1)"
     row = doc.section("Changes: actual against estimate").table.rows[0]  # type: ignore[union-attr]
     assert row[1:] == ["2", "up", "ok", "2.1", "20.0 s", "30.0 s", "1.5×", "1 (V2.sql:1)", "999,000"]
+    validation = doc.section("Validation")
+    assert validation.tone == "danger" and validation.table is not None
+    assert validation.table.rows[0][2:] == ["north", "failed", "1 of 2",
+                                            "expect_column_values_to_not_be_null on orders"]
+    assert doc.section("Rollbacks").items == ["none"]
     follow = doc.section("Follow-ups").items
     assert any(i.startswith("Irreversible clean-up 3 change 3") or i.startswith("Contract step 3") for i in follow)
+    inputs.records.history.append({**inputs.records.history[0], "id": 2, "run_id": "r2", "direction": "down",
+                                   "success": False, "duration_ms": 500,
+                                   "detail": '{"error": "lock timeout", "at": "U2.sql:1"}'})
+    again = report(inputs)
+    assert again.section("Rollbacks").items == ["2 rolled back in run r2 by alice (failed, 500 ms)"]
+    assert "prod: 2 down failed at U2.sql:1: lock timeout; fix the cause and run again (rolled back)" in \
+        again.section("Follow-ups").items
 
 
 def test_faq_appends_a_section_per_run_and_keeps_human_edits(tmp_path: Path) -> None:
