@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dualpath.config import Settings, interpolate
+from dualpath.errors import DualpathError
 from dualpath.render.inputs import BackupNote
 
 
@@ -26,7 +27,7 @@ def existing_backups(settings: Settings, env: str | None) -> list[BackupNote]:
                else (settings.root / ".dualpath" / "backups").resolve().as_uri())
         backup_settings = BackupSettings.model_validate({**settings.backup, "destination": url})
         manifests = list_backups(url, backup_settings)
-    except Exception:  # an unreachable or unreadable destination leaves the register without existing backups
+    except (DualpathError, OSError, ValueError):  # unreachable or unreadable: the register names none
         return []
     return sorted((BackupNote(m.backup_id, m.created_at, tuple(m.tables), tuple(m.change_ids),
                               sum(m.row_counts.values())) for m in manifests), key=lambda b: b.created_at)

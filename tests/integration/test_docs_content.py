@@ -162,6 +162,17 @@ def test_documents_on_a_real_target(pg_url: str, tmp_path: Path) -> None:
     assert f"6 backfill customer display name: `UPDATE customers SET display_name = name WHERE display_name IS NULL` " \
            f"(V6__backfill_customer_display_name.sql:4), in batches ({CUSTOMERS:,} rows" in faq
     assert "7 drop customer name (pending) works on customers" in faq and str(project) not in faq
+    # a backup taken for 7 ahead of the window is the one the register names
+    made = run_cli("backup", "create", "--config", str(config), "--url", "db", "--tables", "customers",
+                   "--change", "7", "--to", (project / ".dualpath" / "backups").as_uri())
+    assert made.exit_code == 0, made.output
+    backup_id = made.output.split()[1].rstrip(":")
+    named = project / "build" / "named"
+    entry = next(s for s in _docs(config, named)["risk-register"]["sections"]  # type: ignore[attr-defined]
+                 if s["heading"].startswith("R1 · Irreversible loss of customers.name"))
+    assert entry["text"][0].count(f"Backup {backup_id} (taken ") == 1 and "customers) covers it" in entry["text"][0]
+    _no_absolute_paths(named, project)
+
     # the release as signed before the window, the report as it reads after the run
     _screenshots([p for p in sorted(out.glob("*.html")) if p.stem != "report"] + [after / "report.html"])
 
