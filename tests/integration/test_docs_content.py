@@ -75,8 +75,8 @@ def _fill(url: str) -> None:
         conn.commit()
 
 
-def _docs(config: Path, out: Path) -> dict[str, dict[str, object]]:
-    result = run_cli("docs", "--config", str(config), "--url", "db", "--out", str(out))
+def _docs(config: Path, out: Path, *extra: str) -> dict[str, dict[str, object]]:
+    result = run_cli("docs", "--config", str(config), "--url", "db", "--out", str(out), *extra)
     assert result.exit_code == 0, result.output
     return {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
 
@@ -104,7 +104,7 @@ def test_documents_on_a_real_target(pg_url: str, tmp_path: Path) -> None:
     _fill(pg_url)
 
     out = project / "build" / "before"
-    docs = _docs(config, out)
+    docs = _docs(config, out, "--rehearse")
     register = _rows(docs["risk-register"], "Register")
     titles = {r[1]: r for r in register}
     loss = titles[f"Irreversible loss of customers.name ({CUSTOMERS:,} rows)"]
@@ -117,6 +117,8 @@ def test_documents_on_a_real_target(pg_url: str, tmp_path: Path) -> None:
     assert heavy["notes"][0].startswith("Mitigation: batched: chunks of 500 rows")  # type: ignore[index]
     assert "replica lag above 1.0 s" in heavy["notes"][1]  # type: ignore[index]
     assert "Code still using customers.name breaks" in titles
+    lock = _section(docs["risk-register"], next(f"{r[0]} · {r[1]}" for r in register if r[2] == "blocking lock"))
+    assert "measured 5.1: ACCESS EXCLUSIVE on customers, 7.1: ACCESS EXCLUSIVE on customers" in lock["text"][0]  # type: ignore[index]
     assert not any(r[1].startswith("DP") or r[2] == "finding" for r in register)  # DP023, DP026 are info
     appendix = {r[0] for r in _rows(docs["risk-register"], "Appendix: lint findings that are not risks of their own")}
     assert {"DP023", "DP026"} <= appendix
