@@ -188,6 +188,26 @@ class VerifyConfig(BaseModel):
     shadow_url: str | None = None
 
 
+class DocOwners(BaseModel):
+    """``[docs.owners]``: who owns a risk of the release, by the table it touches, its schema or its ticket."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tables: dict[str, str] = Field(default_factory=dict)  # "customers" or "sales.customers" -> person or team
+    schemas: dict[str, str] = Field(default_factory=dict)  # "public" -> person or team
+    tickets: dict[str, str] = Field(default_factory=dict)  # "SHOP-131" -> person or team
+
+
+class DocsConfig(BaseModel):
+    """``[docs]``: what `dualpath docs` writes beyond the plan: owners of risks and the living FAQ."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owners: DocOwners = Field(default_factory=DocOwners)
+    # the FAQ each `dualpath docs` appends the recorded runs to, relative to dualpath.toml; "" = none
+    faq: str = "docs/faq.md"
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -214,6 +234,7 @@ class Settings(BaseModel):
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     rollback: RollbackConfig = Field(default_factory=RollbackConfig)
     flyway: FlywayConfig = Field(default_factory=FlywayConfig)
+    docs: DocsConfig = Field(default_factory=DocsConfig)
     root: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)  # the file read; errors about its content name it
 
