@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dualpath.console import ConfigOpt, UrlOpt, handle_errors
+from dualpath.cli.console import ConfigOpt, UrlOpt, handle_errors
 
 if TYPE_CHECKING:
     from dualpath import backup

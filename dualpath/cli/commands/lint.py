@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dualpath.console import ConfigOpt, err, handle_errors
+from dualpath.cli.console import ConfigOpt, err, handle_errors
 from dualpath.errors import UsageError
 
 

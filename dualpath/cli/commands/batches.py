@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dualpath.console import ConfigOpt, UrlOpt, handle_errors, out
+from dualpath.cli.console import ConfigOpt, UrlOpt, handle_errors, out
 
 VersionOpt = Annotated[str | None, typer.Option("--version", help="only this change's batches (default: all)")]
 batches_app = typer.Typer(no_args_is_help=True, help="Batched data changes: status, pause, resume, cancel, reset.")

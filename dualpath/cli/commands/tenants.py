@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dualpath.console import ConfigOpt, MigrationsOpt, handle_errors, out
+from dualpath.cli.console import ConfigOpt, MigrationsOpt, handle_errors, out
 
 
 @handle_errors

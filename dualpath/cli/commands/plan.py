@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dualpath.console import ConfigOpt, MigrationsOpt, UrlOpt, err, handle_errors, out
+from dualpath.cli.console import ConfigOpt, MigrationsOpt, UrlOpt, err, handle_errors, out
 
 if TYPE_CHECKING:
     from dualpath.plan import Plan

@@ -1,6 +1,6 @@
 """The `dualpath` command line: each command a few lines over the core.
 
-Core commands live here; topic commands (lint, plan, backup, run, ...) in dualpath/commands/.
+Core commands live here; topic commands (lint, plan, backup, run, ...) in dualpath/cli/commands/.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dualpath.console import ConfigOpt, MigrationsOpt, UrlOpt, ask_approval, handle_errors, out
+from dualpath.cli.console import ConfigOpt, MigrationsOpt, UrlOpt, ask_approval, handle_errors, out
 
 if TYPE_CHECKING:
     from dualpath.demo import Ask, Echo
@@ -192,7 +192,7 @@ def _run_flow_locally(home: Path, params: dict[str, Any], ask: Ask | None, echo:
 
 
 def _register_topics() -> None:
-    from dualpath.commands import register_all
+    from dualpath.cli.commands import register_all
 
     register_all(app)
 

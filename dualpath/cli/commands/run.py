@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dualpath.console import ConfigOpt, MigrationsOpt, ask_approval, handle_errors, out
+from dualpath.cli.console import ConfigOpt, MigrationsOpt, ask_approval, handle_errors, out
 
 EnvOpt = Annotated[str, typer.Option("--env", help="the environment from dualpath.toml")]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dualpath.console import ConfigOpt, UrlOpt, handle_errors, out
+from dualpath.cli.console import ConfigOpt, UrlOpt, handle_errors, out
 
 SuiteOpt = Annotated[str | None, typer.Option("--suite", help="run only this project suite")]
 TenantOpt = Annotated[str | None, typer.Option("--tenant", help="tenant name, selects the suites bound to it")]

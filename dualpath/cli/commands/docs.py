@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from dualpath.commands.plan import RehearseOpt, make_plan
-from dualpath.console import ConfigOpt, MigrationsOpt, UrlOpt, handle_errors, out
+from dualpath.cli.commands.plan import RehearseOpt, make_plan
+from dualpath.cli.console import ConfigOpt, MigrationsOpt, UrlOpt, handle_errors, out
 
 
 @handle_errors
