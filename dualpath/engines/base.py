@@ -385,6 +385,15 @@ class Engine:
                                grant_on or like_literal(name))
         return self.url.set(database=name)
 
+    database_exists_sql = ""  # a query with :name, one row when the database exists (dialects with a server)
+
+    def database_exists(self, name: str) -> bool:
+        """Whether the server already has a database ``name`` (asked before anything drops one)."""
+        if not self.database_exists_sql:
+            raise NotImplementedError(f"{self.label} has no server to look for databases on")
+        with self.server_connection() as conn:
+            return conn.execute(sa.text(self.database_exists_sql), {"name": name}).first() is not None
+
     def drop_database(self, name: str) -> None:
         with self.server_connection() as conn:
             self.run_on_server(conn, f"DROP DATABASE IF EXISTS {self.quote_ident(name)}", "drop databases",
