@@ -199,6 +199,7 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     """Connectivity, versions, drift, lint, gates; the changes some tenant still needs, in order."""
     futures = {t.name: preflight_tenant.submit(*run.args, t, run.run_id, to_version) for t in run.targets}
     run.preflight = {name: f.result() for name, f in futures.items()}
+    run.notes += [p.role_warning for p in run.preflight.values() if p.role_warning]  # least privilege
     wanted = {v for p in run.preflight.values() for v in p.pending}
     links = run.ctx.settings.sources.follow_links_outside
     changes = [c for c in read_tenant_changes(run.targets[0], run.ctx.migrations, links,
