@@ -92,10 +92,11 @@ def demo_databases(url: str) -> list[str]:
 def refuse_existing_databases(url: str, force: bool) -> None:
     """The demo drops and recreates its tenant databases: never ones that exist already, unless forced."""
     server = open_engine(url)
-    if server.name == "sqlite":
+    try:
+        existing = [name for name in demo_databases(url) if server.database_exists(name)]
+    except NotImplementedError:  # a file, not a server
         raise UsageError(f"--url {safe_url(parse_url(url))} is a SQLite file, not a database server",
-                         hint="give a PostgreSQL or MariaDB server URL, or leave --url out for SQLite files")
-    existing = [name for name in demo_databases(url) if server.database_exists(name)]
+                         hint="give a PostgreSQL or MariaDB server URL, or leave --url out for SQLite files") from None
     if existing and not force:
         raise UsageError(f"the demo would drop and recreate {', '.join(existing)} on {endpoint(parse_url(url))}, "
                          "and they exist already",
