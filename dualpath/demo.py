@@ -28,7 +28,7 @@ from dualpath.apply import Runner, new_run_id
 from dualpath.changes import Change
 from dualpath.config import load_settings
 from dualpath.engines import open_engine
-from dualpath.errors import UsageError, VerificationFailed
+from dualpath.errors import DualpathError, UsageError, VerificationFailed
 from dualpath.session import Session
 from dualpath.sources import read_changes
 from dualpath.target import resolve_target
@@ -107,9 +107,13 @@ def refuse_existing_databases(url: str, force: bool) -> None:
 def clean_up(work: Path, url: str | None, echo: Echo) -> None:
     """Remove what the demo made: its folder, and its tenant databases on a server."""
     if url is not None:
-        server = open_engine(url)
-        for name in demo_databases(url):
-            server.drop_database(name)
+        try:
+            server = open_engine(url)
+            for name in demo_databases(url):
+                server.drop_database(name)
+        except DualpathError as exc:  # the demo's own outcome (or error) matters more: say it, go on
+            echo(f"could not drop the demo's tenant databases ({exc.message}); drop {', '.join(demo_databases(url))} "
+                 "by hand")
     shutil.rmtree(work, ignore_errors=True)
     made = "folder and tenant databases" if url is not None else "folder"
     echo(f"removed the demo's {made} ({work}); run `dualpath demo --keep DIR` to keep them")
