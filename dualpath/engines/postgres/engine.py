@@ -30,6 +30,7 @@ from dualpath.urls import endpoint
 
 if TYPE_CHECKING:
     from dualpath.engines.dump import Dumper, ToolSettings
+    from dualpath.history import ChangeRecord
 
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired, or NOWAIT
 QUERY_CANCELED = "57014"  # statement_timeout (also a user's cancel request)
@@ -134,6 +135,9 @@ class PostgresEngine(Engine):
         scope = "SET LOCAL" if local else "SET"
         return [f"{scope} lock_timeout = '{int(lock_timeout_ms)}ms'",
                 f"{scope} statement_timeout = '{int(statement_timeout_ms)}ms'"]
+
+    def write_change_record(self, conn: Connection, record: ChangeRecord) -> None:
+        record.write_combined(conn)
 
     def reset_session(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int) -> None:
         """RESET ALL brings back the session's defaults (the URL's options, such as a tenant's search_path,
