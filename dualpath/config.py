@@ -119,6 +119,8 @@ class Environment(BaseModel):
     # recorded by the migrate flow (--approval RUN_ID) or --break-glass "reason" is given (audited, announced)
     protected: bool = False
     approval_valid_s: int = Field(24 * 3600, ge=1)  # how long a flow's approval covers terminal runs
+    # accept tenants migrated as a superuser or a role with server-wide powers (unset: [preflight]'s)
+    allow_superuser: bool | None = None
     # where it was defined ("<file> [environments.<name>]"), for errors about it; set by environment()
     _where: str | None = PrivateAttr(default=None)
 
@@ -178,6 +180,16 @@ class FlywayConfig(BaseModel):
     placeholder_replacement: bool = True  # Flyway's flyway.placeholderReplacement
 
 
+class PreflightConfig(BaseModel):
+    """``[preflight]``: what pre-flight accepts of every environment's tenants."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # a tenant migrated as a superuser, or a role with powers over the whole server, is warned about, and
+    # refused on protected environments unless this is true (or the environment's own allow_superuser)
+    allow_superuser: bool = False
+
+
 class VerifyConfig(BaseModel):
     """``[verify]``: where the shadow of ``dualpath verify`` (and ``plan --rehearse``) lives."""
 
@@ -232,6 +244,7 @@ class Settings(BaseModel):
     backup: dict[str, Any] = Field(default_factory=dict)
     validation: dict[str, Any] = Field(default_factory=dict)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    preflight: PreflightConfig = Field(default_factory=PreflightConfig)
     rollback: RollbackConfig = Field(default_factory=RollbackConfig)
     flyway: FlywayConfig = Field(default_factory=FlywayConfig)
     docs: DocsConfig = Field(default_factory=DocsConfig)

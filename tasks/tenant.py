@@ -33,9 +33,10 @@ def _runner(env: str, config: str | None, migrations: str | None, tenant: Tenant
 @names_tenant
 def preflight_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
                      run_id: str, to_version: str | None) -> Preflight:
+    ctx = core.open_environment(env, config, migrations)
     runner = _runner(env, config, migrations, tenant, run_id)
     with concurrency(tenant.concurrency_key, occupy=1):  # hundreds of pre-flights must not flood the host
-        return core.preflight_tenant(runner, to_version)
+        return core.preflight_tenant(runner, to_version, core.role_policy(ctx.settings, env, ctx.env))
 
 
 @task(name="apply-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)

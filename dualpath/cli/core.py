@@ -172,23 +172,30 @@ def adopt(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOp
 def demo(keep: Annotated[Path | None, typer.Option("--keep", help="put the demo's databases and report here")] = None,
          url: Annotated[str | None, typer.Option("--url", help="a PostgreSQL or MariaDB server URL for the "
                                                  "tenant databases (default: SQLite files)")] = None,
-         approve: Annotated[bool, typer.Option("--approve", help="approve the run instead of asking")] = False) -> None:
-    """The whole story on examples/shop: the way back proven, then the Prefect migrate flow on three tenants."""
+         approve: Annotated[bool, typer.Option("--approve", help="approve the run instead of asking")] = False,
+         force: Annotated[bool, typer.Option("--force", help="with --url: drop and recreate the demo's tenant "
+                                             "databases even when they exist already")] = False) -> None:
+    """The whole story on the bundled shop example: the way back proven, then the Prefect migrate flow on
+    three tenants. Without --keep everything the demo made is removed at the end."""
     from dualpath.demo import run_demo
 
     def ask(plan: str) -> dict[str, Any]:
         return ask_approval(plan, approver="demo-operator", ticket="SHOP-131")
 
     run_demo(keep, _run_flow_locally, echo=lambda line: out.print(line, soft_wrap=True), url=url, approve=approve,
-             ask=ask)
+             ask=ask, force=force)
 
 
 def _run_flow_locally(home: Path, params: dict[str, Any], ask: Ask | None, echo: Echo) -> dict[str, Any]:
     """The migrate flow on a throwaway Prefect server kept in ``home`` (Prefect loads here, not before)."""
+    import os
+
     from dualpath.flows.local import local_server, run_flow
 
-    with local_server(home, echo):
-        return run_flow(params, ask, echo)
+    own = not os.environ.get("PREFECT_API_URL")  # no server configured: one is started, and stops with the demo
+    with local_server(home, echo) as api:
+        result = run_flow(params, ask, echo)
+    return {**result, "prefect_home": str(home), "prefect_api": api} if own else result
 
 
 def _register_topics() -> None:

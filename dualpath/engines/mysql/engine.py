@@ -83,6 +83,7 @@ def _seconds(ms: int) -> str:
 class MySQLEngine(Engine):
     label = "MySQL/MariaDB"
     name = "mysql"
+    database_exists_sql = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = :name"
     dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
     transactional_ddl = False  # every DDL statement commits implicitly
     default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}

@@ -87,6 +87,7 @@ def _lock_sql(run_id: str, host: str) -> str:
 class PostgresEngine(Engine):
     label = "PostgreSQL"
     name = "postgresql"
+    database_exists_sql = "SELECT 1 FROM pg_database WHERE datname = :name"
     dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
     transactional_ddl = True
     default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dualpath"}
