@@ -13,6 +13,7 @@ from prefect import task
 from prefect.concurrency.sync import concurrency
 
 from dualpath import tenants as core
+from dualpath.apply import Runner
 from dualpath.expectations import GreatExpectations
 from dualpath.history import make_actor
 from dualpath.tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
@@ -23,7 +24,7 @@ VALIDATOR = GreatExpectations()  # the core's Validator; GX loads when a tenant 
 
 
 def _runner(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
-            who: str | None = None) -> core.Runner:
+            who: str | None = None) -> Runner:
     ctx = core.open_environment(env, config, migrations)
     actor = make_actor(run_id, ctx.migrations, who or ctx.settings.applied_by)
     return core.make_runner(tenant, ctx.settings, ctx.env, ctx.migrations, actor, log_echo())
