@@ -66,7 +66,7 @@ def test_rejection_at_approval_changes_nothing(prefect_api: str, pg_tenants: dic
 
     def reject(plan: str) -> dict[str, Any]:
         seen.append(plan)
-        return {"approve": False, "approver": "dba-on-call", "ticket": "SHOP-131", "comment": "not today"}
+        return {"decision": "reject", "approver": "dba-on-call", "ticket": "SHOP-131", "comment": "not today"}
 
     with pytest.raises(TargetRefused) as caught:
         run_flow({"env": "e2e", "config": str(config)}, reject, lambda _line: None)
@@ -125,7 +125,7 @@ def test_paused_run_resumed_from_another_process_with_run_input(prefect_api: str
     process = start_flow_process(write_config(tmp_path, pg_tenants), name, prefect_api)
     try:
         run = wait_paused(name)  # and its form saved: no sleep racing the save
-        resume_flow_run(run.id, run_input={"approve": True, "approver": "release-manager", "ticket": "SHOP-131",
+        resume_flow_run(run.id, run_input={"decision": "approve", "approver": "release-manager", "ticket": "SHOP-131",
                                            "comment": "go"})
         output, _ = process.communicate(timeout=180)
     finally:
@@ -144,7 +144,7 @@ def test_the_approval_pause_shows_the_plan_with_its_steps_risks_and_rollback(
 
     def approve(plan: str) -> dict[str, Any]:
         seen.append(plan)
-        return {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
+        return {"decision": "approve", "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
 
     result = run_flow({"env": "e2e", "config": str(config), "to_version": "7", "report_dir": str(tmp_path)}, approve,
                       lambda _line: None)
