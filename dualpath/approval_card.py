@@ -19,6 +19,7 @@ from dualpath.estimates import human_seconds
 from dualpath.plan import Plan, Step
 from dualpath.risk.model import Finding
 
+_CHANGES_SHOWN = 5
 # what other sessions wait for while a step runs: the worse, the higher
 _BLOCKING = {"none": 0, "writes": 1, "reads and writes": 2}
 
@@ -54,10 +55,11 @@ class Strongest:
 
 
 def strongest_lock(steps: Sequence[Step]) -> Strongest | None:
-    """The step whose lock blocks the most (reads and writes > writes > none), the longest one on a tie."""
+    """The step whose lock blocks the most (reads and writes > writes > none), the longest one on a tie, then
+    an irreversible one."""
     if not steps:
         return None
-    step = max(steps, key=lambda s: (_BLOCKING.get(s.blocks, 1), s.seconds))
+    step = max(steps, key=lambda s: (_BLOCKING.get(s.blocks, 1), s.seconds, s.irreversible))
     return Strongest(step, step.seconds if step.blocks != "none" else 0.0)
 
 
@@ -93,63 +95,66 @@ def split_findings(findings: Sequence[Finding], rollback_files: frozenset[str]) 
 
 
 def approval_card(facts: CardFacts) -> str:
-    """The card in Markdown (the Prefect UI renders it above the form)."""
+    """The card in Markdown (the Prefect UI renders it above the form). The decision's facts come first, in
+    one list: the classic UI shows the description in a short scroll box above the form."""
     plan = facts.plan
-    n = len(plan.changes)
-    lines = [f"## Approve {n} change(s) on {facts.tenants} tenant(s) of **{facts.env}**?", ""]
+    lines = [f"### Approve {len(plan.changes)} change(s) on {facts.tenants} tenant(s) of {facts.env}?", ""]
+    # a list, not a table: the classic UI does not wrap table cells, so a long cell runs off the dialog
+    lines += [f"- **{k}:** {_line(v)}" for k, v in _facts(facts)]
     if facts.plan_url:
-        lines += [f"Full plan (every step, lock, estimate and rollback step): [open the plan artifact]"
-                  f"({facts.plan_url})", ""]
-    lines += ["### What changes"]
-    lines += [f"- **{c.version}** {c.description}" + (" — **irreversible**" if c.irreversible else "")
-              for c in plan.changes]
-    lines += ["", "### Impact", ""] + _impact(facts)
-    lines += ["", "### Irreversible", ""] + _irreversible(facts)
-    lines += ["", "### If it fails", "", facts.rollback_plan]
-    lines += ["", "### Findings", ""] + _findings(facts)
+        lines += ["", f"[Full plan]({facts.plan_url}): every step with its lock, estimate and rollback step."]
+    lines += ["", "**Findings**", ""] + _findings(facts)
     prereqs = [p for p in plan.prerequisites if p.environment in (None, facts.env)]
     if prereqs:
-        lines += ["", f"### Prerequisites in {facts.env}", ""]
+        lines += ["", f"**Prerequisites in {facts.env}**", ""]
         lines += [f"- {p.name}{'' if p.required else ' (optional)'}: {p.reason}" for p in prereqs]
     if facts.approvals:
-        lines += ["", "### Why an approval is needed", ""] + [f"- {r}" for r in facts.approvals]
-    lines += ["", "### Who may decide", "", _identity(facts)]
+        lines += ["", "**Why an approval is needed**", ""] + [f"- {r}" for r in facts.approvals]
+    lines += ["", "**Who may decide**", "", _identity(facts)]
     return "\n".join(lines)
 
 
-def _impact(facts: CardFacts) -> list[str]:
+def _facts(facts: CardFacts) -> list[tuple[str, str]]:
     plan, waves = facts.plan, facts.waves
-    strongest = strongest_lock(plan.steps)
-    if strongest is None or strongest.step.blocks == "none":
-        lock = "no step blocks reads or writes"
-    else:
-        step = strongest.step
-        table = ", ".join(f"`{t}`" for t in step.tables) or "the database"
-        lock = (f"**{step.lock}** on {table} (step {step.id}), blocks {step.blocks} for about "
-                f"**{human_seconds(strongest.blocking_s)}** per tenant")
+    # at most a few named, irreversible ones always: a long list would push the lock and rollback out of view
+    shown = [c for i, c in enumerate(plan.changes) if i < _CHANGES_SHOWN or c.irreversible]
+    changes = " · ".join(f"{c.version} {c.description}" + (" (**irreversible**)" if c.irreversible else "")
+                         for c in shown)
+    if len(shown) < len(plan.changes):
+        changes += f" · and {len(plan.changes) - len(shown)} more in the full plan"
+    canary = ", the first is the canary" if len(waves) > 1 else ""
     per_tenant = plan.totals.seconds
-    # waves run one after another, the tenants of a wave side by side
-    rollout = per_tenant * max(1, len(waves))
-    canary = " (the first is the canary)" if len(waves) > 1 else ""
+    rollout = per_tenant * max(1, len(waves))  # waves one after another, the tenants of a wave side by side
+    calibrated = "calibrated" if plan.throughput.source == "measured" else "not calibrated"
+    # the facts that decide come first: the classic UI shows only the top of the card without scrolling
     rows = [("Tenants", f"{facts.tenants} in {len(waves)} wave(s){canary}"),
-            ("Strongest lock", lock),
-            ("Blocking time", f"{human_seconds(plan.totals.blocking_seconds)} per tenant in all"),
-            ("Expected duration", f"about {human_seconds(per_tenant)} per tenant, about {human_seconds(rollout)} "
-                                  "for the rollout (estimates, " + ("calibrated" if plan.throughput.source ==
-                                                                    "measured" else "not calibrated") + ")"),
-            ("Window", facts.window or "none: any time"),
-            ("Backup", facts.backup)]
+            ("Strongest lock", _lock(plan)),
+            ("Irreversible", _irreversible(facts)),
+            ("Expected duration", f"about {human_seconds(per_tenant)} per tenant, {human_seconds(rollout)} for the "
+                                  f"rollout; blocking {human_seconds(plan.totals.blocking_seconds)} per tenant in all "
+                                  f"(estimates, {calibrated})"),
+            ("Window", facts.window or "none: any time")]
     if facts.timeout_s:
         rows.append(("Decide within", human_seconds(facts.timeout_s)))
-    return ["| | |", "| --- | --- |"] + [f"| {k} | {_cell(v)} |" for k, v in rows]
+    return rows + [("If it fails", facts.rollback_plan), ("Changes", changes)]
 
 
-def _irreversible(facts: CardFacts) -> list[str]:
+def _lock(plan: Plan) -> str:
+    strongest = strongest_lock(plan.steps)
+    if strongest is None or strongest.step.blocks == "none":
+        return "no step blocks reads or writes"
+    step = strongest.step
+    table = ", ".join(f"`{t}`" for t in step.tables) or "the database"
+    return (f"**{step.lock}** on {table} (step {step.id}): blocks {step.blocks} for about "
+            f"**{human_seconds(strongest.blocking_s)}** per tenant")
+
+
+def _irreversible(facts: CardFacts) -> str:
     gone = [c for c in facts.plan.changes if c.irreversible]
     if not gone:
-        return ["Nothing: every change has a rollback step."]
-    return [f"- **{c.version}** {c.description}: {c.irreversible}" for c in gone] + [
-        "", f"Covered by the backup taken right before the first wave: {facts.backup}."]
+        return f"nothing: every change has a rollback step (backup: {facts.backup})"
+    what = "; ".join(f"**{c.version}** {c.description}: {c.irreversible}" for c in gone)
+    return f"{what}. Covered by the backup taken right before the first wave: {facts.backup}"
 
 
 def _findings(facts: CardFacts) -> list[str]:
@@ -178,5 +183,5 @@ def _identity(facts: CardFacts) -> str:
     return text + "A verified approval needs the Slack approval buttons (see docs/approvals.md)."
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "/").replace("\n", " ")
+def _line(text: str) -> str:
+    return " ".join(text.split())

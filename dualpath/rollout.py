@@ -154,6 +154,7 @@ class PlanFacts:
     rollback_policy: str
     approvals: Sequence[str]
     window: str | None = None
+    rollback_notes: int = 0  # lint findings on the rollback scripts: not risks of the change
 
 
 def plan_markdown(facts: PlanFacts) -> str:
@@ -166,6 +167,9 @@ def plan_markdown(facts: PlanFacts) -> str:
     lines += [f"- **{sev}** {rule}: {text}" for sev, rule, text in facts.findings[:20]] or ["- no lint findings"]
     if len(facts.findings) > 20:
         lines.append(f"- … and {len(facts.findings) - 20} more")
+    if facts.rollback_notes:
+        lines.append(f"- {facts.rollback_notes} note(s) on the rollback scripts, not risks of the change "
+                     "(see Findings below)")
     lines += ["", "### Waves"]
     lines += [f"{i}. {', '.join(w)}" + (" (canary)" if i == 1 and len(facts.waves) > 1 else "")
               for i, w in enumerate(facts.waves, start=1)]

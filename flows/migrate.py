@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -222,8 +223,11 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
                             hint="fix them, or mark them `-- dualpath:ignore RULE reason=...` with a reason")
     refuse_failed_gates(run_gates(*run.args, run.targets), "pre-flight")
     reasons = approval_reasons(changes, run.ctx.env.approval)
+    rollback_files = {str(Path(c.rollback_file).resolve()) for c in changes if c.rollback_file}  # not risks
     facts = PlanFacts(env=run.ctx.name, changes=changes, waves=[[t.name for t in w] for w in run.waves],
-                      findings=[(f.severity, f.rule, f"{f.file}:{f.line} {f.message}") for f in findings],
+                      findings=[(f.severity, f.rule, f"{relative_to(f.file, run.ctx.migrations)}:{f.line} {f.message}")
+                                for f in findings if str(Path(f.file).resolve()) not in rollback_files],
+                      rollback_notes=sum(str(Path(f.file).resolve()) in rollback_files for f in findings),
                       backup=_backup_text(run, changes), rollback_policy=run.ctx.env.rollback_policy,
                       approvals=reasons, window=run.ctx.env.window)
     # The approver's first screen is the summary (changes, risks, waves, rollback plan); below it the full

@@ -62,24 +62,24 @@ def card(**overrides: object) -> str:
 
 def test_the_card_says_what_changes_on_how_many_tenants() -> None:
     text = card()
-    assert text.startswith("## Approve 3 change(s) on 12 tenant(s) of **prod**?")
-    assert "- **7** drop name — **irreversible**" in text
-    assert "| Tenants | 12 in 3 wave(s) (the first is the canary) |" in text
+    assert text.startswith("### Approve 3 change(s) on 12 tenant(s) of prod?")
+    assert "- **Changes:** 5 add display name · 6 backfill display name · 7 drop name (**irreversible**)" in text
+    assert "- **Tenants:** 12 in 3 wave(s), the first is the canary" in text
 
 
 def test_the_strongest_lock_names_the_table_and_its_blocking_time() -> None:
     text = card()
     # 7.1 blocks reads and writes longest (6.1 is longer but blocks nothing)
-    assert "**ACCESS EXCLUSIVE** on `customers` (step 7.1), blocks reads and writes for about **2.5 s**" in text
-    assert "| Expected duration | about 98.0 s per tenant, about 4.9 min for the rollout" in text
+    assert "**ACCESS EXCLUSIVE** on `customers` (step 7.1): blocks reads and writes for about **2.5 s** per tenant" in text
+    assert "- **Expected duration:** about 98.0 s per tenant, 4.9 min for the rollout; blocking 2.9 s" in text
 
 
 def test_irreversible_changes_name_the_backup_that_covers_them() -> None:
     text = card()
-    assert "- **7** drop name: drops customers.name" in text
+    assert "- **Irreversible:** **7** drop name: drops customers.name. Covered by the backup" in text
     assert "Covered by the backup taken right before the first wave: policy 'destructive', to s3://backups/prod" in text
-    assert "### If it fails\n\nOn failure, roll back the failed tenant" in text
-    assert "| Window | Sat 02:00-05:00 Europe/Berlin |" in text
+    assert "- **If it fails:** On failure, roll back the failed tenant" in text
+    assert "- **Window:** Sat 02:00-05:00 Europe/Berlin" in text
 
 
 def test_only_this_environments_prerequisites_are_listed() -> None:
@@ -98,7 +98,7 @@ def test_findings_on_rollback_files_are_not_risks_of_the_change() -> None:
 
 def test_the_card_links_the_full_plan_and_says_the_typed_name_is_not_verified() -> None:
     text = card()
-    assert "[open the plan artifact](http://127.0.0.1:4200/artifacts/artifact/abc)" in text
+    assert "[Full plan](http://127.0.0.1:4200/artifacts/artifact/abc): every step" in text
     assert "has no user accounts: the approver below is a typed name that nobody verifies" in text
     assert "Approvers of prod: alice, bob." in text
     assert "Slack approval buttons" in text
@@ -108,7 +108,7 @@ def test_the_card_links_the_full_plan_and_says_the_typed_name_is_not_verified() 
 def test_no_blocking_step_says_so() -> None:
     plan = readable_plan(a_plan(), MIGRATIONS, "prod")
     plan.steps = [s for s in plan.steps if s.blocks == "none"]
-    assert "| Strongest lock | no step blocks reads or writes |" in card(plan=plan)
+    assert "- **Strongest lock:** no step blocks reads or writes" in card(plan=plan)
 
 
 def test_paths_become_relative_to_the_migrations_folder() -> None:
@@ -119,6 +119,20 @@ def test_paths_become_relative_to_the_migrations_folder() -> None:
     assert relative_to("/elsewhere/x.sql:3", MIGRATIONS) == "/elsewhere/x.sql:3"
     assert relative_to(f"{MIGRATIONS}/sub/x.sql", MIGRATIONS) == "sub/x.sql"
     assert [p.environment for p in plan.prerequisites] == [None, "prod"]
+
+
+def test_a_long_release_names_a_few_changes_and_every_irreversible_one() -> None:
+    plan = readable_plan(a_plan(), MIGRATIONS, "prod")
+    plan.changes = [change(str(v), f"change {v}") for v in range(1, 10)] + plan.changes[2:]
+    text = card(plan=plan)
+    assert "- **Changes:** 1 change 1 · 2 change 2 · 3 change 3 · 4 change 4 · 5 change 5 · 7 drop name " \
+           "(**irreversible**) · and 4 more in the full plan" in text
+
+
+def test_nothing_irreversible_still_names_the_backup() -> None:
+    plan = readable_plan(a_plan(), MIGRATIONS, "prod")
+    plan.changes = plan.changes[:2]
+    assert "- **Irreversible:** nothing: every change has a rollback step (backup: policy" in card(plan=plan)
 
 
 def test_strongest_lock_of_nothing_is_none() -> None:
