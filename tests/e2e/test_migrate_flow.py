@@ -71,7 +71,7 @@ def test_rejection_at_approval_changes_nothing(prefect_api: str, pg_tenants: dic
     with pytest.raises(TargetRefused) as caught:
         run_flow({"env": "e2e", "config": str(config)}, reject, lambda _line: None)
     assert "rejected by dba-on-call: not today" in caught.value.message
-    assert "Rollback plan" in seen[0] and "irreversible" in seen[0]
+    assert "**If it fails:**" in seen[0] and "irreversible" in seen[0]  # the decision card
     assert fingerprints(pg_tenants) == before
 
 
@@ -135,6 +135,17 @@ def test_paused_run_resumed_from_another_process_with_run_input(prefect_api: str
     assert set(versions(pg_tenants).values()) == {"7"}
 
 
+def plan_artifact(run_id: str) -> str:
+    """The full plan the run published as a markdown artifact."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(
+            any_=[uuid.UUID(run_id)])))
+    return next(str(a.data) for a in artifacts if (a.key or "").startswith("dualpath-plan-"))
+
+
 def test_the_approval_pause_shows_the_plan_with_its_steps_risks_and_rollback(
         prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
     from dualpath.flows.local import run_flow
@@ -149,7 +160,11 @@ def test_the_approval_pause_shows_the_plan_with_its_steps_risks_and_rollback(
     result = run_flow({"env": "e2e", "config": str(config), "to_version": "7", "report_dir": str(tmp_path)}, approve,
                       lambda _line: None)
     assert result["outcome"] == "completed"
-    [plan] = seen
+    [card] = seen
+    # the pause shows the decision card; the full plan is an artifact of the run, linked from the card
+    assert card.startswith("### Approve 7 change(s) on 4 tenant(s) of e2e?")
+    assert "[Full plan](" in card and "**Strongest lock:** **ACCESS EXCLUSIVE** on `customers` (step 7.1)" in card
+    plan = plan_artifact(result["run_id"])
     # the summary first: risks and the rollback plan ...
     assert plan.index("### Risks") < plan.index("### Rollback plan") < plan.index("Migration plan")
     # ... then dualpath.plan's steps (change.statement ids), their locks, and the rollback steps
