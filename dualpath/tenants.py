@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
     from dualpath.plan import Plan
-
     from dualpath.validation.baseline import Baseline
     from dualpath.validation.invariants import Invariant
     from dualpath.validation.validator import Validator

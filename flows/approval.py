@@ -69,8 +69,9 @@ class RollbackInput(RunInput):
 
 
 def wait_for_decision(card_md: str, timeout_s: int, approvers: list[str]) -> Decision:
-    """Pause for the form under the decision card; the approver's decision, or no decision when the pause times out. A rejection is
-    an answer like an approval: the caller ends the run on it, with a report, audit rows and Slack."""
+    """Pause for the form under the decision card; the approver's decision, or no decision when the pause
+    times out. A rejection is an answer like an approval: the caller ends the run on it, with a report,
+    audit rows and Slack."""
     try:
         answer = pause_until_resumed(ApprovalInput.with_initial_data(description=card_md), timeout_s)
     except FlowPauseTimeout:

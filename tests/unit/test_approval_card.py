@@ -70,7 +70,8 @@ def test_the_card_says_what_changes_on_how_many_tenants() -> None:
 def test_the_strongest_lock_names_the_table_and_its_blocking_time() -> None:
     text = card()
     # 7.1 blocks reads and writes longest (6.1 is longer but blocks nothing)
-    assert "**ACCESS EXCLUSIVE** on `customers` (step 7.1): blocks reads and writes for about **2.5 s** per tenant" in text
+    assert ("**ACCESS EXCLUSIVE** on `customers` (step 7.1): blocks reads and writes for about **2.5 s** "
+            "per tenant") in text
     assert "- **Expected duration:** about 98.0 s per tenant, 4.9 min for the rollout; blocking 2.9 s" in text
 
 
