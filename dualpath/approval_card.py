@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dualpath.estimates import human_seconds
 from dualpath.plan import Plan, Step
+from dualpath.render.document import Document, Table
 from dualpath.risk.model import Finding
 
 _CHANGES_SHOWN = 5
@@ -85,6 +86,29 @@ def readable_plan(plan: Plan, migrations: Path, env: str) -> Plan:
                    changes=[replace(c, where=relative_to(c.where, migrations)) for c in plan.changes],
                    findings=[replace(f, file=relative_to(f.file, migrations)) for f in plan.findings],
                    prerequisites=[p for p in plan.prerequisites if p.environment in (None, env)])
+
+
+# what an approver reads in a steps table, first: the classic Prefect UI shows ~850 px of a table and
+# scrolls the rest sideways, so the statement's file and the operations go after the lock and rollback
+_STEP_COLUMNS_FIRST = ("Step", "Lock (predicted)", "Blocks", "Estimate", "Rollback", "Statement")
+_CHANGE_COLUMNS_FIRST = ("Version", "Description", "Irreversible", "Estimate")
+
+
+def approver_columns(document: Document) -> Document:
+    """The plan document with the columns of its steps and changes tables in the approver's order (nothing
+    dropped)."""
+    for section in document.sections:
+        table = section.table
+        if table is None:
+            continue
+        first = _STEP_COLUMNS_FIRST if "Lock (predicted)" in table.headers else \
+            _CHANGE_COLUMNS_FIRST if "Irreversible" in table.headers else ()
+        if not first:
+            continue
+        order = [table.headers.index(h) for h in first if h in table.headers]
+        order += [i for i in range(len(table.headers)) if i not in order]
+        section.table = Table([table.headers[i] for i in order], [[row[i] for i in order] for row in table.rows])
+    return document
 
 
 def split_findings(findings: Sequence[Finding], rollback_files: frozenset[str]) -> tuple[list[Finding],

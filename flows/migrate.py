@@ -21,7 +21,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import ValidationError
 
-from dualpath.approval_card import CardFacts, approval_card, readable_plan, relative_to
+from dualpath.approval_card import CardFacts, approval_card, approver_columns, readable_plan, relative_to
 from dualpath.changes import Change
 from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
 from dualpath.flows.approval import acknowledge_blocked_rollback, preapproved, publish_plan, wait_for_decision
@@ -236,7 +236,7 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     plan = plan_tenant(*run.args, widest, run.run_id, to_version)
     run.plan = None if plan is None else readable_plan(plan, run.ctx.migrations, run.ctx.name)
     run.facts = facts
-    detail = "" if run.plan is None else render_markdown(plan_document(run.plan))
+    detail = "" if run.plan is None else render_markdown(approver_columns(plan_document(run.plan)))
     run.plan_md = plan_markdown(facts) + (f"\n\n---\n\n{demote(detail)}" if detail else "")
     risks: dict[str, int] = {}
     for f in findings:

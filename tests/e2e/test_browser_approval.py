@@ -39,6 +39,16 @@ def plan_artifact(run_id: Any) -> str:
     return next(str(a.data) for a in artifacts if (a.key or "").startswith("dualpath-plan-"))
 
 
+def plan_artifact_id(run_id: Any) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(
+            any_=[run_id])))
+    return next(str(a.id) for a in artifacts if (a.key or "").startswith("dualpath-plan-"))
+
+
 def open_classic(page: Any, ui: str, run_id: Any) -> Any:
     page.goto(f"{ui}/runs/flow-run/{run_id}")
     page.get_by_role("button", name="Resume").first.click()
@@ -76,11 +86,21 @@ def test_approver_decides_on_the_card_in_both_prefect_uis(prefect_api: str, pg_t
             dialog = open_classic(page, ui, run.id)
             page.screenshot(path=str(ARTIFACTS / "approval-card-classic.png"))
             card = dialog.inner_text()
+            dialog_link = str(dialog.get_by_role("link", name="Full plan").get_attribute("href"))
             # Submit without a decision: the form refuses (the field is required), the run stays paused
             dialog.get_by_role("button", name="Submit").click()
             dialog.get_by_text("'decision' is a required property").wait_for()
             page.screenshot(path=str(ARTIFACTS / "approval-card-classic-no-decision.png"))
             dialog.get_by_role("button", name="Close").click()
+            plan_url = dialog_link
+            for label, url in (("classic", plan_url), ("v2", plan_url.replace(ui, f"{ui}/v2", 1))):
+                page = browser.new_page(viewport=VIEWPORT)
+                page.goto(url)
+                steps = page.get_by_text("Transaction scope").first  # the line above the Steps table
+                steps.wait_for()
+                page.wait_for_load_state("networkidle")  # the page renders the artifact twice: scroll the last
+                steps.scroll_into_view_if_needed()
+                page.screenshot(path=str(ARTIFACTS / f"plan-artifact-{label}.png"))
 
             page = browser.new_page(viewport=VIEWPORT)
             dialog = open_v2(page, ui, run.id)
@@ -110,5 +130,8 @@ def test_approver_decides_on_the_card_in_both_prefect_uis(prefect_api: str, pg_t
         assert fact in card, fact
     assert "postgres@" not in card and "sandbox" not in card
     plan = plan_artifact(run.id)
-    assert "| 7.1 | V7__drop_customer_name.sql:5 |" in plan  # relative paths: the Steps table fits
-    assert "/examples/shop/migrations/" not in plan.split("## Notes")[0]
+    # relative paths, and the lock, blocking, estimate and rollback before the statement: the Steps table reads
+    assert "| Step | Lock (predicted) | Blocks | Estimate | Rollback | Statement |" in plan
+    assert "| 7.1 | ACCESS EXCLUSIVE | reads and writes | 10 ms | irreversible | V7__drop_customer_name.sql:5 |" in plan
+    assert "/examples/shop/migrations/" not in plan and "postgres@" not in plan
+    assert dialog_link.endswith(f"/artifacts/artifact/{plan_artifact_id(run.id)}")

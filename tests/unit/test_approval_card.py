@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dualpath.approval_card import CardFacts, approval_card, readable_plan, relative_to, strongest_lock
+from dualpath.approval_card import (
+    CardFacts,
+    approval_card,
+    approver_columns,
+    readable_plan,
+    relative_to,
+    strongest_lock,
+)
 from dualpath.estimates import Throughput
 from dualpath.plan import Plan, PlannedChange, Prerequisite, Step, Totals
 from dualpath.risk.model import Finding
@@ -138,3 +145,19 @@ def test_nothing_irreversible_still_names_the_backup() -> None:
 
 def test_strongest_lock_of_nothing_is_none() -> None:
     assert strongest_lock([]) is None
+
+
+def test_steps_tables_put_lock_blocks_estimate_and_rollback_before_the_statement() -> None:
+    from dualpath.render.plan_doc import STEP_HEADERS, plan_document
+
+    document = approver_columns(plan_document(readable_plan(a_plan(), MIGRATIONS, "prod")))
+    steps = next(s.table for s in document.sections if s.heading == "Steps" and s.table)
+    assert steps.headers[:6] == ["Step", "Lock (predicted)", "Blocks", "Estimate", "Rollback", "Statement"]
+    assert sorted(steps.headers) == sorted(STEP_HEADERS)  # nothing dropped
+    assert steps.rows[0][:6] == ["5.1", "ACCESS EXCLUSIVE", "reads and writes", "400 ms", "irreversible",
+                                 "V5__add_display_name.sql:3"]
+    changes = next(s.table for s in document.sections if s.heading == "Changes" and s.table)
+    assert changes.headers[:4] == ["Version", "Description", "Irreversible", "Estimate"]
+    assert changes.rows[2][:3] == ["7", "drop name", "drops customers.name"]
+    prereqs = next(s.table for s in document.sections if s.heading == "Prerequisites" and s.table)
+    assert prereqs.headers[0] == "Prerequisite"  # other tables keep their order
