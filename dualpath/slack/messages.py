@@ -216,6 +216,8 @@ def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None,
     if buttons:
         blocks.append(actions([decision_button("Approve", APPROVE_ACTION, run.run_id, "primary"),
                                decision_button("Reject", REJECT_ACTION, run.run_id, "danger")]))
+        blocks.append(context("Approve or Reject here decides as your Slack user, checked against the approvers "
+                              "(the Prefect form takes a typed name that nobody verifies)."))
     return Message(f"Approval needed: {_title(run)}: {redact_text(approval.what)}", blocks)
 
 

@@ -95,3 +95,4 @@ def test_the_approval_request_carries_buttons_with_the_run_id_only_when_asked() 
     assert [(b["action_id"], b["value"], b["style"]) for b in buttons] == [
         (APPROVE_ACTION, "0b6f-run", "primary"), (REJECT_ACTION, "0b6f-run", "danger")]
     assert all("url" not in b and b["confirm"]["title"]["text"] for b in buttons)
+    assert "decides as your Slack user" in json.dumps(blocks)
