@@ -79,6 +79,9 @@ class Project:
     client: str = "files"  # files | dbmate | liquibase | sqitch
     tool_dir: str = ""  # where the tool runs (sqitch project, Liquibase root changelog's folder)
     changelog: str = ""  # Liquibase: the root changelog the project runs, inside tool_dir
+    # files its deployment provides outside the folder (Docker secrets the scripts `cat`): written with
+    # placeholder values for the run when absent, removed after it (see provide_files)
+    provided: tuple[str, ...] = ()
 
     @property
     def source(self) -> str:
@@ -130,7 +133,10 @@ PROJECTS = (
     Project("registry", "Tamarou/Registry", "6cf43ab0c5944467701ad10cef52440a1be662bb",
             ("sqitch.conf", "sql", "templates/registry"), "sql", "sqitch", "postgresql", "sqitch", "."),
     Project("maevsi", "maevsi/sqitch", "4002054541273010481cbe4c622ff4edd3b29595", ("src",), "src", "sqitch",
-            "postgresql", "sqitch", "src"),
+            "postgresql", "sqitch", "src",
+            provided=tuple(f"/run/secrets/postgres-role-service-{role}-{what}"
+                           for role in ("grafana", "postgraphile", "reccoom", "vibetype", "zammad")
+                           for what in ("username", "password"))),
     Project("sqitch-mysql-intro", "sqitchers/sqitch-mysql-intro", "9931d11b25b3c1f22233c194e27fe7cbe0e6375f",
             ("sqitch.conf", "sqitch.plan", "deploy", "revert", "verify"), ".", "sqitch", "mariadb", "sqitch", "."),
     Project("opinion-sqitch-mysql", "inqwise-opinion/opinion-sqitch-mysql", "68f5f7e9f6a13ebbac5496736798dc568eefae86",
@@ -154,6 +160,22 @@ def ensure_folder(project: Project, root: Path, mirrors: Path) -> Path | None:
                                  capture_output=True, check=True)
         subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
     return base
+
+
+def provide_files(paths: tuple[str, ...]) -> list[Path]:
+    """The deployment's secrets a project's scripts read (maevsi: `cat /run/secrets/...-username`), with
+    placeholder values where none exist: a user name from the file's name (``...-grafana-username`` ->
+    ``grafana``), a password ``bench-only``. Returns the files written, to remove after the run."""
+    written: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        found = re.search(r"-([a-z]+)-username$", path.name)
+        path.write_text((found.group(1) if found else "bench-only") + "\n")
+        written.append(path)
+    return written
 
 
 def folder_digest(folder: Path) -> str:
@@ -268,6 +290,7 @@ def run_project(project: Project, root: Path, mirrors: Path, tools: Path, work: 
     keep = principals(server, project.engine)
     text = "\n".join(p.read_text(errors="replace") for p in base.rglob("*.sql"))
     tidy = lambda: drop_principals(server, project.engine, keep, text)  # noqa: E731
+    provided = provide_files(project.provided)
     try:
         row.update(_run_dualpath(project, config, folder, names, tidy))
         row["client"] = _run_client(project, base, folder, tools, database_url(project.engine, names["cl"]),
@@ -279,6 +302,8 @@ def run_project(project: Project, root: Path, mirrors: Path, tools: Path, work: 
             drop_database(project.engine, name)
         _drop_sqitch_registry(project)
         row["server_objects_dropped"] = tidy()
+        for path in provided:
+            path.unlink()
     row["folder_unchanged"] = folder_digest(base) == before
     return row
 

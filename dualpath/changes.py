@@ -33,6 +33,8 @@ class Statement:
     line: int
     no_transaction: bool = False
     directives: tuple[Directive, ...] = ()
+    # ended by psql's \gexec: run it, then run each value it returns as a statement (engines/verbatim.py)
+    gexec: bool = False
     # where the text stands in what the splitter was given (start, end offsets); not part of identity
     span: tuple[int, int] | None = field(default=None, compare=False, repr=False)
 
@@ -155,7 +157,7 @@ def feed_checksum(digest: Any, statements: Iterable[Statement]) -> None:
     """What one part adds to a change's checksum (sha256 over the normalised statements)."""
     for s in statements:
         digest.update(normalise_sql(s.text).encode())
-        digest.update(b"\n;\n")
+        digest.update(b"\n\\gexec\n" if s.gexec else b"\n;\n")
 
 
 def statement_directives(statements: Sequence[Statement]) -> Iterator[Directive]:

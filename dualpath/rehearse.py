@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from dualpath.changes import Change, Statement
 from dualpath.engines.base import Engine
 from dualpath.engines.probes import LockReading, MeasuresStatements
-from dualpath.engines.verbatim import run_verbatim
+from dualpath.engines.verbatim import run_statement
 from dualpath.errors import RunFailed
 from dualpath.redaction import redact
 from dualpath.risk.catalogue import Catalogue
@@ -52,6 +52,10 @@ def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Cat
         else:
             for item in items:
                 current = item.statement
+                if item.statement.gexec and _alone(engine, change, item):  # runs what its query returns too
+                    with engine.autocommit(conn):
+                        run_statement(conn, item.statement)
+                    continue
                 if _watched(engine, change, item):
                     measured += _measure(engine, conn, change, item, catalogue.blocks, watched=True)
                     # the reads around it autobegan a transaction (the DDL itself committed): end it,
@@ -71,13 +75,19 @@ def rehearse_up(engine: Engine, conn: Connection, change: Change, catalogue: Cat
     return measured
 
 
+def _alone(engine: Engine, change: Change, item: Item) -> bool:
+    """Run with no transaction block, as the runner runs it (apply.py outside_transaction)."""
+    return engine.transactional_ddl and (item.statement.no_transaction
+                                         or change.directive("no-transaction") is not None)
+
+
 def _watched(engine: Engine, change: Change, item: Item) -> bool:
     """Statements whose locks are gone when they return: measured from other sessions while they run.
 
     DDL where it commits implicitly (MySQL/MariaDB), and no-transaction statements where DDL is
     transactional (PostgreSQL CONCURRENTLY, VACUUM), which the runner runs outside a transaction block.
     """
-    if not isinstance(engine, MeasuresStatements):
+    if not isinstance(engine, MeasuresStatements) or item.statement.gexec:  # its results run too: not watched
         return False
     if engine.transactional_ddl:
         return item.statement.no_transaction or change.directive("no-transaction") is not None
@@ -96,7 +106,7 @@ def _measure(engine: Engine, conn: Connection, change: Change, item: Item, block
         after_locks = LockReading(taken if reading.locks is not None else None, reading.note)
     else:
         before_locks = engine.held_locks(conn)
-        run_verbatim(conn, item.statement.text)
+        run_statement(conn, item.statement)
         after_locks = engine.held_locks(conn)
         taken = _newly_taken(engine, before_locks.locks, after_locks.locks)
     after_storage = engine.table_storage(conn)

@@ -26,6 +26,7 @@ from dualpath.changes import Change
 from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
 from dualpath.flows.approval import acknowledge_blocked_rollback, preapproved, publish_plan, wait_for_decision
 from dualpath.flows.links import artifacts_url, run_links, ui_base
+from dualpath.flows.reschedule import reschedule_at_opening, wait_hint
 from dualpath.gates import refuse_failed_gates
 from dualpath.host_limits import HostLimit, host_limits
 from dualpath.plan import Plan
@@ -138,7 +139,11 @@ def rollout(run: Rollout, to_version: str | None, dry_run: bool, approve: bool, 
             wait_for_window: bool, report_dir: str | None) -> dict[str, Any] | State:
     env = run.ctx.name
     logger = get_run_logger()
-    logger.info("window: %s", window_gate(run.ctx.env.window, wait_for_window, run.ctx.env.window_grace_s))
+    window, grace = run.ctx.env.window, run.ctx.env.window_grace_s
+    later = reschedule_at_opening(window, clock.now(), grace) if wait_for_window else None
+    if later is not None:  # a deployment run: a run of it is scheduled at the opening; no worker sleeps till then
+        return end_rescheduled(run, later.describe(window or ""), report_dir)
+    logger.info("window: %s", window_gate(window, wait_for_window, grace, wait_hint()))
     run.notifier.run_started(run.info)  # "pre-flight running…": no counts until pre-flight has them
     # before pre-flight: it, like every tenant task, occupies a slot of its database host's limit
     run.notes += ensure_host_limits(run.limits)
@@ -207,6 +212,7 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     """Connectivity, versions, drift, lint, gates; the changes some tenant still needs, in order."""
     futures = {t.name: preflight_tenant.submit(*run.args, t, run.run_id, to_version) for t in run.targets}
     run.preflight = {name: f.result() for name, f in futures.items()}
+    run.notes += [p.role_warning for p in run.preflight.values() if p.role_warning]  # least privilege
     wanted = {v for p in run.preflight.values() for v in p.pending}
     links = run.ctx.settings.sources.follow_links_outside
     changes = [c for c in read_tenant_changes(run.targets[0], run.ctx.migrations, links,
@@ -313,6 +319,16 @@ def end_stopped(run: Rollout, reason: str, report_dir: str | None) -> State:
     result = finish(run, "window closed", report_dir)
     result["refused"] = text
     return Completed(name="Window closed", message=text, data=result)
+
+
+def end_rescheduled(run: Rollout, text: str, report_dir: str | None) -> State:
+    """Outside the window, a later run of this deployment takes over at the opening: this one ends now, Completed
+    as "Rescheduled" (nothing ran, nothing failed), with a report and Slack's word naming the run that follows."""
+    get_run_logger().info(text)
+    run.notes.append(text)
+    run.notifier.run_ended(run.info, SlackState.STOPPED, f"rescheduled: {text}")
+    result = finish(run, "rescheduled", report_dir)
+    return Completed(name="Rescheduled", message=text, data=result)
 
 
 def back_up(run: Rollout) -> None:

@@ -74,6 +74,7 @@ class _Inverse:
         self.make_late: list[str] = []  # indexes, unique and check constraints
         self.make_fks: list[str] = []  # last: they need the keys and unique constraints they point at
         self.make_views: list[str] = []
+        self.rebuilt: set[tuple[str, str]] = set()  # (table, column) dropped and added again
 
     def build(self) -> Draft:
         self._views()
@@ -181,8 +182,23 @@ class _Inverse:
                 self.draft.notes.append(f"{before.name}.{name} is NOT NULL without a default: on a table with "
                                         "rows, add it nullable, fill it, then set NOT NULL")
         for name in before.columns.keys():
-            if name in after.columns:
+            if name not in after.columns:
+                continue
+            if _generation(before.columns[name]) != _generation(after.columns[name]):
+                self._rebuild_generated(before, before.columns[name])
+            else:
                 self._column(before.name, after.columns[name], before.columns[name])
+
+    def _rebuild_generated(self, before: sa.Table, column: sa.Column[Any]) -> None:
+        """A generated column whose expression the change altered (or which became or stopped being one):
+        dropped and added again as it was; its values are computed again, so no data is lost. Indexes
+        and constraints on it go with the drop, so those the change left as they were are made again."""
+        self.drop_columns.append(self.ddl.drop_column(before.name, column.name))
+        self.add_columns.append(self.ddl.add_column(before.name, column))
+        self.rebuilt.add((before.name, column.name))
+        if _generation(column) is None:
+            self.draft.irreversible.append(f"column {before.name}.{column.name} was a plain column before the "
+                                           "change: it comes back empty")
 
     def _column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> None:
         old_type, new_type = self.ddl.type_of(back), self.ddl.type_of(now)
@@ -237,10 +253,17 @@ class _Inverse:
             if _definition(old_ix[key]) != _definition(new_ix[key]):
                 self.drop_early.append(self.ddl.drop_index(new_ix[key]))
                 self.make_late.append(self.ddl.create_index(old_ix[key]))
+            elif self._on_rebuilt(before.name, old_ix[key]):  # dropped with its column: made again
+                self.make_late.append(self.ddl.create_index(old_ix[key]))
         for key in sorted(set(old_other) & set(new_other)):
             if _definition(old_other[key]) != _definition(new_other[key]):
                 self._drop_constraint(new_other[key], after.name, self.drop_early)
                 self._add_constraint(old_other[key], before.name, self.make_late)
+            elif self._on_rebuilt(before.name, old_other[key]):
+                self._add_constraint(old_other[key], before.name, self.make_late)
+
+    def _on_rebuilt(self, table: str, item: Any) -> bool:
+        return any((table, str(c.name)) in self.rebuilt for c in getattr(item, "columns", []))
 
     def _drop_constraint(self, constraint: sa.Constraint, table: str, phase: list[str]) -> None:
         statement = self.ddl.drop_constraint(constraint)
@@ -290,6 +313,14 @@ class _Inverse:
 
 
 # -- comparing shapes ------------------------------------------------------------------------
+
+
+def _generation(column: sa.Column[Any]) -> tuple[str, bool | None] | None:
+    """A generated column's expression and whether it is stored; None for a plain column."""
+    computed = column.computed
+    if computed is None:
+        return None
+    return re.sub(r"\s+", " ", str(computed.sqltext)).strip(), computed.persisted
 
 
 def _column_shape(column: sa.Column[Any], ddl: Ddl) -> tuple[Any, ...]:

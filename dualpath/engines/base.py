@@ -22,32 +22,32 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from dualpath.engines.databases import ServerDatabases, like_literal
+from dualpath.engines.failures import FAILURE_KINDS, REACHABILITY_HINT, driver_errors
 from dualpath.engines.fingerprint import Fingerprint
 from dualpath.engines.probes import (
     CalibrationSql,
     LockReading,
+    RoleReading,
     ServerObject,
     TableStats,
     shadow_database_name,
     shadow_prefix,
 )
-from dualpath.engines.verbatim import run_verbatim
-from dualpath.errors import ConnectionFailed, DualpathError, PrivilegeMissing, TargetRefused, UsageError
+from dualpath.engines.verbatim import run_statement, run_verbatim
+from dualpath.errors import TargetRefused, UsageError
 from dualpath.urls import endpoint, redact
 
 if TYPE_CHECKING:
+    from dualpath.changes import Statement
     from dualpath.engines.dump import Dumper, ToolSettings
+    from dualpath.history import ChangeRecord
 
-__all__ = ["Engine", "Fingerprint", "RunLockHolder"]
+__all__ = ["FAILURE_KINDS", "REACHABILITY_HINT", "Engine", "Fingerprint", "RunLockHolder", "driver_errors",
+           "like_literal"]
 
 CONNECT_TIMEOUT_S = 10  # a server that does not answer: drivers' connect_timeout, libpq's PGCONNECT_TIMEOUT
 SCOPED_DIGEST = "s1:"  # a statement digest of the objects it names (engines/mysql/digest.py), not of the schema
-REACHABILITY_HINT = "check host and port, and that the database server is running"
-
-# What a server error means for the person running dualpath, whatever the dialect's code for it
-# (SQLSTATE classes, MySQL errnos, SQLite result codes): each engine maps its codes to these.
-FAILURE_KINDS = ("read_only", "permission", "auth", "statement_timeout", "canceled", "lock_timeout",
-                 "deadlock", "connection", "duplicate_object")
 
 
 class Recordable(Protocol):
@@ -67,6 +67,13 @@ class ChangeTransaction:
     def run(self, sql: str) -> None:
         run_verbatim(self.conn, sql)
 
+    def run_statement(self, statement: Statement) -> None:
+        """A migration statement; one ended by psql's \\gexec runs what its query returns too."""
+        if statement.gexec:
+            run_statement(self.conn, statement)
+        else:
+            self.run(statement.text)
+
     def finish(self, record: Recordable) -> None:
         record.write(self.conn)
 
@@ -85,7 +92,7 @@ class RunLockHolder:
                              where=where, hint=hint)
 
 
-class Engine:
+class Engine(ServerDatabases):
     """What dualpath needs from a database server, listed once: one subclass per dialect
     (``engines/<dialect>/engine.py``) supplies the dialect's SQL, error codes and probes; what only a
     dialect can answer raises NotImplementedError here, the rest is shared machinery."""
@@ -187,43 +194,6 @@ class Engine:
         assert self._flavor is not None
         return self._flavor
 
-    def connection_failed(self, exc: DBAPIError, url: URL) -> ConnectionFailed:
-        """Say where and why, never the password; tell how to fix a missing database."""
-        reason = self.driver_reason(exc, url)
-        where = endpoint(url)
-        missing = self.missing_database(exc)
-        if missing:
-            return ConnectionFailed(f"database '{url.database}' does not exist on {where}",
-                                    hint=self.create_database_hint(url))
-        kind = self.failure_kind(exc)
-        if kind in ("statement_timeout", "canceled"):  # connected, then the session's own settings cancel
-            return ConnectionFailed(
-                f"connected to {self.label} at {where}, but the server canceled dualpath's first queries: "
-                f"{reason}", hint="a statement timeout set for this session (the URL's options, or the "
-                                  "user's or database's settings) is too short for anything to run: remove "
-                                  "it; dualpath sets its own from [safety] statement_timeout_ms")
-        if kind in ("auth", "permission"):
-            user = f"user '{url.username}'" if url.username else "the user"
-            return ConnectionFailed(f"{self.label} at {where} refused {user}: {reason}",
-                                    hint="check the user name and password in the URL (or the secret it "
-                                         "names), and that the user may connect to this database")
-        return ConnectionFailed(f"cannot connect to {self.label} at {where}: {reason}",
-                                hint=REACHABILITY_HINT)
-
-    @staticmethod
-    def driver_reason(exc: BaseException, url: URL) -> str:
-        orig = exc.orig if isinstance(exc, DBAPIError) else exc
-        text = " ".join(str(orig).split())
-        if url.password:
-            text = text.replace(str(url.password), "***")
-        return redact(text)
-
-    def missing_database(self, exc: DBAPIError) -> bool:
-        return False
-
-    def create_database_hint(self, url: URL) -> str:
-        return f"create it first: CREATE DATABASE {self.quote_ident(url.database or '')}"
-
     # -- server ------------------------------------------------------------------------
 
     def server_version(self, conn: Connection) -> tuple[int, ...]:
@@ -249,6 +219,10 @@ class Engine:
         """What undoes a migration's session settings (SET search_path, SET ROLE, USE...); none by default."""
         return []
 
+    def write_change_record(self, conn: Connection, record: ChangeRecord) -> None:
+        """A change's history and audit rows, in the caller's transaction (PostgreSQL: in one statement)."""
+        record.write(conn)
+
     def reset_session(self, conn: Connection, lock_timeout_ms: int, statement_timeout_ms: int) -> None:
         """Put the session back as the run opened it, timeouts included, in the current transaction.
 
@@ -265,35 +239,6 @@ class Engine:
             run_verbatim(conn, statement)
         if started_here and not local:
             conn.commit()
-
-    def is_lock_timeout(self, exc: BaseException) -> bool:
-        return any(self.driver_lock_timeout(e) for e in driver_errors(exc))
-
-    def is_statement_timeout(self, exc: BaseException) -> bool:
-        return any(self.driver_statement_timeout(e) for e in driver_errors(exc))
-
-    def failure_kind(self, exc: BaseException) -> str | None:
-        """Which of FAILURE_KINDS a server error is (the first driver error that has one), or None."""
-        for orig in driver_errors(exc):
-            kind = self.driver_failure_kind(orig)
-            if kind is not None:
-                return kind
-        return None
-
-    def driver_failure_kind(self, orig: BaseException) -> str | None:
-        if self.driver_lock_timeout(orig):
-            return "lock_timeout"
-        if self.driver_deadlock(orig):
-            return "deadlock"
-        if self.driver_statement_timeout(orig):
-            return "statement_timeout"
-        return None
-
-    def driver_lock_timeout(self, orig: BaseException) -> bool:
-        raise NotImplementedError
-
-    def driver_statement_timeout(self, orig: BaseException) -> bool:
-        raise NotImplementedError
 
     # -- the run lock: two runs never overlap on one target ------------------------------
 
@@ -354,70 +299,6 @@ class Engine:
         """The isolation level batch chunks run under (outside a transaction); the server's default here."""
         yield
 
-    def is_deadlock(self, exc: BaseException) -> bool:
-        """The server chose this transaction as a deadlock victim and rolled it back: safe to retry."""
-        return any(self.driver_deadlock(e) for e in driver_errors(exc))
-
-    def driver_deadlock(self, orig: BaseException) -> bool:
-        return False
-
-    # -- databases on the server ------------------------------------------------------------
-
-    def server_url(self) -> URL:
-        """Where CREATE/DROP DATABASE run: this server, without this database."""
-        raise NotImplementedError(f"{self.label} has no server to create databases on")
-
-    @contextlib.contextmanager
-    def server_connection(self) -> Iterator[Connection]:
-        url = self.server_url()
-        engine = self.make_sa_engine(url)
-        try:
-            with self.open_connection(engine, url) as conn:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
-        finally:
-            engine.dispose()
-
-    def create_database(self, name: str, grant_on: str | None = None) -> URL:
-        """CREATE DATABASE; refused for lack of a privilege, the hint grants it on ``grant_on`` (a LIKE
-        pattern of database names where the dialect grants per database; default: this name)."""
-        with self.server_connection() as conn:
-            self.run_on_server(conn, f"CREATE DATABASE {self.quote_ident(name)}", "create databases",
-                               grant_on or like_literal(name))
-        return self.url.set(database=name)
-
-    def drop_database(self, name: str) -> None:
-        with self.server_connection() as conn:
-            self.run_on_server(conn, f"DROP DATABASE IF EXISTS {self.quote_ident(name)}", "drop databases",
-                               like_literal(name))
-
-    def run_on_server(self, conn: Connection, sql: str, what: str, grant_on: str) -> None:
-        """``sql`` on the server; a refusal names the user, what it may not do and the grant that allows it."""
-        try:
-            run_verbatim(conn, sql)
-        except DBAPIError as exc:
-            reason = self.driver_reason(exc, self.url)
-            if self.is_permission_denied(exc):
-                who = self.url.username or "the connecting user"
-                raise PrivilegeMissing(f"user {who} may not {what} on {endpoint(self.url)}: {sql} was refused "
-                                       f"({reason})", hint=self.grant_hint(conn, grant_on)) from None
-            raise DualpathError(f"{sql} failed on {endpoint(self.url)}: {reason}",
-                                hint="see the server's message above") from None
-
-    def is_permission_denied(self, exc: BaseException) -> bool:
-        """The server refused for lack of a privilege (not a lock, not a missing object)."""
-        return any(self.driver_permission_denied(e) for e in driver_errors(exc))
-
-    def driver_permission_denied(self, orig: BaseException) -> bool:
-        return False
-
-    def table_grant_hint(self, conn: Connection) -> str:
-        """What an administrator runs so this user may create tables where this connection creates them."""
-        return f"ask an administrator to let {self.url.username or 'this user'} create tables in this database"
-
-    def grant_hint(self, conn: Connection, databases: str) -> str:
-        """What an administrator runs so this user may create (and use, and drop) the ``databases``."""
-        return f"ask an administrator to let {self.url.username or 'this user'} create databases"
-
     # -- shadows, lock readings, calibration: the dialect's probes module answers ------------
 
     dialect_probes: ModuleType  # engines/<dialect>/probes.py
@@ -433,6 +314,11 @@ class Engine:
         """Roles and users of the whole server (None: this user may not list them); none for a file."""
         read = getattr(self.dialect_probes, "server_objects", None)
         return read(conn, self.quote_ident) if read is not None else []  # type: ignore[no-any-return]
+
+    def role_reading(self, conn: Connection) -> RoleReading | None:
+        """The role this connection migrates as and its server-wide powers; None where there are no roles."""
+        read = getattr(self.dialect_probes, "role_reading", None)
+        return read(conn) if read is not None else None  # type: ignore[no-any-return]
 
     def explain_rows(self, conn: Connection, sql: str) -> int | None:
         """The planner's row estimate; None where the dialect has no planner to ask."""
@@ -534,26 +420,6 @@ class Engine:
             shadow.drop_user_objects(conn)
             conn.commit()
             return shadow.user_objects(conn)
-
-
-def driver_errors(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, the driver error SQLAlchemy wraps, and their causes."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        if isinstance(current, DBAPIError) and isinstance(current.orig, BaseException):
-            todo.append(current.orig)
-        todo.append(current.__cause__)  # not __context__: a later, unrelated error
-
-
-def like_literal(name: str) -> str:
-    """``name`` as a LIKE pattern matching itself only (``_`` and ``%`` escaped)."""
-    return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
 
 
 def utc_now() -> str:

@@ -82,13 +82,14 @@ class Part:
 
 
 def read_script(path: Path, dialect: str | None, checksum: Any = None,
-                drop_transaction: bool = False) -> tuple[Part, bool]:
+                drop_transaction: bool = False, psql: bool = False) -> tuple[Part, bool]:
     """A whole file of SQL as a Part, fed to ``checksum`` (a hashlib object) if given; with
     ``drop_transaction`` a wrapping BEGIN/COMMIT is dropped (see drop_transaction_control), and the
-    second value says whether one was. A big file is scanned once and its statements are read from
-    it again when they run (sources/lazy.py), so memory follows the largest statement."""
+    second value says whether one was; ``psql``: the file is run by psql (sql/split.py). A big file is
+    scanned once and its statements are read from it again when they run (sources/lazy.py), so memory
+    follows the largest statement."""
     if os.stat(check_path(path)).st_size <= LAZY_BYTES:
-        part = split_part(read_text(path), path, dialect)
+        part = split_part(read_text(path), path, dialect, psql=psql)
         statements, dropped = drop_transaction_control(part.statements) if drop_transaction else (
             part.statements, False)
         if checksum is not None:
@@ -131,9 +132,10 @@ def _scan(path: Path, dialect: str | None, checksum: Any, drop_transaction: bool
     return Part(statements, tuple(directives)), skip_first or skip_last
 
 
-def split_part(text: str, file: Path | str, dialect: str | None, start_line: int = 1) -> Part:
+def split_part(text: str, file: Path | str, dialect: str | None, start_line: int = 1,
+               psql: bool = False) -> Part:
     statements, directives = split_with_directives(text, file=str(file), start_line=start_line,
-                                                   dialect=dialect)
+                                                   dialect=dialect, psql=psql)
     return Part(tuple(statements), tuple(directives))
 
 

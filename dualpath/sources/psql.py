@@ -86,6 +86,9 @@ def expand(text: str, file: Path | str, shell: Shell | None = None) -> str:
     state = _Lexer()
     for number, line in enumerate(text.split("\n"), start=1):
         meta = _META.match(line) if state.at_statement_level() else None
+        if meta and meta["command"] in ("g", "gexec") and not meta["args"].strip():
+            out.append(line)  # it ends a query: the splitter reads it (sql/split.py)
+            continue
         if meta:
             _meta_command(meta["command"], meta["args"], variables, f"{file}:{number}", shell)
             out.append("")
@@ -96,7 +99,8 @@ def expand(text: str, file: Path | str, shell: Shell | None = None) -> str:
 
 def _meta_command(command: str, args: str, variables: dict[str, str], where: str, shell: Shell) -> None:
     if command not in ("set", "unset"):
-        raise InputError(f"psql meta-command '\\{command}' is not SQL; only \\set and \\unset are read",
+        raise InputError(f"psql meta-command '\\{command}' cannot be honoured: dualpath runs statements "
+                         "through a driver and does what psql does for \\set, \\unset, \\g and \\gexec only",
                          where=where, hint=HINT)
     words = _arguments(args, variables, where, shell)
     if not words:

@@ -162,7 +162,7 @@ def _read_script(path: Path, dialect: str | None, checksum: Any = None,
                  workdir: Path | None = None) -> tuple[Part, bool]:
     """A sqitch script without its BEGIN/COMMIT; on PostgreSQL, sqitch runs it through psql, so
     ``\\set`` variables are read as psql reads them (sources/psql.py), ``cat FILE`` relative to
-    ``workdir``, the directory sqitch runs psql in."""
+    ``workdir``, the directory sqitch runs psql in; and ``\\gexec`` runs what its query returns."""
     if dialect in ("postgresql", None) and os.stat(check_path(path)).st_size <= LAZY_BYTES:
         text = read_text(path)
         if psql.has_meta_commands(text):
@@ -175,11 +175,11 @@ def _read_script(path: Path, dialect: str | None, checksum: Any = None,
                 as_written, _ = _split_script(psql.expand(text, path, psql.Shell(run=False)), path, dialect)
                 feed_checksum(checksum, as_written.statements)
             return part, dropped
-    return read_script(path, dialect, checksum, drop_transaction=True)
+    return read_script(path, dialect, checksum, drop_transaction=True, psql=dialect in ("postgresql", None))
 
 
 def _split_script(text: str, path: Path, dialect: str | None) -> tuple[Part, bool]:
-    part = split_part(text, path, dialect)
+    part = split_part(text, path, dialect, psql=True)
     statements, dropped = drop_transaction_control(part.statements)
     return Part(statements, part.directives), dropped
 

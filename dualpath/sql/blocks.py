@@ -9,7 +9,7 @@ and the compound statement a body starts with when it has no BEGIN (``p() WHILE 
 
 from __future__ import annotations
 
-from dualpath.sql.tokens import DELIMITER, QUOTED, SEMICOLON, SET_DELIMITER, SIMPLE, WORD, Token
+from dualpath.sql.tokens import DELIMITER, QUOTED, SEMICOLON, SEND, SET_DELIMITER, SIMPLE, WORD, Token
 
 _BODY_KINDS = {"TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"}
 _CREATE_MODIFIERS = {"OR", "REPLACE", "TEMP", "TEMPORARY", "CONSTRAINT", "AGGREGATE", "IF", "NOT", "EXISTS"}
@@ -24,7 +24,7 @@ _IF_STOPS = {"THEN", "WHEN", "ELSE", "ELSEIF", "END"}
 _EXPRESSION_WORDS = {"IF", "ELSEIF", "WHILE", "UNTIL", "WHEN", "RETURN", "SELECT", "AND", "OR", "NOT", "XOR",
                      "WHERE", "HAVING", "ON", "VALUES", "LIKE", "IN", "IS", "BETWEEN", "BY", "DISTINCT"}
 _EXPRESSION_PUNCT = set("=(,+-*/<>!%&|^~")
-_ENDS_STATEMENT = (SEMICOLON, DELIMITER, SET_DELIMITER)
+_ENDS_STATEMENT = (SEMICOLON, DELIMITER, SET_DELIMITER, SEND)
 
 
 def has_body(head: list[str]) -> bool:
@@ -181,7 +181,7 @@ def block_boundaries(text: str, tokens: list[Token]) -> set[int]:
     ends: set[int] = set()
     state = _Statement(text, tokens)
     for index, token in enumerate(tokens):
-        if token.kind in (DELIMITER, SET_DELIMITER):
+        if token.kind in (DELIMITER, SET_DELIMITER, SEND):  # psql sends its buffer at \g whatever it holds
             ends.add(index)
             state = _Statement(text, tokens)
         elif token.kind == SEMICOLON:

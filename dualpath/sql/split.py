@@ -16,8 +16,8 @@ from dualpath.changes import Directive, Statement
 from dualpath.directives import parse_directive
 from dualpath.errors import InputError
 from dualpath.sql.blocks import block_boundaries
-from dualpath.sql.kinds import needs_autocommit
-from dualpath.sql.tokens import DIALECTS, LINE_COMMENT, SEMICOLON, SIMPLE, Token, lex
+from dualpath.sql.kinds import needs_autocommit, significant_words
+from dualpath.sql.tokens import DIALECTS, LINE_COMMENT, SEMICOLON, SEND, SIMPLE, STRING, Token, lex
 
 
 @dataclass(frozen=True)
@@ -26,25 +26,28 @@ class _Piece:
 
     tokens: list[Token]
     end: int
+    sent_by: str = ""  # "gexec" or "g" when psql's meta-command ends it
 
 
 def split_statements(
-    text: str, *, file: str, start_line: int = 1, dialect: str | None = None
+    text: str, *, file: str, start_line: int = 1, dialect: str | None = None, psql: bool = False
 ) -> list[Statement]:
     """The statements of ``text``; directives are attached to the statement they precede."""
-    statements, _ = split_with_directives(text, file=file, start_line=start_line, dialect=dialect)
+    statements, _ = split_with_directives(text, file=file, start_line=start_line, dialect=dialect, psql=psql)
     return statements
 
 
 def split_with_directives(
-    text: str, *, file: str, start_line: int = 1, dialect: str | None = None
+    text: str, *, file: str, start_line: int = 1, dialect: str | None = None, psql: bool = False
 ) -> tuple[list[Statement], list[Directive]]:
-    """Statements plus every directive found, including ones no statement follows."""
+    """Statements plus every directive found, including ones no statement follows. ``psql``: the file
+    is run by psql (sqitch on PostgreSQL), so ``\\g`` ends a query and ``\\gexec`` ends one whose
+    results are statements (Statement.gexec)."""
     dialect = check_dialect(dialect, file)
-    tokens = lex(text, file=file, start_line=start_line, dialect=dialect)
+    tokens = lex(text, file=file, start_line=start_line, dialect=dialect, psql=psql)
     directives = read_directives(text, tokens, file)
     ends = find_boundaries(text, tokens, dialect)
-    pieces = cut_pieces(text, tokens, ends)
+    pieces = cut_pieces(text, tokens, ends, file)
     statements = [build_statement(text, piece, file, dialect) for piece in pieces]
     return attach_directives(statements, pieces, directives), [d for _, d in directives]
 
@@ -81,7 +84,7 @@ def read_directives(text: str, tokens: list[Token], file: str) -> list[tuple[int
 
 def find_boundaries(text: str, tokens: list[Token], dialect: str | None) -> set[int]:
     """Indices of the tokens that end a statement."""
-    if dialect == "postgresql":
+    if dialect == "postgresql" and not any(t.kind == SEND for t in tokens):
         from_parser = parser_boundaries(text, tokens)
         if from_parser is not None:
             return from_parser
@@ -117,18 +120,41 @@ def next_code_token(tokens: list[Token], starts: list[int], offset: int) -> int 
     return index if index < len(tokens) else None
 
 
-def cut_pieces(text: str, tokens: list[Token], ends: set[int]) -> list[_Piece]:
+def cut_pieces(text: str, tokens: list[Token], ends: set[int], file: str = "") -> list[_Piece]:
     """Group tokens between boundaries, keeping only groups that hold code."""
     pieces: list[_Piece] = []
     current: list[Token] = []
     for index, token in enumerate(tokens):
         if index in ends:
-            pieces.append(_Piece(current, token.start))
+            if token.kind == SEND and not any(t.significant for t in current):
+                refuse_empty_send(token, file)
+            pieces.append(_Piece(current, token.start, token.value if token.kind == SEND else ""))
             current = []
         else:
             current.append(token)
     pieces.append(_Piece(current, len(text)))
     return [p for p in pieces if any(t.significant for t in p.tokens)]
+
+
+def refuse_empty_send(token: Token, file: str) -> None:
+    """psql sends the previous query again when its buffer is empty (``SELECT ...;`` then ``\\gexec``):
+    a second run nobody reading the file expects."""
+    raise InputError(f"psql's \\{token.value} follows no query of its own (the previous one ended before it), "
+                     "so psql would run the previous query a second time", where=f"{file}:{token.line}",
+                     hint=f"end the query with \\{token.value} instead of ';' (SELECT ... \\{token.value})")
+
+
+def generates_autocommit(text: str, piece: _Piece, dialect: str | None) -> bool:
+    """A \\gexec query whose string literals hold a statement that refuses a transaction
+    ('CREATE DATABASE ...'): psql runs it outside one, so dualpath runs the query and its results alone."""
+    for token in piece.tokens:
+        if token.kind != STRING:
+            continue
+        literal = text[token.start + 1 : token.end - 1].replace("''", "'")
+        words = significant_words(literal)  # a piece of a statement ('CREATE DATABASE g OWNER "') lexes too
+        if needs_autocommit(words, dialect):
+            return True
+    return False
 
 
 def build_statement(text: str, piece: _Piece, file: str, dialect: str | None, offset: int = 0) -> Statement:
@@ -139,8 +165,10 @@ def build_statement(text: str, piece: _Piece, file: str, dialect: str | None, of
     if len(code) == 1 and code[0].kind == SIMPLE:  # plain DML never refuses a transaction
         return Statement(text=text[start:end], file=file, line=code[0].line, span=(start + offset, end + offset))
     words = [(t.kind, text[t.start : t.end].upper()) for t in code]
-    return Statement(text=text[start:end], file=file, line=code[0].line,
-                     no_transaction=needs_autocommit(words, dialect), span=(start + offset, end + offset))
+    gexec = piece.sent_by == "gexec"
+    alone = needs_autocommit(words, dialect) or gexec and generates_autocommit(text, piece, dialect)
+    return Statement(text=text[start:end], file=file, line=code[0].line, no_transaction=alone, gexec=gexec,
+                     span=(start + offset, end + offset))
 
 
 def attach_directives(

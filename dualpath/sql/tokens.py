@@ -28,6 +28,8 @@ DELIMITER = "delimiter"  # a custom MySQL delimiter such as '//'
 SET_DELIMITER = "set_delimiter"  # a 'DELIMITER //' line; value in Token.value
 PUNCT = "punct"
 SIMPLE = "simple"  # a whole plain DML statement up to its ';' (only when asked for: Lexer(fast=True))
+# psql's \g or \gexec ending a query (only when the file is run by psql: Lexer(psql=True)); value: its name
+SEND = "send"
 
 COMMENTS = (LINE_COMMENT, BLOCK_COMMENT)
 
@@ -50,6 +52,9 @@ _PARAM = re.compile(r"\$\d+")
 _DOLLAR_TAG = re.compile(r"\$(?:[^\W\d][\w]*)?\$")
 _DELIMITER_CMD = re.compile(r"delimiter(?=\s|$)", re.IGNORECASE)
 _META = re.compile(r"\\([A-Za-z!?]+|.)")
+# the psql meta-commands that send the query buffer and that dualpath honours: \g alone is a ';', \gexec
+# runs each value the query returns as a statement (the rest of the line must be empty)
+_SEND = re.compile(r"\\(gexec|g)(?=[ \t]*(?:--[^\n]*)?(?:\r?\n|$))")
 # unrolled loops: linear time even on huge literals, and they fail (not hang) when unterminated
 _SINGLE = re.compile(r"'[^']*(?:''[^']*)*'")
 _SINGLE_BACKSLASH = re.compile(r"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'", re.DOTALL)
@@ -89,8 +94,9 @@ class Lexer:
 
     def __init__(self, text: str, *, file: str, start_line: int = 1, dialect: str | None = None,
                  start: int = 0, delimiter: str = ";", final: bool = True, fast: bool = False,
-                 in_chunk: bool = False) -> None:
+                 in_chunk: bool = False, psql: bool = False) -> None:
         self.text = text
+        self.psql = psql  # run by psql (sqitch on PostgreSQL): \g and \gexec end a query
         self.fast = fast  # plain DML statements as one SIMPLE token each (the file splitter's fast path)
         self.start = start
         self.final = final
@@ -139,7 +145,7 @@ class Lexer:
 
     def emit(self, kind: str, start: int, end: int, value: str = "", significant: bool = True) -> int:
         self.tokens.append(Token(kind, start, end, self.line_of(start), value, significant))
-        if kind in (DELIMITER, SET_DELIMITER) or kind == SEMICOLON and not value:
+        if kind in (DELIMITER, SET_DELIMITER, SEND) or kind == SEMICOLON and not value:
             self.in_statement = False
         elif significant:
             self.in_statement = True
@@ -176,6 +182,9 @@ class Lexer:
             # the client sends the chunk whole, and the server runs each statement in it
             return self.emit(SEMICOLON, pos, pos + 1, value="" if self.delimiter == ";" else self.delimiter)
         if char == "\\" and self.is_meta_command(pos):
+            sent = _SEND.match(text, pos) if self.psql and self.pg else None
+            if sent:
+                return self.emit(SEND, pos, sent.end(), value=sent.group(1))
             self.refuse_meta_command(pos)
         word = _WORD.match(text, pos)
         if word:
@@ -337,10 +346,19 @@ class Lexer:
     def refuse_meta_command(self, pos: int) -> None:
         found = _META.match(self.text, pos)
         name = "\\" + (found.group(1) if found else "")
+        if self.psql:
+            raise InputError(
+                f"psql meta-command '{name}' cannot be honoured: dualpath runs statements through a driver and "
+                "does what psql does for \\set, \\unset, \\g and \\gexec only",
+                where=self.where(pos),
+                hint=_meta_hint(name),
+            )
         raise InputError(
             f"psql meta-command '{name}' is not SQL; dualpath runs statements through a driver, not psql",
             where=self.where(pos),
-            hint=_meta_hint(name),
+            hint=_meta_hint(name) if name not in ("\\g", "\\gexec") else
+            "this layout's tool sends the file to the server, not through psql, so the server would refuse it "
+            "too: end the query with ';' (or write the statements it would generate)",
         )
 
 
@@ -353,11 +371,16 @@ def _meta_hint(name: str) -> str:
         return "inline the included file's statements into this migration"
     if name in ("\\set", "\\unset"):
         return "replace the psql variable with a literal value in the SQL"
+    if name in ("\\if", "\\elif", "\\else", "\\endif"):
+        return ("psql's conditional blocks decide on the client; write the condition in SQL (a DO block with "
+                "IF, or SELECT ... WHERE condition \\gexec)")
     if name in ("\\c", "\\connect"):
         return "split it into one migration per database; dualpath connects to the target given by --url"
     return "remove it and write the equivalent plain SQL (use a literal where it set a variable)"
 
 
-def lex(text: str, *, file: str, start_line: int = 1, dialect: str | None = None) -> list[Token]:
-    """Tokens of ``text``; whitespace is dropped, comments are kept (not significant)."""
-    return Lexer(text, file=file, start_line=start_line, dialect=dialect).run()
+def lex(text: str, *, file: str, start_line: int = 1, dialect: str | None = None,
+        psql: bool = False) -> list[Token]:
+    """Tokens of ``text``; whitespace is dropped, comments are kept (not significant). ``psql``: the
+    file is run by psql, so its ``\\g`` and ``\\gexec`` end queries (SEND tokens)."""
+    return Lexer(text, file=file, start_line=start_line, dialect=dialect, psql=psql).run()

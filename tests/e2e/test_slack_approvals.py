@@ -58,7 +58,7 @@ def approval_button(slack: SlackRecorder) -> dict[str, Any]:
 
 def test_signed_slack_click_resumes_the_run_as_the_verified_approver(prefect_api: str, pg_tenants: dict[str, str],
                                                                     tmp_path: Path) -> None:
-    from dualpath.commands.slack_approvals import build_receiver
+    from dualpath.cli.commands.slack_approvals import build_receiver
     from dualpath.flows.slack_approvals import serving
 
     with recording_slack() as slack:

@@ -41,7 +41,7 @@ def send(url: str, body: bytes, timestamp: int, signed: bytes | None = None) -> 
 
 def test_refusals_are_answered_and_logged_without_the_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                             caplog: pytest.LogCaptureFixture) -> None:
-    from dualpath.commands.slack_approvals import build_receiver
+    from dualpath.cli.commands.slack_approvals import build_receiver
     from dualpath.flows.slack_approvals import serving
 
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
@@ -68,7 +68,7 @@ def test_refusals_are_answered_and_logged_without_the_secret(tmp_path: Path, mon
 
 
 def test_the_secret_can_come_from_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dualpath.commands.slack_approvals import build_receiver
+    from dualpath.cli.commands.slack_approvals import build_receiver
 
     monkeypatch.setenv("MY_SIGNING", SECRET)
     monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)

@@ -26,11 +26,16 @@ from tests.reliability.kill_support import (
     write_project,
 )
 
-SLEEP = {"postgresql": "SELECT pg_sleep(2)", "mysql": "DO SLEEP(2)"}  # the re-run sleeps it again
+# slow only while the table kill_gate exists (the test makes it before the run and drops it after the kill):
+# the statement waits until the test has found and ended its session, however slowly the test polls,
+# and the reference run and the re-run pass it at once
+SLEEP = {"postgresql": "SELECT pg_sleep(CASE WHEN to_regclass('kill_gate') IS NULL THEN 0 ELSE 50 END)",
+         "mysql": ("DO SLEEP(IF((SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+                   "AND table_name = 'kill_gate') > 0, 50, 0))")}
 # only this test's database: tests running side by side on the shared server must not end each other's sessions
-FIND = {"postgresql": "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2)%' "
+FIND = {"postgresql": "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(CASE%' "
                       "AND datname = current_database()",
-        "mysql": "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(2)%' AND DB = DATABASE()"}
+        "mysql": "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(IF(%' AND DB = DATABASE()"}
 # the columns of this test's table t, not of another test's t on the same server
 COLUMNS_OF_T = ("SELECT column_name FROM information_schema.columns WHERE table_name = 't' "
                 "AND table_schema = {}")
@@ -51,13 +56,19 @@ def steps_for(name: str) -> list[Step]:
     ]
 
 
+def close_gate(url: str) -> None:
+    execute(url, "CREATE TABLE kill_gate (id INT)")
+
+
 def end_working_session(url: str, name: str) -> None:
-    """From a second session, end the connection that runs the slow statement."""
+    """From a second session, end the connection that runs the slow statement (it waits at the gate),
+    then open the gate for the re-run."""
     deadline = time.monotonic() + 60
     while not (found := query(url, FIND[name])):
         assert time.monotonic() < deadline, "the slow statement never started"
         time.sleep(0.05)
     execute(url, END[name].format(found[0][0]))
+    execute(url, "DROP TABLE kill_gate")
 
 
 def test_connection_killed_mid_change_exits_cleanly_and_rerun_finishes(server_url: str, tmp_path: Path) -> None:
@@ -65,6 +76,7 @@ def test_connection_killed_mid_change_exits_cleanly_and_rerun_finishes(server_ur
     with server_database(name, "ref_connection_kill") as scratch:
         reference = reference_states(scratch, steps_for(name))[-1][0]
     config = write_project(tmp_path, server_url, steps_for(name))
+    close_gate(server_url)
     proc = start(config, "apply")
     end_working_session(server_url, name)
     out = output_of_proc(proc)
@@ -103,6 +115,7 @@ def test_connection_killed_mid_rollback_keeps_the_change_applied_and_rerun_finis
                   ("DELETE FROM t", SLEEP[name], "ALTER TABLE t DROP COLUMN c"))]
     config = write_project(tmp_path, server_url, steps)
     assert run_until_not_locked(config, "apply").returncode == 0
+    close_gate(server_url)
     proc = start(config, "rollback", "--to", "1")
     end_working_session(server_url, name)
     out = output_of_proc(proc)

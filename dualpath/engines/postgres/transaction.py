@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from dualpath.engines.base import ChangeTransaction, Recordable
-from dualpath.engines.verbatim import run_verbatim
+from dualpath.engines.verbatim import run_statement, run_verbatim
+
+if TYPE_CHECKING:
+    from dualpath.changes import Statement
 
 
 class FewerTrips(ChangeTransaction):
@@ -32,6 +35,14 @@ class FewerTrips(ChangeTransaction):
     def run(self, sql: str) -> None:
         run_verbatim(self.conn, sql if self.opened else f"BEGIN;\n{sql}")
         self.opened = True
+
+    def run_statement(self, statement: Statement) -> None:
+        if statement.gexec:  # its query's rows are read: BEGIN goes alone, not in the same message
+            if not self.opened:
+                self.run("SELECT 1")
+            run_statement(self.conn, statement)
+        else:
+            self.run(statement.text)
 
     def finish(self, record: Recordable) -> None:
         head = "" if self.opened else "BEGIN;\n"

@@ -1,0 +1,86 @@
+"""The rows a run writes about a change (history and audit), every text through the one redaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from dualpath.history.actor import Actor, now
+from dualpath.history.tables import AUDIT_COLUMNS, HISTORY_COLUMNS, audit_table, history_table
+from dualpath.redaction import redact, scrub
+
+
+def row_of(**values: Any) -> dict[str, Any]:
+    """A row as it may be stored: every text in it through the one redaction (details carry driver
+    errors and URLs), so no password reaches a dualpath_* table whoever wrote the detail."""
+    return {key: redact(value) if isinstance(value, str) else value for key, value in values.items()}
+
+
+def _json(detail: dict[str, Any] | None) -> str | None:
+    return json.dumps(scrub(detail)) if detail else None
+
+
+def record(conn: Connection, actor: Actor, *, version: str, description: str, checksum: str,
+           direction: str, duration_ms: int, success: bool, detail: dict[str, Any] | None = None) -> None:
+    conn.execute(history_table.insert().values(row_of(
+        version=version, description=description[:512], checksum=checksum, direction=direction,
+        applied_at=now(), applied_by=actor.who, duration_ms=duration_ms, success=success,
+        run_id=actor.run_id, detail=_json(detail))))
+
+
+# SQLAlchemy's insert().values() costs more than the round trip it saves: a prepared text
+_RECORD_AND_AUDIT = text(
+    f"WITH history_row AS (INSERT INTO {history_table.name} ({', '.join(HISTORY_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in HISTORY_COLUMNS)})) "
+    f"INSERT INTO {audit_table.name} ({', '.join(AUDIT_COLUMNS)}) "
+    f"VALUES ({', '.join(':a_' + c for c in AUDIT_COLUMNS)})")
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """A change's history row and its audit row, written together with the change."""
+
+    history: dict[str, Any]
+    audit: dict[str, Any]
+
+    def write(self, conn: Connection) -> None:
+        """Both rows, one INSERT each (what every engine can do; see Engine.write_change_record)."""
+        conn.execute(history_table.insert(), self.history)
+        conn.execute(audit_table.insert(), self.audit)
+
+    def write_combined(self, conn: Connection) -> None:
+        """Both rows in one statement (a data-modifying CTE, PostgreSQL's): one round trip less per change."""
+        conn.execute(_RECORD_AND_AUDIT, {**self.history, **{f"a_{k}": v for k, v in self.audit.items()}})
+
+    def as_sql(self, literal: Callable[[Any], str]) -> str:
+        """PostgreSQL's statement of ``write`` with its values as literals (``literal`` quotes one, the
+        driver's way): for an engine that sends it in one message with COMMIT."""
+        history_values = ", ".join(literal(self.history[c]) for c in HISTORY_COLUMNS)
+        audit_values = ", ".join(literal(self.audit[c]) for c in AUDIT_COLUMNS)
+        return (f"WITH history_row AS (INSERT INTO {history_table.name} ({', '.join(HISTORY_COLUMNS)}) "
+                f"VALUES ({history_values})) INSERT INTO {audit_table.name} ({', '.join(AUDIT_COLUMNS)}) "
+                f"VALUES ({audit_values})")
+
+
+def change_record(actor: Actor, *, version: str, description: str, checksum: str, direction: str, duration_ms: int,
+                  success: bool, detail: dict[str, Any] | None, action: str, ticket: str | None,
+                  audit_detail: dict[str, Any]) -> ChangeRecord:
+    """The rows ``record_and_audit`` writes, every text through the one redaction."""
+    at = now()
+    history_values = row_of(version=version, description=description[:512], checksum=checksum, direction=direction,
+                          applied_at=at, applied_by=actor.who, duration_ms=duration_ms, success=success,
+                          run_id=actor.run_id, detail=_json(detail))
+    audit_values = row_of(at=at, action=action, version=version, run_id=actor.run_id, who=actor.who,
+                        host=actor.host, git_commit=actor.git_commit, ticket=ticket, detail=_json(audit_detail))
+    return ChangeRecord(history_values, audit_values)
+
+
+def audit(conn: Connection, actor: Actor, action: str, *, version: str | None = None,
+          ticket: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    conn.execute(audit_table.insert().values(row_of(
+        at=now(), action=action, version=version, run_id=actor.run_id, who=actor.who, host=actor.host,
+        git_commit=actor.git_commit, ticket=ticket, detail=_json(detail))))
