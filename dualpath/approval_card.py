@@ -36,7 +36,7 @@ class CardFacts:
     tenants: int
     waves: Sequence[Sequence[str]]
     plan: Plan
-    backup: str  # "policy 'destructive', to file:///..., before 5, 6"
+    backup: str  # "policy 'destructive', to s3://backups/prod"
     rollback_plan: str
     window: str | None = None
     approvals: Sequence[str] = ()  # why an approval is needed
@@ -178,7 +178,7 @@ def _irreversible(facts: CardFacts) -> str:
     if not gone:
         return f"nothing: every change has a rollback step (backup: {facts.backup})"
     what = "; ".join(f"**{c.version}** {c.description}: {c.irreversible}" for c in gone)
-    return f"{what}. Covered by the backup taken right before the first wave: {facts.backup}"
+    return f"{what}. Covered by the backup taken right before the first wave ({facts.backup})"
 
 
 def _findings(facts: CardFacts) -> list[str]:

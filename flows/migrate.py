@@ -284,7 +284,7 @@ def decision_card(run: Rollout, changes: list[Change], reasons: list[str], plan_
         return run.plan_md
     rollback_files = frozenset(relative_to(c.rollback_file, run.ctx.migrations) for c in changes if c.rollback_file)
     return approval_card(CardFacts(
-        env=run.ctx.name, tenants=len(run.targets), waves=run.facts.waves, plan=run.plan, backup=run.facts.backup,
+        env=run.ctx.name, tenants=len(run.targets), waves=run.facts.waves, plan=run.plan, backup=_backup_short(run),
         rollback_plan=rollback_plan(run.facts), window=run.ctx.env.window, approvals=reasons,
         approvers=run.ctx.env.approvers, rollback_files=rollback_files, plan_url=plan_url,
         slack_buttons=run.notifier.approval_buttons, timeout_s=run.ctx.env.approval_timeout_s))
@@ -470,5 +470,9 @@ def _dialect(run: Rollout) -> str:
 
 
 def _backup_text(run: Rollout, changes: list[Change]) -> str:
+    return f"{_backup_short(run)}, before {', '.join(c.version for c in changes)}"
+
+
+def _backup_short(run: Rollout) -> str:
     dest = run.ctx.env.backup_to or run.ctx.settings.backup.get("destination") or "no destination set"
-    return f"policy '{run.ctx.env.backup}', to {dest}, before {', '.join(c.version for c in changes)}"
+    return f"policy '{run.ctx.env.backup}', to {dest}"

@@ -58,7 +58,7 @@ def a_plan() -> Plan:
 def card(**overrides: object) -> str:
     plan = readable_plan(a_plan(), MIGRATIONS, "prod")
     facts = {"env": "prod", "tenants": 12, "waves": [["a"], ["b", "c"], ["d"]], "plan": plan,
-             "backup": "policy 'destructive', to s3://backups/prod, before 5, 6, 7",
+             "backup": "policy 'destructive', to s3://backups/prod",
              "rollback_plan": "On failure, roll back the failed tenant; 6 → 5 are undone; 7 is irreversible.",
              "window": "Sat 02:00-05:00 Europe/Berlin", "approvals": ["7 drop name is irreversible"],
              "approvers": ["alice", "bob"], "rollback_files": frozenset({"U5__add_display_name.sql"}),
@@ -85,7 +85,8 @@ def test_the_strongest_lock_names_the_table_and_its_blocking_time() -> None:
 def test_irreversible_changes_name_the_backup_that_covers_them() -> None:
     text = card()
     assert "- **Irreversible:** **7** drop name: drops customers.name. Covered by the backup" in text
-    assert "Covered by the backup taken right before the first wave: policy 'destructive', to s3://backups/prod" in text
+    assert "Covered by the backup taken right before the first wave (policy 'destructive', to s3://backups/prod)" \
+        in text
     assert "- **If it fails:** On failure, roll back the failed tenant" in text
     assert "- **Window:** Sat 02:00-05:00 Europe/Berlin" in text
 
