@@ -92,6 +92,10 @@ class SlackSettings(BaseModel):
     prefect_ui_url: str | None = None  # e.g. "http://127.0.0.1:4200"
     report_link: str | None = None  # e.g. "https://reports.example.com/{env}/{run_id}.html"
     api_base_url: str = "https://slack.com/api/"
+    # approve/reject buttons on the approval request, answered by `dualpath slack-approvals serve`
+    approval_buttons: bool = False
+    signing_secret: SecretStr | None = None  # the Slack app's signing secret: only that receiver needs it
+    approver_ids: dict[str, str] = Field(default_factory=dict)  # Slack user id -> name in `approvers`
     timeout_s: int = Field(default=5, ge=1, le=60)
     rate_limit_retries: int = Field(default=2, ge=0, le=10)
     max_retry_wait_s: float = Field(default=10.0, ge=0)  # total Retry-After wait per message
@@ -126,7 +130,7 @@ class SlackSettings(BaseModel):
     def secret_values(self) -> list[str]:
         """Every configured secret, and the secret path of each webhook URL on its own."""
         hooks = [self.webhook_url, *self.webhook_urls.values()]
-        values = [s.get_secret_value() for s in (self.bot_token, *hooks) if s]
+        values = [s.get_secret_value() for s in (self.bot_token, self.signing_secret, *hooks) if s]
         values += [v.get_secret_value().rsplit("/", 1)[-1] for v in hooks if v]
         return [v for v in values if len(v) >= 8]  # a short fragment would blank out ordinary words
 
@@ -146,7 +150,7 @@ def slack_settings(data: dict[str, Any], env: str, channel: str | None = None,
     values = dict(data)
     if channel:
         values["channels"] = {**values.get("channels", {}), env: channel}
-    for key in ("bot_token", "webhook_url"):
+    for key in ("bot_token", "webhook_url", "signing_secret"):
         if isinstance(values.get(key), str):
             values[key] = interpolate(values[key], where=f"[slack] {key}")
     if isinstance(values.get("webhook_urls"), dict):
@@ -199,6 +203,11 @@ class Notifier:
     def enabled(self) -> bool:
         return self._transport is not None
 
+    @property
+    def approval_buttons(self) -> bool:
+        """The approval request carries approve/reject buttons (a Slack approval with a verified identity)."""
+        return self.enabled and self.settings.approval_buttons
+
     def failure_summary(self) -> str | None:
         """One line for a run's report and log when Slack missed messages; None when all went out."""
         if not self.failures and not self.skipped:
@@ -241,7 +250,7 @@ class Notifier:
     @_never_raises
     def approval_needed(self, run: RunInfo, approval: Approval) -> Posted | None:
         self._update_status(run, State.AWAITING_APPROVAL, approval.what)
-        message = build_approval(run, approval, self.settings.run_url(run.run_id))
+        message = build_approval(run, approval, self.settings.run_url(run.run_id), buttons=self.approval_buttons)
         return self._reply(run, message, "approval needed", broadcast=True)
 
     @_never_raises
