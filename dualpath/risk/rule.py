@@ -21,6 +21,7 @@ class Case:
     rollback: str | None = None  # given: linted as a change with this rollback
     dialect: str | None = None  # defaults to the rule's example dialect
     note: str = ""
+    version: tuple[int, ...] | None = None  # the server version; defaults to the rule's example version
 
 
 class Rule:

@@ -372,6 +372,8 @@ def on_table_list(kind: str) -> Callable[[list[Token], str], list[Op]]:
 
 def on_transaction(tokens: list[Token], family: str) -> list[Op]:
     word = tokens[0].upper
+    if word == "ROLLBACK" and "TO" in [t.upper for t in tokens[1:3]]:
+        return [Op("transaction", None, "rollback_to")]  # back to a savepoint: the transaction stays open
     return [Op("transaction", None, "begin" if word in ("BEGIN", "START") else word.lower())]
 
 

@@ -26,6 +26,8 @@ TIMEOUTS = {"lock_timeout", "statement_timeout", "idle_in_transaction_session_ti
 LOCK_MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE",
               5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
 _DML_IN_BODY = re.compile(r"\b(update\s+[\w\"]|delete\s+from|insert\s+into|truncate\s)", re.I)
+# comments and RAISE messages may mention "update ..." without changing data
+_NOT_DML = re.compile(r"--[^\n]*|/\*.*?\*/|\bRAISE\b[^;]*", re.I | re.S)
 
 
 def extract(text: str, family: str = "postgresql") -> list[Op]:
@@ -338,7 +340,12 @@ def on_select(node: Any) -> list[Op]:
 
 def on_do(node: Any) -> list[Op]:
     body = next((str(d.arg.sval) for d in node.args or () if d.defname == "as"), "")
-    return [Op("do_block", attrs={"dml": bool(_DML_IN_BODY.search(body))})]
+    return [Op("do_block", attrs={"dml": bool(_DML_IN_BODY.search(_NOT_DML.sub(" ", body)))})]
+
+
+def domain_constrained(node: Any) -> bool:
+    """CHECK or NOT NULL on a new domain; a DEFAULT constrains nothing."""
+    return any(c.contype in (CT.CONSTR_CHECK, CT.CONSTR_NOTNULL) for c in node.constraints or ())
 
 
 def on_set(node: Any) -> list[Op]:
@@ -352,7 +359,8 @@ def on_set(node: Any) -> list[Op]:
 
 
 def on_transaction(node: Any) -> list[Op]:
-    return [Op("transaction", None, node.kind.name.split("_")[-1].lower())]
+    # begin, start, commit, rollback, savepoint, release, rollback_to, prepare, commit_prepared, ...
+    return [Op("transaction", None, node.kind.name.removeprefix("TRANS_STMT_").lower())]
 
 
 def on_lock(node: Any) -> list[Op]:
@@ -388,7 +396,7 @@ _HANDLERS: dict[str, Callable[[Any], list[Op]]] = {
                                    None, dotted(n.typeName), attrs={"old": n.oldVal, "new": n.newVal})],
     "AlterSeqStmt": on_alter_sequence,
     "CreateDomainStmt": lambda n: [Op("create_domain", None, dotted(n.domainname),
-                                      attrs={"has_constraint": bool(n.constraints)})],
+                                      attrs={"has_constraint": domain_constrained(n)})],
     "AlterDomainStmt": lambda n: [Op("alter_domain_add_constraint" if n.subtype == "C" else "alter_domain",
                                      None, dotted(n.typeName))],
     "CreateFunctionStmt": lambda n: [Op("create_routine", None, dotted(n.funcname))],

@@ -2,7 +2,8 @@ from collections.abc import Iterable
 
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.ops import TRANSACTION_ENDS, TRANSACTION_OPENS
+from dualpath.risk.rule import Case, Rule
 
 
 class ConcurrentlyInTransaction(Rule):
@@ -21,13 +22,26 @@ class ConcurrentlyInTransaction(Rule):
            "CREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);")
     good = "-- dualpath:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_note_idx ON orders (note);"
 
+    cases = (
+        Case("-- dualpath:no-transaction\nBEGIN;\n"
+             "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_note_idx ON orders (note);\nCOMMIT;", True,
+             note="an explicit BEGIN ... COMMIT around it fails even in a no-transaction change"),
+        Case("ALTER TABLE orders ADD COLUMN note text;\nDROP INDEX CONCURRENTLY IF EXISTS orders_old_idx;", True,
+             note="DROP INDEX CONCURRENTLY next to other statements"),
+        Case("ALTER TABLE measurements DETACH PARTITION m2020 CONCURRENTLY;\nDROP TABLE m2020;", True,
+             note="DETACH PARTITION CONCURRENTLY next to other statements"),
+        Case("CREATE UNIQUE INDEX IF NOT EXISTS sales_summary_day ON sales_summary (day);\n"
+             "REFRESH MATERIALIZED VIEW CONCURRENTLY sales_summary;", False,
+             note="REFRESH ... CONCURRENTLY may run inside a transaction"),
+    )
+
     def check(self, ctx: Context) -> Iterable[Finding]:
         for part in (ctx.forward, ctx.rollback):
             in_block = False
             for item in part:
                 for op in item.ops:
-                    if op.kind == "transaction":
-                        in_block = op.name in ("begin", "start")
+                    if op.kind == "transaction" and op.name in TRANSACTION_OPENS + TRANSACTION_ENDS:
+                        in_block = op.name in TRANSACTION_OPENS
                 concurrent = any(op.variant == "concurrent" and op.kind != "refresh_matview" for op in item.ops)
                 if not concurrent:
                     continue

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class DropNotNull(OpRule):
@@ -15,6 +15,13 @@ class DropNotNull(OpRule):
     fix = "check that readers handle NULL; the rollback will need the NULLs backfilled first"
     bad = "ALTER TABLE orders ALTER COLUMN customer_id DROP NOT NULL;"
     good = "ALTER TABLE orders ALTER COLUMN customer_id SET DEFAULT 0;"
+
+    cases = (
+        Case("ALTER TABLE ONLY public.orders ALTER customer_id DROP NOT NULL;", True,
+             note="ONLY, schema-qualified, without the COLUMN keyword"),
+        Case("ALTER TABLE orders ALTER COLUMN customer_id DROP DEFAULT;", False,
+             note="dropping a default is not NOT NULL"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         col = effect.op.name if effect.op else "column"

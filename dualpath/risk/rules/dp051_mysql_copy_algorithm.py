@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule, describe
+from dualpath.risk.rule import Case, OpRule, describe
 
 
 class MysqlCopyAlgorithm(OpRule):
@@ -21,6 +21,17 @@ class MysqlCopyAlgorithm(OpRule):
     fix = "use gh-ost / pt-online-schema-change, or add a new column and backfill in batches"
     bad = "ALTER TABLE orders MODIFY COLUMN total DECIMAL(14, 2) NOT NULL;"
     good = "ALTER TABLE orders ADD COLUMN total_v2 DECIMAL(14, 2), ALGORITHM=INSTANT;"
+
+    cases = (
+        Case("ALTER TABLE orders CONVERT TO CHARACTER SET utf8mb4;", True, note="CONVERT TO CHARACTER SET copies"),
+        Case("ALTER TABLE orders MODIFY COLUMN qty BIGINT NOT NULL;", True, dialect="mariadb",
+             note="mariadb: INT to BIGINT changes the stored format: copy"),
+        Case("ALTER TABLE orders ADD INDEX orders_state_idx (state);", False,
+             note="a secondary index is built in place"),
+        Case("ALTER TABLE orders RENAME COLUMN note TO remark;", False, note="a rename changes metadata only"),
+        Case("CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT);\nALTER TABLE notes MODIFY body MEDIUMTEXT;", False,
+             note="a table created in the same change is empty"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.algorithm == "COPY"
