@@ -42,4 +42,5 @@ def case_findings(rule: Rule, case: Case) -> list[Finding]:
     change = Change(version="1", description=f"{rule.id} case", forward=tuple(forward), rollback=tuple(back),
                     file=f"{rule.id}-case.sql", layout="example")
     return check_change(change, catalogue_for(dialect, case.version or rule.example_version),
-                        knows_rollback=rule.scope == "change" or case.rollback is not None)
+                        knows_rollback=rule.scope == "change" or case.rollback is not None,
+                        measured=case.measured, measurement=case.measurement)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dualpath.risk.context import Context, Item
+from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Effect, Finding, Measured, Severity
 
 ALL_ENGINES = ("postgresql", "mysql", "sqlite")
@@ -22,6 +23,8 @@ class Case:
     dialect: str | None = None  # defaults to the rule's example dialect
     note: str = ""
     version: tuple[int, ...] | None = None  # the server version; defaults to the rule's example version
+    measured: tuple[Measured, ...] = ()  # rehearsal rules: what the lock rehearsal measured
+    measurement: Measurement | None = None  # measured rules: what the shadow showed (None: no --url)
 
 
 class Rule:
