@@ -286,15 +286,24 @@ def on_rename(node: Any) -> list[Op]:
                                          "objtype": node.renameType.name[7:].lower()})]
 
 
+def option_on(options: Any, name: str) -> bool:
+    """An option in parentheses, as PostgreSQL reads it: ``(FULL)`` is on, ``(FULL false)`` / ``(FULL 0)`` off."""
+    for d in options or ():
+        if d.defname == name:
+            value = getattr(d.arg, "ival", getattr(d.arg, "sval", getattr(d.arg, "boolval", True)))
+            return str(value).lower() not in ("0", "false", "off", "no", "f", "n")
+    return False
+
+
 def on_reindex(node: Any) -> list[Op]:
-    concurrent = any(d.defname == "concurrently" for d in node.params or ())
+    concurrent = option_on(node.params, "concurrently")
     name = table_name(node.relation) if node.relation is not None else str(node.name or "").lower()
     return [Op("reindex", None, name, "concurrent" if concurrent else "",
                {"concurrent": concurrent, "target": node.kind.name.split("_")[-1].lower()})]
 
 
 def on_vacuum(node: Any) -> list[Op]:
-    full = node.is_vacuumcmd and any(d.defname == "full" for d in node.options or ())
+    full = node.is_vacuumcmd and option_on(node.options, "full")
     rels: list[str | None] = [table_name(r.relation) for r in node.rels or ()] or [None]
     return [Op("vacuum_full" if full else "vacuum", rel) for rel in rels]
 
@@ -321,8 +330,9 @@ def on_alter_sequence(node: Any) -> list[Op]:
 
 
 def on_select(node: Any) -> list[Op]:
-    """``SELECT setval('seq', n)`` moves a sequence like ALTER SEQUENCE ... RESTART WITH n + 1."""
-    ops = []
+    """``SELECT setval('seq', n)`` moves a sequence like ALTER SEQUENCE ... RESTART WITH n + 1;
+    ``SELECT set_config('lock_timeout', '0', false)`` is a SET."""
+    ops = [op for call in walk(node.targetList) if (op := set_config_op(call)) is not None]
     for call in walk(node.targetList):
         if isinstance(call, ast.FuncCall) and dotted(call.funcname).split(".")[-1] == "setval":
             args = list(call.args or ())
@@ -336,6 +346,16 @@ def on_select(node: Any) -> list[Op]:
                 restart = int(value) + (1 if called else 0)
                 ops.append(Op("restart_sequence", None, str(name).lower(), attrs={"restart": restart, "setval": True}))
     return ops or [Op("other", attrs={"node": "SelectStmt"})]
+
+
+def set_config_op(call: Any) -> Op | None:
+    """set_config() of a timeout with constant arguments, as the SET it stands for."""
+    if not (isinstance(call, ast.FuncCall) and dotted(call.funcname).split(".")[-1] == "set_config"):
+        return None
+    args = [getattr(a.val, "sval", None) if isinstance(a, ast.A_Const) else None for a in call.args or ()]
+    if len(args) < 2 or str(args[0]).lower() not in TIMEOUTS or args[1] is None:
+        return None
+    return Op("set_timeout", None, str(args[0]).lower(), attrs={"value": args[1], "local": None})
 
 
 def on_do(node: Any) -> list[Op]:

@@ -22,6 +22,8 @@ class ReindexNotConcurrently(OpRule):
              note="options before the kind and CONCURRENTLY after it (PostgreSQL 14+ grammar)"),
         Case("-- dualpath:no-transaction\nREINDEX (CONCURRENTLY) INDEX orders_customer_idx;", False,
              note="CONCURRENTLY written as an option in parentheses (PostgreSQL 14+)"),
+        Case("REINDEX (CONCURRENTLY false) INDEX orders_customer_idx;", True,
+             note="CONCURRENTLY switched off in the option list: a blocking rebuild"),
         Case("REINDEX TABLE public.orders;", True,
              note="a whole table, schema-qualified: every index rebuilt, writes blocked"),
     )

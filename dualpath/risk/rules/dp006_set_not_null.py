@@ -32,6 +32,10 @@ class SetNotNull(OpRule):
         Case("CREATE TABLE refunds (id bigint PRIMARY KEY, order_id bigint);\n"
              "ALTER TABLE refunds ALTER COLUMN order_id SET NOT NULL;", False,
              note="a table created in the same change: nothing to scan"),
+        Case("ALTER TABLE orders ADD CONSTRAINT orders_customer_nn CHECK (customer_id IS NOT NULL) NOT VALID;\n"
+             "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_nn;\n"
+             "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;", False,
+             note="a CHECK validated earlier in the change proves it: no scan (the lock is DP061's concern)"),
         Case("ALTER TABLE orders ALTER COLUMN customer_id DROP NOT NULL;", False,
              note="DROP NOT NULL checks nothing (DP034 is about it)"),
     )

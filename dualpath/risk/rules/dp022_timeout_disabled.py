@@ -40,11 +40,17 @@ class TimeoutDisabled(OpRule):
         Case("SET SESSION lock_wait_timeout = 31536000;", True, dialect="mysql",
              note="mysql: lock_wait_timeout counts seconds; a year is MySQL's default"),
         Case("SET SESSION lock_wait_timeout = 5;", False, dialect="mysql", note="mysql: 5 seconds"),
+        Case("SELECT set_config('lock_timeout', '0', false);", True, note="set_config() is a SET in disguise"),
+        Case("PRAGMA busy_timeout = 0;", False, dialect="sqlite",
+             note="sqlite: 0 turns the busy handler off, a locked database fails at once: nothing waits"),
+        Case("PRAGMA busy_timeout = 600000;", True, dialect="sqlite", note="sqlite: ten minutes of waiting"),
     )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         ms = timeout_ms(effect.op.name or "", effect.op.get("value")) if effect.op else None
-        return ms is not None and (ms == 0 or ms > LIMIT_MS)
+        # SQLite's busy_timeout = 0 turns the busy handler off: a locked database fails at once, nothing waits
+        disabled = ms == 0 and effect.op is not None and effect.op.name != "busy_timeout"
+        return ms is not None and (disabled or ms > LIMIT_MS)
 
     def message(self, ctx: Context, effect: Effect) -> str:
         op = effect.op

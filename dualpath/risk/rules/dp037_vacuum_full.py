@@ -20,6 +20,7 @@ class VacuumFull(OpRule):
         Case("VACUUM (FULL, ANALYZE) public.orders;", True, note="FULL as an option in parentheses"),
         Case("VACUUM FULL;", True, note="the whole database"),
         Case("VACUUM (ANALYZE, VERBOSE) orders;", False, note="plain VACUUM blocks nobody"),
+        Case("VACUUM (FULL false, ANALYZE) orders;", False, note="FULL switched off: a plain VACUUM"),
     )
 
     def message(self, ctx: Context, effect: Effect) -> str:
