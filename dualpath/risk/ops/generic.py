@@ -370,6 +370,13 @@ def on_table_list(kind: str) -> Callable[[list[Token], str], list[Op]]:
     return handle
 
 
+def on_vacuum(tokens: list[Token]) -> Op:
+    """SQLite's VACUUM INTO writes a compacted copy to another file and leaves the database as it is."""
+    if "INTO" in [t.upper for t in tokens]:
+        return Op("other", attrs={"keyword": "VACUUM INTO"})
+    return Op("vacuum")
+
+
 def on_transaction(tokens: list[Token], family: str) -> list[Op]:
     word = tokens[0].upper
     if word == "ROLLBACK" and "TO" in [t.upper for t in tokens[1:3]]:
@@ -401,7 +408,7 @@ _STATEMENTS: list[tuple[tuple[str, ...], Callable[[list[Token], str], list[Op]]]
     (("LOCK", "TABLES"), on_lock_tables),
     (("LOCK", "TABLE"), on_lock_tables),
     (("OPTIMIZE",), on_table_list("optimize")),
-    (("VACUUM",), lambda tokens, family: [Op("vacuum")]),
+    (("VACUUM",), lambda tokens, family: [on_vacuum(tokens)]),
     (("REINDEX",), lambda tokens, family: [Op("reindex", None, tokens[-1].name if len(tokens) > 1 else None)]),
     (("BEGIN",), on_transaction),
     (("START", "TRANSACTION"), on_transaction),

@@ -305,7 +305,8 @@ def on_reindex(node: Any) -> list[Op]:
 def on_vacuum(node: Any) -> list[Op]:
     full = node.is_vacuumcmd and option_on(node.options, "full")
     rels: list[str | None] = [table_name(r.relation) for r in node.rels or ()] or [None]
-    return [Op("vacuum_full" if full else "vacuum", rel) for rel in rels]
+    kind = "vacuum_full" if full else "vacuum" if node.is_vacuumcmd else "analyze"  # ANALYZE runs in a transaction
+    return [Op(kind, rel) for rel in rels]
 
 
 def on_dml(kind: str) -> Callable[[Any], list[Op]]:

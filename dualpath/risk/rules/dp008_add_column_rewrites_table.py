@@ -20,6 +20,10 @@ class AddColumnRewritesTable(OpRule):
             "ALTER TABLE orders ALTER COLUMN public_id SET DEFAULT gen_random_uuid();")
 
     cases = (
+        Case("ALTER TABLE orders ADD COLUMN flag boolean DEFAULT false;", True, version=(10,),
+             note="PostgreSQL 10: even a constant default is written into every row"),
+        Case("ALTER TABLE orders ADD COLUMN flag boolean DEFAULT false;", False,
+             note="PostgreSQL 11+: a constant default is kept in the catalog, no rewrite"),
         Case("ALTER TABLE orders ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();", False,
              note="now() is STABLE: evaluated once, stored in the catalog, no rewrite (PostgreSQL 11+)"),
         Case("ALTER TABLE orders ADD COLUMN seen_at timestamptz DEFAULT clock_timestamp();", True,

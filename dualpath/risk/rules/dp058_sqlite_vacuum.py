@@ -18,6 +18,8 @@ class SqliteVacuum(OpRule):
 
     cases = (
         Case("VACUUM main;", True, note="a schema name"),
+        Case("VACUUM INTO 'backup.db';", False,
+             note="VACUUM INTO writes a compacted copy to another file; the database itself is not rewritten"),
         Case("PRAGMA incremental_vacuum;", False, note="incremental vacuum frees pages without rewriting the file"),
     )
 
