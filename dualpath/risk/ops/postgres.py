@@ -134,6 +134,10 @@ def constraint_op(table: str, con: Any) -> Op:
 
 
 def on_alter_table(node: Any) -> list[Op]:
+    if node.objtype in (OT.OBJECT_INDEX, OT.OBJECT_MATVIEW) and any(
+            cmd.subtype == AT.AT_SetTableSpace for cmd in node.cmds or ()):
+        # copied to the new tablespace under ACCESS EXCLUSIVE; every query planned on its table waits for an index
+        return [Op("set_tablespace", table_name(node.relation), attrs={"objtype": node.objtype.name[7:].lower()})]
     if node.objtype not in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE):
         return [Op("alter_other", None, attrs={"objtype": str(node.objtype)})]
     table = table_name(node.relation)

@@ -20,6 +20,9 @@ class AlterTableRewrite(OpRule):
     cases = (
         Case("ALTER TABLE public.orders SET UNLOGGED;", True, note="SET UNLOGGED copies the table"),
         Case("ALTER TABLE orders SET ACCESS METHOD heap2;", True, note="SET ACCESS METHOD (PostgreSQL 15) rewrites"),
+        Case("ALTER INDEX public.orders_pkey SET TABLESPACE fast_ssd;", True,
+             note="an index is copied too, under ACCESS EXCLUSIVE: queries planned on orders wait for it"),
+        Case("ALTER INDEX orders_pkey SET (fillfactor = 70);", False, note="an index storage parameter: no copy"),
         Case("ALTER TABLE orders SET (fillfactor = 70);", False,
              note="a storage parameter: SHARE UPDATE EXCLUSIVE, no rewrite"),
         Case("CREATE TABLE archive (id bigint PRIMARY KEY);\nALTER TABLE archive SET TABLESPACE cold;", False,
