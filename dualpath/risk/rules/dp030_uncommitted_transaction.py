@@ -25,6 +25,8 @@ class UncommittedTransaction(Rule):
         Case("BEGIN;\nALTER TABLE orders ADD COLUMN note text;\nROLLBACK TO SAVEPOINT x;", True,
              note="ROLLBACK TO SAVEPOINT keeps the transaction open"),
         Case("BEGIN;\nALTER TABLE orders ADD COLUMN note text;\nROLLBACK;", False, note="ROLLBACK closes it"),
+        Case("START TRANSACTION;\nUPDATE orders SET note = '';\nROLLBACK WORK TO SAVEPOINT x;", True, dialect="mysql",
+             note="mysql: ROLLBACK WORK TO SAVEPOINT keeps the transaction open"),
         Case("DO $$ BEGIN PERFORM 1; END $$;", False, note="PL/pgSQL BEGIN in a DO block"),
     )
 

@@ -26,6 +26,8 @@ class DoBlockDml(OpRule):
         Case("DO $$ BEGIN RAISE NOTICE 'update the docs'; END $$;", False,
              note="the word UPDATE inside a string changes no data"),
         Case("DO $$ BEGIN -- delete nothing here\n PERFORM 1; END $$;", False, note="DELETE in a comment"),
+        Case("DO $$ BEGIN RAISE NOTICE 'fixing'; UPDATE orders SET state = 'open'; END $$;", True,
+             note="an UPDATE after a RAISE is still seen"),
     )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
