@@ -43,4 +43,4 @@ def case_findings(rule: Rule, case: Case) -> list[Finding]:
                     file=f"{rule.id}-case.sql", layout="example")
     return check_change(change, catalogue_for(dialect, case.version or rule.example_version),
                         knows_rollback=rule.scope == "change" or case.rollback is not None,
-                        measured=case.measured, measurement=case.measurement)
+                        measured=case.measured, measurement=case.measurement, schema=case.schema)

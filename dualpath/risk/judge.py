@@ -162,7 +162,8 @@ class Session:
         variant = {INSTANT: "instant", INPLACE: "inplace", COPY: "copy"}[outcome]
         if op.kind == "rename_column" and outcome == INSTANT:
             variant = ""  # a rename and nothing else: the catalogue's rename row
-        return replace(op, variant=variant, attrs={**op.attrs, "from_type": column.type})
+        return replace(op, variant=variant,
+                       attrs={**op.attrs, "from_type": column.type, "was_nullable": column.nullable})
 
     def _my_add_column(self, op: Op) -> Op:
         if op.variant in ("auto_increment", "stored_generated", "volatile_default") or op.get("algorithm"):
