@@ -187,7 +187,8 @@ def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
             return Op(kind, table, c[2].name, attrs={"new_name": c[-1].name, "column": c[2].name})
         return Op("rename_table", table, table, attrs={"new_name": c[-1].name})
     if head == "CONVERT" or (head in ("CHARACTER", "CHARSET", "DEFAULT") and "CONVERT" in w):
-        return Op("convert_charset", table)
+        at = next((k + 1 for k, word in enumerate(w) if word in ("SET", "CHARSET") and k + 1 < len(c)), None)
+        return Op("convert_charset", table, attrs={"charset": c[at].name if at is not None else None})
     if head in ("FORCE", "ENGINE", "ROW_FORMAT"):
         engine = c[-1].name if head == "ENGINE" and len(c) > 1 else None
         return Op("rebuild_table", table, attrs={"engine": engine})
