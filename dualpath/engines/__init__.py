@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.engine import URL
 
-from dualpath.engines.base import Engine, Fingerprint, RunLockHolder
+from dualpath.engines.base import Engine, Fingerprint
+from dualpath.engines.run_lock import RunLockHolder
 from dualpath.urls import backend_of, parse_url
 
 __all__ = ["Engine", "Fingerprint", "RunLockHolder", "open_engine", "server_refusal"]

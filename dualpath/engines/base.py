@@ -9,12 +9,10 @@ and names what each dialect must answer.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -34,62 +32,25 @@ from dualpath.engines.probes import (
     shadow_database_name,
     shadow_prefix,
 )
-from dualpath.engines.verbatim import run_statement, run_verbatim
-from dualpath.errors import TargetRefused, UsageError
+from dualpath.engines.run_lock import RunLockHolder
+from dualpath.engines.transaction import ChangeTransaction
+from dualpath.engines.verbatim import run_verbatim
+from dualpath.errors import UsageError
 from dualpath.urls import endpoint, redact
 
 if TYPE_CHECKING:
-    from dualpath.changes import Statement
     from dualpath.engines.dump import Dumper, ToolSettings
     from dualpath.history import ChangeRecord
+
 
 __all__ = ["FAILURE_KINDS", "REACHABILITY_HINT", "Engine", "Fingerprint", "RunLockHolder", "driver_errors",
            "like_literal"]
 
+
 CONNECT_TIMEOUT_S = 10  # a server that does not answer: drivers' connect_timeout, libpq's PGCONNECT_TIMEOUT
+
+
 SCOPED_DIGEST = "s1:"  # a statement digest of the objects it names (engines/mysql/digest.py), not of the schema
-
-
-class Recordable(Protocol):
-    """What a change writes with its statements (history.ChangeRecord)."""
-
-    def write(self, conn: Connection) -> None: ...
-
-    def as_sql(self, literal: Callable[[Any], str]) -> str: ...
-
-
-class ChangeTransaction:
-    """Where one change's statements run and its record is written, all committed together or not at all."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def run(self, sql: str) -> None:
-        run_verbatim(self.conn, sql)
-
-    def run_statement(self, statement: Statement) -> None:
-        """A migration statement; one ended by psql's \\gexec runs what its query returns too."""
-        if statement.gexec:
-            run_statement(self.conn, statement)
-        else:
-            self.run(statement.text)
-
-    def finish(self, record: Recordable) -> None:
-        record.write(self.conn)
-
-
-@dataclass(frozen=True)
-class RunLockHolder:
-    """Who holds a target's run lock, as far as the server can tell."""
-
-    run_id: str
-    host: str
-    since: str
-
-    def refusal(self, where: str, hint: str) -> TargetRefused:
-        """The error a second run gets: who holds the target, since when, from where."""
-        return TargetRefused(f"target locked by run {self.run_id} since {self.since} on {self.host}",
-                             where=where, hint=hint)
 
 
 class Engine(ServerDatabases):
@@ -420,14 +381,3 @@ class Engine(ServerDatabases):
             shadow.drop_user_objects(conn)
             conn.commit()
             return shadow.user_objects(conn)
-
-
-def utc_now() -> str:
-    return format_since(datetime.now(UTC))
-
-
-def format_since(moment: datetime) -> str:
-    """ISO 8601 UTC to the second, the form every engine reports a lock's start in."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

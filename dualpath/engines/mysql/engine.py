@@ -14,12 +14,13 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine, RunLockHolder, format_since, utc_now
+from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint
 from dualpath.engines.mysql import digest as mysql_digest
 from dualpath.engines.mysql import probes
 from dualpath.engines.mysql.catalog import introspect
 from dualpath.engines.probes import LockReading, TableStats
+from dualpath.engines.run_lock import RunLockHolder, format_since, utc_now
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.urls import endpoint, password_of
 

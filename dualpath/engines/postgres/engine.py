@@ -18,13 +18,15 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines.base import CONNECT_TIMEOUT_S, ChangeTransaction, Engine, RunLockHolder, format_since
+from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint
 from dualpath.engines.postgres import probes
 from dualpath.engines.postgres.catalog import READERS
 from dualpath.engines.postgres.probes import SchemaScope, scope_of
 from dualpath.engines.postgres.transaction import fewer_trips
 from dualpath.engines.probes import LockReading, TableStats
+from dualpath.engines.run_lock import RunLockHolder, format_since
+from dualpath.engines.transaction import ChangeTransaction
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import ConnectionFailed
 from dualpath.urls import endpoint

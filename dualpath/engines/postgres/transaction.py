@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from dualpath.engines.base import ChangeTransaction, Recordable
+from dualpath.engines.transaction import ChangeTransaction, Recordable
 from dualpath.engines.verbatim import run_statement, run_verbatim
 
 if TYPE_CHECKING:

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL
 
-from dualpath.engines.base import Engine, RunLockHolder, utc_now
+from dualpath.engines.base import Engine
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint, normalize_sql
 from dualpath.engines.probes import TableStats
+from dualpath.engines.run_lock import RunLockHolder, utc_now
 from dualpath.engines.sqlite import probes
 from dualpath.errors import ConnectionFailed
 
