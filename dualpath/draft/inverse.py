@@ -94,7 +94,7 @@ class _Inverse:
                                     "(e.g. another schema): " + "; ".join(unseen[:5])
                                     + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
         elif outside := [line for line in self.b.fingerprint.diff(self.a.fingerprint) if _in_other_schema(line)]:
-            # drafts cover the default schema (peerdb's migrations also change peerdb_stats.*)
+            # views and sequences of other schemas are not drafted
             self.draft.notes.append("not drafted: changes in another schema: " + "; ".join(outside[:5])
                                     + (f" and {len(outside) - 5} more" if len(outside) > 5 else ""))
         return self.draft
@@ -139,11 +139,11 @@ class _Inverse:
             pairs.append((old, now))
         created = set(new)
         for table in reversed(self.a.metadata.sorted_tables):
-            if table.name in created:
-                self.drop_tables.append(self.ddl.drop_table(table.name))
+            if table.key in created:
+                self.drop_tables.append(self.ddl.drop_table(table.key))
         dropped = set(gone)
         for table in self.b.metadata.sorted_tables:
-            if table.name in dropped:
+            if table.key in dropped:
                 self._make_table(table)
         return pairs
 
@@ -152,34 +152,34 @@ class _Inverse:
         self.make_tables += [self.ddl.create_index(i) for i in sorted(table.indexes, key=_key)]
         for fk in sorted(table.foreign_key_constraints, key=_key):
             self._add_constraint(fk, table.name, self.make_fks)
-        self.draft.irreversible.append(f"table {table.name} comes back empty")
+        self.draft.irreversible.append(f"table {table.key} comes back empty")
 
     def _table(self, before: sa.Table, after: sa.Table) -> None:
         self._columns(before, after)
         self._constraints(before, after)
         if _pk(before) != _pk(after):
             if _pk(after):
-                self._drop_constraint(after.primary_key, after.name, self.drop_keys)
+                self._drop_constraint(after.primary_key, after.key, self.drop_keys)
             if _pk(before):
-                self._add_constraint(before.primary_key, before.name, self.make_keys)
+                self._add_constraint(before.primary_key, before.key, self.make_keys)
 
     def _columns(self, before: sa.Table, after: sa.Table) -> None:
         gone = [c for c in before.columns.keys() if c not in after.columns]
         new = [c for c in after.columns.keys() if c not in before.columns]
         for old, now in _renames(gone, new, lambda n: _column_shape(before.columns[n], self.ddl),
                                  lambda n: _column_shape(after.columns[n], self.ddl)):
-            self.renames.append(self.ddl.rename_column(before.name, now, old))
-            self.draft.notes.append(f"column {before.name}.{old} is gone and {before.name}.{now} has its "
+            self.renames.append(self.ddl.rename_column(before.key, now, old))
+            self.draft.notes.append(f"column {before.key}.{old} is gone and {before.key}.{now} has its "
                                     "definition: taken for a rename, renamed back")
             gone.remove(old)
             new.remove(now)
-        self.drop_columns += [self.ddl.drop_column(before.name, c) for c in new]
+        self.drop_columns += [self.ddl.drop_column(before.key, c) for c in new]
         for name in gone:
             column = before.columns[name]
-            self.add_columns.append(self.ddl.add_column(before.name, column))
-            self.draft.irreversible.append(f"column {before.name}.{name} comes back empty")
+            self.add_columns.append(self.ddl.add_column(before.key, column))
+            self.draft.irreversible.append(f"column {before.key}.{name} comes back empty")
             if not column.nullable and column.server_default is None:
-                self.draft.notes.append(f"{before.name}.{name} is NOT NULL without a default: on a table with "
+                self.draft.notes.append(f"{before.key}.{name} is NOT NULL without a default: on a table with "
                                         "rows, add it nullable, fill it, then set NOT NULL")
         for name in before.columns.keys():
             if name not in after.columns:
@@ -187,17 +187,17 @@ class _Inverse:
             if _generation(before.columns[name]) != _generation(after.columns[name]):
                 self._rebuild_generated(before, before.columns[name])
             else:
-                self._column(before.name, after.columns[name], before.columns[name])
+                self._column(before.key, after.columns[name], before.columns[name])
 
     def _rebuild_generated(self, before: sa.Table, column: sa.Column[Any]) -> None:
         """A generated column whose expression the change altered (or which became or stopped being one):
         dropped and added again as it was; its values are computed again, so no data is lost. Indexes
         and constraints on it go with the drop, so those the change left as they were are made again."""
-        self.drop_columns.append(self.ddl.drop_column(before.name, column.name))
-        self.add_columns.append(self.ddl.add_column(before.name, column))
-        self.rebuilt.add((before.name, column.name))
+        self.drop_columns.append(self.ddl.drop_column(before.key, column.name))
+        self.add_columns.append(self.ddl.add_column(before.key, column))
+        self.rebuilt.add((before.key, column.name))
         if _generation(column) is None:
-            self.draft.irreversible.append(f"column {before.name}.{column.name} was a plain column before the "
+            self.draft.irreversible.append(f"column {before.key}.{column.name} was a plain column before the "
                                            "change: it comes back empty")
 
     def _column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> None:
@@ -230,37 +230,37 @@ class _Inverse:
         old_ix, new_ix = _named(before.indexes), _named(after.indexes)
         old_other, new_other = _named(_plain_constraints(before)), _named(_plain_constraints(after))
         for key in sorted(set(new_fks) - set(old_fks)):
-            self._drop_constraint(new_fks[key], after.name, self.drop_fks)
+            self._drop_constraint(new_fks[key], after.key, self.drop_fks)
         for key in sorted(set(new_ix) - set(old_ix)):
             if _survives(new_ix[key], before):
                 self.drop_early.append(self.ddl.drop_index(new_ix[key]))
         for key in sorted(set(new_other) - set(old_other)):
             if _survives(new_other[key], before):
-                self._drop_constraint(new_other[key], after.name, self.drop_early)
+                self._drop_constraint(new_other[key], after.key, self.drop_early)
         for key in sorted(set(old_ix) - set(new_ix)):
             self.make_late.append(self.ddl.create_index(old_ix[key]))
         for key in sorted(set(old_other) - set(new_other)):
-            self._add_constraint(old_other[key], before.name, self.make_late)
+            self._add_constraint(old_other[key], before.key, self.make_late)
         for key in sorted(set(old_fks) - set(new_fks)):
-            self._add_constraint(old_fks[key], before.name, self.make_fks)
+            self._add_constraint(old_fks[key], before.key, self.make_fks)
         # the same name, another definition (MySQL names added foreign keys <table>_ibfk_N again; an index
         # turned from unique to plain): drop the new one, make the old one
         for key in sorted(set(old_fks) & set(new_fks)):
             if _definition(old_fks[key]) != _definition(new_fks[key]):
-                self._drop_constraint(new_fks[key], after.name, self.drop_fks)
-                self._add_constraint(old_fks[key], before.name, self.make_fks)
+                self._drop_constraint(new_fks[key], after.key, self.drop_fks)
+                self._add_constraint(old_fks[key], before.key, self.make_fks)
         for key in sorted(set(old_ix) & set(new_ix)):
             if _definition(old_ix[key]) != _definition(new_ix[key]):
                 self.drop_early.append(self.ddl.drop_index(new_ix[key]))
                 self.make_late.append(self.ddl.create_index(old_ix[key]))
-            elif self._on_rebuilt(before.name, old_ix[key]):  # dropped with its column: made again
+            elif self._on_rebuilt(before.key, old_ix[key]):  # dropped with its column: made again
                 self.make_late.append(self.ddl.create_index(old_ix[key]))
         for key in sorted(set(old_other) & set(new_other)):
             if _definition(old_other[key]) != _definition(new_other[key]):
-                self._drop_constraint(new_other[key], after.name, self.drop_early)
-                self._add_constraint(old_other[key], before.name, self.make_late)
-            elif self._on_rebuilt(before.name, old_other[key]):
-                self._add_constraint(old_other[key], before.name, self.make_late)
+                self._drop_constraint(new_other[key], after.key, self.drop_early)
+                self._add_constraint(old_other[key], before.key, self.make_late)
+            elif self._on_rebuilt(before.key, old_other[key]):
+                self._add_constraint(old_other[key], before.key, self.make_late)
 
     def _on_rebuilt(self, table: str, item: Any) -> bool:
         return any((table, str(c.name)) in self.rebuilt for c in getattr(item, "columns", []))
@@ -369,13 +369,12 @@ def _definition(item: Any) -> tuple[Any, ...]:
 
 
 def _in_other_schema(diff_line: str) -> bool:
-    """A fingerprint diff line about an object outside the default schema: ``table s.t: ...`` or
-    ``column s.t.c: ...`` (a default-schema column reads ``column t.c``)."""
+    """A fingerprint diff line about an object outside the default schema that drafts do not cover: a
+    view or sequence ``s.v``. Tables, columns, indexes, constraints and triggers of every schema are
+    reflected and drafted (snapshot.other_schemas)."""
     kind, _, rest = diff_line.partition(" ")
     name = rest.split(":", 1)[0]
-    if kind in ("column", "index", "constraint", "trigger"):
-        return name.count(".") >= 2
-    return kind in ("table", "view", "sequence") and "." in name
+    return kind in ("view", "sequence") and "." in name
 
 
 def _plain_constraints(table: sa.Table) -> list[sa.Constraint]:

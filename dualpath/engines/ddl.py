@@ -25,6 +25,11 @@ class Ddl:
     def q(self, name: str) -> str:
         return str(self.preparer.quote(name))
 
+    def qt(self, ref: str) -> str:
+        """A table as a draft names it: its MetaData key, ``schema.table`` outside the default schema."""
+        schema, dot, name = ref.partition(".")
+        return f"{self.q(schema)}.{self.q(name)}" if dot else self.q(ref)
+
     def compile(self, element: Any) -> str:
         return str(element.compile(dialect=self.dialect)).strip()
 
@@ -46,19 +51,19 @@ class Ddl:
         return self.compile(CreateTable(table, include_foreign_key_constraints=[]))
 
     def drop_table(self, name: str) -> str:
-        return f"DROP TABLE {self.q(name)}"
+        return f"DROP TABLE {self.qt(name)}"
 
     def rename_table(self, old: str, new: str) -> str:
-        return f"ALTER TABLE {self.q(old)} RENAME TO {self.q(new)}"
+        return f"ALTER TABLE {self.qt(old)} RENAME TO {self.q(new.rpartition('.')[2])}"
 
     def add_column(self, table: str, column: sa.Column[Any]) -> str:
-        return f"ALTER TABLE {self.q(table)} ADD COLUMN {self.column_spec(column)}"
+        return f"ALTER TABLE {self.qt(table)} ADD COLUMN {self.column_spec(column)}"
 
     def drop_column(self, table: str, column: str) -> str:
-        return f"ALTER TABLE {self.q(table)} DROP COLUMN {self.q(column)}"
+        return f"ALTER TABLE {self.qt(table)} DROP COLUMN {self.q(column)}"
 
     def rename_column(self, table: str, old: str, new: str) -> str:
-        return f"ALTER TABLE {self.q(table)} RENAME COLUMN {self.q(old)} TO {self.q(new)}"
+        return f"ALTER TABLE {self.qt(table)} RENAME COLUMN {self.q(old)} TO {self.q(new)}"
 
     def alter_column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> list[str] | None:
         """Statements that give column ``now`` the type, nullability and default of ``back``; None: cannot."""
@@ -125,13 +130,13 @@ class PostgresDdl(Ddl):
         return [f"{name if schema == 'public' else f'{schema}.{name}'}({args})" for schema, name, args in rows]
 
     def alter_column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> list[str] | None:
-        alter = f"ALTER TABLE {self.q(table)} ALTER COLUMN {self.q(back.name)}"
+        alter = f"ALTER TABLE {self.qt(table)} ALTER COLUMN {self.q(back.name)}"
         out = []
         old_type = self.type_of(back)
         if self.type_of(now) != old_type:
             if self.default_of(now) is not None:  # it may not cast to the old type: set again below
                 out.append(f"{alter} DROP DEFAULT")
-            out.append(f"{alter} TYPE {old_type} USING {self.q(back.name)}::{old_type}")
+            out.append(f"{alter} TYPE {old_type} USING {self._cast_back(back.name, self.type_of(now), old_type)}")
             if self.default_of(back) is not None:
                 out.append(f"{alter} SET DEFAULT {self.default_of(back)}")
         elif self.default_of(now) != self.default_of(back):
@@ -140,6 +145,13 @@ class PostgresDdl(Ddl):
         if now.nullable != back.nullable:
             out.append(f"{alter} {'DROP' if back.nullable else 'SET'} NOT NULL")
         return out
+
+    def _cast_back(self, column: str, now: str, old: str) -> str:
+        """The USING expression that turns the column back. PostgreSQL casts bytea to nothing but itself:
+        a column made bytea with ``convert_to(col::text, ...)`` (peerdb) goes back through its UTF-8 text."""
+        if now.upper() == "BYTEA" and old.upper() != "BYTEA":
+            return f"convert_from({self.q(column)}, 'UTF8')::{old}"
+        return f"{self.q(column)}::{old}"
 
     def create_table(self, table: sa.Table) -> str:
         # a serial's sequence went with its table: let CREATE TABLE make it again (SERIAL)
@@ -168,12 +180,12 @@ class PostgresDdl(Ddl):
         return f"{self.q(name)}({args}"
 
     def drop_trigger(self, table: str, name: str) -> str:
-        return f"DROP TRIGGER {self.q(name)} ON {self.q(table)}"
+        return f"DROP TRIGGER {self.q(name)} ON {self.qt(table)}"
 
 
 class MySQLDdl(Ddl):
     def alter_column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> list[str] | None:
-        return [f"ALTER TABLE {self.q(table)} MODIFY COLUMN {self.column_spec(back)}"]
+        return [f"ALTER TABLE {self.qt(table)} MODIFY COLUMN {self.column_spec(back)}"]
 
     def drop_constraint(self, constraint: sa.Constraint) -> str | None:
         if isinstance(constraint, sa.CheckConstraint):  # MariaDB and MySQL 8 both take DROP CONSTRAINT

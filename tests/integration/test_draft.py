@@ -242,17 +242,69 @@ def test_routines_are_dropped_newest_first(pg_url: str, tmp_path: Path) -> None:
     assert result.stdout.index("DROP FUNCTION b_user") < result.stdout.index("DROP FUNCTION a_base")
 
 
-def test_a_draft_that_leaves_out_another_schemas_changes_says_so(pg_url: str, tmp_path: Path) -> None:
-    """peerdb's Flyway migrations change public and peerdb_stats tables in one file: the draft covers
-    the default schema and now names what it left out, instead of only failing its proof."""
+def test_a_change_in_two_schemas_gets_a_draft_for_both(pg_url: str, tmp_path: Path) -> None:
+    """peerdb's Flyway migrations change public and peerdb_stats tables in one file: the draft covered
+    the default schema only and failed its proof; tables, columns and indexes of every schema are drafted,
+    what still is not (a view in another schema) is named."""
     folder = tmp_path / "m"
     folder.mkdir()
-    (folder / "1_base.up.sql").write_text("CREATE SCHEMA stats;\nCREATE TABLE stats.runs (id integer);\n"
-                                          "CREATE TABLE flows (id integer);\n")
-    (folder / "1_base.down.sql").write_text("DROP TABLE flows;\nDROP TABLE stats.runs;\nDROP SCHEMA stats;\n")
+    (folder / "1_base.up.sql").write_text("CREATE SCHEMA stats;\nCREATE TABLE stats.runs (id integer PRIMARY KEY);\n"
+                                          "CREATE TABLE stats.gone (id integer);\nCREATE TABLE flows (id integer);\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE flows;\nDROP TABLE stats.runs, stats.gone;\n"
+                                            "DROP SCHEMA stats;\n")
     (folder / "2_both.up.sql").write_text("ALTER TABLE flows ADD COLUMN status text;\n"
-                                          "ALTER TABLE stats.runs ADD COLUMN rows_synced bigint;\n")
+                                          "ALTER TABLE stats.runs ADD COLUMN rows_synced bigint;\n"
+                                          "CREATE INDEX runs_rows ON stats.runs (rows_synced);\n"
+                                          "CREATE TABLE stats.counts (n integer);\nDROP TABLE stats.gone;\n")
     result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 0, result.output
     assert "ALTER TABLE flows DROP COLUMN status" in result.stdout
-    assert "-- review: not drafted: changes in another schema: column stats.runs.rows_synced" in result.stdout
+    assert "ALTER TABLE stats.runs DROP COLUMN rows_synced" in result.stdout
+    assert "DROP TABLE stats.counts" in result.stdout and "CREATE TABLE stats.gone" in result.stdout
+    assert "; proved" in result.stdout
+    (folder / "3_view.up.sql").write_text("CREATE VIEW stats.v AS SELECT id FROM stats.runs;\n")
+    (folder / "2_both.down.sql").write_text("SELECT 1;\n")  # not drafted again: only 3 lacks a rollback
+    viewed = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder))
+    assert "no draft: not drafted: the change made schema changes outside what drafts cover" in viewed.stdout
+    assert "view stats.v: extra after" in viewed.stdout
+
+
+def test_a_generated_column_whose_expression_changed_is_rebuilt_as_it_was(pg_url: str, tmp_path: Path) -> None:
+    """kestra's V1_13 drops a stored generated column (and so its GIN index) and adds it again with another
+    expression: the draft made the index again but left the new expression, and failed its proof."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text(
+        "CREATE TABLE logs (id integer PRIMARY KEY, msg text, "
+        "words tsvector GENERATED ALWAYS AS (to_tsvector('simple', coalesce(msg, ''))) STORED, "
+        "size integer GENERATED ALWAYS AS (length(msg)) STORED);\n"
+        "CREATE INDEX logs_words ON logs USING gin (words);\n"
+        "CREATE INDEX logs_size ON logs (size);\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE logs;\n")
+    (folder / "2_words.up.sql").write_text(
+        "ALTER TABLE logs DROP COLUMN words;\n"
+        "ALTER TABLE logs ADD COLUMN words tsvector GENERATED ALWAYS AS (to_tsvector('english', msg)) STORED;\n"
+        "ALTER TABLE logs DROP COLUMN size;\n"
+        "ALTER TABLE logs ADD COLUMN size integer GENERATED ALWAYS AS (octet_length(msg)) STORED;\n"
+        "CREATE INDEX logs_size ON logs (size);\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert "ALTER TABLE logs DROP COLUMN words" in result.stdout
+    assert "CREATE INDEX logs_words ON logs USING gin (words)" in result.stdout
+    assert "CREATE INDEX logs_size ON logs (size)" in result.stdout  # same index, dropped with its column
+    assert "irreversible" not in result.stdout and "; proved" in result.stdout
+
+
+def test_a_column_made_bytea_goes_back_through_its_text(pg_url: str, tmp_path: Path) -> None:
+    """peerdb's V35 turns a jsonb column into bytea with convert_to(...): PostgreSQL has no cast from bytea
+    back, so the drafted `USING col::jsonb` failed its proof."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text("CREATE TABLE alerting (id integer PRIMARY KEY, config jsonb NOT NULL);\n"
+                                          "INSERT INTO alerting VALUES (1, '{\"a\": \"é\"}');\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE alerting;\n")
+    (folder / "2_bytes.up.sql").write_text(
+        "ALTER TABLE alerting ALTER COLUMN config TYPE bytea USING convert_to(config::text, 'utf-8');\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert "USING convert_from(config, 'UTF8')::JSONB" in result.stdout and "; proved" in result.stdout
