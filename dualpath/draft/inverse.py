@@ -73,6 +73,7 @@ class _Inverse:
         self.make_keys: list[str] = []
         self.make_late: list[str] = []  # indexes, unique and check constraints
         self.make_fks: list[str] = []  # last: they need the keys and unique constraints they point at
+        self.make_routines: list[str] = []  # routines the change altered, as they were
         self.make_views: list[str] = []
         self.rebuilt: set[tuple[str, str]] = set()  # (table, column) dropped and added again
 
@@ -87,7 +88,7 @@ class _Inverse:
             self.drop_views + self.drop_fks + self.drop_early + self.drop_keys + self.renames + self.drop_columns
             + self.make_types + self.alter + self.drop_tables + self.drop_routines + self.drop_late
             + self.make_tables + self.add_columns
-            + self.make_keys + self.make_late + self.make_fks + self.make_views) if s]
+            + self.make_keys + self.make_late + self.make_fks + self.make_routines + self.make_views) if s]
         if self.draft.empty and self.b.fingerprint != self.a.fingerprint:
             unseen = self.b.fingerprint.diff(self.a.fingerprint)
             self.draft.notes.append("not drafted: the change made schema changes outside what drafts cover "
@@ -115,12 +116,63 @@ class _Inverse:
             if old == new:
                 continue
             if new is not None and old is not None:
-                self.draft.notes.append(f"not drafted: enum {name} changed from {old} to {new}; "
-                                        "PostgreSQL cannot remove enum labels, re-create the type by hand")
+                self._enum_back(name, old, new)
             elif new is not None:
                 self.drop_late.append(self.ddl.drop_type(name))
             elif old is not None:
                 self.make_types.append(self.ddl.create_type(name, old))
+
+    def _enum_back(self, name: str, old: list[str], new: list[str]) -> None:
+        """PostgreSQL cannot remove an enum label: one label renamed goes back with RENAME VALUE; labels
+        added, by making the type again as it was (the new one renamed aside, each column that uses it
+        cast back through text, the aside one dropped once the tables the change made are gone)."""
+        renamed = [(n, o) for o, n in zip(old, new, strict=False) if o != n]
+        if len(old) == len(new) and len(renamed) == 1:
+            self.alter.append(self.ddl.rename_label(name, *renamed[0]))
+            return
+        if not set(old) <= set(new):
+            self.draft.notes.append(f"not drafted: enum {name} changed from {old} to {new}; re-create the type "
+                                    "by hand")
+            return
+        aside = f"{name}__dualpath_new"
+        routines = self._routines_using(name)
+        if routines is None:
+            return
+        self.make_types += [self.ddl.drop_routine(kind, sig) for sig, kind in routines]
+        self.make_types += [self.ddl.rename_type(name, aside), self.ddl.create_type(name, old)]
+        self.make_types += [self.b.routines[sig] for sig, _ in reversed(routines)]
+        for table in self.a.metadata.sorted_tables:
+            back = self.b.tables.get(table.key)
+            for column in table.columns:
+                if not (isinstance(column.type, sa.Enum) and column.type.name == name):
+                    continue
+                if back is None or column.name not in back.columns:
+                    continue  # made by the change: dropped with it
+                if _generation(column) is not None:  # no USING for a generated column: made again
+                    self._rebuild_generated(back, back.columns[column.name])
+                else:
+                    default = self.ddl.default_of(back.columns[column.name])
+                    self.make_types += self.ddl.retype_column(table.key, column, name, default)
+        self.drop_late.append(self.ddl.drop_type(aside))
+        added = [label for label in new if label not in old]
+        self.draft.notes.append(f"enum {name} is made again without {added}: rows holding those labels make "
+                                "the rollback fail; change them first")
+
+    def _routines_using(self, name: str) -> list[tuple[str, str]] | None:
+        """(signature, kind) of the routines that take or return enum ``name``, newest first: they hold on
+        to the type itself, so they are dropped and made again from their earlier definitions around it.
+        None (with a note) when one has no known earlier definition."""
+        word = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
+        found = []
+        made = {sig: index for index, sig in enumerate(self.a.routine_order)}
+        for sig, attrs in self.a.fingerprint.objects.get("function", {}).items():
+            if word.search(sig.partition("(")[2]) or word.search(str(attrs.get("returns", ""))):
+                if sig not in self.b.routines:
+                    self.draft.notes.append(f"not drafted: enum {name} is used by routine {sig}, whose earlier "
+                                            "definition is not known; re-create the type by hand")
+                    return None
+                found.append((sig, str(attrs.get("kind", "function"))))
+        return sorted(found, key=lambda item: (-made.get(item[0], -1), item[0]))
 
     # -- tables -------------------------------------------------------------------------
 
@@ -307,7 +359,13 @@ class _Inverse:
                     self.draft.notes.append(f"not drafted: {kind} {name} was dropped by the change; "
                                             "re-create it from its earlier migration")
             for name in sorted(set(before) & set(after)):
-                if before[name] != after[name]:
+                if before[name] == after[name]:
+                    continue
+                same_result = before[name].get("returns") == after[name].get("returns")
+                if kind == "function" and same_result and name in self.b.routines:
+                    # pg_get_functiondef writes CREATE OR REPLACE: the earlier body, in place
+                    self.make_routines.append(self.b.routines[name])
+                else:
                     self.draft.notes.append(f"not drafted: {kind} {name} was changed by the change; "
                                             "restore its earlier definition by hand")
 

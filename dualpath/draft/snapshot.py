@@ -27,6 +27,7 @@ class Snapshot:
     fingerprint: Fingerprint
     metadata: sa.MetaData = field(default_factory=sa.MetaData)
     routine_order: list[str] = field(default_factory=list)  # oldest first, where the dialect knows
+    routines: dict[str, str] = field(default_factory=dict)  # signature → what makes it again, where known
 
 
 def take_snapshot(engine: Engine, conn: Connection, ddl: Ddl) -> Snapshot:
@@ -41,7 +42,8 @@ def take_snapshot(engine: Engine, conn: Connection, ddl: Ddl) -> Snapshot:
     views = {name: ddl.create_view(conn, name) for name in ddl.view_names(conn) if not is_foreign_table(name)}
     _name_unknown_types(meta, fingerprint)
     snap = Snapshot(tables=dict(meta.tables), views=views, types=ddl.types(conn),
-                    fingerprint=fingerprint, metadata=meta, routine_order=ddl.routine_order(conn))
+                    fingerprint=fingerprint, metadata=meta, routine_order=ddl.routine_order(conn),
+                    routines=ddl.routine_definitions(conn))
     conn.rollback()  # reflection autobegan a transaction; the runner opens its own
     return snap
 

@@ -103,9 +103,23 @@ class Ddl:
     def drop_type(self, name: str) -> str:
         raise NotImplementedError
 
+    def rename_type(self, old: str, new: str) -> str:
+        raise NotImplementedError
+
+    def rename_label(self, name: str, label: str, back: str) -> str:
+        raise NotImplementedError
+
+    def retype_column(self, table: str, column: sa.Column[Any], type_name: str, default: str | None) -> list[str]:
+        """Give ``column`` the (named) type ``type_name`` again, through its text, and its earlier default."""
+        raise NotImplementedError
+
     def routine_order(self, conn: Connection) -> list[str]:
         """Routines as the fingerprint names them, oldest first (none known: drop order by name)."""
         return []
+
+    def routine_definitions(self, conn: Connection) -> dict[str, str]:
+        """Routines as the fingerprint names them → the statement that makes each again (where known)."""
+        return {}
 
     def drop_routine(self, kind: str, signature: str) -> str:
         """``signature`` as the fingerprint names it: ``name(args)``."""
@@ -175,9 +189,33 @@ class PostgresDdl(Ddl):
     def drop_type(self, name: str) -> str:
         return f"DROP TYPE {self.q(name)}"
 
+    def rename_type(self, old: str, new: str) -> str:
+        return f"ALTER TYPE {self.q(old)} RENAME TO {self.q(new)}"
+
+    def rename_label(self, name: str, label: str, back: str) -> str:
+        quote = lambda text: "'" + text.replace("'", "''") + "'"  # noqa: E731
+        return f"ALTER TYPE {self.q(name)} RENAME VALUE {quote(label)} TO {quote(back)}"
+
+    def retype_column(self, table: str, column: sa.Column[Any], type_name: str, default: str | None) -> list[str]:
+        alter = f"ALTER TABLE {self.qt(table)} ALTER COLUMN {self.q(column.name)}"
+        out = [f"{alter} DROP DEFAULT"] if self.default_of(column) is not None else []
+        out.append(f"{alter} TYPE {self.q(type_name)} USING {self.q(column.name)}::text::{self.q(type_name)}")
+        if default is not None:
+            out.append(f"{alter} SET DEFAULT {default}")
+        return out
+
     def _routine(self, signature: str) -> str:
         name, _, args = signature.partition("(")
-        return f"{self.q(name)}({args}"
+        return f"{self.qt(name)}({args}"
+
+    def routine_definitions(self, conn: Connection) -> dict[str, str]:
+        rows = conn.execute(sa.text(
+            "SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid) "
+            "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' "
+            "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"))
+        return {f"{name if schema == 'public' else f'{schema}.{name}'}({args})": str(body).strip()
+                for schema, name, args, body in rows}
 
     def drop_trigger(self, table: str, name: str) -> str:
         return f"DROP TRIGGER {self.q(name)} ON {self.qt(table)}"
