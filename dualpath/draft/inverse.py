@@ -76,6 +76,7 @@ class _Inverse:
         self.make_routines: list[str] = []  # routines the change altered, as they were
         self.make_views: list[str] = []
         self.rebuilt: set[tuple[str, str]] = set()  # (table, column) dropped and added again
+        self.keyed_by_server: dict[int, str] = {}  # foreign key → how it is added so the server makes its index
 
     def build(self) -> Draft:
         self._views()
@@ -289,8 +290,12 @@ class _Inverse:
         for key in sorted(set(new_other) - set(old_other)):
             if _survives(new_other[key], before):
                 self._drop_constraint(new_other[key], after.key, self.drop_early)
+        remade_fks = [old_fks[k] for k in sorted(set(old_fks) - set(new_fks))] + [
+            old_fks[k] for k in sorted(set(old_fks) & set(new_fks)) if _definition(old_fks[k]) != _definition(new_fks[k])]
+        made_by_key = self._indexes_made_by_keys(remade_fks, old_ix, new_ix)
         for key in sorted(set(old_ix) - set(new_ix)):
-            self.make_late.append(self.ddl.create_index(old_ix[key]))
+            if key not in made_by_key:
+                self.make_late.append(self.ddl.create_index(old_ix[key]))
         for key in sorted(set(old_other) - set(new_other)):
             self._add_constraint(old_other[key], before.key, self.make_late)
         for key in sorted(set(old_fks) - set(new_fks)):
@@ -304,7 +309,8 @@ class _Inverse:
         for key in sorted(set(old_ix) & set(new_ix)):
             if _definition(old_ix[key]) != _definition(new_ix[key]):
                 self.drop_early.append(self.ddl.drop_index(new_ix[key]))
-                self.make_late.append(self.ddl.create_index(old_ix[key]))
+                if key not in made_by_key:
+                    self.make_late.append(self.ddl.create_index(old_ix[key]))
             elif self._on_rebuilt(before.key, old_ix[key]):  # dropped with its column: made again
                 self.make_late.append(self.ddl.create_index(old_ix[key]))
         for key in sorted(set(old_other) & set(new_other)):
@@ -313,6 +319,22 @@ class _Inverse:
                 self._add_constraint(old_other[key], before.key, self.make_late)
             elif self._on_rebuilt(before.key, old_other[key]):
                 self._add_constraint(old_other[key], before.key, self.make_late)
+
+    def _indexes_made_by_keys(self, fks: list[sa.ForeignKeyConstraint], old_ix: dict[str, Any],
+                              new_ix: dict[str, Any]) -> set[str]:
+        """The earlier indexes the server makes again itself when a foreign key is re-added in the form it
+        was first declared in (MySQL's own index for an unnamed key); those keys are added that way."""
+        made: set[str] = set()
+        for fk in fks:
+            for key, index in old_ix.items():
+                if key in new_ix and _definition(index) == _definition(new_ix[key]):
+                    continue  # still there: nothing to make
+                statement = self.ddl.add_foreign_key_making_index(fk, index)
+                if statement is not None:
+                    made.add(key)
+                    self.keyed_by_server[id(fk)] = statement
+                    break
+        return made
 
     def _on_rebuilt(self, table: str, item: Any) -> bool:
         return any((table, str(c.name)) in self.rebuilt for c in getattr(item, "columns", []))
@@ -326,7 +348,7 @@ class _Inverse:
             phase.append(statement)
 
     def _add_constraint(self, constraint: sa.Constraint, table: str, phase: list[str]) -> None:
-        statement = self.ddl.add_constraint(constraint)
+        statement = self.keyed_by_server.get(id(constraint)) or self.ddl.add_constraint(constraint)
         if statement is None:
             self.draft.notes.append(f"not drafted: adding constraint {constraint.name or '(unnamed)'} to "
                                     f"{table} needs a table rebuild on this database")

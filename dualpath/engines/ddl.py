@@ -83,6 +83,10 @@ class Ddl:
     def drop_constraint(self, constraint: sa.Constraint) -> str | None:
         return self.compile(DropConstraint(constraint))
 
+    def add_foreign_key_making_index(self, fk: sa.ForeignKeyConstraint, index: sa.Index) -> str | None:
+        """A foreign key added so that the server makes ``index`` for it, as it did first; None: no such form."""
+        return None
+
     def view_names(self, conn: Connection) -> list[str]:
         return list(sa.inspect(conn).get_view_names())
 
@@ -224,6 +228,20 @@ class PostgresDdl(Ddl):
 class MySQLDdl(Ddl):
     def alter_column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> list[str] | None:
         return [f"ALTER TABLE {self.qt(table)} MODIFY COLUMN {self.column_spec(back)}"]
+
+    def add_foreign_key_making_index(self, fk: sa.ForeignKeyConstraint, index: sa.Index) -> str | None:
+        """MySQL/MariaDB name a foreign key declared without a name ``<table>_ibfk_<n>`` and the index they
+        make for it after its first column, and mark that index as theirs: a later foreign key on the same
+        columns replaces it (flipt's 15th migration). Made again with CREATE INDEX, the index would be the
+        user's and stay. So where the earlier key and index are exactly such a pair, the key is added
+        without its name, as it first was, and the server makes both again."""
+        columns = [str(c.name) for c in fk.columns]
+        own_name = re.fullmatch(rf"{re.escape(fk.table.name)}_ibfk_\d+", str(fk.name or ""))
+        if not own_name or index.unique or index.name != columns[0] or \
+                [str(c.name) for c in index.columns] != columns:
+            return None
+        named = self.compile(AddConstraint(fk))
+        return named.replace(f"ADD CONSTRAINT {self.q(str(fk.name))} FOREIGN KEY", "ADD FOREIGN KEY", 1)
 
     def drop_constraint(self, constraint: sa.Constraint) -> str | None:
         if isinstance(constraint, sa.CheckConstraint):  # MariaDB and MySQL 8 both take DROP CONSTRAINT

@@ -308,3 +308,70 @@ def test_a_column_made_bytea_goes_back_through_its_text(pg_url: str, tmp_path: P
     result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
     assert result.exit_code == 0, result.output
     assert "USING convert_from(config, 'UTF8')::JSONB" in result.stdout and "; proved" in result.stdout
+
+
+def test_an_enum_given_labels_is_made_again_as_it_was(pg_url: str, tmp_path: Path) -> None:
+    """kestra adds labels to its state enum (ALTER TYPE ... ADD VALUE), which a function returns and a
+    generated column and a defaulted column use; PostgreSQL cannot remove a label, so the draft said
+    "by hand" and the proof failed. It is made again around its users; a renamed label goes back."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text(
+        "CREATE TYPE state AS ENUM ('CREATED', 'RUNNING');\n"
+        "CREATE TYPE queue AS ENUM ('a.Flow', 'a.Run');\n"
+        "CREATE FUNCTION state_of(text) RETURNS state LANGUAGE sql IMMUTABLE AS $$ SELECT $1::state $$;\n"
+        "CREATE TABLE runs (id integer PRIMARY KEY, v text NOT NULL, q queue, "
+        "current state GENERATED ALWAYS AS (state_of(v)) STORED, wanted state NOT NULL DEFAULT 'CREATED');\n"
+        "CREATE INDEX runs_current ON runs (current);\n"
+        "INSERT INTO runs (id, v, q) VALUES (1, 'RUNNING', 'a.Flow');\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE runs;\nDROP FUNCTION state_of(text);\n"
+                                            "DROP TYPE state;\nDROP TYPE queue;\n")
+    (folder / "2_labels.up.sql").write_text("ALTER TYPE state ADD VALUE 'QUEUED';\n"
+                                            "ALTER TYPE state ADD VALUE 'KILLED' BEFORE 'RUNNING';\n"
+                                            "ALTER TYPE queue RENAME VALUE 'a.Flow' TO 'a.FlowWithSource';\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert "CREATE TYPE state AS ENUM ('CREATED', 'RUNNING')" in result.stdout
+    assert "ALTER TYPE queue RENAME VALUE 'a.FlowWithSource' TO 'a.Flow'" in result.stdout
+    assert "; proved" in result.stdout
+
+
+def test_a_function_the_change_replaced_is_restored_as_it_was(pg_url: str, tmp_path: Path) -> None:
+    """kestra's V1_27 replaces a function's body: the draft said "restore it by hand"."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text(
+        "CREATE FUNCTION clean(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN lower(t); END $$;\n")
+    (folder / "1_base.down.sql").write_text("DROP FUNCTION clean(text);\n")
+    (folder / "2_replace.up.sql").write_text(
+        "CREATE OR REPLACE FUNCTION clean(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE "
+        "AS $$ BEGIN RETURN upper(t); END $$;\n")
+    result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert "CREATE OR REPLACE FUNCTION public.clean(t text)" in result.stdout and "lower(t)" in result.stdout
+    assert "; proved" in result.stdout
+
+
+def test_a_foreign_key_whose_index_the_server_made_is_added_as_first_declared(
+        mysql_url: str, tmp_path: Path) -> None:
+    """flipt's 15th MySQL migration re-adds `rule_segments_ibfk_2` with another ON DELETE. MariaDB had made
+    index `namespace_key` for the unnamed key and replaces it by `rule_segments_ibfk_2`; a draft that
+    made the index with CREATE INDEX turned it into the user's, so the change run again kept it, and the
+    proof failed. The key is added without its name, as first declared, and the server makes both again."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_base.up.sql").write_text(
+        "CREATE TABLE segs (ns VARCHAR(20) NOT NULL, k VARCHAR(20) NOT NULL, PRIMARY KEY (ns, k));\n"
+        "CREATE TABLE rules (id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE rule_segs (rule_id INTEGER NOT NULL, ns VARCHAR(20) NOT NULL, sk VARCHAR(20) NOT NULL, "
+        "FOREIGN KEY (rule_id) REFERENCES rules (id) ON DELETE CASCADE, "
+        "FOREIGN KEY (ns, sk) REFERENCES segs (ns, k) ON DELETE CASCADE);\n")
+    (folder / "1_base.down.sql").write_text("DROP TABLE rule_segs;\nDROP TABLE rules;\nDROP TABLE segs;\n")
+    (folder / "2_restrict.up.sql").write_text(
+        "ALTER TABLE rule_segs DROP FOREIGN KEY `rule_segs_ibfk_2`;\n"
+        "ALTER TABLE rule_segs ADD CONSTRAINT `rule_segs_ibfk_2` FOREIGN KEY (ns, sk) REFERENCES segs (ns, k) "
+        "ON DELETE RESTRICT;\n")
+    result = run_cli("draft-rollbacks", "--url", mysql_url, "--migrations", str(folder), "--prove")
+    assert result.exit_code == 0, result.output
+    assert "ALTER TABLE rule_segs ADD FOREIGN KEY(ns, sk) REFERENCES segs (ns, k) ON DELETE CASCADE" in result.stdout
+    assert "CREATE INDEX ns" not in result.stdout and "; proved" in result.stdout
