@@ -291,7 +291,8 @@ class _Inverse:
             if _survives(new_other[key], before):
                 self._drop_constraint(new_other[key], after.key, self.drop_early)
         remade_fks = [old_fks[k] for k in sorted(set(old_fks) - set(new_fks))] + [
-            old_fks[k] for k in sorted(set(old_fks) & set(new_fks)) if _definition(old_fks[k]) != _definition(new_fks[k])]
+            old_fks[k] for k in sorted(set(old_fks) & set(new_fks))
+            if _definition(old_fks[k]) != _definition(new_fks[k])]
         made_by_key = self._indexes_made_by_keys(remade_fks, old_ix, new_ix)
         for key in sorted(set(old_ix) - set(new_ix)):
             if key not in made_by_key:

@@ -164,19 +164,16 @@ def test_a_rollback_with_sql_is_never_overwritten(tmp_path: Path) -> None:
 
 
 def test_a_draft_that_does_not_round_trip_fails_with_the_difference(pg_url: str, tmp_path: Path) -> None:
-    """A function's body is outside what the draft re-creates: named in a review line, caught by the proof."""
+    """A sequence's settings are outside what the draft re-creates: named in a review line, caught by the proof."""
     folder = tmp_path / "m"
     folder.mkdir()
-    (folder / "1_f.up.sql").write_text(
-        "CREATE FUNCTION one() RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;\n")
-    (folder / "1_f.down.sql").write_text("DROP FUNCTION one();\n")
-    (folder / "2_f.up.sql").write_text(
-        "CREATE OR REPLACE FUNCTION one() RETURNS integer LANGUAGE sql AS $$ SELECT 2 $$;\n"
-        "CREATE TABLE keep (id integer);\n")
+    (folder / "1_s.up.sql").write_text("CREATE SEQUENCE ids;\n")
+    (folder / "1_s.down.sql").write_text("DROP SEQUENCE ids;\n")
+    (folder / "2_s.up.sql").write_text("ALTER SEQUENCE ids INCREMENT BY 5;\nCREATE TABLE keep (id integer);\n")
     result = run_cli("draft-rollbacks", "--url", pg_url, "--migrations", str(folder), "--prove")
     assert result.exit_code == 1, result.output
-    assert "-- review: not drafted: function one() was changed by the change" in result.stdout
-    assert "; failed" in result.stdout and "function one(): not restored by the rollback" in result.stdout
+    assert "-- review: not drafted: sequence ids was changed by the change" in result.stdout
+    assert "; failed" in result.stdout and "sequence ids: not restored by the rollback" in result.stdout
     assert "next:" in result.output
 
 
