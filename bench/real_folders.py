@@ -547,8 +547,19 @@ def write_docs(results: list[dict[str, Any]], stamp: str, load: float | None = N
     note = (f"Generated {stamp} by `bench/real_folders.py` (load {load:.1f} on {os.cpu_count()} CPUs: times "
             "are from a busy machine)." if load > (os.cpu_count() or 1) else
             f"Generated {stamp} by `bench/real_folders.py` (load {load:.1f} on {os.cpu_count()} CPUs).")
-    DOCS.write_text(f"{head}{START}\n{note}\n\n{markdown(results)}\n{END}{tail}")
+    DOCS.write_text(f"{head}{START}\n{note}{runs_note(results)}\n\n{markdown(results)}\n{END}{tail}")
     print(f"updated {DOCS.relative_to(ROOT)}")
+
+
+def runs_note(results: list[dict[str, Any]]) -> str:
+    """Where rows come from more than one run (``--merge``): which ran when (each row's ``ran_at``)."""
+    runs: dict[str, list[str]] = {}
+    for row in results:
+        runs.setdefault(str(row.get("ran_at", "?"))[:16], []).append(row["project"]["key"])
+    if len(runs) < 2:
+        return ""
+    parts = [f"{', '.join(keys)} at {when.replace('T', ' ')} UTC" for when, keys in sorted(runs.items())]
+    return " Rows come from more than one run (`--merge`): " + "; ".join(parts) + "."
 
 
 def main() -> int:
@@ -581,17 +592,20 @@ def main() -> int:
         return 0
     results = []
     started = time.time()
+    ran_at = datetime.now(UTC).isoformat(timespec="seconds")
     with tempfile.TemporaryDirectory(prefix="dp_real_") as tmp:
         for project in (p for p in PROJECTS if p.key in keys):
             print(f"=== {project.key} ({project.source})", flush=True)
             try:
-                results.append(run_project(project, args.folders, args.mirrors, args.tools, Path(tmp)))
+                results.append({**run_project(project, args.folders, args.mirrors, args.tools, Path(tmp)),
+                                "ran_at": ran_at})
             except Exception as exc:  # one project's surprise must not lose the others' results
                 results.append({"project": asdict(project), "source": project.source,
                                 "skipped": f"bench error: {type(exc).__name__}: {exc}"[:300]})
     if args.merge and args.out.is_file():
         fresh = {r["project"]["key"]: r for r in results}
-        kept = {r["project"]["key"]: r for r in json.loads(args.out.read_text()).get("results", [])}
+        before = json.loads(args.out.read_text())
+        kept = {r["project"]["key"]: {"ran_at": before.get("generated_at"), **r} for r in before.get("results", [])}
         kept.update(fresh)
         results = [kept[p.key] for p in PROJECTS if p.key in kept]
     print_table(results)
