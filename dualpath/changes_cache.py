@@ -29,8 +29,7 @@ from dualpath import __version__
 from dualpath.changes import Change, Directive, Statement
 
 CACHE_DIR = Path(".dualpath") / "cache"
-FORMAT = 3  # 2: a big file's statements know whether they change the session; 3: psql \\gexec, sqitch
-# MySQL scripts without the comments the mysql client leaves out
+FORMAT = 3  # 2: a big file's statements know whether they change the session; 3: psql's \gexec
 BIG = 1 << 20  # sources/lazy.py LAZY_BYTES: such files are stamped, not hashed (their statements re-check)
 _CODE = ("sources", "sql", "changes.py", "directives.py")  # what decides how files read
 Reader = Callable[[], tuple[str, list[Change]]]
@@ -198,7 +197,7 @@ def _encode_statement(s: Statement) -> list[Any]:
 def _decode_statement(row: list[Any]) -> Statement:
     text, file, line, no_transaction, directives, span, gexec = row
     return Statement(text, file, line, no_transaction, tuple(_decode_directive(d) for d in directives),
-                     gexec=bool(gexec), span=tuple(span) if span is not None else None)
+                     gexec=gexec, span=tuple(span) if span is not None else None)
 
 
 def _encode_directive(directive: Directive) -> list[Any]:

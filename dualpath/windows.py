@@ -79,8 +79,9 @@ def parse_window(text: str) -> Window:
                   start=_parse_time(match["start"], text), end=_parse_time(match["end"], text), zone=zone)
 
 
-def check_window(text: str | None, now: datetime | None = None) -> None:
-    """Refuse (exit 3) outside the window, saying when it next opens; no window means any time."""
+def check_window(text: str | None, now: datetime | None = None, hint: str | None = None) -> None:
+    """Refuse (exit 3) outside the window, saying when it next opens; no window means any time. ``hint``:
+    how to wait for it from where the run was started (a deployment parameter, a command line flag)."""
     if not text:
         return
     window = parse_window(text)
@@ -89,8 +90,8 @@ def check_window(text: str | None, now: datetime | None = None) -> None:
         opens = window.next_opening(moment)
         raise TargetRefused(f"outside the maintenance window '{window.text}'; it next opens "
                             f"{opens.isoformat()} ({describe_wait(opens - _aware(moment))} from now)",
-                            hint="wait for the window (dualpath run --wait-for-window), or change the "
-                                 "environment's window in dualpath.toml")
+                            hint=hint or "wait for the window (dualpath run --wait-for-window), or change the "
+                                         "environment's window in dualpath.toml")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dualpath.windows import admit, check_window, describe_wait
 
 
 @task(name="window-gate", **TASK_OPTIONS)
-def window_gate(window: str | None, wait: bool, grace_s: float) -> str:
+def window_gate(window: str | None, wait: bool, grace_s: float, hint: str | None = None) -> str:
     """Inside the maintenance window; started at most ``grace_s`` before it opens (a worker picks a
     scheduled run up a moment early), or with ``wait``, sleep until the opening (the sleep is computed
     from the clock, so it ends there); else refuse, naming the next opening."""
@@ -36,7 +36,7 @@ def window_gate(window: str | None, wait: bool, grace_s: float) -> str:
             return (f"inside '{window}' until {admission.closes.isoformat()}" if admission.closes
                     else "no window: any time")
         if admission.verdict == "closed" and not wait:
-            check_window(window, now)  # raises, naming the next opening
+            check_window(window, now, hint)  # raises, naming the next opening (and how to wait for it)
         opens = admission.opens.isoformat() if admission.opens else "?"
         if admission.verdict == "wait":
             logger.info("started %.2f s before the window '%s' opens at %s (within the %g s grace): waiting for "

@@ -13,8 +13,10 @@ from prefect import task
 from prefect.concurrency.sync import concurrency
 
 from dualpath import tenants as core
+from dualpath.apply import Runner
 from dualpath.expectations import GreatExpectations
 from dualpath.history import make_actor
+from dualpath.plan import Plan
 from dualpath.tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
 from dualpath.tenants import Preflight, TenantTarget
 from dualpath.validation.results import ValidationResult
@@ -23,7 +25,7 @@ VALIDATOR = GreatExpectations()  # the core's Validator; GX loads when a tenant 
 
 
 def _runner(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
-            who: str | None = None) -> core.Runner:
+            who: str | None = None) -> Runner:
     ctx = core.open_environment(env, config, migrations)
     actor = make_actor(run_id, ctx.migrations, who or ctx.settings.applied_by)
     return core.make_runner(tenant, ctx.settings, ctx.env, ctx.migrations, actor, log_echo())
@@ -33,9 +35,10 @@ def _runner(env: str, config: str | None, migrations: str | None, tenant: Tenant
 @names_tenant
 def preflight_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
                      run_id: str, to_version: str | None) -> Preflight:
+    ctx = core.open_environment(env, config, migrations)
     runner = _runner(env, config, migrations, tenant, run_id)
     with concurrency(tenant.concurrency_key, occupy=1):  # hundreds of pre-flights must not flood the host
-        return core.preflight_tenant(runner, to_version)
+        return core.preflight_tenant(runner, to_version, core.role_policy(ctx.settings, env, ctx.env))
 
 
 @task(name="apply-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
@@ -79,8 +82,9 @@ def rollback_tenant(env: str, config: str | None, migrations: str | None, tenant
 @task(name="plan-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
 @names_tenant
 def plan_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
-                to_version: str | None) -> str:
-    """The full plan of the tenant's pending changes (steps, locks, estimates, rollback steps) in Markdown."""
+                to_version: str | None) -> Plan | None:
+    """The full plan of the tenant's pending changes (steps, locks, estimates, rollback steps); None when
+    nothing is pending."""
     ctx = core.open_environment(env, config, migrations)
     return core.plan_tenant(_runner(env, config, migrations, tenant, run_id), ctx.settings, to_version)
 

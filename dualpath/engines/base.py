@@ -28,6 +28,7 @@ from dualpath.engines.fingerprint import Fingerprint
 from dualpath.engines.probes import (
     CalibrationSql,
     LockReading,
+    RoleReading,
     ServerObject,
     TableStats,
     shadow_database_name,
@@ -313,6 +314,11 @@ class Engine(ServerDatabases):
         """Roles and users of the whole server (None: this user may not list them); none for a file."""
         read = getattr(self.dialect_probes, "server_objects", None)
         return read(conn, self.quote_ident) if read is not None else []  # type: ignore[no-any-return]
+
+    def role_reading(self, conn: Connection) -> RoleReading | None:
+        """The role this connection migrates as and its server-wide powers; None where there are no roles."""
+        read = getattr(self.dialect_probes, "role_reading", None)
+        return read(conn) if read is not None else None  # type: ignore[no-any-return]
 
     def explain_rows(self, conn: Connection, sql: str) -> int | None:
         """The planner's row estimate; None where the dialect has no planner to ask."""

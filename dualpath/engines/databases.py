@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
@@ -50,6 +50,15 @@ class ServerDatabases(ServerErrors):
             self.run_on_server(conn, f"CREATE DATABASE {self.quote_ident(name)}", "create databases",
                                grant_on or like_literal(name))
         return self.url.set(database=name)
+
+    database_exists_sql = ""  # a query with :name, one row when the database exists (dialects with a server)
+
+    def database_exists(self, name: str) -> bool:
+        """Whether the server already has a database ``name`` (asked before anything drops one)."""
+        if not self.database_exists_sql:
+            raise NotImplementedError(f"{self.label} has no server to look for databases on")
+        with self.server_connection() as conn:
+            return conn.execute(text(self.database_exists_sql), {"name": name}).first() is not None
 
     def drop_database(self, name: str) -> None:
         with self.server_connection() as conn:

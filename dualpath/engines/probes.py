@@ -37,6 +37,15 @@ class ServerObject:
 
 
 @dataclass(frozen=True)
+class RoleReading:
+    """Who a connection migrates as, and the server-wide powers it holds beyond one database's."""
+
+    role: str  # postgres, 'app'@'%'
+    superuser: bool  # PostgreSQL rolsuper; MariaDB SUPER or ALL PRIVILEGES ON *.*
+    broad: tuple[str, ...] = ()  # other powers over the whole server ("CREATEROLE", "DROP ON *.*")
+
+
+@dataclass(frozen=True)
 class TableStats:
     rows: int
     bytes: int

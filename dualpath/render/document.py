@@ -30,6 +30,7 @@ class Section:
     checks: list[str] = field(default_factory=list)  # checkboxes to tick
     table: Table | None = None
     code: list[str] = field(default_factory=list)  # commands or SQL, one block each
+    notes: list[str] = field(default_factory=list)  # "Label: text" lines after the table (label in bold)
     tone: str = ""  # "" | "warn" | "danger" | "ok": colours the heading in HTML
 
 

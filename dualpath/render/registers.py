@@ -1,16 +1,17 @@
-"""Risk register, stakeholder briefing and contingency questions, from the plan and the config."""
+"""Risk register (entries from risks.py, formatted here) and contingency questions."""
 
 from __future__ import annotations
 
 from dualpath.config import Settings
 from dualpath.estimates import human_seconds
-from dualpath.plan import DESTRUCTIVE, Plan, Step
+from dualpath.plan import DESTRUCTIVE, Plan
+from dualpath.render.display import shown_target
 from dualpath.render.document import Document, Section, Table
+from dualpath.render.inputs import DocInputs
 from dualpath.render.plan_doc import headline
+from dualpath.render.risks import Risk, appendix_findings, derive_risks
 from dualpath.render.runbook import environments
 from dualpath.risk.model import Finding
-
-LIKELIHOOD = {"error": "high", "warning": "medium", "info": "low"}
 
 
 def owner_of(settings: Settings) -> str:
@@ -20,69 +21,44 @@ def owner_of(settings: Settings) -> str:
     return next(iter(settings.owners.values()), "unassigned")
 
 
-def step_at(plan: Plan, finding: Finding) -> Step | None:
-    return next((s for s in plan.steps + plan.rollback_steps if s.where == f"{finding.file}:{finding.line}"), None)
+def risk_register(inputs: DocInputs) -> Document:
+    """A summary of the risks of the release, then one section per risk; info and style findings, and findings
+    already cited as evidence, in an appendix."""
+    plan = inputs.plan
+    risks = derive_risks(inputs)
+    summary = Section("Register", table=Table(["ID", "Risk", "Kind", "Likelihood", "Impact", "Owner"], [
+        [r.id, r.title, r.kind, r.likelihood, r.impact, r.owner] for r in risks]) if risks else None,
+        tone="danger" if any(r.impact == "high" for r in risks) else "warn" if risks else "ok",
+        text=[] if risks else ["No risk: nothing in this release destroys data, blocks a table that holds rows, "
+                               "changes many rows or limits the way back."])
+    sections = [summary] + [risk_section(r) for r in risks]
+    appendix = appendix_findings(inputs, risks)
+    if appendix:
+        sections.append(Section("Appendix: lint findings that are not risks of their own", text=[
+            "Info and style findings, and findings a risk above already covers (its evidence)."],
+            table=Table(["Rule", "Severity", "Where", "Finding", "Covered by"], [
+                [f.rule, f.severity, f"{f.file}:{f.line}", f.message, _covering(risks, f)] for f in appendix])))
+    facts = [("Target", shown_target(plan.target)), ("Risks", str(len(risks))),
+             ("High impact", str(sum(r.impact == "high" for r in risks))),
+             ("Data loss", str(sum(r.kind == "data loss" for r in risks))),
+             ("Owners", ", ".join(dict.fromkeys(r.owner for r in risks)) or "—"),
+             ("Appendix findings", str(len(appendix)))]
+    return Document("risk-register", "Risk register", headline(plan), facts, sections)
 
 
-def impact_of(step: Step | None, settings: Settings) -> str:
-    if step is None:
-        return "no lock or rewrite on an existing table"
-    if step.blocks == "none":
-        return f"{step.lock} on {', '.join(step.tables) or 'no table'}: other sessions continue"
-    notes = [settings.impact[t] for t in step.tables if t in settings.impact]
-    return (f"{step.blocks} blocked on {', '.join(step.tables)} for ~{human_seconds(step.seconds)}"
-            + (f" ({'; '.join(notes)})" if notes else ""))
+def risk_section(risk: Risk) -> Section:
+    """One risk: what happens, its ratings and owner, what reduces it and what, measured, makes us act."""
+    return Section(f"{risk.id} · {risk.title}", tone={"high": "danger", "medium": "warn"}.get(risk.impact, ""),
+                   text=[risk.what],
+                   table=Table(["Where", "Steps", "Likelihood", "Impact", "Owner"],
+                               [[risk.where, ", ".join(risk.steps) or "—", risk.likelihood, risk.impact, risk.owner]]),
+                   notes=[f"Mitigation: {risk.mitigation}", f"Contingency trigger: {risk.trigger}"]
+                   + ([f"Evidence: {', '.join(risk.evidence)}"] if risk.evidence else []))
 
 
-def risk_register(plan: Plan, settings: Settings) -> Document:
-    owner = owner_of(settings)
-    rows = []
-    for n, f in enumerate(plan.findings, 1):
-        step = step_at(plan, f)
-        trigger = (f"step {step.id} waits on a lock past {human_seconds(step.seconds * 3)} or fails"
-                   if step else "the finding shows up in verify or on staging")
-        rows.append([f"R{n}", f"{f.rule}: {f.title or f.message}", f"{f.file}:{f.line}",
-                     LIKELIHOOD[f.severity], impact_of(step, settings), f.fix or "—", trigger, owner])
-    counts = {s: sum(1 for f in plan.findings if f.severity == s) for s in ("error", "warning", "info")}
-    facts = [("Risks", str(len(rows)))] + [(s, str(n)) for s, n in counts.items()] + [("Owner", owner)]
-    section = Section("Register", table=Table(
-        ["ID", "Risk", "Where", "Likelihood", "Impact", "Mitigation", "Contingency trigger", "Owner"], rows),
-        text=[] if rows else ["No finding: the risk engine flagged nothing for these changes."])
-    return Document("risk-register", "Risk register", headline(plan), facts, [section])
-
-
-def briefing(plan: Plan, settings: Settings) -> Document:
-    blocking = [s for s in plan.steps if s.blocks != "none" and s.tables]
-    impact = Table(["Table", "Blocked", "For about", "What users notice"], [
-        [", ".join(s.tables), s.blocks, human_seconds(s.seconds),
-         "; ".join(settings.impact[t] for t in s.tables if t in settings.impact) or "not described in config"]
-        for s in blocking])
-    schedule = Table(["Environment", "Window", "Tenants", "Approval", "Approvers"], [
-        [name, env.window or "any time", str(len(env.tenant_list())), env.approval,
-         ", ".join(env.approvers) or "—"] if env else [name, "—", "1", "—", "—"]
-        for name, env in environments(settings)])
-    approvers = sorted({w for p in plan.prerequisites if p.name == "approval" and p.required for w in p.who})
-    sections = [
-        Section("What changes", items=[f"{c.version} {c.description} ({c.category})"
-                                       + (f" — {c.ticket_url or c.ticket}" if c.ticket else "")
-                                       for c in plan.changes] or ["nothing pending"]),
-        Section("Expected user impact", tone="warn" if blocking else "ok", table=impact if blocking else None,
-                text=[] if blocking else ["No step blocks reads or writes on an existing table."]),
-        Section("Schedule", table=schedule),
-        Section("Approvals", items=approvers or ["no approval required by policy"]),
-        Section("Escalation path", items=[f"{n}. {who}" for n, who in enumerate(settings.escalation, 1)]
-                or ["not configured: add `escalation = [...]` to dualpath.toml"],
-                table=Table(["Role", "Owner"], [[k, v] for k, v in settings.owners.items()]) if settings.owners
-                else None),
-    ]
-    if settings.sla:
-        sections.append(Section("Service level", text=[settings.sla]))
-    windows = ", ".join(f"{n}: {e.window}" for n, e in environments(settings) if e and e.window) or "any time"
-    facts = [("Window", windows), ("Expected duration", human_seconds(plan.totals.seconds)),
-             ("Blocking time", human_seconds(plan.totals.blocking_seconds)),
-             ("Approvers", ", ".join(approvers) or "none required"),
-             ("Tickets", ", ".join(c.ticket for c in plan.changes if c.ticket) or "—")]
-    return Document("briefing", "Stakeholder briefing", headline(plan), facts, sections)
+def _covering(risks: list[Risk], finding: Finding) -> str:
+    cite = f"{finding.rule} {finding.file}:{finding.line}"
+    return ", ".join(r.id for r in risks if cite in r.evidence) or "—"
 
 
 def contingency_questions(plan: Plan, settings: Settings) -> list[tuple[str, str, str]]:

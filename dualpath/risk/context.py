@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from dualpath.changes import Change, Statement
 from dualpath.risk.catalogue import Catalogue
@@ -61,11 +62,25 @@ class Context:
         return self.forward + self.rollback
 
     def effects(self, *kinds: str) -> Iterator[tuple[Item, Effect]]:
-        """Effects of these kinds on tables that existed before the change (new tables are safe)."""
-        for item in self.items:
-            for effect in item.effects:
-                if (not kinds or effect.operation in kinds) and not item.is_new(effect.table):
-                    yield item, effect
+        """Effects of these kinds on tables that existed before the change (new tables are safe), in
+        statement order; every rule asks, so they are indexed by kind once per change."""
+        if not kinds:
+            return iter(self._old_effects)
+        rows = [row for kind in dict.fromkeys(kinds) for row in self._effects_by_kind.get(kind, ())]
+        if len(kinds) > 1:
+            rows.sort(key=lambda row: row[0])
+        return ((item, effect) for _, item, effect in rows)
+
+    @cached_property
+    def _old_effects(self) -> list[tuple[Item, Effect]]:
+        return [(item, effect) for item in self.items for effect in item.effects if not item.is_new(effect.table)]
+
+    @cached_property
+    def _effects_by_kind(self) -> dict[str, list[tuple[int, Item, Effect]]]:
+        index: dict[str, list[tuple[int, Item, Effect]]] = {}
+        for position, (item, effect) in enumerate(self._old_effects):
+            index.setdefault(effect.operation, []).append((position, item, effect))
+        return index
 
     def size_of(self, table: str | None) -> TableSize | None:
         if table is None:

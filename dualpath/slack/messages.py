@@ -194,8 +194,13 @@ def build_ended(run: RunInfo, state: State, detail: str, run_url: str | None = N
     return Message(f"Migration {state.value}: {_title(run)}: {redact_text(detail)}", blocks)
 
 
-def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None) -> Message:
-    """Asks the approvers to look at the paused run; the button opens it in the Prefect UI."""
+APPROVE_ACTION = "dualpath_approve"  # action ids of the approval buttons; the value is the flow run id
+REJECT_ACTION = "dualpath_reject"
+
+
+def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None, *, buttons: bool = False) -> Message:
+    """Asks the approvers to look at the paused run; the button opens it in the Prefect UI. With ``buttons``
+    the message also carries Approve and Reject, answered by the Slack approval receiver as the Slack user."""
     plan = run.plan or PlanSummary()
     blocks = [
         header(f":raised_hand: Approval needed: {_title(run)}"),
@@ -207,7 +212,12 @@ def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None)
             ("Ticket", _ticket(run)),
         ]),
     ]
-    blocks.append(_run_button(run, run_url, "Review paused run in Prefect", primary=True))
+    blocks.append(_run_button(run, run_url, "Review paused run in Prefect", primary=not buttons))
+    if buttons:
+        blocks.append(actions([decision_button("Approve", APPROVE_ACTION, run.run_id, "primary"),
+                               decision_button("Reject", REJECT_ACTION, run.run_id, "danger")]))
+        blocks.append(context("Approve or Reject here decides as your Slack user, checked against the approvers "
+                              "(the Prefect form takes a typed name that nobody verifies)."))
     return Message(f"Approval needed: {_title(run)}: {redact_text(approval.what)}", blocks)
 
 
@@ -393,6 +403,17 @@ def button(label: str, url: str, action_id: str, *, primary: bool = False) -> Bl
     if primary:
         element["style"] = "primary"
     return element
+
+
+def decision_button(label: str, action_id: str, run_id: str, style: str) -> Block:
+    """An interactive button (no URL): Slack sends its click, signed, to the app's request URL."""
+    verb = label.lower()
+    return {"type": "button", "text": {"type": "plain_text", "text": label}, "action_id": action_id,
+            "value": run_id, "style": style,
+            "confirm": {"title": {"type": "plain_text", "text": f"{label} this migration?"},
+                        "text": {"type": "mrkdwn", "text": f"You {verb} it as yourself; read the plan first."},
+                        "confirm": {"type": "plain_text", "text": label},
+                        "deny": {"type": "plain_text", "text": "Cancel"}}}
 
 
 def actions(elements: list[Block]) -> Block:

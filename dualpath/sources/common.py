@@ -87,7 +87,7 @@ def read_script(path: Path, dialect: str | None, checksum: Any = None,
     ``drop_transaction`` a wrapping BEGIN/COMMIT is dropped (see drop_transaction_control), and the
     second value says whether one was; ``psql``: the file is run by psql (sql/split.py). A big file is
     scanned once and its statements are read from it again when they run (sources/lazy.py), so memory
-    follows the largest statement (and psql's \\gexec is refused there)."""
+    follows the largest statement."""
     if os.stat(check_path(path)).st_size <= LAZY_BYTES:
         part = split_part(read_text(path), path, dialect, psql=psql)
         statements, dropped = drop_transaction_control(part.statements) if drop_transaction else (

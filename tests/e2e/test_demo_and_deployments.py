@@ -27,17 +27,26 @@ def test_demo_runs_the_whole_story_on_sqlite(prefect_api: str, tmp_path: Path) -
     assert list(tmp_path.glob("dualpath-report-demo-*.md"))
 
 
-def test_demo_on_postgresql(prefect_api: str, tmp_path: Path) -> None:
+def test_demo_on_postgresql_with_force_recreates_an_existing_database(prefect_api: str, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
     from dualpath.engines import open_engine
 
     url = PG_SERVER.rsplit("/", 1)[0] + "/dp_e2e_demo"
+    server = open_engine(PG_SERVER)
+    server.drop_database("dp_e2e_demo_south")
+    stale = server.create_database("dp_e2e_demo_south").render_as_string(hide_password=False)
+    with open_engine(stale).connect() as conn, conn.begin():
+        conn.execute(text("CREATE TABLE stale (id INT)"))
     try:
-        result = CliRunner().invoke(app, ["demo", "--approve", "--keep", str(tmp_path), "--url", url],
+        result = CliRunner().invoke(app, ["demo", "--approve", "--keep", str(tmp_path), "--url", url, "--force"],
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.output
         assert "result: completed" in result.output and "east   version 7" in result.output
+        with open_engine(stale).connect() as conn:  # dropped and recreated, then kept (--keep)
+            assert open_engine(stale).table_exists(conn, "customers")
+            assert not open_engine(stale).table_exists(conn, "stale")
     finally:
-        server = open_engine(PG_SERVER)
         for tenant in ("north", "south", "east"):
             server.drop_database(f"dp_e2e_demo_{tenant}")
 

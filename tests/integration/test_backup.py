@@ -40,7 +40,7 @@ from dualpath.backup import (
 )
 from dualpath.backup.destinations import S3Settings
 from dualpath.changes import Change, Statement
-from dualpath.commands.backup import backup_app
+from dualpath.cli.commands.backup import backup_app
 from dualpath.engines import open_engine
 from dualpath.engines.dump import ToolSettings
 from dualpath.errors import BackupFailed, InputError, TargetRefused, UsageError, VerificationFailed

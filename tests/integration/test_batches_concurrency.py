@@ -119,7 +119,7 @@ def test_backfill_never_blocks_a_writer_past_the_lock_timeout(server_url: str, t
         hooks.append(WriteBetweenChunks(EchoProgress(echo), writer))
         return hooks[-1]
 
-    monkeypatch.setattr("dualpath.apply.default_progress", progress)
+    monkeypatch.setattr("dualpath.apply.batches.default_progress", progress)
     writer.start()
     try:
         assert writer.wait_beyond(0), f"the writer never wrote: {writer.errors}"

@@ -125,7 +125,7 @@ def test_a_query_canceled_after_connecting_is_explained_not_an_internal_error(pg
     from sqlalchemy import text
     from typer.testing import CliRunner
 
-    from dualpath.console import handle_errors
+    from dualpath.cli.console import handle_errors
     from dualpath.engines import open_engine
 
     app = typer.Typer()

@@ -70,7 +70,8 @@ def test_docs_after_a_run_report_what_ran(any_url: str, tmp_path: Path) -> None:
     result = run_cli("docs", *base, "--out", str(out))
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
-    assert "runbook.html" in names and "report.json" in names and "index.html" in names and len(names) == 22
+    assert "runbook.html" in names and "report.json" in names and "index.html" in names
+    assert len(names) == 23 and "faq.md" in names  # --out is the project's docs/ here: the FAQ lands beside them
     plan = json.loads((out / "plan.json").read_text())
     assert dict(plan["facts"])["Changes"] == "1"  # only change 2 is pending
     report = json.loads((out / "report.json").read_text())

@@ -20,7 +20,7 @@ from dualpath.backup import (
 )
 from dualpath.backup.destinations import FileDestination, S3Destination, open_destination
 from dualpath.changes import Change, Directive, Statement
-from dualpath.commands.backup import parse_tables
+from dualpath.cli.commands.backup import parse_tables
 from dualpath.engines import Fingerprint, open_engine
 from dualpath.engines.dump import ToolSettings, find_tool
 from dualpath.engines.mysql.dump import MysqlDumper

@@ -50,8 +50,8 @@ def test_errors_never_show_a_traceback(tmp_path: object) -> None:
 def test_approval_without_a_terminal_is_a_rejection(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from dualpath.console import ask_approval
+    from dualpath.cli.console import ask_approval
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # piped input is not a person at a terminal
     answer = ask_approval("## plan", approver="ops")
-    assert answer["approve"] is False and "no terminal" in answer["comment"]
+    assert answer["decision"] == "reject" and "no terminal" in answer["comment"]

@@ -3,13 +3,15 @@ dualpath.tasks and dualpath.expectations: nothing of dualpath's is a top-level p
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
+
+from tests.install_support import install_copy, installed_env, run_installed
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPED = {"dualpath.flows": "flows", "dualpath.tasks": "tasks", "dualpath.expectations": "expectations"}
@@ -55,24 +57,41 @@ def _behind_a_link(path: Path) -> bool:
     return any(parent.is_symlink() for parent in path.relative_to(ROOT).parents if parent != Path("."))
 
 
-def test_a_non_editable_install_imports_flows_tasks_and_expectations(tmp_path: Path) -> None:
-    source, target = tmp_path / "source", tmp_path / "site"
-    # from a copy: setuptools' build/ folder in the repository may hold modules removed since
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    for folder in ("dualpath", *MAPPED.values()):
-        shutil.copytree(ROOT / folder, source / folder, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
-                   check=True, capture_output=True, text=True, timeout=600)
-    installed = sorted(p.name for p in target.iterdir() if not p.name.endswith(".dist-info"))
-    assert installed == ["bin", "dualpath"]  # bin/: the console script
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return install_copy(tmp_path_factory.mktemp("install"))
+
+
+def test_a_non_editable_install_imports_flows_tasks_and_expectations(installed: Path, tmp_path: Path) -> None:
+    target = installed
+    listed = sorted(p.name for p in target.iterdir() if not p.name.endswith(".dist-info"))
+    assert listed == ["bin", "dualpath"]  # bin/: the console script
     code = ("import dualpath.flows.migrate as f, dualpath.tasks.tenant as t, dualpath.expectations as e\n"
             "print(f.migrate.name); print(f.__file__); print(t.__file__); print(e.__file__)")
-    env = {**os.environ, "PYTHONPATH": str(target), "PREFECT_HOME": str(tmp_path / "prefect")}
+    env = installed_env(target, PREFECT_HOME=str(tmp_path / "prefect"))
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
     name, *files = done.stdout.split()
     assert name == "dualpath-migrate"
     assert all(Path(file).is_relative_to(target / "dualpath") for file in files), files
+
+
+def test_the_installed_package_carries_the_demo_example(installed: Path, tmp_path: Path) -> None:
+    """`dualpath demo` from a folder that is not a clone: the shop example comes from the package."""
+    shipped = installed / "dualpath" / "examples" / "shop"
+    assert not shipped.is_symlink() and (shipped / "dualpath.toml").is_file()
+    assert sorted(p.name for p in (shipped / "migrations").iterdir()) == \
+        sorted(p.name for p in (ROOT / "examples" / "shop" / "migrations").glob("*.sql"))
+    helped = run_installed(installed, ["demo", "--help"], cwd=tmp_path)
+    assert helped.returncode == 0 and "--force" in helped.stdout, helped.stdout + helped.stderr
+    # the demo's first act from the installed copy, in a folder of its own (no Prefect needed)
+    code = ("import sys; from dualpath.demo import bundled_example, copy_example, prove_round_trip\n"
+            "example = copy_example(bundled_example(), __import__('pathlib').Path('shop'))\n"
+            "print(bundled_example()); prove_round_trip(__import__('pathlib').Path('rt.db'), print, example)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=installed_env(installed),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert Path(done.stdout.splitlines()[0]) == shipped
+    assert "identical to the start" in done.stdout and "identical to the first apply" in done.stdout
+    assert not (shipped / ".dualpath").exists()  # the installation is only read

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from dualpath.commands import verify as command
-from dualpath.commands.verify import print_report
+from dualpath.cli.commands import verify as command
+from dualpath.cli.commands.verify import print_report
 from dualpath.risk.model import Measured
 from dualpath.verify import ChangeResult, Verification
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from dualpath.engines.probes import CalibrationSql, LockReading, Running, ServerObject, TableStats, poll
+from dualpath.engines.probes import CalibrationSql, LockReading, RoleReading, Running, ServerObject, TableStats, poll
 from dualpath.engines.verbatim import run_verbatim
 
 LOCK_ORDER = ("NONE", "SHARED", "EXCLUSIVE")
@@ -388,3 +388,28 @@ GATE_QUERIES = {
     "long_transactions": "SELECT COUNT(*) FROM information_schema.innodb_trx "
                          "WHERE trx_started < NOW() - INTERVAL :older_than_s SECOND",
 }
+
+
+# global privileges (ON *.*) that only read the server's state: the gates and lock readings use them
+_MONITORING = {"USAGE", "PROCESS", "REPLICATION CLIENT", "BINLOG MONITOR", "SLAVE MONITOR", "REPLICA MONITOR"}
+_GLOBAL_GRANT = re.compile(r"^GRANT\s+(?P<privileges>.+?)\s+ON\s+\*\.\*\s+TO\s+"
+                           r".+?(?P<option>\s+WITH\s+GRANT\s+OPTION)?\s*$", re.I | re.S)
+
+
+def role_reading(conn: Connection) -> RoleReading:
+    """CURRENT_USER() and its global grants: SUPER or ALL PRIVILEGES ON *.* is a superuser; any other
+    privilege on *.* (beyond monitoring) reaches every database of the server."""
+    role = str(conn.execute(text("SELECT CURRENT_USER()")).scalar())
+    privileges: list[str] = []
+    granting = False
+    for (line,) in conn.execute(text("SHOW GRANTS FOR CURRENT_USER()")):
+        found = _GLOBAL_GRANT.match(str(line))
+        if found:
+            privileges += [p.strip().upper() for p in found["privileges"].split(",") if p.strip()]
+            granting = granting or bool(found["option"])
+    superuser = "ALL PRIVILEGES" in privileges or "ALL" in privileges or "SUPER" in privileges
+    broad = [] if superuser else [f"{p} ON *.*" for p in privileges if p not in _MONITORING]
+    if granting and not superuser:
+        broad.append("WITH GRANT OPTION ON *.*")
+    user, _, host = role.rpartition("@")
+    return RoleReading(f"'{user}'@'{host}'", superuser, tuple(broad))

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from dualpath.engines.postgres.dump import libpq_env
-from dualpath.engines.probes import CalibrationSql, LockReading, Running, ServerObject, TableStats, poll
+from dualpath.engines.probes import CalibrationSql, LockReading, RoleReading, Running, ServerObject, TableStats, poll
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import DualpathError
 from dualpath.redaction import redact
@@ -342,3 +342,25 @@ GATE_QUERIES = {
                          "make_interval(secs => :older_than_s) AND pid <> pg_backend_pid() "
                          "AND datname = current_database()",
 }
+
+
+# role attributes and built-in roles that reach past one database: a migration needs none of them
+_ROLE_POWERS = {"rolcreaterole": "CREATEROLE (creates and alters roles)", "rolbypassrls": "BYPASSRLS",
+                "rolreplication": "REPLICATION"}
+_SERVER_ROLES = ("pg_execute_server_program", "pg_write_server_files", "pg_read_server_files")
+
+
+def role_reading(conn: Connection) -> RoleReading:
+    """current_user, whether it is a superuser, and its other server-wide powers."""
+    row = conn.execute(text(
+        "SELECT current_user AS role, rolsuper, rolcreaterole, rolbypassrls, rolreplication "
+        "FROM pg_roles WHERE rolname = current_user")).mappings().one()
+    if row["rolsuper"]:  # it may do anything: the rest goes without saying
+        return RoleReading(str(row["role"]), True)
+    broad = [label for column, label in _ROLE_POWERS.items() if row[column]]
+    for builtin in _SERVER_ROLES:
+        member = conn.execute(text("SELECT CASE WHEN to_regrole(:r) IS NULL THEN false "
+                                   "ELSE pg_has_role(current_user, :r, 'MEMBER') END"), {"r": builtin}).scalar()
+        if member:
+            broad.append(f"member of {builtin}")
+    return RoleReading(str(row["role"]), False, tuple(broad))

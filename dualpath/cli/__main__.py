@@ -1,0 +1,5 @@
+"""`python -m dualpath.cli`: the same as the `dualpath` command."""
+
+from dualpath.cli.core import main
+
+main()
