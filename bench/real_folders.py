@@ -82,6 +82,9 @@ class Project:
     # files its deployment provides outside the folder (Docker secrets the scripts `cat`): written with
     # placeholder values for the run when absent, removed after it (see provide_files)
     provided: tuple[str, ...] = ()
+    # what the project's database image has before any migration runs (maevsi's is PostGIS's: its tables
+    # use `geography`, and no change creates the extension), run on every fresh database of both sides
+    setup: tuple[str, ...] = ()
 
     @property
     def source(self) -> str:
@@ -136,7 +139,8 @@ PROJECTS = (
             "postgresql", "sqitch", "src",
             provided=tuple(f"/run/secrets/postgres-role-service-{role}-{what}"
                            for role in ("grafana", "postgraphile", "reccoom", "vibetype", "zammad")
-                           for what in ("username", "password"))),
+                           for what in ("username", "password")),
+            setup=("CREATE EXTENSION IF NOT EXISTS postgis",)),
     Project("sqitch-mysql-intro", "sqitchers/sqitch-mysql-intro", "9931d11b25b3c1f22233c194e27fe7cbe0e6375f",
             ("sqitch.conf", "sqitch.plan", "deploy", "revert", "verify"), ".", "sqitch", "mariadb", "sqitch", "."),
     Project("opinion-sqitch-mysql", "inqwise-opinion/opinion-sqitch-mysql", "68f5f7e9f6a13ebbac5496736798dc568eefae86",
@@ -191,12 +195,19 @@ def folder_digest(folder: Path) -> str:
 # -- databases --------------------------------------------------------------------------------
 
 
-def fresh_database(engine: str, name: str) -> str:
+def fresh_database(engine: str, name: str, setup: tuple[str, ...] = ()) -> str:
     from dualpath.engines import open_engine
+    from dualpath.engines.verbatim import run_verbatim
 
     server = open_engine(database_url(engine, "postgres" if engine == "postgresql" else "mysql"))
     server.drop_database(name)
     server.create_database(name)
+    if setup:
+        database = open_engine(database_url(engine, name))
+        with database.connect() as conn:
+            for statement in setup:
+                run_verbatim(conn, statement)
+            conn.commit()
     return database_url(engine, name)
 
 
@@ -310,7 +321,7 @@ def run_project(project: Project, root: Path, mirrors: Path, tools: Path, work: 
 
 def _run_dualpath(project: Project, config: Path, folder: Path, names: dict[str, str],
                   tidy: Any) -> dict[str, Any]:
-    url = fresh_database(project.engine, names["dp"])
+    url = fresh_database(project.engine, names["dp"], project.setup)
     target = ("--url", url, "--migrations", str(folder))
     found: dict[str, Any] = {}
     detect = dualpath(config, "detect", "--migrations", str(folder))
@@ -336,13 +347,13 @@ def _run_dualpath(project: Project, config: Path, folder: Path, names: dict[str,
     dualpath(config, "rollback", "--all", *target)  # leave the server as found (roles), then tidy the rest
     drop_database(project.engine, names["dp"])
     found["server_objects_left"] = tidy()
-    empty = fresh_database(project.engine, names["vf"])
+    empty = fresh_database(project.engine, names["vf"], project.setup)
     verify = dualpath(config, "verify", "--url", empty, "--migrations", str(folder), "--format", "json")
     found["verify"] = {**verify_report(verify), "seconds": verify.seconds}
     tidy()
     failed = [f["version"] for f in found["verify"]["failures"]]
     if failed and project.client == "files":  # each finding checked with psql / mariadb: real or a false alarm
-        check = fresh_database(project.engine, names["dp"])
+        check = fresh_database(project.engine, names["dp"], project.setup)
         seen = confirm_with_client(check, project.engine, folder, project.layout, failed, fingerprint_of)
         for failure in found["verify"]["failures"]:
             failure["client"] = seen.get(failure["version"], "not checked")
@@ -356,7 +367,7 @@ def _run_dualpath(project: Project, config: Path, folder: Path, names: dict[str,
 
 
 def _run_client(project: Project, base: Path, folder: Path, tools: Path, url: str, total: int) -> ClientRun:
-    fresh_database(project.engine, url.rsplit("/", 1)[1])
+    fresh_database(project.engine, url.rsplit("/", 1)[1], project.setup)
     if project.client == "files":
         return run_files(url, project.engine, folder, project.layout)
     if project.client == "dbmate":
@@ -536,8 +547,19 @@ def write_docs(results: list[dict[str, Any]], stamp: str, load: float | None = N
     note = (f"Generated {stamp} by `bench/real_folders.py` (load {load:.1f} on {os.cpu_count()} CPUs: times "
             "are from a busy machine)." if load > (os.cpu_count() or 1) else
             f"Generated {stamp} by `bench/real_folders.py` (load {load:.1f} on {os.cpu_count()} CPUs).")
-    DOCS.write_text(f"{head}{START}\n{note}\n\n{markdown(results)}\n{END}{tail}")
+    DOCS.write_text(f"{head}{START}\n{note}{runs_note(results)}\n\n{markdown(results)}\n{END}{tail}")
     print(f"updated {DOCS.relative_to(ROOT)}")
+
+
+def runs_note(results: list[dict[str, Any]]) -> str:
+    """Where rows come from more than one run (``--merge``): which ran when (each row's ``ran_at``)."""
+    runs: dict[str, list[str]] = {}
+    for row in results:
+        runs.setdefault(str(row.get("ran_at", "?"))[:16], []).append(row["project"]["key"])
+    if len(runs) < 2:
+        return ""
+    parts = [f"{', '.join(keys)} at {when.replace('T', ' ')} UTC" for when, keys in sorted(runs.items())]
+    return " Rows come from more than one run (`--merge`): " + "; ".join(parts) + "."
 
 
 def main() -> int:
@@ -570,17 +592,20 @@ def main() -> int:
         return 0
     results = []
     started = time.time()
+    ran_at = datetime.now(UTC).isoformat(timespec="seconds")
     with tempfile.TemporaryDirectory(prefix="dp_real_") as tmp:
         for project in (p for p in PROJECTS if p.key in keys):
             print(f"=== {project.key} ({project.source})", flush=True)
             try:
-                results.append(run_project(project, args.folders, args.mirrors, args.tools, Path(tmp)))
+                results.append({**run_project(project, args.folders, args.mirrors, args.tools, Path(tmp)),
+                                "ran_at": ran_at})
             except Exception as exc:  # one project's surprise must not lose the others' results
                 results.append({"project": asdict(project), "source": project.source,
                                 "skipped": f"bench error: {type(exc).__name__}: {exc}"[:300]})
     if args.merge and args.out.is_file():
         fresh = {r["project"]["key"]: r for r in results}
-        kept = {r["project"]["key"]: r for r in json.loads(args.out.read_text()).get("results", [])}
+        before = json.loads(args.out.read_text())
+        kept = {r["project"]["key"]: {"ran_at": before.get("generated_at"), **r} for r in before.get("results", [])}
         kept.update(fresh)
         results = [kept[p.key] for p in PROJECTS if p.key in kept]
     print_table(results)

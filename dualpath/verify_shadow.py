@@ -64,12 +64,16 @@ class ServerLedger:
             for made in (o for o in now if o.label not in known):
                 where = named_in(self.statements, made.name)
                 if where is None:
-                    if final:
+                    if final and made.kind != "database":  # shadows and other runs' databases come and go
                         notes.append(f"{made.label} appeared on the server while verify ran; no change names it, "
                                      "so verify left it alone")
                     continue
                 try:
-                    run_verbatim(conn, made.drop)
+                    if made.kind == "database":  # DROP DATABASE refuses a transaction block
+                        with self.server.autocommit(conn):
+                            run_verbatim(conn, made.drop)
+                    else:
+                        run_verbatim(conn, made.drop)
                     conn.commit()
                 except DBAPIError as exc:
                     conn.rollback()
@@ -78,8 +82,8 @@ class ServerLedger:
                                  f"drop it by hand: {made.drop}")
                     continue
                 if final:
-                    notes.append(f"dropped {made.label} (made by {where}): verify leaves the server's users "
-                                 "and roles as it found them")
+                    notes.append(f"dropped {made.label} (made by {where}): verify leaves the server's databases, "
+                                 "users and roles as it found them")
         if final:
             current = {o.label for o in now}
             for gone in (o for o in self.before if o.label not in current):

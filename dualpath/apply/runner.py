@@ -87,11 +87,29 @@ class Runner(Planning, Batches, DryRun):
             if not todo:
                 self.echo("nothing to do: the target is up to date" if direction == "up" else idle)
             for change in todo:
-                ms = self.run_change(conn, change, direction)
+                verdict = self._precondition(conn, change, direction)
+                if verdict == "skip":
+                    continue
+                ms = self.run_change(conn, change, direction) if verdict == "run" else self._mark_ran(conn, change)
                 summary.done.append((change.version, direction, ms))
                 verb = "applied" if direction == "up" else "rolled back"
                 self.echo(f"{verb} {change.version} {change.description} ({ms} ms)")
         return summary
+
+    def _precondition(self, conn: Connection, change: Change, direction: str) -> str:
+        """Liquibase preconditions of a changeset going up (dualpath/preconditions.py): run, skip or mark_ran."""
+        if direction != "up" or "preconditions" not in change.extra:
+            return "run"
+        from dualpath import preconditions
+
+        return preconditions.judge(self.engine, conn, change, self.echo)
+
+    def _mark_ran(self, conn: Connection, change: Change) -> int:
+        """Recorded as applied with nothing run: Liquibase's MARK_RAN."""
+        started = time.monotonic()
+        with self.engine.change_transaction(conn) as transaction:
+            transaction.finish(self._change_record(change, "up", started, True, {"marked_ran": True}))
+        return ms_since(started)
 
     def run_change(self, conn: Connection, change: Change, direction: str) -> int:
         statements = change.forward if direction == "up" else change.rollback

@@ -73,8 +73,10 @@ class _Inverse:
         self.make_keys: list[str] = []
         self.make_late: list[str] = []  # indexes, unique and check constraints
         self.make_fks: list[str] = []  # last: they need the keys and unique constraints they point at
+        self.make_routines: list[str] = []  # routines the change altered, as they were
         self.make_views: list[str] = []
         self.rebuilt: set[tuple[str, str]] = set()  # (table, column) dropped and added again
+        self.keyed_by_server: dict[int, str] = {}  # foreign key → how it is added so the server makes its index
 
     def build(self) -> Draft:
         self._views()
@@ -87,14 +89,14 @@ class _Inverse:
             self.drop_views + self.drop_fks + self.drop_early + self.drop_keys + self.renames + self.drop_columns
             + self.make_types + self.alter + self.drop_tables + self.drop_routines + self.drop_late
             + self.make_tables + self.add_columns
-            + self.make_keys + self.make_late + self.make_fks + self.make_views) if s]
+            + self.make_keys + self.make_late + self.make_fks + self.make_routines + self.make_views) if s]
         if self.draft.empty and self.b.fingerprint != self.a.fingerprint:
             unseen = self.b.fingerprint.diff(self.a.fingerprint)
             self.draft.notes.append("not drafted: the change made schema changes outside what drafts cover "
                                     "(e.g. another schema): " + "; ".join(unseen[:5])
                                     + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
         elif outside := [line for line in self.b.fingerprint.diff(self.a.fingerprint) if _in_other_schema(line)]:
-            # drafts cover the default schema (peerdb's migrations also change peerdb_stats.*)
+            # views and sequences of other schemas are not drafted
             self.draft.notes.append("not drafted: changes in another schema: " + "; ".join(outside[:5])
                                     + (f" and {len(outside) - 5} more" if len(outside) > 5 else ""))
         return self.draft
@@ -115,12 +117,63 @@ class _Inverse:
             if old == new:
                 continue
             if new is not None and old is not None:
-                self.draft.notes.append(f"not drafted: enum {name} changed from {old} to {new}; "
-                                        "PostgreSQL cannot remove enum labels, re-create the type by hand")
+                self._enum_back(name, old, new)
             elif new is not None:
                 self.drop_late.append(self.ddl.drop_type(name))
             elif old is not None:
                 self.make_types.append(self.ddl.create_type(name, old))
+
+    def _enum_back(self, name: str, old: list[str], new: list[str]) -> None:
+        """PostgreSQL cannot remove an enum label: one label renamed goes back with RENAME VALUE; labels
+        added, by making the type again as it was (the new one renamed aside, each column that uses it
+        cast back through text, the aside one dropped once the tables the change made are gone)."""
+        renamed = [(n, o) for o, n in zip(old, new, strict=False) if o != n]
+        if len(old) == len(new) and len(renamed) == 1:
+            self.alter.append(self.ddl.rename_label(name, *renamed[0]))
+            return
+        if not set(old) <= set(new):
+            self.draft.notes.append(f"not drafted: enum {name} changed from {old} to {new}; re-create the type "
+                                    "by hand")
+            return
+        aside = f"{name}__dualpath_new"
+        routines = self._routines_using(name)
+        if routines is None:
+            return
+        self.make_types += [self.ddl.drop_routine(kind, sig) for sig, kind in routines]
+        self.make_types += [self.ddl.rename_type(name, aside), self.ddl.create_type(name, old)]
+        self.make_types += [self.b.routines[sig] for sig, _ in reversed(routines)]
+        for table in self.a.metadata.sorted_tables:
+            back = self.b.tables.get(table.key)
+            for column in table.columns:
+                if not (isinstance(column.type, sa.Enum) and column.type.name == name):
+                    continue
+                if back is None or column.name not in back.columns:
+                    continue  # made by the change: dropped with it
+                if _generation(column) is not None:  # no USING for a generated column: made again
+                    self._rebuild_generated(back, back.columns[column.name])
+                else:
+                    default = self.ddl.default_of(back.columns[column.name])
+                    self.make_types += self.ddl.retype_column(table.key, column, name, default)
+        self.drop_late.append(self.ddl.drop_type(aside))
+        added = [label for label in new if label not in old]
+        self.draft.notes.append(f"enum {name} is made again without {added}: rows holding those labels make "
+                                "the rollback fail; change them first")
+
+    def _routines_using(self, name: str) -> list[tuple[str, str]] | None:
+        """(signature, kind) of the routines that take or return enum ``name``, newest first: they hold on
+        to the type itself, so they are dropped and made again from their earlier definitions around it.
+        None (with a note) when one has no known earlier definition."""
+        word = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
+        found = []
+        made = {sig: index for index, sig in enumerate(self.a.routine_order)}
+        for sig, attrs in self.a.fingerprint.objects.get("function", {}).items():
+            if word.search(sig.partition("(")[2]) or word.search(str(attrs.get("returns", ""))):
+                if sig not in self.b.routines:
+                    self.draft.notes.append(f"not drafted: enum {name} is used by routine {sig}, whose earlier "
+                                            "definition is not known; re-create the type by hand")
+                    return None
+                found.append((sig, str(attrs.get("kind", "function"))))
+        return sorted(found, key=lambda item: (-made.get(item[0], -1), item[0]))
 
     # -- tables -------------------------------------------------------------------------
 
@@ -139,11 +192,11 @@ class _Inverse:
             pairs.append((old, now))
         created = set(new)
         for table in reversed(self.a.metadata.sorted_tables):
-            if table.name in created:
-                self.drop_tables.append(self.ddl.drop_table(table.name))
+            if table.key in created:
+                self.drop_tables.append(self.ddl.drop_table(table.key))
         dropped = set(gone)
         for table in self.b.metadata.sorted_tables:
-            if table.name in dropped:
+            if table.key in dropped:
                 self._make_table(table)
         return pairs
 
@@ -152,34 +205,34 @@ class _Inverse:
         self.make_tables += [self.ddl.create_index(i) for i in sorted(table.indexes, key=_key)]
         for fk in sorted(table.foreign_key_constraints, key=_key):
             self._add_constraint(fk, table.name, self.make_fks)
-        self.draft.irreversible.append(f"table {table.name} comes back empty")
+        self.draft.irreversible.append(f"table {table.key} comes back empty")
 
     def _table(self, before: sa.Table, after: sa.Table) -> None:
         self._columns(before, after)
         self._constraints(before, after)
         if _pk(before) != _pk(after):
             if _pk(after):
-                self._drop_constraint(after.primary_key, after.name, self.drop_keys)
+                self._drop_constraint(after.primary_key, after.key, self.drop_keys)
             if _pk(before):
-                self._add_constraint(before.primary_key, before.name, self.make_keys)
+                self._add_constraint(before.primary_key, before.key, self.make_keys)
 
     def _columns(self, before: sa.Table, after: sa.Table) -> None:
         gone = [c for c in before.columns.keys() if c not in after.columns]
         new = [c for c in after.columns.keys() if c not in before.columns]
         for old, now in _renames(gone, new, lambda n: _column_shape(before.columns[n], self.ddl),
                                  lambda n: _column_shape(after.columns[n], self.ddl)):
-            self.renames.append(self.ddl.rename_column(before.name, now, old))
-            self.draft.notes.append(f"column {before.name}.{old} is gone and {before.name}.{now} has its "
+            self.renames.append(self.ddl.rename_column(before.key, now, old))
+            self.draft.notes.append(f"column {before.key}.{old} is gone and {before.key}.{now} has its "
                                     "definition: taken for a rename, renamed back")
             gone.remove(old)
             new.remove(now)
-        self.drop_columns += [self.ddl.drop_column(before.name, c) for c in new]
+        self.drop_columns += [self.ddl.drop_column(before.key, c) for c in new]
         for name in gone:
             column = before.columns[name]
-            self.add_columns.append(self.ddl.add_column(before.name, column))
-            self.draft.irreversible.append(f"column {before.name}.{name} comes back empty")
+            self.add_columns.append(self.ddl.add_column(before.key, column))
+            self.draft.irreversible.append(f"column {before.key}.{name} comes back empty")
             if not column.nullable and column.server_default is None:
-                self.draft.notes.append(f"{before.name}.{name} is NOT NULL without a default: on a table with "
+                self.draft.notes.append(f"{before.key}.{name} is NOT NULL without a default: on a table with "
                                         "rows, add it nullable, fill it, then set NOT NULL")
         for name in before.columns.keys():
             if name not in after.columns:
@@ -187,17 +240,17 @@ class _Inverse:
             if _generation(before.columns[name]) != _generation(after.columns[name]):
                 self._rebuild_generated(before, before.columns[name])
             else:
-                self._column(before.name, after.columns[name], before.columns[name])
+                self._column(before.key, after.columns[name], before.columns[name])
 
     def _rebuild_generated(self, before: sa.Table, column: sa.Column[Any]) -> None:
         """A generated column whose expression the change altered (or which became or stopped being one):
         dropped and added again as it was; its values are computed again, so no data is lost. Indexes
         and constraints on it go with the drop, so those the change left as they were are made again."""
-        self.drop_columns.append(self.ddl.drop_column(before.name, column.name))
-        self.add_columns.append(self.ddl.add_column(before.name, column))
-        self.rebuilt.add((before.name, column.name))
+        self.drop_columns.append(self.ddl.drop_column(before.key, column.name))
+        self.add_columns.append(self.ddl.add_column(before.key, column))
+        self.rebuilt.add((before.key, column.name))
         if _generation(column) is None:
-            self.draft.irreversible.append(f"column {before.name}.{column.name} was a plain column before the "
+            self.draft.irreversible.append(f"column {before.key}.{column.name} was a plain column before the "
                                            "change: it comes back empty")
 
     def _column(self, table: str, now: sa.Column[Any], back: sa.Column[Any]) -> None:
@@ -230,37 +283,59 @@ class _Inverse:
         old_ix, new_ix = _named(before.indexes), _named(after.indexes)
         old_other, new_other = _named(_plain_constraints(before)), _named(_plain_constraints(after))
         for key in sorted(set(new_fks) - set(old_fks)):
-            self._drop_constraint(new_fks[key], after.name, self.drop_fks)
+            self._drop_constraint(new_fks[key], after.key, self.drop_fks)
         for key in sorted(set(new_ix) - set(old_ix)):
             if _survives(new_ix[key], before):
                 self.drop_early.append(self.ddl.drop_index(new_ix[key]))
         for key in sorted(set(new_other) - set(old_other)):
             if _survives(new_other[key], before):
-                self._drop_constraint(new_other[key], after.name, self.drop_early)
+                self._drop_constraint(new_other[key], after.key, self.drop_early)
+        remade_fks = [old_fks[k] for k in sorted(set(old_fks) - set(new_fks))] + [
+            old_fks[k] for k in sorted(set(old_fks) & set(new_fks))
+            if _definition(old_fks[k]) != _definition(new_fks[k])]
+        made_by_key = self._indexes_made_by_keys(remade_fks, old_ix, new_ix)
         for key in sorted(set(old_ix) - set(new_ix)):
-            self.make_late.append(self.ddl.create_index(old_ix[key]))
+            if key not in made_by_key:
+                self.make_late.append(self.ddl.create_index(old_ix[key]))
         for key in sorted(set(old_other) - set(new_other)):
-            self._add_constraint(old_other[key], before.name, self.make_late)
+            self._add_constraint(old_other[key], before.key, self.make_late)
         for key in sorted(set(old_fks) - set(new_fks)):
-            self._add_constraint(old_fks[key], before.name, self.make_fks)
+            self._add_constraint(old_fks[key], before.key, self.make_fks)
         # the same name, another definition (MySQL names added foreign keys <table>_ibfk_N again; an index
         # turned from unique to plain): drop the new one, make the old one
         for key in sorted(set(old_fks) & set(new_fks)):
             if _definition(old_fks[key]) != _definition(new_fks[key]):
-                self._drop_constraint(new_fks[key], after.name, self.drop_fks)
-                self._add_constraint(old_fks[key], before.name, self.make_fks)
+                self._drop_constraint(new_fks[key], after.key, self.drop_fks)
+                self._add_constraint(old_fks[key], before.key, self.make_fks)
         for key in sorted(set(old_ix) & set(new_ix)):
             if _definition(old_ix[key]) != _definition(new_ix[key]):
                 self.drop_early.append(self.ddl.drop_index(new_ix[key]))
-                self.make_late.append(self.ddl.create_index(old_ix[key]))
-            elif self._on_rebuilt(before.name, old_ix[key]):  # dropped with its column: made again
+                if key not in made_by_key:
+                    self.make_late.append(self.ddl.create_index(old_ix[key]))
+            elif self._on_rebuilt(before.key, old_ix[key]):  # dropped with its column: made again
                 self.make_late.append(self.ddl.create_index(old_ix[key]))
         for key in sorted(set(old_other) & set(new_other)):
             if _definition(old_other[key]) != _definition(new_other[key]):
-                self._drop_constraint(new_other[key], after.name, self.drop_early)
-                self._add_constraint(old_other[key], before.name, self.make_late)
-            elif self._on_rebuilt(before.name, old_other[key]):
-                self._add_constraint(old_other[key], before.name, self.make_late)
+                self._drop_constraint(new_other[key], after.key, self.drop_early)
+                self._add_constraint(old_other[key], before.key, self.make_late)
+            elif self._on_rebuilt(before.key, old_other[key]):
+                self._add_constraint(old_other[key], before.key, self.make_late)
+
+    def _indexes_made_by_keys(self, fks: list[sa.ForeignKeyConstraint], old_ix: dict[str, Any],
+                              new_ix: dict[str, Any]) -> set[str]:
+        """The earlier indexes the server makes again itself when a foreign key is re-added in the form it
+        was first declared in (MySQL's own index for an unnamed key); those keys are added that way."""
+        made: set[str] = set()
+        for fk in fks:
+            for key, index in old_ix.items():
+                if key in new_ix and _definition(index) == _definition(new_ix[key]):
+                    continue  # still there: nothing to make
+                statement = self.ddl.add_foreign_key_making_index(fk, index)
+                if statement is not None:
+                    made.add(key)
+                    self.keyed_by_server[id(fk)] = statement
+                    break
+        return made
 
     def _on_rebuilt(self, table: str, item: Any) -> bool:
         return any((table, str(c.name)) in self.rebuilt for c in getattr(item, "columns", []))
@@ -274,7 +349,7 @@ class _Inverse:
             phase.append(statement)
 
     def _add_constraint(self, constraint: sa.Constraint, table: str, phase: list[str]) -> None:
-        statement = self.ddl.add_constraint(constraint)
+        statement = self.keyed_by_server.get(id(constraint)) or self.ddl.add_constraint(constraint)
         if statement is None:
             self.draft.notes.append(f"not drafted: adding constraint {constraint.name or '(unnamed)'} to "
                                     f"{table} needs a table rebuild on this database")
@@ -307,7 +382,13 @@ class _Inverse:
                     self.draft.notes.append(f"not drafted: {kind} {name} was dropped by the change; "
                                             "re-create it from its earlier migration")
             for name in sorted(set(before) & set(after)):
-                if before[name] != after[name]:
+                if before[name] == after[name]:
+                    continue
+                same_result = before[name].get("returns") == after[name].get("returns")
+                if kind == "function" and same_result and name in self.b.routines:
+                    # pg_get_functiondef writes CREATE OR REPLACE: the earlier body, in place
+                    self.make_routines.append(self.b.routines[name])
+                else:
                     self.draft.notes.append(f"not drafted: {kind} {name} was changed by the change; "
                                             "restore its earlier definition by hand")
 
@@ -369,13 +450,12 @@ def _definition(item: Any) -> tuple[Any, ...]:
 
 
 def _in_other_schema(diff_line: str) -> bool:
-    """A fingerprint diff line about an object outside the default schema: ``table s.t: ...`` or
-    ``column s.t.c: ...`` (a default-schema column reads ``column t.c``)."""
+    """A fingerprint diff line about an object outside the default schema that drafts do not cover: a
+    view or sequence ``s.v``. Tables, columns, indexes, constraints and triggers of every schema are
+    reflected and drafted (snapshot.other_schemas)."""
     kind, _, rest = diff_line.partition(" ")
     name = rest.split(":", 1)[0]
-    if kind in ("column", "index", "constraint", "trigger"):
-        return name.count(".") >= 2
-    return kind in ("table", "view", "sequence") and "." in name
+    return kind in ("view", "sequence") and "." in name
 
 
 def _plain_constraints(table: sa.Table) -> list[sa.Constraint]:

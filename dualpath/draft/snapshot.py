@@ -27,6 +27,7 @@ class Snapshot:
     fingerprint: Fingerprint
     metadata: sa.MetaData = field(default_factory=sa.MetaData)
     routine_order: list[str] = field(default_factory=list)  # oldest first, where the dialect knows
+    routines: dict[str, str] = field(default_factory=dict)  # signature → what makes it again, where known
 
 
 def take_snapshot(engine: Engine, conn: Connection, ddl: Ddl) -> Snapshot:
@@ -35,13 +36,21 @@ def take_snapshot(engine: Engine, conn: Connection, ddl: Ddl) -> Snapshot:
     with warnings.catch_warnings():  # "Did not recognize type 'ltree'": named below, from the server
         warnings.simplefilter("ignore", sa.exc.SAWarning)
         meta.reflect(bind=conn, views=False, only=lambda name, _: not is_foreign_table(name))
+        fingerprint = engine.fingerprint(conn)
+        for schema in other_schemas(fingerprint):  # a change may touch more than the default schema (peerdb)
+            meta.reflect(bind=conn, schema=schema, views=False)
     views = {name: ddl.create_view(conn, name) for name in ddl.view_names(conn) if not is_foreign_table(name)}
-    fingerprint = engine.fingerprint(conn)
     _name_unknown_types(meta, fingerprint)
     snap = Snapshot(tables=dict(meta.tables), views=views, types=ddl.types(conn),
-                    fingerprint=fingerprint, metadata=meta, routine_order=ddl.routine_order(conn))
+                    fingerprint=fingerprint, metadata=meta, routine_order=ddl.routine_order(conn),
+                    routines=ddl.routine_definitions(conn))
     conn.rollback()  # reflection autobegan a transaction; the runner opens its own
     return snap
+
+
+def other_schemas(fingerprint: Fingerprint) -> list[str]:
+    """The schemas besides the default one that hold tables: the fingerprint names their tables ``s.t``."""
+    return sorted({name.split(".", 1)[0] for name in fingerprint.objects.get("table", {}) if "." in name})
 
 
 class ServerType(sa.types.UserDefinedType[Any]):
@@ -62,6 +71,6 @@ def _name_unknown_types(meta: sa.MetaData, fingerprint: Fingerprint) -> None:
     for table in meta.tables.values():
         for column in table.columns:
             if isinstance(column.type, sa.types.NullType):
-                found = columns.get(f"{table.name}.{column.name}", {}).get("type")
+                found = columns.get(f"{table.key}.{column.name}", {}).get("type")
                 if found:
                     column.type = ServerType(str(found))

@@ -30,7 +30,7 @@ class LockReading:
 class ServerObject:
     """A role or user: it belongs to the whole server, so dropping a (shadow) database leaves it there."""
 
-    kind: str  # "role" | "user"
+    kind: str  # "role" | "user" | "database"
     name: str  # as the SQL of a migration names it
     label: str  # for people: role r, user 'u'@'%'
     drop: str  # the statement that drops it

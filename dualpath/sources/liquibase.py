@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dualpath.changes import Change
 from dualpath.errors import InputError
@@ -29,6 +30,13 @@ _AUTHOR_ID = re.compile(r'^(?P<author>"[^"]+"|[^:\s]+)(?::(?P<id>"[^"]*"|\S*))?(
 _ATTR = re.compile(r'(?P<key>\w+):(?P<value>"[^"]*"|\S+)')
 _ROLLBACK = re.compile(r"^\s*--\s*rollback\b ?(?P<sql>.*)$", re.IGNORECASE)
 _COMMENT = re.compile(r"^\s*--\s*comment:?\s*(?P<text>.*)$", re.IGNORECASE)
+# Liquibase 4.28's FormattedSqlChangeLogParser: '--preconditions onFail:X onError:Y' and one
+# '--precondition-<type> ...' line per check (sql-check, table-exists, view-exists), all of which must hold
+_PRECONDITIONS = re.compile(r"^\s*--[\s]*preconditions(?P<rest>\s.*|)$")
+_PRECONDITION = re.compile(r"^\s*--[\s]*precondition-(?P<type>[a-zA-Z0-9-]+)(?: (?P<rest>.*))?$")
+_SQL_CHECK = (re.compile(r'^(?:expectedResult:)?"([^"]+)" (.*)'), re.compile(r"^(?:expectedResult:)?'([^']+)' (.*)"),
+              re.compile(r"^(?:expectedResult:)?(\w+) (.*)"))
+ON_FAILURE = ("HALT", "CONTINUE", "MARK_RAN", "WARN")
 _EMPTY_ROLLBACK = {"not required", "empty"}
 
 
@@ -44,6 +52,8 @@ class Changeset:
     rollback: list[str] = field(default_factory=list)
     comment: str = ""
     rollback_declared_empty: bool = False
+    # {"on_fail", "on_error", "checks": [{"type", "line", ...}]} (dualpath/preconditions.py runs them)
+    preconditions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -80,6 +90,8 @@ def parse_file(path: Path) -> list[Changeset]:
         header = _CHANGESET.match(line)
         if header:
             changesets.append(_parse_header(header["rest"], path, number))
+        elif changesets and _read_precondition(changesets[-1], line, f"{path}:{number}"):
+            _add_line(changesets[-1], "")
         elif changesets:
             _add_line(changesets[-1], line)
         elif _ROLLBACK.match(line):
@@ -98,6 +110,44 @@ def _parse_header(rest: str, path: Path, number: int) -> Changeset:
                          hint="write it as --changeset author:id, e.g. --changeset alice:add-users")
     attrs = {m["key"]: m["value"].strip('"') for m in _ATTR.finditer(match["attrs"])}
     return Changeset(number, match["author"].strip('"'), match["id"].strip('"'), attrs)
+
+
+def _read_precondition(changeset: Changeset, line: str, where: str) -> bool:
+    """A ``--preconditions`` or ``--precondition-<type>`` line, read into the changeset as Liquibase reads it."""
+    found = _PRECONDITIONS.match(line)
+    if found:
+        rest = found["rest"]
+        for key, name in (("on_fail", "onFail"), ("on_error", "onError")):
+            value = re.search(rf"{name}:(\w+)", rest)
+            if value and value.group(1).upper() not in ON_FAILURE:
+                raise InputError(f"--preconditions {name}:{value.group(1)} is not one Liquibase knows", where=where,
+                                 hint=f"write {name}: followed by one of {', '.join(ON_FAILURE)}")
+            if value:
+                changeset.preconditions[key] = value.group(1).upper()
+        return True
+    found = _PRECONDITION.match(line)
+    if not found:
+        return False
+    kind, rest = found["type"], (found["rest"] or "").strip()
+    check: dict[str, Any] = {"type": kind, "line": int(where.rsplit(":", 1)[1])}
+    if kind == "sql-check":
+        match = next((m for pattern in _SQL_CHECK if (m := pattern.match(rest))), None)
+        if not match or not match.group(2).strip():
+            raise InputError(f"could not read the sql-check precondition {rest!r}", where=where,
+                             hint="write --precondition-sql-check expectedResult:0 SELECT COUNT(*) FROM t")
+        check.update(expected=match.group(1), sql=match.group(2).strip())
+    elif kind in ("table-exists", "view-exists"):
+        what = "table" if kind == "table-exists" else "view"
+        named, schema = re.search(rf"{what}:(\w+)", rest), re.search(r"schema:(\w+)", rest)
+        if not named:
+            raise InputError(f"the {kind} precondition names no {what}", where=where,
+                             hint=f"write --precondition-{kind} {what}:name [schema:name]")
+        check.update(name=named.group(1), schema=schema.group(1) if schema else None)
+    else:
+        raise InputError(f"'{kind}' precondition type is not supported in formatted SQL (Liquibase refuses it too)",
+                         where=where, hint="use sql-check, table-exists or view-exists")
+    changeset.preconditions.setdefault("checks", []).append(check)
+    return True
 
 
 def _add_line(changeset: Changeset, line: str) -> None:
@@ -144,7 +194,9 @@ def _build(changeset: Changeset, path: Path, version: str, dialect: str | None) 
         rollback=rollback, file=path, line=changeset.line, layout=NAME,
         rollback_file=path if rollback else None, directives=directives,
         extra={"changeset_id": changeset.key, "liquibase": dict(changeset.attrs),
-               "rollback_declared_empty": changeset.rollback_declared_empty},
+               "rollback_declared_empty": changeset.rollback_declared_empty,
+               **({"preconditions": {"file": str(path), **changeset.preconditions}}
+                  if changeset.preconditions.get("checks") else {})},
     )
 
 

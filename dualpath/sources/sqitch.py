@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from dualpath.sources.common import (
 )
 from dualpath.sources.files import check_path, walk_files
 from dualpath.sources.lazy import LAZY_BYTES
+from dualpath.sql.mysql_client import as_client_sends
 
 NAME = "sqitch"
 PLAN = "sqitch.plan"
@@ -175,7 +176,11 @@ def _read_script(path: Path, dialect: str | None, checksum: Any = None,
                 as_written, _ = _split_script(psql.expand(text, path, psql.Shell(run=False)), path, dialect)
                 feed_checksum(checksum, as_written.statements)
             return part, dropped
-    return read_script(path, dialect, checksum, drop_transaction=True, psql=dialect in ("postgresql", None))
+    part, dropped = read_script(path, dialect, checksum, drop_transaction=True, psql=dialect in ("postgresql", None))
+    if dialect == "mysql" and isinstance(part.statements, tuple):  # sqitch runs it with the mysql client
+        statements = tuple(replace(s, text=as_client_sends(s.text, s.where)) for s in part.statements)
+        part = Part(statements, part.directives)
+    return part, dropped
 
 
 def _split_script(text: str, path: Path, dialect: str | None) -> tuple[Part, bool]:

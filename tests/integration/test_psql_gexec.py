@@ -105,5 +105,9 @@ def test_gexec_generating_create_database_runs_outside_a_transaction(pg_url: str
                                 {"n": name}).scalar() == 0
         verified = run_cli("verify", *args)  # the shadow's round trip runs it outside a transaction too
         assert verified.exit_code == 0, verified.output
+        with sa.create_engine(pg_url).connect() as conn:  # and the server is left as verify found it
+            assert conn.execute(sa.text("SELECT count(*) FROM pg_database WHERE datname = :n"),
+                                {"n": name}).scalar() == 0
+        assert f"dropped database {name}" in verified.output
     finally:
         server.drop_database(name)

@@ -176,3 +176,20 @@ def test_status_from_the_cache_imports_no_reader_and_sees_an_edit(tmp_path: Path
     (folder / "V1__t.sql").write_text("CREATE TABLE t (id BIGINT);\n")
     edited = subprocess.run([*dualpath, "status", *base], cwd=tmp_path, capture_output=True, text=True)
     assert "drifted" in edited.stdout, edited.stdout + edited.stderr
+
+
+def test_a_gexec_statement_comes_back_from_the_cache_as_one(tmp_path: Path) -> None:
+    """psql's \\gexec is part of what a statement is (Statement.gexec): a cache that dropped it would run
+    the query and not what it returns."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "sqitch.conf").write_text("[core]\n\tengine = pg\n")
+    (folder / "sqitch.plan").write_text("%project=p\n\nt 2024-01-01T00:00:00Z Me <me@x.org> # t\n")
+    (folder / "deploy").mkdir()
+    (folder / "revert").mkdir()
+    (folder / "deploy" / "t.sql").write_text("SELECT 'CREATE TABLE t ()'\\gexec\n")
+    (folder / "revert" / "t.sql").write_text("DROP TABLE t;\n")
+    reads = Reads(folder)
+    reads.cached(tmp_path / "cache")
+    _, (change,) = reads.cached(tmp_path / "cache")
+    assert reads.count == 1 and change.forward[0].gexec

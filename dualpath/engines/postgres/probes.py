@@ -152,9 +152,14 @@ def user_objects(conn: Connection) -> list[tuple[str, str]]:
 
 
 def server_objects(conn: Connection, quote: Callable[[str], str]) -> list[ServerObject]:
-    """The cluster's roles (not the built-in pg_*): a database dropped does not take them along."""
+    """The cluster's databases and roles (not the built-in pg_*): a database dropped does not take them
+    along (maevsi's changes make databases with \\gexec). Databases first: a role owning one cannot go
+    before it."""
+    databases = conn.execute(text("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")).scalars()
     names = conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%' ORDER BY 1")).scalars()
-    return [ServerObject("role", str(n), f"role {n}", f"DROP ROLE {quote(str(n))}") for n in names]
+    return [ServerObject("database", str(d), f"database {d}", f"DROP DATABASE {quote(str(d))} WITH (FORCE)")
+            for d in databases] + [ServerObject("role", str(n), f"role {n}", f"DROP ROLE {quote(str(n))}")
+                                   for n in names]
 
 
 def drop_user_objects(conn: Connection) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from dualpath.engines.postgres.engine import PostgresEngine
 from dualpath.engines.postgres.probes import lock_name, lock_rank
 from dualpath.engines.probes import MeasuresStatements
-from dualpath.engines.verbatim import run_verbatim
+from dualpath.engines.verbatim import run_statement, run_verbatim
 from dualpath.risk.context import Item, same_name
 from dualpath.risk.measure.observation import Observation, TableWork
 
@@ -112,8 +112,8 @@ class PostgresProber:
         before = self.snapshot(conn)
         outside: dict[str, str] | None = None
         how = self.method
-        if in_block or not isinstance(self.engine, MeasuresStatements):
-            run_verbatim(conn, item.statement.text)
+        if in_block or item.statement.gexec or not isinstance(self.engine, MeasuresStatements):
+            run_statement(conn, item.statement)  # a \gexec query's results run too
         else:
             tables = [r.name for r in before.values() if r.kind in TABLE_KINDS
                       and any(e.table and same_name(e.table, r.name) for e in item.effects)]
