@@ -13,7 +13,7 @@ from dualpath.plan import Step
 BLOCK_COLOURS = {"none": "#1f8a4c", "writes": "#d68910", "reads and writes": "#c0392b"}
 BLOCK_LABELS = {"none": "blocks nothing", "writes": "blocks writes", "reads and writes": "blocks reads and writes"}
 
-WIDTH, ID_COL, SQL_COL, BAR_COL, BAR_WIDTH = 980, 14, 70, 520, 250
+WIDTH, ID_COL, SQL_COL, LOCK_COL, BAR_COL, BAR_WIDTH = 980, 14, 64, 470, 636, 260
 ROW, BAR, TOP = 24, 14, 46
 FONT = 'font-family="-apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"'
 MONO = 'font-family="SFMono-Regular, Menlo, Consolas, monospace"'
@@ -46,7 +46,7 @@ def _row(step: Step, y: int, longest: float, index: int) -> list[str]:
     blocks = step.blocks if step.blocks in BLOCK_COLOURS else "reads and writes"  # unknown: assume the worst
     seconds = blocking_seconds(step)
     statement = " ".join(step.sql.split()) or step.where
-    shown = statement if len(statement) <= 62 else statement[:61] + "…"
+    shown = _cut(statement, 56)
     width = seconds / longest * BAR_WIDTH if longest else 0.0
     width = max(width, 3.0)  # a step that blocks briefly (or not at all) still shows its colour
     out = [f'<g class="step" data-step="{_x(step.id)}" data-blocks="{_x(blocks)}">',
@@ -58,8 +58,10 @@ def _row(step: Step, y: int, longest: float, index: int) -> list[str]:
             f'<rect class="bar" data-seconds="{seconds:.3f}" x="{BAR_COL}" y="{y + 5}" width="{width:.1f}" '
             f'height="{BAR}" rx="2" fill="{BLOCK_COLOURS[blocks]}">'
             f"<title>{_x(step.lock)}: {_x(BLOCK_LABELS[blocks])} for ~{_x(human_seconds(seconds))}</title></rect>",
-            f'<text x="{BAR_COL + width + 6:.1f}" y="{y + 16}" fill="#1d2433">{_x(step.lock)} · '
-            f"{_x(BLOCK_LABELS[blocks])}{_x(f' ~{human_seconds(seconds)}') if seconds else ''}</text>",
+            f'<text x="{LOCK_COL}" y="{y + 16}" fill="{BLOCK_COLOURS[blocks]}" font-weight="600">'
+            f"{_x(_cut(step.lock, 22))}</text>",
+            f'<text x="{BAR_COL + width + 6:.1f}" y="{y + 16}" fill="#5b6475">'
+            f"{_x(f'~{human_seconds(seconds)}') if seconds else 'no wait'}</text>",
             "</g>"]
     return out
 
@@ -72,7 +74,12 @@ def _legend() -> list[str]:
         out.append(f'<text x="{x + 19}" y="20" fill="#1d2433">{_x(BLOCK_LABELS[blocks])}</text>')
         x += 34 + 7 * len(BLOCK_LABELS[blocks])
     out.append(f'<text x="{ID_COL}" y="{TOP - 6}" fill="#5b6475">step · statement</text>')
+    out.append(f'<text x="{LOCK_COL}" y="{TOP - 6}" fill="#5b6475">lock (predicted)</text>')
     return out
+
+
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length - 1] + "…"
 
 
 def _x(text: object) -> str:

@@ -16,6 +16,10 @@ KIND_OPACITY = {"backup": 0.45, "change": 1.0, "validation": 0.7, "rollback": 1.
 WIDTH, GUTTER, RIGHT = 980, 210, 24
 ROW, BAR, WAVE_HEAD, TOP = 26, 16, 20, 64
 FONT = 'font-family="-apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"'
+# rollback bars carry white stripes over their colour: told apart from the changes they undid
+HATCH = ('<defs><pattern id="rollback-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+         'patternTransform="rotate(45)"><rect width="2.5" height="6" fill="#ffffff" fill-opacity="0.55"/>'
+         "</pattern></defs>")
 _STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
 
 
@@ -29,7 +33,7 @@ def timeline_svg(outcomes: Sequence[TenantOutcome], title: str = "Rollout timeli
     height = TOP + sum(WAVE_HEAD + ROW * len(rows) for rows in waves.values()) + 34
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {WIDTH} {height}" '
            f'width="{WIDTH}" height="{height}" role="img" aria-label="{_x(title)}" {FONT} font-size="12">',
-           f"<title>{_x(title)}</title>", f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>']
+           f"<title>{_x(title)}</title>", HATCH, f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>']
     out += _legend()
     if not phases:
         out.append(f'<text x="{GUTTER}" y="{TOP + 14}" fill="#5b6475">no timed phase was recorded in this run '
@@ -54,7 +58,7 @@ def timeline_svg(outcomes: Sequence[TenantOutcome], title: str = "Rollout timeli
             x = GUTTER + (min(starts) - t0) / span * plot
             out.append(f'<line class="wave-start" x1="{x:.1f}" y1="{y + 3}" x2="{x:.1f}" y2="{y + band - 2}" '
                        'stroke="#0f2a4a" stroke-dasharray="3 3"/>')
-            out.append(f'<text x="{x + 4:.1f}" y="{y + 14}" fill="#0f2a4a">{_x(label)} starts</text>')
+            out.append(f'<text x="{x + 4:.1f}" y="{y + 14}" fill="#0f2a4a">wave {wave} starts</text>')
         y += WAVE_HEAD
         for outcome in rows:
             out += _row(outcome, y, t0, span, plot)
@@ -86,8 +90,12 @@ def _row(outcome: TenantOutcome, y: int, t0: float, span: float, plot: float) ->
                    f'width="{width:.1f}" height="{BAR}" rx="2" fill="{OUTCOME_COLOURS[shown]}" '
                    f'fill-opacity="{KIND_OPACITY[phase.kind]}" stroke="#ffffff" stroke-width="1">'
                    f"<title>{_x(outcome.name)} · {_x(phase.label)}: {_x(shown)}, {seconds:.2f} s</title></rect>")
+        if phase.kind == "rollback":
+            out.append(f'<rect x="{x:.1f}" y="{y + 5}" width="{width:.1f}" height="{BAR}" rx="2" '
+                       'fill="url(#rollback-hatch)" pointer-events="none"/>')
         if width >= 7 * len(phase.label) + 8:  # the label only where it fits inside the bar
-            out.append(f'<text x="{x + 4:.1f}" y="{y + 17}" fill="#ffffff" font-size="11" '
+            ink = "#1d2433" if phase.kind == "rollback" else "#ffffff"  # white on the stripes would vanish
+            out.append(f'<text x="{x + 4:.1f}" y="{y + 17}" fill="{ink}" font-size="11" '
                        f'pointer-events="none">{_x(phase.label)}</text>')
     out.append("</g>")
     return out
@@ -115,8 +123,8 @@ def _legend() -> list[str]:
                    f'fill="{colour}"/>')
         out.append(f'<text x="{x + 19}" y="20" fill="#1d2433">{_x(outcome)}</text>')
         x += 30 + 7 * len(outcome)
-    out.append(f'<text x="{x + 12}" y="20" fill="#5b6475">pale: backup · solid: changes and rollback · '
-               "lighter: validation</text>")
+    out.append(f'<text x="{x + 12}" y="20" fill="#5b6475">pale: backup · solid: each change · lighter: '
+               "validation · striped: rollback</text>")
     return out
 
 

@@ -10,7 +10,7 @@ import pytest
 from dualpath.render.document import render_html, render_markdown
 from dualpath.render.plan_doc import plan_document
 from dualpath.render.run_report import run_report_document
-from dualpath.render.svg_locks import BLOCK_COLOURS, blocking_seconds, locks_svg
+from dualpath.render.svg_locks import BAR_WIDTH, BLOCK_COLOURS, blocking_seconds, locks_svg
 from dualpath.render.svg_timeline import OUTCOME_COLOURS, timeline_svg
 from dualpath.rollout import Phase, TenantOutcome, apply_phases
 from tests.unit.test_plan import sample_plan
@@ -124,7 +124,7 @@ def test_lock_bars_share_a_scale_and_are_coloured_by_what_they_block() -> None:
         assert bar is not None
         assert bar.get("fill") == BLOCK_COLOURS[step.blocks]
         if blocking_seconds(step) == longest:
-            assert float(bar.get("width", "0")) == 250.0  # the longest block fills the bar
+            assert float(bar.get("width", "0")) == BAR_WIDTH  # the longest block fills the bar
         statement = " ".join(step.sql.split())
         assert statement[:40] in "".join(row.itertext())  # the statement is beside its bar
     assert [r.get("data-blocks") for r in root.findall(".//s:rect[@class='legend']", NS)] == list(BLOCK_COLOURS)
