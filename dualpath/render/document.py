@@ -42,6 +42,7 @@ class Document:
     subtitle: str
     facts: list[tuple[str, str]] = field(default_factory=list)  # the summary strip on top
     sections: list[Section] = field(default_factory=list)
+    footer: str = ""  # where the page came from, when not from `dualpath docs`
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

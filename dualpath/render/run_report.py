@@ -29,4 +29,6 @@ def run_report_document(env: str, run_id: str, outcome: str, outcomes: Sequence[
                         text=[] if rows else ["no tenant took part in this run"]),
                 Section("Notes", items=list(notes) or ["none"])]
     return Document("run-report", f"dualpath run {run_id}: {outcome}", f"environment {env}, "
-                    f"{len(outcomes)} tenant(s)", facts, sections)
+                    f"{len(outcomes)} tenant(s)", facts, sections,
+                    footer=f"Written by dualpath's migrate flow at the end of run {run_id}; the same report "
+                    "is the run's Markdown artifact in Prefect.")
