@@ -5,6 +5,7 @@ on one shared time axis, coloured by outcome, rows grouped by wave. A pure funct
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from html import escape
 
 from dualpath.rollout import Phase, PhaseOutcome, TenantOutcome
@@ -64,8 +65,10 @@ def timeline_svg(outcomes: Sequence[TenantOutcome], title: str = "Rollout timeli
             out += _row(outcome, y, t0, span, plot)
             y += ROW
     out.append(f'<line x1="{GUTTER}" y1="{bottom}" x2="{WIDTH - RIGHT}" y2="{bottom}" stroke="#9aa3b2"/>')
-    out.append(f'<text x="{GUTTER}" y="{bottom + 18}" fill="#5b6475">time since the first phase began'
-               f"{_x(f' (total {_tick_label(span)})') if phases else ''}; hover a bar for its exact time</text>")
+    began = datetime.fromtimestamp(t0, UTC).strftime(" at %Y-%m-%d %H:%M:%S UTC") if phases else ""
+    total = f"; {_tick_label(span)} in all" if phases else ""
+    out.append(f'<text x="{GUTTER}" y="{bottom + 18}" fill="#5b6475">time since the first phase began{began}'
+               f"{_x(total)}; hover a bar for its exact time</text>")
     out.append("</svg>")
     return "\n".join(out)
 
