@@ -68,7 +68,7 @@ def timeline_svg(outcomes: Sequence[TenantOutcome], title: str = "Rollout timeli
     began = datetime.fromtimestamp(t0, UTC).strftime(" at %Y-%m-%d %H:%M:%S UTC") if phases else ""
     total = f"; {_tick_label(span)} in all" if phases else ""
     out.append(f'<text x="{GUTTER}" y="{bottom + 18}" fill="#5b6475">time since the first phase began{began}'
-               f"{_x(total)}; hover a bar for its exact time</text>")
+               f"{_x(total)}; on the HTML page, hover a bar for its exact time</text>")
     out.append("</svg>")
     return "\n".join(out)
 
