@@ -50,10 +50,17 @@ def publish_report(env: str, run_id: str, outcome: str, outcomes: list[TenantOut
     return str(path)
 
 
-def timeline_markdown(outcomes: list[TenantOutcome]) -> str:
+EMBED_LIMIT = 1_000_000  # bytes of SVG (thousands of tenants): beyond it the artifact points to the page instead
+
+
+def timeline_markdown(outcomes: list[TenantOutcome], limit: int = EMBED_LIMIT) -> str:
     """The timeline as a Markdown image (an SVG data URI: the artifact needs no file anyone can reach)."""
-    svg = base64.b64encode(timeline_svg(outcomes).encode("utf-8")).decode("ascii")
-    return f"![Rollout timeline: one row per tenant, phases coloured by outcome](data:image/svg+xml;base64,{svg})"
+    svg = timeline_svg(outcomes).encode("utf-8")
+    if len(svg) > limit:
+        return (f"The timeline of {len(outcomes)} tenants is too large to embed here ({len(svg):,} bytes): "
+                "run with a report directory (`report_dir`, `dualpath run --report-dir`) for the HTML page.")
+    data = base64.b64encode(svg).decode("ascii")
+    return f"![Rollout timeline: one row per tenant, phases coloured by outcome](data:image/svg+xml;base64,{data})"
 
 
 @task(name="publish-document", **TASK_OPTIONS)

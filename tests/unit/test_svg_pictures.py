@@ -139,3 +139,15 @@ def test_lock_bars_escape_statements_and_fit_the_plan_page() -> None:
     document = plan_document(plan)
     assert 'class="locks"' in render_html(document)
     assert "<svg" not in render_markdown(document)  # the picture is for the page; Markdown keeps the table
+
+
+def test_the_artifact_embeds_the_timeline_unless_it_is_huge() -> None:
+    import base64
+
+    from tasks.report import timeline_markdown
+
+    image = timeline_markdown(sample_outcomes())
+    assert image.startswith("![Rollout timeline")
+    svg = base64.b64decode(image.split("base64,", 1)[1].rstrip(")")).decode()
+    assert parse(svg).find(".//s:g[@data-tenant='acme']", NS) is not None
+    assert "too large to embed" in timeline_markdown(sample_outcomes(), limit=1000)
