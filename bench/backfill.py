@@ -16,10 +16,10 @@ bench/results/backfill.json. Not a test: numbers depend on the machine.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import random
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -34,7 +34,11 @@ from dualpath.engines import open_engine
 from dualpath.urls import parse_url
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # peers, beside this file
 RESULTS = ROOT / "bench" / "results" / "backfill.json"
+
+from peers import write_result  # noqa: E402
+
 SERVERS = {"postgresql": "postgresql://postgres@127.0.0.1:5432/postgres",
            "mysql": "mysql://root@127.0.0.1:3306/mysql"}
 OFFSET_SIZE = 10_000
@@ -264,8 +268,7 @@ def main() -> None:
             report["servers"][backend] = bench_server(backend, rows[backend])
     print_table(report)
     report["summary"] = summarize(report)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    write_result(RESULTS, report)
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import tempfile
 import threading
 import time
@@ -43,7 +44,11 @@ from dualpath.target import Target
 from dualpath.urls import parse_url
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # peers, beside this file
 RESULTS = ROOT / "bench" / "results" / "fanout.json"
+
+from peers import write_result  # noqa: E402
+
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE = "dp_bench_fanout"
 MIGRATIONS = ROOT / "examples" / "shop" / "migrations"
@@ -321,8 +326,7 @@ def main() -> None:
         "speedup_fanout": round(seq["fanout_s"] / waves["fanout_s"], 2) if waves["fanout_s"] else 0.0}
     print_table(report)
     report["summary"] = summarize(report)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    write_result(RESULTS, report)
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 

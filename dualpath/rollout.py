@@ -182,6 +182,7 @@ class PlanFacts:
     rollback_policy: str
     approvals: Sequence[str]
     window: str | None = None
+    rollback_notes: int = 0  # lint findings on the rollback scripts: not risks of the change
 
 
 def plan_markdown(facts: PlanFacts) -> str:
@@ -194,10 +195,13 @@ def plan_markdown(facts: PlanFacts) -> str:
     lines += [f"- **{sev}** {rule}: {text}" for sev, rule, text in facts.findings[:20]] or ["- no lint findings"]
     if len(facts.findings) > 20:
         lines.append(f"- … and {len(facts.findings) - 20} more")
+    if facts.rollback_notes:
+        lines.append(f"- {facts.rollback_notes} note(s) on the rollback scripts, not risks of the change "
+                     "(see Findings below)")
     lines += ["", "### Waves"]
     lines += [f"{i}. {', '.join(w)}" + (" (canary)" if i == 1 and len(facts.waves) > 1 else "")
               for i, w in enumerate(facts.waves, start=1)]
-    lines += ["", "### Rollback plan", _rollback_plan(facts), "", f"**Backup:** {facts.backup}"]
+    lines += ["", "### Rollback plan", rollback_plan(facts), "", f"**Backup:** {facts.backup}"]
     if facts.window:
         lines.append(f"**Window:** {facts.window}")
     if facts.approvals:
@@ -214,7 +218,8 @@ def demote(markdown: str, levels: int = 2) -> str:
     return "\n".join(lines)
 
 
-def _rollback_plan(facts: PlanFacts) -> str:
+def rollback_plan(facts: PlanFacts) -> str:
+    """What a failure undoes, on which tenants, and where an irreversible change stops the way back."""
     who = ("the failed tenant only" if facts.rollback_policy == "failed"
            else "the failed tenant, then every tenant migrated in this run, newest first")
     newest_first = sorted(facts.changes, key=lambda c: c.sort_key, reverse=True)

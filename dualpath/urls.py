@@ -122,6 +122,13 @@ def safe_url(url: URL) -> str:
     return DatabaseURL(*url).render_as_string(hide_password=True)
 
 
+def server_and_database(url: URL) -> str:
+    """host:port/database (or the file): a tenant named without its user, so no text reads as an email."""
+    if backend_of(url) == "sqlite":
+        return endpoint(url)
+    return f"{endpoint(url)}/{url.database or ''}"
+
+
 def endpoint(url: URL) -> str:
     """host:port (or the file) — what an error about reachability names."""
     if backend_of(url) == "sqlite":

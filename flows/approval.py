@@ -17,9 +17,10 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import re
 import time
 import uuid
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 import httpx
 from prefect import get_run_logger
@@ -31,8 +32,10 @@ from prefect.input import RunInput
 from prefect.input.actions import read_flow_run_input
 from prefect.input.run_input import Keyset, keyset_from_base_key
 from prefect.runtime import flow_run
+from pydantic import Field
 
 from dualpath.errors import TargetRefused
+from dualpath.flows.links import ui_base
 from dualpath.rollout import Decision, decide, no_decision
 
 OUTAGE_ENV = "DUALPATH_PREFECT_OUTAGE_S"
@@ -45,12 +48,16 @@ Form = TypeVar("Form", bound=RunInput)
 
 
 class ApprovalInput(RunInput):
-    """The approver's decision on a migration run."""
+    """The approver's decision on a migration run. ``decision`` has no default: the form cannot be submitted
+    before someone picks approve or reject (a toggle that defaults to off rejects on a Submit without reading)."""
 
-    approve: bool = False
-    approver: str = ""
-    ticket: str = ""
-    comment: str = ""
+    decision: Literal["approve", "reject"] = Field(
+        title="Decision", description="approve runs the rollout; reject ends the run, nothing changed")
+    approver: str = Field(
+        title="Approver", description="your name as listed in the environment's approvers; a typed name that "
+                                      "Prefect does not verify (the Slack buttons carry a verified identity)")
+    ticket: str = Field(default="", title="Ticket", description="change ticket, e.g. SHOP-131")
+    comment: str = Field(default="", title="Comment")
 
 
 class RollbackInput(RunInput):
@@ -61,14 +68,26 @@ class RollbackInput(RunInput):
     comment: str = ""
 
 
-def wait_for_decision(plan_md: str, timeout_s: int, approvers: list[str]) -> Decision:
-    """Pause for the form; the approver's decision, or no decision when the pause times out. A rejection is
-    an answer like an approval: the caller ends the run on it, with a report, audit rows and Slack."""
+def wait_for_decision(card_md: str, timeout_s: int, approvers: list[str]) -> Decision:
+    """Pause for the form under the decision card; the approver's decision, or no decision when the pause
+    times out. A rejection is an answer like an approval: the caller ends the run on it, with a report,
+    audit rows and Slack."""
     try:
-        answer = pause_until_resumed(ApprovalInput.with_initial_data(description=plan_md, approve=False), timeout_s)
+        answer = pause_until_resumed(ApprovalInput.with_initial_data(description=card_md), timeout_s)
     except FlowPauseTimeout:
         return no_decision(timeout_s)
-    return decide(answer.approve, answer.approver, answer.ticket, answer.comment, approvers)
+    return decide(answer.decision == "approve", answer.approver, answer.ticket, answer.comment, approvers)
+
+
+def publish_plan(env: str, plan_md: str) -> str | None:
+    """The full plan as a markdown artifact of this run; its address in the Prefect UI (classic; the V2 UI
+    has it under /v2/artifacts/artifact/<id>), or None outside a flow run or without a UI address."""
+    from prefect.artifacts import create_markdown_artifact
+
+    key = "dualpath-plan-" + (re.sub(r"[^a-z0-9-]+", "-", env.lower()).strip("-") or "env")
+    artifact_id = create_markdown_artifact(markdown=plan_md, key=key, description=f"full migration plan for {env}")
+    base = ui_base()
+    return f"{base}/artifacts/artifact/{artifact_id}" if base and artifact_id else None
 
 
 def wait_for_approval(plan_md: str, timeout_s: int, approvers: list[str]) -> Decision:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -20,14 +21,18 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from pydantic import ValidationError
 
+from dualpath.approval_card import CardFacts, approval_card, approver_columns, readable_plan, relative_to
 from dualpath.changes import Change
 from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
-from dualpath.flows.approval import acknowledge_blocked_rollback, preapproved, wait_for_decision
+from dualpath.flows.approval import acknowledge_blocked_rollback, preapproved, publish_plan, wait_for_decision
 from dualpath.flows.links import artifacts_url, run_links, ui_base
 from dualpath.flows.reschedule import reschedule_at_opening, wait_hint
 from dualpath.gates import refuse_failed_gates
 from dualpath.host_limits import HostLimit, host_limits
+from dualpath.plan import Plan
 from dualpath.redaction import redact
+from dualpath.render.document import render_markdown
+from dualpath.render.plan_doc import plan_document
 from dualpath.rollout import (
     Decision,
     Phase,
@@ -37,6 +42,7 @@ from dualpath.rollout import (
     demote,
     plan_markdown,
     rollback_order,
+    rollback_plan,
     should_halt,
     skip_remaining,
     window_stop,
@@ -103,6 +109,8 @@ class Rollout:
     started: float = field(default_factory=time.monotonic)
     limits: list[HostLimit] = field(default_factory=list)  # one per database host the tenants live on
     decision: Decision | None = None  # the approver's, when the run needed one
+    plan: Plan | None = None  # the full plan of the tenant with the most to do, paths relative to the migrations
+    facts: PlanFacts | None = None
     stopped: str | None = None  # why the rollout stopped between waves (the window closed)
     ended: bool = False  # Slack has heard how the run ended (finish); else an error tells it on the way out
     backups: dict[str, Phase] = field(default_factory=dict)  # each tenant's timed backup, for the timeline
@@ -223,14 +231,20 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
                             hint="fix them, or mark them `-- dualpath:ignore RULE reason=...` with a reason")
     refuse_failed_gates(run_gates(*run.args, run.targets), "pre-flight")
     reasons = approval_reasons(changes, run.ctx.env.approval)
+    rollback_files = {str(Path(c.rollback_file).resolve()) for c in changes if c.rollback_file}  # not risks
     facts = PlanFacts(env=run.ctx.name, changes=changes, waves=[[t.name for t in w] for w in run.waves],
-                      findings=[(f.severity, f.rule, f"{f.file}:{f.line} {f.message}") for f in findings],
+                      findings=[(f.severity, f.rule, f"{relative_to(f.file, run.ctx.migrations)}:{f.line} {f.message}")
+                                for f in findings if str(Path(f.file).resolve()) not in rollback_files],
+                      rollback_notes=sum(str(Path(f.file).resolve()) in rollback_files for f in findings),
                       backup=_backup_text(run, changes), rollback_policy=run.ctx.env.rollback_policy,
                       approvals=reasons, window=run.ctx.env.window)
     # The approver's first screen is the summary (changes, risks, waves, rollback plan); below it the full
     # plan of the tenant with the most to do (canary first): steps, lock levels, estimates, rollback steps.
     widest = max(run.targets, key=lambda t: len(run.preflight[t.name].pending))
-    detail = plan_tenant(*run.args, widest, run.run_id, to_version)
+    plan = plan_tenant(*run.args, widest, run.run_id, to_version)
+    run.plan = None if plan is None else readable_plan(plan, run.ctx.migrations, run.ctx.name)
+    run.facts = facts
+    detail = "" if run.plan is None else render_markdown(approver_columns(plan_document(run.plan)))
     run.plan_md = plan_markdown(facts) + (f"\n\n---\n\n{demote(detail)}" if detail else "")
     risks: dict[str, int] = {}
     for f in findings:
@@ -253,7 +267,8 @@ def obtain_approval(run: Rollout, changes: list[Change], approve: bool, approver
         run.notifier.approval_needed(run.info, Approval(what=f"{len(changes)} change(s) on {len(run.targets)} "
                                                              "tenant(s)", why="; ".join(reasons)))
         get_run_logger().info("waiting for approval (Prefect UI, or resume_flow_run with ApprovalInput)")
-        decision = wait_for_decision(run.plan_md, run.ctx.env.approval_timeout_s, run.ctx.env.approvers)
+        card = decision_card(run, changes, reasons, publish_plan(run.ctx.name, run.plan_md))
+        decision = wait_for_decision(card, run.ctx.env.approval_timeout_s, run.ctx.env.approvers)
     get_run_logger().info(decision.headline)
     link = run.ctx.settings.ticket_link
     run.info = replace(run.info, ticket=decision.ticket or None, comment=decision.comment or None,
@@ -263,6 +278,18 @@ def obtain_approval(run: Rollout, changes: list[Change], approve: bool, approver
         run.notifier.approval_decided(run.info, Decided(decision.approved, decision.approver, decision.ticket,
                                                         decision.comment, decision.reason))
     return decision
+
+
+def decision_card(run: Rollout, changes: list[Change], reasons: list[str], plan_url: str | None) -> str:
+    """The decision card above the approval form; the full plan when no plan could be built."""
+    if run.plan is None or run.facts is None:
+        return run.plan_md
+    rollback_files = frozenset(relative_to(c.rollback_file, run.ctx.migrations) for c in changes if c.rollback_file)
+    return approval_card(CardFacts(
+        env=run.ctx.name, tenants=len(run.targets), waves=run.facts.waves, plan=run.plan, backup=_backup_short(run),
+        rollback_plan=rollback_plan(run.facts), window=run.ctx.env.window, approvals=reasons,
+        approvers=run.ctx.env.approvers, rollback_files=rollback_files, plan_url=plan_url,
+        slack_buttons=run.notifier.approval_buttons, timeout_s=run.ctx.env.approval_timeout_s))
 
 
 def end_unapproved(run: Rollout, decision: Decision, report_dir: str | None) -> State:
@@ -455,5 +482,9 @@ def _dialect(run: Rollout) -> str:
 
 
 def _backup_text(run: Rollout, changes: list[Change]) -> str:
+    return f"{_backup_short(run)}, before {', '.join(c.version for c in changes)}"
+
+
+def _backup_short(run: Rollout) -> str:
     dest = run.ctx.env.backup_to or run.ctx.settings.backup.get("destination") or "no destination set"
-    return f"policy '{run.ctx.env.backup}', to {dest}, before {', '.join(c.version for c in changes)}"
+    return f"policy '{run.ctx.env.backup}', to {dest}"

@@ -17,6 +17,7 @@ from dualpath import tenants as core
 from dualpath.apply import Runner
 from dualpath.expectations import GreatExpectations
 from dualpath.history import make_actor
+from dualpath.plan import Plan
 from dualpath.rollout import Phase, apply_phases
 from dualpath.tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
 from dualpath.tenants import Preflight, TenantTarget
@@ -87,8 +88,9 @@ def rollback_tenant(env: str, config: str | None, migrations: str | None, tenant
 @task(name="plan-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
 @names_tenant
 def plan_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
-                to_version: str | None) -> str:
-    """The full plan of the tenant's pending changes (steps, locks, estimates, rollback steps) in Markdown."""
+                to_version: str | None) -> Plan | None:
+    """The full plan of the tenant's pending changes (steps, locks, estimates, rollback steps); None when
+    nothing is pending."""
     ctx = core.open_environment(env, config, migrations)
     return core.plan_tenant(_runner(env, config, migrations, tenant, run_id), ctx.settings, to_version)
 

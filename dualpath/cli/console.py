@@ -78,7 +78,7 @@ def ask_approval(plan: str, *, approver: str = "", ticket: str = "") -> dict[str
     if not sys.stdin.isatty():
         err.print("no terminal to ask for the approval: the run is rejected and nothing changes "
                   "(pass --approve to approve it)")
-        return {"approve": False, "approver": approver or "nobody", "ticket": ticket,
+        return {"decision": "reject", "approver": approver or "nobody", "ticket": ticket,
                 "comment": "rejected: no terminal to ask"}
     try:
         yes = typer.confirm("approve this run?", default=False)
@@ -86,6 +86,6 @@ def ask_approval(plan: str, *, approver: str = "", ticket: str = "") -> dict[str
         ticket = typer.prompt("ticket", default=ticket)
         comment = typer.prompt("comment", default="")
     except click.exceptions.Abort:
-        return {"approve": False, "approver": approver or "nobody", "ticket": ticket,
+        return {"decision": "reject", "approver": approver or "nobody", "ticket": ticket,
                 "comment": "rejected: the prompt was closed"}
-    return {"approve": yes, "approver": who, "ticket": ticket, "comment": comment}
+    return {"decision": "approve" if yes else "reject", "approver": who, "ticket": ticket, "comment": comment}

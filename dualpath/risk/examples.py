@@ -41,5 +41,6 @@ def case_findings(rule: Rule, case: Case) -> list[Finding]:
     back = split_statements(case.rollback, file=f"{rule.id}-case.down.sql", dialect=family) if case.rollback else []
     change = Change(version="1", description=f"{rule.id} case", forward=tuple(forward), rollback=tuple(back),
                     file=f"{rule.id}-case.sql", layout="example")
-    return check_change(change, catalogue_for(dialect, rule.example_version),
-                        knows_rollback=rule.scope == "change" or case.rollback is not None)
+    return check_change(change, catalogue_for(dialect, case.version or rule.example_version),
+                        knows_rollback=rule.scope == "change" or case.rollback is not None,
+                        measured=case.measured, measurement=case.measurement, schema=case.schema)

@@ -162,7 +162,21 @@ class Session:
         variant = {INSTANT: "instant", INPLACE: "inplace", COPY: "copy"}[outcome]
         if op.kind == "rename_column" and outcome == INSTANT:
             variant = ""  # a rename and nothing else: the catalogue's rename row
-        return replace(op, variant=variant, attrs={**op.attrs, "from_type": column.type})
+        return replace(op, variant=variant,
+                       attrs={**op.attrs, "from_type": column.type, "was_nullable": column.nullable})
+
+    def _my_convert(self, op: Op) -> Op:
+        """MariaDB converts utf8mb3 to utf8mb4 without a copy: only the current schema tells."""
+        if self.flavor != "mariadb" or str(op.get("charset") or "").lower() != "utf8mb4":
+            return op
+        if self.schema is None:
+            return _depends(op, f"the current character set of {op.table}")
+        columns = [c for c in (self.schema.table(op.table) or {}).values() if c.charset]
+        charsets = {str(c.charset).lower() for c in columns}
+        if not columns or not charsets <= {"utf8mb3", "utf8", "utf8mb4"}:
+            return op
+        indexed = any(c.indexed and str(c.charset).lower() != "utf8mb4" for c in columns)
+        return replace(op, variant="utf8mb3_to_utf8mb4_indexed" if indexed else "utf8mb3_to_utf8mb4")
 
     def _my_add_column(self, op: Op) -> Op:
         if op.variant in ("auto_increment", "stored_generated", "volatile_default") or op.get("algorithm"):
@@ -203,5 +217,6 @@ _JUDGES = {
     ("mysql", "rename_column"): Session._my_redefine,
     ("mysql", "add_column"): Session._my_add_column,
     ("mysql", "rebuild_table"): Session._my_engine,
+    ("mysql", "convert_charset"): Session._my_convert,
     ("mysql", "add_constraint"): Session._fk_checks,
 }

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dualpath.risk.context import Context, Item
+from dualpath.risk.measure.observation import Measurement
 from dualpath.risk.model import Effect, Finding, Measured, Severity
+from dualpath.risk.schema import Schema
 
 ALL_ENGINES = ("postgresql", "mysql", "sqlite")
 
@@ -21,6 +23,10 @@ class Case:
     rollback: str | None = None  # given: linted as a change with this rollback
     dialect: str | None = None  # defaults to the rule's example dialect
     note: str = ""
+    version: tuple[int, ...] | None = None  # the server version; defaults to the rule's example version
+    measured: tuple[Measured, ...] = ()  # rehearsal rules: what the lock rehearsal measured
+    measurement: Measurement | None = None  # measured rules: what the shadow showed (None: no --url)
+    schema: Schema | None = None  # the server's current schema, as --url reads it (None: no server)
 
 
 class Rule:

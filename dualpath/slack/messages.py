@@ -7,137 +7,52 @@ escaped here, and the sender scrubs the whole payload again against configured s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
-from dualpath.redaction import redact
+from dualpath.slack.blocks import (
+    Block,
+    actions,
+    bullets,
+    button,
+    clip,
+    context,
+    decision_button,
+    escape,
+    fields,
+    format_duration,
+    header,
+    hide_secrets,
+    redact_text,
+    say,
+    scrub,
+    section,
+    summarize_risks,
+)
+from dualpath.slack.events import (
+    Approval,
+    BreakGlass,
+    Completion,
+    Decided,
+    Failure,
+    PlanSummary,
+    Rollback,
+    RunInfo,
+    State,
+    Stopped,
+    WaveProgress,
+)
 
-Block = dict[str, Any]
-
-# Slack rejects messages over these sizes instead of truncating them.
-_HEADER_MAX = 150
-_TEXT_MAX = 3000
-_FIELD_MAX = 2000
-_BUTTON_MAX = 75
-_LIST_MAX = 15
-
-
-@dataclass(frozen=True)
-class PlanSummary:
-    changes: int = 0
-    risks: Mapping[str, int] = field(default_factory=dict)  # severity -> count
-    irreversible: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    run_id: str
-    env: str
-    target: str  # a label or a URL; a password in it is redacted
-    window: str | None = None
-    tenants: int = 0
-    approvers: tuple[str, ...] = ()
-    ticket: str | None = None
-    ticket_url: str | None = None
-    plan: PlanSummary | None = None  # None until pre-flight has computed it: no counts are claimed before
-    approved_by: str | None = None  # who approved this run (the form, or --approve)
-    comment: str | None = None  # the approver's comment
-    run_name: str | None = None  # the flow run's name; with the run id it tells two runs of one env apart
-
-
-@dataclass(frozen=True)
-class Approval:
-    what: str
-    why: str
-
-
-@dataclass(frozen=True)
-class Decided:
-    """The approver's answer: approved, or not (rejected, not an approver, no answer in time)."""
-
-    approved: bool
-    approver: str
-    ticket: str = ""
-    comment: str = ""
-    reason: str = ""  # why it is no approval
-
-
-@dataclass(frozen=True)
-class Stopped:
-    """A rollout stopped between waves (the maintenance window closed): what was done, what is left."""
-
-    reason: str
-    tenants_done: int = 0
-    tenants_left: int = 0
-
-
-@dataclass(frozen=True)
-class WaveProgress:
-    wave: int
-    waves: int
-    tenants_done: int
-    tenants_total: int
-    tenants_failed: int = 0
-    rows_moved: int = 0
-    elapsed_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class Failure:
-    what: str
-    error: str
-    next_step: str
-    tenant: str | None = None
-    step: str | None = None
-    location: str | None = None  # file:line
-    rolled_back: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Completion:
-    duration_s: float
-    rows_moved: int = 0
-    validations_passed: int = 0
-    validations_total: int = 0
-    report_url: str | None = None
-
-
-@dataclass(frozen=True)
-class Rollback:
-    reason: str
-    undone: tuple[str, ...] = ()
-    tenants: int = 0
-    to_version: str | None = None
-    duration_s: float | None = None
-
-
-@dataclass(frozen=True)
-class BreakGlass:
-    """Someone bypassed a protected environment's guardrail from a terminal."""
-
-    command: str  # "apply --to 7"
-    who: str
-    host: str
-    reason: str
-    target: str  # a label or a URL; a password in it is redacted
-
-
-class State(StrEnum):
-    STARTED = "started"
-    AWAITING_APPROVAL = "awaiting approval"
-    RUNNING = "running"
-    FAILED = "failed"
-    COMPLETED = "completed"
-    ROLLED_BACK = "rolled back"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    STOPPED = "stopped"
-    UP_TO_DATE = "up to date"
-    DRY_RUN = "dry run done"
-    REFUSED = "refused"
-
+# the events and the blocks are their own modules; importers of messages keep finding them here
+__all__ = [
+    "APPROVE_ACTION", "Approval", "Block", "BreakGlass", "Completion", "Decided", "Failure", "Message",
+    "PREFLIGHT_RUNNING", "PlanSummary", "REJECT_ACTION", "Rollback", "RunInfo", "State", "Stopped",
+    "WaveProgress", "actions", "build_approval", "build_break_glass", "build_completion", "build_decision",
+    "build_ended", "build_failure", "build_progress", "build_rollback", "build_run_started", "build_status",
+    "build_stopped", "bullets", "button", "clip", "context", "decision_button", "describe_progress", "escape",
+    "fields", "format_duration", "header", "hide_secrets", "redact_text", "say", "scrub", "section",
+    "summarize_risks",
+]
 
 _STATE_EMOJI = {
     State.STARTED: ":rocket:",
@@ -154,6 +69,7 @@ _STATE_EMOJI = {
     State.REFUSED: ":no_entry_sign:",
 }
 
+
 PREFLIGHT_RUNNING = "pre-flight running…"  # what the status says of changes and risks before pre-flight has them
 
 
@@ -164,9 +80,6 @@ class Message:
 
     def payload(self) -> dict[str, Any]:
         return {"text": self.text, "blocks": self.blocks}
-
-
-# --- public builders -------------------------------------------------------------------
 
 
 def build_status(run: RunInfo, state: State, detail: str = "", run_url: str | None = None) -> Message:
@@ -194,8 +107,15 @@ def build_ended(run: RunInfo, state: State, detail: str, run_url: str | None = N
     return Message(f"Migration {state.value}: {_title(run)}: {redact_text(detail)}", blocks)
 
 
-def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None) -> Message:
-    """Asks the approvers to look at the paused run; the button opens it in the Prefect UI."""
+APPROVE_ACTION = "dualpath_approve"  # action ids of the approval buttons; the value is the flow run id
+
+
+REJECT_ACTION = "dualpath_reject"
+
+
+def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None, *, buttons: bool = False) -> Message:
+    """Asks the approvers to look at the paused run; the button opens it in the Prefect UI. With ``buttons``
+    the message also carries Approve and Reject, answered by the Slack approval receiver as the Slack user."""
     plan = run.plan or PlanSummary()
     blocks = [
         header(f":raised_hand: Approval needed: {_title(run)}"),
@@ -207,7 +127,12 @@ def build_approval(run: RunInfo, approval: Approval, run_url: str | None = None)
             ("Ticket", _ticket(run)),
         ]),
     ]
-    blocks.append(_run_button(run, run_url, "Review paused run in Prefect", primary=True))
+    blocks.append(_run_button(run, run_url, "Review paused run in Prefect", primary=not buttons))
+    if buttons:
+        blocks.append(actions([decision_button("Approve", APPROVE_ACTION, run.run_id, "primary"),
+                               decision_button("Reject", REJECT_ACTION, run.run_id, "danger")]))
+        blocks.append(context("Approve or Reject here decides as your Slack user, checked against the approvers "
+                              "(the Prefect form takes a typed name that nobody verifies)."))
     return Message(f"Approval needed: {_title(run)}: {redact_text(approval.what)}", blocks)
 
 
@@ -311,24 +236,6 @@ def build_break_glass(run: RunInfo, event: BreakGlass, mention: str | None = Non
                    blocks)
 
 
-# --- text ----------------------------------------------------------------------------------
-
-
-def say(text: str) -> str:
-    """Run-supplied text made safe for mrkdwn: passwords redacted, then control characters escaped."""
-    # Redact first: escaping turns '&password=' into '&amp;password=', which redact would miss.
-    return escape(redact_text(text))
-
-
-def redact_text(text: str) -> str:
-    """Passwords in URLs, secret query parameters and key=value secrets hidden (the one redaction)."""
-    return redact(text)
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def describe_progress(progress: WaveProgress) -> str:
     text = (f"wave {progress.wave}/{progress.waves} · "
             f"{progress.tenants_done}/{progress.tenants_total} tenants")
@@ -339,94 +246,6 @@ def describe_progress(progress: WaveProgress) -> str:
     if progress.elapsed_s:
         text += f" · {format_duration(progress.elapsed_s)}"
     return text
-
-
-def summarize_risks(risks: Mapping[str, int]) -> str:
-    parts = [f"{count} {say(severity)}" for severity, count in risks.items() if count]
-    return " · ".join(parts) or "none found"
-
-
-def format_duration(seconds: float) -> str:
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
-
-
-def bullets(items: Iterable[str]) -> str:
-    listed = list(items)
-    lines = [f"• {say(item)}" for item in listed[:_LIST_MAX]]
-    if len(listed) > _LIST_MAX:
-        lines.append(f"… and {len(listed) - _LIST_MAX} more")
-    return "\n".join(lines)
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- blocks --------------------------------------------------------------------------------
-
-
-def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, _HEADER_MAX), "emoji": True}}
-
-
-def section(markdown: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(markdown, _TEXT_MAX)}}
-
-
-def fields(pairs: Iterable[tuple[str, str]]) -> Block:
-    items = [{"type": "mrkdwn", "text": clip(f"*{name}*\n{value}", _FIELD_MAX)} for name, value in pairs]
-    return {"type": "section", "fields": items[:10]}  # Slack allows ten fields per section
-
-
-def context(markdown: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(markdown, _TEXT_MAX)}]}
-
-
-def button(label: str, url: str, action_id: str, *, primary: bool = False) -> Block:
-    element: Block = {"type": "button", "text": {"type": "plain_text", "text": clip(label, _BUTTON_MAX)},
-                      "url": redact_text(url), "action_id": action_id}
-    if primary:
-        element["style"] = "primary"
-    return element
-
-
-def actions(elements: list[Block]) -> Block:
-    return {"type": "actions", "elements": elements}
-
-
-# --- redaction of a whole payload ----------------------------------------------------------
-
-
-def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """Every string inside ``value`` with URL passwords and the given secret values hidden."""
-    hidden = sorted({s for s in secrets if s}, key=len, reverse=True)  # longest first: a URL before its token
-    return _scrub(value, hidden)
-
-
-def _scrub(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        return hide_secrets(redact_text(value), secrets)
-    if isinstance(value, dict):
-        return {key: _scrub(item, secrets) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub(item, secrets) for item in value]
-    return value
-
-
-def hide_secrets(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        # The escaped form too: a secret with '&' reaches mrkdwn as '&amp;'.
-        for form in {secret, escape(secret)}:
-            text = text.replace(form, "***")
-    return text
-
-
-# --- pieces of a run -----------------------------------------------------------------------
 
 
 def _title(run: RunInfo) -> str:

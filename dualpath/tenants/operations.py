@@ -11,11 +11,11 @@ from dualpath.changes import Change
 from dualpath.config import Settings, interpolate
 from dualpath.engines import open_engine
 from dualpath.errors import DualpathError, UsageError
-from dualpath.urls import endpoint, parse_url, redact, safe_url
+from dualpath.urls import endpoint, parse_url, redact, server_and_database
 
 if TYPE_CHECKING:
+    from dualpath.plan import Plan
 
-    pass
 from dualpath.tenants.targets import TenantTarget, applied_since
 
 
@@ -36,24 +36,22 @@ def rollback_tenant(runner: Runner, start_version: str | None) -> tuple[list[str
     return [c.version for c in undoable], blocker.version if blocker else None
 
 
-def plan_tenant(runner: Runner, settings: Settings, to_version: str | None) -> str:
-    """The plan (``dualpath.plan.build_plan``) of the tenant's pending changes as Markdown: steps with
-    their locks and estimates, rollback steps, gates, prerequisites and findings. Empty when nothing is pending."""
+def plan_tenant(runner: Runner, settings: Settings, to_version: str | None) -> Plan | None:
+    """The plan (``dualpath.plan.build_plan``) of the tenant's pending changes: steps with their locks and
+    estimates, rollback steps, gates, prerequisites and findings. None when nothing is pending."""
     from dualpath.estimates import load_throughput
     from dualpath.plan import build_plan, read_target
-    from dualpath.render.document import render_markdown
-    from dualpath.render.plan_doc import plan_document
 
     engine = runner.engine
     with engine.connect() as conn:
         pending = runner.pending_up(runner.states(conn), to_version)
         conn.rollback()
     if not pending:
-        return ""
-    label = f"tenant {runner.target.name} ({safe_url(runner.target.url)})"
+        return None
+    # host/database only: a URL with user@host reads as an email address (and links as one) in Markdown
+    label = f"tenant {runner.target.name} ({server_and_database(runner.target.url)})"
     target = read_target(engine, label, runner.target.safety.lock_timeout_ms)
-    plan = build_plan(pending, target, settings=settings, throughput=load_throughput(settings.root, engine.flavor))
-    return render_markdown(plan_document(plan))
+    return build_plan(pending, target, settings=settings, throughput=load_throughput(settings.root, engine.flavor))
 
 
 def verify_tenant(runner: Runner, settings: Settings, to_version: str | None, sample_rows: int = 0) -> Any:

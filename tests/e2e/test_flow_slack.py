@@ -77,7 +77,7 @@ def test_a_run_posts_the_full_story_and_the_report_embeds_the_validation(
     def approve(plan: str) -> dict[str, Any]:
         asked.append(plan)
         backups_at_the_pause.append([p for p in (tmp_path / "backups").rglob("*") if p.is_file()])
-        return {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
+        return {"decision": "approve", "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
 
     result = run_flow({"env": "e2e", "config": str(config), "report_dir": str(tmp_path)}, approve, lambda _: None)
 

@@ -77,12 +77,12 @@ def test_rejection_at_approval_changes_nothing(prefect_api: str, pg_tenants: dic
 
     def reject(plan: str) -> dict[str, Any]:
         seen.append(plan)
-        return {"approve": False, "approver": "dba-on-call", "ticket": "SHOP-131", "comment": "not today"}
+        return {"decision": "reject", "approver": "dba-on-call", "ticket": "SHOP-131", "comment": "not today"}
 
     with pytest.raises(TargetRefused) as caught:
         run_flow({"env": "e2e", "config": str(config)}, reject, lambda _line: None)
     assert "rejected by dba-on-call: not today" in caught.value.message
-    assert "Rollback plan" in seen[0] and "irreversible" in seen[0]
+    assert "**If it fails:**" in seen[0] and "irreversible" in seen[0]  # the decision card
     assert fingerprints(pg_tenants) == before
 
 
@@ -136,7 +136,7 @@ def test_paused_run_resumed_from_another_process_with_run_input(prefect_api: str
     process = start_flow_process(write_config(tmp_path, pg_tenants), name, prefect_api)
     try:
         run = wait_paused(name)  # and its form saved: no sleep racing the save
-        resume_flow_run(run.id, run_input={"approve": True, "approver": "release-manager", "ticket": "SHOP-131",
+        resume_flow_run(run.id, run_input={"decision": "approve", "approver": "release-manager", "ticket": "SHOP-131",
                                            "comment": "go"})
         output, _ = process.communicate(timeout=180)
     finally:
@@ -144,6 +144,17 @@ def test_paused_run_resumed_from_another_process_with_run_input(prefect_api: str
             process.kill()
     assert process.returncode == 0, output.decode()[-3000:]
     assert set(versions(pg_tenants).values()) == {"7"}
+
+
+def plan_artifact(run_id: str) -> str:
+    """The full plan the run published as a markdown artifact."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(
+            any_=[uuid.UUID(run_id)])))
+    return next(str(a.data) for a in artifacts if (a.key or "").startswith("dualpath-plan-"))
 
 
 def test_the_approval_pause_shows_the_plan_with_its_steps_risks_and_rollback(
@@ -155,12 +166,16 @@ def test_the_approval_pause_shows_the_plan_with_its_steps_risks_and_rollback(
 
     def approve(plan: str) -> dict[str, Any]:
         seen.append(plan)
-        return {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
+        return {"decision": "approve", "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
 
     result = run_flow({"env": "e2e", "config": str(config), "to_version": "7", "report_dir": str(tmp_path)}, approve,
                       lambda _line: None)
     assert result["outcome"] == "completed"
-    [plan] = seen
+    [card] = seen
+    # the pause shows the decision card; the full plan is an artifact of the run, linked from the card
+    assert card.startswith("### Approve 7 change(s) on 4 tenant(s) of e2e?")
+    assert "[Full plan](" in card and "**Strongest lock:** **ACCESS EXCLUSIVE** on `customers` (step 7.1)" in card
+    plan = plan_artifact(result["run_id"])
     # the summary first: risks and the rollback plan ...
     assert plan.index("### Risks") < plan.index("### Rollback plan") < plan.index("Migration plan")
     # ... then dualpath.plan's steps (change.statement ids), their locks, and the rollback steps

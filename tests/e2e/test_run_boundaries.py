@@ -115,7 +115,7 @@ def test_a_window_that_closes_while_the_approver_reads_stops_the_run_before_any_
     def approve_after_the_window_closed(plan: str) -> dict[str, Any]:
         at_the_pause.append(backups_in(tmp_path))
         clock.set(CLOSES)  # the approver took too long: the window closed meanwhile
-        return {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
+        return {"decision": "approve", "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
 
     with pytest.raises(TargetRefused) as caught:
         run_flow({"env": "e2e", "config": str(config), "report_dir": str(tmp_path)}, approve_after_the_window_closed,
@@ -192,7 +192,7 @@ def test_a_rejection_ends_rejected_with_a_report_audit_rows_and_slack_and_no_bac
 
     def reject(plan: str) -> dict[str, Any]:
         at_the_pause.append(backups_in(tmp_path))
-        return {"approve": False, "approver": "dba-on-call", "ticket": "SHOP-131", "comment": "not today"}
+        return {"decision": "reject", "approver": "dba-on-call", "ticket": "SHOP-131", "comment": "not today"}
 
     with pytest.raises(TargetRefused) as caught:
         run_flow({"env": "e2e", "config": str(config), "report_dir": str(tmp_path)}, reject, lambda _: None)

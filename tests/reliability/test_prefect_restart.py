@@ -28,7 +28,7 @@ from tests.reliability.flow_support import (
 __all__ = ["pg_tenants", "shared_prefect"]
 
 WENT_AWAY = "the Prefect server went away while this run waits for a decision"
-APPROVAL = {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "after the restart"}
+APPROVAL = {"decision": "approve", "approver": "release-manager", "ticket": "SHOP-131", "comment": "after the restart"}
 
 
 @pytest.fixture(scope="module")

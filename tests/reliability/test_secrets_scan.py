@@ -45,7 +45,7 @@ PASSWORD = f"Pw-{uuid.uuid4().hex}!"
 TOKEN = f"xoxb-{uuid.uuid4().hex}"
 NEEDLES = sorted({PASSWORD, quote(PASSWORD, safe=""), quote_plus(PASSWORD), PASSWORD[3:-1],
                   TOKEN, quote(TOKEN, safe=""), TOKEN[5:]})
-APPROVAL = {"approve": True, "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
+APPROVAL = {"decision": "approve", "approver": "release-manager", "ticket": "SHOP-131", "comment": "go"}
 
 
 @pytest.fixture(scope="module")

@@ -54,4 +54,4 @@ def test_approval_without_a_terminal_is_a_rejection(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # piped input is not a person at a terminal
     answer = ask_approval("## plan", approver="ops")
-    assert answer["approve"] is False and "no terminal" in answer["comment"]
+    assert answer["decision"] == "reject" and "no terminal" in answer["comment"]

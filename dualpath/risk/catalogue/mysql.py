@@ -73,6 +73,11 @@ ROWS = [
     Row("set_default", NONE, "metadata", algorithm=INSTANT),
     Row("drop_default", NONE, "metadata", algorithm=INSTANT),
     Row("convert_charset", SHARED, "rewrite", algorithm=COPY, notes="CONVERT TO CHARACTER SET copies the table"),
+    # MariaDB 10.4+ widens utf8mb3 to utf8mb4 without a copy; only indexes on the converted columns are rebuilt
+    Row("convert_charset", NONE, "metadata", algorithm=INSTANT, variant="utf8mb3_to_utf8mb4", since=(10, 4),
+        flavors=MARIA, notes="utf8mb3 to utf8mb4: metadata only"),
+    Row("convert_charset", NONE, "build", algorithm=INPLACE, variant="utf8mb3_to_utf8mb4_indexed", since=(10, 4),
+        flavors=MARIA, notes="utf8mb3 to utf8mb4: not copied; indexes on the converted columns are rebuilt"),
     Row("rebuild_table", NONE, "rewrite", algorithm=INPLACE, notes="FORCE / ENGINE= / ROW_FORMAT= rebuild"),
     Row("rebuild_table", SHARED, "rewrite", algorithm=COPY, variant="copy",
         notes="a new storage engine: every row is copied, writes wait"),

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dualpath.risk.model import Op
 
+# what a "transaction" op does to a transaction block; the others (savepoints, ROLLBACK TO) leave it open
+TRANSACTION_OPENS = ("begin", "start")
+TRANSACTION_ENDS = ("commit", "rollback", "prepare")
+
 
 class SqlSyntaxError(Exception):
     """The statement does not parse; ``offset`` is the character offset the parser names."""

@@ -187,7 +187,8 @@ def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
             return Op(kind, table, c[2].name, attrs={"new_name": c[-1].name, "column": c[2].name})
         return Op("rename_table", table, table, attrs={"new_name": c[-1].name})
     if head == "CONVERT" or (head in ("CHARACTER", "CHARSET", "DEFAULT") and "CONVERT" in w):
-        return Op("convert_charset", table)
+        at = next((k + 1 for k, word in enumerate(w) if word in ("SET", "CHARSET") and k + 1 < len(c)), None)
+        return Op("convert_charset", table, attrs={"charset": c[at].name if at is not None else None})
     if head in ("FORCE", "ENGINE", "ROW_FORMAT"):
         engine = c[-1].name if head == "ENGINE" and len(c) > 1 else None
         return Op("rebuild_table", table, attrs={"engine": engine})
@@ -370,8 +371,17 @@ def on_table_list(kind: str) -> Callable[[list[Token], str], list[Op]]:
     return handle
 
 
+def on_vacuum(tokens: list[Token]) -> Op:
+    """SQLite's VACUUM INTO writes a compacted copy to another file and leaves the database as it is."""
+    if "INTO" in [t.upper for t in tokens]:
+        return Op("other", attrs={"keyword": "VACUUM INTO"})
+    return Op("vacuum")
+
+
 def on_transaction(tokens: list[Token], family: str) -> list[Op]:
     word = tokens[0].upper
+    if word == "ROLLBACK" and "TO" in [t.upper for t in tokens[1:3]]:
+        return [Op("transaction", None, "rollback_to")]  # back to a savepoint: the transaction stays open
     return [Op("transaction", None, "begin" if word in ("BEGIN", "START") else word.lower())]
 
 
@@ -399,7 +409,7 @@ _STATEMENTS: list[tuple[tuple[str, ...], Callable[[list[Token], str], list[Op]]]
     (("LOCK", "TABLES"), on_lock_tables),
     (("LOCK", "TABLE"), on_lock_tables),
     (("OPTIMIZE",), on_table_list("optimize")),
-    (("VACUUM",), lambda tokens, family: [Op("vacuum")]),
+    (("VACUUM",), lambda tokens, family: [on_vacuum(tokens)]),
     (("REINDEX",), lambda tokens, family: [Op("reindex", None, tokens[-1].name if len(tokens) > 1 else None)]),
     (("BEGIN",), on_transaction),
     (("START", "TRANSACTION"), on_transaction),

@@ -26,6 +26,8 @@ TIMEOUTS = {"lock_timeout", "statement_timeout", "idle_in_transaction_session_ti
 LOCK_MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE",
               5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
 _DML_IN_BODY = re.compile(r"\b(update\s+[\w\"]|delete\s+from|insert\s+into|truncate\s)", re.I)
+# comments and RAISE messages may mention "update ..." without changing data
+_NOT_DML = re.compile(r"--[^\n]*|/\*.*?\*/|\bRAISE\b[^;]*", re.I | re.S)
 
 
 def extract(text: str, family: str = "postgresql") -> list[Op]:
@@ -132,6 +134,10 @@ def constraint_op(table: str, con: Any) -> Op:
 
 
 def on_alter_table(node: Any) -> list[Op]:
+    if node.objtype in (OT.OBJECT_INDEX, OT.OBJECT_MATVIEW) and any(
+            cmd.subtype == AT.AT_SetTableSpace for cmd in node.cmds or ()):
+        # copied to the new tablespace under ACCESS EXCLUSIVE; every query planned on its table waits for an index
+        return [Op("set_tablespace", table_name(node.relation), attrs={"objtype": node.objtype.name[7:].lower()})]
     if node.objtype not in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE):
         return [Op("alter_other", None, attrs={"objtype": str(node.objtype)})]
     table = table_name(node.relation)
@@ -284,17 +290,27 @@ def on_rename(node: Any) -> list[Op]:
                                          "objtype": node.renameType.name[7:].lower()})]
 
 
+def option_on(options: Any, name: str) -> bool:
+    """An option in parentheses, as PostgreSQL reads it: ``(FULL)`` is on, ``(FULL false)`` / ``(FULL 0)`` off."""
+    for d in options or ():
+        if d.defname == name:
+            value = getattr(d.arg, "ival", getattr(d.arg, "sval", getattr(d.arg, "boolval", True)))
+            return str(value).lower() not in ("0", "false", "off", "no", "f", "n")
+    return False
+
+
 def on_reindex(node: Any) -> list[Op]:
-    concurrent = any(d.defname == "concurrently" for d in node.params or ())
+    concurrent = option_on(node.params, "concurrently")
     name = table_name(node.relation) if node.relation is not None else str(node.name or "").lower()
     return [Op("reindex", None, name, "concurrent" if concurrent else "",
                {"concurrent": concurrent, "target": node.kind.name.split("_")[-1].lower()})]
 
 
 def on_vacuum(node: Any) -> list[Op]:
-    full = node.is_vacuumcmd and any(d.defname == "full" for d in node.options or ())
+    full = node.is_vacuumcmd and option_on(node.options, "full")
     rels: list[str | None] = [table_name(r.relation) for r in node.rels or ()] or [None]
-    return [Op("vacuum_full" if full else "vacuum", rel) for rel in rels]
+    kind = "vacuum_full" if full else "vacuum" if node.is_vacuumcmd else "analyze"  # ANALYZE runs in a transaction
+    return [Op(kind, rel) for rel in rels]
 
 
 def on_dml(kind: str) -> Callable[[Any], list[Op]]:
@@ -319,8 +335,9 @@ def on_alter_sequence(node: Any) -> list[Op]:
 
 
 def on_select(node: Any) -> list[Op]:
-    """``SELECT setval('seq', n)`` moves a sequence like ALTER SEQUENCE ... RESTART WITH n + 1."""
-    ops = []
+    """``SELECT setval('seq', n)`` moves a sequence like ALTER SEQUENCE ... RESTART WITH n + 1;
+    ``SELECT set_config('lock_timeout', '0', false)`` is a SET."""
+    ops = [op for call in walk(node.targetList) if (op := set_config_op(call)) is not None]
     for call in walk(node.targetList):
         if isinstance(call, ast.FuncCall) and dotted(call.funcname).split(".")[-1] == "setval":
             args = list(call.args or ())
@@ -336,9 +353,24 @@ def on_select(node: Any) -> list[Op]:
     return ops or [Op("other", attrs={"node": "SelectStmt"})]
 
 
+def set_config_op(call: Any) -> Op | None:
+    """set_config() of a timeout with constant arguments, as the SET it stands for."""
+    if not (isinstance(call, ast.FuncCall) and dotted(call.funcname).split(".")[-1] == "set_config"):
+        return None
+    args = [getattr(a.val, "sval", None) if isinstance(a, ast.A_Const) else None for a in call.args or ()]
+    if len(args) < 2 or str(args[0]).lower() not in TIMEOUTS or args[1] is None:
+        return None
+    return Op("set_timeout", None, str(args[0]).lower(), attrs={"value": args[1], "local": None})
+
+
 def on_do(node: Any) -> list[Op]:
     body = next((str(d.arg.sval) for d in node.args or () if d.defname == "as"), "")
-    return [Op("do_block", attrs={"dml": bool(_DML_IN_BODY.search(body))})]
+    return [Op("do_block", attrs={"dml": bool(_DML_IN_BODY.search(_NOT_DML.sub(" ", body)))})]
+
+
+def domain_constrained(node: Any) -> bool:
+    """CHECK or NOT NULL on a new domain; a DEFAULT constrains nothing."""
+    return any(c.contype in (CT.CONSTR_CHECK, CT.CONSTR_NOTNULL) for c in node.constraints or ())
 
 
 def on_set(node: Any) -> list[Op]:
@@ -352,7 +384,8 @@ def on_set(node: Any) -> list[Op]:
 
 
 def on_transaction(node: Any) -> list[Op]:
-    return [Op("transaction", None, node.kind.name.split("_")[-1].lower())]
+    # begin, start, commit, rollback, savepoint, release, rollback_to, prepare, commit_prepared, ...
+    return [Op("transaction", None, node.kind.name.removeprefix("TRANS_STMT_").lower())]
 
 
 def on_lock(node: Any) -> list[Op]:
@@ -388,7 +421,7 @@ _HANDLERS: dict[str, Callable[[Any], list[Op]]] = {
                                    None, dotted(n.typeName), attrs={"old": n.oldVal, "new": n.newVal})],
     "AlterSeqStmt": on_alter_sequence,
     "CreateDomainStmt": lambda n: [Op("create_domain", None, dotted(n.domainname),
-                                      attrs={"has_constraint": bool(n.constraints)})],
+                                      attrs={"has_constraint": domain_constrained(n)})],
     "AlterDomainStmt": lambda n: [Op("alter_domain_add_constraint" if n.subtype == "C" else "alter_domain",
                                      None, dotted(n.typeName))],
     "CreateFunctionStmt": lambda n: [Op("create_routine", None, dotted(n.funcname))],

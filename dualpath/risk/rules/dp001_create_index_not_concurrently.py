@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule, describe
+from dualpath.risk.rule import Case, OpRule, describe
 
 
 class CreateIndexNotConcurrently(OpRule):
@@ -17,6 +17,16 @@ class CreateIndexNotConcurrently(OpRule):
     bad = "CREATE INDEX orders_customer_idx ON orders (customer_id);"
     good = ("-- dualpath:no-transaction\n"
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_idx ON orders (customer_id);")
+
+    cases = (
+        Case("CREATE TABLE invoices (id bigint PRIMARY KEY, customer_id bigint);\n"
+             "CREATE INDEX invoices_customer_idx ON invoices (customer_id);", False,
+             note="index on a table created earlier in the same change: it is empty, nobody waits"),
+        Case("create unique index if not exists orders_email_idx on public.orders (lower(email));", True,
+             note="lower case, schema-qualified, UNIQUE and IF NOT EXISTS: still a blocking build"),
+        Case("-- dualpath:no-transaction\ncreate index concurrently if not exists orders_state_idx on orders (state);",
+             False, note="CONCURRENTLY in lower case"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and not effect.op.get("concurrent")

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class DropIndexNotConcurrently(OpRule):
@@ -17,6 +17,13 @@ class DropIndexNotConcurrently(OpRule):
     fix = "use DROP INDEX CONCURRENTLY IF EXISTS in its own change marked -- dualpath:no-transaction"
     bad = "DROP INDEX orders_customer_idx;"
     good = "-- dualpath:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS orders_customer_idx;"
+
+    cases = (
+        Case("-- dualpath:no-transaction\ndrop index concurrently if exists public.orders_customer_idx;", False,
+             note="CONCURRENTLY in lower case, schema-qualified"),
+        Case("DROP INDEX IF EXISTS public.orders_customer_idx;", True,
+             note="IF EXISTS makes it retryable, not concurrent: ACCESS EXCLUSIVE all the same"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and not effect.op.get("concurrent")

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class CheckWithoutNotValid(OpRule):
@@ -18,6 +18,16 @@ class CheckWithoutNotValid(OpRule):
     good = ("ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\n"
             "-- and in the next change:\n"
             "-- ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;")
+
+    cases = (
+        Case("alter table orders add constraint orders_total_positive check (total >= 0) not valid;", False,
+             note="NOT VALID in lower case"),
+        Case("ALTER TABLE ONLY public.orders ADD CHECK (total >= 0), ADD COLUMN note text;", True,
+             note="ONLY, schema-qualified, unnamed, next to another action in one ALTER"),
+        Case("CREATE TABLE refunds (id bigint PRIMARY KEY, amount numeric);\n"
+             "ALTER TABLE refunds ADD CONSTRAINT refunds_amount_positive CHECK (amount > 0);", False,
+             note="a table created in the same change has no rows to scan"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and effect.op.variant in ("check", "checked")

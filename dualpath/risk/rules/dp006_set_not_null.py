@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class SetNotNull(OpRule):
@@ -25,6 +25,20 @@ class SetNotNull(OpRule):
             "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_nn;\n"
             "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;\n"
             "ALTER TABLE orders DROP CONSTRAINT orders_customer_nn;")
+
+    cases = (
+        Case("ALTER TABLE ONLY public.orders ALTER customer_id SET NOT NULL;", True,
+             note="ONLY, schema-qualified, without the COLUMN keyword"),
+        Case("CREATE TABLE refunds (id bigint PRIMARY KEY, order_id bigint);\n"
+             "ALTER TABLE refunds ALTER COLUMN order_id SET NOT NULL;", False,
+             note="a table created in the same change: nothing to scan"),
+        Case("ALTER TABLE orders ADD CONSTRAINT orders_customer_nn CHECK (customer_id IS NOT NULL) NOT VALID;\n"
+             "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_nn;\n"
+             "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;", False,
+             note="a CHECK validated earlier in the change proves it: no scan (the lock is DP061's concern)"),
+        Case("ALTER TABLE orders ALTER COLUMN customer_id DROP NOT NULL;", False,
+             note="DROP NOT NULL checks nothing (DP034 is about it)"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.cost == "scan"

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule, describe
+from dualpath.risk.rule import Case, OpRule, describe
 
 
 class AddColumnRewritesTable(OpRule):
@@ -18,6 +18,21 @@ class AddColumnRewritesTable(OpRule):
     bad = "ALTER TABLE orders ADD COLUMN public_id uuid DEFAULT gen_random_uuid();"
     good = ("ALTER TABLE orders ADD COLUMN public_id uuid;\n"
             "ALTER TABLE orders ALTER COLUMN public_id SET DEFAULT gen_random_uuid();")
+
+    cases = (
+        Case("ALTER TABLE orders ADD COLUMN flag boolean DEFAULT false;", True, version=(10,),
+             note="PostgreSQL 10: even a constant default is written into every row"),
+        Case("ALTER TABLE orders ADD COLUMN flag boolean DEFAULT false;", False,
+             note="PostgreSQL 11+: a constant default is kept in the catalog, no rewrite"),
+        Case("ALTER TABLE orders ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();", False,
+             note="now() is STABLE: evaluated once, stored in the catalog, no rewrite (PostgreSQL 11+)"),
+        Case("ALTER TABLE orders ADD COLUMN seen_at timestamptz DEFAULT clock_timestamp();", True,
+             note="clock_timestamp() is volatile: every row gets its own value, the table is rewritten"),
+        Case("ALTER TABLE orders ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;", True,
+             note="an identity column numbers every existing row: rewrite"),
+        Case("ALTER TABLE orders ADD COLUMN total_cents bigint GENERATED ALWAYS AS (total * 100) STORED;", True,
+             note="a STORED generated column is computed for every row: rewrite"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.cost == "rewrite"

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class RenameTable(OpRule):
@@ -14,6 +14,16 @@ class RenameTable(OpRule):
     fix = "rename, then CREATE VIEW <old name> AS SELECT * FROM <new name> until the application moved"
     bad = "ALTER TABLE orders RENAME TO purchases;"
     good = "CREATE TABLE purchases (id bigint PRIMARY KEY);"
+
+    cases = (
+        Case("RENAME TABLE orders TO purchases;", True, dialect="mysql", note="MySQL's RENAME TABLE statement"),
+        Case("ALTER TABLE IF EXISTS public.orders RENAME TO purchases;", True,
+             note="IF EXISTS and a schema: the old name still breaks"),
+        Case("CREATE TABLE orders_tmp (id bigint PRIMARY KEY);\nALTER TABLE orders_tmp RENAME TO purchases;", False,
+             note="a table created in the same change: no running code uses its name yet"),
+        Case("ALTER TABLE orders RENAME COLUMN note TO remark;", False,
+             note="renaming a column is DP010, not a table rename"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         new = effect.op.get("new_name") if effect.op else "?"

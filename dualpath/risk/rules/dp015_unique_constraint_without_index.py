@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class UniqueConstraintWithoutIndex(OpRule):
@@ -16,6 +16,17 @@ class UniqueConstraintWithoutIndex(OpRule):
     fix = "CREATE UNIQUE INDEX CONCURRENTLY ..., then ADD CONSTRAINT ... UNIQUE USING INDEX ..."
     bad = "ALTER TABLE customers ADD CONSTRAINT customers_email_key UNIQUE (email);"
     good = "ALTER TABLE customers ADD CONSTRAINT customers_email_key UNIQUE USING INDEX customers_email_idx;"
+
+    cases = (
+        Case("alter table customers add constraint customers_email_key unique using index customers_email_idx;", False,
+             note="USING INDEX in lower case: attaches a built index, instant"),
+        Case("ALTER TABLE public.customers ADD UNIQUE (email);", True, note="unnamed, schema-qualified"),
+        Case("ALTER TABLE customers ADD CONSTRAINT customers_email_key UNIQUE NULLS NOT DISTINCT (email);", True,
+             note="NULLS NOT DISTINCT (PostgreSQL 15) still builds the index under ACCESS EXCLUSIVE"),
+        Case("CREATE TABLE devices (id bigint PRIMARY KEY, serial text);\n"
+             "ALTER TABLE devices ADD CONSTRAINT devices_serial_key UNIQUE (serial);", False,
+             note="a table created in the same change is empty"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and effect.op.variant == "unique"

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class PrimaryKeyWithoutIndex(OpRule):
@@ -16,6 +16,15 @@ class PrimaryKeyWithoutIndex(OpRule):
     fix = "CREATE UNIQUE INDEX CONCURRENTLY ..., then ADD CONSTRAINT ... PRIMARY KEY USING INDEX ..."
     bad = "ALTER TABLE events ADD PRIMARY KEY (id);"
     good = "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_id_idx;"
+
+    cases = (
+        Case("alter table events add constraint events_pkey primary key using index events_id_idx;", False,
+             note="USING INDEX in lower case"),
+        Case("ALTER TABLE ONLY public.events ADD CONSTRAINT events_pkey PRIMARY KEY (id, created_at);", True,
+             note="ONLY, schema-qualified, composite key"),
+        Case("CREATE TABLE audit (id bigint NOT NULL);\nALTER TABLE audit ADD PRIMARY KEY (id);", False,
+             note="a table created in the same change is empty"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and effect.op.variant == "primary"

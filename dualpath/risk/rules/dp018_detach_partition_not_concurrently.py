@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class DetachPartitionNotConcurrently(OpRule):
@@ -17,6 +17,16 @@ class DetachPartitionNotConcurrently(OpRule):
     fix = "use ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+), outside a transaction"
     bad = "ALTER TABLE measurements DETACH PARTITION measurements_2020;"
     good = "-- dualpath:no-transaction\nALTER TABLE measurements DETACH PARTITION measurements_2020 CONCURRENTLY;"
+
+    cases = (
+        Case("-- dualpath:no-transaction\n"
+             "alter table measurements detach partition measurements_2020 concurrently;", False,
+             note="CONCURRENTLY in lower case"),
+        Case("ALTER TABLE public.measurements DETACH PARTITION public.measurements_2020;", True,
+             note="schema-qualified names"),
+        Case("-- dualpath:no-transaction\nALTER TABLE measurements DETACH PARTITION measurements_2020 FINALIZE;", False,
+             note="FINALIZE completes an interrupted concurrent detach under SHARE UPDATE EXCLUSIVE"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and not effect.op.get("concurrent")

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class DisableTrigger(OpRule):
@@ -17,6 +17,13 @@ class DisableTrigger(OpRule):
     fix = "keep the trigger enabled; let the trigger function skip rows written by the migration"
     bad = "ALTER TABLE orders DISABLE TRIGGER ALL;"
     good = "ALTER TABLE orders ENABLE TRIGGER orders_audit;"
+
+    cases = (
+        Case("ALTER TABLE public.orders DISABLE TRIGGER USER;", True, note="every user trigger, schema-qualified"),
+        Case("alter table orders disable trigger orders_audit;", True, note="one named trigger, lower case"),
+        Case("ALTER TABLE orders ENABLE ALWAYS TRIGGER orders_audit;", False, note="enabling a trigger"),
+        Case("ALTER TABLE orders DISABLE ROW LEVEL SECURITY;", False, note="row level security is not a trigger"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         return f"triggers on {effect.table} are off for every session until re-enabled"

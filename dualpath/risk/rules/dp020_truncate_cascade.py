@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class TruncateCascade(OpRule):
@@ -15,6 +15,12 @@ class TruncateCascade(OpRule):
     fix = "list the tables to truncate explicitly and drop CASCADE"
     bad = "TRUNCATE customers CASCADE;"
     good = "TRUNCATE staging_import;"
+
+    cases = (
+        Case("TRUNCATE customers RESTRICT;", False,
+             note="RESTRICT (the default) refuses when other tables reference it"),
+        Case("truncate only public.customers, addresses cascade;", True, note="lower case, ONLY, a list of tables"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and bool(effect.op.get("cascade"))

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class Truncate(OpRule):
@@ -15,6 +15,14 @@ class Truncate(OpRule):
     fix = "delete in batches, or mark the change -- dualpath:irreversible so a backup is taken"
     bad = "TRUNCATE TABLE sessions;"
     good = "CREATE TABLE sessions_v2 (id bigint PRIMARY KEY);"
+
+    cases = (
+        Case("TRUNCATE sessions;", True, dialect="mysql",
+             note="mysql: without the TABLE keyword, and it commits implicitly"),
+        Case("CREATE TABLE import_batch (id bigint PRIMARY KEY);\nTRUNCATE import_batch;", False,
+             note="a table created in the same change holds no data yet"),
+        Case("DELETE FROM sessions WHERE expires_at < now();", False, note="a DELETE with a WHERE is not a TRUNCATE"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         return f"TRUNCATE removes every row of {effect.table}"

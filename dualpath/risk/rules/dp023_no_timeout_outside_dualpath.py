@@ -2,7 +2,7 @@ from collections.abc import Iterable
 
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect, Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
 
 # statements that take no lock another session could make them wait for
 _NO_WAIT = {"none", "unknown", "NONE"}
@@ -29,6 +29,17 @@ class NoTimeoutOutsideDualpath(Rule):
     fix = "only dualpath sets the timeouts: add SET lock_timeout = '5s' if other tools run this file"
     bad = "ALTER TABLE orders ADD COLUMN note text;"
     good = "SET lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN note text;"
+
+    cases = (
+        Case("CREATE TABLE notes (id bigint PRIMARY KEY, body text);", False,
+             note="a new table takes no lock another session holds"),
+        Case("ALTER TABLE orders ADD COLUMN note text;\nSET lock_timeout = '5s';", True,
+             note="the timeout is set after the ALTER it should protect"),
+        Case("ALTER TABLE orders ADD COLUMN note text, ALGORITHM=INSTANT;", True, dialect="mysql",
+             note="mysql: even an INSTANT ALTER waits for the table's metadata lock"),
+        Case("SET SESSION lock_wait_timeout = 5;\nALTER TABLE orders ADD COLUMN note text;", False, dialect="mysql",
+             note="mysql: lock_wait_timeout set first"),
+    )
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for part in (ctx.forward, ctx.rollback):

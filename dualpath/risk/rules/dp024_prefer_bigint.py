@@ -3,7 +3,7 @@ from collections.abc import Iterable
 from dualpath.risk.columns import new_columns
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
 
 SMALL_INTS = {"int2", "int4", "smallint", "integer", "int", "serial", "serial4", "serial2", "smallserial"}
 
@@ -20,6 +20,13 @@ class PreferBigint(Rule):
     fix = "use bigint"
     bad = "CREATE TABLE orders (id integer PRIMARY KEY, customer_id int);"
     good = "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);"
+
+    cases = (
+        Case("CREATE TABLE orders (id int8 PRIMARY KEY, customer_id bigint);", False, note="int8 is bigint"),
+        Case("ALTER TABLE orders ADD COLUMN customer_id int4;", True, note="a new column typed int4 (integer)"),
+        Case("CREATE TABLE IF NOT EXISTS app.orders (id serial PRIMARY KEY);", True,
+             note="serial is an integer column too; schema-qualified"),
+    )
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for item, table, col in new_columns(ctx):

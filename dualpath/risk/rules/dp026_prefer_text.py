@@ -3,7 +3,7 @@ from collections.abc import Iterable
 from dualpath.risk.columns import new_columns
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
 
 
 class PreferText(Rule):
@@ -17,6 +17,13 @@ class PreferText(Rule):
     fix = "use text, and a CHECK constraint if the length limit matters"
     bad = "CREATE TABLE customers (id bigint PRIMARY KEY, email varchar(255));"
     good = "CREATE TABLE customers (id bigint PRIMARY KEY, email text CHECK (char_length(email) <= 255));"
+
+    cases = (
+        Case("CREATE TABLE customers (id bigint PRIMARY KEY, email varchar, name character varying);", False,
+             note="varchar without a length is text"),
+        Case("ALTER TABLE customers ADD COLUMN email character varying(320);", True,
+             note="spelled character varying, in ADD COLUMN"),
+    )
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for item, table, col in new_columns(ctx):

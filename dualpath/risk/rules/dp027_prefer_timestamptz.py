@@ -3,7 +3,7 @@ from collections.abc import Iterable
 from dualpath.risk.columns import new_columns
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
 
 
 class PreferTimestamptz(Rule):
@@ -17,6 +17,14 @@ class PreferTimestamptz(Rule):
     fix = "use timestamptz"
     bad = "CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamp NOT NULL);"
     good = "CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL);"
+
+    cases = (
+        Case("CREATE TABLE events (id bigint PRIMARY KEY, at timestamp(3) without time zone);", True,
+             note="timestamp(3) without time zone, spelled out"),
+        Case("CREATE TABLE events (id bigint PRIMARY KEY, at timestamp with time zone, on_day date);", False,
+             note="timestamp with time zone is timestamptz"),
+        Case("ALTER TABLE events ADD COLUMN seen_at timestamp;", True, note="a new column"),
+    )
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for item, table, col in new_columns(ctx):

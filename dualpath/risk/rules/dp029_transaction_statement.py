@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class TransactionStatement(OpRule):
@@ -16,6 +16,16 @@ class TransactionStatement(OpRule):
     fix = "remove BEGIN/COMMIT: dualpath wraps each change in a transaction"
     bad = "BEGIN;\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;"
     good = "ALTER TABLE orders ADD COLUMN note text;"
+
+    cases = (
+        Case("START TRANSACTION;\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;", True, dialect="mysql",
+             note="mysql: START TRANSACTION"),
+        Case("ALTER TABLE orders ADD COLUMN note text;\nEND;", True, note="END is PostgreSQL's COMMIT"),
+        Case("DO $$ BEGIN PERFORM 1; END $$;", False,
+             note="BEGIN ... END inside a DO block is PL/pgSQL, not a transaction"),
+        Case("CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.updated_at := now();\n"
+             "  RETURN NEW;\nEND\n$$;", False, note="BEGIN ... END in a function body"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         word = (effect.op.name if effect.op else "") or "transaction"

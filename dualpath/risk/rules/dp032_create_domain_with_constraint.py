@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class CreateDomainWithConstraint(OpRule):
@@ -15,6 +15,14 @@ class CreateDomainWithConstraint(OpRule):
     fix = "create the domain without CHECK and constrain the table columns instead"
     bad = "CREATE DOMAIN positive_amount AS numeric CHECK (VALUE > 0);"
     good = "CREATE DOMAIN amount AS numeric;"
+
+    cases = (
+        Case("CREATE DOMAIN public.email AS text CONSTRAINT email_has_at CHECK (VALUE LIKE '%@%');", True,
+             note="a named CHECK, schema-qualified"),
+        Case("CREATE DOMAIN code AS text NOT NULL;", True,
+             note="NOT NULL is a domain constraint too: changing it later re-checks every column"),
+        Case("CREATE DOMAIN amount AS numeric(12, 2) DEFAULT 0;", False, note="a DEFAULT is not a constraint"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and bool(effect.op.get("has_constraint"))

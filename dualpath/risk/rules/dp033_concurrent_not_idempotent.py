@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class ConcurrentNotIdempotent(OpRule):
@@ -16,6 +16,15 @@ class ConcurrentNotIdempotent(OpRule):
     fix = "add IF NOT EXISTS (create) or IF EXISTS (drop) so the change can be retried"
     bad = "-- dualpath:no-transaction\nCREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);"
     good = "-- dualpath:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_note_idx ON orders (note);"
+
+    cases = (
+        Case("-- dualpath:no-transaction\nDROP INDEX CONCURRENTLY orders_note_idx;", True,
+             note="a concurrent drop without IF EXISTS fails when retried after it went through"),
+        Case("-- dualpath:no-transaction\ndrop index concurrently if exists public.orders_note_idx;", False,
+             note="IF EXISTS in lower case, schema-qualified"),
+        Case("CREATE INDEX orders_note_idx ON orders (note);", False,
+             note="a plain build is transactional: a failure rolls it back, a retry starts clean (DP001 is about it)"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         op = effect.op

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class EnumValueInTransaction(OpRule):
@@ -15,6 +15,15 @@ class EnumValueInTransaction(OpRule):
     fix = "move ALTER TYPE ... ADD VALUE into its own change marked -- dualpath:no-transaction"
     bad = "ALTER TYPE order_state ADD VALUE 'refunded';"
     good = "-- dualpath:no-transaction\nALTER TYPE order_state ADD VALUE 'refunded';"
+
+    cases = (
+        Case("ALTER TYPE public.order_state ADD VALUE IF NOT EXISTS 'refunded' BEFORE 'closed';", True,
+             note="IF NOT EXISTS and BEFORE do not make it transactional on 11"),
+        Case("ALTER TYPE order_state ADD VALUE 'refunded';", False, version=(12,),
+             note="PostgreSQL 12+ allows it in a transaction (the new value is usable after COMMIT)"),
+        Case("ALTER TYPE order_state RENAME VALUE 'shipped' TO 'dispatched';", False,
+             note="RENAME VALUE runs in a transaction (DP064 is about it)"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         transactional = ctx.change.directive("no-transaction") is None

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class VacuumFull(OpRule):
@@ -15,6 +15,13 @@ class VacuumFull(OpRule):
     fix = "use pg_repack (online) or plain VACUUM"
     bad = "VACUUM FULL orders;"
     good = "VACUUM (ANALYZE) orders;"
+
+    cases = (
+        Case("VACUUM (FULL, ANALYZE) public.orders;", True, note="FULL as an option in parentheses"),
+        Case("VACUUM FULL;", True, note="the whole database"),
+        Case("VACUUM (ANALYZE, VERBOSE) orders;", False, note="plain VACUUM blocks nobody"),
+        Case("VACUUM (FULL false, ANALYZE) orders;", False, note="FULL switched off: a plain VACUUM"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         target = effect.table or "every table in the database"

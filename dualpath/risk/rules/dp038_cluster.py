@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class Cluster(OpRule):
@@ -14,6 +14,12 @@ class Cluster(OpRule):
     fix = "use pg_repack --order-by instead"
     bad = "CLUSTER orders USING orders_created_idx;"
     good = "ANALYZE orders;"
+
+    cases = (
+        Case("CLUSTER public.orders;", True, note="re-clusters on the index it was clustered on before"),
+        Case("ALTER TABLE orders CLUSTER ON orders_created_idx;", False,
+             note="only marks the index for a later CLUSTER: no rewrite"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         return f"CLUSTER rewrites {effect.table or 'every clustered table'} under ACCESS EXCLUSIVE"

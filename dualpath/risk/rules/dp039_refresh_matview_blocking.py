@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class RefreshMatviewBlocking(OpRule):
@@ -15,6 +15,12 @@ class RefreshMatviewBlocking(OpRule):
     fix = "add a unique index on the view and use REFRESH MATERIALIZED VIEW CONCURRENTLY"
     bad = "REFRESH MATERIALIZED VIEW sales_summary;"
     good = "REFRESH MATERIALIZED VIEW CONCURRENTLY sales_summary;"
+
+    cases = (
+        Case("refresh materialized view public.sales_summary with data;", True, note="lower case, WITH DATA"),
+        Case("CREATE MATERIALIZED VIEW daily AS SELECT 1 AS d WITH NO DATA;\nREFRESH MATERIALIZED VIEW daily;", False,
+             note="a view created in the same change: nobody reads it yet"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.op is not None and effect.op.variant != "concurrent"

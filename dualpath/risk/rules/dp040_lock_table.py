@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect, Severity
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class LockTable(OpRule):
@@ -18,6 +18,14 @@ class LockTable(OpRule):
     fix = "remove the LOCK and rely on the statements' own, shorter locks"
     bad = "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE;"
     good = "ALTER TABLE orders ADD COLUMN note text;"
+
+    cases = (
+        Case("LOCK TABLES orders WRITE;", True, dialect="mysql", note="mysql: LOCK TABLES ... WRITE"),
+        Case("LOCK orders;", True, note="without TABLE and without a mode: ACCESS EXCLUSIVE"),
+        Case("SELECT id FROM orders WHERE id = 1 FOR UPDATE;", False, note="a row lock, not a table lock"),
+        Case("CREATE TABLE staging (id bigint);\nLOCK TABLE staging IN EXCLUSIVE MODE;", False,
+             note="a table created in the same change: nobody else uses it"),
+    )
 
     def level(self, ctx: Context, item: Item, effect: Effect) -> Severity | None:
         # the lock only hurts while something slow runs under it: a scan, a rewrite, an index build, data

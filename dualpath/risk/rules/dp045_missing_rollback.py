@@ -2,7 +2,7 @@ from collections.abc import Iterable
 
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
 
 
 class MissingRollback(Rule):
@@ -18,6 +18,13 @@ class MissingRollback(Rule):
     bad = "ALTER TABLE orders ADD COLUMN note text;"
     good = "ALTER TABLE orders ADD COLUMN note text;"
     good_rollback = "ALTER TABLE orders DROP COLUMN note;"
+
+    cases = (
+        Case('-- dualpath:irreversible reason="drops a table nobody uses"\nDROP TABLE legacy;', False,
+             note="no rollback, but marked irreversible"),
+        Case("ALTER TABLE orders ADD COLUMN note text;", True, rollback="-- nothing to undo\n",
+             note="a rollback file with only comments runs nothing"),
+    )
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         if not ctx.change.rollback and ctx.change.irreversible is None:

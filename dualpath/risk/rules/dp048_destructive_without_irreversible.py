@@ -2,7 +2,7 @@ from collections.abc import Iterable
 
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
 
 DESTRUCTIVE = ("drop_table", "drop_column", "truncate", "drop_database", "drop_schema")
 
@@ -21,6 +21,17 @@ class DestructiveWithoutIrreversible(Rule):
     good = ('-- dualpath:irreversible reason="legacy_code unused since 2023"\n'
             "ALTER TABLE orders DROP COLUMN legacy_code;")
     good_rollback = "ALTER TABLE orders ADD COLUMN legacy_code text;"
+
+    cases = (
+        Case("DELETE FROM orders;", True, rollback="SELECT 1;", note="a DELETE without WHERE loses every row"),
+        Case("DROP SCHEMA app CASCADE;", True, rollback="CREATE SCHEMA app;", note="DROP SCHEMA"),
+        Case("CREATE TABLE tmp_ids (id bigint);\nDROP TABLE tmp_ids;", False, rollback="SELECT 1;",
+             note="a table created earlier in the same change holds no older data"),
+        Case("DELETE FROM orders WHERE state = 'test';", False, rollback="SELECT 1;",
+             note="a DELETE with a WHERE (DP042/DP043 judge it)"),
+        Case("DROP TABLE IF EXISTS orders;", True, dialect="mysql", rollback="CREATE TABLE orders (id bigint);",
+             note="mysql: IF EXISTS still drops the data"),
+    )
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         if ctx.change.irreversible is not None:

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class UnsupportedOnVersion(OpRule):
@@ -16,6 +16,15 @@ class UnsupportedOnVersion(OpRule):
     bad = "-- dualpath:no-transaction\nREINDEX INDEX CONCURRENTLY orders_customer_idx;"
     good = ("-- dualpath:no-transaction\n"
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_idx2 ON orders (customer_id);")
+
+    cases = (
+        Case("-- dualpath:no-transaction\nALTER TABLE measurements DETACH PARTITION m2020 CONCURRENTLY;", True,
+             note="DETACH ... CONCURRENTLY needs 14"),
+        Case("-- dualpath:no-transaction\nREINDEX INDEX CONCURRENTLY orders_customer_idx;", False, version=(12,),
+             note="REINDEX CONCURRENTLY exists from 12"),
+        Case("ALTER TABLE orders ADD COLUMN note TEXT, ALGORITHM=INSTANT;", False, dialect="mariadb", version=(10, 11),
+             note="mariadb 10.3+ has ALGORITHM=INSTANT"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.cost == "unsupported"

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect, Severity
-from dualpath.risk.rule import OpRule, describe
+from dualpath.risk.rule import Case, OpRule, describe
 
 
 class MysqlInplaceRebuild(OpRule):
@@ -21,6 +21,16 @@ class MysqlInplaceRebuild(OpRule):
     fix = "plan for the rebuild time and replica lag, or use gh-ost / pt-online-schema-change"
     bad = "ALTER TABLE orders DROP COLUMN legacy_code;"
     good = "ALTER TABLE orders ADD COLUMN legacy_flag TINYINT, ALGORITHM=INSTANT;"
+
+    cases = (
+        Case("ALTER TABLE orders FORCE;", True, note="FORCE rebuilds the table"),
+        Case("ALTER TABLE orders DROP COLUMN legacy_code;", False, version=(8, 0, 29),
+             note="MySQL 8.0.29+ drops a column instantly"),
+        Case("ALTER TABLE orders ADD INDEX orders_state_idx (state);", False,
+             note="a secondary index is built in place without rebuilding the table"),
+        Case("ALTER TABLE orders DROP COLUMN legacy_code;", False, dialect="mariadb", version=(10, 11),
+             note="mariadb 10.4+ drops a column instantly"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.algorithm == "INPLACE" and effect.cost == "rewrite"

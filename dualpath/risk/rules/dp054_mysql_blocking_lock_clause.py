@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class MysqlBlockingLockClause(OpRule):
@@ -15,6 +15,17 @@ class MysqlBlockingLockClause(OpRule):
     fix = "use ALGORITHM=INPLACE, LOCK=NONE (or ALGORITHM=INSTANT)"
     bad = "ALTER TABLE orders ADD INDEX orders_state_idx (state), LOCK=EXCLUSIVE;"
     good = "ALTER TABLE orders ADD INDEX orders_state_idx (state), ALGORITHM=INPLACE, LOCK=NONE;"
+
+    cases = (
+        Case("alter table orders add index orders_state_idx (state), algorithm = copy;", True,
+             note="ALGORITHM=COPY in lower case with spaces"),
+        Case("ALTER TABLE orders ADD INDEX orders_state_idx (state), LOCK=SHARED;", True,
+             note="LOCK=SHARED blocks writes"),
+        Case("CREATE INDEX orders_state_idx ON orders (state) LOCK=EXCLUSIVE;", True,
+             note="CREATE INDEX takes the same clauses"),
+        Case("ALTER TABLE orders ADD INDEX orders_state_idx (state), LOCK=DEFAULT;", False,
+             note="LOCK=DEFAULT lets the server choose the least locking"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         op = effect.op

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class OptimizeTable(OpRule):
@@ -15,6 +15,12 @@ class OptimizeTable(OpRule):
     fix = "run table rebuilds outside migrations, in a maintenance window"
     bad = "OPTIMIZE TABLE orders;"
     good = "ANALYZE TABLE orders;"
+
+    cases = (
+        Case("OPTIMIZE NO_WRITE_TO_BINLOG TABLE orders, invoices;", True, note="NO_WRITE_TO_BINLOG, a list of tables"),
+        Case("optimize local table orders;", True, note="lower case, LOCAL"),
+        Case("ANALYZE TABLE orders;", False, note="ANALYZE only reads index statistics"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         return f"OPTIMIZE TABLE rebuilds {effect.table or 'the table'}"

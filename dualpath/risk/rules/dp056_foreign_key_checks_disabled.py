@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class ForeignKeyChecksDisabled(OpRule):
@@ -17,9 +17,17 @@ class ForeignKeyChecksDisabled(OpRule):
     bad = "SET foreign_key_checks = 0;"
     good = "SET foreign_key_checks = 1;"
 
+    cases = (
+        Case("SET FOREIGN_KEY_CHECKS=OFF;", True, note="upper case, OFF"),
+        Case("SET SESSION foreign_key_checks = false;", True, note="SESSION, false"),
+        Case("SET @@foreign_key_checks = 0;", True, note="the @@ spelling"),
+        Case("SET unique_checks = 0;", False, note="unique_checks is another setting"),
+    )
+
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         op = effect.op
-        return op is not None and op.name == "foreign_key_checks" and str(op.get("value")).lower() in ("0", "off")
+        off = str(op.get("value")).lower() in ("0", "off", "false") if op is not None else False
+        return op is not None and op.name == "foreign_key_checks" and off
 
     def message(self, ctx: Context, effect: Effect) -> str:
         return "foreign_key_checks = 0 lets rows that break foreign keys in unnoticed"

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class SqliteNeedsRebuild(OpRule):
@@ -19,6 +19,18 @@ class SqliteNeedsRebuild(OpRule):
             "INSERT INTO orders_new (id, total) SELECT id, total FROM orders;\n"
             "DROP TABLE orders;\n"
             "ALTER TABLE orders_new RENAME TO orders;")
+
+    cases = (
+        Case("ALTER TABLE orders ADD COLUMN code TEXT UNIQUE;", True, note="ADD COLUMN cannot add UNIQUE"),
+        Case("ALTER TABLE orders ADD COLUMN created_at TEXT DEFAULT CURRENT_TIMESTAMP;", True,
+             note="a non-constant default is refused by ADD COLUMN"),
+        Case("ALTER TABLE orders ADD CONSTRAINT total_positive CHECK (total >= 0);", True,
+             note="SQLite has no ADD CONSTRAINT"),
+        Case("ALTER TABLE orders RENAME COLUMN note TO remark;", False, note="RENAME COLUMN exists since 3.25"),
+        Case("ALTER TABLE orders ADD COLUMN flag INTEGER NOT NULL DEFAULT 0;", False,
+             note="NOT NULL with a constant default"),
+        Case("ALTER TABLE orders DROP COLUMN note;", False, note="DROP COLUMN exists since 3.35"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         return effect.cost == "unsupported"

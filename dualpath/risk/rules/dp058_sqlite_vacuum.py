@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class SqliteVacuum(OpRule):
@@ -15,6 +15,13 @@ class SqliteVacuum(OpRule):
     fix = "move VACUUM out of the migration into maintenance"
     bad = "VACUUM;"
     good = "PRAGMA optimize;"
+
+    cases = (
+        Case("VACUUM main;", True, note="a schema name"),
+        Case("VACUUM INTO 'backup.db';", False,
+             note="VACUUM INTO writes a compacted copy to another file; the database itself is not rewritten"),
+        Case("PRAGMA incremental_vacuum;", False, note="incremental vacuum frees pages without rewriting the file"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         return "VACUUM rewrites the whole database file and blocks writers"

@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class AddColumnWithIndex(OpRule):
@@ -16,6 +16,17 @@ class AddColumnWithIndex(OpRule):
     fix = "add the column plain; CREATE UNIQUE INDEX CONCURRENTLY; then ADD CONSTRAINT ... USING INDEX"
     bad = "ALTER TABLE events ADD COLUMN event_key uuid UNIQUE;"
     good = "ALTER TABLE events ADD COLUMN event_key uuid;"
+
+    cases = (
+        Case("ALTER TABLE events ADD COLUMN IF NOT EXISTS event_key uuid CONSTRAINT events_key UNIQUE;", True,
+             note="IF NOT EXISTS and a named UNIQUE"),
+        Case("ALTER TABLE events ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;", True,
+             note="PRIMARY KEY with identity"),
+        Case("ALTER TABLE events ADD COLUMN customer_id bigint REFERENCES customers (id);", False,
+             note="REFERENCES builds no index"),
+        Case("CREATE TABLE tags (id bigint);\nALTER TABLE tags ADD COLUMN name text UNIQUE;", False,
+             note="a table created in the same change is empty"),
+    )
 
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
         op = effect.op

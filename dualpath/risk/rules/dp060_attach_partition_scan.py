@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context, Item
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule, describe
+from dualpath.risk.rule import Case, OpRule, describe
 
 
 class AttachPartitionScan(OpRule):
@@ -21,8 +21,19 @@ class AttachPartitionScan(OpRule):
     good = ("ALTER TABLE m2024 ADD CONSTRAINT m2024_bound CHECK (ts >= '2024-01-01' AND ts < '2025-01-01') "
             "NOT VALID;")
 
+    cases = (
+        Case("ALTER TABLE public.measurements ATTACH PARTITION public.m_default DEFAULT;", True,
+             note="a DEFAULT partition is scanned too"),
+        Case("CREATE TABLE m2024 (LIKE measurements);\n"
+             "ALTER TABLE measurements ATTACH PARTITION m2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');", False,
+             note="a partition created in the same change is empty"),
+        Case("CREATE TABLE m2025 PARTITION OF measurements FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');", False,
+             note="PARTITION OF makes a new empty partition: nothing to scan"),
+    )
+
     def applies(self, ctx: Context, item: Item, effect: Effect) -> bool:
-        return effect.cost == "scan"
+        # a partition created earlier in the change is empty: nothing to scan
+        return effect.cost == "scan" and not (effect.op is not None and item.is_new(effect.op.name))
 
     def message(self, ctx: Context, effect: Effect) -> str:
         part = effect.op.name if effect.op else "the partition"

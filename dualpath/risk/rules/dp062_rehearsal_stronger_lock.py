@@ -3,7 +3,7 @@ from typing import ClassVar
 
 from dualpath.risk.context import Context
 from dualpath.risk.model import Finding, Measured
-from dualpath.risk.rule import ALL_ENGINES, Rule
+from dualpath.risk.rule import ALL_ENGINES, Case, Rule
 
 
 class RehearsalStrongerLock(Rule):
@@ -34,6 +34,25 @@ class RehearsalStrongerLock(Rule):
         "good": (Measured("1", "DP062-good.sql:1", "customers", "reference_table", "SHARE ROW EXCLUSIVE", False,
                           "SHARE ROW EXCLUSIVE", False, False, method="pg_locks of the session, before COMMIT"),),
     }
+
+    cases = (
+        Case("ALTER TABLE orders ADD COLUMN note text;", False,
+             measured=(Measured("1", "DP062-case.sql:1", "orders", "add_column", "ACCESS EXCLUSIVE", False,
+                                "ACCESS EXCLUSIVE", False, False),),
+             note="measured what the catalogue predicts"),
+        Case("ALTER TABLE orders ADD COLUMN note text;", False,
+             measured=(Measured("2", "DP062-case.sql:1", "customers", "reference_table", "none", False,
+                                "SHARE ROW EXCLUSIVE", False, True),),
+             note="a stronger lock measured for another version's statement on the same line"),
+        Case("ALTER TABLE orders ADD COLUMN note text;", True,
+             measured=(Measured("1", "DP062-case.sql:1", "ddl_audit", "event_trigger", "none", False,
+                                "ROW EXCLUSIVE", False, True),),
+             note="an event trigger wrote to ddl_audit: a lock on a table the statement does not name"),
+        Case("ALTER TABLE orders ADD COLUMN note text;", False,
+             measured=(Measured("1", "DP062-case.sql:1", "orders", "add_column", "ACCESS EXCLUSIVE", False,
+                                None, None, False, note="locks are not readable on this engine"),),
+             note="nothing measurable (no lock read): no claim either way"),
+    )
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for item in ctx.forward:

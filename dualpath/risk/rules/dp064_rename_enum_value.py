@@ -1,6 +1,6 @@
 from dualpath.risk.context import Context
 from dualpath.risk.model import Effect
-from dualpath.risk.rule import OpRule
+from dualpath.risk.rule import Case, OpRule
 
 
 class RenameEnumValue(OpRule):
@@ -17,6 +17,13 @@ class RenameEnumValue(OpRule):
     fix = "add the new value, switch the application and the rows to it, keep the old value"
     bad = "ALTER TYPE order_state RENAME VALUE 'shipped' TO 'dispatched';"
     good = "ALTER TYPE order_state ADD VALUE IF NOT EXISTS 'dispatched';"
+
+    cases = (
+        Case('ALTER TYPE public."OrderState" RENAME VALUE \'shipped\' TO \'dispatched\';', True,
+             note="quoted, schema-qualified type"),
+        Case("ALTER TYPE order_state RENAME TO order_status;", False,
+             note="renaming the type keeps the labels; columns follow it"),
+    )
 
     def message(self, ctx: Context, effect: Effect) -> str:
         op = effect.op

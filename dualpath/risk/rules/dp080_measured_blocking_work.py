@@ -4,7 +4,13 @@ from typing import ClassVar
 from dualpath.risk.context import Context
 from dualpath.risk.measure.observation import Measurement, Observation, TableWork
 from dualpath.risk.model import Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
+
+
+def shadow(line: int, *work: TableWork) -> Measurement:
+    """What the shadow measured for line ``line`` of an edge case (10 sampled rows a table)."""
+    where = f"DP080-case.sql:{line}"
+    return Measurement(observations={where: Observation("1", where, work)}, sample_rows=10)
 
 
 class MeasuredBlockingWork(Rule):
@@ -37,6 +43,37 @@ class MeasuredBlockingWork(Rule):
         "good": Measurement(observations={"DP080-good.sql:1": Observation("1", "DP080-good.sql:1", (TableWork(
             "orders", True, "ACCESS EXCLUSIVE"),))}, sample_rows=10),
     }
+
+    cases = (
+        Case("ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;", False,
+             measurement=shadow(1, TableWork("orders", True, "SHARE UPDATE EXCLUSIVE", scans=1,
+                                             validated=("orders_total_positive",))),
+             note="VALIDATE scans every row under SHARE UPDATE EXCLUSIVE: reads and writes go on"),
+        Case("ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\n"
+             "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;", True,
+             measurement=shadow(2, TableWork("orders", True, "ACCESS EXCLUSIVE", held_before=True, scans=1,
+                                             validated=("orders_total_positive",))),
+             note="the same scan while the ACCESS EXCLUSIVE taken by the ADD in this transaction is still held"),
+        Case("CREATE TABLE totals (id bigint PRIMARY KEY, total int);\n"
+             "ALTER TABLE totals ALTER COLUMN total TYPE bigint;", False,
+             measurement=shadow(2, TableWork("totals", False, "ACCESS EXCLUSIVE", rewritten=True)),
+             note="a rewrite of a table created earlier in the change: nobody else uses it"),
+        Case("TRUNCATE orders;", False,
+             measurement=shadow(1, TableWork("orders", True, "ACCESS EXCLUSIVE", rewritten=True)),
+             note="TRUNCATE gets new storage but does no work per row (DP021 is about it)"),
+        Case("ALTER TABLE orders ALTER COLUMN total TYPE bigint;", False,
+             note="without a shadow (no --url) nothing is measured: the static rules judge alone"),
+        Case("ALTER TABLE orders FORCE;", False, dialect="mysql",
+             measurement=shadow(1, TableWork("orders", True, rewritten=True, algorithm="INPLACE", lock_clause="NONE")),
+             note="mysql: rebuilt in place with LOCK=NONE: reads and writes go on (DP052 notes the rebuild)"),
+        Case("ALTER TABLE orders MODIFY total DECIMAL(14, 2) NOT NULL;", True, dialect="mysql",
+             measurement=shadow(1, TableWork("orders", True, rewritten=True, rows_written=10, algorithm="COPY")),
+             note="mysql: ALGORITHM=COPY, the lock not readable: a copy holds at least LOCK=SHARED"),
+        Case("UPDATE orders SET state = 'open' WHERE state IS NULL;", True,
+             measurement=shadow(1, TableWork("orders", True, "ROW EXCLUSIVE", scans=1, rows_read=10,
+                                             rows_written=8, sample_rows=10)),
+             note="no blocking lock, but 8 of 10 sampled rows changed in one unbatched statement"),
+    )
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         from dualpath.risk.measure.verdict import measured_findings

@@ -4,7 +4,7 @@ from typing import ClassVar
 from dualpath.risk.context import Context
 from dualpath.risk.measure.observation import Dependent, Measurement
 from dualpath.risk.model import Finding
-from dualpath.risk.rule import Rule
+from dualpath.risk.rule import Case, Rule
 
 
 class Dependents(Rule):
@@ -36,6 +36,20 @@ class Dependents(Rule):
             "dropped silently", "error")]}),
         "good": Measurement(),
     }
+
+    cases = (
+        Case("ALTER TABLE customers RENAME COLUMN name TO full_name;", True,
+             measurement=Measurement(dependents={"DP081-case.sql:1": [Dependent(
+                 "DP081-case.sql:1", "customers.name", "function", "greet",
+                 "its body is kept as text and still names customers.name: it fails when next called", "warning")]}),
+             note="a rename carries views along but breaks a function body kept as text"),
+        Case("ALTER TABLE customers DROP COLUMN name;\nALTER TABLE customers DROP COLUMN legacy_code;", False,
+             measurement=Measurement(dependents={"DP081-case.sql:7": [Dependent(
+                 "DP081-case.sql:7", "customers.name", "view", "customer_names", "dropped", "error")]}),
+             note="a dependent named for another statement's line is not this change's"),
+        Case("ALTER TABLE customers DROP COLUMN name;", False,
+             note="without --url the catalog is not read: nothing to report"),
+    )
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         from dualpath.risk.measure.verdict import dependent_findings
