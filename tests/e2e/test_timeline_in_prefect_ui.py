@@ -7,7 +7,7 @@ from uuid import UUID
 
 import pytest
 
-from tasks.report import artifact_key, timeline_markdown
+from dualpath.tasks.report import artifact_key, timeline_markdown
 from tests.integration.test_pictures_screenshot import rollout
 
 CHROMIUM = "/usr/bin/chromium"

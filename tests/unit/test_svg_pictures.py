@@ -144,7 +144,7 @@ def test_lock_bars_escape_statements_and_fit_the_plan_page() -> None:
 def test_the_artifact_embeds_the_timeline_unless_it_is_huge() -> None:
     import base64
 
-    from tasks.report import timeline_markdown
+    from dualpath.tasks.report import timeline_markdown
 
     image = timeline_markdown(sample_outcomes())
     assert image.startswith("![Rollout timeline")
