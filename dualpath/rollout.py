@@ -16,6 +16,33 @@ from dualpath.validation.results import ValidationResult, to_markdown
 from dualpath.windows import admit, describe_wait
 
 TenantState = Literal["pending", "applied", "failed", "skipped", "rolled back", "rollback blocked", "rollback failed"]
+PhaseKind = Literal["backup", "change", "validation", "rollback"]
+PhaseOutcome = Literal["ok", "failed", "rolled back", "skipped"]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One timed stretch of a tenant's run, for the report's timeline. Times are epoch seconds (time.time()):
+    tasks may run on other workers, so a monotonic clock would not share one axis."""
+
+    kind: PhaseKind
+    label: str  # "backup", a change's version, "validation", "rollback"
+    start: float
+    end: float
+    outcome: PhaseOutcome = "ok"
+
+
+def apply_phases(done: Sequence[tuple[str, int]], applied_at: float, validated_at: float | None) -> list[Phase]:
+    """Bars for an apply: each change ``(version, ms)`` as the runner measured it, laid back to back so the last
+    ends at ``applied_at`` (the baseline before them is not the change's time), then the validation."""
+    start = applied_at - sum(ms for _, ms in done) / 1000
+    phases = []
+    for version, ms in done:
+        phases.append(Phase("change", version, start, start + ms / 1000))
+        start += ms / 1000
+    if validated_at is not None:
+        phases.append(Phase("validation", "validation", applied_at, validated_at))
+    return phases
 
 
 @dataclass
@@ -33,6 +60,7 @@ class TenantOutcome:
     fingerprint_after: str = ""
     validation: str = ""  # "passed (n expectations)", "failed (...)", "not needed"
     validation_result: ValidationResult | None = None  # every expectation that ran, observed vs expected
+    phases: list[Phase] = field(default_factory=list)  # backup, each change, validation, rollback: the timeline
 
     @property
     def restored(self) -> bool | None:

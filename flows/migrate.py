@@ -35,6 +35,7 @@ from dualpath.render.document import render_markdown
 from dualpath.render.plan_doc import plan_document
 from dualpath.rollout import (
     Decision,
+    Phase,
     PlanFacts,
     TenantOutcome,
     approval_reasons,
@@ -112,6 +113,7 @@ class Rollout:
     facts: PlanFacts | None = None
     stopped: str | None = None  # why the rollout stopped between waves (the window closed)
     ended: bool = False  # Slack has heard how the run ended (finish); else an error tells it on the way out
+    backups: dict[str, Phase] = field(default_factory=dict)  # each tenant's timed backup, for the timeline
 
     @property
     def args(self) -> tuple[str, str | None, str]:
@@ -332,8 +334,11 @@ def end_rescheduled(run: Rollout, text: str, report_dir: str | None) -> State:
 
 
 def back_up(run: Rollout) -> None:
-    backups = {t.name: backup_tenant(*run.args, t, run.preflight[t.name].pending) for t in run.targets
-               if run.preflight[t.name].pending}
+    backups = {}
+    for t in (t for t in run.targets if run.preflight[t.name].pending):
+        started = time.time()
+        backups[t.name] = backup_tenant(*run.args, t, run.preflight[t.name].pending)
+        run.backups[t.name] = Phase("backup", "backup", started, time.time())
     run.notes += [f"backup {b} of {name}" for name, b in backups.items() if b]
 
 
@@ -348,9 +353,10 @@ def run_waves(run: Rollout, to_version: str | None) -> str | None:
             skip_remaining(run.outcomes, names, index - 1)
             run.stopped = closed
             return None
+        submitted = time.time()  # a failed tenant's bar starts here: its task's own times are lost with it
         futures = [(t, apply_tenant.submit(*run.args, t, run.run_id, to_version, False, approval)) for t in wave]
         for tenant, future in futures:
-            run.outcomes.append(_outcome(run, tenant, index, future))
+            run.outcomes.append(_outcome(run, tenant, index, future, submitted))
         failed = [o for o in run.outcomes if o.state == "failed"]
         run.notifier.wave_progress(run.info, _progress(run, index))
         if should_halt(run.outcomes, run.ctx.env.failure_threshold):
@@ -373,13 +379,16 @@ def _names(run: Rollout) -> list[list[str]]:
     return [[t.name for t in w] for w in run.waves]
 
 
-def _outcome(run: Rollout, tenant: TenantTarget, wave: int, future: Any) -> TenantOutcome:
+def _outcome(run: Rollout, tenant: TenantTarget, wave: int, future: Any, submitted: float) -> TenantOutcome:
     before = run.preflight[tenant.name]
     outcome = TenantOutcome(tenant.name, wave, start_version=before.version, fingerprint_before=before.fingerprint)
+    outcome.phases = [run.backups[tenant.name]] if tenant.name in run.backups else []
     try:
-        outcome.applied, outcome.validation_result = future.result()
+        outcome.applied, outcome.validation_result, phases = future.result()
+        outcome.phases += phases
         outcome.state = "applied"
     except Exception as exc:  # the tenant failed; the rollout decides what that means
+        outcome.phases.append(Phase("change", "apply", submitted, time.time(), "failed"))
         outcome.state, outcome.error = "failed", redact(exc.message if isinstance(exc, DualpathError) else str(exc))
         outcome.where = redact(exc.where or "") if isinstance(exc, DualpathError) else ""
         if isinstance(exc, ValidationFailed):
@@ -396,11 +405,14 @@ def roll_back(run: Rollout, reason: str, approve: bool) -> None:
     undone: list[str] = []
     for name in rollback_order(run.outcomes, run.ctx.env.rollback_policy):
         outcome, tenant = outcomes[name], by_name[name]
+        started = time.time()
         try:
             versions, blocker = rollback_tenant(*run.args, tenant, run.run_id, outcome.start_version)
         except Exception as exc:
             outcome.state, outcome.error = "rollback failed", f"{outcome.error}; rollback: {exc}".strip("; ")
+            outcome.phases.append(Phase("rollback", "rollback", started, time.time(), "failed"))
             continue
+        outcome.phases.append(Phase("rollback", "rollback", started, time.time(), "rolled back"))
         undone += [f"{name}: {v}" for v in versions]
         outcome.fingerprint_after = fingerprint_tenant(*run.args, tenant, run.run_id)
         outcome.state = "rollback blocked" if blocker else "rolled back"

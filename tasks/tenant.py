@@ -7,6 +7,7 @@ a Prefect global concurrency limit, so any number of workers never open more tha
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import task
@@ -17,6 +18,7 @@ from dualpath.apply import Runner
 from dualpath.expectations import GreatExpectations
 from dualpath.history import make_actor
 from dualpath.plan import Plan
+from dualpath.rollout import Phase, apply_phases
 from dualpath.tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
 from dualpath.tenants import Preflight, TenantTarget
 from dualpath.validation.results import ValidationResult
@@ -45,20 +47,24 @@ def preflight_tenant(env: str, config: str | None, migrations: str | None, tenan
 @names_tenant
 def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
                  to_version: str | None, dry_run: bool,
-                 approval: dict[str, str] | None) -> tuple[list[str], ValidationResult | None]:
-    """Baseline, apply, validate; the versions applied and the validation result (None: nothing to check).
+                 approval: dict[str, str] | None) -> tuple[list[str], ValidationResult | None, list[Phase]]:
+    """Baseline, apply, validate; the versions applied, the validation result (None: nothing to check) and
+    the timed phases (each change, the validation) for the report's timeline.
     A failed validation raises ``ValidationFailed`` carrying its result.
     A retry is safe: the runner applies only what is still pending and refuses half-done changes."""
     runner = _runner(env, config, migrations, tenant, run_id, (approval or {}).get("approver"))
     with concurrency(tenant.concurrency_key, occupy=1):
         if dry_run:
-            return core.migrate_tenant(runner, to_version, dry_run), None
+            return core.migrate_tenant(runner, to_version, dry_run), None, []
         ctx = core.open_environment(env, config, migrations)
         plan = core.prepare_validation(tenant, ctx.settings, runner, to_version, VALIDATOR)
         if approval:
             core.record_approval(runner, approval)
-        applied = core.migrate_tenant(runner, to_version)
-        return applied, core.run_validation(tenant, plan, VALIDATOR, record=runner)
+        done = [(version, ms) for version, _, ms in runner.apply(to=to_version).done]  # as migrate_tenant, timed
+        applied_at = time.time()
+        result = core.run_validation(tenant, plan, VALIDATOR, record=runner)
+        phases = apply_phases(done, applied_at, time.time() if result is not None else None)
+        return [version for version, _ in done], result, phases
 
 
 @task(name="record-rejection", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)

@@ -32,6 +32,7 @@ class Section:
     code: list[str] = field(default_factory=list)  # commands or SQL, one block each
     notes: list[str] = field(default_factory=list)  # "Label: text" lines after the table (label in bold)
     tone: str = ""  # "" | "warn" | "danger" | "ok": colours the heading in HTML
+    figure: str = ""  # an SVG the project drew (svg_timeline.py, svg_locks.py), text escaped there; HTML only
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Document:
     subtitle: str
     facts: list[tuple[str, str]] = field(default_factory=list)  # the summary strip on top
     sections: list[Section] = field(default_factory=list)
+    footer: str = ""  # where the page came from, when not from `dualpath docs`
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dualpath.estimates import human_bytes, human_seconds
 from dualpath.plan import Plan, Step
 from dualpath.render.document import Document, Section, Table
+from dualpath.render.svg_locks import locks_svg
 
 
 def headline(plan: Plan) -> str:
@@ -47,7 +48,8 @@ def plan_document(plan: Plan) -> Document:
     sections = [
         Section("Changes", table=changes),
         Section("Steps", text=[f"Transaction scope: {plan.steps[0].transaction}." if plan.steps else
-                               "Nothing pending."], table=Table(STEP_HEADERS, [step_row(s) for s in plan.steps])),
+                               "Nothing pending."], table=Table(STEP_HEADERS, [step_row(s) for s in plan.steps]),
+                figure=locks_svg(plan.steps) if plan.steps else ""),
         Section("Rollback steps", table=Table(STEP_HEADERS, [step_row(s) for s in plan.rollback_steps])),
         Section("Gates before each step", items=[f"{s.id}: {g}" for s in plan.steps for g in s.gates]
                 or ["no step needs a gate beyond the verification"]),

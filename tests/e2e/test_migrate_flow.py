@@ -15,6 +15,7 @@ import pytest
 
 from dualpath.errors import RunFailed, TargetRefused
 from tests.e2e.conftest import fingerprints, versions, write_config
+from tests.e2e.test_flow_slack import report_artifact
 
 
 def test_happy_path_migrates_canary_then_waves_with_a_report(prefect_api: str, pg_tenants: dict[str, str],
@@ -29,6 +30,12 @@ def test_happy_path_migrates_canary_then_waves_with_a_report(prefect_api: str, p
     report = Path(result["report"]).read_text()
     assert "| a | 1 | applied |" in report and "7 drop customer name is irreversible" in report
     assert result["ui"].startswith(prefect_api.removesuffix("/api"))
+    # the timeline: a page beside the Markdown file, and an image in the run's report artifact
+    page = Path(result["report"]).with_suffix(".html").read_text()
+    assert [t for t in ("a", "b", "c", "d") if f'data-tenant="{t}" data-state="applied"' in page] == list("abcd")
+    assert page.count('data-kind="change" data-outcome="ok"') == 4 * 7
+    assert page.count('data-kind="backup"') == 4  # the backup step before the waves, timed per tenant
+    assert "data:image/svg+xml;base64," in report_artifact(result["run_id"])
     again = migrate(env="e2e", config=str(config), approve=True)
     assert again["outcome"] == "up to date"
 
@@ -55,6 +62,10 @@ def test_failure_in_wave_two_rolls_back_waves_one_and_two_to_identical_schemas(
     assert "| d | 3 | skipped |" in report
     assert "| a | 1 | rolled back |" in report and "| b | 2 | rolled back |" in report
     assert "equal to those before the run" in report
+    page = next(tmp_path.glob("dualpath-report-*.html")).read_text()
+    assert 'data-kind="rollback" data-outcome="rolled back"' in page  # a and b, striped
+    assert page.count('data-kind="change" data-outcome="failed"') == 1  # c's apply
+    assert 'data-tenant="d" data-state="skipped"' in page
 
 
 def test_rejection_at_approval_changes_nothing(prefect_api: str, pg_tenants: dict[str, str], tmp_path: Path) -> None:
