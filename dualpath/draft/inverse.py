@@ -9,13 +9,26 @@ directive naming what returns empty or cut.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
+from dualpath.draft.shapes import (
+    by_name,
+    column_shape,
+    definition_of,
+    find_renames,
+    generation_of,
+    in_other_schema,
+    key_of,
+    narrows,
+    plain_constraints,
+    primary_key_of,
+    survives,
+    table_shape,
+)
 from dualpath.draft.snapshot import Snapshot
 from dualpath.engines.ddl import Ddl
 
@@ -95,7 +108,7 @@ class _Inverse:
             self.draft.notes.append("not drafted: the change made schema changes outside what drafts cover "
                                     "(e.g. another schema): " + "; ".join(unseen[:5])
                                     + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""))
-        elif outside := [line for line in self.b.fingerprint.diff(self.a.fingerprint) if _in_other_schema(line)]:
+        elif outside := [line for line in self.b.fingerprint.diff(self.a.fingerprint) if in_other_schema(line)]:
             # views and sequences of other schemas are not drafted
             self.draft.notes.append("not drafted: changes in another schema: " + "; ".join(outside[:5])
                                     + (f" and {len(outside) - 5} more" if len(outside) > 5 else ""))
@@ -149,7 +162,7 @@ class _Inverse:
                     continue
                 if back is None or column.name not in back.columns:
                     continue  # made by the change: dropped with it
-                if _generation(column) is not None:  # no USING for a generated column: made again
+                if generation_of(column) is not None:  # no USING for a generated column: made again
                     self._rebuild_generated(back, back.columns[column.name])
                 else:
                     default = self.ddl.default_of(back.columns[column.name])
@@ -182,8 +195,8 @@ class _Inverse:
         gone = sorted(set(self.b.tables) - set(self.a.tables))
         new = sorted(set(self.a.tables) - set(self.b.tables))
         pairs = [(n, n) for n in sorted(set(self.b.tables) & set(self.a.tables))]
-        for old, now in _renames(gone, new, lambda n: _shape(self.b.tables[n], self.ddl),
-                                 lambda n: _shape(self.a.tables[n], self.ddl)):
+        for old, now in find_renames(gone, new, lambda n: table_shape(self.b.tables[n], self.ddl),
+                                 lambda n: table_shape(self.a.tables[n], self.ddl)):
             self.renames.append(self.ddl.rename_table(now, old))
             self.draft.notes.append(f"table {old} is gone and {now} has its shape: taken for a rename, "
                                     f"renamed back")
@@ -202,25 +215,25 @@ class _Inverse:
 
     def _make_table(self, table: sa.Table) -> None:
         self.make_tables.append(self.ddl.create_table(table))
-        self.make_tables += [self.ddl.create_index(i) for i in sorted(table.indexes, key=_key)]
-        for fk in sorted(table.foreign_key_constraints, key=_key):
+        self.make_tables += [self.ddl.create_index(i) for i in sorted(table.indexes, key=key_of)]
+        for fk in sorted(table.foreign_key_constraints, key=key_of):
             self._add_constraint(fk, table.name, self.make_fks)
         self.draft.irreversible.append(f"table {table.key} comes back empty")
 
     def _table(self, before: sa.Table, after: sa.Table) -> None:
         self._columns(before, after)
         self._constraints(before, after)
-        if _pk(before) != _pk(after):
-            if _pk(after):
+        if primary_key_of(before) != primary_key_of(after):
+            if primary_key_of(after):
                 self._drop_constraint(after.primary_key, after.key, self.drop_keys)
-            if _pk(before):
+            if primary_key_of(before):
                 self._add_constraint(before.primary_key, before.key, self.make_keys)
 
     def _columns(self, before: sa.Table, after: sa.Table) -> None:
         gone = [c for c in before.columns.keys() if c not in after.columns]
         new = [c for c in after.columns.keys() if c not in before.columns]
-        for old, now in _renames(gone, new, lambda n: _column_shape(before.columns[n], self.ddl),
-                                 lambda n: _column_shape(after.columns[n], self.ddl)):
+        for old, now in find_renames(gone, new, lambda n: column_shape(before.columns[n], self.ddl),
+                                 lambda n: column_shape(after.columns[n], self.ddl)):
             self.renames.append(self.ddl.rename_column(before.key, now, old))
             self.draft.notes.append(f"column {before.key}.{old} is gone and {before.key}.{now} has its "
                                     "definition: taken for a rename, renamed back")
@@ -237,7 +250,7 @@ class _Inverse:
         for name in before.columns.keys():
             if name not in after.columns:
                 continue
-            if _generation(before.columns[name]) != _generation(after.columns[name]):
+            if generation_of(before.columns[name]) != generation_of(after.columns[name]):
                 self._rebuild_generated(before, before.columns[name])
             else:
                 self._column(before.key, after.columns[name], before.columns[name])
@@ -249,7 +262,7 @@ class _Inverse:
         self.drop_columns.append(self.ddl.drop_column(before.key, column.name))
         self.add_columns.append(self.ddl.add_column(before.key, column))
         self.rebuilt.add((before.key, column.name))
-        if _generation(column) is None:
+        if generation_of(column) is None:
             self.draft.irreversible.append(f"column {before.key}.{column.name} was a plain column before the "
                                            "change: it comes back empty")
 
@@ -279,20 +292,20 @@ class _Inverse:
     # -- indexes and constraints --------------------------------------------------------
 
     def _constraints(self, before: sa.Table, after: sa.Table) -> None:
-        old_fks, new_fks = _named(before.foreign_key_constraints), _named(after.foreign_key_constraints)
-        old_ix, new_ix = _named(before.indexes), _named(after.indexes)
-        old_other, new_other = _named(_plain_constraints(before)), _named(_plain_constraints(after))
+        old_fks, new_fks = by_name(before.foreign_key_constraints), by_name(after.foreign_key_constraints)
+        old_ix, new_ix = by_name(before.indexes), by_name(after.indexes)
+        old_other, new_other = by_name(plain_constraints(before)), by_name(plain_constraints(after))
         for key in sorted(set(new_fks) - set(old_fks)):
             self._drop_constraint(new_fks[key], after.key, self.drop_fks)
         for key in sorted(set(new_ix) - set(old_ix)):
-            if _survives(new_ix[key], before):
+            if survives(new_ix[key], before):
                 self.drop_early.append(self.ddl.drop_index(new_ix[key]))
         for key in sorted(set(new_other) - set(old_other)):
-            if _survives(new_other[key], before):
+            if survives(new_other[key], before):
                 self._drop_constraint(new_other[key], after.key, self.drop_early)
         remade_fks = [old_fks[k] for k in sorted(set(old_fks) - set(new_fks))] + [
             old_fks[k] for k in sorted(set(old_fks) & set(new_fks))
-            if _definition(old_fks[k]) != _definition(new_fks[k])]
+            if definition_of(old_fks[k]) != definition_of(new_fks[k])]
         made_by_key = self._indexes_made_by_keys(remade_fks, old_ix, new_ix)
         for key in sorted(set(old_ix) - set(new_ix)):
             if key not in made_by_key:
@@ -304,18 +317,18 @@ class _Inverse:
         # the same name, another definition (MySQL names added foreign keys <table>_ibfk_N again; an index
         # turned from unique to plain): drop the new one, make the old one
         for key in sorted(set(old_fks) & set(new_fks)):
-            if _definition(old_fks[key]) != _definition(new_fks[key]):
+            if definition_of(old_fks[key]) != definition_of(new_fks[key]):
                 self._drop_constraint(new_fks[key], after.key, self.drop_fks)
                 self._add_constraint(old_fks[key], before.key, self.make_fks)
         for key in sorted(set(old_ix) & set(new_ix)):
-            if _definition(old_ix[key]) != _definition(new_ix[key]):
+            if definition_of(old_ix[key]) != definition_of(new_ix[key]):
                 self.drop_early.append(self.ddl.drop_index(new_ix[key]))
                 if key not in made_by_key:
                     self.make_late.append(self.ddl.create_index(old_ix[key]))
             elif self._on_rebuilt(before.key, old_ix[key]):  # dropped with its column: made again
                 self.make_late.append(self.ddl.create_index(old_ix[key]))
         for key in sorted(set(old_other) & set(new_other)):
-            if _definition(old_other[key]) != _definition(new_other[key]):
+            if definition_of(old_other[key]) != definition_of(new_other[key]):
                 self._drop_constraint(new_other[key], after.key, self.drop_early)
                 self._add_constraint(old_other[key], before.key, self.make_late)
             elif self._on_rebuilt(before.key, old_other[key]):
@@ -328,7 +341,7 @@ class _Inverse:
         made: set[str] = set()
         for fk in fks:
             for key, index in old_ix.items():
-                if key in new_ix and _definition(index) == _definition(new_ix[key]):
+                if key in new_ix and definition_of(index) == definition_of(new_ix[key]):
                     continue  # still there: nothing to make
                 statement = self.ddl.add_foreign_key_making_index(fk, index)
                 if statement is not None:
@@ -391,100 +404,3 @@ class _Inverse:
                 else:
                     self.draft.notes.append(f"not drafted: {kind} {name} was changed by the change; "
                                             "restore its earlier definition by hand")
-
-
-# -- comparing shapes ------------------------------------------------------------------------
-
-
-def _generation(column: sa.Column[Any]) -> tuple[str, bool | None] | None:
-    """A generated column's expression and whether it is stored; None for a plain column."""
-    computed = column.computed
-    if computed is None:
-        return None
-    return re.sub(r"\s+", " ", str(computed.sqltext)).strip(), computed.persisted
-
-
-def _column_shape(column: sa.Column[Any], ddl: Ddl) -> tuple[Any, ...]:
-    return ddl.type_of(column), column.nullable, ddl.default_of(column)
-
-
-def _shape(table: sa.Table, ddl: Ddl) -> tuple[Any, ...]:
-    return tuple((c.name, *_column_shape(c, ddl)) for c in table.columns)
-
-
-def _renames(gone: list[str], new: list[str], old_shape: Any, new_shape: Any) -> list[tuple[str, str]]:
-    """(old, new) pairs where exactly one vanished and one appeared object share a shape."""
-    pairs = []
-    for old in gone:
-        same = [n for n in new if new_shape(n) == old_shape(old)]
-        twins = [o for o in gone if old_shape(o) == old_shape(old)]
-        if len(same) == 1 and len(twins) == 1:
-            pairs.append((old, same[0]))
-    return pairs
-
-
-def _key(item: Any) -> str:
-    name = getattr(item, "name", None)
-    if name:
-        return str(name)
-    columns = ",".join(str(c.name) for c in getattr(item, "columns", []))
-    return f"{type(item).__name__}:{columns}"
-
-
-def _named(items: Iterable[Any]) -> dict[str, Any]:
-    return {_key(item): item for item in items}
-
-
-def _definition(item: Any) -> tuple[Any, ...]:
-    """What an index or constraint does, without its name: equal definitions need nothing drafted."""
-    columns = tuple(str(c.name) for c in getattr(item, "columns", []))
-    if isinstance(item, sa.ForeignKeyConstraint):
-        targets = tuple(f"{e.column.table.fullname}.{e.column.name}" for e in item.elements)
-        return "fk", columns, targets, item.ondelete, item.onupdate, item.deferrable, item.initially
-    if isinstance(item, sa.Index):
-        expressions = tuple(str(e) for e in item.expressions)
-        return "index", bool(item.unique), expressions, tuple(sorted(item.dialect_kwargs.items()))
-    if isinstance(item, sa.CheckConstraint):
-        return "check", str(item.sqltext)
-    return type(item).__name__, columns
-
-
-def _in_other_schema(diff_line: str) -> bool:
-    """A fingerprint diff line about an object outside the default schema that drafts do not cover: a
-    view or sequence ``s.v``. Tables, columns, indexes, constraints and triggers of every schema are
-    reflected and drafted (snapshot.other_schemas)."""
-    kind, _, rest = diff_line.partition(" ")
-    name = rest.split(":", 1)[0]
-    return kind in ("view", "sequence") and "." in name
-
-
-def _plain_constraints(table: sa.Table) -> list[sa.Constraint]:
-    """Unique and check constraints (primary and foreign keys are compared on their own)."""
-    return [c for c in table.constraints if isinstance(c, (sa.UniqueConstraint, sa.CheckConstraint))]
-
-
-def _survives(item: Any, before: sa.Table) -> bool:
-    """False when every column of an index or constraint is one the rollback drops anyway."""
-    columns = [c.name for c in getattr(item, "columns", [])]
-    return not columns or any(c in before.columns for c in columns)
-
-
-def _pk(table: sa.Table) -> list[str]:
-    return [c.name for c in table.primary_key.columns]
-
-
-_SIZED = re.compile(r"^(?P<base>[A-Z ]+?)\s*\((?P<size>\d+)(?:\s*,\s*(?P<scale>\d+))?\)")
-_INT_RANK = {"TINYINT": 1, "SMALLINT": 2, "MEDIUMINT": 3, "INTEGER": 4, "INT": 4, "BIGINT": 5}
-_UNBOUNDED = ("TEXT", "CLOB", "LONGTEXT", "MEDIUMTEXT", "CHARACTER VARYING", "VARCHAR")
-
-
-def narrows(wide: str, narrow: str) -> bool:
-    """True when a value of type ``wide`` may not fit ``narrow`` (shorter, less precise, smaller integer)."""
-    w, n = wide.upper().strip(), narrow.upper().strip()
-    mw, mn = _SIZED.match(w), _SIZED.match(n)
-    if mw and mn and mw["base"] == mn["base"]:
-        return int(mn["size"]) < int(mw["size"]) or int(mn["scale"] or 0) < int(mw["scale"] or 0)
-    if w in _UNBOUNDED and mn:
-        return True
-    rw, rn = _INT_RANK.get(w.split()[0] if w else ""), _INT_RANK.get(n.split()[0] if n else "")
-    return rw is not None and rn is not None and rn < rw
