@@ -12,29 +12,26 @@ nothing failed, and nothing may page anyone or offer a retry.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.runtime import flow_run
-from prefect.states import Completed, State
-from pydantic import ValidationError
+from prefect.states import State
 
-from dualpath.approval_card import CardFacts, approval_card, approver_columns, readable_plan, relative_to
+from dualpath.approval_card import approver_columns, readable_plan, relative_to
 from dualpath.changes import Change
-from dualpath.errors import DualpathError, InputError, RunFailed, TargetRefused
-from dualpath.flows.approval import acknowledge_blocked_rollback, preapproved, publish_plan, wait_for_decision
-from dualpath.flows.links import artifacts_url, run_links, ui_base
+from dualpath.errors import DualpathError, RunFailed, TargetRefused
+from dualpath.flows.approval import acknowledge_blocked_rollback
+from dualpath.flows.approval_step import backup_text, obtain_approval
+from dualpath.flows.endings import end_rescheduled, end_stopped, end_unapproved, finish
 from dualpath.flows.reschedule import reschedule_at_opening, wait_hint
+from dualpath.flows.rollout_run import Rollout, dialect_of, open_rollout, tell_error, wave_names
 from dualpath.gates import refuse_failed_gates
-from dualpath.host_limits import HostLimit, host_limits
-from dualpath.plan import Plan
 from dualpath.redaction import redact
 from dualpath.render.document import render_markdown
 from dualpath.render.plan_doc import plan_document
 from dualpath.rollout import (
-    Decision,
     Phase,
     PlanFacts,
     TenantOutcome,
@@ -42,24 +39,16 @@ from dualpath.rollout import (
     demote,
     plan_markdown,
     rollback_order,
-    rollback_plan,
     should_halt,
     skip_remaining,
     window_stop,
 )
 from dualpath.slack.client import (
-    Approval,
-    Completion,
-    Decided,
     Failure,
-    Notifier,
     PlanSummary,
     Rollback,
     RunInfo,
-    Stopped,
-    slack_settings,
 )
-from dualpath.slack.client import State as SlackState  # a Slack status, not a Prefect State
 from dualpath.tasks import clock
 from dualpath.tasks.checks import (
     backup_tenant,
@@ -69,56 +58,19 @@ from dualpath.tasks.checks import (
     run_gates,
     window_gate,
 )
-from dualpath.tasks.report import publish_report
 from dualpath.tasks.tenant import (
     apply_tenant,
     fingerprint_tenant,
     plan_tenant,
     preflight_tenant,
-    record_rejection,
     rollback_tenant,
 )
 from dualpath.tenants import (
-    EnvironmentContext,
-    Preflight,
     TenantTarget,
     ValidationFailed,
     describe_validation,
-    open_environment,
-    plan_waves,
     read_tenant_changes,
-    resolve_tenants,
 )
-
-
-@dataclass
-class Rollout:
-    """The state of one run, passed between the phases below."""
-
-    ctx: EnvironmentContext
-    config: str | None
-    run_id: str
-    targets: list[TenantTarget]
-    waves: list[list[TenantTarget]]
-    notifier: Notifier
-    info: RunInfo
-    preflight: dict[str, Preflight] = field(default_factory=dict)
-    outcomes: list[TenantOutcome] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    plan_md: str = ""
-    started: float = field(default_factory=time.monotonic)
-    limits: list[HostLimit] = field(default_factory=list)  # one per database host the tenants live on
-    decision: Decision | None = None  # the approver's, when the run needed one
-    plan: Plan | None = None  # the full plan of the tenant with the most to do, paths relative to the migrations
-    facts: PlanFacts | None = None
-    stopped: str | None = None  # why the rollout stopped between waves (the window closed)
-    ended: bool = False  # Slack has heard how the run ended (finish); else an error tells it on the way out
-    backups: dict[str, Phase] = field(default_factory=dict)  # each tenant's timed backup, for the timeline
-
-    @property
-    def args(self) -> tuple[str, str | None, str]:
-        """(env, config, migrations): what every task needs to rebuild its context."""
-        return self.ctx.name, self.config, str(self.ctx.migrations)
 
 
 @flow(name="dualpath-migrate", flow_run_name="migrate-{env}")
@@ -163,7 +115,7 @@ def rollout(run: Rollout, to_version: str | None, dry_run: bool, approve: bool, 
     phase = "after pre-flight" if run.decision is None else "after the approval"
     closed = window_stop(run.ctx.env.window, clock.now(), f"{phase}, before the backups")
     if closed:
-        skip_remaining(run.outcomes, _names(run), 0)
+        skip_remaining(run.outcomes, wave_names(run), 0)
         return end_stopped(run, closed, report_dir)
     back_up(run)  # after the approval (the approver saw the plan first), right before the first wave
     halted = run_waves(run, to_version)
@@ -175,39 +127,6 @@ def rollout(run: Rollout, to_version: str | None, dry_run: bool, approve: bool, 
     if run.stopped:
         return end_stopped(run, run.stopped, report_dir)
     return finish(run, "completed", report_dir)
-
-
-def tell_error(run: Rollout, exc: Exception) -> None:
-    """Slack's last word on a run an error ended: refused (the window, lint, gates, the approver list) or failed."""
-    message = redact(exc.message if isinstance(exc, DualpathError) else f"{type(exc).__name__}: {exc}")
-    if isinstance(exc, TargetRefused):
-        run.notifier.run_ended(run.info, SlackState.REFUSED, f"refused: {message}")
-    else:
-        hint = exc.hint if isinstance(exc, DualpathError) and exc.hint else "see the run's logs in Prefect"
-        run.notifier.run_failed(run.info, Failure(what="the run failed", error=message, next_step=hint,
-                                                  location=redact(exc.where) if isinstance(exc, DualpathError)
-                                                  and exc.where else None))
-    run.ended = True
-
-
-def open_rollout(env: str, selection: str, config: str | None, migrations: str | None) -> Rollout:
-    ctx = open_environment(env, config, migrations)
-    targets = resolve_tenants(ctx.env, selection)
-    limits = host_limits(ctx.settings, env, targets)  # settings that disagree: an input error before anything runs
-    waves = plan_waves(targets, ctx.env.wave_size)
-    run_id = str(flow_run.id or "local")
-    info = RunInfo(run_id=run_id, env=env, target=f"{len(targets)} tenant(s)", window=ctx.env.window,
-                   tenants=len(targets), approvers=tuple(ctx.env.approvers), run_name=flow_run.name or None)
-    return Rollout(ctx, config, run_id, targets, waves, open_notifier(ctx), info, limits=limits)
-
-
-def open_notifier(ctx: EnvironmentContext) -> Notifier:
-    """Slack for this environment, with links into the Prefect UI this run reports to unless
-    ``[slack] prefect_ui_url`` says otherwise; secrets resolved now (never earlier)."""
-    try:
-        return Notifier(slack_settings(ctx.settings.slack, ctx.name, ctx.env.slack_channel, ui_base()), ctx.name)
-    except ValidationError as exc:
-        raise InputError(f"[slack] settings: {exc.errors()[0]['msg']}", hint="see docs/configuration.md") from None
 
 
 def preflight(run: Rollout, to_version: str | None) -> list[Change]:
@@ -223,7 +142,7 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
         run.info = replace(run.info, plan=PlanSummary())
         return []
     files = [f for c in changes for f in (c.file, c.rollback_file) if f]
-    findings = lint_changes(str(run.ctx.migrations), _dialect(run), files)
+    findings = lint_changes(str(run.ctx.migrations), dialect_of(run), files)
     blocking = blocking_findings(findings, run.ctx.env.fail_on)
     if blocking:
         raise TargetRefused(f"pre-flight: {len(blocking)} lint finding(s) at or above fail_on="
@@ -236,7 +155,7 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
                       findings=[(f.severity, f.rule, f"{relative_to(f.file, run.ctx.migrations)}:{f.line} {f.message}")
                                 for f in findings if str(Path(f.file).resolve()) not in rollback_files],
                       rollback_notes=sum(str(Path(f.file).resolve()) in rollback_files for f in findings),
-                      backup=_backup_text(run, changes), rollback_policy=run.ctx.env.rollback_policy,
+                      backup=backup_text(run, changes), rollback_policy=run.ctx.env.rollback_policy,
                       approvals=reasons, window=run.ctx.env.window)
     # The approver's first screen is the summary (changes, risks, waves, rollback plan); below it the full
     # plan of the tenant with the most to do (canary first): steps, lock levels, estimates, rollback steps.
@@ -255,84 +174,6 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     return changes
 
 
-def obtain_approval(run: Rollout, changes: list[Change], approve: bool, approver: str | None) -> Decision | None:
-    """The approver's decision, None when the run needs none. An approval's approver, ticket and comment
-    go into the run's Slack status and report from here on."""
-    reasons = approval_reasons(changes, run.ctx.env.approval)
-    if not reasons:
-        return None
-    if approve:
-        decision = preapproved(approver, run.ctx.env.approvers)
-    else:
-        run.notifier.approval_needed(run.info, Approval(what=f"{len(changes)} change(s) on {len(run.targets)} "
-                                                             "tenant(s)", why="; ".join(reasons)))
-        get_run_logger().info("waiting for approval (Prefect UI, or resume_flow_run with ApprovalInput)")
-        card = decision_card(run, changes, reasons, publish_plan(run.ctx.name, run.plan_md))
-        decision = wait_for_decision(card, run.ctx.env.approval_timeout_s, run.ctx.env.approvers)
-    get_run_logger().info(decision.headline)
-    link = run.ctx.settings.ticket_link
-    run.info = replace(run.info, ticket=decision.ticket or None, comment=decision.comment or None,
-                       ticket_url=link.replace("{ticket}", decision.ticket) if link and decision.ticket else None,
-                       approved_by=decision.approver if decision.approved else None)
-    if not approve:  # the thread asked for a decision: it hears the answer
-        run.notifier.approval_decided(run.info, Decided(decision.approved, decision.approver, decision.ticket,
-                                                        decision.comment, decision.reason))
-    return decision
-
-
-def decision_card(run: Rollout, changes: list[Change], reasons: list[str], plan_url: str | None) -> str:
-    """The decision card above the approval form; the full plan when no plan could be built."""
-    if run.plan is None or run.facts is None:
-        return run.plan_md
-    rollback_files = frozenset(relative_to(c.rollback_file, run.ctx.migrations) for c in changes if c.rollback_file)
-    return approval_card(CardFacts(
-        env=run.ctx.name, tenants=len(run.targets), waves=run.facts.waves, plan=run.plan, backup=_backup_short(run),
-        rollback_plan=rollback_plan(run.facts), window=run.ctx.env.window, approvals=reasons,
-        approvers=run.ctx.env.approvers, rollback_files=rollback_files, plan_url=plan_url,
-        slack_buttons=run.notifier.approval_buttons, timeout_s=run.ctx.env.approval_timeout_s))
-
-
-def end_unapproved(run: Rollout, decision: Decision, report_dir: str | None) -> State:
-    """No approval: nothing ran (no backup, no wave). Each tenant's audit trail keeps the decision,
-    the report says who and why, and the run ends Completed as "Rejected" (or "Not approved")."""
-    rejected = decision.rejected
-    futures = [(t, record_rejection.submit(*run.args, t, run.run_id, decision.audit_detail())) for t in run.targets]
-    for tenant, future in futures:
-        try:
-            future.result()
-        except Exception as exc:  # the run is over either way; the report says which tenant lacks the row
-            run.notes.append(f"audit row not written on {tenant.name}: {redact(str(exc))}")
-    skip_remaining(run.outcomes, _names(run), 0)
-    run.notes.append(f"{decision.reason}: nothing was changed (no backup taken, no wave started)")
-    result = finish(run, "rejected" if rejected else "not approved", report_dir)
-    result["refused"] = f"{decision.reason}; nothing was changed"
-    return Completed(name="Rejected" if rejected else "Not approved", message=decision.reason, data=result)
-
-
-def end_stopped(run: Rollout, reason: str, report_dir: str | None) -> State:
-    """The window closed between phases: the wave in flight has finished, no other starts. Migrated tenants
-    keep their version (nothing failed); the rest are skipped and wait for the next run."""
-    done = sum(o.state == "applied" for o in run.outcomes)
-    left = sum(o.state == "skipped" for o in run.outcomes)
-    text = f"stopped: {reason}; {done} tenant(s) migrated, {left} left for the next run"
-    get_run_logger().warning(text)
-    run.notes.append(text)
-    run.notifier.run_stopped(run.info, Stopped(reason=reason, tenants_done=done, tenants_left=left))
-    result = finish(run, "window closed", report_dir)
-    result["refused"] = text
-    return Completed(name="Window closed", message=text, data=result)
-
-
-def end_rescheduled(run: Rollout, text: str, report_dir: str | None) -> State:
-    """Outside the window, a later run of this deployment takes over at the opening: this one ends now, Completed
-    as "Rescheduled" (nothing ran, nothing failed), with a report and Slack's word naming the run that follows."""
-    get_run_logger().info(text)
-    run.notes.append(text)
-    run.notifier.run_ended(run.info, SlackState.STOPPED, f"rescheduled: {text}")
-    result = finish(run, "rescheduled", report_dir)
-    return Completed(name="Rescheduled", message=text, data=result)
-
-
 def back_up(run: Rollout) -> None:
     backups = {}
     for t in (t for t in run.targets if run.preflight[t.name].pending):
@@ -345,7 +186,7 @@ def back_up(run: Rollout) -> None:
 def run_waves(run: Rollout, to_version: str | None) -> str | None:
     """Canary, then waves; a reason when the rollout halts (failure threshold or a gate), else None.
     Before each wave the window is checked again: closed, the rollout stops there (``run.stopped``)."""
-    names = _names(run)
+    names = wave_names(run)
     approval = run.decision.audit_detail() if run.decision is not None else None
     for index, wave in enumerate(run.waves, start=1):
         closed = window_stop(run.ctx.env.window, clock.now(), f"before wave {index} of {len(run.waves)}")
@@ -373,10 +214,6 @@ def run_waves(run: Rollout, to_version: str | None) -> str | None:
                 skip_remaining(run.outcomes, names, index)
                 return f"after wave {index}: " + "; ".join(broken)
     return None
-
-
-def _names(run: Rollout) -> list[list[str]]:
-    return [[t.name for t in w] for w in run.waves]
 
 
 def _outcome(run: Rollout, tenant: TenantTarget, wave: int, future: Any, submitted: float) -> TenantOutcome:
@@ -432,59 +269,9 @@ def roll_back(run: Rollout, reason: str, approve: bool) -> None:
                                                     duration_s=time.monotonic() - run.started))
 
 
-def finish(run: Rollout, outcome: str, report_dir: str | None) -> dict[str, Any]:
-    links = run_links(run.run_id)
-    if outcome == "completed":  # told before the report is written, so the report can say whether Slack heard it
-        results = [o.validation_result for o in run.outcomes if o.validation_result is not None]
-        run.notifier.run_completed(run.info, Completion(
-            duration_s=time.monotonic() - run.started,
-            validations_passed=sum(o.success for r in results for o in r.outcomes),
-            validations_total=sum(len(r.outcomes) for r in results),
-            report_url=None if run.notifier.settings.report_link else artifacts_url(run.run_id)))
-    elif outcome in _QUIET_ENDINGS:
-        state, detail = _QUIET_ENDINGS[outcome]
-        run.notifier.run_ended(run.info, state, detail.format(tenants=len(run.targets)))
-    run.ended = True
-    slack_trouble = run.notifier.failure_summary()
-    if slack_trouble:
-        run.notes.append(slack_trouble)
-        get_run_logger().warning(slack_trouble)
-    path = publish_report(run.ctx.name, run.run_id, outcome, run.outcomes, run.notes, run.plan_md, report_dir, links,
-                          run.decision)
-    get_run_logger().info("run %s: %s%s", run.run_id, outcome, f"; report {path}" if path else "")
-    decision = run.decision
-    return {"run_id": run.run_id, "outcome": outcome, "report": path, "ui": links.get("prefect-run"),
-            "tenants": [{"name": o.name, "wave": o.wave, "state": o.state, "applied": o.applied,
-                         "restored": o.restored} for o in run.outcomes],
-            "notes": run.notes, "refused": None,
-            "decision": None if decision is None else {"approved": decision.approved, **decision.audit_detail()}}
-
-
-# outcomes that changed nothing and have no event of their own: Slack's final word on them
-_QUIET_ENDINGS = {
-    "up to date": (SlackState.UP_TO_DATE, "nothing to do: all {tenants} tenant(s) are at the target version"),
-    "dry run": (SlackState.DRY_RUN, "dry run: every change was checked on {tenants} tenant(s); nothing was changed"),
-}
-
-
 def _progress(run: Rollout, wave: int) -> Any:
     from dualpath.slack.client import WaveProgress
 
     return WaveProgress(wave=wave, waves=len(run.waves), tenants_done=sum(o.state == "applied" for o in run.outcomes),
                         tenants_total=len(run.targets), tenants_failed=sum(o.state == "failed" for o in run.outcomes),
                         elapsed_s=time.monotonic() - run.started)
-
-
-def _dialect(run: Rollout) -> str:
-    from dualpath.engines import open_engine
-
-    return open_engine(run.targets[0].resolved_url()).name
-
-
-def _backup_text(run: Rollout, changes: list[Change]) -> str:
-    return f"{_backup_short(run)}, before {', '.join(c.version for c in changes)}"
-
-
-def _backup_short(run: Rollout) -> str:
-    dest = run.ctx.env.backup_to or run.ctx.settings.backup.get("destination") or "no destination set"
-    return f"policy '{run.ctx.env.backup}', to {dest}"

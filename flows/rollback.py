@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 
 from dualpath.errors import RunFailed, UsageError
 from dualpath.flows.approval import preapproved, wait_for_approval
-from dualpath.flows.migrate import open_notifier
+from dualpath.flows.rollout_run import open_notifier
 from dualpath.host_limits import host_limits
 from dualpath.rollout import TenantRollback, rollback_report_markdown
 from dualpath.slack.client import Failure, Notifier, Rollback, RunInfo
