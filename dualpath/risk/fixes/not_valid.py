@@ -41,7 +41,7 @@ def default_name(table: str, con: Any) -> str:
 
 
 def walk(node: Any) -> Any:
-    from dualpath.risk.ops.postgres import walk as walk_nodes
+    from dualpath.risk.ops.pgnodes import walk as walk_nodes
 
     return walk_nodes(node)
 

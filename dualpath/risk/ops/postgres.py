@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from pglast import ast
@@ -14,18 +14,33 @@ from pglast.parser import ParseError
 
 from dualpath.risk.model import Op
 from dualpath.risk.ops import SqlSyntaxError
-from dualpath.risk.ops.pgjson import parse_statements, slots_of
+from dualpath.risk.ops.pgjson import parse_statements
+from dualpath.risk.ops.pgnodes import (
+    add_column_variant,
+    bound_of,
+    column_facts,
+    dotted,
+    dropped_name,
+    is_volatile,
+    option_on,
+    restart_value,
+    table_name,
+    type_of,
+    using_of,
+    walk,
+)
 from dualpath.risk.ops.pgtruth import pg_always_true
 
-VOLATILE_FUNCTIONS = {
-    "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4", "uuidv4", "uuidv7",
-    "nextval", "clock_timestamp", "timeofday", "setseed",  # statement_timestamp(), txid_current(): stable
-}
-SERIAL_TYPES = {"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"}
 TIMEOUTS = {"lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"}
+
+
 LOCK_MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE",
               5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
+
+
 _DML_IN_BODY = re.compile(r"\b(update\s+[\w\"]|delete\s+from|insert\s+into|truncate\s)", re.I)
+
+
 # comments and RAISE messages may mention "update ..." without changing data
 _NOT_DML = re.compile(r"--[^\n]*|/\*.*?\*/|\bRAISE\b[^;]*", re.I | re.S)
 
@@ -41,76 +56,6 @@ def extract(text: str, family: str = "postgresql") -> list[Op]:
         handler = _HANDLERS.get(type(node).__name__)
         ops.extend(handler(node) if handler else [Op(kind="other", attrs={"node": type(node).__name__})])
     return ops
-
-
-def table_name(rel: Any) -> str:
-    name = str(rel.relname).lower()
-    return f"{str(rel.schemaname).lower()}.{name}" if rel.schemaname else name
-
-
-def dotted(names: Any) -> str:
-    return ".".join(str(n.sval).lower() for n in names or () if isinstance(n, ast.String))
-
-
-def walk(node: Any) -> Iterator[Any]:
-    """Every node below ``node``, itself included."""
-    if isinstance(node, tuple | list):
-        for item in node:
-            yield from walk(item)
-    elif isinstance(node, ast.Node):
-        yield node
-        for slot in slots_of(node):
-            yield from walk(getattr(node, slot, None))
-
-
-def is_volatile(expr: Any) -> bool:
-    return any(isinstance(n, ast.FuncCall) and dotted(n.funcname).split(".")[-1] in VOLATILE_FUNCTIONS
-               for n in walk(expr))
-
-
-def type_of(type_name: Any) -> dict[str, Any]:
-    name = dotted(type_name.names).split(".")[-1] if type_name is not None else ""
-    mods = [m.val.ival for m in type_name.typmods or () if isinstance(m, ast.A_Const)
-            and isinstance(m.val, ast.Integer)] if type_name is not None else []
-    return {"type": name, "typmods": mods, "array": bool(type_name is not None and type_name.arrayBounds)}
-
-
-def column_facts(col: Any) -> dict[str, Any]:
-    facts = {"column": str(col.colname).lower(), **type_of(col.typeName), "not_null": bool(col.is_not_null),
-             "has_default": False, "volatile_default": False, "stored_generated": False, "identity": False,
-             "primary": False, "unique": False, "references": None, "check": False}
-    for con in col.constraints or ():
-        kind = con.contype
-        if kind == CT.CONSTR_NOTNULL:
-            facts["not_null"] = True
-        elif kind == CT.CONSTR_DEFAULT:
-            facts["has_default"] = True
-            facts["volatile_default"] = is_volatile(con.raw_expr)
-        elif kind == CT.CONSTR_GENERATED:
-            facts["stored_generated"] = True
-        elif kind == CT.CONSTR_IDENTITY:
-            facts["identity"] = True
-        elif kind == CT.CONSTR_PRIMARY:
-            facts["primary"] = facts["not_null"] = True
-        elif kind == CT.CONSTR_UNIQUE:
-            facts["unique"] = True
-        elif kind == CT.CONSTR_FOREIGN:
-            facts["references"] = table_name(con.pktable)
-        elif kind == CT.CONSTR_CHECK and not con.skip_validation:
-            facts["check"] = True
-    facts["serial"] = facts["type"] in SERIAL_TYPES
-    return facts
-
-
-def add_column_variant(facts: dict[str, Any]) -> str:
-    for flag in ("stored_generated", "serial", "identity"):
-        if facts[flag]:
-            return flag
-    if facts["volatile_default"]:
-        return "volatile_default"
-    if facts["check"]:
-        return "checked"  # existing rows are checked: a scan under the lock
-    return "default" if facts["has_default"] else ""
 
 
 def constraint_op(table: str, con: Any) -> Op:
@@ -194,39 +139,6 @@ def on_alter_cmd(table: str, cmd: Any) -> Op:
               attrs={"column": col, "subtype": sub.name, "cascade": cmd.behavior == 1})
 
 
-def using_of(column: str | None, definition: Any) -> str:
-    """"" without USING; "column" when USING only restates the column (maybe cast); else "expression"."""
-    expr = definition.raw_default
-    if expr is None:
-        return ""
-    if isinstance(expr, ast.TypeCast):
-        expr = expr.arg
-    if isinstance(expr, ast.ColumnRef) and dotted(expr.fields).split(".")[-1] == column:
-        return "column"
-    return "expression"
-
-
-def restart_value(options: Any) -> int | None:
-    """RESTART WITH n → n; a bare RESTART → None (the sequence's start value)."""
-    for option in options or ():
-        if option.defname == "restart" and isinstance(option.arg, ast.Integer):
-            return int(option.arg.ival or 0)
-    return None
-
-
-def bound_of(bound: Any) -> dict[str, Any]:
-    """A partition bound's literals: {"strategy": "r", "from": [...], "to": [...], "in": [...]}."""
-    if bound is None:
-        return {}
-
-    def literals(datums: Any) -> list[str]:
-        return [str(next((getattr(d.val, a) for a in ("sval", "ival", "fval") if hasattr(d.val, a)), ""))
-                if isinstance(d, ast.A_Const) and d.val is not None else "?" for d in datums or ()]
-
-    return {"strategy": bound.strategy, "from": literals(bound.lowerdatums), "to": literals(bound.upperdatums),
-            "in": literals(bound.listdatums), "default": bool(bound.is_default)}
-
-
 _SIMPLE_SUBTYPES = {
     AT.AT_DropColumn: "drop_column", AT.AT_SetNotNull: "set_not_null", AT.AT_DropNotNull: "drop_not_null",
     AT.AT_ValidateConstraint: "validate_constraint", AT.AT_DropConstraint: "drop_constraint",
@@ -257,15 +169,6 @@ _DROP_KINDS = {OT.OBJECT_TABLE: "drop_table", OT.OBJECT_INDEX: "drop_index", OT.
                OT.OBJECT_VIEW: "drop_view", OT.OBJECT_MATVIEW: "drop_view"}
 
 
-def dropped_name(obj: Any) -> str:
-    """``s.t`` (names), ``f`` of ``f(int)`` (ObjectWithArgs), ``s`` (a schema, extension: a String)."""
-    if isinstance(obj, ast.ObjectWithArgs):
-        return dotted(obj.objname)
-    if isinstance(obj, ast.String):
-        return str(obj.sval).lower()
-    return dotted(obj) if isinstance(obj, tuple | list) else dotted(getattr(obj, "names", ()))
-
-
 def on_drop(node: Any) -> list[Op]:
     kind = _DROP_KINDS.get(node.removeType, "drop_other")
     ops = []
@@ -288,15 +191,6 @@ def on_rename(node: Any) -> list[Op]:
     name = str(node.subname or "").lower() or table or dropped_name(node.object)
     return [Op(kind, table, name, attrs={"new_name": str(node.newname).lower(),
                                          "objtype": node.renameType.name[7:].lower()})]
-
-
-def option_on(options: Any, name: str) -> bool:
-    """An option in parentheses, as PostgreSQL reads it: ``(FULL)`` is on, ``(FULL false)`` / ``(FULL 0)`` off."""
-    for d in options or ():
-        if d.defname == name:
-            value = getattr(d.arg, "ival", getattr(d.arg, "sval", getattr(d.arg, "boolval", True)))
-            return str(value).lower() not in ("0", "false", "off", "no", "f", "n")
-    return False
 
 
 def on_reindex(node: Any) -> list[Op]:
