@@ -26,19 +26,24 @@ from dualpath.validation.results import ValidationResult
 VALIDATOR = GreatExpectations()  # the core's Validator; GX loads when a tenant is first validated
 
 
-def _runner(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
-            who: str | None = None) -> Runner:
+def _open(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
+          who: str | None = None) -> tuple[core.EnvironmentContext, Runner]:
+    """The environment (dualpath.toml read and checked once per task) and the tenant's runner."""
     ctx = core.open_environment(env, config, migrations)
     actor = make_actor(run_id, ctx.migrations, who or ctx.settings.applied_by)
-    return core.make_runner(tenant, ctx.settings, ctx.env, ctx.migrations, actor, log_echo())
+    return ctx, core.make_runner(tenant, ctx.settings, ctx.env, ctx.migrations, actor, log_echo())
+
+
+def _runner(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
+            who: str | None = None) -> Runner:
+    return _open(env, config, migrations, tenant, run_id, who)[1]
 
 
 @task(name="preflight-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
 @names_tenant
 def preflight_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
                      run_id: str, to_version: str | None) -> Preflight:
-    ctx = core.open_environment(env, config, migrations)
-    runner = _runner(env, config, migrations, tenant, run_id)
+    ctx, runner = _open(env, config, migrations, tenant, run_id)
     with concurrency(tenant.concurrency_key, occupy=1):  # hundreds of pre-flights must not flood the host
         return core.preflight_tenant(runner, to_version, core.role_policy(ctx.settings, env, ctx.env))
 
@@ -52,11 +57,10 @@ def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: T
     the timed phases (each change, the validation) for the report's timeline.
     A failed validation raises ``ValidationFailed`` carrying its result.
     A retry is safe: the runner applies only what is still pending and refuses half-done changes."""
-    runner = _runner(env, config, migrations, tenant, run_id, (approval or {}).get("approver"))
+    ctx, runner = _open(env, config, migrations, tenant, run_id, (approval or {}).get("approver"))
     with concurrency(tenant.concurrency_key, occupy=1):
         if dry_run:
             return core.migrate_tenant(runner, to_version, dry_run), None, []
-        ctx = core.open_environment(env, config, migrations)
         plan = core.prepare_validation(tenant, ctx.settings, runner, to_version, VALIDATOR)
         if approval:
             core.record_approval(runner, approval)
@@ -91,8 +95,8 @@ def plan_tenant(env: str, config: str | None, migrations: str | None, tenant: Te
                 to_version: str | None) -> Plan | None:
     """The full plan of the tenant's pending changes (steps, locks, estimates, rollback steps); None when
     nothing is pending."""
-    ctx = core.open_environment(env, config, migrations)
-    return core.plan_tenant(_runner(env, config, migrations, tenant, run_id), ctx.settings, to_version)
+    ctx, runner = _open(env, config, migrations, tenant, run_id)
+    return core.plan_tenant(runner, ctx.settings, to_version)
 
 
 @task(name="fingerprint-tenant", retries=2, retry_condition_fn=retry_transient,
@@ -108,8 +112,7 @@ def fingerprint_tenant(env: str, config: str | None, migrations: str | None, ten
 def verify_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
                   to_version: str | None, sample_rows: int) -> dict[str, Any]:
     """Shadow round trip of the tenant's pending changes; ``Verification.as_dict()``."""
-    ctx = core.open_environment(env, config, migrations)
-    runner = _runner(env, config, migrations, tenant, run_id)
+    ctx, runner = _open(env, config, migrations, tenant, run_id)
     return dict(core.verify_tenant(runner, ctx.settings, to_version, sample_rows).as_dict())
 
 
