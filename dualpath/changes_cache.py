@@ -23,10 +23,13 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dualpath import __version__
 from dualpath.changes import Change, Directive, Statement
+
+if TYPE_CHECKING:
+    from dualpath.config import Settings
 
 CACHE_DIR = Path(".dualpath") / "cache"
 FORMAT = 3  # 2: a big file's statements know whether they change the session; 3: psql's \gexec
@@ -57,6 +60,13 @@ def cached_read(folder: Path, cache_dir: Path, settings: dict[str, Any], placeho
     layout, changes = read()
     _store(path, key, layout, changes)
     return layout, changes
+
+
+def reading_settings(settings: Settings, dialect: str, placeholders: bool) -> dict[str, Any]:
+    """What else reading a folder depends on, for the key: every caller of ``cached_read`` on a target
+    (a session, the quick status) must name it the same way to share the cache."""
+    return {"dialect": dialect, "links": settings.sources.follow_links_outside, "missing": settings.rollback.missing,
+            "placeholders": placeholders}
 
 
 def folder_key(folder: Path, settings: dict[str, Any], placeholders: dict[str, str] | None) -> str:

@@ -32,6 +32,15 @@ def redact(text: str) -> str:
     return _ASSIGNMENT.sub(lambda m: m["head"] + MASK, text)
 
 
+# "postgresql+psycopg://" -> "postgresql://": the driver is dualpath's business, not the reader's
+_DRIVER = re.compile(r"\b([a-z][a-z0-9.-]*)\+[a-z0-9_]+://", re.I)
+
+
+def shown_target(label: str) -> str:
+    """A target as a person reads it: a target name stays; a URL loses its driver suffix and its password."""
+    return redact(_DRIVER.sub(r"\1://", label))
+
+
 def _masked_userinfo(userinfo: str) -> str:
     """'user:secret' -> 'user:***'; a bare user stays; anything odd is hidden whole."""
     if ":" in userinfo:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 
 from dualpath import history
 from dualpath.changes import Change
-from dualpath.changes_cache import CACHE_DIR, cached_read
+from dualpath.changes_cache import CACHE_DIR, cached_read, reading_settings
 from dualpath.config import Settings, config_label, find_config, interpolate, load_settings
 from dualpath.engines import open_engine
 from dualpath.engines.base import Engine
@@ -71,9 +71,8 @@ class Session:
             return layout, read_changes(folder, dialect=self.engine.name, layout=layout, follow_links_outside=links,
                                         missing_rollbacks=missing, placeholders=placeholders)
 
-        settings = {"dialect": self.engine.name, "links": links, "missing": missing,
-                    "placeholders": placeholders is not None}
-        return cached_read(folder, self.settings.root / CACHE_DIR, settings, placeholders, read)
+        key = reading_settings(self.settings, self.engine.name, placeholders is not None)
+        return cached_read(folder, self.settings.root / CACHE_DIR, key, placeholders, read)
 
     @property
     def links_outside(self) -> bool:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any
 
 from dualpath import history
 from dualpath.changes import Change, is_repeatable, version_key
-from dualpath.history import AuditFact, HistoryRow
+from dualpath.history.rows import AuditFact, HistoryRow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, click.exceptions.ClickException):
             raise  # the command chose its exit code, or click explains bad usage itself
+        except BrokenPipeError:  # `dualpath status | head`: the reader has what it wanted
+            silence_stdout()
+            raise typer.Exit(STDOUT_CLOSED) from None
         except KeyboardInterrupt:
             err.print("interrupted: transactional changes in flight were rolled back by the server")
             raise typer.Exit(130) from None
@@ -62,6 +65,19 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+STDOUT_CLOSED = 141  # what a shell reports for a process that SIGPIPE ended (128 + 13)
+
+
+def silence_stdout() -> None:
+    """The reader of stdout is gone: later output goes nowhere instead of raising again, so that work in
+    progress (an apply between two changes) ends as it would have, and its summary reaches the log."""
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _server_refusal(exc: BaseException) -> tuple[str, str] | None:

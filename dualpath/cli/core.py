@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dualpath.cli.console import ConfigOpt, MigrationsOpt, UrlOpt, ask_approval, handle_errors, out
+from dualpath.cli.console import (
+    ConfigOpt,
+    MigrationsOpt,
+    UrlOpt,
+    ask_approval,
+    handle_errors,
+    out,
+    silence_stdout,
+)
 
 if TYPE_CHECKING:
     from dualpath.demo import Ask, Echo
@@ -29,10 +37,13 @@ def _context(url: str | None, migrations: Path | None, config: Path | None) -> A
 
 def echo_line(line: str) -> None:
     """One line of progress: Rich on a terminal; plain and cheap into a pipe or a CI log."""
-    if out.is_terminal:
-        out.print(line, markup=False, soft_wrap=True)
-    else:
-        print(line, flush=True)
+    try:
+        if out.is_terminal:
+            out.print(line, markup=False, soft_wrap=True)
+        else:
+            print(line, flush=True)
+    except BrokenPipeError:  # `dualpath apply | head`: the reader left; the migration must not stop half-way
+        silence_stdout()
 
 
 @app.command()
@@ -66,18 +77,27 @@ def status(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigO
     gone), unrecorded (applied, history row gone) or unknown (history from a newer dualpath)."""
     if format not in ("text", "json"):
         raise typer.BadParameter("--format must be text or json")
-    session = _context(url, migrations, config)
-    states = session.states()
+    from dualpath.config import find_config, load_settings
+    from dualpath.quick_status import quick_states
+    from dualpath.redaction import shown_target
+
+    settings = load_settings(find_config(config))
+    quick = quick_states(settings, url, migrations)  # None: the usual path answers (and fills the folder cache)
+    if quick is not None:
+        label, layout, changes, states = quick.label, quick.layout, quick.changes, quick.states
+    else:
+        session = _context(url, migrations, config)
+        states, label, layout, changes = session.states(), session.target_label, session.layout, session.changes
     if format == "json":
         print(json.dumps([s.as_json() for s in states], indent=2))
         return
     rows = [(s.version, s.description, s.state, str(s.applied_at or ""), s.where) for s in states]
-    print_columns(f"{session.target_label} ({session.layout})",
+    print_columns(f"{shown_target(label)} ({layout})",
                   ("version", "description", "state", "applied at", "file"), rows, colored=2)
-    if any(c.forward and not c.rollback for c in session.changes):  # else there is nothing to report
+    if any(c.forward and not c.rollback for c in changes):  # else there is nothing to report
         from dualpath.sources import way_back_report
 
-        for line in way_back_report(session.changes, session.settings.rollback.missing):
+        for line in way_back_report(changes, settings.rollback.missing):
             out.print(line, markup=False, soft_wrap=True)
 
 

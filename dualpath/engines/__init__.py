@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import URL
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from dualpath.engines.base import Engine, Fingerprint
-from dualpath.engines.run_lock import RunLockHolder
-from dualpath.urls import backend_of, parse_url
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+    from dualpath.engines.base import Engine, Fingerprint
+    from dualpath.engines.run_lock import RunLockHolder
 
 __all__ = ["Engine", "Fingerprint", "RunLockHolder", "open_engine", "server_refusal"]
+
+# loaded when first asked for: engines/plain.py (status over the driver alone) must not pull in SQLAlchemy
+_MODULE_OF = {"Engine": "base", "Fingerprint": "base", "RunLockHolder": "run_lock"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dualpath.engines' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"dualpath.engines.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def open_engine(url: str | URL) -> Engine:
@@ -17,6 +32,8 @@ def open_engine(url: str | URL) -> Engine:
     Nothing connects yet. Driver modules are imported here, on demand, so commands that
     never touch a database stay fast.
     """
+    from dualpath.urls import backend_of, parse_url
+
     parsed = parse_url(url) if isinstance(url, str) else url
     backend = backend_of(parsed)
     if backend == "postgresql":
@@ -41,6 +58,7 @@ def server_refusal(exc: BaseException) -> tuple[str, str] | None:
 
     from dualpath.engines.mysql.engine import MySQLEngine
     from dualpath.engines.postgres.engine import PostgresEngine
+    from dualpath.urls import parse_url
 
     if not isinstance(exc, DBAPIError):
         return None

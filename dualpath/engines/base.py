@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 from dualpath.engines.databases import ServerDatabases, like_literal
 from dualpath.engines.failures import FAILURE_KINDS, REACHABILITY_HINT, driver_errors
 from dualpath.engines.fingerprint import Fingerprint
+from dualpath.engines.plain import CONNECT_TIMEOUT_S
 from dualpath.engines.probes import (
     CalibrationSql,
     LockReading,
@@ -43,11 +44,10 @@ if TYPE_CHECKING:
     from dualpath.history import ChangeRecord
 
 
-__all__ = ["FAILURE_KINDS", "REACHABILITY_HINT", "Engine", "Fingerprint", "RunLockHolder", "driver_errors",
-           "like_literal"]
+__all__ = ["CONNECT_TIMEOUT_S", "FAILURE_KINDS", "REACHABILITY_HINT", "Engine", "Fingerprint", "RunLockHolder",
+           "driver_errors", "like_literal"]
 
 
-CONNECT_TIMEOUT_S = 10  # a server that does not answer: drivers' connect_timeout, libpq's PGCONNECT_TIMEOUT
 
 
 SCOPED_DIGEST = "s1:"  # a statement digest of the objects it names (engines/mysql/digest.py), not of the schema

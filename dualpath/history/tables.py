@@ -25,7 +25,6 @@ from dualpath.redaction import redact
 from dualpath.urls import safe_url
 
 metadata = MetaData()
-NO_ATTEMPT = "0"  # the attempt of a change no successful history row speaks of yet
 
 
 def _statement_columns() -> list[Column[object]]:

@@ -3,23 +3,16 @@ the user wrote it (no driver suffix, no password), and one duration format (``es
 
 from __future__ import annotations
 
-import re
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from dualpath.estimates import human_seconds
-from dualpath.redaction import redact
+from dualpath.redaction import shown_target
 
-# "postgresql+psycopg://" -> "postgresql://": the driver is dualpath's business, not the reader's
-_DRIVER = re.compile(r"\b([a-z][a-z0-9.-]*)\+[a-z0-9_]+://", re.I)
+__all__ = ["duration", "localise", "relative_to", "shown_target"]
 
 duration = human_seconds  # the one duration format of every document
-
-
-def shown_target(label: str) -> str:
-    """A target name stays; a URL loses its driver suffix and its password."""
-    return redact(_DRIVER.sub(r"\1://", label))
 
 
 def relative_to(text: str, roots: list[Path]) -> str:

@@ -18,10 +18,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dualpath.engines.base import CONNECT_TIMEOUT_S, Engine
+from dualpath.engines.base import Engine
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint
 from dualpath.engines.postgres import probes
 from dualpath.engines.postgres.catalog import READERS
+from dualpath.engines.postgres.plain import CONNECT_ARGS
 from dualpath.engines.postgres.probes import SchemaScope, scope_of
 from dualpath.engines.postgres.transaction import fewer_trips
 from dualpath.engines.probes import LockReading, TableStats
@@ -92,7 +93,7 @@ class PostgresEngine(Engine):
     database_exists_sql = "SELECT 1 FROM pg_database WHERE datname = :name"
     dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
     transactional_ddl = True
-    default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dualpath"}
+    default_connect_args = CONNECT_ARGS
 
     # -- connections and errors ----------------------------------------------------------
 

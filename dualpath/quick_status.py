@@ -1,0 +1,65 @@
+"""``dualpath status`` in the time a person waits for a prompt: the folder from its cache, the history
+over the driver alone, no SQLAlchemy (its import was most of a status on 500 changes).
+
+It serves the common case only: a URL read without doubt (engines/plain.py), a folder whose cache is
+current (changes_cache.py), a server that answers and history that reads. Anything else returns None
+and the command takes the usual path (session.py), which reads the folder, tells errors with their
+hints and fills the cache for the next run. What is shown is judged by the same code either way
+(status.compute_states over history/rows.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dualpath.changes import Change
+from dualpath.changes_cache import CACHE_DIR, cached_read, reading_settings
+from dualpath.config import Settings
+from dualpath.engines.plain import connect_plain, dialect_of, parse_plain, tables_present
+from dualpath.history.plain import AUDIT, HISTORY, read_history_plain
+from dualpath.status import ChangeState, compute_states
+from dualpath.target import target_text
+
+
+@dataclass(frozen=True)
+class QuickStatus:
+    label: str  # the target's name, or its URL as given (to be shown through redaction.shown_target)
+    layout: str
+    changes: list[Change]
+    states: list[ChangeState]
+
+
+class _NotCached(Exception):
+    """The folder must be read: the usual path does it (and caches it)."""
+
+
+def _read_anyway() -> tuple[str, list[Change]]:
+    raise _NotCached
+
+
+def quick_states(settings: Settings, url_or_name: str | None, migrations: Path | None) -> QuickStatus | None:
+    """The states of the target, or None when the usual path must answer (see the module docstring).
+    Errors of the configuration (an unknown target, a missing variable) are raised as they are."""
+    found = target_text(settings, url_or_name, migrations)
+    url = parse_plain(found.url)
+    if url is None:
+        return None
+    placeholders = settings.flyway.placeholder_replacement  # their values matter only to a folder never cached
+    key = reading_settings(settings, dialect_of(url), placeholders)
+    try:
+        layout, changes = cached_read(found.migrations, settings.root / CACHE_DIR, key, {} if placeholders else None,
+                                      _read_anyway)
+    except _NotCached:
+        return None
+    conn = connect_plain(url)
+    if conn is None:
+        return None
+    try:
+        latest, facts = read_history_plain(conn, tables_present(url, conn, (HISTORY, AUDIT)))
+    except Exception:  # noqa: BLE001 - any driver's error: the usual path reads again and tells it properly
+        return None
+    finally:
+        conn.close()
+    return QuickStatus(found.name if found.name != "url" else found.url, layout, changes,
+                       compute_states(changes, latest, facts))
