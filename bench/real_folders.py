@@ -470,9 +470,22 @@ def table_rows(results: list[dict[str, Any]]) -> list[list[str]]:
         client_text = f"{client['applied']} ({client['client']}{', stopped' if client['error'] else ''})"
         rows.append([p["key"], f"{p['layout']} / {p['engine']}", str(r["changes"]), f"{applied} / {client_text}",
                      _rollback_text(back["exit"], back["left_applied"], back["objects_left"], back["error"]),
-                     their_back, failures, drafted, "yes" if r.get("schema_equal") else "**no**",
+                     their_back, failures, drafted, _schema_text(r),
                      f"{apply['seconds']} / {round(client['seconds'], 2)}"])
     return rows
+
+
+def _comparable(r: dict[str, Any]) -> bool:
+    """Did both sides apply the same changes? Else their schemas differ by what one of them could not run."""
+    return (r["apply"]["applied"] or 0) == r["client"]["applied"]
+
+
+def _schema_text(r: dict[str, Any]) -> str:
+    if r.get("schema_equal"):
+        return "yes"
+    if not _comparable(r):
+        return f"not comparable ({r['apply']['applied'] or 0} vs {r['client']['applied']} applied)"
+    return "**no**"
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
@@ -501,7 +514,7 @@ def _notes(results: list[dict[str, Any]]) -> list[str]:
             notes.append(f"- `{key}` verify{checked}: {failure['version']} {failure['description']}: {problems}")
         if r["client"]["error"]:
             notes.append(f"- `{key}` {r['client']['client']} stopped: {r['client']['error'][:300]}")
-        if not r.get("schema_equal"):
+        if not r.get("schema_equal") and _comparable(r):
             notes.append(f"- `{key}` schema differs: {'; '.join(r.get('schema_diff', []))[:400]}")
         if tool := r.get("tool"):
             notes.append(f"- `{key}` adopt after {r['client']['client']}: exit {tool['adopt']['exit']}, "
@@ -526,12 +539,13 @@ def print_table(results: list[dict[str, Any]]) -> None:
 def summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ran = [r for r in results if "skipped" not in r]
     reached = [r for r in ran if (r["apply"]["applied"] or 0) >= r["client"]["applied"]]
-    equal = [r for r in ran if r.get("schema_equal")]
+    compared = [r for r in ran if r.get("schema_equal") or _comparable(r)]
+    equal = [r for r in compared if r.get("schema_equal")]
     rolled = [r for r in ran if r["rollback"]["exit"] == 0]
     return [summary_row("real_folders", "apply reaches at least as far as the client", f"{len(reached)} of {len(ran)}",
                         "psql / mariadb / dbmate / liquibase / sqitch", None, "all", len(reached) == len(ran)),
-            summary_row("real_folders", "schema equal to the client's", f"{len(equal)} of {len(ran)}", "-", None,
-                        "all", len(equal) == len(ran)),
+            summary_row("real_folders", "schema equal to the client's (where both applied the same changes)",
+                        f"{len(equal)} of {len(compared)}", "-", None, "all", len(equal) == len(compared)),
             summary_row("real_folders", "rollback --all runs", f"{len(rolled)} of {len(ran)}", "-", None, "all",
                         len(rolled) == len(ran))]
 

@@ -61,11 +61,14 @@ class ApprovalInput(RunInput):
 
 
 class RollbackInput(RunInput):
-    """Going on past a tenant whose rollback stops at an irreversible change."""
+    """Going on past a tenant whose rollback stops at an irreversible change. Like ApprovalInput, the answer
+    has no default: Submit without reading cannot say yes (nor, silently, no)."""
 
-    acknowledge: bool = False
-    approver: str = ""
-    comment: str = ""
+    acknowledge: Literal["yes, I have read what stays", "no"] = Field(
+        title="Acknowledge", description="what the irreversible step left behind stays until it is restored from "
+                                         "its backup; the run goes on either way and records this answer")
+    approver: str = Field(title="Your name", description="recorded with the answer; not verified by Prefect")
+    comment: str = Field(default="", title="Comment")
 
 
 def wait_for_decision(card_md: str, timeout_s: int, approvers: list[str]) -> Decision:
@@ -114,7 +117,7 @@ def acknowledge_blocked_rollback(text: str, timeout_s: int) -> dict[str, str]:
         answer = pause_until_resumed(RollbackInput.with_initial_data(description=text), timeout_s)
     except FlowPauseTimeout:
         return {"acknowledged": "no (timed out)"}
-    return {"acknowledged": "yes" if answer.acknowledge else "no", "approver": answer.approver,
+    return {"acknowledged": "yes" if answer.acknowledge != "no" else "no", "approver": answer.approver,
             "comment": answer.comment}
 
 

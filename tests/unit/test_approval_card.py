@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dualpath.approval_card import (
     CardFacts,
     approval_card,
@@ -162,3 +164,18 @@ def test_steps_tables_put_lock_blocks_estimate_and_rollback_before_the_statement
     assert changes.rows[2][:3] == ["7", "drop name", "drops customers.name"]
     prereqs = next(s.table for s in document.sections if s.heading == "Prerequisites" and s.table)
     assert prereqs.headers[0] == "Prerequisite"  # other tables keep their order
+
+
+def test_neither_approval_form_can_be_submitted_without_an_answer() -> None:
+    """A form field with a default lets Submit-without-reading answer for the approver (issue 16, item 6)."""
+    import pydantic
+
+    from dualpath.flows.approval import ApprovalInput, RollbackInput
+
+    for form, answer in ((ApprovalInput, {"decision": "approve", "approver": "ana"}),
+                         (RollbackInput, {"acknowledge": "no", "approver": "ana"})):
+        with pytest.raises(pydantic.ValidationError):
+            form()
+        assert form(**answer)  # with the answer it is accepted
+    assert RollbackInput.model_json_schema()["properties"]["acknowledge"]["enum"] == [
+        "yes, I have read what stays", "no"]
