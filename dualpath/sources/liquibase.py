@@ -14,6 +14,7 @@ from dualpath.sources.common import (
     Reader,
     build_change,
     no_transaction_from,
+    note,
     read_text,
     require_rollback,
     require_statements,
@@ -86,6 +87,7 @@ def read(folder: Path, dialect: str | None) -> list[Change]:
 def parse_file(path: Path) -> list[Changeset]:
     changesets: list[Changeset] = []
     preamble: list[str] = []
+    noted = False
     for number, line in enumerate(read_text(path).split("\n"), start=1):
         header = _CHANGESET.match(line)
         if header:
@@ -97,6 +99,15 @@ def parse_file(path: Path) -> list[Changeset]:
         elif _ROLLBACK.match(line):
             raise InputError("--rollback before the first --changeset belongs to no changeset",
                              where=f"{path}:{number}", hint="move it below the changeset it undoes")
+        elif _PRECONDITIONS.match(line) or _PRECONDITION.match(line):
+            # Liquibase's formatted SQL parser reads preconditions only under a changeset; above the first
+            # one it skips them, so a check meant for the whole file guards nothing: said (once), not kept
+            if not noted:
+                noted = True
+                note(f"{path}:{number}: preconditions above the first --changeset, where Liquibase ignores them "
+                     "(formatted SQL has no changelog-level preconditions); dualpath ignores them too: move them "
+                     "under the changeset they should guard")
+            preamble.append("")
         else:
             preamble.append("" if number == 1 else line)  # line 1 is the header
     _check_preamble(preamble, path)

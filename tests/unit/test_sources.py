@@ -617,3 +617,15 @@ def test_sqitch_rework_with_no_older_script_names_the_latest_tag(tmp_path: Path)
                      "deploy/fn.sql": "SELECT 2;", "revert/fn.sql": "SELECT 2;"})
     error = input_error(tmp_path)
     assert f"{tmp_path / 'deploy/fn@t2.sql'} is missing" in error.message
+
+
+def test_liquibase_preconditions_above_the_first_changeset_are_ignored_with_a_note(tmp_path: Path) -> None:
+    """Liquibase's formatted SQL parser reads preconditions only under a changeset (no changelog-level ones):
+    above the first changeset they guard nothing there, and nothing here, and the reader says so once."""
+    (tmp_path / "changelog.sql").write_text(
+        "--liquibase formatted sql\n--preconditions onFail:HALT\n--precondition-sql-check expectedResult:0 SELECT 1\n"
+        "\n--changeset ana:1\nCREATE TABLE a (id INT);\n--rollback DROP TABLE a;\n")
+    notes: list[str] = []
+    (change,) = read_changes(tmp_path, notes=notes)
+    assert "preconditions" not in change.extra
+    assert len(notes) == 1 and "changelog.sql:2" in notes[0] and "Liquibase ignores them" in notes[0]
