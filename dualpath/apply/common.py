@@ -44,43 +44,16 @@ class StatementUnrecorded(RunFailed):
 
 
 # PREPARE and DEALLOCATE PREPARE neither commit nor change the schema (session state only), as SELECT does
-# not; nor does a SET of user variables (below). A real folder's `SET @s = (SELECT IF(...)); PREPARE p FROM
-# @s; EXECUTE p; DEALLOCATE PREPARE p` took a whole-schema digest for each of the four; now only EXECUTE,
-# which may run DDL, takes one.
+# not; nor does a SET of user variables (Engine.sets_user_variables_only). A real folder's `SET @s = (SELECT
+# IF(...)); PREPARE p FROM @s; EXECUTE p; DEALLOCATE PREPARE p` took a whole-schema digest for each of the
+# four; now only EXECUTE, which may run DDL, takes one.
 _DML = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(insert|update|delete|replace|select|with|do|prepare|"
                   r"deallocate\s+prepare)\b", re.IGNORECASE | re.DOTALL)
-_SET = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*set\s+@(?!@)", re.IGNORECASE | re.DOTALL)
 
 
 def is_transactional_dml(sql: str) -> bool:
     """Statements that commit only with their transaction (InnoDB), so with their journal row too."""
-    return _DML.match(sql) is not None or (_SET.match(sql) is not None and _sets_user_variables_only(sql))
-
-
-def _sets_user_variables_only(sql: str) -> bool:
-    """``SET @a = ..., @b := ...``: every assignment's target a user variable. ``SET @a = 1, autocommit = 1``
-    commits, and ``SET @@x`` / ``SET SESSION x`` change the session's settings: those commit alone."""
-    from dualpath.errors import InputError
-    from dualpath.sql.tokens import COMMENTS, PUNCT, lex  # only where statements run
-
-    try:
-        tokens = [t for t in lex(sql, file="<statement>", dialect="mysql") if t.kind not in COMMENTS]
-    except InputError:
-        return False
-    depth, expect_target = 0, True
-    for token, following in zip(tokens[1:], [*tokens[2:], None], strict=True):  # after SET
-        char = sql[token.start:token.end] if token.kind == PUNCT else ""
-        if expect_target:
-            if char != "@" or following is None or sql[following.start:following.end] == "@":
-                return False
-            expect_target = False
-        elif char and char in "([":
-            depth += 1
-        elif char and char in ")]":
-            depth -= 1
-        elif char == "," and depth == 0:
-            expect_target = True
-    return not expect_target
+    return _DML.match(sql) is not None
 
 
 def connection_lost(exc: DBAPIError) -> bool:

@@ -46,7 +46,8 @@ class Journaling(Retries):
         statement)? Then a kill between the two leaves it in doubt, and "started" is journaled first."""
         if self.outside_transaction(change, statement):
             return True
-        return not self.engine.transactional_ddl and not is_transactional_dml(statement.text)
+        return not self.engine.transactional_ddl and not is_transactional_dml(statement.text) \
+            and not self.engine.sets_user_variables_only(statement.text)
 
     def _run_journaled(self, conn: Connection, change: Change, direction: str, index: int, statement: Statement,
                        then: Callable[[Connection], None] | None = None, *,

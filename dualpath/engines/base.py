@@ -99,6 +99,10 @@ class Engine(ServerDatabases):
         """Does the session still run a statement? (A killed client's DDL may go on without it.)"""
         return False
 
+    def sets_user_variables_only(self, sql: str) -> bool:
+        """Does ``sql`` only set user variables (session state that commits nothing)? MySQL's ``SET @a = ...``."""
+        return False
+
     @contextlib.contextmanager
     def change_transaction(self, conn: Connection) -> Iterator[ChangeTransaction]:
         """One change's transaction (its statements and its record), committed when the block ends."""

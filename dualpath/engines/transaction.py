@@ -20,7 +20,7 @@ class Recordable(Protocol):
 
     def write(self, conn: Connection) -> None: ...
 
-    def as_sql(self, literal: Callable[[Any], str]) -> str: ...
+    def as_sql(self, literal: Callable[[Any], str], server_elapsed: str = "") -> str: ...
 
 
 class ChangeTransaction:
@@ -41,3 +41,9 @@ class ChangeTransaction:
 
     def finish(self, record: Recordable) -> None:
         record.write(self.conn)
+
+    def finish_after(self, statement: Statement, record: Callable[[], Recordable]) -> None:
+        """The change's last statement, then its record (``record()`` is built once the statement ran, so that
+        its duration counts it); an engine may send the two together (engines/postgres/transaction.py)."""
+        self.run_statement(statement)
+        self.finish(record())

@@ -56,10 +56,15 @@ class ChangeRecord:
         """Both rows in one statement (a data-modifying CTE, PostgreSQL's): one round trip less per change."""
         conn.execute(_RECORD_AND_AUDIT, {**self.history, **{f"a_{k}": v for k, v in self.audit.items()}})
 
-    def as_sql(self, literal: Callable[[Any], str]) -> str:
+    def as_sql(self, literal: Callable[[Any], str], server_elapsed: str = "") -> str:
         """PostgreSQL's statement of ``write`` with its values as literals (``literal`` quotes one, the
-        driver's way): for an engine that sends it in one message with COMMIT."""
-        history_values = ", ".join(literal(self.history[c]) for c in HISTORY_COLUMNS)
+        driver's way): for an engine that sends it in one message with COMMIT. ``server_elapsed``: SQL for
+        the milliseconds the server spent in the same message before this statement (the change's last
+        statement, sent with it), added to ``duration_ms``."""
+        values = {c: literal(self.history[c]) for c in HISTORY_COLUMNS}
+        if server_elapsed:
+            values["duration_ms"] = f"{values['duration_ms']} + {server_elapsed}"
+        history_values = ", ".join(values.values())
         audit_values = ", ".join(literal(self.audit[c]) for c in AUDIT_COLUMNS)
         return (f"WITH history_row AS (INSERT INTO {history_table.name} ({', '.join(HISTORY_COLUMNS)}) "
                 f"VALUES ({history_values})) INSERT INTO {audit_table.name} ({', '.join(AUDIT_COLUMNS)}) "

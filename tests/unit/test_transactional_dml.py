@@ -7,6 +7,12 @@ from __future__ import annotations
 import pytest
 
 from dualpath.apply.common import is_transactional_dml
+from dualpath.engines.mysql.session import sets_user_variables_only
+
+
+def _commits_with_transaction(sql: str) -> bool:
+    """What the journal asks on MySQL/MariaDB (apply/journal.py: Runner.commits_alone)."""
+    return is_transactional_dml(sql) or sets_user_variables_only(sql)
 
 
 @pytest.mark.parametrize("sql", [
@@ -18,7 +24,7 @@ from dualpath.apply.common import is_transactional_dml
     "'Jobs') > 0, 'SELECT 1', 'CREATE INDEX idx_jobs_status_type ON Jobs(Status, Type);'))",
 ])
 def test_session_only_and_dml_statements_commit_with_their_transaction(sql: str) -> None:
-    assert is_transactional_dml(sql)
+    assert _commits_with_transaction(sql)
 
 
 @pytest.mark.parametrize("sql", [
@@ -27,4 +33,4 @@ def test_session_only_and_dml_statements_commit_with_their_transaction(sql: str)
     "SET SESSION sql_mode = ''", "SET PASSWORD = 'x'", "CREATE TABLE t (id INT)", "SET @", "SET @a = 'unterminated",
 ])
 def test_statements_that_may_commit_or_change_settings_commit_alone(sql: str) -> None:
-    assert not is_transactional_dml(sql)
+    assert not _commits_with_transaction(sql)

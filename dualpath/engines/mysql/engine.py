@@ -110,6 +110,11 @@ class MySQLEngine(Engine):
         target = target.set(password=None).difference_update_query(["password", "passwd"])
         return super().make_sa_engine(target, **{"password": password.encode("utf-8"), **connect_args})
 
+    def sets_user_variables_only(self, sql: str) -> bool:
+        from dualpath.engines.mysql.session import sets_user_variables_only  # the lexer: only where statements run
+
+        return sets_user_variables_only(sql)
+
     def server_flavor(self, conn: Connection) -> str:
         # SQLAlchemy read VERSION() when it connected; asking again would open a transaction.
         return "mariadb" if getattr(conn.dialect, "is_mariadb", False) else "mysql"

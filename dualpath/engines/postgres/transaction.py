@@ -2,10 +2,12 @@
 
 psycopg sends BEGIN before a transaction's first statement and COMMIT at its end, each a round trip
 of its own: four for a one-statement change with its history row, where dbmate sends the same four
-and psql in autocommit one. Here BEGIN travels in the same message as the first statement, and
-COMMIT in the same message as the history and audit rows (their values quoted by psycopg, as its
-``sql.Literal`` does): two round trips. Every statement is still sent on its own, so a failure names
-the statement that failed, and what the server runs is the same transaction, all or nothing.
+and psql in autocommit one. Here BEGIN travels in the same message as the first statement, and the
+last statement, the history and audit rows (their values quoted by psycopg, as its ``sql.Literal``
+does) and COMMIT in one message: a one-statement change is one round trip. Every other statement is
+sent on its own; the server stops a message at its first error, so a failure is still the failing
+statement's (the runner names the one it sent last), and what the server runs is the same
+transaction, all or nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +50,24 @@ class FewerTrips(ChangeTransaction):
         head = "" if self.opened else "BEGIN;\n"
         run_verbatim(self.conn, f"{head}{record.as_sql(self.literal)};\nCOMMIT")
         self.opened = self.closed = True
+
+    def finish_after(self, statement: Statement, record: Callable[[], Recordable]) -> None:
+        """The last statement, the record and COMMIT in one message: a one-statement change in one round trip.
+        The server stops at the first error in a message, so a failing statement leaves the record unwritten
+        and the transaction to be rolled back; the record's duration adds what the server spent on the
+        statement (from the message's arrival, ``statement_timestamp()``, to the record's insert)."""
+        if statement.gexec:  # its query's rows are read before what follows is sent
+            super().finish_after(statement, record)
+            return
+        head = "" if self.opened else "BEGIN;\n"
+        written = record().as_sql(self.literal, server_elapsed=_SERVER_ELAPSED_MS)
+        # the ';' on a line of its own: a statement may end in a -- comment
+        run_verbatim(self.conn, f"{head}{statement.text}\n;\n{written};\nCOMMIT")
+        self.opened = self.closed = True
+
+
+# milliseconds since the message arrived: what the statement sent in the same message took
+_SERVER_ELAPSED_MS = "(EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::integer"
 
 
 @contextlib.contextmanager
