@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dualpath.errors import InputError
 
@@ -34,8 +34,7 @@ SEND = "send"
 COMMENTS = (LINE_COMMENT, BLOCK_COMMENT)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a file has a token every few characters, and a tuple is cheap to make
     kind: str
     start: int
     end: int
