@@ -17,8 +17,8 @@ from sqlalchemy.exc import DBAPIError
 
 from dualpath.risk.live import TableSize
 from dualpath.risk.names import same_name
-from dualpath.risk.ops.tokens import Token, tokenize, top_words
 from dualpath.risk.schema import Estimate
+from dualpath.sql.lexemes import Lexeme, lexemes, top_words
 
 _PG_SETUP = ("SET TRANSACTION READ ONLY", "SET LOCAL lock_timeout = '2s'", "SET LOCAL statement_timeout = '10s'")
 _MY_SETUP = ("SET SESSION lock_wait_timeout = 2",)  # EXPLAIN of a SELECT does not run it
@@ -91,7 +91,7 @@ def pg_row_source(statement: str) -> tuple[str, int | None] | None:
 def mysql_row_source(statement: str) -> tuple[str, int | None] | None:
     """The same for MySQL/MariaDB, cut out of the statement's own text; LIMIT caps the rows."""
     try:
-        tokens = tokenize(statement)
+        tokens = lexemes(statement, "mysql")
     except Exception:  # noqa: BLE001 - an unreadable statement is simply not estimated
         return None
     words = top_words(tokens)
@@ -115,7 +115,7 @@ def mysql_row_source(statement: str) -> tuple[str, int | None] | None:
     return f"SELECT 1 FROM {tables.strip()}{condition}", limit
 
 
-def _top_index(tokens: list[Token], word: str) -> int:
+def _top_index(tokens: list[Lexeme], word: str) -> int:
     depth = 0
     for i, tok in enumerate(tokens):
         if tok.kind == "punct":
@@ -125,12 +125,12 @@ def _top_index(tokens: list[Token], word: str) -> int:
     return -1
 
 
-def _first(tokens: list[Token], words: tuple[str, ...]) -> int:
+def _first(tokens: list[Lexeme], words: tuple[str, ...]) -> int:
     found = [i for i in (_top_index(tokens, w) for w in words) if i >= 0]
     return min(found) if found else len(tokens)
 
 
-def _limit(tokens: list[Token]) -> int | None:
+def _limit(tokens: list[Lexeme]) -> int | None:
     at = _top_index(tokens, "LIMIT")
     if at >= 0 and at + 1 < len(tokens) and tokens[at + 1].kind == "number":
         return int(tokens[at + 1].text)

@@ -1,4 +1,4 @@
-"""MySQL/MariaDB and SQLite statements → Ops, read with a tokenizer.
+"""MySQL/MariaDB and SQLite statements → Ops, read from their lexemes (dualpath.sql.lexemes).
 
 sqlglot turns many MySQL ALTER forms into opaque commands, so the few statement shapes
 that matter for locking are read here directly, clause by clause.
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dualpath.risk.model import Op
-from dualpath.risk.ops.tokens import Token, qualified, split_top, tokenize, top_words
 from dualpath.risk.ops.truth import tokens_always_true
+from dualpath.sql.lexemes import Lexeme, lexemes, qualified, split_top, top_words
 
 TIMEOUTS = {"LOCK_WAIT_TIMEOUT", "INNODB_LOCK_WAIT_TIMEOUT", "MAX_EXECUTION_TIME", "MAX_STATEMENT_TIME",
             "BUSY_TIMEOUT"}
@@ -26,10 +26,10 @@ _VOLATILE = {"UUID", "RAND", "NOW", "CURRENT_TIMESTAMP", "CURRENT_TIME", "CURREN
 def extract(text: str, family: str = "mysql") -> list[Op]:
     """The ops of one statement as the splitter (dualpath.sql) cut it: a DELIMITER chunk is already
     split into the statements the server runs, so nothing here splits again."""
-    return extract_one(tokenize(text), family)
+    return extract_one(lexemes(text, family), family)
 
 
-def extract_one(tokens: list[Token], family: str) -> list[Op]:
+def extract_one(tokens: list[Lexeme], family: str) -> list[Op]:
     if not tokens:
         return []
     words = [t.upper for t in tokens[:4]]
@@ -39,13 +39,13 @@ def extract_one(tokens: list[Token], family: str) -> list[Op]:
     return [Op("other", attrs={"keyword": words[0]})]
 
 
-def skip_words(tokens: list[Token], i: int, *words: str) -> int:
+def skip_words(tokens: list[Lexeme], i: int, *words: str) -> int:
     while i < len(tokens) and tokens[i].upper in words:
         i += 1
     return i
 
 
-def index_of(tokens: list[Token], word: str, start: int = 0) -> int:
+def index_of(tokens: list[Lexeme], word: str, start: int = 0) -> int:
     depth = 0
     for i in range(start, len(tokens)):
         tok = tokens[i]
@@ -55,7 +55,7 @@ def index_of(tokens: list[Token], word: str, start: int = 0) -> int:
     return -1
 
 
-def on_create_table(tokens: list[Token], family: str) -> list[Op]:
+def on_create_table(tokens: list[Lexeme], family: str) -> list[Op]:
     i = skip_words(tokens, 1, "TEMPORARY", "TEMP", "TABLE", "IF", "NOT", "EXISTS")
     if i >= len(tokens):
         return [Op("other")]
@@ -64,7 +64,7 @@ def on_create_table(tokens: list[Token], family: str) -> list[Op]:
     return [Op("create_table_as" if as_select else "create_table", table)]
 
 
-def on_create_index(tokens: list[Token], family: str) -> list[Op]:
+def on_create_index(tokens: list[Lexeme], family: str) -> list[Op]:
     words = top_words(tokens)
     kind_word = words[1]
     on = index_of(tokens, "ON")
@@ -77,7 +77,7 @@ def on_create_index(tokens: list[Token], family: str) -> list[Op]:
                {"unique": kind_word == "UNIQUE", **explicit_algorithm(tokens)})]
 
 
-def object_name(tokens: list[Token], i: int) -> str:
+def object_name(tokens: list[Lexeme], i: int) -> str:
     """The name at ``i`` after IF [NOT] EXISTS: ``s.t``; a user's ``'flipr'@'%'`` is ``flipr``."""
     i = skip_words(tokens, i, "IF", "NOT", "EXISTS")
     if i >= len(tokens):
@@ -87,7 +87,7 @@ def object_name(tokens: list[Token], i: int) -> str:
     return qualified(tokens, i)[0]
 
 
-def on_create_other(tokens: list[Token], family: str) -> list[Op]:
+def on_create_other(tokens: list[Lexeme], family: str) -> list[Op]:
     words = top_words(tokens)
     at = next((k for k, t in enumerate(tokens[:12]) if t.kind == "word" and t.upper in _ROUTINES | {"VIEW"}), -1)
     if at >= 0 and tokens[at].upper in _ROUTINES:
@@ -102,7 +102,7 @@ def on_create_other(tokens: list[Token], family: str) -> list[Op]:
                attrs={"objtype": _OBJTYPES.get(what, what.lower())})]
 
 
-def on_drop(tokens: list[Token], family: str) -> list[Op]:
+def on_drop(tokens: list[Lexeme], family: str) -> list[Op]:
     what = tokens[1].upper if len(tokens) > 1 else ""
     i = skip_words(tokens, 1, "TEMPORARY", "TABLE", "TABLES", "INDEX", "VIEW", "DATABASE", "SCHEMA",
                    "IF", "EXISTS")
@@ -121,7 +121,7 @@ def on_drop(tokens: list[Token], family: str) -> list[Op]:
     return [Op(kind, n if kind == "drop_table" else None, n) for n in names]
 
 
-def on_rename_table(tokens: list[Token], family: str) -> list[Op]:
+def on_rename_table(tokens: list[Lexeme], family: str) -> list[Op]:
     ops = []
     for part in split_top(tokens[2:]):
         old, j = qualified(part, 0)
@@ -130,12 +130,12 @@ def on_rename_table(tokens: list[Token], family: str) -> list[Op]:
     return ops
 
 
-def on_truncate(tokens: list[Token], family: str) -> list[Op]:
+def on_truncate(tokens: list[Lexeme], family: str) -> list[Op]:
     i = skip_words(tokens, 1, "TABLE")
     return [Op("truncate", qualified(tokens, i)[0], attrs={"cascade": False})]
 
 
-def on_alter_table(tokens: list[Token], family: str) -> list[Op]:
+def on_alter_table(tokens: list[Lexeme], family: str) -> list[Op]:
     i = skip_words(tokens, 1, "ONLINE", "IGNORE", "TABLE")
     if i >= len(tokens):
         return [Op("other")]
@@ -153,7 +153,7 @@ def on_alter_table(tokens: list[Token], family: str) -> list[Op]:
     return ops
 
 
-def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
+def alter_clause(table: str, c: list[Lexeme], family: str) -> Op | None:
     w = [t.upper for t in c]
     head = w[0]
     if head in ("ALGORITHM", "LOCK"):
@@ -195,7 +195,7 @@ def alter_clause(table: str, c: list[Token], family: str) -> Op | None:
     return Op("alter_other", table, attrs={"clause": head})
 
 
-def column_definition(c: list[Token]) -> dict[str, object]:
+def column_definition(c: list[Lexeme]) -> dict[str, object]:
     """A MODIFY/CHANGE column definition: the type as COLUMN_TYPE spells it, and what else it states.
 
     MODIFY restates the whole column: what it leaves out (NOT NULL, a default) is gone afterwards.
@@ -225,7 +225,7 @@ def column_definition(c: list[Token]) -> dict[str, object]:
             "position": "FIRST" in w or "AFTER" in w, "has_default": "DEFAULT" in w}
 
 
-def add_clause(table: str, c: list[Token], w: list[str], family: str) -> Op:
+def add_clause(table: str, c: list[Lexeme], w: list[str], family: str) -> Op:
     i = 2 if len(w) > 1 and w[1] == "COLUMN" else 1
     if w[i] not in _NOT_COLUMN:
         return add_column(table, c, w, i, family)
@@ -250,7 +250,7 @@ def add_clause(table: str, c: list[Token], w: list[str], family: str) -> Op:
     return Op("add_constraint", table, name, ctype, attrs)
 
 
-def add_column(table: str, c: list[Token], w: list[str], i: int, family: str) -> Op:
+def add_column(table: str, c: list[Lexeme], w: list[str], i: int, family: str) -> Op:
     col = c[i].name
     rest = w[i + 1:]
     not_null = any(rest[k:k + 2] == ["NOT", "NULL"] for k in range(len(rest)))
@@ -285,7 +285,7 @@ def column_variant(f: dict[str, object]) -> str:
     return "positioned" if f["positioned"] else ""
 
 
-def drop_clause(table: str, c: list[Token], w: list[str]) -> Op:
+def drop_clause(table: str, c: list[Lexeme], w: list[str]) -> Op:
     what = w[1] if len(w) > 1 else ""
     if what == "PRIMARY":
         return Op("drop_constraint", table, "primary", "primary", {"type": "primary"})
@@ -301,7 +301,7 @@ def drop_clause(table: str, c: list[Token], w: list[str]) -> Op:
     return Op("drop_column", table, c[i].name, attrs={"column": c[i].name})
 
 
-def explicit_algorithm(tokens: list[Token]) -> dict[str, str]:
+def explicit_algorithm(tokens: list[Lexeme]) -> dict[str, str]:
     """ALGORITHM=... and LOCK=... written in the statement (MySQL refuses when it cannot honour them)."""
     found = {}
     for k, tok in enumerate(tokens[:-1]):
@@ -311,8 +311,8 @@ def explicit_algorithm(tokens: list[Token]) -> dict[str, str]:
     return found
 
 
-def on_dml(kind: str) -> Callable[[list[Token], str], list[Op]]:
-    def handle(tokens: list[Token], family: str) -> list[Op]:
+def on_dml(kind: str) -> Callable[[list[Lexeme], str], list[Op]]:
+    def handle(tokens: list[Lexeme], family: str) -> list[Op]:
         i = skip_words(tokens, 1, "LOW_PRIORITY", "QUICK", "IGNORE", "FROM", "OR", "REPLACE", "ROLLBACK",
                        "ABORT", "FAIL")
         table = qualified(tokens, i)[0] if i < len(tokens) else None
@@ -322,7 +322,7 @@ def on_dml(kind: str) -> Callable[[list[Token], str], list[Op]]:
     return handle
 
 
-def where_clause(tokens: list[Token]) -> list[Token]:
+def where_clause(tokens: list[Lexeme]) -> list[Lexeme]:
     """The tokens after a top-level WHERE, up to ORDER BY or LIMIT."""
     at = index_of(tokens, "WHERE")
     if at < 0:
@@ -331,7 +331,7 @@ def where_clause(tokens: list[Token]) -> list[Token]:
     return tokens[at + 1: min(ends) if ends else len(tokens)]
 
 
-def on_insert(tokens: list[Token], family: str) -> list[Op]:
+def on_insert(tokens: list[Lexeme], family: str) -> list[Op]:
     i = skip_words(tokens, 1, "LOW_PRIORITY", "IGNORE", "INTO", "OR", "REPLACE", "ROLLBACK", "ABORT", "FAIL")
     table = qualified(tokens, i)[0] if i < len(tokens) else None
     words = [t.upper for t in tokens]
@@ -339,7 +339,7 @@ def on_insert(tokens: list[Token], family: str) -> list[Op]:
     return [Op("insert_select" if from_select else "insert", table)]
 
 
-def on_set(tokens: list[Token], family: str) -> list[Op]:
+def on_set(tokens: list[Lexeme], family: str) -> list[Op]:
     i = skip_words(tokens, 1, "SESSION", "GLOBAL", "LOCAL", "PERSIST")
     if i >= len(tokens):
         return [Op("set")]
@@ -349,14 +349,14 @@ def on_set(tokens: list[Token], family: str) -> list[Op]:
     return [Op(kind, None, name.lower(), attrs={"value": value})]
 
 
-def on_pragma(tokens: list[Token], family: str) -> list[Op]:
+def on_pragma(tokens: list[Lexeme], family: str) -> list[Op]:
     name = tokens[1].name if len(tokens) > 1 else ""
     value = tokens[3].text if len(tokens) > 3 else None
     kind = "set_timeout" if name == "busy_timeout" else "set"
     return [Op(kind, None, name, attrs={"value": value})]
 
 
-def on_lock_tables(tokens: list[Token], family: str) -> list[Op]:
+def on_lock_tables(tokens: list[Lexeme], family: str) -> list[Op]:
     ops = []
     for part in split_top(tokens[2:]):
         mode = "READ" if "READ" in [t.upper for t in part] else "WRITE"
@@ -364,28 +364,28 @@ def on_lock_tables(tokens: list[Token], family: str) -> list[Op]:
     return ops
 
 
-def on_table_list(kind: str) -> Callable[[list[Token], str], list[Op]]:
-    def handle(tokens: list[Token], family: str) -> list[Op]:
+def on_table_list(kind: str) -> Callable[[list[Lexeme], str], list[Op]]:
+    def handle(tokens: list[Lexeme], family: str) -> list[Op]:
         i = skip_words(tokens, 1, "NO_WRITE_TO_BINLOG", "LOCAL", "TABLE")
         return [Op(kind, qualified(p, 0)[0]) for p in split_top(tokens[i:])] or [Op(kind)]
     return handle
 
 
-def on_vacuum(tokens: list[Token]) -> Op:
+def on_vacuum(tokens: list[Lexeme]) -> Op:
     """SQLite's VACUUM INTO writes a compacted copy to another file and leaves the database as it is."""
     if "INTO" in [t.upper for t in tokens]:
         return Op("other", attrs={"keyword": "VACUUM INTO"})
     return Op("vacuum")
 
 
-def on_transaction(tokens: list[Token], family: str) -> list[Op]:
+def on_transaction(tokens: list[Lexeme], family: str) -> list[Op]:
     word = tokens[0].upper
     if word == "ROLLBACK" and "TO" in [t.upper for t in tokens[1:3]]:
         return [Op("transaction", None, "rollback_to")]  # back to a savepoint: the transaction stays open
     return [Op("transaction", None, "begin" if word in ("BEGIN", "START") else word.lower())]
 
 
-_STATEMENTS: list[tuple[tuple[str, ...], Callable[[list[Token], str], list[Op]]]] = [
+_STATEMENTS: list[tuple[tuple[str, ...], Callable[[list[Lexeme], str], list[Op]]]] = [
     (("CREATE", "TABLE"), on_create_table),
     (("CREATE", "TEMPORARY", "TABLE"), on_create_table),
     (("CREATE", "TEMP", "TABLE"), on_create_table),
