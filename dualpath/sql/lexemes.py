@@ -104,3 +104,21 @@ def qualified(tokens: list[Lexeme], start: int) -> tuple[str, int]:
         parts.append(tokens[i + 1].name)
         i += 2
     return ".".join(parts), i
+
+
+def skip_words(tokens: list[Lexeme], i: int, *words: str) -> int:
+    """The index of the first lexeme from ``i`` on that is none of ``words`` (upper case)."""
+    while i < len(tokens) and tokens[i].upper in words:
+        i += 1
+    return i
+
+
+def index_of(tokens: list[Lexeme], word: str, start: int = 0) -> int:
+    """The index of ``word`` (upper case) outside parentheses from ``start`` on, or -1."""
+    depth = 0
+    for i in range(start, len(tokens)):
+        tok = tokens[i]
+        depth += (tok.text == "(") - (tok.text == ")") if tok.kind == "punct" else 0
+        if depth == 0 and tok.upper == word:
+            return i
+    return -1
