@@ -19,8 +19,9 @@ from dualpath import history
 from dualpath.apply import Runner, new_run_id
 from dualpath.changes import Change
 from dualpath.config import Safety
-from dualpath.draft.inverse import Draft, draft_inverse
+from dualpath.draft.inverse import draft_inverse
 from dualpath.draft.layouts import Written, rollback_place, write_rollback
+from dualpath.draft.rollback import Draft
 from dualpath.draft.snapshot import take_snapshot
 from dualpath.engines import open_engine
 from dualpath.engines.base import Engine

@@ -17,8 +17,8 @@ from sqlalchemy.exc import DBAPIError
 
 from dualpath.risk.live import TableSize
 from dualpath.risk.names import same_name
-from dualpath.risk.ops.tokens import Token, tokenize, top_words
 from dualpath.risk.schema import Estimate
+from dualpath.sql.lexemes import Lexeme, index_of, lexemes, top_words
 
 _PG_SETUP = ("SET TRANSACTION READ ONLY", "SET LOCAL lock_timeout = '2s'", "SET LOCAL statement_timeout = '10s'")
 _MY_SETUP = ("SET SESSION lock_wait_timeout = 2",)  # EXPLAIN of a SELECT does not run it
@@ -91,18 +91,18 @@ def pg_row_source(statement: str) -> tuple[str, int | None] | None:
 def mysql_row_source(statement: str) -> tuple[str, int | None] | None:
     """The same for MySQL/MariaDB, cut out of the statement's own text; LIMIT caps the rows."""
     try:
-        tokens = tokenize(statement)
+        tokens = lexemes(statement, "mysql")
     except Exception:  # noqa: BLE001 - an unreadable statement is simply not estimated
         return None
     words = top_words(tokens)
     if not words or words[0] not in ("UPDATE", "DELETE", "INSERT", "REPLACE"):
         return None
     if words[0] in ("INSERT", "REPLACE"):
-        at = _top_index(tokens, "SELECT")
+        at = index_of(tokens, "SELECT")
         return (statement[tokens[at].offset:].rstrip().rstrip(";"), None) if at >= 0 else None
-    start = _top_index(tokens, "FROM") + 1 if words[0] == "DELETE" else 1
-    end = _top_index(tokens, "SET") if words[0] == "UPDATE" else _first(tokens, ("WHERE", "ORDER", "LIMIT"))
-    where = _top_index(tokens, "WHERE")
+    start = index_of(tokens, "FROM") + 1 if words[0] == "DELETE" else 1
+    end = index_of(tokens, "SET") if words[0] == "UPDATE" else _first(tokens, ("WHERE", "ORDER", "LIMIT"))
+    where = index_of(tokens, "WHERE")
     stop = _first(tokens, ("ORDER", "LIMIT"))
     if start <= 0 or end <= start:
         return None
@@ -115,23 +115,13 @@ def mysql_row_source(statement: str) -> tuple[str, int | None] | None:
     return f"SELECT 1 FROM {tables.strip()}{condition}", limit
 
 
-def _top_index(tokens: list[Token], word: str) -> int:
-    depth = 0
-    for i, tok in enumerate(tokens):
-        if tok.kind == "punct":
-            depth += (tok.text == "(") - (tok.text == ")")
-        elif depth == 0 and tok.upper == word:
-            return i
-    return -1
-
-
-def _first(tokens: list[Token], words: tuple[str, ...]) -> int:
-    found = [i for i in (_top_index(tokens, w) for w in words) if i >= 0]
+def _first(tokens: list[Lexeme], words: tuple[str, ...]) -> int:
+    found = [i for i in (index_of(tokens, w) for w in words) if i >= 0]
     return min(found) if found else len(tokens)
 
 
-def _limit(tokens: list[Token]) -> int | None:
-    at = _top_index(tokens, "LIMIT")
+def _limit(tokens: list[Lexeme]) -> int | None:
+    at = index_of(tokens, "LIMIT")
     if at >= 0 and at + 1 < len(tokens) and tokens[at + 1].kind == "number":
         return int(tokens[at + 1].text)
     return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dualpath.errors import InputError
 
@@ -34,8 +34,7 @@ SEND = "send"
 COMMENTS = (LINE_COMMENT, BLOCK_COMMENT)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a file has a token every few characters, and a tuple is cheap to make
     kind: str
     start: int
     end: int
@@ -70,6 +69,10 @@ _PLAIN_CODE = r"[A-Za-z0-9_ \t\n\r\f\v(),.*+=<>!%&|^~:?@{}]++|-(?!-)|/(?!\*)"
 _SIMPLE = re.compile(r"(?:INSERT|UPDATE|DELETE|SELECT)\b(?:" + _PLAIN_CODE + "|" + _PLAIN_STRING + r")*+(?=;)",
                      re.IGNORECASE)
 _FAST_START = frozenset("IiUuDdSs")
+# one MySQL/SQLite statement's numbers (1.5), words (@@session, user@host, $1), operators (<=, :=) and the
+# punctuation that starts nothing else (no comment, quote, ';', '\\'): Lexer(commands=False) reads them
+_PLAIN_TOKEN = re.compile(r"[ \t\n\r\f\v]*+(?:(?P<word>\d+(?:\.\d+)?|[\w@$][\w$@]*)|"
+                          r"(?P<punct><=|>=|<>|!=|:=|[(),.=<>!:+*%&|^~?{}]))")
 
 
 class Unterminated(InputError):
@@ -89,12 +92,13 @@ class Lexer:
 
     A window of a longer file is lexed with ``final=False``: lexing stops (``stopped_at``) before
     the first token that might go on past the window's end, to go on once more text is read.
-    ``start`` and ``delimiter`` resume where an earlier window stopped.
+    ``start`` and ``delimiter`` resume where an earlier window stopped. ``commands=False`` reads one
+    statement as the server does (no DELIMITER lines), MySQL/SQLite words and operators whole (lexemes.py).
     """
 
     def __init__(self, text: str, *, file: str, start_line: int = 1, dialect: str | None = None,
                  start: int = 0, delimiter: str = ";", final: bool = True, fast: bool = False,
-                 in_chunk: bool = False, psql: bool = False) -> None:
+                 in_chunk: bool = False, psql: bool = False, commands: bool = True) -> None:
         self.text = text
         self.psql = psql  # run by psql (sqitch on PostgreSQL): \g and \gexec end a query
         self.fast = fast  # plain DML statements as one SIMPLE token each (the file splitter's fast path)
@@ -105,6 +109,9 @@ class Lexer:
         self.dialect = dialect
         self.pg = dialect in ("postgresql", None)
         self.mysql = dialect in ("mysql", None)
+        # a file's text carries the mysql client's DELIMITER lines; one statement (as the server reads it) does not
+        self.delimiter_commands = self.mysql and commands
+        self.plain = not (commands or self.pg or fast) and delimiter == ";"  # one statement: no delimiter to watch
         self.first_line = start_line
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.delimiter = delimiter
@@ -155,6 +162,12 @@ class Lexer:
 
     def read_one(self, pos: int) -> int:
         text = self.text
+        plain = _PLAIN_TOKEN.match(text, pos) if self.plain else None
+        if plain:  # nothing to keep track of (no DELIMITER): the token alone
+            group = plain.lastgroup or "punct"
+            start = plain.start(group)
+            self.tokens.append(Token(WORD if group == "word" else PUNCT, start, plain.end(), self.line_of(start)))
+            return plain.end()
         if self.delimiter != ";" and text.startswith(self.delimiter, pos):
             return self.emit(DELIMITER, pos, pos + len(self.delimiter))
         space = _SPACE.match(text, pos)
@@ -188,7 +201,7 @@ class Lexer:
             self.refuse_meta_command(pos)
         word = _WORD.match(text, pos)
         if word:
-            if self.mysql and self.at_line_start(pos) and _DELIMITER_CMD.match(text, pos):
+            if self.delimiter_commands and self.at_line_start(pos) and _DELIMITER_CMD.match(text, pos):
                 if not self.in_statement:
                     return self.read_delimiter_command(pos)
                 if self.after_inner:

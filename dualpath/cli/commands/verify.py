@@ -28,7 +28,8 @@ def verify_cmd(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Con
     """Round-trip every pending change on a shadow copy of the target's schema; exit 1 on a difference."""
     from dualpath.errors import UsageError
     from dualpath.session import open_session
-    from dualpath.verify import require_ok, verify_changes
+    from dualpath.verify import verify_changes
+    from dualpath.verify_report import require_ok
 
     if format not in ("text", "json"):
         raise UsageError(f"--format {format!r} is not one of: text, json", hint="e.g. --format json")
@@ -51,7 +52,7 @@ def print_report(report: object) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from dualpath.verify import Verification
+    from dualpath.verify_report import Verification
 
     assert isinstance(report, Verification)
     if not report.results:

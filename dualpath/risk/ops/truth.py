@@ -13,7 +13,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from dualpath.risk.ops.tokens import Token, split_top
+from dualpath.sql.lexemes import Lexeme, split_top
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "<>": operator.ne, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
@@ -31,7 +31,7 @@ def compare(op: str, left: Any, right: Any) -> bool | None:
         return None
 
 
-def tokens_always_true(where: list[Token]) -> bool:
+def tokens_always_true(where: list[Lexeme]) -> bool:
     """The same for MySQL/MariaDB, from the tokens after WHERE (up to ORDER BY / LIMIT)."""
     if not where:
         return False
@@ -41,12 +41,12 @@ def tokens_always_true(where: list[Token]) -> bool:
     return all(_true_term(part) for part in _split_word(where, "AND"))
 
 
-def _split_word(tokens: list[Token], word: str) -> list[list[Token]]:
-    return [p for p in split_top([Token("punct", "\x00", t.offset) if t.upper == word else t for t in tokens],
+def _split_word(tokens: list[Lexeme], word: str) -> list[list[Lexeme]]:
+    return [p for p in split_top([Lexeme("punct", "\x00", t.offset) if t.upper == word else t for t in tokens],
                                  sep="\x00")]
 
 
-def _true_term(term: list[Token]) -> bool:
+def _true_term(term: list[Lexeme]) -> bool:
     while len(term) > 2 and term[0].text == "(" and term[-1].text == ")":
         term = term[1:-1]
     if len(term) == 2 and term[0].upper == "NOT":
@@ -65,7 +65,7 @@ def _true_term(term: list[Token]) -> bool:
     return compare(op, values[0], values[1]) is True
 
 
-def _token_value(side: list[Token]) -> Any:
+def _token_value(side: list[Lexeme]) -> Any:
     if len(side) != 1:
         return None
     tok = side[0]
