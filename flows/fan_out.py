@@ -62,7 +62,13 @@ class Child:
         """The child's return value, or its failure raised as the tenant's error (never a traceback)."""
         state = self.state
         if state is not None and state.is_completed():
-            return self.shape(state.result())
+            try:
+                return self.shape(state.result())
+            except Exception as exc:  # e.g. the child wrote its result where this process cannot read it
+                raise RunFailed(f"child flow run {self.runs[-1]} completed, and its result cannot be read: "
+                                f"{type(exc).__name__}: {exc}", where=f"tenant {self.tenant}",
+                                hint="give every worker one shared result storage (docs/operating.md, "
+                                     "'Many workers, one rollout'); the tenant's history shows what applied") from None
         if state is not None and state.is_crashed():
             raise RunFailed(f"the worker running it died {len(self.crashes)} time(s) (child flow run(s) "
                             f"{', '.join(str(r) for r in self.runs)} crashed: {self.crashes[-1]}); "
@@ -112,9 +118,10 @@ def _start(child: Child) -> UUID:
     from prefect.deployments import run_deployment
 
     attempt = len(child.runs) + 1
+    kind = child.deployment.split("/")[-1]  # tenant-apply-<env>-<tenant>-<attempt>
     run: FlowRun = run_deployment(child.deployment, parameters=child.parameters, timeout=0, as_subflow=True,
                          tags=[TENANT_TAG, f"tenant:{child.tenant}"],
-                         flow_run_name=f"{child.deployment.split('/')[-1]}-{child.tenant}-{attempt}")  # type: ignore[assignment]
+                         flow_run_name=f"{kind}-{child.parameters['env']}-{child.tenant}-{attempt}")  # type: ignore[assignment]
     child.runs.append(run.id)
     return run.id
 

@@ -36,7 +36,8 @@ def tenant_of(env: str, config: str | None, migrations: str | None, tenant: str)
 
 # persist_result: the parent reads the return value from the result storage (shared by every worker and the
 # parent: PREFECT_LOCAL_STORAGE_PATH on one machine, a PREFECT_DEFAULT_RESULT_STORAGE_BLOCK across machines)
-@flow(name=APPLY_FLOW, flow_run_name="apply-{env}-{tenant}", persist_result=True, validate_parameters=True)
+# no flow_run_name: the parent names each run, attempt included (tenant-apply-<env>-<tenant>-<attempt>)
+@flow(name=APPLY_FLOW, persist_result=True)
 def tenant_apply(env: str, tenant: str, run_id: str, config: str | None = None, migrations: str | None = None,
                  to_version: str | None = None, approval: dict[str, str] | None = None) -> dict[str, Any]:
     """Baseline, apply and validate one tenant of run ``run_id`` (the parent's flow run id, which its
@@ -47,7 +48,7 @@ def tenant_apply(env: str, tenant: str, run_id: str, config: str | None = None, 
     return {"applied": applied, "validation_result": result, "phases": phases}
 
 
-@flow(name=ROLLBACK_FLOW, flow_run_name="rollback-{env}-{tenant}", persist_result=True)
+@flow(name=ROLLBACK_FLOW, persist_result=True)
 def tenant_rollback(env: str, tenant: str, run_id: str, start_version: str | None, config: str | None = None,
                     migrations: str | None = None) -> dict[str, Any]:
     """Undo run ``run_id``'s changes on one tenant back to ``start_version``; ``{"undone", "blocked_at"}``."""
