@@ -57,7 +57,6 @@ class Child:
     crashes: list[str] = field(default_factory=list)
     shape: Callable[[Any], Any] = lambda value: value  # the child's return value as the caller wants it
 
-
     def result(self) -> Any:
         """The child's return value, or its failure raised as the tenant's error (never a traceback)."""
         state = self.state
@@ -67,8 +66,8 @@ class Child:
             except Exception as exc:  # e.g. the child wrote its result where this process cannot read it
                 raise RunFailed(f"child flow run {self.runs[-1]} completed, and its result cannot be read: "
                                 f"{type(exc).__name__}: {exc}", where=f"tenant {self.tenant}",
-                                hint="give every worker one shared result storage (docs/operating.md, "
-                                     "'Many workers, one rollout'); the tenant's history shows what applied") from None
+                                hint="give every worker one shared result storage (docs/operating.md, 'Many "
+                                     "workers, one rollout'); the tenant's history shows what applied") from None
         if state is not None and state.is_crashed():
             raise RunFailed(f"the worker running it died {len(self.crashes)} time(s) (child flow run(s) "
                             f"{', '.join(str(r) for r in self.runs)} crashed: {self.crashes[-1]}); "
@@ -119,9 +118,11 @@ def _start(child: Child) -> UUID:
 
     attempt = len(child.runs) + 1
     kind = child.deployment.split("/")[-1]  # tenant-apply-<env>-<tenant>-<attempt>
-    run: FlowRun = run_deployment(child.deployment, parameters=child.parameters, timeout=0, as_subflow=True,
-                         tags=[TENANT_TAG, f"tenant:{child.tenant}"],
-                         flow_run_name=f"{kind}-{child.parameters['env']}-{child.tenant}-{attempt}")  # type: ignore[assignment]
+    name = f"{kind}-{child.parameters['env']}-{child.tenant}-{attempt}"
+    # timeout=0: returns once the run exists; run_children waits for all of a wave's runs at once
+    run: FlowRun = run_deployment(  # type: ignore[assignment]
+        child.deployment, parameters=child.parameters, timeout=0, as_subflow=True,
+        tags=[TENANT_TAG, f"tenant:{child.tenant}"], flow_run_name=name)
     child.runs.append(run.id)
     return run.id
 
