@@ -25,6 +25,7 @@ from dualpath.errors import DualpathError, RunFailed, TargetRefused
 from dualpath.flows.approval import acknowledge_blocked_rollback
 from dualpath.flows.approval_step import backup_text, obtain_approval
 from dualpath.flows.endings import end_rescheduled, end_stopped, end_unapproved, finish
+from dualpath.flows.fan_out import check_fan_out, ensure_zombie_automation, roll_back_one, submit_wave
 from dualpath.flows.reschedule import reschedule_at_opening, wait_hint
 from dualpath.flows.rollout_run import Rollout, dialect_of, open_rollout, tell_error, wave_names
 from dualpath.gates import refuse_failed_gates
@@ -63,7 +64,6 @@ from dualpath.tasks.tenant import (
     fingerprint_tenant,
     plan_tenant,
     preflight_tenant,
-    rollback_tenant,
 )
 from dualpath.tenants import (
     TenantTarget,
@@ -77,10 +77,14 @@ from dualpath.tenants import (
 def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_run: bool = False,
             config: str | None = None, migrations: str | None = None, approve: bool = False,
             approver: str | None = None, wait_for_window: bool = False,
-            report_dir: str | None = None) -> dict[str, Any] | State:
+            report_dir: str | None = None, fan_out: str = "in-process") -> dict[str, Any] | State:
     """Migrate an environment's tenants to ``to_version`` (default: the newest), canary first, in waves.
-    Whatever happens after the environment is read, its Slack message ends in a final state naming the run."""
+    Whatever happens after the environment is read, its Slack message ends in a final state naming the run.
+    ``fan_out``: where each tenant's apply and rollback run: ``in-process`` (this flow's threads) or
+    ``deployments`` (a child flow run of the tenant-apply/tenant-rollback deployment per tenant, on any worker
+    of the pool; see flows/fan_out.py)."""
     run = open_rollout(env, tenants, config, migrations)
+    run.fan_out = check_fan_out(fan_out)
     try:
         return rollout(run, to_version, dry_run, approve, approver, wait_for_window, report_dir)
     except Exception as exc:
@@ -101,6 +105,8 @@ def rollout(run: Rollout, to_version: str | None, dry_run: bool, approve: bool, 
     run.notifier.run_started(run.info)  # "pre-flight running…": no counts until pre-flight has them
     # before pre-flight: it, like every tenant task, occupies a slot of its database host's limit
     run.notes += ensure_host_limits(run.limits)
+    if run.fan_out == "deployments":  # a child whose worker dies must end Crashed, not Running for ever
+        run.notes += [n for n in [ensure_zombie_automation()] if n]
     changes = preflight(run, to_version)
     if not changes:
         return finish(run, "up to date", report_dir)
@@ -195,7 +201,7 @@ def run_waves(run: Rollout, to_version: str | None) -> str | None:
             run.stopped = closed
             return None
         submitted = time.time()  # a failed tenant's bar starts here: its task's own times are lost with it
-        futures = [(t, apply_tenant.submit(*run.args, t, run.run_id, to_version, False, approval)) for t in wave]
+        futures = submit_wave(run, wave, to_version, approval)
         for tenant, future in futures:
             run.outcomes.append(_outcome(run, tenant, index, future, submitted))
         failed = [o for o in run.outcomes if o.state == "failed"]
@@ -244,7 +250,7 @@ def roll_back(run: Rollout, reason: str, approve: bool) -> None:
         outcome, tenant = outcomes[name], by_name[name]
         started = time.time()
         try:
-            versions, blocker = rollback_tenant(*run.args, tenant, run.run_id, outcome.start_version)
+            versions, blocker = roll_back_one(run, tenant, outcome.start_version)
         except Exception as exc:
             outcome.state, outcome.error = "rollback failed", f"{outcome.error}; rollback: {exc}".strip("; ")
             outcome.phases.append(Phase("rollback", "rollback", started, time.time(), "failed"))

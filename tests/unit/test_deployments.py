@@ -20,8 +20,34 @@ ENVIRONMENTS = ("sandbox", "staging", "prod-blue", "prod-green")
 
 
 def deployments() -> dict[str, dict[str, Any]]:
+    """The environments' deployments (of the migrate flow)."""
+    return {name: d for name, d in all_deployments().items() if d["entrypoint"] == "flows/migrate.py:migrate"}
+
+
+def all_deployments() -> dict[str, dict[str, Any]]:
     data = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     return {d["name"]: d for d in data["deployments"]}
+
+
+@pytest.mark.parametrize(("name", "flow_name"), [("tenant-apply", "dualpath-tenant-apply"),
+                                                 ("tenant-rollback", "dualpath-tenant-rollback")])
+def test_the_per_tenant_deployments_load_and_send_heartbeats(name: str, flow_name: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The migrate flow with fan_out=deployments starts these by name (flows/fan_out.py); a worker that dies
+    is noticed only through the heartbeats of the runs it ran."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    from dualpath.flows.fan_out import APPLY_DEPLOYMENT, ROLLBACK_DEPLOYMENT
+
+    deployment = all_deployments()[name]
+    assert f"{flow_name}/{name}" in (APPLY_DEPLOYMENT, ROLLBACK_DEPLOYMENT)
+    assert set(all_deployments()) == set(ENVIRONMENTS) | {"tenant-apply", "tenant-rollback"}
+    assert deployment["work_pool"]["name"] == "dualpath-process" and "schedules" not in deployment
+    assert deployment["work_pool"]["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "30"
+    assert "dualpath-tenant" in deployment["tags"]
+    monkeypatch.chdir(ROOT)
+    flow = load_flow_from_entrypoint(deployment["entrypoint"])
+    assert flow.name == flow_name and {"env", "tenant", "run_id"} <= set(flow.parameters.required or [])
 
 
 def test_one_process_pool_deployment_per_environment() -> None:

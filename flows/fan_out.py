@@ -1,0 +1,199 @@
+"""Where a wave's tenants run: ``in-process`` (tasks in threads of the flow's own process: ``dualpath run``,
+the demo, one worker) or ``deployments`` (one child flow run per tenant, of the ``tenant-apply``
+deployment, which any worker of the work pool on any machine picks up).
+
+The parent keeps every decision (canary, waves, halting, rollback, report, Slack): from a child it only
+reads the tenant's result, as the in-process task would have returned it. A child whose worker died is
+marked Crashed by Prefect (heartbeats stop; the automation ``ensure_zombie_automation`` creates turns
+silence into Crashed) and is run again, up to ``crash_retries`` times: a retry is safe because the runner
+applies only what is still pending, settles a change a kill cut short from its statement journal, and
+refuses a half-done change it cannot settle. A tenant that still fails counts as failed, and the rollout
+halts and rolls back as for any failure: never counted applied.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from prefect import get_run_logger
+
+from dualpath.errors import DualpathError, RunFailed, UsageError
+from dualpath.flows.rollout_run import Rollout
+from dualpath.flows.tenant_run import APPLY_FLOW, ROLLBACK_FLOW, TENANT_TAG
+from dualpath.tasks.tenant import apply_tenant, rollback_tenant
+from dualpath.tenants import TenantTarget
+
+FAN_OUTS = ("in-process", "deployments")
+APPLY_DEPLOYMENT = f"{APPLY_FLOW}/tenant-apply"
+ROLLBACK_DEPLOYMENT = f"{ROLLBACK_FLOW}/tenant-rollback"
+ZOMBIE_AUTOMATION = "dualpath: crash silent tenant runs"
+CRASH_RETRIES = 1  # a crashed child runs once more; a second crash fails the tenant
+SILENCE_S = 120  # no heartbeat for this long (workers send one every 30 s): the child's worker is gone
+POLL_S = 1.0
+
+
+def check_fan_out(fan_out: str) -> str:
+    if fan_out not in FAN_OUTS:
+        raise UsageError(f"fan_out={fan_out!r} is not one of {', '.join(FAN_OUTS)}",
+                         hint="in-process runs tenants in this flow's process; deployments hands each to a "
+                              "worker of the pool (docs/operating.md, 'Many workers, one rollout')")
+    return fan_out
+
+
+@dataclass
+class Child:
+    """One tenant's child flow run(s): the deployment, its parameters, and the runs made so far."""
+
+    tenant: str
+    deployment: str
+    parameters: dict[str, Any]
+    runs: list[UUID] = field(default_factory=list)
+    state: Any = None  # the last run's final Prefect state
+    crashes: list[str] = field(default_factory=list)
+    shape: Callable[[Any], Any] = lambda value: value  # the child's return value as the caller wants it
+
+    def result(self) -> Any:
+        """The child's return value, or its failure raised as the tenant's error (never a traceback)."""
+        state = self.state
+        if state is not None and state.is_completed():
+            try:
+                return self.shape(state.result())
+            except Exception as exc:  # e.g. the child wrote its result where this process cannot read it
+                raise RunFailed(f"child flow run {self.runs[-1]} completed, and its result cannot be read: "
+                                f"{type(exc).__name__}: {exc}", where=f"tenant {self.tenant}",
+                                hint="give every worker one shared result storage (docs/operating.md, 'Many "
+                                     "workers, one rollout'); the tenant's history shows what applied") from None
+        if state is not None and state.is_crashed():
+            raise RunFailed(f"the worker running it died {len(self.crashes)} time(s) (child flow run(s) "
+                            f"{', '.join(str(r) for r in self.runs)} crashed: {self.crashes[-1]}); "
+                            "nothing of an unfinished change was recorded as applied",
+                            where=f"tenant {self.tenant}",
+                            hint="see the workers' logs; the tenant's history shows what did apply")
+        try:  # the child raised: its persisted exception is the tenant's error (file:line, hint and all)
+            state.result()
+        except DualpathError:
+            raise
+        except Exception:
+            pass
+        what = state.name if state is not None else "no state"
+        message = state.message if state is not None else ""
+        raise RunFailed(f"child flow run {self.runs[-1]} ended {what}: {message}", where=f"tenant {self.tenant}",
+                        hint="see the child flow run's logs in Prefect")
+
+
+def run_children(children: Sequence[Child], echo: Callable[[str], None], crash_retries: int = CRASH_RETRIES,
+                 poll_s: float = POLL_S) -> None:
+    """Start one child flow run per ``children`` (all at once: the pool's workers and the hosts' limits
+    decide how many run together), wait until each is final, and run a crashed one again."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    waiting = {_start(child): child for child in children}
+    with get_client(sync_client=True) as client:
+        while waiting:
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(waiting))))
+            for run in runs:
+                if run.state is None or not run.state.is_final():
+                    continue
+                child = waiting.pop(run.id)
+                child.state = run.state
+                if run.state.is_crashed():
+                    child.crashes.append(run.state.message or "crashed")
+                    if len(child.crashes) <= crash_retries:
+                        echo(f"tenant {child.tenant}: child flow run {run.id} crashed ({run.state.message}); "
+                             f"running it again (a retry applies only what is still pending)")
+                        waiting[_start(child)] = child
+            if waiting:
+                time.sleep(poll_s)
+
+
+def _start(child: Child) -> UUID:
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+
+    attempt = len(child.runs) + 1
+    kind = child.deployment.split("/")[-1]  # tenant-apply-<env>-<tenant>-<attempt>
+    name = f"{kind}-{child.parameters['env']}-{child.tenant}-{attempt}"
+    # timeout=0: returns once the run exists; run_children waits for all of a wave's runs at once
+    run: FlowRun = run_deployment(  # type: ignore[assignment]
+        child.deployment, parameters=child.parameters, timeout=0, as_subflow=True,
+        tags=[TENANT_TAG, f"tenant:{child.tenant}"], flow_run_name=name)
+    child.runs.append(run.id)
+    return run.id
+
+
+def submit_wave(run: Rollout, wave: Sequence[TenantTarget], to_version: str | None,
+                approval: dict[str, str] | None) -> list[tuple[TenantTarget, Any]]:
+    """Each tenant of the wave with something whose ``result()`` is apply_tenant's: its task's future, or
+    (fan_out="deployments") its finished child flow run(s)."""
+    if run.fan_out == "in-process":
+        return [(t, apply_tenant.submit(*run.args, t, run.run_id, to_version, False, approval)) for t in wave]
+    children = apply_children(run.args, [t.name for t in wave], run.run_id, to_version, approval)
+    run_children(children, get_run_logger().info)
+    return list(zip(wave, children, strict=True))
+
+
+def roll_back_one(run: Rollout, tenant: TenantTarget, start_version: str | None) -> tuple[list[str], str | None]:
+    """rollback_tenant's answer (versions undone, the irreversible one it stopped at), wherever it ran."""
+    if run.fan_out == "in-process":
+        return rollback_tenant(*run.args, tenant, run.run_id, start_version)
+    child = rollback_child(run.args, tenant.name, run.run_id, start_version)
+    run_children([child], get_run_logger().info)
+    result: tuple[list[str], str | None] = child.result()
+    return result
+
+
+def apply_children(args: tuple[str, str | None, str], tenants: Sequence[str], run_id: str,
+                   to_version: str | None, approval: dict[str, str] | None) -> list[Child]:
+    env, config, migrations = args
+    return [Child(t, APPLY_DEPLOYMENT, {"env": env, "tenant": t, "run_id": run_id, "config": config,
+                                        "migrations": migrations, "to_version": to_version, "approval": approval},
+                  shape=lambda v: (v["applied"], v["validation_result"], v["phases"]))
+            for t in tenants]
+
+
+def rollback_child(args: tuple[str, str | None, str], tenant: str, run_id: str, start_version: str | None) -> Child:
+    env, config, migrations = args
+    return Child(tenant, ROLLBACK_DEPLOYMENT, {"env": env, "tenant": tenant, "run_id": run_id, "config": config,
+                                               "migrations": migrations, "start_version": start_version},
+                 shape=lambda v: (v["undone"], v["blocked_at"]))
+
+
+def ensure_zombie_automation(silence_s: int = SILENCE_S) -> str | None:
+    """Prefect's own zombie detection (docs.prefect.io, "detect zombie flows"): a tenant child run that
+    sends no heartbeat for ``silence_s`` is marked Crashed. Created once per server, left alone after;
+    a note when it was created."""
+    from prefect.automations import Automation
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    with get_client(sync_client=True) as client:
+        if client.read_automations_by_name(ZOMBIE_AUTOMATION):
+            return None
+    Automation(
+        name=ZOMBIE_AUTOMATION,
+        description="A dualpath tenant run whose worker stopped sending heartbeats is Crashed; the migrate "
+                    "flow then runs the tenant again or rolls it back.",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+                    "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match_related=ResourceSpecification({"prefect.resource.id": [f"prefect.tag.{TENANT_TAG}"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=silence_s),
+        ),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED,
+                                    message=f"no heartbeat for {silence_s} s: its worker is gone")],
+    ).create()
+    return f"created the Prefect automation {ZOMBIE_AUTOMATION!r} (no heartbeat for {silence_s} s: Crashed)"
