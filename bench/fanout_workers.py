@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from dualpath.engines import open_engine
+from dualpath.flows.local import process_workers
 from dualpath.urls import parse_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,27 +129,6 @@ def prefect_on_postgres(home: Path) -> Iterator[str]:
         os.environ.pop("PREFECT_SERVER_DATABASE_CONNECTION_URL", None)
         with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
-def workers(env: dict[str, str], folder: Path, count: int, limit: int) -> Iterator[None]:
-    started = []
-    for n in range(count):
-        with (folder / f"worker{n}.log").open("wb") as sink:
-            started.append(subprocess.Popen(["prefect", "worker", "start", "--pool", "dualpath-process", "--limit",
-                                             str(limit), "--name", f"bench-{n}"], cwd=folder, env=env,
-                                            stdout=sink, stderr=subprocess.STDOUT, start_new_session=True))
-    try:
-        yield
-    finally:
-        for worker in started:
-            os.killpg(worker.pid, signal.SIGTERM)
-        for worker in started:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=10)
 
 
 def forget_host_limit(database_url: str) -> None:
@@ -252,7 +231,7 @@ def main() -> None:
                 with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_RESULTS_LOCAL_STORAGE_PATH: results}):
                     rows.append(rollout("in-process", "in-process", names, args.host_limit, home))
                     for k in counts:
-                        with workers(env, home, k, args.worker_limit):
+                        with process_workers(env, home, k, "bench", args.worker_limit):
                             rows.append(rollout(f"{k} worker(s)", "deployments", names, args.host_limit, home))
                     from dualpath.flows.local import drain_prefect_workers
 

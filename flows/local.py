@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -134,6 +135,32 @@ def drain_prefect_workers() -> None:
     for service in (APILogWorker, EventsWorker):
         with contextlib.suppress(Exception):
             service.drain_all(timeout=10)
+
+
+@contextlib.contextmanager
+def process_workers(env: dict[str, str], folder: Path, count: int, name: str,
+                    limit: int | None = None) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` Prefect process workers on the ``dualpath-process`` pool, each in a process group of its own
+    (its flow runs are its children), logging to ``folder/worker<n>.log``; stopped (TERM, then KILL) on exit."""
+    started: list[subprocess.Popen[bytes]] = []
+    for n in range(count):
+        command = ["prefect", "worker", "start", "--pool", "dualpath-process", "--name", f"{name}-{n}",
+                   *(["--limit", str(limit)] if limit else [])]
+        with (folder / f"worker{n}.log").open("wb") as sink:
+            started.append(subprocess.Popen(command, cwd=folder, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                            start_new_session=True))
+    try:
+        yield started
+    finally:
+        for worker in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGTERM)
+        for worker in started:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=10)
 
 
 def _answer_pause(name: str, ask: Ask, answered: set[str], echo: Callable[[str], None]) -> None:

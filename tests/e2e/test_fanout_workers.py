@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from dualpath.flows.local import process_workers
 from tests.e2e.conftest import PG_SERVER, write_config
 from tests.integration.dbs import require_server
 
@@ -96,27 +97,8 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             drain_prefect_workers()
 
 
-@contextlib.contextmanager
-def workers(env: dict[str, str], folder: Path, count: int = WORKERS) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """``count`` process workers, each in a process group of its own (its flow runs are its children)."""
-    started = []
-    for n in range(count):
-        with (folder / f"worker{n}.log").open("wb") as sink:
-            started.append(subprocess.Popen(["prefect", "worker", "start", "--pool", "dualpath-process",
-                                             "--name", f"fanout-{n}"], cwd=folder, env=env, stdout=sink,
-                                            stderr=subprocess.STDOUT, start_new_session=True))
-    try:
-        yield started
-    finally:
-        for worker in started:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGTERM)
-        for worker in started:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=10)
+def workers(env: dict[str, str], folder: Path, count: int = WORKERS) -> Any:
+    return process_workers(env, folder, count, "fanout")
 
 
 def migrations(folder: Path, second: str) -> Path:

@@ -1,6 +1,6 @@
-"""PostgreSQL sends a change's BEGIN with its first statement and its COMMIT with its history row
-(engines/postgres/transaction.py): two round trips for a one-statement change instead of four, the
-same all-or-nothing transaction, each statement's error still its own."""
+"""PostgreSQL sends a change's BEGIN with its first statement, and its last statement with its history row
+and COMMIT (engines/postgres/transaction.py): one round trip for a one-statement change instead of four,
+the same all-or-nothing transaction, each statement's error still its own."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def add_tables(folder: Path, numbers: range) -> None:
         (folder / f"U{i}__t{i}.sql").write_text(f"DROP TABLE t{i};\n")
 
 
-def test_a_one_statement_change_is_two_messages(pg_url: str, tmp_path: Path) -> None:
+def test_a_one_statement_change_is_one_message(pg_url: str, tmp_path: Path) -> None:
     """What a run sends once (its reads, the run lock) is the same whether one change or four run."""
     config = project(tmp_path, pg_url, {})
     add_tables(tmp_path / "migrations", range(1, 2))
@@ -77,7 +77,26 @@ def test_a_one_statement_change_is_two_messages(pg_url: str, tmp_path: Path) -> 
     add_tables(tmp_path / "migrations", range(3, 7))
     with messages() as four:
         assert apply(config).exit_code == 0
-    assert four["sent"] - one["sent"] == 2 * 3, (one, four)
+    assert four["sent"] - one["sent"] == 1 * 3, (one, four)
+
+
+def test_the_recorded_duration_counts_the_statement_sent_with_the_record(pg_url: str, tmp_path: Path) -> None:
+    """The last statement runs in the record's message: its time on the server is added there, so the
+    estimates' actuals stay true (a lower bound that holds on any machine: the statement sleeps 0.3 s)."""
+    config = project(tmp_path, pg_url, {"V1__slow.sql": "SELECT pg_sleep(0.3);\n", "U1__slow.sql": "SELECT 1;\n"})
+    assert apply(config).exit_code == 0
+    ((duration,),) = query(pg_url, "SELECT duration_ms FROM dualpath_history")
+    assert duration >= 300
+
+
+def test_a_last_statement_ending_in_a_comment_is_still_ended(pg_url: str, tmp_path: Path) -> None:
+    """The record follows the statement in the same message: a trailing -- comment must not swallow the ';'."""
+    config = project(tmp_path, pg_url, {"V1__c.sql": "CREATE TABLE c (id INT) -- made here, no semicolon after\n",
+                                        "U1__c.sql": "DROP TABLE c;\n"})
+    done = apply(config)
+    assert done.exit_code == 0, done.output
+    assert query(pg_url, "SELECT direction, success FROM dualpath_history") == [("up", True)]
+    assert query(pg_url, "SELECT count(*) FROM pg_tables WHERE tablename = 'c'") == [(1,)]
 
 
 def test_the_history_row_keeps_every_character_of_what_it_records(pg_url: str, tmp_path: Path) -> None:
