@@ -16,7 +16,6 @@ from prefect.concurrency.sync import concurrency
 from dualpath import tenants as core
 from dualpath.apply import Runner
 from dualpath.expectations import GreatExpectations
-from dualpath.history import make_actor
 from dualpath.plan import Plan
 from dualpath.rollout import Phase, apply_phases
 from dualpath.tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
@@ -30,7 +29,7 @@ def _open(env: str, config: str | None, migrations: str | None, tenant: TenantTa
           who: str | None = None) -> tuple[core.EnvironmentContext, Runner]:
     """The environment (dualpath.toml read and checked once per task) and the tenant's runner."""
     ctx = core.open_environment(env, config, migrations)
-    actor = make_actor(run_id, ctx.migrations, who or ctx.settings.applied_by)
+    actor = core.run_actor(run_id, ctx.migrations, who or ctx.settings.applied_by)
     return ctx, core.make_runner(tenant, ctx.settings, ctx.env, ctx.migrations, actor, log_echo())
 
 
