@@ -78,13 +78,9 @@ class Engine(ServerDatabases):
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection; unreachable servers and missing databases become ConnectionFailed."""
-        engine = self.make_sa_engine()
-        try:
-            with self.open_connection(engine) as conn:
-                self.remember_server(conn)
-                yield conn
-        finally:
-            engine.dispose()
+        with self.open_connection(self.shared_sa_engine()) as conn:  # NullPool: closed when the block ends
+            self.remember_server(conn)
+            yield conn
 
     def ensure_exists(self) -> None:
         """Servers: a missing database is reported by connect(), with how to create it."""
