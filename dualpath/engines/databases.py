@@ -45,6 +45,10 @@ class SharedEngines:
                 self._engines.popitem(last=False)
             return engine
 
+    def forget(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._engines.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._engines.clear()
@@ -66,8 +70,14 @@ class ServerDatabases(ServerErrors):
         """``make_sa_engine(url)`` made once per process and URL (``SHARED_ENGINES``); never disposed by
         its users (it holds no connection)."""
         target = url or self.url
-        key = (type(self).__qualname__, target.render_as_string(hide_password=False))
-        return SHARED_ENGINES.get(key, lambda: self.make_sa_engine(target))
+        return SHARED_ENGINES.get(self._shared_key(target), lambda: self.make_sa_engine(target))
+
+    def forget_shared_engine(self, url: URL | None = None) -> None:
+        """The next connection makes a new engine (and runs SQLAlchemy's first connect again)."""
+        SHARED_ENGINES.forget(self._shared_key(url or self.url))
+
+    def _shared_key(self, url: URL) -> tuple[str, str]:
+        return type(self).__qualname__, url.render_as_string(hide_password=False)
 
     def server_url(self) -> URL:
         """Where CREATE/DROP DATABASE run: this server, without this database."""
