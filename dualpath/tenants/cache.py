@@ -77,3 +77,4 @@ class StampedCache:
 ENVIRONMENTS = StampedCache()
 CHANGES = StampedCache()
 COMMITS = StampedCache()
+SUITES = StampedCache()  # project validation suites (expectations/project.py)
