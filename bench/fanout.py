@@ -55,11 +55,11 @@ RESULTS = ROOT / "bench" / "results" / "fanout.json"
 from peers import write_result  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-DATABASE = "dp_bench_fanout"
+DATABASE = f"dp_bench_fanout_cost_{os.getpid()}"  # unique: two benches on one server never share it
 MIGRATIONS = ROOT / "examples" / "shop" / "migrations"
 BASE, RELEASE = "4", "7"
 SETUP_THREADS = 8
-PREFECT_DATABASE = "dp_bench_fanout_prefect"
+PREFECT_DATABASE = f"{DATABASE}_prefect"
 
 
 def prefect_database(kind: str) -> bool:
