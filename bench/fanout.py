@@ -373,6 +373,7 @@ def main() -> None:
         "machine": platform.platform(), "server": server, "max_connections": max_connections(),
         "tenants": count, "quick": args.quick, "change": f"examples/shop {BASE} -> {RELEASE}",
         "path": "dualpath.flows.migrate.migrate (Prefect, local server)", "prefect_database": args.prefect_db,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "wave_size": args.wave_size, "limit": args.limit, "runs": runs}
     if seq and waves:
         report["speedup_wall"] = round(seq["wall_s"] / waves["wall_s"], 2)
