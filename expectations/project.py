@@ -46,9 +46,16 @@ class BoundSuite:
 
 
 def load_suites(folder: Path) -> dict[str, ProjectSuite]:
-    """Every suite file in ``folder`` by suite name; a missing folder holds none."""
+    """Every suite file in ``folder`` by suite name; a missing folder holds none. Read once per worker
+    process while the folder's files stay the same: every tenant of a fan-out binds the same suites."""
+    from dualpath.tenants.cache import SUITES, stamp_folder
+
     if not folder.is_dir():
         return {}
+    return dict(SUITES.get((str(folder.resolve()), stamp_folder(folder)), lambda: read_suites(folder)))
+
+
+def read_suites(folder: Path) -> dict[str, ProjectSuite]:
     suites = [read_suite(path) for path in sorted(folder.iterdir()) if path.suffix in SUFFIXES]
     return {s.name: s for s in suites}
 

@@ -6,8 +6,10 @@ so results (which GX returns in its own order) are matched back without guessing
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,23 +39,62 @@ def check(url: str, invariants: Iterable[Invariant], baseline: Baseline, *, suit
     wanted = list(invariants)
     engine = open_engine(url)
     by_table = group_expectations(wanted, baseline, suites, engine.quote_ident, sample_size)
-    context = make_context(data_docs_dir)
-    source = getattr(context.data_sources, _ADD_SOURCE[engine.name])(
-        name="dualpath", connection_string=reveal(parse_url(url)))
     outcomes: list[Outcome] = []
     refs = {inv.ref: inv for inv in wanted}
-    try:
-        for table, expectations in by_table.items():
-            outcomes += run_table(context, source, table, expectations, refs)
-    finally:
-        # GX keeps its engine's pooled connections until garbage collection: two idle
-        # connections per tenant add up across a fan-out of hundreds of tenants
-        source.get_engine().dispose()
+    with borrowed_context(data_docs_dir) as context:
+        source = getattr(context.data_sources, _ADD_SOURCE[engine.name])(
+            name="dualpath", connection_string=reveal(parse_url(url)))
+        try:
+            for table, expectations in by_table.items():
+                outcomes += run_table(context, source, table, expectations, refs)
+        finally:
+            # GX keeps its engine's pooled connections until garbage collection: two idle
+            # connections per tenant add up across a fan-out of hundreds of tenants
+            source.get_engine().dispose()
+        if data_docs_dir is not None:
+            context.build_data_docs(site_names=["dualpath"])  # not GX's default site in a temp dir
     outcomes += compare_checksums(url, [i for i in wanted if i.kind == "checksum_unchanged"], baseline)
-    if data_docs_dir is not None:
-        context.build_data_docs(site_names=["dualpath"])  # not GX's default site in a temp dir
     return ValidationResult(target=safe_url(engine.url), tenant=tenant, passed=all(o.success for o in outcomes),
                             seconds=round(time.monotonic() - started, 3), outcomes=outcomes)
+
+
+class _Contexts(threading.local):
+    context: Any = None
+
+
+_CONTEXTS = _Contexts()  # one per thread: a context is not safe to share between the task threads
+CONTEXTS_MADE = [0]  # contexts created (tests count reuse with it)
+
+
+@contextlib.contextmanager
+def borrowed_context(data_docs_dir: Path | None) -> Iterator[Any]:
+    """The thread's ephemeral GX context, emptied after each use (its data source, suites and validation
+    definitions are one tenant's); a fresh one when data docs are built, which configure their own site.
+    A context that cannot be emptied is dropped, not reused."""
+    if data_docs_dir is not None:
+        CONTEXTS_MADE[0] += 1
+        yield make_context(data_docs_dir)
+        return
+    if _CONTEXTS.context is None:
+        CONTEXTS_MADE[0] += 1
+        _CONTEXTS.context = make_context(None)
+    context = _CONTEXTS.context
+    try:
+        yield context
+    finally:
+        try:
+            empty_context(context)
+        except Exception:  # noqa: BLE001 - a half-emptied context must not leak into the next tenant
+            _CONTEXTS.context = None
+
+
+def empty_context(context: Any) -> None:
+    for definition in list(context.validation_definitions.all()):
+        context.validation_definitions.delete(name=definition.name)
+    for suite in list(context.suites.all()):
+        context.suites.delete(name=suite.name)
+    for name in list(context.data_sources.all()):
+        context.data_sources.delete(name=name)
 
 
 def make_context(data_docs_dir: Path | None) -> Any:

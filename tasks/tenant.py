@@ -2,12 +2,16 @@
 
 Apply and roll back occupy one slot of the tenant's database host limit (``db-host:<host>``),
 a Prefect global concurrency limit, so any number of workers never open more than
-``host_concurrency`` migrations against one server at a time.
+``host_concurrency`` migrations against one server at a time. Within one worker the tenants queue
+for it on a local semaphore of the same size first (``host_slot``).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from prefect import task
@@ -16,7 +20,6 @@ from prefect.concurrency.sync import concurrency
 from dualpath import tenants as core
 from dualpath.apply import Runner
 from dualpath.expectations import GreatExpectations
-from dualpath.history import make_actor
 from dualpath.plan import Plan
 from dualpath.rollout import Phase, apply_phases
 from dualpath.tasks.common import TASK_OPTIONS, log_echo, names_tenant, retry_transient
@@ -25,12 +28,34 @@ from dualpath.validation.results import ValidationResult
 
 VALIDATOR = GreatExpectations()  # the core's Validator; GX loads when a tenant is first validated
 
+_GATES: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_GATES_LOCK = threading.Lock()
+
+
+@contextmanager
+def host_slot(ctx: core.EnvironmentContext, tenant: TenantTarget) -> Iterator[None]:
+    """A slot of the tenant's host limit (Prefect's global concurrency limit), entered through a local
+    gate of the same size. Without it every tenant task of a fan-out asks the Prefect server, which
+    answers "retry after" ~1-30 s: a freed slot stays idle until some poller comes back, and a thousand
+    pollers load the server. With it, this worker's tenants wait on a semaphore that wakes one the moment
+    a slot frees; the server's limit still binds across workers."""
+    with _gate(ctx, tenant), concurrency(tenant.concurrency_key, occupy=1):
+        yield
+
+
+def _gate(ctx: core.EnvironmentContext, tenant: TenantTarget) -> threading.BoundedSemaphore:
+    from dualpath.host_limits import host_limits
+
+    slots = host_limits(ctx.settings, ctx.name, [tenant])[0].slots
+    with _GATES_LOCK:
+        return _GATES.setdefault((tenant.concurrency_key, slots), threading.BoundedSemaphore(slots))
+
 
 def _open(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
           who: str | None = None) -> tuple[core.EnvironmentContext, Runner]:
     """The environment (dualpath.toml read and checked once per task) and the tenant's runner."""
     ctx = core.open_environment(env, config, migrations)
-    actor = make_actor(run_id, ctx.migrations, who or ctx.settings.applied_by)
+    actor = core.run_actor(run_id, ctx.migrations, who or ctx.settings.applied_by)
     return ctx, core.make_runner(tenant, ctx.settings, ctx.env, ctx.migrations, actor, log_echo())
 
 
@@ -44,7 +69,7 @@ def _runner(env: str, config: str | None, migrations: str | None, tenant: Tenant
 def preflight_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
                      run_id: str, to_version: str | None) -> Preflight:
     ctx, runner = _open(env, config, migrations, tenant, run_id)
-    with concurrency(tenant.concurrency_key, occupy=1):  # hundreds of pre-flights must not flood the host
+    with host_slot(ctx, tenant):  # hundreds of pre-flights must not flood the host
         return core.preflight_tenant(runner, to_version, core.role_policy(ctx.settings, env, ctx.env))
 
 
@@ -58,7 +83,7 @@ def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: T
     A failed validation raises ``ValidationFailed`` carrying its result.
     A retry is safe: the runner applies only what is still pending and refuses half-done changes."""
     ctx, runner = _open(env, config, migrations, tenant, run_id, (approval or {}).get("approver"))
-    with concurrency(tenant.concurrency_key, occupy=1):
+    with host_slot(ctx, tenant):
         if dry_run:
             return core.migrate_tenant(runner, to_version, dry_run), None, []
         plan = core.prepare_validation(tenant, ctx.settings, runner, to_version, VALIDATOR)
@@ -84,8 +109,8 @@ def record_rejection(env: str, config: str | None, migrations: str | None, tenan
 @names_tenant
 def rollback_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
                     start_version: str | None) -> tuple[list[str], str | None]:
-    runner = _runner(env, config, migrations, tenant, run_id)
-    with concurrency(tenant.concurrency_key, occupy=1):
+    ctx, runner = _open(env, config, migrations, tenant, run_id)
+    with host_slot(ctx, tenant):
         return core.rollback_tenant(runner, start_version)
 
 

@@ -36,7 +36,7 @@ from dualpath.engines.probes import (
 from dualpath.engines.run_lock import RunLockHolder
 from dualpath.engines.transaction import ChangeTransaction
 from dualpath.engines.verbatim import run_verbatim
-from dualpath.errors import UsageError
+from dualpath.errors import ConnectionFailed, UsageError
 from dualpath.urls import endpoint, redact
 
 if TYPE_CHECKING:
@@ -78,13 +78,13 @@ class Engine(ServerDatabases):
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection; unreachable servers and missing databases become ConnectionFailed."""
-        engine = self.make_sa_engine()
         try:
-            with self.open_connection(engine) as conn:
+            with self.open_connection(self.shared_sa_engine()) as conn:  # NullPool: closed when the block ends
                 self.remember_server(conn)
                 yield conn
-        finally:
-            engine.dispose()
+        except ConnectionFailed:  # e.g. a tenant schema not made yet: its first connect is done again later
+            self.forget_shared_engine()
+            raise
 
     def ensure_exists(self) -> None:
         """Servers: a missing database is reported by connect(), with how to create it."""

@@ -4,9 +4,12 @@ grant that would allow them."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
@@ -16,8 +19,42 @@ from dualpath.engines.verbatim import run_verbatim
 from dualpath.errors import DualpathError, PrivilegeMissing
 from dualpath.urls import endpoint
 
-if TYPE_CHECKING:
-    import sqlalchemy as sa
+
+class SharedEngines:
+    """SQLAlchemy engines by URL, kept for the process: one engine per tenant URL instead of one per
+    connection. Their pools are NullPools, so nothing stays connected between uses (a fan-out over
+    thousands of tenants never parks idle connections on a server); what is saved is SQLAlchemy's first
+    connect (the dialect's server probes, ~2/3 of a connection's cost). Bounded: the least recently used
+    engine is dropped, which a NullPool engine allows at any time."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.made = 0  # engines created: tests count reuse with it
+        self._engines: OrderedDict[tuple[str, str], sa.Engine] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], make: Callable[[], sa.Engine]) -> sa.Engine:
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is not None:
+                self._engines.move_to_end(key)
+                return engine
+            engine = self._engines[key] = make()
+            self.made += 1
+            if len(self._engines) > self.size:
+                self._engines.popitem(last=False)
+            return engine
+
+    def forget(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._engines.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._engines.clear()
+
+
+SHARED_ENGINES = SharedEngines(512)
 
 
 class ServerDatabases(ServerErrors):
@@ -29,6 +66,19 @@ class ServerDatabases(ServerErrors):
         def open_connection(self, engine: sa.Engine, url: URL | None = None) -> \
                 contextlib.AbstractContextManager[Connection]: ...
 
+    def shared_sa_engine(self, url: URL | None = None) -> sa.Engine:
+        """``make_sa_engine(url)`` made once per process and URL (``SHARED_ENGINES``); never disposed by
+        its users (it holds no connection)."""
+        target = url or self.url
+        return SHARED_ENGINES.get(self._shared_key(target), lambda: self.make_sa_engine(target))
+
+    def forget_shared_engine(self, url: URL | None = None) -> None:
+        """The next connection makes a new engine (and runs SQLAlchemy's first connect again)."""
+        SHARED_ENGINES.forget(self._shared_key(url or self.url))
+
+    def _shared_key(self, url: URL) -> tuple[str, str]:
+        return type(self).__qualname__, url.render_as_string(hide_password=False)
+
     def server_url(self) -> URL:
         """Where CREATE/DROP DATABASE run: this server, without this database."""
         raise NotImplementedError(f"{self.label} has no server to create databases on")
@@ -36,12 +86,8 @@ class ServerDatabases(ServerErrors):
     @contextlib.contextmanager
     def server_connection(self) -> Iterator[Connection]:
         url = self.server_url()
-        engine = self.make_sa_engine(url)
-        try:
-            with self.open_connection(engine, url) as conn:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
-        finally:
-            engine.dispose()
+        with self.open_connection(self.shared_sa_engine(url), url) as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def create_database(self, name: str, grant_on: str | None = None) -> URL:
         """CREATE DATABASE; refused for lack of a privilege, the hint grants it on ``grant_on`` (a LIKE

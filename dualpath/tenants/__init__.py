@@ -13,7 +13,7 @@ checked before anything runs; operations: what one tenant does; approvals; valid
 """
 
 from dualpath.tenants.approvals import approval_from_flow, record_approval
-from dualpath.tenants.environment import EnvironmentContext, open_environment
+from dualpath.tenants.environment import EnvironmentContext, open_environment, run_actor
 from dualpath.tenants.operations import (
     back_up_tenant,
     fingerprint_tenant,
@@ -61,6 +61,6 @@ __all__ = [
     "check_tenant_role", "describe_validation", "fingerprint_tenant", "make_runner", "migrate_tenant",
     "open_environment", "plan_tenant", "plan_waves", "preflight_tenant", "prepare_validation",
     "protecting_environment", "read_role", "read_tenant_changes", "read_version", "record_approval",
-    "resolve_tenants", "restore_tenant", "role_policy", "rollback_tenant", "run_validation", "schema_of",
+    "resolve_tenants", "restore_tenant", "role_policy", "rollback_tenant", "run_actor", "run_validation", "schema_of",
     "tenant_from", "tenant_target", "tenants_as_pairs", "verify_tenant",
 ]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dualpath.config import Environment, Settings
-
-if TYPE_CHECKING:
-
-    pass
-
+from dualpath.history import Actor
+from dualpath.tenants.cache import COMMITS, ENVIRONMENTS, stamp_files
 
 
 @dataclass(frozen=True)
@@ -26,8 +23,27 @@ class EnvironmentContext:
 
 
 def open_environment(name: str, config: str | None = None, migrations: str | None = None) -> EnvironmentContext:
-    from dualpath.config import environment, find_config, load_settings
+    """Read once per worker process and config content: every tenant task of a fan-out asks for the
+    same environment (callers must not change what it holds). An edited dualpath.toml is read again."""
+    from dualpath.config import find_config
 
-    settings = load_settings(find_config(Path(config) if config else None))
+    path = find_config(Path(config) if config else None)
+    key = (name, str(path.resolve()) if path else str(Path.cwd()), migrations, stamp_files([path]))
+    return ENVIRONMENTS.get(key, lambda: _read_environment(name, path, migrations))
+
+
+def _read_environment(name: str, path: Path | None, migrations: str | None) -> EnvironmentContext:
+    from dualpath.config import environment, load_settings
+
+    settings = load_settings(path)
     folder = Path(migrations) if migrations else settings.migrations_dir()
     return EnvironmentContext(name, settings, environment(settings, name), folder)
+
+
+def run_actor(run_id: str, migrations: Path, who: str | None = None) -> Actor:
+    """``history.make_actor``, with the migrations' git commit looked up once per run and folder (a
+    ``git rev-parse`` per tenant task cost more than some changes): one run records one commit."""
+    from dualpath.history.actor import current_user, git_commit_of
+
+    commit = COMMITS.get((run_id, str(migrations.resolve())), lambda: git_commit_of(migrations))
+    return Actor(run_id=run_id, who=who or current_user(), host=socket.gethostname(), git_commit=commit)

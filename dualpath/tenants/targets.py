@@ -111,8 +111,20 @@ def tenant_target(tenant: TenantTarget, settings: Settings, migrations: Path, en
 
 def read_tenant_changes(tenant: TenantTarget, migrations: Path, follow_links_outside: bool = False,
                         missing_rollbacks: MissingPolicy = "irreversible") -> list[Change]:
-    return read_changes(migrations, dialect=open_engine(tenant.resolved_url()).name,
-                        follow_links_outside=follow_links_outside, missing_rollbacks=missing_rollbacks)
+    return cached_changes(migrations, open_engine(tenant.resolved_url()).name, follow_links_outside,
+                          missing_rollbacks)
+
+
+def cached_changes(migrations: Path, dialect: str, follow_links_outside: bool = False,
+                   missing_rollbacks: MissingPolicy = "irreversible") -> list[Change]:
+    """The folder's changes, parsed once per worker process while no file in it changes (a fan-out's
+    tenants all read the same folder). A new list each call; the changes themselves are frozen."""
+    from dualpath.tenants.cache import CHANGES, stamp_folder
+
+    key = (str(migrations.resolve()), dialect, follow_links_outside, missing_rollbacks, stamp_folder(migrations))
+    return list(CHANGES.get(key, lambda: tuple(read_changes(
+        migrations, dialect=dialect, follow_links_outside=follow_links_outside,
+        missing_rollbacks=missing_rollbacks))))
 
 
 def read_version(tenant: TenantTarget, migrations: Path, follow_links_outside: bool = False,
@@ -120,8 +132,7 @@ def read_version(tenant: TenantTarget, migrations: Path, follow_links_outside: b
     """The tenant's current version, pending count and state; unreachable tenants say why."""
     try:
         engine = open_engine(tenant.resolved_url())
-        changes = read_changes(migrations, dialect=engine.name, follow_links_outside=follow_links_outside,
-                               missing_rollbacks=missing_rollbacks)
+        changes = cached_changes(migrations, engine.name, follow_links_outside, missing_rollbacks)
         with engine.connect() as conn:
             states = read_states(conn, changes)
     except DualpathError as exc:
@@ -139,9 +150,8 @@ def make_runner(tenant: TenantTarget, settings: Settings, env: Environment, migr
                 actor: Actor, echo: Echo) -> Runner:
     target = tenant_target(tenant, settings, migrations, env)
     engine = open_engine(target.url)
-    changes = read_changes(migrations, dialect=engine.name,
-                           follow_links_outside=settings.sources.follow_links_outside,
-                           missing_rollbacks=settings.rollback.missing)
+    changes = cached_changes(migrations, engine.name, settings.sources.follow_links_outside,
+                             settings.rollback.missing)
     return Runner(target, engine, changes, actor, echo, settings.ticket_pattern,
                   out_of_order=settings.apply.out_of_order or not env.protected)
 

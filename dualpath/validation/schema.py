@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -46,19 +47,33 @@ def snapshot_schema(url: str) -> SchemaSnapshot:
     with engine.connect() as conn:
         inspector = sa.inspect(conn)
         names = [n for n in inspector.get_table_names() if not is_foreign_table(n)]
-        tables = {n.lower(): read_table(inspector, n) for n in names}
+        tables = read_tables(inspector, names) if names else {}
     return SchemaSnapshot(engine.name, tables)
 
 
-def read_table(inspector: sa.Inspector, name: str) -> TableShape:
-    columns = inspector.get_columns(name)
-    pk = tuple(c.lower() for c in inspector.get_pk_constraint(name).get("constrained_columns") or ())
-    unique = {tuple(c.lower() for c in u["column_names"] if c) for u in inspector.get_unique_constraints(name)}
-    unique |= {tuple(str(c).lower() for c in i["column_names"] if c) for i in inspector.get_indexes(name)
-               if i.get("unique")}
+def read_tables(inspector: sa.Inspector, names: list[str]) -> dict[str, TableShape]:
+    """Every table's shape from one catalog query per kind of fact (columns, keys, indexes), not five
+    per table: on PostgreSQL a tenant of 30 tables took 150 round trips before each apply."""
+    def by_table(multi: dict[tuple[str | None, str], Any]) -> dict[str, Any]:
+        return {table: value for (_, table), value in multi.items()}
+
+    columns = by_table(inspector.get_multi_columns(filter_names=names))
+    pks = by_table(inspector.get_multi_pk_constraint(filter_names=names))
+    uniques = by_table(inspector.get_multi_unique_constraints(filter_names=names))
+    indexes = by_table(inspector.get_multi_indexes(filter_names=names))
+    fks = by_table(inspector.get_multi_foreign_keys(filter_names=names))
+    return {n.lower(): table_shape(n, columns.get(n, []), pks.get(n) or {}, uniques.get(n, []), indexes.get(n, []),
+                                   fks.get(n, [])) for n in names}
+
+
+def table_shape(name: str, columns: list[Any], pk_constraint: Any, uniques: list[Any], indexes: list[Any],
+                foreign_keys: list[Any]) -> TableShape:
+    pk = tuple(c.lower() for c in pk_constraint.get("constrained_columns") or ())
+    unique = {tuple(c.lower() for c in u["column_names"] if c) for u in uniques}
+    unique |= {tuple(str(c).lower() for c in i["column_names"] if c) for i in indexes if i.get("unique")}
     fks = tuple(ForeignKey(name.lower(), tuple(c.lower() for c in fk["constrained_columns"]),
                            fk["referred_table"].lower(), tuple(c.lower() for c in fk["referred_columns"]),
-                           fk.get("name")) for fk in inspector.get_foreign_keys(name))
+                           fk.get("name")) for fk in foreign_keys)
     not_null = frozenset(c["name"].lower() for c in columns if not c.get("nullable", True)) | frozenset(pk)
     return TableShape(name.lower(), tuple(c["name"].lower() for c in columns), not_null, pk,
                       tuple(sorted(u for u in unique if u)), fks)

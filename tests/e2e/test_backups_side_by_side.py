@@ -1,0 +1,50 @@
+"""The migrate flow's backups run side by side, not one tenant after another, and no more at once than
+the host limit."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import versions, write_config
+
+# A gate around the real pg_dump: each dump waits (30 s at most) until another one is running too,
+# and leaves "met" or "alone" behind (backups one after another would each be alone), and how many
+# were running when it met and when it ended ("seen.N").
+GATE = """#!/bin/sh
+case "$*" in *--version*) exec {real} "$@";; esac
+touch {gate}/running.$$
+i=0
+while [ "$(ls {gate} | grep -c running)" -lt 2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+if [ "$(ls {gate} | grep -c running)" -ge 2 ]; then touch {gate}/met.$$; else touch {gate}/alone.$$; fi
+touch {gate}/seen.$(ls {gate} | grep -c running)
+{real} "$@"
+status=$?
+touch {gate}/seen.$(ls {gate} | grep -c running)
+rm -f {gate}/running.$$
+exit $status
+"""
+
+
+def test_tenant_backups_overlap_within_the_host_limit(prefect_api: str, pg_tenants: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    from dualpath.flows.migrate import migrate
+
+    real = shutil.which("pg_dump")
+    if real is None:
+        pytest.skip("pg_dump is not installed")
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    wrapper = tmp_path / "pg_dump"
+    wrapper.write_text(GATE.format(real=real, gate=gate))
+    wrapper.chmod(0o755)
+    config = write_config(tmp_path, pg_tenants, extra=f'[backup.tools]\npg_dump = "{wrapper}"\n',
+                          host_concurrency=2)
+    assert migrate(env="e2e", config=str(config), to_version="4", approve=True)["outcome"] == "completed"
+    result = migrate(env="e2e", config=str(config), approve=True)  # 7 is irreversible: backups first
+    assert result["outcome"] == "completed" and set(versions(pg_tenants).values()) == {"7"}
+    marks = sorted(p.name for p in gate.iterdir())
+    assert sum(m.startswith("met.") for m in marks) >= 2, marks  # two dumps ran at the same time
+    assert max(int(m.split(".")[1]) for m in marks if m.startswith("seen.")) <= 2, marks  # never 4 of 4

@@ -1,0 +1,59 @@
+"""Validation across many tenants in one worker: suite files read once, one GX context per thread,
+each tenant's result its own."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dualpath.expectations import runner
+from dualpath.expectations.project import bind_suites
+from dualpath.expectations.runner import check
+from dualpath.tenants.cache import SUITES
+from dualpath.validation.baseline import take_baseline
+from dualpath.validation.invariants import derive_invariants, snapshot_schema
+from dualpath.validation.settings import ValidationSettings
+from tests.integration.dbs import sqlite_database
+from tests.integration.test_validate_suites import BUGS, make_shop, run_sql
+
+pytestmark = pytest.mark.integration
+
+SUITE = ("name: orders_sane\ntable: orders\nexpectations:\n"
+         "  - expect_column_values_to_be_between: {column: total_cents, min_value: 0, max_value: MAX}\n")
+
+
+def test_suites_are_read_once_for_many_tenants_and_again_when_edited(tmp_path: Path) -> None:
+    SUITES.clear()
+    (tmp_path / "orders_sane.yaml").write_text(SUITE.replace("MAX", "500"))
+    settings = ValidationSettings()
+    bound = [bind_suites(settings, tmp_path, f"tenant-{i}") for i in range(20)]
+    assert SUITES.loads == 1 and all(b == bound[0] for b in bound)
+    (tmp_path / "orders_sane.yaml").write_text(SUITE.replace("MAX", "900"))  # same size
+    again = bind_suites(settings, tmp_path, "tenant-0")
+    assert SUITES.loads == 2 and again[0].suite.expectations()[0].max_value == 900
+
+
+def test_one_context_serves_many_tenants_and_keeps_their_results_apart(tmp_path: Path) -> None:
+    """Three tenants validated one after another in one thread: one GX context; the middle one's bug is
+    caught and does not leak into the third's result."""
+    made = runner.CONTEXTS_MADE[0]
+    results = []
+    for name, bug in (("a", None), ("b", "nulls_column"), ("c", None)):
+        folder = tmp_path / name
+        folder.mkdir()
+        with sqlite_database(folder, f"tenant_{name}") as url:
+            config, changes = make_shop(url, folder)
+            invariants = derive_invariants(changes, snapshot_schema(url))
+            baseline = take_baseline(url, invariants)
+            run_sql(url, BUGS[bug][0] if bug else ["ALTER TABLE orders ADD COLUMN total_eur INTEGER",
+                                                    "UPDATE orders SET total_eur = total_cents"])
+            results.append(check(url, invariants, baseline, tenant=name))
+            shutil.rmtree(folder / "migrations")
+    assert runner.CONTEXTS_MADE[0] - made <= 1  # none when this thread already had one
+    assert [r.passed for r in results] == [True, False, True]
+    assert ("expect_column_values_to_not_be_null", "total_eur") in [(o.expectation, o.column)
+                                                                   for o in results[1].failures]
+    context = runner._CONTEXTS.context
+    assert context is not None and not context.data_sources.all() and not context.suites.all()
