@@ -2,13 +2,11 @@
 
 Apply and roll back occupy one slot of the tenant's database host limit (``db-host:<host>``),
 a Prefect global concurrency limit, so any number of workers never open more than
-``host_concurrency`` migrations against one server at a time. Within one worker the tenants queue
-for it on a local semaphore of the same size first (``host_slot``).
+``host_concurrency`` migrations against one server at a time (``host_slot``).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,27 +26,14 @@ from dualpath.validation.results import ValidationResult
 
 VALIDATOR = GreatExpectations()  # the core's Validator; GX loads when a tenant is first validated
 
-_GATES: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-_GATES_LOCK = threading.Lock()
-
 
 @contextmanager
 def host_slot(ctx: core.EnvironmentContext, tenant: TenantTarget) -> Iterator[None]:
-    """A slot of the tenant's host limit (Prefect's global concurrency limit), entered through a local
-    gate of the same size. Without it every tenant task of a fan-out asks the Prefect server, which
-    answers "retry after" ~1-30 s: a freed slot stays idle until some poller comes back, and a thousand
-    pollers load the server. With it, this worker's tenants wait on a semaphore that wakes one the moment
-    a slot frees; the server's limit still binds across workers."""
-    with _gate(ctx, tenant), concurrency(tenant.concurrency_key, occupy=1):
+    """A slot of the tenant's host limit (Prefect's global concurrency limit). A process-wide semaphore in
+    front of it (fewer pollers) was tried and taken out: a slot held by a task a killed run abandoned would
+    stay taken for the life of the worker process, where Prefect's own lease expires."""
+    with concurrency(tenant.concurrency_key, occupy=1):
         yield
-
-
-def _gate(ctx: core.EnvironmentContext, tenant: TenantTarget) -> threading.BoundedSemaphore:
-    from dualpath.host_limits import host_limits
-
-    slots = host_limits(ctx.settings, ctx.name, [tenant])[0].slots
-    with _GATES_LOCK:
-        return _GATES.setdefault((tenant.concurrency_key, slots), threading.BoundedSemaphore(slots))
 
 
 def _open(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
