@@ -13,6 +13,7 @@ are checked once for all of them (200 schemas, one query), named by the first an
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -123,6 +124,7 @@ def _query_value(gate: GateConfig, url: str) -> Any:
     else:
         # a kind the engine has no query for (SQLite has no lock waits) reads 0
         sql, params = engine.gate_queries.get(gate.kind, "SELECT 0"), {"older_than_s": gate.older_than_s}
+        time.sleep(engine.gate_read_delay_s)  # a cached view of the server's state refreshes only after a pause
     with engine.connect() as conn:
         row = conn.execute(text(sql), params).first()
         conn.rollback()

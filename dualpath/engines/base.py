@@ -299,6 +299,9 @@ class Engine(ServerDatabases):
         """Label → SQL an operator pastes to check the server (the runbook's checklist)."""
         return dict(self.dialect_probes.CHECK_QUERIES)
 
+    # how long a built-in gate waits before it reads the server's state (see MySQLEngine: a cached view)
+    gate_read_delay_s = 0.0
+
     @property
     def gate_queries(self) -> dict[str, str]:
         """Built-in gate kind → SQL reading one number (gates.py); a kind missing here reads 0."""

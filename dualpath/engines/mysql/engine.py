@@ -83,6 +83,10 @@ class MySQLEngine(MySQLRunLock, Engine):
     dialect_probes = probes  # shadows, lock readings, calibration: engines/<dialect>/probes.py
     transactional_ddl = False  # every DDL statement commits implicitly
     default_connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
+    # INFORMATION_SCHEMA.INNODB_TRX (the lock_waits and long_transactions gates) is a cache that InnoDB
+    # refreshes only when nobody read it for 100 ms: reads closer together than that, by anyone, see the
+    # first snapshot for ever (a gate checked tenant after tenant read 0 while a session waited)
+    gate_read_delay_s = 0.11
 
     def __init__(self, url: URL, flavor: str | None = None) -> None:
         super().__init__(url)
