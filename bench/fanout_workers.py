@@ -47,7 +47,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))  # peers, beside this file
 RESULTS = ROOT / "bench" / "results" / "fanout_workers.json"
 
-from peers import write_result  # noqa: E402
+from peers import summary_row, write_result  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE = "dp_bench_fanout_workers"
@@ -248,8 +248,30 @@ def main() -> None:
     for r in rows:
         print(f"{r['mode']:<12} {r['wall_s']:>7.1f} {r['apply_phase_s']:>8.1f} {r['per_tenant_s']:>9.2f} "
               f"{r['peak_connections']:>9} {r['at_version_3']:>3}/{count}")
+    report["summary"] = summarize(rows)
     write_result(RESULTS, report)
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The summary contract (bench/peers.py): each worker count's wall time against one worker's, the goal
+    being near-linear speed-up (issue 16 item 13), and against the in-process path."""
+    by_mode = {r["mode"]: r for r in rows}
+    one, local = by_mode.get("1 worker(s)"), by_mode.get("in-process")
+    found = []
+    for r in rows:
+        if r["fan_out"] != "deployments" or one is None:
+            continue
+        workers = int(r["mode"].split()[0])
+        speed_up = one["wall_s"] / r["wall_s"]
+        measure = f"{r['tenants']} tenants, {r['mode']}: wall (s)"
+        found.append(summary_row("fanout_workers", measure, f"{r['wall_s']:.1f}", f"1 worker {one['wall_s']:.1f}",
+                                 speed_up, f"speed-up near {workers}x", speed_up >= 0.8 * workers))
+    if local is not None and one is not None:
+        found.append(summary_row("fanout_workers", "per tenant, 1 worker vs in-process (s)",
+                                 f"{one['per_tenant_s']:.2f}", f"in-process {local['per_tenant_s']:.2f}",
+                                 one["per_tenant_s"] / local["per_tenant_s"], "reported", None))
+    return found
 
 
 if __name__ == "__main__":
