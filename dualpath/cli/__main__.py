@@ -1,5 +1,5 @@
 """`python -m dualpath.cli`: the same as the `dualpath` command."""
 
-from dualpath.cli.core import main
+from dualpath.cli.entry import main
 
 main()

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from dualpath.cli.stdout import STDOUT_CLOSED, silence_stdout
 from dualpath.errors import DualpathError
 from dualpath.hints import refusal_hint
 from dualpath.redaction import redact
@@ -65,19 +66,6 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-STDOUT_CLOSED = 141  # what a shell reports for a process that SIGPIPE ended (128 + 13)
-
-
-def silence_stdout() -> None:
-    """The reader of stdout is gone: later output goes nowhere instead of raising again, so that work in
-    progress (an apply between two changes) ends as it would have, and its summary reaches the log."""
-    import sys
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 def _server_refusal(exc: BaseException) -> tuple[str, str] | None:

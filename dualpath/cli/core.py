@@ -5,8 +5,6 @@ Core commands live here; topic commands (lint, plan, backup, run, ...) in dualpa
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,8 +17,8 @@ from dualpath.cli.console import (
     ask_approval,
     handle_errors,
     out,
-    silence_stdout,
 )
+from dualpath.cli.stdout import silence_stdout
 
 if TYPE_CHECKING:
     from dualpath.demo import Ask, Echo
@@ -77,9 +75,9 @@ def status(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigO
     gone), unrecorded (applied, history row gone) or unknown (history from a newer dualpath)."""
     if format not in ("text", "json"):
         raise typer.BadParameter("--format must be text or json")
+    from dualpath.cli.status_view import show_status
     from dualpath.config import find_config, load_settings
     from dualpath.quick_status import quick_states
-    from dualpath.redaction import shown_target
 
     settings = load_settings(find_config(config))
     quick = quick_states(settings, url, migrations)  # None: the usual path answers (and fills the folder cache)
@@ -88,43 +86,7 @@ def status(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigO
     else:
         session = _context(url, migrations, config)
         states, label, layout, changes = session.states(), session.target_label, session.layout, session.changes
-    if format == "json":
-        print(json.dumps([s.as_json() for s in states], indent=2))
-        return
-    rows = [(s.version, s.description, s.state, str(s.applied_at or ""), s.where) for s in states]
-    print_columns(f"{shown_target(label)} ({layout})",
-                  ("version", "description", "state", "applied at", "file"), rows, colored=2)
-    if any(c.forward and not c.rollback for c in changes):  # else there is nothing to report
-        from dualpath.sources import way_back_report
-
-        for line in way_back_report(changes, settings.rollback.missing):
-            out.print(line, markup=False, soft_wrap=True)
-
-
-STATE_COLORS = {"applied": "green", "pending": "yellow", "failed": "red", "drifted": "magenta", "missing": "red",
-                "unrecorded": "red", "unknown": "red"}
-
-
-def print_columns(title: str, head: tuple[str, ...], rows: Sequence[tuple[str, ...]], colored: int) -> None:
-    """Aligned columns under a title; on a terminal, column ``colored`` (the state) in its color. Rich's
-    Table measured every cell of every row: 500 changes took longer to draw than to read from the server."""
-    widths = [max([len(h), *(len(r[k]) for r in rows)]) for k, h in enumerate(head)]
-
-    def cells(row: tuple[str, ...], first: int, last: int) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(row[first:last], widths[first:last], strict=True))
-
-    if not out.is_terminal:
-        print("\n".join([title, *(cells(r, 0, len(head)).rstrip() for r in (head, *rows))]), flush=True)
-        return
-    from rich.text import Text
-
-    text = Text(f"{title}\n")
-    text.append(cells(head, 0, len(head)).rstrip() + "\n", style="bold")
-    for row in rows:
-        text.append(cells(row, 0, colored) + "  ")
-        text.append(row[colored].ljust(widths[colored]), style=STATE_COLORS.get(row[colored]))
-        text.append(("  " + cells(row, colored + 1, len(head))).rstrip() + "\n")
-    out.print(text, soft_wrap=True, end="")
+    show_status(label, layout, changes, states, settings.rollback.missing, format)
 
 
 ApprovalOpt = Annotated[str | None, typer.Option(

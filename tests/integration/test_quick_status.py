@@ -16,14 +16,17 @@ from dualpath.session import open_session
 from tests.integration.edited_support import cli, execute, project, write_change
 
 # run in a fresh interpreter: which modules did status load, and what did it print?
+# (through the console script's own entry, dualpath/cli/entry.py)
 _PROBE = """
 import json, sys
-from dualpath.cli.core import app
+from dualpath.cli.entry import main
+sys.argv = ["dualpath", *sys.argv[1:]]
+code = 0
 try:
-    app(sys.argv[1:], prog_name="dualpath")
+    main()
 except SystemExit as exc:
     code = exc.code
-print(json.dumps({"code": code, "sqlalchemy": "sqlalchemy" in sys.modules}))
+print(json.dumps({"code": code, **{m: m in sys.modules for m in ("sqlalchemy", "typer", "rich")}}))
 """
 
 
@@ -63,6 +66,7 @@ def test_status_skips_sqlalchemy_once_the_folder_is_cached(any_url: str, tmp_pat
     second, output = _status_in_fresh_python(config, "--url", "db", "--format", "json")
     assert first["code"] in (0, None) and second["code"] in (0, None), output
     assert second["sqlalchemy"] is False, "a status with a warm cache must not import SQLAlchemy"
+    assert second["typer"] is False and second["rich"] is False, "nor Typer or Rich (into a pipe)"
     states = json.loads(output[output.index("["):output.rindex("]") + 1])
     assert [(s["version"], s["state"]) for s in states] == [("1", "applied"), ("2", "pending")]
 
@@ -88,3 +92,25 @@ def test_an_unreachable_server_is_told_by_the_usual_path(tmp_path: Path) -> None
     probe, output = _status_in_fresh_python(config, "--url", "db")
     assert probe["code"] not in (0, None)
     assert "127.0.0.1:1" in output and "Traceback" not in output
+
+
+def test_the_quick_entry_prints_what_the_command_prints(pg_url: str, tmp_path: Path) -> None:
+    config = project(tmp_path, pg_url, ("1", "2", "3"))
+    assert cli(config, "apply", "--to", "2")[0] == 0
+    for undo in (tmp_path / "migrations").glob("U3__*.sql"):
+        undo.unlink()  # a change without a way back: its report line comes after the columns
+    for fmt in ("text", "json"):
+        code, typer_output = cli(config, "status", f"--format={fmt}")
+        probe, entry_output = _status_in_fresh_python(config, "--url", "db", "--format", fmt)
+        assert probe["typer"] is False, entry_output
+        assert (probe["code"], entry_output.strip()) == (code, typer_output.strip())
+
+
+def test_what_the_quick_entry_does_not_know_goes_to_the_command(pg_url: str, tmp_path: Path) -> None:
+    config = project(tmp_path, pg_url, ("1",))
+    assert cli(config, "apply")[0] == 0
+    _status_in_fresh_python(config, "--url", "db")  # the cache is warm: only the arguments decide
+    probe, output = _status_in_fresh_python(config, "--url", "db", "--format", "yaml")
+    assert probe["code"] == 2 and probe["typer"] is True and "text or json" in output
+    probe, output = _status_in_fresh_python(config, "--url", "db", "--help")
+    assert probe["code"] == 0 and "Usage: dualpath status" in " ".join(output.split())
