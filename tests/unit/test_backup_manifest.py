@@ -180,3 +180,31 @@ def test_restored_contents_are_compared_table_by_table_with_the_manifest() -> No
         "table widgets: restored (2 rows), not in the manifest"]
     assert contents_problems(recorded, {"orders": 15, "customers": 3}) == [
         "table orders: 20 rows in the manifest, 15 restored"]
+
+
+def test_no_destructive_statement_of_the_corpus_escapes_the_word_filter() -> None:
+    """The filter in front of the parse (backup/policy.py) may let harmless statements through, never a
+    destructive one: checked on every statement of the measured corpus and a few written for it."""
+    from dualpath.backup.policy import _MAY_DESTROY, DESTRUCTIVE_OPS
+    from dualpath.risk.ops import SqlSyntaxError, extract_ops
+    from dualpath.sql.split import split_statements
+    from tests.corpus.cases import CASES
+
+    written = [("postgresql", "ALTER TABLE t ALTER c TYPE text"), ("postgresql", "ALTER TABLE t DROP c"),
+               ("postgresql", "ALTER TABLE t ALTER COLUMN c SET DATA TYPE int"),
+               ("mysql", "ALTER TABLE t MODIFY c int"), ("mysql", "ALTER TABLE t CHANGE c d int"),
+               ("mysql", "alter table t modify column c bigint"), ("sqlite", "ALTER TABLE t DROP COLUMN c")]
+    dialects = {"mariadb": "mysql", "postgresql": "postgresql"}
+    statements = [(dialects[c.engine], s.text) for c in CASES
+                  for s in split_statements(c.sql, file="corpus", dialect=dialects[c.engine])] + written
+    checked = 0
+    for dialect, sql in statements:
+        try:
+            ops = extract_ops(sql, dialect)
+        except SqlSyntaxError:
+            continue
+        if any(op.kind in DESTRUCTIVE_OPS for op in ops):
+            checked += 1
+            assert _MAY_DESTROY.search(sql), f"{dialect}: {sql!r} is destructive and escapes the filter"
+    assert checked > 40  # the corpus holds that many destructive statements: the check looked at them
+    assert not _MAY_DESTROY.search("ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0")  # not worth a parse
