@@ -1,6 +1,7 @@
 """Where a wave's tenants run: ``in-process`` (tasks in threads of the flow's own process: ``dualpath run``,
-the demo, one worker) or ``deployments`` (one child flow run per tenant, of the ``tenant-apply``
-deployment, which any worker of the work pool on any machine picks up).
+the demo, one worker) or ``deployments`` (child flow runs of the ``tenant-apply`` deployment, which any
+worker of the work pool on any machine picks up: one per tenant, or one per ``tenants_per_run`` tenants of
+a wave, which pays a worker's new process once for the group).
 
 The parent keeps every decision (canary, waves, halting, rollback, report, Slack): from a child it only
 reads the tenant's result, as the in-process task would have returned it. A child whose worker died is
@@ -23,6 +24,7 @@ from uuid import UUID
 from prefect import get_run_logger
 
 from dualpath.errors import DualpathError, RunFailed, UsageError
+from dualpath.flows.outcomes import GroupFailed
 from dualpath.flows.rollout_run import Rollout
 from dualpath.flows.tenant_run import APPLY_FLOW, ROLLBACK_FLOW, TENANT_TAG
 from dualpath.tasks.tenant import apply_tenant, rollback_tenant
@@ -45,9 +47,17 @@ def check_fan_out(fan_out: str) -> str:
     return fan_out
 
 
+def check_tenants_per_run(count: int) -> int:
+    if count < 1:
+        raise UsageError(f"tenants_per_run={count} must be 1 or more",
+                         hint="1: a child flow run per tenant; more: a wave's tenants in groups of that size")
+    return count
+
+
 @dataclass
 class Child:
-    """One tenant's child flow run(s): the deployment, its parameters, and the runs made so far."""
+    """The child flow run(s) of one tenant, or of a group of tenants: the deployment, its parameters, and the
+    runs made so far. ``tenant`` names it in messages."""
 
     tenant: str
     deployment: str
@@ -65,7 +75,7 @@ class Child:
                 return self.shape(state.result())
             except Exception as exc:  # e.g. the child wrote its result where this process cannot read it
                 raise RunFailed(f"child flow run {self.runs[-1]} completed, and its result cannot be read: "
-                                f"{type(exc).__name__}: {exc}", where=f"tenant {self.tenant}",
+                                f"{type(exc).__name__}: {exc}", where=self.where,
                                 hint="give every worker one shared result storage (docs/operating.md, 'Many "
                                      "workers, one rollout'); the tenant's history shows what applied") from None
         if state is not None and state.is_crashed():
@@ -82,8 +92,34 @@ class Child:
             pass
         what = state.name if state is not None else "no state"
         message = state.message if state is not None else ""
-        raise RunFailed(f"child flow run {self.runs[-1]} ended {what}: {message}", where=f"tenant {self.tenant}",
+        raise RunFailed(f"child flow run {self.runs[-1]} ended {what}: {message}", where=self.where,
                         hint="see the child flow run's logs in Prefect")
+
+    @property
+    def where(self) -> str:
+        return f"tenant {self.tenant}" if "," not in self.tenant else f"tenants {self.tenant}"
+
+
+@dataclass
+class Member:
+    """One tenant of an apply child: its own outcome out of the child's, or the child's failure (a crash, an
+    unreadable result) as its error. Its ``result()`` is what apply_tenant's future would give."""
+
+    child: Child
+    tenant: str
+
+    def result(self) -> Any:
+        try:
+            outcomes = self.child.result()
+        except GroupFailed as failed:  # some tenants of the run failed: this one may not be among them
+            outcomes = failed.outcomes
+        outcome = outcomes.get(self.tenant)
+        if outcome is None:
+            raise RunFailed(f"child flow run {self.child.runs[-1]} returned no outcome for this tenant",
+                            where=f"tenant {self.tenant}", hint="see the child flow run's logs in Prefect")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["applied"], outcome["validation_result"], outcome["phases"]
 
 
 def run_children(children: Sequence[Child], echo: Callable[[str], None], crash_retries: int = CRASH_RETRIES,
@@ -117,12 +153,14 @@ def _start(child: Child) -> UUID:
     from prefect.deployments import run_deployment
 
     attempt = len(child.runs) + 1
-    kind = child.deployment.split("/")[-1]  # tenant-apply-<env>-<tenant>-<attempt>
-    name = f"{kind}-{child.parameters['env']}-{child.tenant}-{attempt}"
+    kind = child.deployment.split("/")[-1]  # tenant-apply-<env>-<tenant>[+<more>]-<attempt>
+    tenants = child.parameters.get("tenants") or [child.parameters["tenant"]]
+    more = f"+{len(tenants) - 1}" if len(tenants) > 1 else ""
+    name = f"{kind}-{child.parameters['env']}-{tenants[0]}{more}-{attempt}"
     # timeout=0: returns once the run exists; run_children waits for all of a wave's runs at once
     run: FlowRun = run_deployment(  # type: ignore[assignment]
         child.deployment, parameters=child.parameters, timeout=0, as_subflow=True,
-        tags=[TENANT_TAG, f"tenant:{child.tenant}"], flow_run_name=name)
+        tags=[TENANT_TAG, *(f"tenant:{t}" for t in tenants)], flow_run_name=name)
     child.runs.append(run.id)
     return run.id
 
@@ -133,9 +171,11 @@ def submit_wave(run: Rollout, wave: Sequence[TenantTarget], to_version: str | No
     (fan_out="deployments") its finished child flow run(s)."""
     if run.fan_out == "in-process":
         return [(t, apply_tenant.submit(*run.args, t, run.run_id, to_version, False, approval)) for t in wave]
-    children = apply_children(run.args, [t.name for t in wave], run.run_id, to_version, approval)
+    children = apply_children(run.args, [t.name for t in wave], run.run_id, to_version, approval,
+                              run.tenants_per_run)
     run_children(children, get_run_logger().info)
-    return list(zip(wave, children, strict=True))
+    child_of = {name: child for child in children for name in child.parameters["tenants"]}
+    return [(t, Member(child_of[t.name], t.name)) for t in wave]
 
 
 def roll_back_one(run: Rollout, tenant: TenantTarget, start_version: str | None) -> tuple[list[str], str | None]:
@@ -149,12 +189,14 @@ def roll_back_one(run: Rollout, tenant: TenantTarget, start_version: str | None)
 
 
 def apply_children(args: tuple[str, str | None, str], tenants: Sequence[str], run_id: str,
-                   to_version: str | None, approval: dict[str, str] | None) -> list[Child]:
+                   to_version: str | None, approval: dict[str, str] | None, per_run: int = 1) -> list[Child]:
+    """The wave's tenants in child runs of ``per_run`` tenants each (the last may hold fewer)."""
     env, config, migrations = args
-    return [Child(t, APPLY_DEPLOYMENT, {"env": env, "tenant": t, "run_id": run_id, "config": config,
-                                        "migrations": migrations, "to_version": to_version, "approval": approval},
-                  shape=lambda v: (v["applied"], v["validation_result"], v["phases"]))
-            for t in tenants]
+    groups = [list(tenants[i:i + per_run]) for i in range(0, len(tenants), per_run)]
+    return [Child(", ".join(group), APPLY_DEPLOYMENT,
+                  {"env": env, "tenants": group, "run_id": run_id, "config": config, "migrations": migrations,
+                   "to_version": to_version, "approval": approval})
+            for group in groups]
 
 
 def rollback_child(args: tuple[str, str | None, str], tenant: str, run_id: str, start_version: str | None) -> Child:

@@ -61,6 +61,7 @@ class Rollout:
     ended: bool = False  # Slack has heard how the run ended (finish); else an error tells it on the way out
     backups: dict[str, Phase] = field(default_factory=dict)  # each tenant's timed backup, for the timeline
     fan_out: str = "in-process"  # or "deployments": each tenant's apply/rollback a child flow run (fan_out.py)
+    tenants_per_run: int = 1  # deployments: tenants of a wave per child apply run
 
     @property
     def args(self) -> tuple[str, str | None, str]:

@@ -234,18 +234,19 @@ def test_a_tenant_failing_in_its_child_halts_the_rollout_and_children_roll_the_r
         pool: dict[str, str], pg_tenants: dict[str, str], tmp_path: Path) -> None:
     """The child's error crosses the process boundary as the tenant's own error (not a summary of the child's
     state), and the rollback the parent decides runs as tenant-rollback children too: every tenant ends where
-    it started."""
+    it started. The wave after the canary runs as one child of three tenants (``tenants_per_run``): d fails
+    in it, b and c apply in it, and the parent reads each one's outcome (b and c are rolled back too)."""
     from dualpath.errors import RunFailed
 
     failing = migrations(tmp_path, "ALTER TABLE items ADD COLUMN label text;\n"
                                    "DO $$ BEGIN IF current_database() LIKE '%\\_d' THEN "
                                    "RAISE EXCEPTION 'boom on d'; END IF; END $$;\n")
-    config = write_config(tmp_path, pg_tenants)
+    config = write_config(tmp_path, pg_tenants, wave_size=3)
     config.write_text(config.read_text().replace(config.read_text().splitlines()[0], f'migrations = "{failing}"'))
 
     with workers(pool, tmp_path, count=2):
         thread, box = in_thread({"env": "e2e", "config": str(config), "approve": True, "report_dir": str(tmp_path),
-                                 "fan_out": "deployments"})
+                                 "fan_out": "deployments", "tenants_per_run": 3})
         thread.join(timeout=900)
         assert not thread.is_alive(), "the parent flow did not end"
 
@@ -262,8 +263,10 @@ def test_a_tenant_failing_in_its_child_halts_the_rollout_and_children_roll_the_r
     rollbacks = sorted(r.parameters["tenant"] for r in mine if r.name.startswith("tenant-rollback-"))
     assert rollbacks == ["a", "b", "c", "d"], [(r.name, r.state) for r in mine]
     assert all(r.state.is_completed() for r in mine if r.name.startswith("tenant-rollback-"))
-    assert [r.state.type.value for r in mine if r.parameters["tenant"] == "d" and
-            r.name.startswith("tenant-apply-")] == ["FAILED"]
+    applies = [(r.parameters["tenants"], r.state.type.value) for r in mine if r.name.startswith("tenant-apply-")]
+    assert sorted(applies) == [(["a"], "COMPLETED"), (["b", "c", "d"], "FAILED")], applies
+    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if line.startswith("| ")}
+    assert "boom on d" in rows["d"] and "boom" not in rows["b"] + rows["c"], rows  # each read its own outcome
     from dualpath.engines import open_engine
 
     for name, url in pg_tenants.items():
