@@ -16,7 +16,7 @@ from dualpath.validation.results import ValidationResult, to_markdown
 from dualpath.windows import admit, describe_wait
 
 TenantState = Literal["pending", "applied", "failed", "skipped", "rolled back", "rollback blocked", "rollback failed"]
-PhaseKind = Literal["backup", "change", "validation", "rollback"]
+PhaseKind = Literal["backup", "change", "batch", "validation", "rollback"]
 PhaseOutcome = Literal["ok", "failed", "rolled back", "skipped"]
 
 
@@ -32,14 +32,18 @@ class Phase:
     outcome: PhaseOutcome = "ok"
 
 
-def apply_phases(done: Sequence[tuple[str, int]], applied_at: float, validated_at: float | None) -> list[Phase]:
+def apply_phases(done: Sequence[tuple[str, int]], applied_at: float, validated_at: float | None,
+                 batches: Sequence[tuple[str, float, float, int, bool]] = ()) -> list[Phase]:
     """Bars for an apply: each change ``(version, ms)`` as the runner measured it, laid back to back so the last
-    ends at ``applied_at`` (the baseline before them is not the change's time), then the validation."""
+    ends at ``applied_at`` (the baseline before them is not the change's time), each batched statement
+    ``(label, start, end, rows, complete)`` where the clock saw it (inside its change), then the validation."""
     start = applied_at - sum(ms for _, ms in done) / 1000
     phases = []
     for version, ms in done:
         phases.append(Phase("change", version, start, start + ms / 1000))
         start += ms / 1000
+    for label, began, ended, rows, complete in batches:
+        phases.append(Phase("batch", f"batch {label}: {rows} rows", began, ended, "ok" if complete else "failed"))
     if validated_at is not None:
         phases.append(Phase("validation", "validation", applied_at, validated_at))
     return phases

@@ -17,6 +17,7 @@ from prefect.concurrency.sync import concurrency
 
 from dualpath import tenants as core
 from dualpath.apply import Runner
+from dualpath.batching.progress import TimedProgress, default_progress
 from dualpath.expectations import GreatExpectations
 from dualpath.plan import Plan
 from dualpath.rollout import Phase, apply_phases
@@ -74,10 +75,12 @@ def apply_tenant(env: str, config: str | None, migrations: str | None, tenant: T
         plan = core.prepare_validation(tenant, ctx.settings, runner, to_version, VALIDATOR)
         if approval:
             core.record_approval(runner, approval)
+        batches = TimedProgress(runner.progress or default_progress(runner.echo))  # a bar per batch
+        runner.progress = batches
         done = [(version, ms) for version, _, ms in runner.apply(to=to_version).done]  # as migrate_tenant, timed
         applied_at = time.time()
         result = core.run_validation(tenant, plan, VALIDATOR, record=runner)
-        phases = apply_phases(done, applied_at, time.time() if result is not None else None)
+        phases = apply_phases(done, applied_at, time.time() if result is not None else None, batches.spans)
         return [version for version, _ in done], result, phases
 
 

@@ -113,3 +113,30 @@ def default_progress(echo: Echo) -> BatchProgress:
 
         return RichProgress(Console(stderr=True))
     return EchoProgress(echo)
+
+
+class TimedProgress:
+    """Forwards to ``inner`` and keeps each batched statement's stretch (epoch seconds, rows changed, done or
+    not): the rollout timeline draws one bar per batch inside its change."""
+
+    def __init__(self, inner: BatchProgress) -> None:
+        self.inner = inner
+        self.spans: list[tuple[str, float, float, int, bool]] = []  # label, start, end, rows, complete
+        self._open: tuple[str, float] | None = None
+
+    def started(self, label: str, total: int | None, keys_done: int, rows_done: int) -> None:
+        self._open = (label, time.time())
+        self.inner.started(label, total, keys_done, rows_done)
+
+    def advanced(self, keys_done: int, rows_done: int, chunk_size: int) -> None:
+        self.inner.advanced(keys_done, rows_done, chunk_size)
+
+    def noted(self, message: str) -> None:
+        self.inner.noted(message)
+
+    def finished(self, keys_done: int, rows_done: int, complete: bool = True) -> None:
+        if self._open is not None:
+            label, start = self._open
+            self.spans.append((label, start, time.time(), rows_done, complete))
+            self._open = None
+        self.inner.finished(keys_done, rows_done, complete)

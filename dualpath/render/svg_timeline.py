@@ -1,5 +1,5 @@
-"""A rollout as a picture: one row per tenant, its phases (backup, each change, validation, rollback) as bars
-on one shared time axis, coloured by outcome, rows grouped by wave. A pure function from the run's
+"""A rollout as a picture: one row per tenant, its phases (backup, each change and batch, validation, rollback)
+as bars on one shared time axis, coloured by outcome, rows grouped by wave. A pure function from the run's
 ``TenantOutcome`` records to an SVG string: no script, no external asset, every text XML-escaped."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dualpath.rollout import Phase, PhaseOutcome, TenantOutcome
 
 OUTCOME_COLOURS: dict[PhaseOutcome, str] = {"ok": "#1f8a4c", "failed": "#c0392b", "rolled back": "#d68910",
                                             "skipped": "#9aa3b2"}
-KIND_OPACITY = {"backup": 0.45, "change": 1.0, "validation": 0.7, "rollback": 1.0}  # which phase, at a glance
+KIND_OPACITY = {"backup": 0.45, "change": 1.0, "batch": 1.0, "validation": 0.7, "rollback": 1.0}  # at a glance
+BATCH_INK = "#0b3d20"  # a batch is drawn as a dark strip along the bottom of its change's bar
 
 WIDTH, GUTTER, RIGHT = 980, 210, 24
 ROW, BAR, WAVE_HEAD, TOP = 26, 16, 20, 64
@@ -89,6 +90,12 @@ def _row(outcome: TenantOutcome, y: int, t0: float, span: float, plot: float) ->
         x = GUTTER + (phase.start - t0) / span * plot
         width = max((phase.end - phase.start) / span * plot, 2.0)  # a quick phase stays visible
         seconds = phase.end - phase.start
+        if phase.kind == "batch":  # inside its change: a strip, so the change's bar stays readable
+            ink = BATCH_INK if shown == "ok" else OUTCOME_COLOURS[shown]
+            out.append(f'<rect class="bar" data-kind="batch" data-outcome="{shown}" x="{x:.1f}" y="{y + BAR - 1}" '
+                       f'width="{width:.1f}" height="5" fill="{ink}" stroke="#ffffff" stroke-width="0.5">'
+                       f"<title>{_x(outcome.name)} · {_x(phase.label)}: {_x(shown)}, {seconds:.2f} s</title></rect>")
+            continue
         out.append(f'<rect class="bar" data-kind="{phase.kind}" data-outcome="{shown}" x="{x:.1f}" y="{y + 5}" '
                    f'width="{width:.1f}" height="{BAR}" rx="2" fill="{OUTCOME_COLOURS[shown]}" '
                    f'fill-opacity="{KIND_OPACITY[phase.kind]}" stroke="#ffffff" stroke-width="1">'
@@ -106,7 +113,7 @@ def _row(outcome: TenantOutcome, y: int, t0: float, span: float, plot: float) ->
 
 def _shown_outcome(outcome: TenantOutcome, phase: Phase) -> PhaseOutcome:
     """A change that went in and was undone later is drawn as rolled back: it did not stay."""
-    if phase.outcome == "ok" and phase.kind in ("change", "validation") and outcome.state in (
+    if phase.outcome == "ok" and phase.kind in ("change", "batch", "validation") and outcome.state in (
             "rolled back", "rollback blocked"):
         return "rolled back"
     return phase.outcome
@@ -126,8 +133,8 @@ def _legend() -> list[str]:
                    f'fill="{colour}"/>')
         out.append(f'<text x="{x + 19}" y="20" fill="#1d2433">{_x(outcome)}</text>')
         x += 30 + 7 * len(outcome)
-    out.append(f'<text x="{x + 12}" y="20" fill="#5b6475">pale: backup · solid: each change · lighter: '
-               "validation · striped: rollback</text>")
+    out.append(f'<text x="{x + 12}" y="20" fill="#5b6475">pale: backup · solid: each change · dark strip: '
+               "a batch · lighter: validation · striped: rollback</text>")
     return out
 
 

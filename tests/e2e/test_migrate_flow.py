@@ -35,6 +35,7 @@ def test_happy_path_migrates_canary_then_waves_with_a_report(prefect_api: str, p
     assert [t for t in ("a", "b", "c", "d") if f'data-tenant="{t}" data-state="applied"' in page] == list("abcd")
     assert page.count('data-kind="change" data-outcome="ok"') == 4 * 7
     assert page.count('data-kind="backup"') == 4  # the backup step before the waves, timed per tenant
+    assert page.count('data-kind="batch" data-outcome="ok"') == 4 * 1  # V6's batched backfill, per tenant
     assert "data:image/svg+xml;base64," in report_artifact(result["run_id"])
     again = migrate(env="e2e", config=str(config), approve=True)
     assert again["outcome"] == "up to date"

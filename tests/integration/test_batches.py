@@ -256,3 +256,25 @@ def test_edited_file_does_not_resume_old_progress(any_url: str, tmp_path: Path) 
     refused = apply(config)
     assert refused.exit_code == 3 and "edited after its batch started" in refused.output
     assert run_cli("batches", "reset", "--url", any_url, "--version", "1").exit_code == 0
+
+
+def test_a_timed_progress_keeps_each_batch_for_the_timeline(any_url: str, tmp_path: Path) -> None:
+    """What tasks/tenant.py hands the runner: every batched statement's stretch, its rows and how it ended,
+    while the lines still reach the inner progress."""
+    from dualpath.batching.progress import EchoProgress, TimedProgress
+    from dualpath.session import open_session
+
+    make_items(any_url, 230)
+    plain = ("UPDATE items SET w = 1;\n", "UPDATE items SET w = 0;\n")
+    config = project(tmp_path, any_url, {"bump": BUMP, "plain": plain})
+    session = open_session("db", None, config)
+    runner = session.runner()
+    lines: list[str] = []
+    timed = TimedProgress(EchoProgress(lines.append))
+    runner.progress = timed
+    done = runner.apply().done
+    assert [version for version, _, _ in done] == ["1", "2"]
+    assert len(timed.spans) == 1, timed.spans  # the plain change has no batch
+    label, start, end, rows, complete = timed.spans[0]
+    assert label.startswith("1 ") and rows == 230 and complete and start <= end
+    assert any("done, 230 row(s) changed" in line for line in lines)

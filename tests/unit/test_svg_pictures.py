@@ -151,3 +151,21 @@ def test_the_artifact_embeds_the_timeline_unless_it_is_huge() -> None:
     svg = base64.b64decode(image.split("base64,", 1)[1].rstrip(")")).decode()
     assert parse(svg).find(".//s:g[@data-tenant='acme']", NS) is not None
     assert "too large to embed" in timeline_markdown(sample_outcomes(), limit=1000)
+
+
+def test_each_batch_is_a_strip_inside_its_change() -> None:
+    """A batched statement's stretch (tasks/tenant.py records it with TimedProgress) is its own bar, where the
+    clock saw it: within its change's bar, on the same row, coloured by how it ended."""
+    phases = apply_phases([("V1", 1000), ("V2", 4000)], T0 + 5, None,
+                          [("V2 items", T0 + 1.5, T0 + 4.5, 1200, True)])
+    root = parse(timeline_svg([TenantOutcome("acme", 1, "applied", phases=phases)]))
+    v1, v2, batch = bars(root, "acme")
+    assert batch.get("data-kind") == "batch" and batch.get("data-outcome") == "ok"
+    assert float(v2.get("x", "0")) <= float(batch.get("x", "0"))
+    assert float(batch.get("x", "0")) + float(batch.get("width", "0")) <= \
+        float(v2.get("x", "0")) + float(v2.get("width", "0")) + 0.2
+    title = batch.find("s:title", NS)
+    assert title is not None and "batch V2 items: 1200 rows" in (title.text or "")
+    stopped = apply_phases([], T0 + 5, None, [("V3 items", T0, T0 + 1, 10, False)])
+    assert bars(parse(timeline_svg([TenantOutcome("b", 1, "failed", phases=stopped)])), "b")[0].get(
+        "data-outcome") == "failed"
