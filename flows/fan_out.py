@@ -25,7 +25,7 @@ from prefect import get_run_logger
 
 from dualpath.errors import DualpathError, RunFailed, UsageError
 from dualpath.flows.outcomes import GroupFailed
-from dualpath.flows.rollout_run import Rollout
+from dualpath.flows.rollout_run import START_TIMEOUT_S, Rollout
 from dualpath.flows.tenant_run import APPLY_FLOW, ROLLBACK_FLOW, TENANT_TAG
 from dualpath.tasks.tenant import apply_tenant, rollback_tenant
 from dualpath.tenants import TenantTarget
@@ -66,10 +66,17 @@ class Child:
     state: Any = None  # the last run's final Prefect state
     crashes: list[str] = field(default_factory=list)
     shape: Callable[[Any], Any] = lambda value: value  # the child's return value as the caller wants it
+    started_at: float = 0.0  # when the last run was created (the parent's monotonic clock)
+    unstarted: str | None = None  # why the last run never started (no worker took it): the tenant's error
 
     def result(self) -> Any:
         """The child's return value, or its failure raised as the tenant's error (never a traceback)."""
         state = self.state
+        if self.unstarted is not None:
+            raise RunFailed(self.unstarted, where=self.where,
+                            hint="start a worker of the pool (`prefect worker start --pool <pool>` on a machine with "
+                                 "the checkout; docs/operating.md, 'Many workers, one rollout'), or give workers "
+                                 "longer with the migrate flow's child_start_timeout_s")
         if state is not None and state.is_completed():
             try:
                 return self.shape(state.result())
@@ -123,9 +130,11 @@ class Member:
 
 
 def run_children(children: Sequence[Child], echo: Callable[[str], None], crash_retries: int = CRASH_RETRIES,
-                 poll_s: float = POLL_S) -> None:
+                 poll_s: float = POLL_S, start_timeout_s: float = START_TIMEOUT_S) -> None:
     """Start one child flow run per ``children`` (all at once: the pool's workers and the hosts' limits
-    decide how many run together), wait until each is final, and run a crashed one again."""
+    decide how many run together), wait until each is final, and run a crashed one again. A run no worker
+    has started within ``start_timeout_s`` is cancelled (a cancelled run can no longer start) and its
+    tenants fail saying so, instead of the parent waiting for a worker for ever."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -134,18 +143,41 @@ def run_children(children: Sequence[Child], echo: Callable[[str], None], crash_r
         while waiting:
             runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(waiting))))
             for run in runs:
-                if run.state is None or not run.state.is_final():
+                child = waiting[run.id]
+                if run.state is not None and not run.state.is_final():
+                    if _cancel_unstarted(client, run, child, start_timeout_s):
+                        waiting.pop(run.id)
                     continue
-                child = waiting.pop(run.id)
+                if run.state is None:
+                    continue
+                waiting.pop(run.id)
                 child.state = run.state
                 if run.state.is_crashed():
                     child.crashes.append(run.state.message or "crashed")
                     if len(child.crashes) <= crash_retries:
-                        echo(f"tenant {child.tenant}: child flow run {run.id} crashed ({run.state.message}); "
+                        echo(f"{child.where}: child flow run {run.id} crashed ({run.state.message}); "
                              f"running it again (a retry applies only what is still pending)")
                         waiting[_start(child)] = child
             if waiting:
                 time.sleep(poll_s)
+
+
+def _cancel_unstarted(client: Any, run: Any, child: Child, start_timeout_s: float) -> bool:
+    """Cancel ``run`` when it is still only scheduled after ``start_timeout_s``; True when it was. A worker that
+    takes it a moment later finds it Cancelled and does not start it (a final state admits no Running)."""
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled
+
+    if run.state.type != StateType.SCHEDULED or time.monotonic() - child.started_at < start_timeout_s:
+        return False
+    pool = run.work_pool_name or "its work pool"
+    why = (f"no worker of {pool} started child flow run {run.id} within {start_timeout_s:g} s; it was cancelled "
+           "and nothing of it ran")
+    answer = client.set_flow_run_state(run.id, Cancelled(message=why))
+    if getattr(answer.status, "value", answer.status) != "ACCEPT":
+        return False  # a worker took it in the meantime: wait for it as for any other
+    child.state, child.unstarted = answer.state, why
+    return True
 
 
 def _start(child: Child) -> UUID:
@@ -162,6 +194,7 @@ def _start(child: Child) -> UUID:
         child.deployment, parameters=child.parameters, timeout=0, as_subflow=True,
         tags=[TENANT_TAG, *(f"tenant:{t}" for t in tenants)], flow_run_name=name)
     child.runs.append(run.id)
+    child.started_at, child.unstarted = time.monotonic(), None
     return run.id
 
 
@@ -173,7 +206,7 @@ def submit_wave(run: Rollout, wave: Sequence[TenantTarget], to_version: str | No
         return [(t, apply_tenant.submit(*run.args, t, run.run_id, to_version, False, approval)) for t in wave]
     children = apply_children(run.args, [t.name for t in wave], run.run_id, to_version, approval,
                               run.tenants_per_run)
-    run_children(children, get_run_logger().info)
+    run_children(children, get_run_logger().info, start_timeout_s=run.child_start_timeout_s)
     child_of = {name: child for child in children for name in child.parameters["tenants"]}
     return [(t, Member(child_of[t.name], t.name)) for t in wave]
 
@@ -183,7 +216,7 @@ def roll_back_one(run: Rollout, tenant: TenantTarget, start_version: str | None)
     if run.fan_out == "in-process":
         return rollback_tenant(*run.args, tenant, run.run_id, start_version)
     child = rollback_child(run.args, tenant.name, run.run_id, start_version)
-    run_children([child], get_run_logger().info)
+    run_children([child], get_run_logger().info, start_timeout_s=run.child_start_timeout_s)
     result: tuple[list[str], str | None] = child.result()
     return result
 

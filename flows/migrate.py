@@ -33,7 +33,14 @@ from dualpath.flows.fan_out import (
     submit_wave,
 )
 from dualpath.flows.reschedule import reschedule_at_opening, wait_hint
-from dualpath.flows.rollout_run import Rollout, dialect_of, open_rollout, tell_error, wave_names
+from dualpath.flows.rollout_run import (
+    START_TIMEOUT_S,
+    Rollout,
+    dialect_of,
+    open_rollout,
+    tell_error,
+    wave_names,
+)
 from dualpath.gates import refuse_failed_gates
 from dualpath.redaction import redact
 from dualpath.render.document import render_markdown
@@ -84,17 +91,19 @@ def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_r
             config: str | None = None, migrations: str | None = None, approve: bool = False,
             approver: str | None = None, wait_for_window: bool = False,
             report_dir: str | None = None, fan_out: str = "in-process",
-            tenants_per_run: int = 1) -> dict[str, Any] | State:
+            tenants_per_run: int = 1, child_start_timeout_s: float = START_TIMEOUT_S) -> dict[str, Any] | State:
     """Migrate an environment's tenants to ``to_version`` (default: the newest), canary first, in waves.
     Whatever happens after the environment is read, its Slack message ends in a final state naming the run.
     ``fan_out``: where each tenant's apply and rollback run: ``in-process`` (this flow's threads) or
     ``deployments`` (a child flow run of the tenant-apply/tenant-rollback deployment per tenant, on any worker
     of the pool; see flows/fan_out.py). ``tenants_per_run``: with ``deployments``, how many tenants of a wave
     one child apply run takes (a worker's new process, Prefect and Great Expectations imported, paid once
-    per group; a crash reruns the group, which applies only what is still pending)."""
+    per group; a crash reruns the group, which applies only what is still pending); ``child_start_timeout_s``:
+    a child run no worker has started by then is cancelled and its tenants fail (no worker, no waiting for ever)."""
     run = open_rollout(env, tenants, config, migrations)
     run.fan_out = check_fan_out(fan_out)
     run.tenants_per_run = check_tenants_per_run(tenants_per_run)
+    run.child_start_timeout_s = child_start_timeout_s
     try:
         return rollout(run, to_version, dry_run, approve, approver, wait_for_window, report_dir)
     except Exception as exc:

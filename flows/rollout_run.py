@@ -36,6 +36,8 @@ from dualpath.tenants import (
     resolve_tenants,
 )
 
+START_TIMEOUT_S = 900.0  # fan_out=deployments: a child no worker has started by then is cancelled
+
 
 @dataclass
 class Rollout:
@@ -62,6 +64,7 @@ class Rollout:
     backups: dict[str, Phase] = field(default_factory=dict)  # each tenant's timed backup, for the timeline
     fan_out: str = "in-process"  # or "deployments": each tenant's apply/rollback a child flow run (fan_out.py)
     tenants_per_run: int = 1  # deployments: tenants of a wave per child apply run
+    child_start_timeout_s: float = START_TIMEOUT_S  # deployments: a child no worker started by then fails
 
     @property
     def args(self) -> tuple[str, str | None, str]:

@@ -273,3 +273,32 @@ def test_a_tenant_failing_in_its_child_halts_the_rollout_and_children_roll_the_r
         with open_engine(url).connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM information_schema.tables "
                                         "WHERE table_name = 'items'").scalar() == 0, name
+
+
+def test_a_child_no_worker_starts_is_cancelled_and_its_tenant_fails_saying_so(
+        pool: dict[str, str], pg_tenants: dict[str, str], tmp_path: Path) -> None:
+    """No worker runs at all (none is started here): the canary's child stays Scheduled, is cancelled after
+    ``child_start_timeout_s``, and the run ends naming the pool and what to start, instead of waiting for
+    ever. Nothing of the change ran on any tenant. No clock is raced: without a worker no run can start."""
+    from dualpath.errors import RunFailed
+
+    folder = migrations(tmp_path, "ALTER TABLE items ADD COLUMN label text;\n")
+    config = write_config(tmp_path, pg_tenants)
+    config.write_text(config.read_text().replace(config.read_text().splitlines()[0], f'migrations = "{folder}"'))
+    thread, box = in_thread({"env": "e2e", "config": str(config), "approve": True, "report_dir": str(tmp_path),
+                             "fan_out": "deployments", "child_start_timeout_s": 1})
+    thread.join(timeout=600)
+    assert not thread.is_alive(), "the parent flow did not end"
+    assert isinstance(box.get("error"), RunFailed), box
+    text = str(box["error"])
+    assert "no worker of dualpath-process started child flow run" in text, text
+    runs = [r for r in children("a") if r.parameters.get("config") == str(config)]
+    assert runs and all(r.state.type.value == "CANCELLED" for r in runs), [(r.name, r.state) for r in runs]
+    report = next(tmp_path.glob("dualpath-report-e2e-*.md")).read_text()
+    assert "prefect worker start --pool" in report or "no worker of dualpath-process" in report
+    from dualpath.engines import open_engine
+
+    for name, url in pg_tenants.items():
+        with open_engine(url).connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM information_schema.tables "
+                                        "WHERE table_name = 'items'").scalar() == 0, name
