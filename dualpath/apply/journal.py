@@ -4,7 +4,7 @@ interrupted statement took effect."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -13,6 +13,7 @@ from dualpath import hints, history
 from dualpath.apply.common import StatementUnrecorded, connection_lost, is_transactional_dml, message_of
 from dualpath.apply.retries import Retries
 from dualpath.changes import Change, Statement
+from dualpath.engines.verbatim import run_statement
 from dualpath.errors import TargetRefused
 
 
@@ -40,6 +41,23 @@ class Journaling(Retries):
             self.echo(f"resuming {change.version} ({'apply' if direction == 'up' else 'rollback'}): an earlier run "
                       f"was interrupted after {count} statement(s)")
         return journal
+
+    def _restore_session(self, conn: Connection, change: Change, statements: Sequence[Statement],
+                         journal: dict[int, history.JournalRow]) -> None:
+        """A change resumed after a kill runs in a new session: the statements done before it that set only
+        session state (``SET @v``, ``SET FOREIGN_KEY_CHECKS = 0``, ``PREPARE``, ``USE``) run again first, in
+        their order, so what follows sees the session the interrupted run had (``EXECUTE`` finds its
+        prepared statement)."""
+        first_open = next((i for i in range(len(statements))
+                           if (row := journal.get(i)) is None or row.state != history.DONE), len(statements))
+        if first_open == len(statements):
+            return  # everything is done: nothing runs after them
+        for statement in statements[:first_open]:
+            if self.engine.sets_session_state(statement.text):
+                self.echo(f"{statement.where}: sets this session's state, which a new session has lost; "
+                          "running it again before resuming")
+                with conn.begin():
+                    run_statement(conn, statement)
 
     def commits_alone(self, change: Change, statement: Statement) -> bool:
         """Can this statement commit without its journal row (DDL on MySQL/MariaDB, a no-transaction

@@ -182,6 +182,7 @@ class Runner(Planning, Batches, DryRun):
         for a statement that commits alone, whose "started" row then says it is in doubt)."""
         journal = self._journal(conn, change, direction)
         ran = [statements[i].where for i, row in sorted(journal.items()) if row.state == history.DONE]
+        self._restore_session(conn, change, statements, journal)
         recorded = False
 
         def finish(c: Connection, last: Statement | None = None) -> None:

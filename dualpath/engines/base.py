@@ -103,6 +103,12 @@ class Engine(ServerDatabases):
         """Does ``sql`` only set user variables (session state that commits nothing)? MySQL's ``SET @a = ...``."""
         return False
 
+    def sets_session_state(self, sql: str) -> bool:
+        """Does ``sql`` set state of this session only (a variable, a setting, a prepared statement, the current
+        database), which a new session no longer has? A change resumed after a kill runs those of its done
+        statements again before it goes on."""
+        return False
+
     @contextlib.contextmanager
     def change_transaction(self, conn: Connection) -> Iterator[ChangeTransaction]:
         """One change's transaction (its statements and its record), committed when the block ends."""

@@ -207,3 +207,29 @@ def test_a_ddl_change_reads_the_catalog_once_and_writes_its_journal_twice(mysql_
     assert extra["journal"] <= 2 * changes + 1, extra  # + one read of every change's journal for the run
     assert extra["all"] <= 7 * changes, extra
     assert run_cli("rollback", "--config", str(config), "--url", "db", "--all").exit_code == 0
+
+
+def test_a_resumed_change_sets_the_session_up_again_before_it_goes_on(mysql_url: str, tmp_path: Path) -> None:
+    """Mattermost's pattern (SET @v, PREPARE, EXECUTE, DEALLOCATE), interrupted after the PREPARE: the new
+    session has no @name, no @ddl and no prepared statement, so EXECUTE failed ("Unknown prepared statement
+    handler"). The done SETs and PREPARE run again first; the done CREATE TABLE does not."""
+    up = ("SET @name = 'resumed_t';\nCREATE TABLE first_t (id INT PRIMARY KEY);\n"
+          "SET @ddl = CONCAT('CREATE TABLE ', @name, ' (id INT PRIMARY KEY)');\nPREPARE st FROM @ddl;\n"
+          "EXECUTE st;\nDEALLOCATE PREPARE st;\n")
+    config = project(tmp_path, mysql_url, {"prepared": (up, "DROP TABLE resumed_t;\nDROP TABLE first_t;\n")})
+    change = next(c for c in read_changes(tmp_path / "migrations", dialect="mysql") if c.version == "1")
+    engine = open_engine(mysql_url)
+    execute(mysql_url, "CREATE TABLE first_t (id INT PRIMARY KEY)")  # what the killed run did
+    with engine.connect() as conn, conn.begin():
+        history.ensure_tables(conn)
+        for index in range(4):  # SET, CREATE, SET, PREPARE: done, then the kill
+            history.journal_mark(conn, history.Actor("old-run", "tester", "host", None), version="1",
+                                 direction="up", index=index, location=change.forward[index].where,
+                                 checksum=change.checksum, state=history.DONE, attempt=history.NO_ATTEMPT)
+    done = apply(config)
+    assert done.exit_code == 0, done.output
+    assert done.output.count("sets this session's state, which a new session has lost") == 3  # 2 SETs, PREPARE
+    assert query(mysql_url, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                            "AND TABLE_NAME IN ('first_t', 'resumed_t')") == [(2,)]
+    seen = books(mysql_url)
+    assert seen.applied == ("1",) and seen.ups["1"] == 1 and not any(seen.journal.values())

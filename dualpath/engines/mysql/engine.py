@@ -114,6 +114,11 @@ class MySQLEngine(MySQLRunLock, Engine):
 
         return sets_user_variables_only(sql)
 
+    def sets_session_state(self, sql: str) -> bool:
+        from dualpath.engines.mysql.session import sets_session_state
+
+        return sets_session_state(sql)
+
     def server_flavor(self, conn: Connection) -> str:
         # SQLAlchemy read VERSION() when it connected; asking again would open a transaction.
         return "mariadb" if getattr(conn.dialect, "is_mariadb", False) else "mysql"

@@ -1,5 +1,7 @@
-"""MySQL/MariaDB statements that only set session state: they commit nothing, so the statement journal
-treats them as it treats DML (no "started" row, no digest of the schema before them)."""
+"""MySQL/MariaDB statements that only set session state. User variables commit nothing, so the statement
+journal treats them as it treats DML (no "started" row, no digest of the schema before them); and every
+statement of session state (variables, session settings, prepared statements, USE) is run again when a
+change resumes after a kill in a new session, which has lost it."""
 
 from __future__ import annotations
 
@@ -8,7 +10,19 @@ import re
 from dualpath.errors import InputError
 from dualpath.sql.tokens import COMMENTS, PUNCT, lex
 
-_SET = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*set\s+@(?!@)", re.IGNORECASE | re.DOTALL)
+_LEAD = r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
+_SET = re.compile(_LEAD + r"set\s+@(?!@)", re.IGNORECASE | re.DOTALL)
+# SET of the session (not GLOBAL or PERSIST, not a password, a default role, or MariaDB's SET STATEMENT ... FOR,
+# which runs a statement), PREPARE name FROM ..., USE db
+_SESSION = re.compile(_LEAD + r"(?:set\s+(?!global\b|persist\b|persist_only\b|@@global\.|@@persist|password\b"
+                      r"|default\s+role\b|statement\b)|prepare\s+\S+\s+from\b|use\s+\S)",
+                      re.IGNORECASE | re.DOTALL)
+
+
+def sets_session_state(sql: str) -> bool:
+    """``SET @v = ...``, ``SET NAMES ...``, ``SET FOREIGN_KEY_CHECKS = 0``, ``SET SESSION x = ...``, ``PREPARE s
+    FROM ...``, ``USE db``: what only this session remembers."""
+    return _SESSION.match(sql) is not None
 
 
 def sets_user_variables_only(sql: str) -> bool:
