@@ -26,3 +26,16 @@ def test_session_state(sql: str) -> None:
 ])
 def test_not_session_state(sql: str) -> None:
     assert not sets_session_state(sql)
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("SET search_path TO tenant_a", True), ("SET SESSION lock_timeout = '5s'", True), ("set role migrator", True),
+    ("PREPARE q (int) AS SELECT $1", True), ("PREPARE q AS SELECT 1", True),
+    ("SET LOCAL lock_timeout = '5s'", False), ("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", False),
+    ("SET CONSTRAINTS ALL DEFERRED", False), ("CREATE INDEX CONCURRENTLY i ON t (a)", False),
+    ("UPDATE t SET a = 1", False), ("EXECUTE q(1)", False),
+])
+def test_postgresql_session_state(sql: str, expected: bool) -> None:
+    from dualpath.engines import open_engine
+
+    assert open_engine("postgresql://u@h/d").sets_session_state(sql) is expected

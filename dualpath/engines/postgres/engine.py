@@ -87,6 +87,12 @@ def _lock_sql(run_id: str, host: str) -> str:
     return f"SELECT pg_try_advisory_lock(:k) /* {tag} */"
 
 
+# SET (not LOCAL, which ends with its transaction; not TRANSACTION or CONSTRAINTS), PREPARE name AS ...:
+# what a new session after a kill has lost (a resumed change runs them again)
+_SESSION_STATE = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:set\s+(?!local\b|transaction\b|constraints\b)"
+                            r"|prepare\s+\S+\s*(?:\(|as\b))", re.IGNORECASE | re.DOTALL)
+
+
 class PostgresEngine(Engine):
     label = "PostgreSQL"
     name = "postgresql"
@@ -146,6 +152,9 @@ class PostgresEngine(Engine):
         scope = "SET LOCAL" if local else "SET"
         return [f"{scope} lock_timeout = '{int(lock_timeout_ms)}ms'",
                 f"{scope} statement_timeout = '{int(statement_timeout_ms)}ms'"]
+
+    def sets_session_state(self, sql: str) -> bool:
+        return _SESSION_STATE.match(sql) is not None
 
     def write_change_record(self, conn: Connection, record: ChangeRecord) -> None:
         record.write_combined(conn)
