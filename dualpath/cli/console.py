@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -42,8 +41,8 @@ def handle_errors(func: F) -> F:
         except DualpathError as exc:
             err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", markup=True, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
-            raise  # the command chose its exit code, or click explains bad usage itself
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # the command chose its exit code, or Typer explains bad usage itself (BadParameter: exit 2)
         except BrokenPipeError:  # `dualpath status | head`: the reader has what it wanted
             silence_stdout()
             raise typer.Exit(STDOUT_CLOSED) from None
@@ -89,7 +88,7 @@ def ask_approval(plan: str, *, approver: str = "", ticket: str = "") -> dict[str
         who = typer.prompt("your name", default=approver or None)
         ticket = typer.prompt("ticket", default=ticket)
         comment = typer.prompt("comment", default="")
-    except click.exceptions.Abort:
+    except typer.Abort:
         return {"decision": "reject", "approver": approver or "nobody", "ticket": ticket,
                 "comment": "rejected: the prompt was closed"}
     return {"decision": "approve" if yes else "reject", "approver": who, "ticket": ticket, "comment": comment}

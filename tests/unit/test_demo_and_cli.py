@@ -55,3 +55,32 @@ def test_approval_without_a_terminal_is_a_rejection(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # piped input is not a person at a terminal
     answer = ask_approval("## plan", approver="ops")
     assert answer["decision"] == "reject" and "no terminal" in answer["comment"]
+
+
+def test_a_closed_approval_prompt_is_a_rejection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-D at the prompt: Typer raises its Abort (its own, since it carries click inside), which must be the
+    one caught: a rejection, not a crash."""
+    import io
+
+    import typer
+
+    from dualpath.cli import console
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def closed(*_args: object, **_kwargs: object) -> bool:
+        raise typer.Abort()
+
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    monkeypatch.setattr(typer, "confirm", closed)
+    answer = console.ask_approval("## plan", approver="ops")
+    assert answer["decision"] == "reject" and "prompt was closed" in answer["comment"]
+
+
+def test_a_usage_error_inside_a_command_is_typers_not_an_internal_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["status", "--url", f"sqlite:///{tmp_path}/x.db", "--migrations", str(tmp_path),
+                                      "--format", "yaml"])
+    assert result.exit_code == 2 and "internal error" not in result.output, result.output
+    assert "text or json" in result.output
