@@ -13,16 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from dualpath.cli.stdout import STDOUT_CLOSED, silence_stdout
+from dualpath.cli.stdout import STDOUT_CLOSED, err, out, silence_stdout
 from dualpath.errors import DualpathError
 from dualpath.hints import refusal_hint
 from dualpath.redaction import redact
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+__all__ = ["out", "err", "handle_errors", "ask_approval", "UrlOpt", "MigrationsOpt", "ConfigOpt"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +36,8 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DualpathError as exc:
+            from rich.markup import escape
+
             err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", markup=True, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
@@ -52,6 +51,8 @@ def handle_errors(func: F) -> F:
         except Exception as exc:  # a bug of ours: still no traceback unless asked for
             if os.environ.get("DUALPATH_DEBUG"):
                 raise
+            from rich.markup import escape
+
             refused = _server_refusal(exc)
             if refused is not None:  # the server's refusal, not our bug: say what was refused and what to do
                 kind, words = refused

@@ -18,7 +18,7 @@ from dualpath.cli.console import (
     handle_errors,
     out,
 )
-from dualpath.cli.stdout import silence_stdout
+from dualpath.cli.stdout import silence_stdout, terminal
 
 if TYPE_CHECKING:
     from dualpath.demo import Ask, Echo
@@ -36,8 +36,9 @@ def _context(url: str | None, migrations: Path | None, config: Path | None) -> A
 def echo_line(line: str) -> None:
     """One line of progress: Rich on a terminal; plain and cheap into a pipe or a CI log."""
     try:
-        if out.is_terminal:
-            out.print(line, markup=False, soft_wrap=True)
+        console = terminal()
+        if console is not None:
+            console.print(line, markup=False, soft_wrap=True)
         else:
             print(line, flush=True)
     except BrokenPipeError:  # `dualpath apply | head`: the reader left; the migration must not stop half-way

@@ -5,10 +5,10 @@ or a CI log the columns are plain text."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 
 from dualpath.changes import Change
+from dualpath.cli.stdout import terminal
 from dualpath.redaction import shown_target
 from dualpath.status import ChangeState
 
@@ -39,7 +39,7 @@ def print_columns(title: str, head: tuple[str, ...], rows: Sequence[tuple[str, .
     def cells(row: tuple[str, ...], first: int, last: int) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(row[first:last], widths[first:last], strict=True))
 
-    console = _terminal()
+    console = terminal()
     if console is None:
         print("\n".join([title, *(cells(r, 0, len(head)).rstrip() for r in (head, *rows))]), flush=True)
         return
@@ -56,30 +56,9 @@ def print_columns(title: str, head: tuple[str, ...], rows: Sequence[tuple[str, .
 
 def print_lines(lines: Sequence[str]) -> None:
     """Lines as they are (no markup), through Rich only on a terminal."""
-    console = _terminal()
+    console = terminal()
     for line in lines:
         if console is None:
             print(line, flush=True)
         else:
             console.print(line, markup=False, soft_wrap=True)
-
-
-def _terminal():  # type: ignore[no-untyped-def]  # -> rich.console.Console | None, without importing Rich
-    """The shared Rich console when stdout is a terminal (Rich decides: FORCE_COLOR, TTY_COMPATIBLE, ...),
-    else None. Rich is imported only when the answer may be yes."""
-    if "rich.console" not in sys.modules and not _may_be_terminal():
-        return None
-    from dualpath.cli.console import out
-
-    return out if out.is_terminal else None
-
-
-def _may_be_terminal() -> bool:
-    import os
-
-    if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE"):
-        return True
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
