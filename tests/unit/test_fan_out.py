@@ -94,3 +94,24 @@ def test_a_crashed_group_fails_every_member() -> None:
     for name in ("a", "b"):
         with pytest.raises(RunFailed, match="died 1 time"):
             Member(child, name).result()
+
+
+def test_every_error_a_tenant_can_end_with_survives_the_trip_to_the_parent() -> None:
+    """A group's failure travels through Prefect's result storage as a pickle: each kind of dualpath error a
+    tenant's apply raises must come back whole (a validation failure with its result for the report)."""
+    import pickle
+
+    from dualpath.errors import ConnectionFailed, PrivilegeMissing, TargetRefused
+    from dualpath.tenants.validation import ValidationFailed
+    from dualpath.validation.results import ValidationResult
+
+    result = ValidationResult(target="postgresql://db/a", tenant="a", passed=False)
+    errors = [ValidationFailed("2 expectations failed", result=result, where="tenant a", hint="see the report"),
+              TargetRefused("locked", where="tenant b"), ConnectionFailed("down", hint="start it"),
+              PrivilegeMissing("no CREATE"), RunFailed("boom")]
+    outcomes = {str(i): {"error": e} for i, e in enumerate(errors)}
+    failure = pickle.loads(pickle.dumps(group_failed(outcomes)))
+    back = [failure.outcomes[str(i)]["error"] for i in range(len(errors))]
+    assert [type(e) for e in back] == [type(e) for e in errors]
+    assert [str(e) for e in back] == [str(e) for e in errors]
+    assert back[0].result == result
