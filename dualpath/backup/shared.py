@@ -93,8 +93,9 @@ def create_shared_backup(members: Sequence[Member], dest: str | Destination | No
             dumper.dump(engine.url, [t for p in parts for t in p.tables], artifact, snapshot)
             conn.rollback()
         sha, size = sha256_of(read_file(artifact))
-        made = {p.member.name: _manifest(p, ids[p.member.name], engine.name, flavor, version, dumper.version(),
-                                         database, shared, Artifact(name=artifact.name, sha256=sha, size=size))
+        tool = dumper.version()  # once: it runs the tool
+        made = {p.member.name: _manifest(p, ids[p.member.name], engine.name, flavor, version, tool, database,
+                                         shared, Artifact(name=artifact.name, sha256=sha, size=size))
                 for p in parts}
         try:
             destination.put_file(f"{shared}/{artifact.name}", artifact)
