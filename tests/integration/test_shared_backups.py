@@ -180,3 +180,16 @@ def test_retention_keeps_a_shared_artifact_while_a_manifest_names_it(shared_db: 
     assert not (tmp_path / "backups" / str(old_shared)).exists()
     verify_backup(dest, newest.backup_id)
     assert json.loads((tmp_path / "backups" / newest.backup_id / "manifest.json").read_text())["format"] == 2
+
+
+def test_a_shared_backup_restores_only_into_its_tenants_schema(shared_db: str, tmp_path: Path) -> None:
+    from dualpath.backup import restore_backup
+    from dualpath.errors import UsageError
+
+    dest = f"file://{tmp_path / 'backups'}"
+    group = tenants(shared_db)
+    ids = back_up_tenants(group, {t.name: release() for t in group}, dest, BackupSettings())
+    server = open_engine(shared_db)
+    unconfined = server.url.set(database=f"{server.url.database}_restore")  # no search_path: no schema
+    with pytest.raises(UsageError, match="schema tenant_b of a shared dump"):
+        restore_backup(dest, str(ids["b"]), unconfined)
