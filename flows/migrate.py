@@ -65,7 +65,9 @@ from dualpath.slack.client import (
 )
 from dualpath.tasks import clock
 from dualpath.tasks.checks import (
+    backup_settings,
     backup_tenant,
+    backup_tenants,
     blocking_findings,
     ensure_host_limits,
     lint_changes,
@@ -83,6 +85,7 @@ from dualpath.tenants import (
     ValidationFailed,
     describe_validation,
     read_tenant_changes,
+    share_groups,
 )
 
 
@@ -200,21 +203,33 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
 
 
 def back_up(run: Rollout) -> None:
-    """Every tenant's backup, a host limit's worth side by side (one after another they were most of a
-    1,000-tenant run; all at once, Prefect's unbounded thread pool would start a dump per tenant).
-    The first failure ends the run, as before. A bar runs from its batch's submission to its final state."""
-    pending = [t for t in run.targets if run.preflight[t.name].pending]
+    """Every tenant's backup, a host limit's worth of tasks side by side (one after another they were most of a
+    1,000-tenant run; all at once, Prefect's unbounded thread pool would start a dump per tenant). Schema
+    tenants of one wave in one database share one dump (each pg_dump read the whole catalog again); the
+    others are backed up one by one. The first failure ends the run, as before. A bar runs from its
+    batch's submission to its final state."""
+    settings = backup_settings(run.ctx)
+    groups = [group for wave in run.waves
+              for group in share_groups([t for t in wave if run.preflight[t.name].pending], settings)]
     side_by_side = min((limit.slots for limit in run.limits), default=run.ctx.env.host_concurrency)
     backups: dict[str, str | None] = {}
-    for start in range(0, len(pending), side_by_side):
+    for start in range(0, len(groups), side_by_side):
         submitted = time.time()
-        futures = {t.name: backup_tenant.submit(*run.args, t, run.preflight[t.name].pending)
-                   for t in pending[start:start + side_by_side]}
-        for name, future in futures.items():
-            backups[name] = future.result()
+        futures = [(group, _submit_backup(run, group)) for group in groups[start:start + side_by_side]]
+        for group, future in futures:
+            result = future.result()
+            backups.update(result if isinstance(result, dict) else {group[0].name: result})
             ended = future.state.timestamp
-            run.backups[name] = Phase("backup", "backup", submitted, ended.timestamp() if ended else time.time())
+            for tenant in group:
+                run.backups[tenant.name] = Phase("backup", "backup", submitted,
+                                                 ended.timestamp() if ended else time.time())
     run.notes += [f"backup {b} of {name}" for name, b in backups.items() if b]
+
+
+def _submit_backup(run: Rollout, group: list[TenantTarget]) -> Any:
+    if len(group) == 1:
+        return backup_tenant.submit(*run.args, group[0], run.preflight[group[0].name].pending)
+    return backup_tenants.submit(*run.args, group, {t.name: run.preflight[t.name].pending for t in group})
 
 
 def run_waves(run: Rollout, to_version: str | None) -> str | None:

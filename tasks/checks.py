@@ -76,17 +76,37 @@ def backup_tenant(env: str, config: str | None, migrations: str | None, tenant: 
                   versions: list[str]) -> str | None:
     """A verified backup of what the destructive or irreversible changes touch; the backup id or None."""
     ctx = core.open_environment(env, config, migrations)
+    settings = backup_settings(ctx)
+    backup_id = core.back_up_tenant(tenant, backup_changes(ctx, tenant, versions), ctx.env.backup_to, settings)
+    get_run_logger().info("backup of %s: %s", tenant.name, backup_id or "nothing at risk before this run")
+    return backup_id
+
+
+@task(name="backup-tenants", retries=1, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+def backup_tenants(env: str, config: str | None, migrations: str | None, tenants: list[TenantTarget],
+                   versions: dict[str, list[str]]) -> dict[str, str | None]:
+    """Verified backups of a group of schema tenants of one database, from one shared dump; their ids."""
+    ctx = core.open_environment(env, config, migrations)
+    changes = {t.name: backup_changes(ctx, t, versions[t.name]) for t in tenants}
+    ids = core.back_up_tenants(tenants, changes, ctx.env.backup_to, backup_settings(ctx))
+    logger = get_run_logger()
+    for name, backup_id in ids.items():
+        logger.info("backup of %s: %s", name, backup_id or "nothing at risk before this run")
+    return ids
+
+
+def backup_settings(ctx: core.EnvironmentContext) -> BackupSettings:
     settings = BackupSettings.model_validate(ctx.settings.backup)
-    if ctx.env.backup == "always":
-        settings = settings.model_copy(update={"always": True})
+    return settings.model_copy(update={"always": True}) if ctx.env.backup == "always" else settings
+
+
+def backup_changes(ctx: core.EnvironmentContext, tenant: TenantTarget, versions: list[str]) -> list[Change]:
     changes: list[Change] = [c for c in core.read_tenant_changes(
         tenant, ctx.migrations, ctx.settings.sources.follow_links_outside, ctx.settings.rollback.missing)
         if c.version in versions]
     if ctx.env.backup == "never":  # irreversible changes are backed up regardless
         changes = [c for c in changes if c.irreversible is not None]
-    backup_id = core.back_up_tenant(tenant, changes, ctx.env.backup_to, settings)
-    get_run_logger().info("backup of %s: %s", tenant.name, backup_id or "nothing at risk before this run")
-    return backup_id
+    return changes
 
 
 @task(name="ensure-host-limits", **TASK_OPTIONS)

@@ -68,6 +68,10 @@ class Manifest(BaseModel):
     fingerprint: dict[str, dict[str, dict[str, Any]]]
     change_ids: list[str]
     artifacts: list[Artifact]
+    # A shared backup (format 2): one dump of many schema tenants of one database. The artifact lives in
+    # the folder ``shared`` names, beside other tenants' manifests; this one restores ``schema_name`` of it.
+    shared: str | None = None
+    schema_name: str | None = None
 
     @property
     def created(self) -> datetime:
@@ -76,6 +80,10 @@ class Manifest(BaseModel):
     @property
     def size(self) -> int:
         return sum(a.size for a in self.artifacts)
+
+    def artifact_key(self, artifact: Artifact) -> str:
+        """Where ``artifact`` is at the destination: the backup's own folder, or the shared one."""
+        return f"{self.shared or self.backup_id}/{artifact.name}"
 
 
 def new_backup_id(database: str, now: datetime | None = None) -> str:
@@ -111,6 +119,8 @@ def read_manifest(dest: str | Destination | None, backup_id: str, settings: Back
                                  hint="this backup cannot be trusted; take a new one (dualpath backup create)",
                                  ) from None
     outside = [a.name for a in manifest.artifacts if not _plain_name(a.name)]
+    if manifest.shared is not None and not _plain_name(manifest.shared):
+        outside.append(manifest.shared)
     if outside:  # a manifest must name files in its own backup folder, never elsewhere
         raise VerificationFailed(f"manifest of backup {backup_id} names file(s) outside its backup folder: "
                                  f"{', '.join(outside)}; nothing was read from there",

@@ -37,7 +37,7 @@ def verify_backup(dest: str | Destination | None, backup_id: str, settings: Back
     destination = destination_of(dest, settings)
     manifest = read_manifest(destination, backup_id)
     for artifact in manifest.artifacts:
-        sha, size = sha256_of(destination.read_chunks(f"{backup_id}/{artifact.name}"))
+        sha, size = sha256_of(destination.read_chunks(manifest.artifact_key(artifact)))
         if (sha, size) != (artifact.sha256, artifact.size):
             raise VerificationFailed(
                 f"artifact {artifact.name} of backup {backup_id} does not match its manifest: "
@@ -62,14 +62,15 @@ def restore_backup(dest: str | Destination | None, backup_id: str, into_url: str
                          hint=f"restore into a scratch {manifest.engine} database")
     dumper = engine.dumper(settings.tools)
     dumper.check_tools()
+    _check_shared_scratch(manifest, engine)
     created = _prepare_scratch(engine)
     into = safe_url(engine.url)
     try:
         with tempfile.TemporaryDirectory(prefix="dualpath-restore-", dir=settings.work_dir) as work:
             for artifact in manifest.artifacts:
                 local = Path(work) / artifact.name
-                destination.get_file(f"{backup_id}/{artifact.name}", local)
-                dumper.restore(engine.url, local)
+                destination.get_file(manifest.artifact_key(artifact), local)
+                dumper.restore(engine.url, local, manifest.schema_name)  # a shared dump: this tenant's schema
         fingerprint, counts = _read_restored(engine, manifest, into)
         compare_contents(manifest, fingerprint, counts, into)
     except BaseException as failure:
@@ -99,6 +100,17 @@ def _read_restored(engine: Engine, manifest: Manifest, into: str) -> tuple[Finge
         raise VerificationFailed(f"restore of backup {manifest.backup_id} into {into} cannot be read back: {reason}",
                                  hint="this backup cannot be trusted; take a new one") from None
     return fingerprint, counts
+
+
+def _check_shared_scratch(manifest: Manifest, engine: Engine) -> None:
+    """A tenant's part of a shared dump comes back into its own schema: the scratch must be confined to it."""
+    scope = getattr(engine, "scope", None)
+    if manifest.schema_name is None or (scope is not None and scope.only == manifest.schema_name):
+        return
+    raise UsageError(f"backup {manifest.backup_id} is schema {manifest.schema_name} of a shared dump; "
+                     f"{safe_url(engine.url)} is not confined to that schema",
+                     hint="restore it for its tenant (the restore-tenant step, or --into the tenant's URL with "
+                          "another database name): the scratch database gets the schema")
 
 
 def _discard_scratch(engine: Engine, created: bool) -> str:

@@ -24,7 +24,17 @@ def prune_backups(dest: str | Destination | None, keep_n: int | None = None, kee
         destination.delete([f"{backup_id}/{MANIFEST}"])
         destination.delete([n for n in names if n.startswith(f"{backup_id}/") and not n.endswith(MANIFEST)])
         log.info("backup %s pruned from %s", backup_id, destination.label)
+    for shared in unreferenced_shared(manifests, expired):
+        destination.delete([n for n in names if n.startswith(f"{shared}/")])
+        log.info("shared artifact %s pruned from %s: no backup refers to it any more", shared, destination.label)
     return expired
+
+
+def unreferenced_shared(manifests: Sequence[Manifest], expired: Sequence[str]) -> list[str]:
+    """Shared artifacts only expired backups referred to: another tenant's kept manifest keeps one."""
+    gone = set(expired)
+    kept = {m.shared for m in manifests if m.backup_id not in gone}
+    return sorted({m.shared for m in manifests if m.backup_id in gone and m.shared and m.shared not in kept})
 
 
 def select_expired(manifests: Sequence[Manifest], keep_n: int | None, keep_days: float | None,

@@ -83,6 +83,7 @@ class Dumper(Protocol):
     engine: str
     suffix: str  # artifact file extension
     partial: bool  # can dump a subset of tables
+    shares_artifact: bool  # can dump several schemas of a database at once and restore one of them
 
     def check_tools(self) -> None: ...  # raises InputError before anything runs
 
@@ -90,6 +91,10 @@ class Dumper(Protocol):
 
     def share_snapshot(self, conn: Connection) -> str | None: ...  # first thing on a fresh connection
 
+    def database_url(self, url: URL) -> URL: ...  # a schema tenant's URL without its schema
+
+    def adopt_snapshot(self, conn: Connection, snapshot: str) -> None: ...  # read what share_snapshot exported
+
     def dump(self, url: URL, tables: list[str] | None, out: Path, snapshot: str | None = None) -> None: ...
 
-    def restore(self, url: URL, artifact: Path) -> None: ...
+    def restore(self, url: URL, artifact: Path, schema: str | None = None) -> None: ...  # schema: of a shared one

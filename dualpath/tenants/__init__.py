@@ -9,13 +9,14 @@ keep their ``${ENV}`` references until a tenant is opened, so a resolved tenant 
 logged or passed as a parameter.
 
 targets: the tenants, their waves and runners; environment: what a rollout works in; preflight: a tenant
-checked before anything runs; operations: what one tenant does; approvals; validation.
+checked before anything runs; operations: what one tenant does; backups: tenants' backups, shared or not;
+approvals; validation.
 """
 
 from dualpath.tenants.approvals import approval_from_flow, record_approval
+from dualpath.tenants.backups import back_up_tenant, back_up_tenants, share_groups
 from dualpath.tenants.environment import EnvironmentContext, open_environment, run_actor
 from dualpath.tenants.operations import (
-    back_up_tenant,
     fingerprint_tenant,
     migrate_tenant,
     plan_tenant,
@@ -58,9 +59,10 @@ from dualpath.tenants.validation import (
 __all__ = [
     "Echo", "EnvironmentContext", "Preflight", "RolePolicy", "TenantTarget", "TenantVersion",
     "ValidationFailed", "ValidationPlan", "applied_since", "approval_from_flow", "back_up_tenant",
-    "check_tenant_role", "describe_validation", "fingerprint_tenant", "make_runner", "migrate_tenant",
+    "back_up_tenants", "check_tenant_role", "describe_validation", "fingerprint_tenant", "make_runner",
+    "migrate_tenant",
     "open_environment", "plan_tenant", "plan_waves", "preflight_tenant", "prepare_validation",
     "protecting_environment", "read_role", "read_tenant_changes", "read_version", "record_approval",
     "resolve_tenants", "restore_tenant", "role_policy", "rollback_tenant", "run_actor", "run_validation", "schema_of",
-    "tenant_from", "tenant_target", "tenants_as_pairs", "verify_tenant",
+    "share_groups", "tenant_from", "tenant_target", "tenants_as_pairs", "verify_tenant",
 ]

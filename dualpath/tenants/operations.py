@@ -1,17 +1,14 @@
-"""What one tenant does in a rollout: migrate, roll back, plan, verify, restore, back up, fingerprint."""
+"""What one tenant does in a rollout: migrate, roll back, plan, verify, restore, fingerprint (back up: backups)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dualpath.apply import Runner
 from dualpath.backup import BackupSettings
-from dualpath.changes import Change
 from dualpath.config import Settings, interpolate
-from dualpath.engines import open_engine
-from dualpath.errors import DualpathError, UsageError
-from dualpath.urls import endpoint, parse_url, redact, server_and_database
+from dualpath.errors import UsageError
+from dualpath.urls import endpoint, parse_url, server_and_database
 
 if TYPE_CHECKING:
     from dualpath.plan import Plan
@@ -85,56 +82,3 @@ def fingerprint_tenant(runner: Runner) -> str:
         digest = runner.engine.fingerprint(conn).digest
         conn.rollback()
     return digest
-
-
-def back_up_tenant(tenant: TenantTarget, changes: Sequence[Change], dest: str | None,
-                   settings: BackupSettings) -> str | None:
-    """A verified backup before destructive or irreversible changes; the backup id, or None when
-    nothing is at risk yet (the tables they touch do not exist before this run: it creates them)."""
-    from dualpath.backup import affected_tables, ensure_backup_for, needs_backup
-
-    url = tenant.resolved_url()
-    engine = open_engine(url)
-    protected = [c for c in changes if settings.always or needs_backup(c, engine.name)]
-    tables = affected_tables(protected, engine.name) if protected else []
-    existing: list[str] = []
-    if tables:
-        with engine.connect() as conn:
-            existing = [t for t in tables if engine.table_exists(conn, t)]
-        if not existing:
-            return None
-        if len(existing) < len(tables):  # only what exists can be lost; the rest this run creates
-            protected = [c for c in protected if set(affected_tables([c], engine.name) or existing) & set(existing)]
-    schema = tenant.schema
-    if schema and protected:
-        return _back_up_schema_tenant(engine, schema, protected, existing if tables else None, dest, settings)
-    manifest = ensure_backup_for(protected, url, dest, settings)
-    return manifest.backup_id if manifest else None
-
-
-def _back_up_schema_tenant(engine: Any, schema: str, changes: Sequence[Change], tables: list[str] | None,
-                           dest: str | None, settings: BackupSettings) -> str:
-    """A schema tenant's backup: its tables named with its schema (the whole schema when the changes do
-    not say which), never its neighbours'. pg_dump matches ``-t`` without the URL's search_path, so an
-    unqualified name would find nothing."""
-    from dualpath.backup import create_backup
-    from dualpath.errors import TargetRefused
-
-    label = ", ".join(c.version for c in changes)
-    if dest is None and settings.destination is None:
-        raise TargetRefused(f"change(s) {label} are destructive or irreversible and no backup destination is set",
-                            hint="configure backup.destination (file:// or s3://) and run again")
-    if tables is None:
-        with engine.connect() as conn:
-            tables = list(engine.iter_tables(conn))
-    qualified = [t if "." in t else f"{schema}.{t}" for t in tables]
-    try:
-        manifest = create_backup(engine.url, qualified, [c.version for c in changes], dest,
-                                 settings.model_copy(update={"verify": True}))
-    except Exception as exc:  # no proven backup, no destructive change
-        why = exc.message if isinstance(exc, DualpathError) else f"{type(exc).__name__}: {exc}"
-        raise TargetRefused(f"change(s) {label} not run: their backup failed or could not be verified: "
-                            f"{redact(why)}",
-                            where=f"schema {schema}", hint="fix the backup destination or tools and run again; "
-                            "nothing was changed") from None
-    return manifest.backup_id

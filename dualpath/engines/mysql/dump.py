@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 
 from dualpath.engines.dump import ToolSettings, find_tool, run_tool, tool_version
+from dualpath.errors import BackupFailed
 from dualpath.urls import password_of
 
 
@@ -18,6 +19,7 @@ class MysqlDumper:
     engine = "mysql"
     suffix = ".sql"
     partial = True
+    shares_artifact = False  # one artifact per backup
     install = "the MySQL or MariaDB client (mysql-client / mariadb-client)"
 
     def __init__(self, settings: ToolSettings) -> None:
@@ -64,7 +66,13 @@ class MysqlDumper:
         argv += [t.rsplit(".", 1)[-1] for t in tables or []]
         run_tool(argv, self.env(url), self.settings.timeout_s, password_of(url))
 
-    def restore(self, url: URL, artifact: Path) -> None:
+    def database_url(self, url: URL) -> URL:
+        return url
+
+    def adopt_snapshot(self, conn: Connection, snapshot: str) -> None:
+        raise BackupFailed(f"{self.engine} backups are not shared: no snapshot to read", hint="back up each tenant")
+
+    def restore(self, url: URL, artifact: Path, schema: str | None = None) -> None:
         argv = [self.client_tool(), *self.connection_args(url), "--binary-mode", f"--database={url.database}"]
         with artifact.open("rb") as dump:
             run_tool(argv, self.env(url), self.settings.timeout_s, password_of(url), stdin=dump)

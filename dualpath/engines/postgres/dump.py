@@ -35,6 +35,7 @@ class PostgresDumper:
     engine = "postgresql"
     suffix = ".dump"
     partial = True
+    shares_artifact = True  # many schemas' tables in one dump; pg_restore -n takes one schema back out
     install = "the PostgreSQL client (postgresql-client; at least the server's major version)"
 
     def __init__(self, settings: ToolSettings) -> None:
@@ -62,6 +63,16 @@ class PostgresDumper:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         return str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar())
 
+    def database_url(self, url: URL) -> URL:
+        """The whole database a schema tenant's URL is in: a shared dump's connection."""
+        return url.difference_update_query(["options"])
+
+    def adopt_snapshot(self, conn: Connection, snapshot: str) -> None:
+        """Read what the exported ``snapshot`` sees (a schema tenant's counts beside the shared dump)."""
+        conn.rollback()
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot.replace(chr(39), '')}'")
+
     def dump(self, url: URL, tables: list[str] | None, out: Path, snapshot: str | None = None) -> None:
         argv = [self.dump_tool(), "-Fc", "--no-owner", "--no-privileges", "-f", str(out)]
         if snapshot:
@@ -73,7 +84,9 @@ class PostgresDumper:
                 argv += ["-t", ".".join('"' + p.replace('"', '""') + '"' for p in table.split("."))]
         run_tool(argv, self.env(url), self.settings.timeout_s, password_of(url))
 
-    def restore(self, url: URL, artifact: Path) -> None:
+    def restore(self, url: URL, artifact: Path, schema: str | None = None) -> None:
         argv = [self.restore_tool(), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
                 "-d", url.database or "postgres", str(artifact)]
+        if schema is not None:  # one tenant out of a shared dump: its tables and what hangs off them
+            argv[1:1] = ["-n", schema]
         run_tool(argv, self.env(url), self.settings.timeout_s, password_of(url))

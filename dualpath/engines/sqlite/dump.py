@@ -21,6 +21,7 @@ class SqliteDumper:
     engine = "sqlite"
     suffix = ".sqlite3"
     partial = False  # the backup API copies pages, not tables
+    shares_artifact = False  # one artifact per backup
 
     def __init__(self, settings: ToolSettings) -> None:
         self.settings = settings
@@ -51,7 +52,13 @@ class SqliteDumper:
             dst.close()
             src.close()
 
-    def restore(self, url: URL, artifact: Path) -> None:
+    def database_url(self, url: URL) -> URL:
+        return url
+
+    def adopt_snapshot(self, conn: Connection, snapshot: str) -> None:
+        raise BackupFailed(f"{self.engine} backups are not shared: no snapshot to read", hint="back up each tenant")
+
+    def restore(self, url: URL, artifact: Path, schema: str | None = None) -> None:
         target = Path(endpoint(url))
         partial = target.with_name(target.name + ".restoring")
         shutil.copyfile(artifact, partial)
