@@ -163,6 +163,7 @@ class ConnectionSampler(threading.Thread):
         self.peak_database = 0
         self.peak_server = 0
         self.samples: list[tuple[float, int]] = []  # (epoch seconds, connections to the database)
+        self.peak_made_of: list[tuple[str, str, str, int]] = []  # at the peak: application, state, query, count
         self.stop = threading.Event()
 
     def peak_between(self, start: float, end: float) -> int:
@@ -172,9 +173,14 @@ class ConnectionSampler(threading.Thread):
         engine = create_engine(parse_url(SERVER), poolclass=NullPool, isolation_level="AUTOCOMMIT")
         query = text("SELECT count(*) FILTER (WHERE datname = :db), count(*) FROM pg_stat_activity "
                      "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+        breakdown = text("SELECT application_name, state, left(regexp_replace(query, '\\s+', ' ', 'g'), 70), "
+                         "count(*) FROM pg_stat_activity WHERE datname = :db AND backend_type = 'client backend' "
+                         "AND pid <> pg_backend_pid() GROUP BY 1, 2, 3 ORDER BY 4 DESC")
         with engine.connect() as conn:
             while not self.stop.is_set():
                 here, everywhere = conn.execute(query, {"db": self.database}).one()
+                if int(here) > self.peak_database:  # what the connections are, when there are most of them
+                    self.peak_made_of = [tuple(r) for r in conn.execute(breakdown, {"db": self.database})]
                 self.peak_database = max(self.peak_database, int(here))
                 self.peak_server = max(self.peak_server, int(everywhere))
                 self.samples.append((time.time(), int(here)))
@@ -218,10 +224,13 @@ def run_rollout(mode: str, database_url: str, names: list[str], wave_size: int, 
            "apply_tasks": tasks, "peak_connections_database": sampler.peak_database,
            "peak_connections_apply_phase": sampler.peak_between(first, last),
            "peak_connections_server": sampler.peak_server, "samples": len(sampler.samples),
+           "peak_made_of": [list(r) for r in sampler.peak_made_of],
            "setup_s": round(setup_s, 1), **check}
     print(f"  {mode}: {row['outcome']}, wall {wall:.1f} s, fan-out {fanout_s:.1f} s, peak connections "
           f"{sampler.peak_database} (apply phase {row['peak_connections_apply_phase']}, server "
           f"{sampler.peak_server}), {check['at_release']}/{len(names)} at version {RELEASE}", flush=True)
+    for application, state, query, count in sampler.peak_made_of:
+        print(f"    at the peak: {count:>3} {state or '-':<20} {application or '-':<40} {query}", flush=True)
     return row
 
 

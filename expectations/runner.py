@@ -16,6 +16,7 @@ from typing import Any
 import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.expectation import Expectation
+from sqlalchemy.pool import NullPool
 
 from dualpath.engines import open_engine
 from dualpath.expectations.build import REF, build_expectation
@@ -42,15 +43,16 @@ def check(url: str, invariants: Iterable[Invariant], baseline: Baseline, *, suit
     outcomes: list[Outcome] = []
     refs = {inv.ref: inv for inv in wanted}
     with borrowed_context(data_docs_dir) as context:
+        # pool-less: GX's engines (the data source's and its execution engine's, two) kept their pooled
+        # connections until garbage collection: idle connections that added up across a fan-out
         source = getattr(context.data_sources, _ADD_SOURCE[engine.name])(
-            name="dualpath", connection_string=reveal(parse_url(url)))
+            name="dualpath", connection_string=reveal(parse_url(url)), kwargs={"poolclass": NullPool})
         try:
             for table, expectations in by_table.items():
                 outcomes += run_table(context, source, table, expectations, refs)
         finally:
-            # GX keeps its engine's pooled connections until garbage collection: two idle
-            # connections per tenant add up across a fan-out of hundreds of tenants
             source.get_engine().dispose()
+            source.get_execution_engine().engine.dispose()
         if data_docs_dir is not None:
             context.build_data_docs(site_names=["dualpath"])  # not GX's default site in a temp dir
     outcomes += compare_checksums(url, [i for i in wanted if i.kind == "checksum_unchanged"], baseline)

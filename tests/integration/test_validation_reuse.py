@@ -57,3 +57,28 @@ def test_one_context_serves_many_tenants_and_keeps_their_results_apart(tmp_path:
                                                                    for o in results[1].failures]
     context = runner._CONTEXTS.context
     assert context is not None and not context.data_sources.all() and not context.suites.all()
+
+
+def test_a_validation_leaves_no_connection_open(pg_url: str, tmp_path: Path) -> None:
+    """GX makes two engines per data source (its own and its execution engine's); pooled, each kept idle
+    connections until garbage collection, which added up to dozens across a fan-out. Afterwards the
+    tenant's database has no connection of ours left."""
+    import gc
+
+    import psycopg
+
+    _, changes = make_shop(pg_url, tmp_path)
+    invariants = derive_invariants(changes, snapshot_schema(pg_url))
+    baseline = take_baseline(pg_url, invariants)
+    run_sql(pg_url, ["ALTER TABLE orders ADD COLUMN total_eur INTEGER", "UPDATE orders SET total_eur = total_cents"])
+    gc.disable()  # what is left must be closed by the code, not by the collector
+    try:
+        for _ in range(3):
+            assert check(pg_url, invariants, baseline, tenant="a").passed
+        database = pg_url.rsplit("/", 1)[1].split("?")[0]
+        with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0]
+                             + "/postgres", autocommit=True) as admin:
+            left = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database,)).fetchone()
+    finally:
+        gc.enable()
+    assert left is not None and left[0] == 0, f"{left[0] if left else '?'} connection(s) left open"
