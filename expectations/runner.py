@@ -43,10 +43,12 @@ def check(url: str, invariants: Iterable[Invariant], baseline: Baseline, *, suit
     outcomes: list[Outcome] = []
     refs = {inv.ref: inv for inv in wanted}
     with borrowed_context(data_docs_dir) as context:
-        # pool-less: GX's engines (the data source's and its execution engine's, two) kept their pooled
-        # connections until garbage collection: idle connections that added up across a fan-out
+        # pool-less on a server: GX's engines (the data source's and its execution engine's, two) kept their
+        # pooled connections until garbage collection, idle connections that added up across a fan-out
+        # (SQLite: GX pins its own StaticPool, and a file holds no server connection)
+        pooling = {} if engine.name == "sqlite" else {"kwargs": {"poolclass": NullPool}}
         source = getattr(context.data_sources, _ADD_SOURCE[engine.name])(
-            name="dualpath", connection_string=reveal(parse_url(url)), kwargs={"poolclass": NullPool})
+            name="dualpath", connection_string=reveal(parse_url(url)), **pooling)
         try:
             for table, expectations in by_table.items():
                 outcomes += run_table(context, source, table, expectations, refs)
