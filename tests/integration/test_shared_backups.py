@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from dualpath import history
 from dualpath.apply import Runner
@@ -25,6 +24,7 @@ from dualpath.target import Target
 from dualpath.tenants import TenantTarget, back_up_tenants, restore_tenant, share_groups
 from dualpath.urls import parse_url
 from tests.integration.dbs import server_database
+from tests.integration.test_schema_tenants import sql
 
 pytestmark = pytest.mark.integration
 
@@ -41,19 +41,6 @@ exec {real} "$@"
 
 def tenant_url(database_url: str, name: str) -> str:
     return f"{database_url}?options=-csearch_path%3Dtenant_{name}"
-
-
-def sql(url: str, *statements: str) -> list[Any]:
-    engine = create_engine(url.split("?")[0])
-    rows: list[Any] = []
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                result = conn.execute(text(statement))
-                rows = list(result) if result.returns_rows else []
-    finally:
-        engine.dispose()
-    return rows
 
 
 @pytest.fixture
