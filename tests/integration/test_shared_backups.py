@@ -24,7 +24,7 @@ from dualpath.target import Target
 from dualpath.tenants import TenantTarget, back_up_tenants, restore_tenant, share_groups
 from dualpath.urls import parse_url
 from tests.integration.dbs import server_database
-from tests.integration.test_schema_tenants import sql
+from tests.integration.test_schema_tenants import sql, tenant_url
 
 pytestmark = pytest.mark.integration
 
@@ -37,10 +37,6 @@ echo run >> {calls}
 {fail}
 exec {real} "$@"
 """
-
-
-def tenant_url(database_url: str, name: str) -> str:
-    return f"{database_url}?options=-csearch_path%3Dtenant_{name}"
 
 
 @pytest.fixture
