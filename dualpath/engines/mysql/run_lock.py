@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ else:
     _Base = object
 
 LOCK_TABLE = "dualpath_run_lock"
+HOLDER_ROW_WAIT_S = 5.0  # a refused run waits this long at most for the holder's row (written after its GET_LOCK)
 
 
 class MySQLRunLock(_Base):
@@ -80,16 +82,26 @@ class MySQLRunLock(_Base):
         with self.connect() as conn:
             return self.holder_on(conn)
 
-    def holder_on(self, conn: Connection) -> RunLockHolder | None:
-        holder_id = conn.execute(text("SELECT IS_USED_LOCK(:n)"), {"n": self.lock_name}).scalar()
-        if holder_id is None:
-            return None
-        with contextlib.suppress(DBAPIError):  # the table may not exist
-            row = conn.execute(text(f"SELECT run_id, host, since FROM {LOCK_TABLE} "
-                                    "WHERE lock_name = :n AND connection_id = :c"),
-                               {"n": self.lock_name, "c": holder_id}).first()
+    def holder_on(self, conn: Connection, wait_s: float = HOLDER_ROW_WAIT_S) -> RunLockHolder | None:
+        """Who holds the lock. Its row is written just after its GET_LOCK: a run refused in between waits
+        for the row a moment (the holder's next round trip) rather than naming nobody."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            holder_id = conn.execute(text("SELECT IS_USED_LOCK(:n)"), {"n": self.lock_name}).scalar()
+            if holder_id is None:
+                return None
+            row = None
+            with contextlib.suppress(DBAPIError):  # the table may not exist (yet)
+                row = conn.execute(text(f"SELECT run_id, host, since FROM {LOCK_TABLE} "
+                                        "WHERE lock_name = :n AND connection_id = :c"),
+                                   {"n": self.lock_name, "c": holder_id}).first()
             if row is not None:
                 return RunLockHolder(row.run_id, row.host, row.since)
+            if time.monotonic() >= deadline:
+                break
+            if conn.in_transaction():
+                conn.rollback()  # a fresh snapshot for the next look (InnoDB reads repeat within one)
+            time.sleep(0.05)
         proc = conn.execute(text("SELECT HOST AS host, TIME AS secs FROM information_schema.PROCESSLIST "
                                  "WHERE ID = :c"), {"c": holder_id}).first()
         if proc is None:
