@@ -104,7 +104,8 @@ class Child:
 
     @property
     def where(self) -> str:
-        return f"tenant {self.tenant}" if "," not in self.tenant else f"tenants {self.tenant}"
+        # from the parameters, not the label: a tenant's own name may hold a comma
+        return f"tenants {self.tenant}" if len(self.parameters.get("tenants") or ()) > 1 else f"tenant {self.tenant}"
 
 
 @dataclass
