@@ -104,6 +104,11 @@ def empty_context(context: Any) -> None:
 def make_context(data_docs_dir: Path | None) -> Any:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    if data_docs_dir is None:
+        # An ephemeral context keeps its config in memory, yet GX renders all of it to YAML into an in-memory
+        # store on every data source, asset and batch definition added, and never reads it back: a third of
+        # a tenant's validation (measured, 1,000-tenant fan-out). Data docs contexts keep GX's own saving.
+        setattr(context.variables, "save", _kept_in_memory)  # noqa: B010 - an instance's method, on purpose
     if data_docs_dir is not None:
         context.add_data_docs_site(site_name="dualpath", site_config={
             "class_name": "SiteBuilder",
@@ -111,6 +116,10 @@ def make_context(data_docs_dir: Path | None) -> Any:
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         })
     return context
+
+
+def _kept_in_memory() -> None:
+    """DataContextVariables.save of a context whose config lives only in memory: nothing to write."""
 
 
 def group_expectations(invariants: list[Invariant], baseline: Baseline, suites: Sequence[BoundSuite],

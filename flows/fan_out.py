@@ -204,7 +204,8 @@ def submit_wave(run: Rollout, wave: Sequence[TenantTarget], to_version: str | No
     """Each tenant of the wave with something whose ``result()`` is apply_tenant's: its task's future, or
     (fan_out="deployments") its finished child flow run(s)."""
     if run.fan_out == "in-process":
-        return [(t, apply_tenant.submit(*run.args, t, run.run_id, to_version, False, approval)) for t in wave]
+        return run.paced(wave, lambda t: t, lambda t: apply_tenant.submit(*run.args, t, run.run_id, to_version,
+                                                                           False, approval))
     children = apply_children(run.args, [t.name for t in wave], run.run_id, to_version, approval,
                               run.tenants_per_run)
     run_children(children, get_run_logger().info, start_timeout_s=run.child_start_timeout_s)

@@ -159,8 +159,9 @@ def rollout(run: Rollout, to_version: str | None, dry_run: bool, approve: bool, 
 
 def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     """Connectivity, versions, drift, lint, gates; the changes some tenant still needs, in order."""
-    futures = {t.name: preflight_tenant.submit(*run.args, t, run.run_id, to_version) for t in run.targets}
-    run.preflight = {name: f.result() for name, f in futures.items()}
+    futures = run.paced(run.targets, lambda t: t, lambda t: preflight_tenant.submit(*run.args, t, run.run_id,
+                                                                                     to_version))
+    run.preflight = {t.name: f.result() for t, f in futures}
     run.notes += [p.role_warning for p in run.preflight.values() if p.role_warning]  # least privilege
     wanted = {v for p in run.preflight.values() for v in p.pending}
     links = run.ctx.settings.sources.follow_links_outside
@@ -203,26 +204,29 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
 
 
 def back_up(run: Rollout) -> None:
-    """Every tenant's backup, a host limit's worth of tasks side by side (one after another they were most of a
-    1,000-tenant run; all at once, Prefect's unbounded thread pool would start a dump per tenant). Schema
-    tenants of one wave in one database share one dump (each pg_dump read the whole catalog again); the
-    others are backed up one by one. The first failure ends the run, as before. A bar runs from its
-    batch's submission to its final state."""
+    """Every tenant's backup, a host limit's worth of tasks side by side, the next as one ends (one after
+    another they were most of a 1,000-tenant run; all at once, Prefect's unbounded thread pool would start a
+    dump per tenant). Schema tenants of one wave in one database share one dump (each pg_dump read the whole
+    catalog again); the others are backed up one by one. The first failure ends the run, as before. A bar
+    runs from its task's submission to its final state."""
     settings = backup_settings(run.ctx)
     groups = [group for wave in run.waves
               for group in share_groups([t for t in wave if run.preflight[t.name].pending], settings)]
-    side_by_side = min((limit.slots for limit in run.limits), default=run.ctx.env.host_concurrency)
+    submitted: dict[str, float] = {}
+
+    def submit(group: list[TenantTarget]) -> Any:
+        submitted[group[0].name] = time.time()
+        return _submit_backup(run, group)
+
     backups: dict[str, str | None] = {}
-    for start in range(0, len(groups), side_by_side):
-        submitted = time.time()
-        futures = [(group, _submit_backup(run, group)) for group in groups[start:start + side_by_side]]
-        for group, future in futures:
-            result = future.result()
-            backups.update(result if isinstance(result, dict) else {group[0].name: result})
-            ended = future.state.timestamp
-            for tenant in group:
-                run.backups[tenant.name] = Phase("backup", "backup", submitted,
-                                                 ended.timestamp() if ended else time.time())
+    # the first failure ends the run: nothing after it is submitted, and its result() raises below
+    for group, future in run.paced(groups, lambda g: g[0], submit, stop_on_failure=True):
+        result = future.result()
+        backups.update(result if isinstance(result, dict) else {group[0].name: result})
+        ended = future.state.timestamp
+        for tenant in group:
+            run.backups[tenant.name] = Phase("backup", "backup", submitted[group[0].name],
+                                             ended.timestamp() if ended else time.time())
     run.notes += [f"backup {b} of {name}" for name, b in backups.items() if b]
 
 

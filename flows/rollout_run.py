@@ -4,12 +4,15 @@ run's identity and what happened so far."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from prefect.runtime import flow_run
 from pydantic import ValidationError
 
 from dualpath.errors import DualpathError, InputError, TargetRefused
+from dualpath.flows.in_flight import submit_paced
 from dualpath.flows.links import ui_base
 from dualpath.host_limits import HostLimit, host_limits
 from dualpath.plan import Plan
@@ -35,6 +38,8 @@ from dualpath.tenants import (
     plan_waves,
     resolve_tenants,
 )
+
+T = TypeVar("T")
 
 START_TIMEOUT_S = 900.0  # fan_out=deployments: a child no worker has started by then is cancelled
 
@@ -70,6 +75,14 @@ class Rollout:
     def args(self) -> tuple[str, str | None, str]:
         """(env, config, migrations): what every task needs to rebuild its context."""
         return self.ctx.name, self.config, str(self.ctx.migrations)
+
+    def paced(self, items: Sequence[T], tenant: Callable[[T], TenantTarget], submit: Callable[[T], Any],
+              stop_on_failure: bool = False) -> list[tuple[T, Any]]:
+        """Each item's task submitted, at most its host's slots of them unfinished at a time (in_flight.py);
+        (item, future) pairs in the items' order."""
+        slots = {limit.key: limit.slots for limit in self.limits}
+        return submit_paced(items, submit, lambda item: tenant(item).concurrency_key, slots,
+                            self.ctx.env.host_concurrency, stop_on_failure)
 
 
 def tell_error(run: Rollout, exc: Exception) -> None:

@@ -48,3 +48,34 @@ def test_tenant_backups_overlap_within_the_host_limit(prefect_api: str, pg_tenan
     marks = sorted(p.name for p in gate.iterdir())
     assert sum(m.startswith("met.") for m in marks) >= 2, marks  # two dumps ran at the same time
     assert max(int(m.split(".")[1]) for m in marks if m.startswith("seen.")) <= 2, marks  # never 4 of 4
+
+
+# A pg_dump that counts its calls and fails every dump.
+FAILING = """#!/bin/sh
+case "$*" in *--version*) exec {real} "$@";; esac
+touch {calls}/dump.$$
+echo "pg_dump: error: permission denied for table customers (a test's failing dump)" >&2
+exit 1
+"""
+
+
+def test_a_failed_backup_ends_the_run_before_more_dumps_start(prefect_api: str, pg_tenants: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    from dualpath.flows.migrate import migrate
+
+    real = shutil.which("pg_dump")
+    if real is None:
+        pytest.skip("pg_dump is not installed")
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    wrapper = tmp_path / "pg_dump"
+    wrapper.write_text(FAILING.format(real=real, calls=calls))
+    wrapper.chmod(0o755)
+    config = write_config(tmp_path, pg_tenants, extra=f'[backup.tools]\npg_dump = "{wrapper}"\n',
+                          host_concurrency=1)
+    assert migrate(env="e2e", config=str(config), to_version="4", approve=True)["outcome"] == "completed"
+    with pytest.raises(Exception, match="(?i)backup|pg_dump"):
+        migrate(env="e2e", config=str(config), approve=True)  # 7 is irreversible: backups first
+    # one slot: the first dump failed and no other tenant's dump was started after it
+    assert len(list(calls.iterdir())) == 1, sorted(p.name for p in calls.iterdir())
+    assert set(versions(pg_tenants).values()) == {"4"}  # nothing was applied
