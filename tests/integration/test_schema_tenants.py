@@ -163,6 +163,41 @@ def test_fingerprint_covers_the_tenants_schema_only_and_compares_across_tenants(
     assert any("orders.currency" in diff for diff in print_c.diff(print_a))
 
 
+# Every kind of object the fingerprint reads, with names the tenant's schema qualifies nowhere.
+EVERY_KIND = [
+    "CREATE TYPE mood AS ENUM ('sad', 'ok')",
+    "CREATE DOMAIN cents AS integer CHECK (VALUE >= 0)",
+    "CREATE SEQUENCE loose_seq START 7",
+    "CREATE TABLE parent (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code text UNIQUE, "
+    "m mood, price cents DEFAULT 0, CONSTRAINT code_len CHECK (length(code) < 9))",
+    "CREATE TABLE child (id serial PRIMARY KEY, parent_id bigint REFERENCES parent (id) ON DELETE CASCADE, "
+    "total numeric(10, 2), slot int4range, EXCLUDE USING gist (slot WITH &&))",
+    "CREATE INDEX child_total ON child (total DESC) WHERE total > 0",
+    "CREATE VIEW big AS SELECT id, total FROM child WHERE total > 100",
+    "CREATE MATERIALIZED VIEW counts AS SELECT parent_id, count(*) AS n FROM child GROUP BY parent_id",
+    "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+    "CREATE TRIGGER child_touch BEFORE UPDATE ON child FOR EACH ROW EXECUTE FUNCTION touch()",
+]
+
+
+def test_a_tenant_schema_prints_like_a_database_of_its_own_beside_many_neighbours(shared_db: str) -> None:
+    """The catalog reads of a schema tenant find its objects through pg_depend (no scan of every tenant's
+    objects): whatever they find must be exactly what a database holding the same objects alone shows."""
+    with server_database("postgresql", "fingerprint_alone") as alone:
+        sql(alone, *EVERY_KIND)
+        for name in ("a", "b"):  # a neighbour with the same objects: none of them may leak into a's print
+            sql(shared_db, f"SET search_path TO tenant_{name}", *EVERY_KIND)
+        engine = open_engine(tenant_url(shared_db, "a"))
+        with engine.connect() as conn:
+            tenant = engine.fingerprint(conn)
+        engine = open_engine(alone)
+        with engine.connect() as conn:
+            database = engine.fingerprint(conn)
+    assert tenant.diff(database) == []
+    assert tenant.digest == database.digest
+    assert {"parent", "child"} <= set(tenant.objects["table"]) and "child_total" in tenant.objects["index"]
+
+
 def test_shadow_for_verify_holds_only_the_tenants_schema(shared_db: str, tmp_path: Path) -> None:
     config = write_config(tmp_path, shared_db)
     assert cli(config, "apply", "--url", "a", "--to", "4").exit_code == 0

@@ -21,6 +21,20 @@ def _in_scope(scope: SchemaScope) -> str:
     return scope.where() if scope.only is not None else _USER_SCHEMAS
 
 
+def _found_fast(scope: SchemaScope, oid: str, catalog: str = "pg_class") -> str:
+    """SQL: the object ``oid`` (of ``catalog``) is one of the tenant's schema, found through pg_depend's index
+    on what depends on the schema (every table, view, sequence and type does). pg_class and pg_type have no
+    index on their schema column: each catalog read of one tenant scanned every tenant's objects, a cost
+    that grew with the tenants of the database (1,000 schemas: ~30 ms a query; a 1,000-tenant fan-out's
+    pre-flight spent most of its time there). Only a faster way to the same rows: the schema condition
+    stays. ``= ANY (ARRAY(...))``: looked up once, then by the catalog's oid index, no join to plan."""
+    if scope.only is None:
+        return "TRUE"
+    return (f"{oid} = ANY (ARRAY(SELECT s.objid FROM pg_depend s WHERE s.classid = '{catalog}'::regclass "
+            f"AND s.refclassid = 'pg_namespace'::regclass "
+            f"AND s.refobjid = (SELECT oid FROM pg_namespace WHERE nspname = {sql_literal(scope.only)})))")
+
+
 def _not_extension(oid: str, catalog: str) -> str:
     # Objects an extension installed (pgcrypto's functions...) come and go with the extension.
     return (f"NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
@@ -48,7 +62,8 @@ def _types(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
                array(SELECT pg_get_constraintdef(k.oid, true) FROM pg_constraint k
                      WHERE k.contypid = t.oid ORDER BY k.conname) AS checks
         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-        WHERE t.typtype IN ('e', 'd') AND {_in_scope(scope)} AND {_not_extension('t.oid', 'pg_type')}"""):
+        WHERE t.typtype IN ('e', 'd') AND {_in_scope(scope)} AND {_found_fast(scope, 't.oid', 'pg_type')}
+          AND {_not_extension('t.oid', 'pg_type')}"""):
         name = scope.qualify(row.nspname, row.typname)
         if row.typtype == "e":
             yield "type", name, {"kind": "enum", "labels": list(row.labels)}
@@ -63,7 +78,7 @@ def _relations(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
                pg_get_expr(c.relpartbound, c.oid) AS bound,
                CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_in_scope(scope)}
+        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_in_scope(scope)} AND {_found_fast(scope, 'c.oid')}
           AND {_not_extension('c.oid', 'pg_class')}"""):
         name = scope.qualify(row.nspname, row.relname)
         if row.relkind in ("v", "m"):
@@ -86,7 +101,7 @@ def _columns(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         LEFT JOIN pg_collation co ON co.oid = a.attcollation
         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
-          AND {_in_scope(scope)} AND {_not_extension('c.oid', 'pg_class')}"""):
+          AND {_in_scope(scope)} AND {_found_fast(scope, 'c.oid')} AND {_not_extension('c.oid', 'pg_class')}"""):
         table = scope.qualify(row.nspname, row.relname)
         generated = row.attgenerated == "s"
         yield "column", f"{table}.{row.attname}", {
@@ -97,7 +112,8 @@ def _columns(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
 
 
 def _indexes(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
-    # Indexes behind PRIMARY KEY / UNIQUE / EXCLUDE constraints are listed as those constraints.
+    # Indexes behind PRIMARY KEY / UNIQUE / EXCLUDE constraints are listed as those constraints (such an index
+    # depends on its constraint: found through pg_depend's index, where pg_constraint has none on conindid).
     option = ("CASE WHEN i.indoption[k-1] & 1 = 1 THEN ' DESC' ELSE '' END || "
               "CASE WHEN (i.indoption[k-1] & 2 = 2) <> (i.indoption[k-1] & 1 = 1) THEN "
               "CASE WHEN i.indoption[k-1] & 2 = 2 THEN ' NULLS FIRST' ELSE ' NULLS LAST' END ELSE '' END")
@@ -111,9 +127,10 @@ def _indexes(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
         FROM pg_index i
         JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class tc ON tc.oid = i.indrelid
         JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_am am ON am.oid = ic.relam
-        WHERE {_in_scope(scope)} AND {_not_extension('tc.oid', 'pg_class')}
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
-                          AND k.contype IN ('p', 'u', 'x'))"""):
+        WHERE {_in_scope(scope)} AND {_found_fast(scope, 'tc.oid')} AND {_not_extension('tc.oid', 'pg_class')}
+          AND NOT EXISTS (SELECT 1 FROM pg_depend x JOIN pg_constraint k ON k.oid = x.refobjid
+                          WHERE x.classid = 'pg_class'::regclass AND x.objid = i.indexrelid
+                          AND x.refclassid = 'pg_constraint'::regclass AND k.contype IN ('p', 'u', 'x'))"""):
         yield "index", scope.qualify(row.nspname, row.index), {
             "table": scope.qualify(row.nspname, row.table), "columns": list(row.keys),
             "include": list(row.include), "unique": row.indisunique, "method": row.amname,
@@ -136,7 +153,7 @@ def _constraints(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
                k.condeferrable, k.condeferred, k.convalidated, k.confdeltype, k.confupdtype
         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE {_in_scope(scope)} AND {_not_extension('c.oid', 'pg_class')}"""):
+        WHERE {_in_scope(scope)} AND {_found_fast(scope, 'c.oid')} AND {_not_extension('c.oid', 'pg_class')}"""):
         table = scope.qualify(row.nspname, row.relname)
         definition = re.sub(r"\s+NOT VALID$", "", row.condef)
         attrs: dict[str, Any] = {"table": table, "type": _CON_TYPES.get(row.contype, row.contype),
@@ -162,7 +179,7 @@ def _sequences(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
         LEFT JOIN pg_class tc ON tc.oid = d.refobjid
         LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
         LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-        WHERE {_in_scope(scope)} AND {_not_extension('c.oid', 'pg_class')}"""):
+        WHERE {_in_scope(scope)} AND {_found_fast(scope, 'c.oid')} AND {_not_extension('c.oid', 'pg_class')}"""):
         table = scope.qualify(row.owner_schema, row.owner_table) if row.owner_table else None
         yield "sequence", scope.qualify(row.nspname, row.relname), {
             "table": table, "owned_by": f"{table}.{row.owner_column}" if table else None,
@@ -193,7 +210,7 @@ def _triggers(conn: Connection, scope: SchemaScope) -> Iterator[Entry]:
         SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid, true) AS tgdef, t.tgenabled
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE NOT t.tgisinternal AND {_in_scope(scope)}"""):
+        WHERE NOT t.tgisinternal AND {_in_scope(scope)} AND {_found_fast(scope, 'c.oid')}"""):
         table = scope.qualify(row.nspname, row.relname)
         yield "trigger", f"{table}.{row.tgname}", {
             "table": table, "definition": row.tgdef,
