@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, inspect, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, select, update
 
+from dualpath.engines import has_table
 from dualpath.history import batch_checkpoint_table as table
 from dualpath.history import statement_journal_table as journal_table
 
@@ -48,7 +49,7 @@ def now() -> datetime:
 
 
 def table_exists(conn: Connection) -> bool:
-    return inspect(conn).has_table(table.name)
+    return has_table(conn, table.name)
 
 
 def of_change(conn: Connection, version: str, direction: str, attempt: str) -> dict[int, Checkpoint]:
@@ -121,6 +122,6 @@ def forget(conn: Connection, version: str, direction: str | None = None) -> int:
     where: list[ColumnElement[bool]] = [table.c.version == version]
     if direction is not None:
         where.append(table.c.direction == direction)
-    elif inspect(conn).has_table(journal_table.name):
+    elif has_table(conn, journal_table.name):
         conn.execute(delete(journal_table).where(journal_table.c.version == version))
     return int(conn.execute(delete(table).where(and_(*where))).rowcount or 0)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from dualpath.engines.base import Engine, Fingerprint
     from dualpath.engines.run_lock import RunLockHolder
 
-__all__ = ["Engine", "Fingerprint", "RunLockHolder", "open_engine", "server_refusal"]
+__all__ = ["Engine", "Fingerprint", "RunLockHolder", "open_engine", "has_table", "server_refusal", "table_names"]
 
 # loaded when first asked for: engines/plain.py (status over the driver alone) must not pull in SQLAlchemy
 _MODULE_OF = {"Engine": "base", "Fingerprint": "base", "RunLockHolder": "run_lock"}
@@ -24,6 +24,33 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f"dualpath.engines.{module}"), name)
     globals()[name] = value
     return value
+
+
+def table_names(conn: Any) -> list[str]:
+    """The tables of the connection's default schema, as SQLAlchemy's inspector lists them. On PostgreSQL by
+    a query of its own (engines/postgres/catalog.py): the inspector's scans every relation of the database,
+    which schema-per-tenant databases hold by the ten thousand (1,000 tenants: 15 ms a look, a dozen looks a
+    tenant's apply)."""
+    if conn.dialect.name == "postgresql":
+        from dualpath.engines.postgres.catalog import table_names as postgres_tables
+
+        return postgres_tables(conn)
+    from sqlalchemy import inspect
+
+    return list(inspect(conn).get_table_names())
+
+
+def has_table(conn: Any, name: str) -> bool:
+    """Whether a table (or view) ``name`` is visible on the connection's search path, as SQLAlchemy's
+    ``inspect(conn).has_table(name)`` answers; on PostgreSQL without weighing every tenant's table of that
+    name (each tenant schema has a ``customers``: the inspector's asks each whether it is visible)."""
+    if conn.dialect.name == "postgresql":
+        from dualpath.engines.postgres.catalog import has_table as postgres_has_table
+
+        return postgres_has_table(conn, name)
+    from sqlalchemy import inspect
+
+    return bool(inspect(conn).has_table(name))
 
 
 def open_engine(url: str | URL) -> Engine:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, delete, inspect, select
+from sqlalchemy import Connection, and_, delete, select
 
+from dualpath.engines import has_table
 from dualpath.history.actor import Actor, now
 from dualpath.history.tables import statement_journal_table
 from dualpath.history.write import row_of
@@ -41,7 +42,7 @@ def journal_of(conn: Connection, version: str, direction: str, attempt: str | No
 def journal_all(conn: Connection) -> list[JournalRow]:
     """Every journal row: the changes a run left half-way."""
     t = statement_journal_table
-    if not inspect(conn).has_table(t.name):
+    if not has_table(conn, t.name):
         return []
     rows = conn.execute(select(t).order_by(t.c.version, t.c.direction, t.c.statement_index)).mappings()
     return [JournalRow(**{k: r[k] for k in JournalRow.__dataclass_fields__}) for r in rows]

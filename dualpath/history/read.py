@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, inspect, literal, null, select, union_all
+from sqlalchemy import Connection, and_, func, literal, null, select, union_all
 
+from dualpath.engines import has_table, table_names
 from dualpath.history.rows import DIRECTIONS, FACT_ACTIONS, NO_ATTEMPT, AuditFact, HistoryRow, facts_of, latest_of
 from dualpath.history.tables import audit_table, history_exists, history_table
 
@@ -17,7 +18,7 @@ __all__ = ["DIRECTIONS", "AuditFact", "HistoryRow", "attempt_of", "audit_facts",
 def read_history(conn: Connection) -> tuple[dict[str, HistoryRow], dict[str, AuditFact]]:
     """``latest_rows`` and ``audit_facts`` together: one look at which tables exist, then both read in one
     query (status on hundreds of changes paid a round trip per table check and per table)."""
-    present = set(inspect(conn).get_table_names())
+    present = set(table_names(conn))
     if history_table.name not in present or audit_table.name not in present:
         return (latest_rows(conn) if history_table.name in present else {},
                 audit_facts(conn) if audit_table.name in present else {})
@@ -37,7 +38,7 @@ def read_history(conn: Connection) -> tuple[dict[str, HistoryRow], dict[str, Aud
 def audit_facts(conn: Connection) -> dict[str, AuditFact]:
     """Per version, the last word of dualpath_audit on whether it is applied: the witness that tells a
     deleted history row, or a dropped history table, from a change that never ran."""
-    if not inspect(conn).has_table(audit_table.name):
+    if not has_table(conn, audit_table.name):
         return {}
     t = audit_table
     rows = conn.execute(select(t.c.action, t.c.version, t.c.at, t.c.run_id, t.c.detail)
@@ -66,6 +67,6 @@ def attempt_of(conn: Connection, version: str) -> str:
 
 
 def audit_rows(conn: Connection) -> list[dict[str, Any]]:
-    if not inspect(conn).has_table(audit_table.name):
+    if not has_table(conn, audit_table.name):
         return []
     return [dict(r) for r in conn.execute(select(audit_table).order_by(audit_table.c.id)).mappings()]

@@ -15,11 +15,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    inspect,
     select,
     text,
 )
 
+from dualpath.engines import has_table, table_names
 from dualpath.errors import PrivilegeMissing
 from dualpath.redaction import redact
 from dualpath.urls import safe_url
@@ -117,7 +117,7 @@ AUDIT_COLUMNS = ("at", "action", "version", "run_id", "who", "host", "git_commit
 
 
 def history_exists(conn: Connection) -> bool:
-    return inspect(conn).has_table(history_table.name)
+    return has_table(conn, history_table.name)
 
 
 def ensure_tables(conn: Connection) -> None:
@@ -127,7 +127,7 @@ def ensure_tables(conn: Connection) -> None:
     from dualpath.engines import open_engine
 
     try:
-        present = set(inspect(conn).get_table_names())  # one look, where create_all asks per table
+        present = set(table_names(conn))  # one look, where create_all asks per table
         missing = [t for t in metadata.sorted_tables if t.name not in present]
         if missing:
             metadata.create_all(conn, tables=missing, checkfirst=False)

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from dualpath.engines import open_engine
+from dualpath.engines import has_table, open_engine
 from dualpath.engines.verbatim import run_verbatim
 from dualpath.validation.invariants import Invariant
 
@@ -58,7 +58,7 @@ def take_baseline(url: str, invariants: Iterable[Invariant]) -> Baseline:
 
 def count_rows(conn: Connection, table: str) -> int:
     """Rows in ``table``; 0 when the change is about to create it."""
-    if not sa.inspect(conn).has_table(table):
+    if not has_table(conn, table):
         return 0
     return int(conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar_one())
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dualpath.engines import open_engine
+from dualpath.engines import open_engine, table_names
 from dualpath.engines.fingerprint import is_foreign_table
 
 
@@ -46,7 +46,7 @@ def snapshot_schema(url: str) -> SchemaSnapshot:
     engine = open_engine(url)
     with engine.connect() as conn:
         inspector = sa.inspect(conn)
-        names = [n for n in inspector.get_table_names() if not is_foreign_table(n)]
+        names = [n for n in table_names(conn) if not is_foreign_table(n)]
         tables = read_tables(inspector, names) if names else {}
     return SchemaSnapshot(engine.name, tables)
 

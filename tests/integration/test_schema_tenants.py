@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from dualpath.engines import open_engine
 from dualpath.errors import TargetRefused
@@ -400,3 +400,34 @@ def test_rollout_over_schema_tenants_in_waves(prefect_api: str, shared_db: str, 
         assert restored.row_counts == {"tenant_b.customers": 2}
     finally:
         server.drop_database(f"{server.url.database}_restore")
+
+
+@pytest.mark.parametrize("search_path", ["tenant_a", "tenant_b, tenant_a", '"$user", public', "tenant_c"])
+def test_table_names_and_has_table_answer_what_sqlalchemys_inspector_answers(shared_db: str, search_path: str) -> None:
+    """dualpath lists a schema's tables by its own query (the inspector's scans every relation of the
+    database): the same names, whatever the search path, with tables the inspector leaves out beside them."""
+    from dualpath.engines import has_table, table_names
+
+    sql(shared_db, "CREATE TABLE public.shared_one (id int)", "CREATE SCHEMA elsewhere",
+        "CREATE TABLE elsewhere.hidden (id int)",
+        *(f"CREATE TABLE tenant_{n}.plain_{n} (id int)" for n in ("a", "b")),
+        "CREATE TABLE tenant_a.parts (id int, at date) PARTITION BY RANGE (at)",
+        "CREATE TABLE tenant_a.parts_2026 PARTITION OF tenant_a.parts FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')",
+        "CREATE VIEW tenant_a.a_view AS SELECT 1 AS one", "CREATE SEQUENCE tenant_a.a_seq",
+        "CREATE TABLE tenant_b.plain_a (id int)")  # the same name in a schema later on the path
+    engine = create_engine(shared_db.split("?")[0])
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"SET search_path TO {search_path}"))
+            conn.execute(text("CREATE TEMPORARY TABLE scratch (id int)"))
+            ours = sorted(table_names(conn))
+            theirs = sorted(inspect(conn).get_table_names())
+            names = ("plain_a", "plain_b", "parts", "parts_2026", "a_view", "a_seq", "hidden", "shared_one", "scratch",
+                     "pg_class", "nothing")
+            ours_has = {n: has_table(conn, n) for n in names}
+            theirs_has = {n: inspect(conn).has_table(n) for n in names}
+    finally:
+        engine.dispose()
+    assert ours == theirs
+    assert ours_has == theirs_has and ours_has["scratch"] and not ours_has["hidden"]  # a temporary table counts
+    assert ("parts" in ours) == ("tenant_a" in search_path) and "hidden" not in ours and "scratch" not in ours

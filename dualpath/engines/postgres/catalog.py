@@ -35,6 +35,32 @@ def _found_fast(scope: SchemaScope, oid: str, catalog: str = "pg_class") -> str:
             f"AND s.refobjid = (SELECT oid FROM pg_namespace WHERE nspname = {sql_literal(scope.only)})))")
 
 
+def table_names(conn: Connection) -> list[str]:
+    """What SQLAlchemy's ``get_table_names()`` answers (tables and partitioned tables visible on the search
+    path, neither temporary nor in pg_catalog), looking only at the relations of the search path's schemas,
+    found through pg_depend's index: a visible table lives in one of them."""
+    return [row[0] for row in conn.execute(text("""
+        SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = ANY (ARRAY(SELECT s.objid FROM pg_depend s WHERE s.classid = 'pg_class'::regclass
+                                 AND s.refclassid = 'pg_namespace'::regclass
+                                 AND s.refobjid = ANY (ARRAY(SELECT oid FROM pg_namespace
+                                                             WHERE nspname = ANY (current_schemas(false))))))
+          AND c.relkind IN ('r', 'p') AND c.relpersistence <> 't' AND pg_table_is_visible(c.oid)
+          AND n.nspname <> 'pg_catalog'"""))]
+
+
+def has_table(conn: Connection, name: str) -> bool:
+    """What SQLAlchemy's ``has_table(name)`` answers (a table, view or materialized view of that name visible
+    on the search path, temporary ones too), asking pg_class's (relname, schema) index only for the search
+    path's schemas, the implicit ones included."""
+    return conn.execute(text("""
+        SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relname = :name
+          AND c.relnamespace = ANY (ARRAY(SELECT oid FROM pg_namespace WHERE nspname = ANY (current_schemas(true))))
+          AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND pg_table_is_visible(c.oid) AND n.nspname <> 'pg_catalog'
+        LIMIT 1"""), {"name": name}).first() is not None
+
+
 def _not_extension(oid: str, catalog: str) -> str:
     # Objects an extension installed (pgcrypto's functions...) come and go with the extension.
     return (f"NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
