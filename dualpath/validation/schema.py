@@ -57,11 +57,14 @@ def read_tables(inspector: sa.Inspector, names: list[str]) -> dict[str, TableSha
     def by_table(multi: dict[tuple[str | None, str], Any]) -> dict[str, Any]:
         return {table: value for (_, table), value in multi.items()}
 
-    columns = by_table(inspector.get_multi_columns(filter_names=names))
-    pks = by_table(inspector.get_multi_pk_constraint(filter_names=names))
-    uniques = by_table(inspector.get_multi_unique_constraints(filter_names=names))
-    indexes = by_table(inspector.get_multi_indexes(filter_names=names))
-    fks = by_table(inspector.get_multi_foreign_keys(filter_names=names))
+    # the default schema named: without it PostgreSQL's reflection asks every table of each name whether it
+    # is visible, and a schema-per-tenant database has one per tenant
+    where = {"schema": inspector.default_schema_name, "filter_names": names}
+    columns = by_table(inspector.get_multi_columns(**where))
+    pks = by_table(inspector.get_multi_pk_constraint(**where))
+    uniques = by_table(inspector.get_multi_unique_constraints(**where))
+    indexes = by_table(inspector.get_multi_indexes(**where))
+    fks = by_table(inspector.get_multi_foreign_keys(**where))
     return {n.lower(): table_shape(n, columns.get(n, []), pks.get(n) or {}, uniques.get(n, []), indexes.get(n, []),
                                    fks.get(n, [])) for n in names}
 
