@@ -59,12 +59,12 @@ def read_tables(inspector: sa.Inspector, names: list[str]) -> dict[str, TableSha
 
     # the default schema named: without it PostgreSQL's reflection asks every table of each name whether it
     # is visible, and a schema-per-tenant database has one per tenant
-    where = {"schema": inspector.default_schema_name, "filter_names": names}
-    columns = by_table(inspector.get_multi_columns(**where))
-    pks = by_table(inspector.get_multi_pk_constraint(**where))
-    uniques = by_table(inspector.get_multi_unique_constraints(**where))
-    indexes = by_table(inspector.get_multi_indexes(**where))
-    fks = by_table(inspector.get_multi_foreign_keys(**where))
+    schema = inspector.default_schema_name
+    columns = by_table(inspector.get_multi_columns(schema, filter_names=names))
+    pks = by_table(inspector.get_multi_pk_constraint(schema, filter_names=names))
+    uniques = by_table(inspector.get_multi_unique_constraints(schema, filter_names=names))
+    indexes = by_table(inspector.get_multi_indexes(schema, filter_names=names))
+    fks = by_table(inspector.get_multi_foreign_keys(schema, filter_names=names))
     return {n.lower(): table_shape(n, columns.get(n, []), pks.get(n) or {}, uniques.get(n, []), indexes.get(n, []),
                                    fks.get(n, [])) for n in names}
 
