@@ -5,7 +5,7 @@ a wave, which pays a worker's new process once for the group).
 
 The parent keeps every decision (canary, waves, halting, rollback, report, Slack): from a child it only
 reads the tenant's result, as the in-process task would have returned it. A child whose worker died is
-marked Crashed by Prefect (heartbeats stop; the automation ``ensure_zombie_automation`` creates turns
+marked Crashed by Prefect (heartbeats stop; the automation silence.py creates turns
 silence into Crashed) and is run again, up to ``crash_retries`` times: a retry is safe because the runner
 applies only what is still pending, settles a change a kill cut short from its statement journal, and
 refuses a half-done change it cannot settle. A tenant that still fails counts as failed, and the rollout
@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -33,9 +32,7 @@ from dualpath.tenants import TenantTarget
 FAN_OUTS = ("in-process", "deployments")
 APPLY_DEPLOYMENT = f"{APPLY_FLOW}/tenant-apply"
 ROLLBACK_DEPLOYMENT = f"{ROLLBACK_FLOW}/tenant-rollback"
-ZOMBIE_AUTOMATION = "dualpath: crash silent tenant runs"
 CRASH_RETRIES = 1  # a crashed child runs once more; a second crash fails the tenant
-SILENCE_S = 120  # no heartbeat for this long (workers send one every 30 s): the child's worker is gone
 POLL_S = 1.0
 
 
@@ -239,38 +236,3 @@ def rollback_child(args: tuple[str, str | None, str], tenant: str, run_id: str, 
     return Child(tenant, ROLLBACK_DEPLOYMENT, {"env": env, "tenant": tenant, "run_id": run_id, "config": config,
                                                "migrations": migrations, "start_version": start_version},
                  shape=lambda v: (v["undone"], v["blocked_at"]))
-
-
-def ensure_zombie_automation(silence_s: int = SILENCE_S) -> str | None:
-    """Prefect's own zombie detection (docs.prefect.io, "detect zombie flows"): a tenant child run that
-    sends no heartbeat for ``silence_s`` is marked Crashed. Created once per server, left alone after;
-    a note when it was created."""
-    from prefect.automations import Automation
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.objects import StateType
-    from prefect.events.actions import ChangeFlowRunState
-    from prefect.events.schemas.automations import EventTrigger, Posture
-    from prefect.events.schemas.events import ResourceSpecification
-
-    with get_client(sync_client=True) as client:
-        if client.read_automations_by_name(ZOMBIE_AUTOMATION):
-            return None
-    Automation(
-        name=ZOMBIE_AUTOMATION,
-        description="A dualpath tenant run whose worker stopped sending heartbeats is Crashed; the migrate "
-                    "flow then runs the tenant again or rolls it back.",
-        trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat"},
-            expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
-                    "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"},
-            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
-            match_related=ResourceSpecification({"prefect.resource.id": [f"prefect.tag.{TENANT_TAG}"]}),
-            for_each={"prefect.resource.id"},
-            posture=Posture.Proactive,
-            threshold=1,
-            within=timedelta(seconds=silence_s),
-        ),
-        actions=[ChangeFlowRunState(state=StateType.CRASHED,
-                                    message=f"no heartbeat for {silence_s} s: its worker is gone")],
-    ).create()
-    return f"created the Prefect automation {ZOMBIE_AUTOMATION!r} (no heartbeat for {silence_s} s: Crashed)"

@@ -28,7 +28,6 @@ from dualpath.flows.endings import end_rescheduled, end_stopped, end_unapproved,
 from dualpath.flows.fan_out import (
     check_fan_out,
     check_tenants_per_run,
-    ensure_zombie_automation,
     roll_back_one,
     submit_wave,
 )
@@ -41,6 +40,7 @@ from dualpath.flows.rollout_run import (
     tell_error,
     wave_names,
 )
+from dualpath.flows.silence import MIGRATE_FLOW, ensure_zombie_automation, sends_heartbeats
 from dualpath.gates import refuse_failed_gates
 from dualpath.redaction import redact
 from dualpath.render.document import render_markdown
@@ -89,7 +89,7 @@ from dualpath.tenants import (
 )
 
 
-@flow(name="dualpath-migrate", flow_run_name="migrate-{env}")
+@flow(name=MIGRATE_FLOW, flow_run_name="migrate-{env}")
 def migrate(env: str, to_version: str | None = None, tenants: str = "all", dry_run: bool = False,
             config: str | None = None, migrations: str | None = None, approve: bool = False,
             approver: str | None = None, wait_for_window: bool = False,
@@ -127,7 +127,7 @@ def rollout(run: Rollout, to_version: str | None, dry_run: bool, approve: bool, 
     run.notifier.run_started(run.info)  # "pre-flight running…": no counts until pre-flight has them
     # before pre-flight: it, like every tenant task, occupies a slot of its database host's limit
     run.notes += ensure_host_limits(run.limits)
-    if run.fan_out == "deployments":  # a child whose worker dies must end Crashed, not Running for ever
+    if run.fan_out == "deployments" or sends_heartbeats():  # a run whose process dies ends Crashed, not Running
         run.notes += [n for n in [ensure_zombie_automation()] if n]
     changes = preflight(run, to_version)
     if not changes:

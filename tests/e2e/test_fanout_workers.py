@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from dualpath.flows.local import process_workers
-from tests.e2e.conftest import PG_SERVER, write_config
+from tests.e2e.conftest import PG_SERVER, versions, write_config
 from tests.integration.dbs import require_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +86,7 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
                        env)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
         with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_RESULTS_LOCAL_STORAGE_PATH: results}):
-            from dualpath.flows.fan_out import ensure_zombie_automation
+            from dualpath.flows.silence import ensure_zombie_automation
 
             # shorter than the default silence, still four missed heartbeats (every 30 s): the parent leaves an
             # existing automation alone, as it would an operator's
@@ -302,3 +302,66 @@ def test_a_child_no_worker_starts_is_cancelled_and_its_tenant_fails_saying_so(
         with open_engine(url).connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM information_schema.tables "
                                         "WHERE table_name = 'items'").scalar() == 0, name
+
+
+PARENT = """
+import sys
+from dualpath.flows.migrate import migrate
+migrate(env="e2e", config=sys.argv[1], report_dir=sys.argv[2])  # pauses for an approval nobody gives
+"""
+
+
+def test_a_migrate_run_whose_process_dies_ends_crashed_not_running(pool: dict[str, str], pg_tenants: dict[str, str],
+                                                                   tmp_path: Path) -> None:
+    """The parent's own process dies (here while it waits for the approval, where a run can wait an hour):
+    its heartbeats stop and the automation sets it Crashed, where it stayed Running for ever before; nothing
+    ran on any tenant. Waits for states, not for time: the guard below only ends a hung test."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from dualpath.flows.silence import MIGRATE_FLOW
+
+    config = write_config(tmp_path, pg_tenants, approval="always", approval_timeout_s=3600)
+    env = {**pool, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(config), str(tmp_path)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def paused() -> list[Any]:
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs()
+        return [r for r in runs if r.state and r.state.is_paused() and r.flow_id and
+                client_flow_name(r.flow_id) == MIGRATE_FLOW and str(config) in str(r.parameters.get("config"))]
+
+    try:
+        run = wait_for_state("the migrate run paused for its approval", paused, parent)[0]
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)  # the machine running the parent dies
+        parent.wait(timeout=30)
+
+    def crashed() -> list[Any]:
+        with get_client(sync_client=True) as client:
+            found = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+        return [r for r in found if r.state and r.state.is_crashed()]
+
+    ended = wait_for_state("the dead migrate run set Crashed", crashed, None)[0]
+    assert "heartbeat" in (ended.state.message or ""), ended.state
+    assert set(versions(pg_tenants).values()) == {None}  # it died before anything ran
+
+
+def client_flow_name(flow_id: Any) -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return str(client.read_flow(flow_id).name)
+
+
+def wait_for_state(what: str, found: Any, process: subprocess.Popen[bytes] | None, guard_s: float = 600) -> Any:
+    """``found()`` once it is not empty; a process that ends first, or the guard, fails the test."""
+    deadline = time.monotonic() + guard_s
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        assert process is None or process.poll() is None, f"the process ended before {what}"
+        time.sleep(1)
+    raise AssertionError(f"never saw {what} within {guard_s} s")
