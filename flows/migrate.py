@@ -78,7 +78,7 @@ from dualpath.tasks.tenant import (
     apply_tenant,
     fingerprint_tenant,
     plan_tenant,
-    preflight_tenant,
+    preflight_tenants,
 )
 from dualpath.tenants import (
     TenantTarget,
@@ -87,6 +87,8 @@ from dualpath.tenants import (
     read_tenant_changes,
     share_groups,
 )
+
+PREFLIGHT_CHUNK = 25  # tenants a pre-flight task checks one after another (tasks/tenant.py preflight_tenants)
 
 
 @flow(name=MIGRATE_FLOW, flow_run_name="migrate-{env}")
@@ -159,9 +161,11 @@ def rollout(run: Rollout, to_version: str | None, dry_run: bool, approve: bool, 
 
 def preflight(run: Rollout, to_version: str | None) -> list[Change]:
     """Connectivity, versions, drift, lint, gates; the changes some tenant still needs, in order."""
-    futures = run.paced(run.targets, lambda t: t, lambda t: preflight_tenant.submit(*run.args, t, run.run_id,
-                                                                                     to_version))
-    run.preflight = {t.name: f.result() for t, f in futures}
+    chunks = preflight_chunks(run)
+    futures = run.paced(chunks, lambda chunk: chunk[0],
+                        lambda chunk: preflight_tenants.submit(*run.args, chunk, run.run_id, to_version))
+    found = {name: p for _, future in futures for name, p in future.result().items()}
+    run.preflight = {t.name: found[t.name] for t in run.targets}
     run.notes += [p.role_warning for p in run.preflight.values() if p.role_warning]  # least privilege
     wanted = {v for p in run.preflight.values() for v in p.pending}
     links = run.ctx.settings.sources.follow_links_outside
@@ -201,6 +205,20 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
         changes=len(changes), risks=risks, irreversible=tuple(c.version for c in changes if c.irreversible))})
     run.notifier.preflight_done(run.info)
     return changes
+
+
+def preflight_chunks(run: Rollout) -> list[list[TenantTarget]]:
+    """The targets in chunks of one host each, enough of them to fill the host's slots, at most
+    PREFLIGHT_CHUNK tenants each: a handful of tenants keep a task each, a thousand share 40."""
+    slots = {limit.key: limit.slots for limit in run.limits}
+    by_host: dict[str, list[TenantTarget]] = {}
+    for tenant in run.targets:
+        by_host.setdefault(tenant.concurrency_key, []).append(tenant)
+    chunks: list[list[TenantTarget]] = []
+    for key, tenants in by_host.items():
+        size = max(1, min(PREFLIGHT_CHUNK, -(-len(tenants) // slots.get(key, run.ctx.env.host_concurrency))))
+        chunks += [tenants[i:i + size] for i in range(0, len(tenants), size)]
+    return chunks
 
 
 def back_up(run: Rollout) -> None:

@@ -50,13 +50,27 @@ def _runner(env: str, config: str | None, migrations: str | None, tenant: Tenant
     return _open(env, config, migrations, tenant, run_id, who)[1]
 
 
-@task(name="preflight-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+@task(name="preflight-tenants", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
+def preflight_tenants(env: str, config: str | None, migrations: str | None, tenants: list[TenantTarget],
+                      run_id: str, to_version: str | None) -> dict[str, Preflight]:
+    """Pre-flight of several tenants of one host, one after another in one slot of its limit: a pre-flight is
+    a few catalog reads, and a task per tenant cost Prefect more (the task run, its states, a slot taken and
+    given back through the server) than the reads themselves (1,000 tenants: ~200 s of a run's pre-flight).
+    A tenant's refusal stops the chunk and names the tenant, as its own task would."""
+    ctx = core.open_environment(env, config, migrations)
+    policy = core.role_policy(ctx.settings, env, ctx.env)
+    found: dict[str, Preflight] = {}
+    with host_slot(ctx, tenants[0]):
+        for tenant in tenants:
+            found[tenant.name] = _preflight_one(env, config, migrations, tenant, run_id, to_version, policy)
+    return found
+
+
 @names_tenant
-def preflight_tenant(env: str, config: str | None, migrations: str | None, tenant: TenantTarget,
-                     run_id: str, to_version: str | None) -> Preflight:
-    ctx, runner = _open(env, config, migrations, tenant, run_id)
-    with host_slot(ctx, tenant):  # hundreds of pre-flights must not flood the host
-        return core.preflight_tenant(runner, to_version, core.role_policy(ctx.settings, env, ctx.env))
+def _preflight_one(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
+                   to_version: str | None, policy: core.RolePolicy) -> Preflight:
+    _, runner = _open(env, config, migrations, tenant, run_id)
+    return core.preflight_tenant(runner, to_version, policy)
 
 
 @task(name="apply-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
