@@ -3,7 +3,8 @@ Typer, Rich and SQLAlchemy load (a tenth of a second of a status that should tak
 from its cache, the history over the driver alone (quick_status.py), shown by status_view.py.
 ``dualpath apply`` and ``rollback`` in their plain forms (no --dry-run, --approval or --break-glass) are
 run here without Typer (building its command line was a quarter of a second of every run): the same
-calls as the Typer commands (runs.py), their failures told as the Typer commands tell them (failures.py).
+calls as the Typer commands (runs.py), their failures told as the Typer commands tell them (failures.py);
+an apply that certainly has nothing to do is told so without SQLAlchemy (quick_apply.py).
 Every other command, any option these readers do not know (``--help`` included), and any state the
 quick status declines or any error it meets go to the Typer app (core.py), which answers, or explains,
 as always.
@@ -73,6 +74,8 @@ def quick_run_command(args: Sequence[str]) -> int | None:
         return Path(options[name]) if name in options else None
 
     url, migrations, config, to = options.get("--url"), path("--migrations"), path("--config"), options.get("--to")
+    if args[0] == "apply" and to is None and _nothing_to_apply(url, migrations, config):
+        return 0
     try:
         if args[0] == "apply":
             apply_changes(url, migrations, config, to)
@@ -85,6 +88,23 @@ def quick_run_command(args: Sequence[str]) -> int | None:
             raise
         return code
     return 0
+
+
+def _nothing_to_apply(url: str | None, migrations: Path | None, config: Path | None) -> bool:
+    """An apply with nothing to do told without SQLAlchemy (quick_apply.py); False when the usual path
+    must run (any doubt, any error: it meets the error again and tells it with its hint)."""
+    try:
+        from dualpath.config import find_config, load_settings
+        from dualpath.quick_apply import NOTHING_TO_DO, nothing_to_apply
+
+        if not nothing_to_apply(load_settings(find_config(config)), url, migrations):
+            return False
+    except Exception:  # noqa: BLE001 - see the docstring
+        return False
+    from dualpath.cli.runs import echo_line
+
+    echo_line(NOTHING_TO_DO)
+    return True
 
 
 def read_status_args(args: Sequence[str]) -> dict[str, str] | None:

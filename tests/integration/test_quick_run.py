@@ -1,7 +1,9 @@
 """`dualpath apply` and `rollback` without Typer (dualpath/cli/entry.py, runs.py, failures.py): run by the
 console entry they print exactly what the Typer commands print and exit with the same code (success, a
 failed change, an error with its hint, an unreachable server), and Typer is not imported on the way;
-what the entry does not read (--dry-run, --help, a bad number) goes to the Typer commands."""
+what the entry does not read (--dry-run, --help, a bad number) goes to the Typer commands. An apply with
+nothing to do is told without SQLAlchemy (dualpath/quick_apply.py), and every state in which the runner
+might say or do anything else goes the usual way."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from dualpath.engines.plain import parse_plain
+from dualpath.engines.postgres.plain import advisory_key
 from tests.integration.dbs import server_database
-from tests.integration.edited_support import project, write_change
+from tests.integration.edited_support import execute, project, write_change
 
 # a fresh interpreter, as the console script runs: through the entry (entry.py), or straight into the
 # Typer app (core.py) for what the same arguments print there
@@ -115,3 +119,76 @@ def test_what_the_entry_does_not_read_goes_to_the_commands(pg_url: str, tmp_path
     probe, out, err = _run("entry", config, *args)
     assert probe["typer"] is True and probe["code"] == code, out + err
     assert said in " ".join((out + err).split())
+
+
+def test_an_apply_with_nothing_to_do_is_told_without_sqlalchemy(two_projects: tuple[Path, Path]) -> None:
+    _both(two_projects, "apply", "--url", "db")  # the usual path: applies, and fills the folder cache
+    entry, out, _ = _both(two_projects, "apply", "--url", "db")
+    assert entry["code"] == 0 and out == "nothing to do: the target is up to date"
+    assert entry["sqlalchemy"] is False, "a warm cache and nothing to do: no SQLAlchemy"
+
+
+def _drop_file(folder: Path, version: str) -> None:
+    for path in folder.glob(f"[VU]{version}__*.sql"):
+        path.unlink()
+
+
+def _rename(folder: Path, version: str, description: str) -> None:
+    for path in folder.glob(f"[VU]{version}__*.sql"):
+        path.rename(path.with_name(f"{path.name[0]}{version}__{description}.sql"))
+
+
+# each a state in which the runner may say, refuse or do something: the quick answer must not be given
+_STATES = {
+    "pending": lambda url, folder: write_change(folder, "4", "bolts", "CREATE TABLE bolts (id INT);\n",
+                                                "DROP TABLE bolts;\n"),
+    "drifted": lambda url, folder: (folder / "V2__gadgets.sql").write_text("CREATE TABLE gadgets (id INT);\n"),
+    "missing": lambda url, folder: _drop_file(folder, "3"),
+    "renamed": lambda url, folder: _rename(folder, "3", "cogs"),
+    "unknown direction": lambda url, folder: execute(
+        url, "UPDATE dualpath_history SET direction = 'sideways' WHERE version = '1'"),
+    "foreign column": lambda url, folder: execute(url, "ALTER TABLE dualpath_history ADD COLUMN extra INT"),
+    "journal table gone": lambda url, folder: execute(url, "DROP TABLE dualpath_statement_journal"),
+    "no attempt column": lambda url, folder: execute(url, "ALTER TABLE dualpath_batch_checkpoint DROP COLUMN attempt"),
+    "failed": lambda url, folder: execute(
+        url, "INSERT INTO dualpath_history (version, description, checksum, direction, applied_at, applied_by, "
+             "duration_ms, success, run_id) VALUES ('3', 'sprockets', 'x', 'up', now(), 'me', 1, false, 'r')"),
+}
+
+
+@pytest.mark.parametrize("state", sorted(_STATES))
+def test_any_state_but_all_applied_goes_the_usual_way(pg_url: str, tmp_path: Path, state: str) -> None:
+    config = project(tmp_path, pg_url, ("1", "2", "3"))
+    assert _run("entry", config, "apply", "--url", "db")[0]["code"] == 0
+    assert _run("entry", config, "apply", "--url", "db")[0]["sqlalchemy"] is False  # the quick answer, until:
+    _STATES[state](pg_url, tmp_path / "migrations")
+    _run("typer", config, "status", "--url", "db")  # the folder's cache warm again: only the state decides
+    probe, out, err = _run("entry", config, "apply", "--url", "db")
+    assert probe["sqlalchemy"] is True, f"{state}: answered without the runner:\n{out}\n{err}"
+    assert "Traceback" not in out + err and "internal error" not in err
+
+
+def test_a_held_run_lock_a_protected_environment_options_and_to_go_the_usual_way(pg_url: str,
+                                                                                   tmp_path: Path) -> None:
+    config = project(tmp_path, pg_url, ("1", "2", "3"))
+    assert _run("entry", config, "apply", "--url", "db")[0]["code"] == 0
+    assert _run("entry", config, "apply", "--url", "db")[0]["sqlalchemy"] is False
+
+    import psycopg
+
+    url = parse_plain(pg_url.replace("+psycopg", ""))
+    assert url is not None
+    with psycopg.connect(host=url.host, port=url.port, user=url.user, dbname=url.database, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (advisory_key(url.database),))
+        probe, _, err = _run("entry", config, "apply", "--url", "db")
+        assert probe["sqlalchemy"] is True and probe["code"] == 3 and "target locked by run" in err
+    probe, out, _ = _run("entry", config, "apply", "--url", "db", "--to", "3")
+    assert probe["sqlalchemy"] is True and probe["code"] == 0 and "nothing to do" in out
+    scoped = pg_url + ("&" if "?" in pg_url else "?") + "options=-csearch_path%3Dpublic"
+    probe, out, _ = _run("entry", config, "apply", "--url", scoped)
+    assert probe["sqlalchemy"] is True and probe["code"] == 0 and "nothing to do" in out
+
+    protected = project(tmp_path, pg_url, ("1", "2", "3"), env='environment = "prod"', l1="[environments.prod]",
+                        l2="protected = true")
+    probe, _, err = _run("entry", protected, "apply", "--url", "db")
+    assert probe["sqlalchemy"] is True and probe["code"] == 3 and "protected" in err
