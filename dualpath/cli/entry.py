@@ -67,6 +67,7 @@ def quick_run_command(args: Sequence[str]) -> int | None:
     options = read_run_args(args)
     if options is None:
         return None
+    from dualpath.changes_cache import reading_once
     from dualpath.cli.failures import report_failure
     from dualpath.cli.runs import apply_changes, roll_back_changes
 
@@ -74,14 +75,15 @@ def quick_run_command(args: Sequence[str]) -> int | None:
         return Path(options[name]) if name in options else None
 
     url, migrations, config, to = options.get("--url"), path("--migrations"), path("--config"), options.get("--to")
-    if args[0] == "apply" and to is None and _nothing_to_apply(url, migrations, config):
-        return 0
     try:
-        if args[0] == "apply":
-            apply_changes(url, migrations, config, to)
-        else:
-            steps = int(options["--steps"]) if "--steps" in options else None
-            roll_back_changes(url, migrations, config, to, steps, "--all" in options)
+        with reading_once():  # the quick check and the run read the folder once
+            if args[0] == "apply" and to is None and _nothing_to_apply(url, migrations, config):
+                return 0
+            if args[0] == "apply":
+                apply_changes(url, migrations, config, to)
+            else:
+                steps = int(options["--steps"]) if "--steps" in options else None
+                roll_back_changes(url, migrations, config, to, steps, "--all" in options)
     except (Exception, KeyboardInterrupt) as exc:
         code = report_failure(exc)
         if code is None:
