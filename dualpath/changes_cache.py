@@ -21,7 +21,7 @@ import importlib.util
 import json
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,12 +42,40 @@ class _Uncacheable(Exception):
     """The folder or what was read holds something this cache does not keep: read it every time."""
 
 
+_once: dict[str, tuple[str, list[Change]]] | None = None  # within ``reading_once``: what was read
+
+
+@contextlib.contextmanager
+def reading_once() -> Iterator[None]:
+    """Within the block a folder read (from the cache or not) with the same settings is not read again:
+    one command that asks twice (the quick check of an apply with nothing to do, then the run) reads
+    and hashes its files once."""
+    global _once
+    outer, _once = _once, {} if _once is None else _once
+    try:
+        yield
+    finally:
+        _once = outer
+
+
 def cached_read(folder: Path, cache_dir: Path, settings: dict[str, Any], placeholders: dict[str, str] | None,
                 read: Reader) -> tuple[str, list[Change]]:
     """(layout, changes) of ``folder``: from the cache when nothing it depends on changed, else ``read()``
     (which detects and reads as usual; its errors pass through and nothing is cached). ``settings``: what
     else reading depends on (dialect, rollback policy, ...); ``placeholders``: Flyway's ``${name}`` values,
     None when they are not replaced."""
+    once = _once
+    if once is None:
+        return _cached_read(folder, cache_dir, settings, placeholders, read)
+    asked = json.dumps([os.path.realpath(folder), str(cache_dir), settings, placeholders], sort_keys=True,
+                       default=str)
+    if asked not in once:
+        once[asked] = _cached_read(folder, cache_dir, settings, placeholders, read)
+    return once[asked]
+
+
+def _cached_read(folder: Path, cache_dir: Path, settings: dict[str, Any], placeholders: dict[str, str] | None,
+                 read: Reader) -> tuple[str, list[Change]]:
     try:
         key = folder_key(folder, settings, placeholders)
     except (_Uncacheable, OSError):

@@ -10,14 +10,16 @@ hints and fills the cache for the next run. What is shown is judged by the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dualpath.changes import Change
 from dualpath.changes_cache import CACHE_DIR, cached_read, reading_settings
 from dualpath.config import Settings
-from dualpath.engines.plain import connect_plain, dialect_of, parse_plain, tables_present
-from dualpath.history.plain import AUDIT, HISTORY, read_history_plain
+from dualpath.engines.plain import PlainUrl, connect_plain, dialect_of, parse_plain, tables_present
+from dualpath.history.plain import AUDIT, HISTORY, TABLES, read_history_plain
 from dualpath.status import ChangeState, compute_states
 from dualpath.target import target_text
 
@@ -38,9 +40,12 @@ def _read_anyway() -> tuple[str, list[Change]]:
     raise _NotCached
 
 
-def quick_states(settings: Settings, url_or_name: str | None, migrations: Path | None) -> QuickStatus | None:
+def quick_states(settings: Settings, url_or_name: str | None, migrations: Path | None,
+                 also: Callable[[PlainUrl, Any, set[str]], bool] | None = None) -> QuickStatus | None:
     """The states of the target, or None when the usual path must answer (see the module docstring).
-    Errors of the configuration (an unknown target, a missing variable) are raised as they are."""
+    Errors of the configuration (an unknown target, a missing variable) are raised as they are.
+    ``also``: a further condition on the URL, the connection and which dualpath tables exist (None
+    when it does not hold or raises)."""
     found = target_text(settings, url_or_name, migrations)
     url = parse_plain(found.url)
     if url is None:
@@ -56,7 +61,10 @@ def quick_states(settings: Settings, url_or_name: str | None, migrations: Path |
     if conn is None:
         return None
     try:
-        latest, facts = read_history_plain(conn, tables_present(url, conn, (HISTORY, AUDIT)))
+        present = tables_present(url, conn, TABLES if also else (HISTORY, AUDIT))
+        if also is not None and not also(url, conn, present):
+            return None
+        latest, facts = read_history_plain(conn, present)
     except Exception:  # noqa: BLE001 - any driver's error: the usual path reads again and tells it properly
         return None
     finally:

@@ -7,17 +7,14 @@ Errors are printed for people (no traceback); exit codes follow the design: 0 ok
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from dualpath.cli.stdout import STDOUT_CLOSED, err, out, silence_stdout
-from dualpath.errors import DualpathError
-from dualpath.hints import refusal_hint
-from dualpath.redaction import redact
+from dualpath.cli.failures import report_failure
+from dualpath.cli.stdout import err, out
 
 __all__ = ["out", "err", "handle_errors", "ask_approval", "UrlOpt", "MigrationsOpt", "ConfigOpt"]
 
@@ -35,43 +32,15 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except DualpathError as exc:
-            from rich.markup import escape
-
-            err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", markup=True, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # the command chose its exit code, or Typer explains bad usage itself (BadParameter: exit 2)
-        except BrokenPipeError:  # `dualpath status | head`: the reader has what it wanted
-            silence_stdout()
-            raise typer.Exit(STDOUT_CLOSED) from None
-        except KeyboardInterrupt:
-            err.print("interrupted: transactional changes in flight were rolled back by the server")
-            raise typer.Exit(130) from None
-        except Exception as exc:  # a bug of ours: still no traceback unless asked for
-            if os.environ.get("DUALPATH_DEBUG"):
+        except (Exception, KeyboardInterrupt) as exc:
+            code = report_failure(exc)  # told as the quick entry (entry.py) tells it
+            if code is None:
                 raise
-            from rich.markup import escape
-
-            refused = _server_refusal(exc)
-            if refused is not None:  # the server's refusal, not our bug: say what was refused and what to do
-                kind, words = refused
-                statement = " ".join(str(getattr(exc, "statement", "") or "").split())[:200]
-                err.print(f"[bold red]error:[/] the database refused: {escape(redact(words))}"
-                          + (f"\n  while running: {escape(redact(statement))}" if statement else "")
-                          + f"\n  next: {escape(refusal_hint(kind))}", soft_wrap=True)
-                raise typer.Exit(2 if kind in ("permission", "statement_timeout", "auth") else 3) from None
-            err.print(f"[bold red]internal error:[/] {escape(redact(f'{type(exc).__name__}: {exc}'))}\n"
-                      "  next: rerun with DUALPATH_DEBUG=1 for the traceback and report it", soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _server_refusal(exc: BaseException) -> tuple[str, str] | None:
-    from dualpath.engines import server_refusal
-
-    return server_refusal(exc)
 
 
 def ask_approval(plan: str, *, approver: str = "", ticket: str = "") -> dict[str, Any]:

@@ -18,7 +18,7 @@ from dualpath.cli.console import (
     handle_errors,
     out,
 )
-from dualpath.cli.stdout import silence_stdout, terminal
+from dualpath.cli.runs import apply_changes, open_command_session, roll_back_changes
 
 if TYPE_CHECKING:
     from dualpath.demo import Ask, Echo
@@ -28,21 +28,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 
 
 def _context(url: str | None, migrations: Path | None, config: Path | None) -> Any:
-    from dualpath.session import open_session
-
-    return open_session(url, migrations, config, echo=echo_line)
-
-
-def echo_line(line: str) -> None:
-    """One line of progress: Rich on a terminal; plain and cheap into a pipe or a CI log."""
-    try:
-        console = terminal()
-        if console is not None:
-            console.print(line, markup=False, soft_wrap=True)
-        else:
-            print(line, flush=True)
-    except BrokenPipeError:  # `dualpath apply | head`: the reader left; the migration must not stop half-way
-        silence_stdout()
+    return open_command_session(url, migrations, config)
 
 
 @app.command()
@@ -96,11 +82,6 @@ BreakGlassOpt = Annotated[str | None, typer.Option(
     "--break-glass", metavar="REASON", help="protected environments: go without an approval (audited, announced)")]
 
 
-def _command(name: str, to: str | None = None, steps: int | None = None, everything: bool = False) -> str:
-    return (name + (f" --to {to}" if to else "") + (f" --steps {steps}" if steps else "")
-            + (" --all" if everything else ""))
-
-
 @app.command()
 @handle_errors
 def apply(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOpt = None,
@@ -108,10 +89,7 @@ def apply(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigOp
           dry_run: Annotated[bool, typer.Option("--dry-run", help="print the SQL, change nothing")] = False,
           approval: ApprovalOpt = None, break_glass: BreakGlassOpt = None) -> None:
     """Apply pending changes (up to --to)."""
-    session = _context(url, migrations, config)
-    if not dry_run:
-        session.guard(_command("apply", to), approval, break_glass)
-    session.runner().apply(to=to, dry_run=dry_run)
+    apply_changes(url, migrations, config, to, dry_run=dry_run, approval=approval, break_glass=break_glass)
 
 
 @app.command()
@@ -127,10 +105,8 @@ def rollback(url: UrlOpt = None, migrations: MigrationsOpt = None, config: Confi
     """Roll back applied changes: --to V (keeps V), --steps N, or --all (also --to start).
 
     Checked before anything runs: changes left half-way, irreversible changes, files gone; drops are backed up."""
-    session = _context(url, migrations, config)
-    if not dry_run:
-        session.guard(_command("rollback", to, steps, everything), approval, break_glass)
-    session.runner().rollback(to=to, steps=steps, dry_run=dry_run, everything=everything)
+    roll_back_changes(url, migrations, config, to, steps, everything, dry_run=dry_run, approval=approval,
+                      break_glass=break_glass)
 
 
 @app.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +74,8 @@ def load_settings(path: Path | None) -> Settings:
 
 def parse_toml(path: Path) -> dict[str, Any]:
     """The file's TOML, or an InputError naming file:line (not UTF-8, or a syntax error)."""
+    import tomllib  # only where there is a file to read (a plain status without one need not load it)
+
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")

@@ -9,6 +9,12 @@ from typing import Any
 from dualpath.history.rows import FACT_ACTIONS, AuditFact, HistoryRow, facts_of, latest_of
 
 HISTORY, AUDIT = "dualpath_history", "dualpath_audit"  # history/tables.py names them; a test holds the two equal
+# every table of history/tables.py, the columns of its history table, the tables with an attempt column
+# (a test holds these equal to the tables' definitions)
+TABLES = (HISTORY, AUDIT, "dualpath_batch_checkpoint", "dualpath_statement_journal")
+HISTORY_COLUMNS = ("id", "version", "description", "checksum", "direction", "applied_at", "applied_by",
+                   "duration_ms", "success", "run_id", "detail")
+ATTEMPT_TABLES = ("dualpath_batch_checkpoint", "dualpath_statement_journal")
 
 _HISTORY_SQL = (f"SELECT 'h' AS src, id, version, description, checksum, direction, applied_at AS at, applied_by, "
                 f"success, detail, NULL AS action, NULL AS run_id FROM {HISTORY}")
@@ -36,3 +42,18 @@ def read_history_plain(conn: Any, present: set[str]) -> tuple[dict[str, HistoryR
 def _datetime(value: Any) -> Any:
     """SQLite keeps DateTime as text (SQLAlchemy's format); the servers' drivers return datetimes."""
     return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def tables_current(conn: Any, present: set[str]) -> bool:
+    """Every dualpath table there as this dualpath makes them: nothing for ``history.ensure_tables`` to
+    create or add, no history column it does not know (which a run refuses: ``history.foreign_columns``).
+    ``present``: which of TABLES exist. A table without the attempt column raises the driver's error."""
+    if set(TABLES) - present:
+        return False
+    cursor = conn.cursor()
+    cursor.execute(f"SELECT * FROM {HISTORY} WHERE 1 = 0")
+    if {str(column[0]).lower() for column in cursor.description} - set(HISTORY_COLUMNS):
+        return False
+    for table in ATTEMPT_TABLES:
+        cursor.execute(f"SELECT attempt FROM {table} WHERE 1 = 0")
+    return True

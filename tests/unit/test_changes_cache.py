@@ -193,3 +193,24 @@ def test_a_gexec_statement_comes_back_from_the_cache_as_one(tmp_path: Path) -> N
     reads.cached(tmp_path / "cache")
     _, (change,) = reads.cached(tmp_path / "cache")
     assert reads.count == 1 and change.forward[0].gexec
+
+
+def test_within_one_command_a_folder_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """reading_once: the quick check of an apply and the run share one read (no file read or hashed
+    twice); different settings are still read apart, and outside the block every read looks again."""
+    from dualpath import changes_cache
+
+    folder = flyway(tmp_path / "m")
+    reads = Reads(folder)
+    hashed: list[Path] = []
+    real_key = changes_cache.folder_key
+    monkeypatch.setattr(changes_cache, "folder_key", lambda *a: hashed.append(a[0]) or real_key(*a))
+    with changes_cache.reading_once():
+        first = reads.cached(tmp_path / "cache")
+        assert reads.cached(tmp_path / "cache") is first
+        assert len(hashed) == 1 and reads.count == 1
+        reads.cached(tmp_path / "cache", missing="allow")  # another key: read apart (and cached apart)
+        assert len(hashed) == 2 and reads.count == 2
+    (folder / "V1__t.sql").write_text("CREATE TABLE u (id INT);\n")
+    assert reads.cached(tmp_path / "cache")[1][0].forward[0].text == "CREATE TABLE u (id INT)"
+    assert reads.count == 3

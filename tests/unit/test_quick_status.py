@@ -55,3 +55,19 @@ def test_the_history_package_lists_every_lazy_name_and_each_resolves() -> None:
 
 def test_the_plain_reader_names_dualpaths_tables() -> None:
     assert (plain.HISTORY, plain.AUDIT) == (history_table.name, audit_table.name)
+
+
+def test_the_plain_reader_knows_every_table_and_history_column() -> None:
+    from dualpath.history.tables import _ATTEMPT_TABLES, history_table, metadata
+
+    assert sorted(plain.TABLES) == sorted(t.name for t in metadata.sorted_tables)
+    assert plain.HISTORY_COLUMNS == tuple(c.name for c in history_table.columns)
+    assert plain.ATTEMPT_TABLES == tuple(t.name for t in _ATTEMPT_TABLES)
+    assert all("attempt" in metadata.tables[name].c for name in plain.ATTEMPT_TABLES)
+
+
+def test_the_plain_run_lock_key_is_the_engines() -> None:
+    from dualpath.engines.postgres import engine
+    from dualpath.engines.postgres import plain as pg_plain
+
+    assert engine.advisory_key is pg_plain.advisory_key

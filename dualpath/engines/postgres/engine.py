@@ -8,7 +8,6 @@ in one database run side by side, while two runs on one tenant still exclude eac
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from functools import cached_property
@@ -22,7 +21,7 @@ from dualpath.engines.base import Engine
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint
 from dualpath.engines.postgres import probes
 from dualpath.engines.postgres.catalog import READERS
-from dualpath.engines.postgres.plain import CONNECT_ARGS
+from dualpath.engines.postgres.plain import CONNECT_ARGS, advisory_key
 from dualpath.engines.postgres.probes import SchemaScope, scope_of
 from dualpath.engines.postgres.transaction import fewer_trips
 from dualpath.engines.probes import LockReading, TableStats
@@ -72,14 +71,6 @@ _QUERY_TAG = re.compile(r"/\* dualpath run (?P<run_id>\S+) on (?P<host>.*?) \*/"
 
 
 _UNSAFE_IN_TAG = re.compile(r"[^\w.@-]")  # no ':' (bind parameters), '%' (driver format) or '*/'
-
-
-def advisory_key(database: str, schema: str | None = None) -> int:
-    """A stable signed 64-bit key for pg_try_advisory_lock, derived from the database name and, for a
-    schema-per-tenant target, its schema (``public`` is the database's own: the same key as none)."""
-    # NUL cannot occur in a PostgreSQL name: no (database, schema) pair collides with another database
-    name = database if schema in (None, "public") else f"{database}\0schema {schema}"
-    return int.from_bytes(hashlib.sha256(f"dualpath:{name}".encode()).digest()[:8], "big", signed=True)
 
 
 def _lock_sql(run_id: str, host: str) -> str:
