@@ -32,17 +32,8 @@ def test_tenant_backups_overlap_within_the_host_limit(prefect_api: str, pg_tenan
                                                       tmp_path: Path) -> None:
     from dualpath.flows.migrate import migrate
 
-    real = shutil.which("pg_dump")
-    if real is None:
-        pytest.skip("pg_dump is not installed")
     gate = tmp_path / "gate"
-    gate.mkdir()
-    wrapper = tmp_path / "pg_dump"
-    wrapper.write_text(GATE.format(real=real, gate=gate))
-    wrapper.chmod(0o755)
-    config = write_config(tmp_path, pg_tenants, extra=f'[backup.tools]\npg_dump = "{wrapper}"\n',
-                          host_concurrency=2)
-    assert migrate(env="e2e", config=str(config), to_version="4", approve=True)["outcome"] == "completed"
+    config = config_around_pg_dump(tmp_path, pg_tenants, GATE, gate, host_concurrency=2)
     result = migrate(env="e2e", config=str(config), approve=True)  # 7 is irreversible: backups first
     assert result["outcome"] == "completed" and set(versions(pg_tenants).values()) == {"7"}
     marks = sorted(p.name for p in gate.iterdir())
@@ -63,19 +54,29 @@ def test_a_failed_backup_ends_the_run_before_more_dumps_start(prefect_api: str, 
                                                               tmp_path: Path) -> None:
     from dualpath.flows.migrate import migrate
 
-    real = shutil.which("pg_dump")
-    if real is None:
-        pytest.skip("pg_dump is not installed")
     calls = tmp_path / "calls"
-    calls.mkdir()
-    wrapper = tmp_path / "pg_dump"
-    wrapper.write_text(FAILING.format(real=real, calls=calls))
-    wrapper.chmod(0o755)
-    config = write_config(tmp_path, pg_tenants, extra=f'[backup.tools]\npg_dump = "{wrapper}"\n',
-                          host_concurrency=1)
-    assert migrate(env="e2e", config=str(config), to_version="4", approve=True)["outcome"] == "completed"
+    config = config_around_pg_dump(tmp_path, pg_tenants, FAILING, calls, host_concurrency=1)
     with pytest.raises(Exception, match="(?i)backup|pg_dump"):
         migrate(env="e2e", config=str(config), approve=True)  # 7 is irreversible: backups first
     # one slot: the first dump failed and no other tenant's dump was started after it
     assert len(list(calls.iterdir())) == 1, sorted(p.name for p in calls.iterdir())
     assert set(versions(pg_tenants).values()) == {"4"}  # nothing was applied
+
+
+def config_around_pg_dump(tmp_path: Path, pg_tenants: dict[str, str], script: str, marks: Path,
+                          host_concurrency: int) -> Path:
+    """A config whose backups run ``script`` as pg_dump (the real one at ``{real}``, its marks in ``marks``),
+    the tenants already at version 4 (the next run's change 7 is irreversible: backups first)."""
+    from dualpath.flows.migrate import migrate
+
+    real = shutil.which("pg_dump")
+    if real is None:
+        pytest.skip("pg_dump is not installed")
+    marks.mkdir()
+    wrapper = tmp_path / "pg_dump"
+    wrapper.write_text(script.format(real=real, gate=marks, calls=marks))
+    wrapper.chmod(0o755)
+    config = write_config(tmp_path, pg_tenants, extra=f'[backup.tools]\npg_dump = "{wrapper}"\n',
+                          host_concurrency=host_concurrency)
+    assert migrate(env="e2e", config=str(config), to_version="4", approve=True)["outcome"] == "completed"
+    return config
