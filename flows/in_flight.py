@@ -68,6 +68,20 @@ def submit_paced(items: Sequence[T], submit: Callable[[T], Any], key: Callable[[
     return [(items[index], futures[index]) for index in sorted(futures)]
 
 
+def chunk_by_key(items: Sequence[T], key: Callable[[T], str], slots: Mapping[str, int], default: int,
+                 most: int) -> list[list[T]]:
+    """The items in chunks of one key each, in their order: enough chunks to give each of a key's slots one,
+    at most ``most`` items a chunk (a chunk is one task: fewer tasks, each doing more)."""
+    by_key: dict[str, list[T]] = {}
+    for item in items:
+        by_key.setdefault(key(item), []).append(item)
+    chunks: list[list[T]] = []
+    for name, members in by_key.items():
+        size = max(1, min(most, -(-len(members) // max(1, slots.get(name, default)))))
+        chunks += [members[i:i + size] for i in range(0, len(members), size)]
+    return chunks
+
+
 def ended_well(future: Any) -> bool:
     """Whether a finished task's future holds a Completed state (its final state is on the future by now)."""
     future.wait(0)

@@ -31,6 +31,7 @@ from dualpath.flows.fan_out import (
     roll_back_one,
     submit_wave,
 )
+from dualpath.flows.in_flight import chunk_by_key
 from dualpath.flows.reschedule import reschedule_at_opening, wait_hint
 from dualpath.flows.rollout_run import (
     START_TIMEOUT_S,
@@ -208,17 +209,10 @@ def preflight(run: Rollout, to_version: str | None) -> list[Change]:
 
 
 def preflight_chunks(run: Rollout) -> list[list[TenantTarget]]:
-    """The targets in chunks of one host each, enough of them to fill the host's slots, at most
-    PREFLIGHT_CHUNK tenants each: a handful of tenants keep a task each, a thousand share 40."""
-    slots = {limit.key: limit.slots for limit in run.limits}
-    by_host: dict[str, list[TenantTarget]] = {}
-    for tenant in run.targets:
-        by_host.setdefault(tenant.concurrency_key, []).append(tenant)
-    chunks: list[list[TenantTarget]] = []
-    for key, tenants in by_host.items():
-        size = max(1, min(PREFLIGHT_CHUNK, -(-len(tenants) // slots.get(key, run.ctx.env.host_concurrency))))
-        chunks += [tenants[i:i + size] for i in range(0, len(tenants), size)]
-    return chunks
+    """The targets in chunks of one host each (in_flight.py ``chunk_by_key``): a handful of tenants keep a
+    task each, a thousand share 40."""
+    return chunk_by_key(run.targets, lambda t: t.concurrency_key, {limit.key: limit.slots for limit in run.limits},
+                        run.ctx.env.host_concurrency, PREFLIGHT_CHUNK)
 
 
 def back_up(run: Rollout) -> None:

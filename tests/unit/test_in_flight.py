@@ -7,7 +7,7 @@ import threading
 from types import SimpleNamespace
 from typing import Any
 
-from dualpath.flows.in_flight import submit_paced
+from dualpath.flows.in_flight import chunk_by_key, submit_paced
 
 WAIT_S = 30  # a guard against a hang, never a measure: every wait below ends by an event the test sets
 
@@ -97,3 +97,16 @@ def test_a_failure_does_not_stop_the_others_by_default() -> None:
     pacing.until_submitted("a2")
     pacing.tasks["a2"].finish()
     assert [item for item, _ in pacing.end()] == ["a1", "a2"]
+
+
+def test_chunks_fill_a_hosts_slots_and_never_mix_hosts() -> None:
+    def chunks(items: list[str], slots: dict[str, int], most: int = 25) -> list[list[str]]:
+        return chunk_by_key(items, lambda item: item[0], slots, 8, most)
+
+    thousand = [f"a{i}" for i in range(1000)]
+    assert [len(c) for c in chunks(thousand, {"a": 8})] == [25] * 40  # capped: 40 tasks, not 1,000
+    assert chunks(["a1", "a2", "a3"], {"a": 8}) == [["a1"], ["a2"], ["a3"]]  # a handful: a task each
+    assert [len(c) for c in chunks([f"a{i}" for i in range(20)], {"a": 8})] == [3] * 6 + [2]  # every slot busy
+    mixed = chunks(["a1", "b1", "a2", "b2", "a3"], {"a": 1}, most=2)  # b: the default's 8 slots
+    assert mixed == [["a1", "a2"], ["a3"], ["b1"], ["b2"]]
+    assert [item for chunk in chunks(thousand, {"a": 3}) for item in chunk] == thousand  # order kept, none lost
