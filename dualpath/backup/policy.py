@@ -25,12 +25,13 @@ DESTRUCTIVE_OPS = frozenset({"drop_table", "drop_column", "drop_schema", "drop_d
 
 
 # Every destructive operation above needs one of these words (TYPE, MODIFY, CHANGE: a column retyped; AS:
-# CREATE TABLE ... AS; the rest run code that may do anything); a statement without any is never
+# CREATE TABLE ... AS; SELECT: MySQL's CREATE TABLE t SELECT ..., which needs no AS; the rest run code that
+# may do anything); a statement without any is never
 # destructive, readable or not. ALTER alone is not such a word: ALTER TABLE ... ADD COLUMN is most of a
 # real folder, and parsing it for nothing was a tenth of a second of a 500-change apply. Nor is AS in
 # GENERATED ... AS IDENTITY (no query follows it there: CREATE TABLE ... AS needs one), the usual key of
 # a PostgreSQL CREATE TABLE, whose parse was the only reason to import pglast on such an apply.
-_MAY_DESTROY = re.compile(r"\b(DROP|TRUNCATE|DELETE|UPDATE|TYPE|AS(?!\s+IDENTITY\b)|REPLACE|MERGE|DO|CALL|EXEC|"
+_MAY_DESTROY = re.compile(r"\b(DROP|TRUNCATE|DELETE|UPDATE|TYPE|AS(?!\s+IDENTITY\b)|SELECT|REPLACE|MERGE|DO|CALL|EXEC|"
                           r"EXECUTE|PREPARE|RENAME|CHANGE|MODIFY|SOURCE)\b|\$|\\i", re.IGNORECASE)
 
 

@@ -195,7 +195,9 @@ def test_no_destructive_statement_of_the_corpus_escapes_the_word_filter() -> Non
                ("mysql", "ALTER TABLE t MODIFY c int"), ("mysql", "ALTER TABLE t CHANGE c d int"),
                ("mysql", "alter table t modify column c bigint"), ("sqlite", "ALTER TABLE t DROP COLUMN c"),
                ("postgresql", "CREATE TABLE t AS SELECT 1 AS identity"),
-               ("postgresql", "create table t as\n  table identity"), ("mysql", "CREATE TABLE t AS SELECT 1")]
+               ("postgresql", "create table t as\n  table identity"), ("mysql", "CREATE TABLE t AS SELECT 1"),
+               ("mysql", "CREATE TABLE t SELECT id FROM s"),  # no AS: MySQL's CREATE TABLE ... SELECT
+               ("mysql", "CREATE TABLE t (id int) IGNORE SELECT id FROM s")]
     dialects = {"mariadb": "mysql", "postgresql": "postgresql"}
     statements = [(dialects[c.engine], s.text) for c in CASES
                   for s in split_statements(c.sql, file="corpus", dialect=dialects[c.engine])] + written
