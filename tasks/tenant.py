@@ -42,7 +42,11 @@ def _open(env: str, config: str | None, migrations: str | None, tenant: TenantTa
     """The environment (dualpath.toml read and checked once per task) and the tenant's runner."""
     ctx = core.open_environment(env, config, migrations)
     actor = core.run_actor(run_id, ctx.migrations, who or ctx.settings.applied_by)
-    return ctx, core.make_runner(tenant, ctx.settings, ctx.env, ctx.migrations, actor, log_echo())
+    return ctx, _runner_in(ctx, tenant, actor)
+
+
+def _runner_in(ctx: core.EnvironmentContext, tenant: TenantTarget, actor: Any) -> Runner:
+    return core.make_runner(tenant, ctx.settings, ctx.env, ctx.migrations, actor, log_echo())
 
 
 def _runner(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
@@ -57,20 +61,20 @@ def preflight_tenants(env: str, config: str | None, migrations: str | None, tena
     a few catalog reads, and a task per tenant cost Prefect more (the task run, its states, a slot taken and
     given back through the server) than the reads themselves (1,000 tenants: ~200 s of a run's pre-flight).
     A tenant's refusal stops the chunk and names the tenant, as its own task would."""
-    ctx = core.open_environment(env, config, migrations)
+    ctx = core.open_environment(env, config, migrations)  # once for the chunk: it stamps every file
+    actor = core.run_actor(run_id, ctx.migrations, ctx.settings.applied_by)
     policy = core.role_policy(ctx.settings, env, ctx.env)
     found: dict[str, Preflight] = {}
     with host_slot(ctx, tenants[0]):
         for tenant in tenants:
-            found[tenant.name] = _preflight_one(env, config, migrations, tenant, run_id, to_version, policy)
+            found[tenant.name] = _preflight_one(ctx, tenant, actor, to_version, policy)
     return found
 
 
 @names_tenant
-def _preflight_one(env: str, config: str | None, migrations: str | None, tenant: TenantTarget, run_id: str,
-                   to_version: str | None, policy: core.RolePolicy) -> Preflight:
-    _, runner = _open(env, config, migrations, tenant, run_id)
-    return core.preflight_tenant(runner, to_version, policy)
+def _preflight_one(ctx: core.EnvironmentContext, tenant: TenantTarget, actor: Any, to_version: str | None,
+                   policy: core.RolePolicy) -> Preflight:
+    return core.preflight_tenant(_runner_in(ctx, tenant, actor), to_version, policy)
 
 
 @task(name="apply-tenant", retries=2, retry_condition_fn=retry_transient, **TASK_OPTIONS)
