@@ -93,8 +93,12 @@ def _cached_read(folder: Path, cache_dir: Path, settings: dict[str, Any], placeh
 def reading_settings(settings: Settings, dialect: str, placeholders: bool) -> dict[str, Any]:
     """What else reading a folder depends on, for the key: every caller of ``cached_read`` on a target
     (a session, the quick status) must name it the same way to share the cache."""
-    return {"dialect": dialect, "links": settings.sources.follow_links_outside, "missing": settings.rollback.missing,
-            "placeholders": placeholders}
+    return reading_key(dialect, settings.sources.follow_links_outside, settings.rollback.missing, placeholders)
+
+
+def reading_key(dialect: str, links_outside: bool, missing_rollbacks: str, placeholders: bool) -> dict[str, Any]:
+    """``reading_settings`` from its values (the quick commands read them without pydantic: defaults.py)."""
+    return {"dialect": dialect, "links": links_outside, "missing": missing_rollbacks, "placeholders": placeholders}
 
 
 def folder_key(folder: Path, settings: dict[str, Any], placeholders: dict[str, str] | None) -> str:

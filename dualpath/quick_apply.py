@@ -16,7 +16,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from dualpath.config import Settings
+from dualpath.defaults import QuickSettings
 from dualpath.engines.plain import PlainUrl
 from dualpath.history.plain import tables_current
 from dualpath.quick_status import quick_states
@@ -24,9 +24,9 @@ from dualpath.quick_status import quick_states
 NOTHING_TO_DO = "nothing to do: the target is up to date"  # the runner says it so (apply/runner.py)
 
 
-def nothing_to_apply(settings: Settings, url_or_name: str | None, migrations: Path | None) -> bool:
+def nothing_to_apply(settings: QuickSettings, url_or_name: str | None, migrations: Path | None) -> bool:
     """True only when ``apply`` (without --to) would certainly find nothing to do (module docstring)."""
-    if any(env.protected for env in settings.environments.values()):
+    if settings.protected:
         return False
     quick = quick_states(settings, url_or_name, migrations, also=_ready)
     return quick is not None and bool(quick.states) and all(

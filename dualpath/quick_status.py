@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from dualpath.changes import Change
-from dualpath.changes_cache import CACHE_DIR, cached_read, reading_settings
-from dualpath.config import Settings
+from dualpath.changes_cache import CACHE_DIR, cached_read, reading_key
+from dualpath.defaults import QuickSettings
 from dualpath.engines.plain import PlainUrl, connect_plain, dialect_of, parse_plain, tables_present
 from dualpath.history.plain import AUDIT, HISTORY, TABLES, read_history_plain
 from dualpath.status import ChangeState, compute_states
-from dualpath.target import target_text
 
 
 @dataclass(frozen=True)
@@ -40,18 +39,18 @@ def _read_anyway() -> tuple[str, list[Change]]:
     raise _NotCached
 
 
-def quick_states(settings: Settings, url_or_name: str | None, migrations: Path | None,
+def quick_states(settings: QuickSettings, url_or_name: str | None, migrations: Path | None,
                  also: Callable[[PlainUrl, Any, set[str]], bool] | None = None) -> QuickStatus | None:
     """The states of the target, or None when the usual path must answer (see the module docstring).
     Errors of the configuration (an unknown target, a missing variable) are raised as they are.
     ``also``: a further condition on the URL, the connection and which dualpath tables exist (None
     when it does not hold or raises)."""
-    found = target_text(settings, url_or_name, migrations)
-    url = parse_plain(found.url)
-    if url is None:
+    found = quick_target(settings, url_or_name, migrations)
+    url = parse_plain(found.url) if found is not None else None
+    if found is None or url is None:
         return None
-    placeholders = settings.flyway.placeholder_replacement  # their values matter only to a folder never cached
-    key = reading_settings(settings, dialect_of(url), placeholders)
+    placeholders = settings.placeholder_replacement  # their values matter only to a folder never cached
+    key = reading_key(dialect_of(url), settings.follow_links_outside, settings.missing_rollbacks, placeholders)
     try:
         layout, changes = cached_read(found.migrations, settings.root / CACHE_DIR, key, {} if placeholders else None,
                                       _read_anyway)
@@ -71,3 +70,23 @@ def quick_states(settings: Settings, url_or_name: str | None, migrations: Path |
         conn.close()
     return QuickStatus(found.name if found.name != "url" else found.url, layout, changes,
                        compute_states(changes, latest, facts))
+
+
+@dataclass(frozen=True)
+class QuickTarget:
+    name: str  # the target's name in dualpath.toml, or "url"
+    url: str  # may hold a password: never shown as it is
+    migrations: Path
+
+
+def quick_target(settings: QuickSettings, url_or_name: str | None, migrations: Path | None) -> QuickTarget | None:
+    """The target as ``target.target_text`` finds it; without a config file only a URL is read here (the
+    usual path explains a missing one, or a name no file defines)."""
+    if settings.full is not None:
+        from dualpath.target import target_text
+
+        found = target_text(settings.full, url_or_name, migrations)
+        return QuickTarget(found.name, found.url, found.migrations)
+    if not url_or_name or not ("://" in url_or_name or url_or_name.startswith("sqlite:")):
+        return None
+    return QuickTarget("url", url_or_name, migrations or settings.migrations)

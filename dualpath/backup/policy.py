@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy.engine import URL
 from dualpath.backup.create import create_backup
 from dualpath.backup.destinations import Destination
 from dualpath.backup.manifest import BackupSettings, Manifest
+from dualpath.backup_words import may_destroy
 from dualpath.changes import Change
 from dualpath.engines import open_engine
 from dualpath.errors import (
@@ -24,15 +24,6 @@ DESTRUCTIVE_OPS = frozenset({"drop_table", "drop_column", "drop_schema", "drop_d
                              "delete", "update", "alter_column_type", "create_table_as"})
 
 
-# Every destructive operation above needs one of these words (TYPE, MODIFY, CHANGE: a column retyped; AS:
-# CREATE TABLE ... AS; SELECT: MySQL's CREATE TABLE t SELECT ..., which needs no AS; the rest run code that
-# may do anything); a statement without any is never
-# destructive, readable or not. ALTER alone is not such a word: ALTER TABLE ... ADD COLUMN is most of a
-# real folder, and parsing it for nothing was a tenth of a second of a 500-change apply. Nor is AS in
-# GENERATED ... AS IDENTITY (no query follows it there: CREATE TABLE ... AS needs one), the usual key of
-# a PostgreSQL CREATE TABLE, whose parse was the only reason to import pglast on such an apply.
-_MAY_DESTROY = re.compile(r"\b(DROP|TRUNCATE|DELETE|UPDATE|TYPE|AS(?!\s+IDENTITY\b)|SELECT|REPLACE|MERGE|DO|CALL|EXEC|"
-                          r"EXECUTE|PREPARE|RENAME|CHANGE|MODIFY|SOURCE)\b|\$|\\i", re.IGNORECASE)
 
 
 def ensure_backup_for(changes: Sequence[Change], url: str | URL, dest: str | Destination | None = None,
@@ -91,7 +82,7 @@ def _ops(change: Change, dialect: str) -> list[Any]:
 
     found: list[Any] = []
     for statement in change.forward:
-        if not _MAY_DESTROY.search(statement.text):
+        if not may_destroy(statement.text):
             continue  # no word that could destroy data: not worth a parse (hundreds of changes per run)
         try:
             found += extract_ops(statement.text, dialect)

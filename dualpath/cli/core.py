@@ -64,10 +64,12 @@ def status(url: UrlOpt = None, migrations: MigrationsOpt = None, config: ConfigO
         raise typer.BadParameter("--format must be text or json")
     from dualpath.cli.status_view import show_status
     from dualpath.config import find_config, load_settings
+    from dualpath.defaults import quick_settings_of
     from dualpath.quick_status import quick_states
 
     settings = load_settings(find_config(config))
-    quick = quick_states(settings, url, migrations)  # None: the usual path answers (and fills the folder cache)
+    # None: the usual path answers (and fills the folder cache)
+    quick = quick_states(quick_settings_of(settings), url, migrations)
     if quick is not None:
         label, layout, changes, states = quick.label, quick.layout, quick.changes, quick.states
     else:

@@ -39,11 +39,11 @@ def quick_status_command(args: Sequence[str]) -> int | None:
     if options is None or options.get("--format", "text") not in ("text", "json"):
         return None
     try:
-        from dualpath.config import find_config, load_settings
+        from dualpath.defaults import quick_settings
         from dualpath.quick_status import quick_states
 
         config = options.get("--config")
-        settings = load_settings(find_config(Path(config) if config else None))
+        settings = quick_settings(Path(config) if config else None)  # pydantic only for a dualpath.toml
         migrations = options.get("--migrations")
         quick = quick_states(settings, options.get("--url"), Path(migrations) if migrations else None)
     except Exception:  # noqa: BLE001 - the usual path meets it again and tells it with its hint
@@ -54,7 +54,7 @@ def quick_status_command(args: Sequence[str]) -> int | None:
     from dualpath.cli.stdout import STDOUT_CLOSED, silence_stdout
 
     try:
-        show_status(quick.label, quick.layout, quick.changes, quick.states, settings.rollback.missing,
+        show_status(quick.label, quick.layout, quick.changes, quick.states, settings.missing_rollbacks,
                     options.get("--format", "text"))
     except BrokenPipeError:  # `dualpath status | head`: the reader has what it wanted
         silence_stdout()
@@ -96,10 +96,10 @@ def _nothing_to_apply(url: str | None, migrations: Path | None, config: Path | N
     """An apply with nothing to do told without SQLAlchemy (quick_apply.py); False when the usual path
     must run (any doubt, any error: it meets the error again and tells it with its hint)."""
     try:
-        from dualpath.config import find_config, load_settings
+        from dualpath.defaults import quick_settings
         from dualpath.quick_apply import NOTHING_TO_DO, nothing_to_apply
 
-        if not nothing_to_apply(load_settings(find_config(config)), url, migrations):
+        if not nothing_to_apply(quick_settings(config), url, migrations):
             return False
     except Exception:  # noqa: BLE001 - see the docstring
         return False

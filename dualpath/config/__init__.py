@@ -9,10 +9,8 @@ references; secrets: Prefect Secret block references, resolved inside a flow run
 
 from dualpath.config.interpolation import interpolate
 from dualpath.config.loading import (
-    CONFIG_NAME,
     config_label,
     environment,
-    find_config,
     lint_config,
     load_settings,
     parse_toml,
@@ -43,6 +41,7 @@ from dualpath.config.secrets import (
     resolve_secrets,
     set_secret_resolver,
 )
+from dualpath.defaults import CONFIG_NAME, find_config
 
 __all__ = [
     "ApplyConfig", "CONFIG_NAME", "DocOwners", "DocsConfig", "Environment", "FlywayConfig", "GateConfig",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -10,9 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from dualpath.config.models import Environment, LintConfig, Settings
+from dualpath.defaults import CONFIG_NAME
 from dualpath.errors import InputError, UsageError
-
-CONFIG_NAME = "dualpath.toml"
 
 
 def lint_config(settings: Settings) -> LintConfig:
@@ -40,19 +38,6 @@ def environment(settings: Settings, name: str) -> Environment:
     env = settings.environments[name]
     env._where = f"{config_label(settings)} [environments.{name}]"
     return env
-
-
-def find_config(explicit: Path | None = None) -> Path | None:
-    """The config file to use: --config, $DUALPATH_CONFIG, or ./dualpath.toml."""
-    if explicit is not None:
-        if not explicit.is_file():
-            raise UsageError(f"config file {explicit} does not exist", hint="pass an existing --config path")
-        return explicit
-    env = os.environ.get("DUALPATH_CONFIG")
-    if env:
-        return find_config(Path(env))
-    here = Path.cwd() / CONFIG_NAME
-    return here if here.is_file() else None
 
 
 def load_settings(path: Path | None) -> Settings:

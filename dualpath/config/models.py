@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from dualpath import defaults
+
 
 class Safety(BaseModel):
     """Timeouts and retries every statement runs under."""
@@ -17,10 +19,10 @@ class Safety(BaseModel):
 
     # upper bounds: what every server takes as a timeout (PostgreSQL: a 32-bit int of ms) and a back-off
     # a run can sleep (retry_backoff_ms * 2^attempt); beyond them a run failed at its first statement or mid-run
-    lock_timeout_ms: int = Field(2000, ge=1, le=2_147_483_647)
-    statement_timeout_ms: int = Field(30 * 60 * 1000, ge=0, le=2_147_483_647)  # 0 = no limit
-    lock_retries: int = Field(3, ge=0, le=20)
-    retry_backoff_ms: int = Field(500, ge=0, le=600_000)
+    lock_timeout_ms: int = Field(defaults.LOCK_TIMEOUT_MS, ge=1, le=2_147_483_647)
+    statement_timeout_ms: int = Field(defaults.STATEMENT_TIMEOUT_MS, ge=0, le=2_147_483_647)  # 0 = no limit
+    lock_retries: int = Field(defaults.LOCK_RETRIES, ge=0, le=20)
+    retry_backoff_ms: int = Field(defaults.RETRY_BACKOFF_MS, ge=0, le=600_000)
 
 
 class ApplyConfig(BaseModel):
@@ -139,7 +141,7 @@ class Sources(BaseModel):
 
     # a link in the migrations folder to a file or folder outside it is refused unless this is true:
     # otherwise anyone who can open a pull request could publish host files (/etc/shadow) in CI logs
-    follow_links_outside: bool = False
+    follow_links_outside: bool = defaults.FOLLOW_LINKS_OUTSIDE
 
 
 class RollbackConfig(BaseModel):
@@ -151,7 +153,7 @@ class RollbackConfig(BaseModel):
     # "refuse": the folder is refused until each such change has a rollback or -- dualpath:irreversible;
     # "irreversible": read as irreversible (approval and backup on protected environments, a rollback
     # across it is refused); "allow": its rollback runs nothing and the history is updated
-    missing: Literal["refuse", "irreversible", "allow"] = "irreversible"
+    missing: Literal["refuse", "irreversible", "allow"] = defaults.MISSING_ROLLBACKS
 
 
 class FlywayConfig(BaseModel):
@@ -160,7 +162,7 @@ class FlywayConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     placeholders: dict[str, str] = Field(default_factory=dict)  # name -> value; ${flyway:*} come from the target
-    placeholder_replacement: bool = True  # Flyway's flyway.placeholderReplacement
+    placeholder_replacement: bool = defaults.PLACEHOLDER_REPLACEMENT  # Flyway's flyway.placeholderReplacement
 
 
 class PreflightConfig(BaseModel):
@@ -206,9 +208,9 @@ class DocsConfig(BaseModel):
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    migrations: str = "migrations"
+    migrations: str = defaults.MIGRATIONS
     sources: Sources = Field(default_factory=Sources)
-    ticket_pattern: str = r"[A-Z][A-Z0-9]+-\d+"
+    ticket_pattern: str = defaults.TICKET_PATTERN
     ticket_link: str | None = None  # e.g. "https://jira.example.com/browse/{ticket}"
     applied_by: str | None = None
     safety: Safety = Field(default_factory=Safety)

@@ -9,8 +9,8 @@ from sqlalchemy import Connection, and_, delete, select
 
 from dualpath.engines import has_table
 from dualpath.history.actor import Actor, now
+from dualpath.history.record_rows import row_of
 from dualpath.history.tables import statement_journal_table
-from dualpath.history.write import row_of
 
 STARTED, DONE = "started", "done"
 

@@ -15,6 +15,9 @@ TABLES = (HISTORY, AUDIT, "dualpath_batch_checkpoint", "dualpath_statement_journ
 HISTORY_COLUMNS = ("id", "version", "description", "checksum", "direction", "applied_at", "applied_by",
                    "duration_ms", "success", "run_id", "detail")
 ATTEMPT_TABLES = ("dualpath_batch_checkpoint", "dualpath_statement_journal")
+# what a run writes of each row (history/tables.py takes these; the id is the server's)
+WRITTEN_HISTORY_COLUMNS = HISTORY_COLUMNS[1:]
+AUDIT_COLUMNS = ("at", "action", "version", "run_id", "who", "host", "git_commit", "ticket", "detail")
 
 _HISTORY_SQL = (f"SELECT 'h' AS src, id, version, description, checksum, direction, applied_at AS at, applied_by, "
                 f"success, detail, NULL AS action, NULL AS run_id FROM {HISTORY}")

@@ -21,6 +21,7 @@ from sqlalchemy import (
 
 from dualpath.engines import has_table, table_names
 from dualpath.errors import PrivilegeMissing
+from dualpath.history.plain import WRITTEN_HISTORY_COLUMNS
 from dualpath.redaction import redact
 from dualpath.urls import safe_url
 
@@ -111,9 +112,7 @@ statement_journal_table = Table(
 )
 
 _ATTEMPT_TABLES = (batch_checkpoint_table, statement_journal_table)
-HISTORY_COLUMNS = ("version", "description", "checksum", "direction", "applied_at", "applied_by", "duration_ms",
-                    "success", "run_id", "detail")
-AUDIT_COLUMNS = ("at", "action", "version", "run_id", "who", "host", "git_commit", "ticket", "detail")
+HISTORY_COLUMNS = WRITTEN_HISTORY_COLUMNS  # what a run writes: history/plain.py names them for both paths
 
 
 def history_exists(conn: Connection) -> bool:

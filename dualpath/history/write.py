@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,18 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from dualpath.history.actor import Actor, now
-from dualpath.history.tables import AUDIT_COLUMNS, HISTORY_COLUMNS, audit_table, history_table
-from dualpath.redaction import redact, scrub
-
-
-def row_of(**values: Any) -> dict[str, Any]:
-    """A row as it may be stored: every text in it through the one redaction (details carry driver
-    errors and URLs), so no password reaches a dualpath_* table whoever wrote the detail."""
-    return {key: redact(value) if isinstance(value, str) else value for key, value in values.items()}
-
-
-def _json(detail: dict[str, Any] | None) -> str | None:
-    return json.dumps(scrub(detail)) if detail else None
+from dualpath.history.plain import AUDIT_COLUMNS
+from dualpath.history.record_rows import json_of, record_rows, record_sql, row_of
+from dualpath.history.tables import HISTORY_COLUMNS, audit_table, history_table
 
 
 def record(conn: Connection, actor: Actor, *, version: str, description: str, checksum: str,
@@ -29,7 +19,7 @@ def record(conn: Connection, actor: Actor, *, version: str, description: str, ch
     conn.execute(history_table.insert().values(row_of(
         version=version, description=description[:512], checksum=checksum, direction=direction,
         applied_at=now(), applied_by=actor.who, duration_ms=duration_ms, success=success,
-        run_id=actor.run_id, detail=_json(detail))))
+        run_id=actor.run_id, detail=json_of(detail))))
 
 
 # SQLAlchemy's insert().values() costs more than the round trip it saves: a prepared text
@@ -57,35 +47,22 @@ class ChangeRecord:
         conn.execute(_RECORD_AND_AUDIT, {**self.history, **{f"a_{k}": v for k, v in self.audit.items()}})
 
     def as_sql(self, literal: Callable[[Any], str], server_elapsed: str = "") -> str:
-        """PostgreSQL's statement of ``write`` with its values as literals (``literal`` quotes one, the
-        driver's way): for an engine that sends it in one message with COMMIT. ``server_elapsed``: SQL for
-        the milliseconds the server spent in the same message before this statement (the change's last
-        statement, sent with it), added to ``duration_ms``."""
-        values = {c: literal(self.history[c]) for c in HISTORY_COLUMNS}
-        if server_elapsed:
-            values["duration_ms"] = f"{values['duration_ms']} + {server_elapsed}"
-        history_values = ", ".join(values.values())
-        audit_values = ", ".join(literal(self.audit[c]) for c in AUDIT_COLUMNS)
-        return (f"WITH history_row AS (INSERT INTO {history_table.name} ({', '.join(HISTORY_COLUMNS)}) "
-                f"VALUES ({history_values})) INSERT INTO {audit_table.name} ({', '.join(AUDIT_COLUMNS)}) "
-                f"VALUES ({audit_values})")
+        """PostgreSQL's statement of ``write`` with its values as literals (history/record_rows.py): for an
+        engine that sends it in one message with COMMIT; ``server_elapsed`` as ``record_sql`` takes it."""
+        return record_sql(self.history, self.audit, literal, server_elapsed)
 
 
 def change_record(actor: Actor, *, version: str, description: str, checksum: str, direction: str, duration_ms: int,
                   success: bool, detail: dict[str, Any] | None, action: str, ticket: str | None,
                   audit_detail: dict[str, Any]) -> ChangeRecord:
-    """The rows ``record_and_audit`` writes, every text through the one redaction."""
-    at = now()
-    history_values = row_of(version=version, description=description[:512], checksum=checksum, direction=direction,
-                          applied_at=at, applied_by=actor.who, duration_ms=duration_ms, success=success,
-                          run_id=actor.run_id, detail=_json(detail))
-    audit_values = row_of(at=at, action=action, version=version, run_id=actor.run_id, who=actor.who,
-                        host=actor.host, git_commit=actor.git_commit, ticket=ticket, detail=_json(audit_detail))
-    return ChangeRecord(history_values, audit_values)
+    """The rows ``record_and_audit`` writes, every text through the one redaction (history/record_rows.py)."""
+    return ChangeRecord(*record_rows(actor, version=version, description=description, checksum=checksum,
+                                     direction=direction, duration_ms=duration_ms, success=success, detail=detail,
+                                     action=action, ticket=ticket, audit_detail=audit_detail))
 
 
 def audit(conn: Connection, actor: Actor, action: str, *, version: str | None = None,
           ticket: str | None = None, detail: dict[str, Any] | None = None) -> None:
     conn.execute(audit_table.insert().values(row_of(
         at=now(), action=action, version=version, run_id=actor.run_id, who=actor.who, host=actor.host,
-        git_commit=actor.git_commit, ticket=ticket, detail=_json(detail))))
+        git_commit=actor.git_commit, ticket=ticket, detail=json_of(detail))))

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from dualpath.config import load_settings
+from dualpath.defaults import quick_settings_of
 from dualpath.quick_status import quick_states
 from dualpath.session import open_session
 from tests.integration.edited_support import cli, execute, project, write_change
@@ -26,13 +27,16 @@ try:
     main()
 except SystemExit as exc:
     code = exc.code
-print(json.dumps({"code": code, **{m: m in sys.modules for m in ("sqlalchemy", "typer", "rich")}}))
+print(json.dumps({"code": code, **{m: m in sys.modules for m in ("sqlalchemy", "typer", "rich", "pydantic")}}))
 """
 
 
-def _status_in_fresh_python(config: Path, *args: str) -> tuple[dict[str, object], str]:
-    done = subprocess.run([sys.executable, "-c", _PROBE, "status", "--config", str(config), *args],
-                          capture_output=True, text=True, cwd=config.parent, env={**os.environ}, timeout=120)
+def _status_in_fresh_python(config: Path, *args: str, cwd: Path | None = None) -> tuple[dict[str, object], str]:
+    """``cwd`` given: no --config (a folder without dualpath.toml, or with one the command finds there)."""
+    where = ["--config", str(config)] if cwd is None else []
+    env = {k: v for k, v in os.environ.items() if k != "DUALPATH_CONFIG"}
+    done = subprocess.run([sys.executable, "-c", _PROBE, "status", *where, *args],
+                          capture_output=True, text=True, cwd=cwd or config.parent, env=env, timeout=120)
     lines = done.stdout.strip().splitlines()
     return json.loads(lines[-1]), "\n".join(lines[:-1]) + done.stderr
 
@@ -52,7 +56,7 @@ def test_quick_and_usual_status_agree_on_every_state(any_url: str, tmp_path: Pat
     settings = load_settings(config)
     usual = open_session("db", None, config)
     expected = _states(usual.states())  # reads the folder and fills the cache
-    quick = quick_states(settings, "db", None)
+    quick = quick_states(quick_settings_of(settings), "db", None)
     assert quick is not None, "a warm cache and a reachable server: the quick path answers"
     assert _states(quick.states) == expected
     assert {s[1] for s in expected} >= {"unknown", "drifted", "pending"}
@@ -69,6 +73,26 @@ def test_status_skips_sqlalchemy_once_the_folder_is_cached(any_url: str, tmp_pat
     assert second["typer"] is False and second["rich"] is False, "nor Typer or Rich (into a pipe)"
     states = json.loads(output[output.index("["):output.rindex("]") + 1])
     assert [(s["version"], s["state"]) for s in states] == [("1", "applied"), ("2", "pending")]
+
+
+def test_status_without_a_config_file_loads_no_pydantic(any_url: str, tmp_path: Path) -> None:
+    """No dualpath.toml: the defaults (dualpath/defaults.py) are read without pydantic, whose first model
+    costs more than the rest of such a status; the states are the ones the usual path gives."""
+    config = project(tmp_path, any_url, ("1", "2"))
+    assert cli(config, "apply", "--to", "1")[0] == 0
+    elsewhere = tmp_path / "no_config_here"
+    elsewhere.mkdir()
+    args = ("--url", any_url, "--migrations", str(tmp_path / "migrations"), "--format", "json")
+    first, output = _status_in_fresh_python(config, *args, cwd=elsewhere)  # fills this folder's cache
+    second, output = _status_in_fresh_python(config, *args, cwd=elsewhere)
+    assert first["code"] in (0, None) and second["code"] in (0, None), output
+    assert second["pydantic"] is False and second["sqlalchemy"] is False, output
+    states = json.loads(output[output.index("["):output.rindex("]") + 1])
+    assert [(s["version"], s["state"]) for s in states] == [("1", "applied"), ("2", "pending")]
+    # with a dualpath.toml where the command runs, its settings are read (and pydantic is needed for them)
+    (elsewhere / "dualpath.toml").write_text('[rollback]\nmissing = "refuse"\n')
+    third, output = _status_in_fresh_python(config, *args, cwd=elsewhere)
+    assert third["code"] in (0, None) and third["pydantic"] is True, output
 
 
 def test_a_password_in_the_url_is_not_shown_by_the_quick_path(pg_url: str, tmp_path: Path) -> None:

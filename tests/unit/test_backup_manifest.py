@@ -185,7 +185,8 @@ def test_restored_contents_are_compared_table_by_table_with_the_manifest() -> No
 def test_no_destructive_statement_of_the_corpus_escapes_the_word_filter() -> None:
     """The filter in front of the parse (backup/policy.py) may let harmless statements through, never a
     destructive one: checked on every statement of the measured corpus and a few written for it."""
-    from dualpath.backup.policy import _MAY_DESTROY, DESTRUCTIVE_OPS
+    from dualpath.backup.policy import DESTRUCTIVE_OPS
+    from dualpath.backup_words import MAY_DESTROY as _MAY_DESTROY
     from dualpath.risk.ops import SqlSyntaxError, extract_ops
     from dualpath.sql.split import split_statements
     from tests.corpus.cases import CASES

@@ -1,4 +1,5 @@
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -115,3 +116,20 @@ def test_settings_a_run_would_trip_on_midway_are_refused_at_load(tmp_path: Path,
     with pytest.raises(InputError, match=re.escape(said)) as info:
         load_settings(_write(tmp_path, text))
     assert "dualpath.toml" in str(info.value)
+
+
+def test_the_defaults_read_without_pydantic_are_the_models_defaults(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """dualpath/defaults.py answers the quick commands when no dualpath.toml is found: the same values as
+    the models would give (they declare their fields with them; this holds the two together)."""
+    from dualpath.config import Settings
+    from dualpath.defaults import quick_settings, quick_settings_of
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DUALPATH_CONFIG", raising=False)
+    plain = quick_settings(None)
+    assert plain.full is None and not plain.protected
+    assert plain == replace(quick_settings_of(Settings(root=tmp_path)), full=None)
+    (tmp_path / "dualpath.toml").write_text("[safety]\nlock_timeout_ms = 5\n")
+    found = quick_settings(None)
+    assert found.full is not None and found.lock_timeout_ms == 5 and found.root == tmp_path.resolve()

@@ -21,7 +21,7 @@ from dualpath.engines.base import Engine
 from dualpath.engines.fingerprint import Entry, Fingerprint, build_fingerprint
 from dualpath.engines.postgres import probes
 from dualpath.engines.postgres.catalog import READERS
-from dualpath.engines.postgres.plain import CONNECT_ARGS, advisory_key
+from dualpath.engines.postgres.plain import CONNECT_ARGS, advisory_key, lock_sql, timeout_sql
 from dualpath.engines.postgres.probes import SchemaScope, scope_of
 from dualpath.engines.postgres.transaction import fewer_trips
 from dualpath.engines.probes import LockReading, TableStats
@@ -68,14 +68,6 @@ _APP_NAME = re.compile(r"^dualpath run (?P<run_id>\S+) on (?P<host>.*)$")
 
 
 _QUERY_TAG = re.compile(r"/\* dualpath run (?P<run_id>\S+) on (?P<host>.*?) \*/")
-
-
-_UNSAFE_IN_TAG = re.compile(r"[^\w.@-]")  # no ':' (bind parameters), '%' (driver format) or '*/'
-
-
-def _lock_sql(run_id: str, host: str) -> str:
-    tag = f"dualpath run {_UNSAFE_IN_TAG.sub('_', run_id)} on {_UNSAFE_IN_TAG.sub('_', host)}"
-    return f"SELECT pg_try_advisory_lock(:k) /* {tag} */"
 
 
 # SET (not LOCAL, which ends with its transaction; not TRANSACTION or CONSTRAINTS), PREPARE name AS ...:
@@ -140,9 +132,7 @@ class PostgresEngine(Engine):
     def timeout_statements(self, lock_timeout_ms: int, statement_timeout_ms: int, *,
                            local: bool = False) -> list[str]:
         """SET (or SET LOCAL, undone at transaction end) lock_timeout and statement_timeout; 0 = none."""
-        scope = "SET LOCAL" if local else "SET"
-        return [f"{scope} lock_timeout = '{int(lock_timeout_ms)}ms'",
-                f"{scope} statement_timeout = '{int(statement_timeout_ms)}ms'"]
+        return timeout_sql(lock_timeout_ms, statement_timeout_ms, local=local)
 
     def sets_session_state(self, sql: str) -> bool:
         return _SESSION_STATE.match(sql) is not None
@@ -210,7 +200,7 @@ class PostgresEngine(Engine):
         try:
             with self.open_connection(engine) as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                got = conn.execute(text(_lock_sql(run_id, host)), {"k": self.lock_key}).scalar()
+                got = conn.execute(text(lock_sql(run_id, host, ":k")), {"k": self.lock_key}).scalar()
                 if not got:
                     raise self.refusal(conn)
                 try:
