@@ -45,6 +45,7 @@ class Session:
     settings: Settings
     target: Target
     echo: Echo
+    run_id: str | None = None  # given: this command's run began before the session (plain_apply.py)
 
     @cached_property
     def engine(self) -> Engine:
@@ -82,7 +83,7 @@ class Session:
     def actor(self) -> Actor:
         from dualpath.apply import new_run_id
 
-        return history.make_actor(new_run_id(), self.target.migrations, self.settings.applied_by)
+        return history.make_actor(self.run_id or new_run_id(), self.target.migrations, self.settings.applied_by)
 
     @property
     def target_label(self) -> str:
@@ -228,6 +229,7 @@ class Session:
         return lines + [f"baselined {v}" for v in written]
 
 
-def open_session(url: str | None, migrations: Path | None, config: Path | None, echo: Echo = print) -> Session:
+def open_session(url: str | None, migrations: Path | None, config: Path | None, echo: Echo = print,
+                 run_id: str | None = None) -> Session:
     settings = load_settings(find_config(config))
-    return Session(settings, resolve_target(settings, url, migrations), echo)
+    return Session(settings, resolve_target(settings, url, migrations), echo, run_id)

@@ -11,9 +11,10 @@ statement journal), batches.py (batched changes), retries.py (lock conflicts), r
 rows and failures), dry_run.py; common.py holds what they share.
 """
 
-from dualpath.apply.common import START, RunSummary, StatementUnrecorded, is_transactional_dml, new_run_id
+from dualpath.apply.common import START, RunSummary, StatementUnrecorded, is_transactional_dml
 from dualpath.apply.planning import refuse_drift, refuse_partial_failures
 from dualpath.apply.runner import Runner
+from dualpath.history.actor import new_run_id
 
 __all__ = ["START", "RunSummary", "Runner", "StatementUnrecorded", "is_transactional_dml", "new_run_id",
            "refuse_drift", "refuse_partial_failures"]

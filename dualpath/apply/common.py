@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,10 +27,6 @@ class RunSummary:
     run_id: str
     done: list[tuple[str, str, int]] = field(default_factory=list)  # (version, direction, ms)
     dry_run: bool = False
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 class StatementUnrecorded(RunFailed):

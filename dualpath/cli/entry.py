@@ -4,7 +4,7 @@ from its cache, the history over the driver alone (quick_status.py), shown by st
 ``dualpath apply`` and ``rollback`` in their plain forms (no --dry-run, --approval or --break-glass) are
 run here without Typer (building its command line was a quarter of a second of every run): the same
 calls as the Typer commands (runs.py), their failures told as the Typer commands tell them (failures.py);
-an apply that certainly has nothing to do is told so without SQLAlchemy (quick_apply.py).
+an apply in the plain case is run over the driver alone, without SQLAlchemy (plain_apply.py).
 Every other command, any option these readers do not know (``--help`` included), and any state the
 quick status declines or any error it meets go to the Typer app (core.py), which answers, or explains,
 as always.
@@ -77,10 +77,13 @@ def quick_run_command(args: Sequence[str]) -> int | None:
     url, migrations, config, to = options.get("--url"), path("--migrations"), path("--config"), options.get("--to")
     try:
         with reading_once():  # the quick check and the run read the folder once
-            if args[0] == "apply" and to is None and _nothing_to_apply(url, migrations, config):
-                return 0
             if args[0] == "apply":
-                apply_changes(url, migrations, config, to)
+                from dualpath.history.actor import new_run_id
+
+                run_id = new_run_id()  # one command, one run, whichever path applies its changes
+                if to is None and _apply_plainly(url, migrations, config, run_id):
+                    return 0
+                apply_changes(url, migrations, config, to, run_id=run_id)
             else:
                 steps = int(options["--steps"]) if "--steps" in options else None
                 roll_back_changes(url, migrations, config, to, steps, "--all" in options)
@@ -92,21 +95,18 @@ def quick_run_command(args: Sequence[str]) -> int | None:
     return 0
 
 
-def _nothing_to_apply(url: str | None, migrations: Path | None, config: Path | None) -> bool:
-    """An apply with nothing to do told without SQLAlchemy (quick_apply.py); False when the usual path
-    must run (any doubt, any error: it meets the error again and tells it with its hint)."""
-    try:
-        from dualpath.defaults import quick_settings
-        from dualpath.quick_apply import NOTHING_TO_DO, nothing_to_apply
+def _apply_plainly(url: str | None, migrations: Path | None, config: Path | None, run_id: str) -> bool:
+    """The apply run over the driver alone (plain_apply.py): True when it is done; False when the usual
+    path must run, from where this one stopped (any doubt, any error: it meets the error again and tells
+    it with its hint)."""
+    from dualpath.cli.runs import echo_line
+    from dualpath.defaults import quick_settings
+    from dualpath.plain_apply import apply_plainly
 
-        if not nothing_to_apply(quick_settings(config), url, migrations):
-            return False
+    try:
+        return apply_plainly(quick_settings(config), url, migrations, echo_line, run_id)
     except Exception:  # noqa: BLE001 - see the docstring
         return False
-    from dualpath.cli.runs import echo_line
-
-    echo_line(NOTHING_TO_DO)
-    return True
 
 
 def read_status_args(args: Sequence[str]) -> dict[str, str] | None:

@@ -13,10 +13,11 @@ if TYPE_CHECKING:
     from dualpath.session import Session
 
 
-def open_command_session(url: str | None, migrations: Path | None, config: Path | None) -> Session:
+def open_command_session(url: str | None, migrations: Path | None, config: Path | None,
+                         run_id: str | None = None) -> Session:
     from dualpath.session import open_session
 
-    return open_session(url, migrations, config, echo=echo_line)
+    return open_session(url, migrations, config, echo=echo_line, run_id=run_id)
 
 
 def echo_line(line: str) -> None:
@@ -38,9 +39,11 @@ def command_text(name: str, to: str | None = None, steps: int | None = None, eve
 
 
 def apply_changes(url: str | None, migrations: Path | None, config: Path | None, to: str | None = None, *,
-                  dry_run: bool = False, approval: str | None = None, break_glass: str | None = None) -> None:
-    """``dualpath apply``: pending changes up to ``to``, after the guard of protected environments."""
-    session = open_command_session(url, migrations, config)
+                  dry_run: bool = False, approval: str | None = None, break_glass: str | None = None,
+                  run_id: str | None = None) -> None:
+    """``dualpath apply``: pending changes up to ``to``, after the guard of protected environments.
+    ``run_id``: the run this command began over the driver alone (plain_apply.py), which this one goes on."""
+    session = open_command_session(url, migrations, config, run_id)
     if not dry_run:
         session.guard(command_text("apply", to), approval, break_glass)
     session.runner().apply(to=to, dry_run=dry_run)

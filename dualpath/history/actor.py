@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from getpass import getuser
@@ -23,6 +24,10 @@ class Actor:
 
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
 
 
 def make_actor(run_id: str, migrations: Path, who: str | None = None) -> Actor:

@@ -1,9 +1,10 @@
 """`dualpath apply` and `rollback` without Typer (dualpath/cli/entry.py, runs.py, failures.py): run by the
 console entry they print exactly what the Typer commands print and exit with the same code (success, a
 failed change, an error with its hint, an unreachable server), and Typer is not imported on the way;
-what the entry does not read (--dry-run, --help, a bad number) goes to the Typer commands. An apply with
-nothing to do is told without SQLAlchemy (dualpath/quick_apply.py), and every state in which the runner
-might say or do anything else goes the usual way."""
+what the entry does not read (--dry-run, --help, a bad number) goes to the Typer commands. An apply in the
+plain case is run without SQLAlchemy (dualpath/plain_apply.py): nothing to do is told, plain pending changes
+on PostgreSQL are applied with the rows, tables and schema the runner leaves, a failure hands the change to
+the runner; every state in which the runner might say or do anything else goes the usual way."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 from dualpath.engines.plain import parse_plain
 from dualpath.engines.postgres.plain import advisory_key
 from tests.integration.dbs import server_database
-from tests.integration.edited_support import execute, project, write_change
+from tests.integration.edited_support import digest, execute, project, write_change
 
 # a fresh interpreter, as the console script runs: through the entry (entry.py), or straight into the
 # Typer app (core.py) for what the same arguments print there
@@ -138,10 +139,20 @@ def _rename(folder: Path, version: str, description: str) -> None:
         path.rename(path.with_name(f"{path.name[0]}{version}__{description}.sql"))
 
 
-# each a state in which the runner may say, refuse or do something: the quick answer must not be given
+# each a state in which the runner may say, refuse, back up or do something the plain path does not: it
+# must leave the run to the runner
 _STATES = {
-    "pending": lambda url, folder: write_change(folder, "4", "bolts", "CREATE TABLE bolts (id INT);\n",
-                                                "DROP TABLE bolts;\n"),
+    "pending destructive": lambda url, folder: write_change(folder, "4", "bolts", "DROP TABLE sprockets;\n",
+                                                            "CREATE TABLE sprockets (id INT PRIMARY KEY);\n"),
+    "pending that sets the session": lambda url, folder: write_change(
+        folder, "4", "bolts", "SET search_path TO public;\nCREATE TABLE bolts (id INT);\n", "DROP TABLE bolts;\n"),
+    "pending outside a transaction": lambda url, folder: write_change(
+        folder, "4", "bolts", "CREATE INDEX CONCURRENTLY bolts_ix ON widgets (name);\n", "DROP INDEX bolts_ix;\n"),
+    "pending without a way back": lambda url, folder: (folder / "V4__bolts.sql").write_text("CREATE TABLE b (i INT);"),
+    "pending out of order": lambda url, folder: write_change(folder, "2.5", "bolts", "CREATE TABLE bolts (id INT);\n",
+                                                             "DROP TABLE bolts;\n"),
+    "pending with a directive": lambda url, folder: write_change(
+        folder, "4", "bolts", "-- dualpath:ticket id=OPS-1\nCREATE TABLE bolts (id INT);\n", "DROP TABLE bolts;\n"),
     "drifted": lambda url, folder: (folder / "V2__gadgets.sql").write_text("CREATE TABLE gadgets (id INT);\n"),
     "missing": lambda url, folder: _drop_file(folder, "3"),
     "renamed": lambda url, folder: _rename(folder, "3", "cogs"),
@@ -166,6 +177,8 @@ def test_any_state_but_all_applied_goes_the_usual_way(pg_url: str, tmp_path: Pat
     probe, out, err = _run("entry", config, "apply", "--url", "db")
     assert probe["sqlalchemy"] is True, f"{state}: answered without the runner:\n{out}\n{err}"
     assert "Traceback" not in out + err and "internal error" not in err
+    if state.startswith("pending"):
+        assert probe["code"] == 0 and "applied" in out, f"{state}: the runner applies it\n{out}\n{err}"
 
 
 def test_a_held_run_lock_a_protected_environment_options_and_to_go_the_usual_way(pg_url: str,
@@ -192,3 +205,115 @@ def test_a_held_run_lock_a_protected_environment_options_and_to_go_the_usual_way
                         l2="protected = true")
     probe, _, err = _run("entry", protected, "apply", "--url", "db")
     assert probe["sqlalchemy"] is True and probe["code"] == 3 and "protected" in err
+
+
+def _url_of(config: Path) -> str:
+    import tomllib
+
+    return str(tomllib.loads(config.read_text())["targets"]["db"]["url"])
+
+
+def _rows(config: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], set[str]]:
+    """What a run leaves, without what differs between two runs (ids, times, run ids, durations, the
+    project's folder); and the run ids."""
+    url = _url_of(config)
+    import psycopg
+
+    plain = parse_plain(url.replace("+psycopg", ""))
+    assert plain is not None
+    with psycopg.connect(host=plain.host, port=plain.port, user=plain.user, dbname=plain.database) as conn:
+        history = conn.execute("SELECT version, description, checksum, direction, applied_by, success, detail "
+                               "FROM dualpath_history ORDER BY id").fetchall()
+        audit = conn.execute("SELECT action, version, who, host, git_commit, ticket, detail FROM dualpath_audit "
+                             "ORDER BY id").fetchall()
+        runs = {str(r[0]) for r in conn.execute("SELECT run_id FROM dualpath_history UNION "
+                                                "SELECT run_id FROM dualpath_audit").fetchall()}
+
+    def same(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        return [tuple(_same(config, v) if isinstance(v, str) else v for v in row) for row in rows]
+
+    return same(history), same(audit), runs
+
+
+def _dualpath_tables(url: str) -> list[tuple[object, ...]]:
+    """dualpath's own tables as the server holds them: columns with their types, indexes, constraints."""
+    import psycopg
+
+    plain = parse_plain(url.replace("+psycopg", ""))
+    assert plain is not None
+    with psycopg.connect(host=plain.host, port=plain.port, user=plain.user, dbname=plain.database) as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default "
+            "FROM information_schema.columns WHERE table_name LIKE 'dualpath%%' ORDER BY 1, 2").fetchall()
+        indexes = conn.execute("SELECT tablename, indexname, indexdef FROM pg_indexes "
+                               "WHERE tablename LIKE 'dualpath%%' ORDER BY 1, 2").fetchall()
+    return [*columns, *indexes]
+
+
+def _plain_change(folder: Path, version: str, up: str) -> None:
+    write_change(folder, version, f"step{version}", up, f"DROP TABLE IF EXISTS t{version};\n")
+
+
+def test_plain_pending_changes_are_applied_without_sqlalchemy_as_the_runner_applies_them(
+        two_projects: tuple[Path, Path]) -> None:
+    """On a database without dualpath's tables yet and then on top of applied changes: the same output, the
+    same history and audit rows, the same tables of dualpath's own and the same schema as the runner's."""
+    for config in two_projects:
+        folder = config.parent / "migrations"
+        _plain_change(folder, "4", "CREATE TABLE t4 (v TEXT);\n"
+                                   "CREATE INDEX t4_a ON t4 (v) WHERE v LIKE 'a%' -- a % in a comment\n;\n"
+                                   "INSERT INTO t4 VALUES ('50%'), (format('%s%%', 7));\n")
+        _run("typer", config, "status", "--url", "db")  # the folder read and cached (a cold cache goes the usual way)
+    entry, out, _ = _both(two_projects, "apply", "--url", "db")
+    assert entry["code"] == 0 and entry["sqlalchemy"] is False, out
+    assert out.splitlines() == ["applied 1 widgets (N ms)", "applied 2 gadgets (N ms)", "applied 3 sprockets (N ms)",
+                                "applied 4 step4 (N ms)"]
+    for config in two_projects:
+        _plain_change(config.parent / "migrations", "5", "CREATE TABLE t5 (id INT PRIMARY KEY);\n")
+        _run("typer", config, "status", "--url", "db")
+    entry, out, _ = _both(two_projects, "apply", "--url", "db")
+    assert entry["sqlalchemy"] is False and out == "applied 5 step5 (N ms)"
+
+    plain_url, usual_url = (_url_of(config) for config in two_projects)
+    plain, usual = _rows(two_projects[0]), _rows(two_projects[1])
+    assert plain[:2] == usual[:2] and len(plain[0]) == 5 and len(plain[1]) == 5
+    assert len(plain[2]) == 2, "one run per command"
+    assert _dualpath_tables(plain_url) == _dualpath_tables(usual_url)
+    assert digest(plain_url) == digest(usual_url)
+    execute(plain_url, "DELETE FROM t4 WHERE v IN ('50%', '7%')")  # the % reached the server as written
+    assert _count(plain_url, "t4") == 0
+
+
+def _count(url: str, table: str) -> int:
+    import psycopg
+
+    plain = parse_plain(url.replace("+psycopg", ""))
+    assert plain is not None
+    with psycopg.connect(host=plain.host, port=plain.port, user=plain.user, dbname=plain.database) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_change_that_fails_in_a_message_hands_it_to_the_runner(two_projects: tuple[Path, Path]) -> None:
+    """More changes than one message holds (plain_apply.GROUP_CHANGES): the first message applies, the second
+    stops at the broken change; the runner runs it again and tells its failure as the Typer command does,
+    and nothing after it runs. One run, as one command."""
+    from dualpath.plain_apply import GROUP_CHANGES
+
+    broken = GROUP_CHANGES + 8
+    for config in two_projects:
+        folder = config.parent / "migrations"
+        for n in range(4, GROUP_CHANGES + 12):
+            up = "INSERT INTO nowhere VALUES (1);\n" if n == broken else f"CREATE TABLE t{n} (id INT);\n"
+            _plain_change(folder, str(n), f"CREATE TABLE u{n} (id INT);\n{up}")
+        _run("typer", config, "status", "--url", "db")
+    entry, out, err = _both(two_projects, "apply", "--url", "db")
+    assert entry["code"] == 4 and entry["sqlalchemy"] is True  # the runner told the failure
+    assert f"applied {broken - 1} step{broken - 1} (N ms)" in out and f"step{broken + 1}" not in out
+    assert f"V{broken}__step{broken}.sql:2" in err and "Traceback" not in err
+    plain_url, usual_url = (_url_of(config) for config in two_projects)
+    plain, usual = _rows(two_projects[0]), _rows(two_projects[1])
+    assert plain[:2] == usual[:2] and len(plain[2]) == 1
+    assert [row[5] for row in plain[0]][-2:] == [True, False]  # the last applied one, then the failure row
+    assert digest(plain_url) == digest(usual_url)

@@ -9,6 +9,7 @@ from typing import Any
 from dualpath.engines.plain import CONNECT_TIMEOUT_S, PlainUrl
 
 DIALECT = "postgresql"
+PLAIN_APPLY = True  # plain_apply.py applies changes here (run lock, timeouts, TABLES_DDL below)
 # the Engine's too (PostgresEngine.default_connect_args)
 CONNECT_ARGS: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dualpath"}
 # the default schema, as SQLAlchemy's inspector lists tables
