@@ -19,7 +19,8 @@ It takes only a run that the usual path (apply/runner.py) would run the same way
 A change runs as the runner sends it (engines/postgres/transaction.py): BEGIN, its statements, its history
 and audit rows (history/record_rows.py), COMMIT; here up to 50 changes travel in one message, each still its
 own transaction, and the server stops the message at the first error (that change's transaction is rolled
-back, none after it runs). The run lock and the timeouts are the Engine's. When anything fails,
+back, none after it runs). Only a message's last commit waits for the disk (``_NO_WAIT``): nothing is said
+applied before it is durable. The run lock and the timeouts are the Engine's. When anything fails,
 the change is left to the usual path, which runs it again with its retries, its failure record and its
 error naming the statement: what was applied here stays applied and recorded, as the runner leaves it.
 """
@@ -49,11 +50,16 @@ NOTHING_TO_DO = "nothing to do: the target is up to date"  # the runner says it 
 # nothing after a failed change runs; ~1 MiB of SQL at most, so that a message stays a message.
 GROUP_CHANGES = 50
 GROUP_BYTES = 1 << 20
-# every statement of a message has the message's statement_timestamp(): a change's own start is marked
-# (undone at its COMMIT) for the milliseconds its history row records
-_MARK_START = "SELECT pg_catalog.set_config('dualpath.change_started', pg_catalog.clock_timestamp()::text, true)"
-_ELAPSED_MS = ("(EXTRACT(EPOCH FROM pg_catalog.clock_timestamp() - "
-               "pg_catalog.current_setting('dualpath.change_started')::timestamptz) * 1000)::integer")
+# Every statement of a message has the message's statement_timestamp(); a change's record marks its end (a
+# setting of this session) for the next change's duration: the later of the two is where a change began.
+_ELAPSED_MS = ("(EXTRACT(EPOCH FROM pg_catalog.clock_timestamp() - GREATEST(pg_catalog.statement_timestamp(), "
+               "pg_catalog.current_setting('dualpath.change_ended', true)::timestamptz)) * 1000)::integer")
+_MARK_END = "pg_catalog.set_config('dualpath.change_ended', pg_catalog.clock_timestamp()::text, false)"
+# Commits inside a message do not wait for the disk (synchronous_commit, this session only); the message's
+# last commit does, and WAL is written in order, so every change of a message is durable before any is said
+# applied. A server crash in between loses whole changes with their history rows, none said applied.
+_NO_WAIT = "SET synchronous_commit = off"
+_WAIT = "SET LOCAL synchronous_commit = on"
 _RETURNED = "dualpath_ms"
 
 Echo = Callable[[str], None]
@@ -137,13 +143,15 @@ def _apply(url: PlainUrl, todo: list[Change], actor: Actor, settings: QuickSetti
                 def literal(value: Any) -> str:
                     return bytes(quoting.as_literal(value)).decode(encoding)
 
-                conn.execute("; ".join(pg.timeout_sql(settings.lock_timeout_ms, settings.statement_timeout_ms)))
+                conn.execute("; ".join([*pg.timeout_sql(settings.lock_timeout_ms, settings.statement_timeout_ms),
+                                        _NO_WAIT]))
                 if not _tables_there(conn, url):
                     conn.execute(f"BEGIN;\n{pg.TABLES_DDL}\nCOMMIT")
                 # before PostgreSQL 13 statement_timeout counted a whole message, not each statement in it
                 per_message = GROUP_CHANGES if conn.info.server_version >= 130000 else 1
                 for group in groups_of(todo, per_message, GROUP_BYTES):
-                    sql = ";\n".join(_change_sql(c, actor, settings.ticket_pattern, literal) for c in group)
+                    sql = ";\n".join(_change_sql(c, actor, settings.ticket_pattern, literal, c is group[-1])
+                                     for c in group)
                     done = _run_group(conn, sql, group, actor)
                     for change, ms in done:
                         echo(f"applied {change.version} {change.description} ({ms} ms)")
@@ -183,6 +191,8 @@ def _run_group(conn: Any, sql: str, group: list[Change], actor: Actor) -> list[t
             return []  # the usual path reconnects and reads what the history holds
         if conn.info.transaction_status != TransactionStatus.IDLE:
             conn.execute("ROLLBACK")
+        # a commit that waits for the disk, after those of the message that did not: said applied, they stay
+        conn.execute(f"BEGIN; {_WAIT}; SELECT pg_catalog.txid_current(); COMMIT")
         found = conn.execute(f"SELECT version, duration_ms FROM {HISTORY} WHERE run_id = %s",
                              (actor.run_id,)).fetchall()
         recorded = {str(version): int(ms) for version, ms in found}
@@ -201,16 +211,18 @@ def _run_group(conn: Any, sql: str, group: list[Change], actor: Actor) -> list[t
     return list(zip(group, ms, strict=True))
 
 
-def _change_sql(change: Change, actor: Actor, ticket_pattern: str, literal: Callable[[Any], str]) -> str:
-    """The change's statements, its history and audit rows and COMMIT, as the runner sends them. The ';' on a
-    line of its own: a statement may end in a -- comment. Its duration is the server's, from its BEGIN."""
+def _change_sql(change: Change, actor: Actor, ticket_pattern: str, literal: Callable[[Any], str],
+                last: bool) -> str:
+    """The change's statements, its history and audit rows and COMMIT, as the runner sends them; the ``last``
+    of a message waits for the disk. The ';' on a line of its own: a statement may end in a -- comment."""
     history, audit = record_rows(actor, version=change.version, description=change.description,
                                  checksum=change.checksum, direction="up", duration_ms=0, success=True,
                                  detail=None, action="apply", ticket=change.ticket_by(ticket_pattern),
                                  audit_detail={"success": True, "file": change.where})
     body = "".join(f"{s.text}\n;\n" for s in change.forward)
-    record = record_sql(history, audit, literal, server_elapsed=_ELAPSED_MS, returning=_RETURNED)
-    return f"BEGIN;\n{_MARK_START};\n{body}{record};\nCOMMIT"
+    record = record_sql(history, audit, literal, server_elapsed=_ELAPSED_MS,
+                        returning=f"(SELECT duration_ms FROM history_row) AS {_RETURNED}, {_MARK_END}")
+    return f"BEGIN;\n{_WAIT + ';' if last else ''}\n{body}{record};\nCOMMIT"
 
 
 def _dialect(url: PlainUrl) -> Any:

@@ -39,14 +39,13 @@ def record_sql(history: dict[str, Any], audit: dict[str, Any], literal: Callable
                server_elapsed: str = "", returning: str = "") -> str:
     """Both rows in one PostgreSQL statement (a data-modifying CTE), their values as literals (``literal``
     quotes one, the driver's way). ``server_elapsed``: SQL for milliseconds the server spent on what was
-    sent in the same message before it, added to ``duration_ms``. ``returning``: a column name under which
-    the statement returns the ``duration_ms`` written."""
+    sent in the same message before it, added to ``duration_ms``. ``returning``: what the statement returns
+    (SQL after RETURNING), which may name ``history_row.duration_ms``, the duration written."""
     values = {c: literal(history[c]) for c in WRITTEN_HISTORY_COLUMNS}
     if server_elapsed:
         values["duration_ms"] = f"{values['duration_ms']} + {server_elapsed}"
     audit_values = ", ".join(literal(audit[c]) for c in AUDIT_COLUMNS)
-    inner, outer = (" RETURNING duration_ms", f" RETURNING (SELECT duration_ms FROM history_row) AS {returning}"
-                    ) if returning else ("", "")
+    inner, outer = (" RETURNING duration_ms", f" RETURNING {returning}") if returning else ("", "")
     return (f"WITH history_row AS (INSERT INTO {HISTORY} ({', '.join(WRITTEN_HISTORY_COLUMNS)}) "
             f"VALUES ({', '.join(values.values())}){inner}) INSERT INTO {AUDIT} ({', '.join(AUDIT_COLUMNS)}) "
             f"VALUES ({audit_values}){outer}")
