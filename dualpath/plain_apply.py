@@ -41,7 +41,7 @@ from dualpath.engines.plain import PlainUrl, parse_plain
 from dualpath.history.actor import Actor, make_actor
 from dualpath.history.plain import ATTEMPT_TABLES, HISTORY, TABLES, tables_current
 from dualpath.history.record_rows import record_rows, record_sql
-from dualpath.quick_status import quick_states, quick_target
+from dualpath.quick_status import QuickTarget, quick_states, quick_target
 from dualpath.status import ChangeState
 
 NOTHING_TO_DO = "nothing to do: the target is up to date"  # the runner says it so (apply/runner.py)
@@ -83,7 +83,7 @@ def apply_plainly(settings: QuickSettings, url_or_name: str | None, migrations: 
     if not _can_apply(url):
         return False
     actor = make_actor(run_id, found.migrations, settings.applied_by)
-    return _apply(url, todo, actor, settings, echo)
+    return _apply(url, todo, actor, found, settings.ticket_pattern, echo)
 
 
 def plain_todo(states: Sequence[ChangeState]) -> list[Change] | None:
@@ -127,7 +127,8 @@ def _ready(url: PlainUrl, conn: Any, present: set[str]) -> bool:
     return cursor.fetchone() is None
 
 
-def _apply(url: PlainUrl, todo: list[Change], actor: Actor, settings: QuickSettings, echo: Echo) -> bool:
+def _apply(url: PlainUrl, todo: list[Change], actor: Actor, target: QuickTarget, ticket_pattern: str,
+           echo: Echo) -> bool:
     from psycopg import Error
     from psycopg.adapt import Transformer
 
@@ -143,14 +144,14 @@ def _apply(url: PlainUrl, todo: list[Change], actor: Actor, settings: QuickSetti
                 def literal(value: Any) -> str:
                     return bytes(quoting.as_literal(value)).decode(encoding)
 
-                conn.execute("; ".join([*pg.timeout_sql(settings.lock_timeout_ms, settings.statement_timeout_ms),
+                conn.execute("; ".join([*pg.timeout_sql(target.lock_timeout_ms, target.statement_timeout_ms),
                                         _NO_WAIT]))
                 if not _tables_there(conn, url):
                     conn.execute(f"BEGIN;\n{pg.TABLES_DDL}\nCOMMIT")
                 # before PostgreSQL 13 statement_timeout counted a whole message, not each statement in it
                 per_message = GROUP_CHANGES if conn.info.server_version >= 130000 else 1
                 for group in groups_of(todo, per_message, GROUP_BYTES):
-                    sql = ";\n".join(_change_sql(c, actor, settings.ticket_pattern, literal, c is group[-1])
+                    sql = ";\n".join(_change_sql(c, actor, ticket_pattern, literal, c is group[-1])
                                      for c in group)
                     done = _run_group(conn, sql, group, actor)
                     for change, ms in done:

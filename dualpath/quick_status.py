@@ -77,6 +77,8 @@ class QuickTarget:
     name: str  # the target's name in dualpath.toml, or "url"
     url: str  # may hold a password: never shown as it is
     migrations: Path
+    lock_timeout_ms: int  # the target's [safety], else the settings'
+    statement_timeout_ms: int
 
 
 def quick_target(settings: QuickSettings, url_or_name: str | None, migrations: Path | None) -> QuickTarget | None:
@@ -86,7 +88,9 @@ def quick_target(settings: QuickSettings, url_or_name: str | None, migrations: P
         from dualpath.target import target_text
 
         found = target_text(settings.full, url_or_name, migrations)
-        return QuickTarget(found.name, found.url, found.migrations)
+        return QuickTarget(found.name, found.url, found.migrations, found.safety.lock_timeout_ms,
+                           found.safety.statement_timeout_ms)
     if not url_or_name or not ("://" in url_or_name or url_or_name.startswith("sqlite:")):
         return None
-    return QuickTarget("url", url_or_name, migrations or settings.migrations)
+    return QuickTarget("url", url_or_name, migrations or settings.migrations, settings.lock_timeout_ms,
+                       settings.statement_timeout_ms)

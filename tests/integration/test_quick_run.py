@@ -317,3 +317,16 @@ def test_a_change_that_fails_in_a_message_hands_it_to_the_runner(two_projects: t
     assert plain[:2] == usual[:2] and len(plain[2]) == 1
     assert [row[5] for row in plain[0]][-2:] == [True, False]  # the last applied one, then the failure row
     assert digest(plain_url) == digest(usual_url)
+
+
+def test_the_targets_own_timeouts_hold_on_the_plain_path(pg_url: str, tmp_path: Path) -> None:
+    """A named target's [safety] (not the top-level one) bounds each statement: a change slower than its
+    statement_timeout fails and stays unapplied, whichever path ran it."""
+    config = project(tmp_path, pg_url, ("1",), l1="[targets.db.safety]", l2="statement_timeout_ms = 100")
+    assert _run("entry", config, "apply", "--url", "db")[0]["code"] == 0
+    _plain_change(tmp_path / "migrations", "2",
+                  "CREATE TABLE t2 (v TEXT);\nINSERT INTO t2 VALUES ((pg_sleep(1))::text);\n")
+    _run("typer", config, "status", "--url", "db")  # cached: the plain path may take it
+    probe, out, err = _run("entry", config, "apply", "--url", "db")
+    assert probe["code"] == 4 and "statement timeout" in err, out + err
+    assert _rows(config)[0][-1][5] is False  # recorded as failed by the runner
