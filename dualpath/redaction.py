@@ -28,8 +28,12 @@ def redact(text: str) -> str:
     """``text`` with every password and secret value it holds replaced by ***."""
     if not text:
         return text
-    text = _URL_USERINFO.sub(lambda m: m["scheme"] + _masked_userinfo(m["userinfo"]) + "@", text)
-    return _ASSIGNMENT.sub(lambda m: m["head"] + MASK, text)
+    # neither pattern can match without these (most texts, e.g. a change's history row, hold none of them)
+    if "://" in text:
+        text = _URL_USERINFO.sub(lambda m: m["scheme"] + _masked_userinfo(m["userinfo"]) + "@", text)
+    if "=" in text or "%3" in text:
+        text = _ASSIGNMENT.sub(lambda m: m["head"] + MASK, text)
+    return text
 
 
 # "postgresql+psycopg://" -> "postgresql://": the driver is dualpath's business, not the reader's
