@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import re
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -61,6 +62,9 @@ _MARK_END = "pg_catalog.set_config('dualpath.change_ended', pg_catalog.clock_tim
 _NO_WAIT = "SET synchronous_commit = off"
 _WAIT = "SET LOCAL synchronous_commit = on"
 _RETURNED = "dualpath_ms"
+# a statement that opens or ends a transaction (after any leading comments)
+_TRANSACTION_CONTROL = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:begin|start\s+transaction|commit|end|abort"
+                                  r"|rollback|savepoint|release|prepare\s+transaction)\b", re.IGNORECASE | re.DOTALL)
 
 Echo = Callable[[str], None]
 
@@ -101,10 +105,12 @@ def plain_todo(states: Sequence[ChangeState]) -> list[Change] | None:
 
 
 def is_plain(change: Change) -> bool:
-    """A change the runner would run in one transaction, with nothing to ask, back up or reset first."""
+    """A change the runner would run in one transaction, with nothing to ask, back up or reset first, and
+    that ends no transaction of its own (where the disk is waited for is this module's business)."""
     return (not change.directives and bool(change.rollback) and not change.changes_session
             and "preconditions" not in change.extra and not is_repeatable(change.version)
-            and all(not (s.directives or s.no_transaction or s.gexec or may_destroy(s.text)) for s in change.forward))
+            and all(not (s.directives or s.no_transaction or s.gexec or may_destroy(s.text)
+                         or _TRANSACTION_CONTROL.match(s.text)) for s in change.forward))
 
 
 def _ready(url: PlainUrl, conn: Any, present: set[str]) -> bool:

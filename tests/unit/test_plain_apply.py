@@ -38,6 +38,8 @@ def test_only_plain_transactional_changes_with_a_way_back_are_taken() -> None:
     for refused in (_change("1", "DROP TABLE old"), _change("1", "UPDATE t SET a = 1"),
                     _change("1", "CREATE TABLE t AS SELECT 1"), _change("1", "SET search_path TO x"),
                     _change("1", "DO $$ BEGIN END $$"), _change("1", "CREATE TABLE t (id INT)", rollback=""),
+                    _change("1", "CREATE TABLE t (id INT)", "COMMIT"), _change("1", "BEGIN", "CREATE TABLE t (i INT)"),
+                    _change("1", "-- first\n/* then */ START TRANSACTION"), _change("1", "savepoint s"),
                     _change("R__views", "CREATE TABLE t (id INT)")):
         assert not is_plain(refused), refused
     concurrently = Change("1", "c", (Statement("CREATE INDEX CONCURRENTLY i ON t (a)", "f", 1, no_transaction=True),),
