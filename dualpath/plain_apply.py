@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import re
-import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from dualpath.engines.plain import PlainUrl, parse_plain
 from dualpath.history.actor import Actor, make_actor
 from dualpath.history.plain import ATTEMPT_TABLES, HISTORY, TABLES, tables_current
 from dualpath.history.record_rows import record_rows, record_sql
-from dualpath.quick_status import QuickTarget, quick_states, quick_target
+from dualpath.quick_status import QuickTarget, quick_states
 from dualpath.status import ChangeState
 
 NOTHING_TO_DO = "nothing to do: the target is up to date"  # the runner says it so (apply/runner.py)
@@ -76,18 +75,17 @@ def apply_plainly(settings: QuickSettings, url_or_name: str | None, migrations: 
     if settings.protected or (settings.full is not None and settings.full.backup):
         return False
     quick = quick_states(settings, url_or_name, migrations, also=_ready)
-    found = quick_target(settings, url_or_name, migrations)
-    url = parse_plain(found.url) if found is not None else None
+    url = parse_plain(quick.target.url) if quick is not None else None
     todo = plain_todo(quick.states) if quick is not None else None
-    if todo is None or found is None or url is None:
+    if quick is None or todo is None or url is None:
         return False
     if not todo:
         echo(NOTHING_TO_DO)
         return True
     if not _can_apply(url):
         return False
-    actor = make_actor(run_id, found.migrations, settings.applied_by)
-    return _apply(url, todo, actor, found, settings.ticket_pattern, echo)
+    actor = make_actor(run_id, quick.target.migrations, settings.applied_by)
+    return _apply(url, todo, actor, quick.target, settings.ticket_pattern, echo)
 
 
 def plain_todo(states: Sequence[ChangeState]) -> list[Change] | None:
@@ -257,7 +255,7 @@ def _run_lock(url: PlainUrl, actor: Actor) -> Iterator[bool]:
 
     pg = _dialect(url)
     key = pg.advisory_key(url.database)
-    tagged = replace(url, query={"application_name": f"dualpath run {actor.run_id} on {socket.gethostname()}"})
+    tagged = replace(url, query={"application_name": f"dualpath run {actor.run_id} on {actor.host}"})
     conn = pg.connect(tagged)
     try:
         cursor = conn.cursor()

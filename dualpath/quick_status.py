@@ -29,6 +29,7 @@ class QuickStatus:
     layout: str
     changes: list[Change]
     states: list[ChangeState]
+    target: QuickTarget
 
 
 class _NotCached(Exception):
@@ -69,7 +70,7 @@ def quick_states(settings: QuickSettings, url_or_name: str | None, migrations: P
     finally:
         conn.close()
     return QuickStatus(found.name if found.name != "url" else found.url, layout, changes,
-                       compute_states(changes, latest, facts))
+                       compute_states(changes, latest, facts), found)
 
 
 @dataclass(frozen=True)
