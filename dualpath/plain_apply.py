@@ -37,7 +37,7 @@ from typing import Any
 from dualpath.backup_words import may_destroy
 from dualpath.changes import Change, is_repeatable
 from dualpath.defaults import QuickSettings
-from dualpath.engines.plain import PlainUrl, parse_plain
+from dualpath.engines.plain import PlainUrl, parse_plain, tables_present
 from dualpath.history.actor import Actor, make_actor
 from dualpath.history.plain import ATTEMPT_TABLES, HISTORY, TABLES, tables_current
 from dualpath.history.record_rows import record_rows, record_sql
@@ -150,7 +150,7 @@ def _apply(url: PlainUrl, todo: list[Change], actor: Actor, target: QuickTarget,
 
                 conn.execute("; ".join([*pg.timeout_sql(target.lock_timeout_ms, target.statement_timeout_ms),
                                         _NO_WAIT]))
-                if not _tables_there(conn, url):
+                if not tables_present(url, conn, TABLES):
                     conn.execute(f"BEGIN;\n{pg.TABLES_DDL}\nCOMMIT")
                 # before PostgreSQL 13 statement_timeout counted a whole message, not each statement in it
                 per_message = GROUP_CHANGES if conn.info.server_version >= 130000 else 1
@@ -239,12 +239,6 @@ def _can_apply(url: PlainUrl) -> bool:
     """Does the dialect's plain module apply changes (``PLAIN_APPLY``: it has its tables' DDL, the run lock
     and transactional DDL sent in one message)? The others are told here only that nothing is to do."""
     return bool(getattr(_dialect(url), "PLAIN_APPLY", False))
-
-
-def _tables_there(conn: Any, url: PlainUrl) -> bool:
-    cursor = conn.cursor()
-    cursor.execute(_dialect(url).TABLES_SQL.format(names=", ".join(f"'{n}'" for n in TABLES)))
-    return bool(cursor.fetchall())
 
 
 @contextlib.contextmanager

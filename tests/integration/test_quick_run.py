@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,15 +214,20 @@ def _url_of(config: Path) -> str:
     return str(tomllib.loads(config.read_text())["targets"]["db"]["url"])
 
 
-def _rows(config: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], set[str]]:
-    """What a run leaves, without what differs between two runs (ids, times, run ids, durations, the
-    project's folder); and the run ids."""
-    url = _url_of(config)
+def _connect(url: str) -> Any:
+    """A psycopg connection to the test database ``url`` (an SQLAlchemy URL)."""
     import psycopg
 
     plain = parse_plain(url.replace("+psycopg", ""))
     assert plain is not None
-    with psycopg.connect(host=plain.host, port=plain.port, user=plain.user, dbname=plain.database) as conn:
+    return psycopg.connect(host=plain.host, port=plain.port, user=plain.user, dbname=plain.database)
+
+
+def _rows(config: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], set[str]]:
+    """What a run leaves, without what differs between two runs (ids, times, run ids, durations, the
+    project's folder); and the run ids."""
+    url = _url_of(config)
+    with _connect(url) as conn:
         history = conn.execute("SELECT version, description, checksum, direction, applied_by, success, detail "
                                "FROM dualpath_history ORDER BY id").fetchall()
         audit = conn.execute("SELECT action, version, who, host, git_commit, ticket, detail FROM dualpath_audit "
@@ -237,11 +243,7 @@ def _rows(config: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ..
 
 def _dualpath_tables(url: str) -> list[tuple[object, ...]]:
     """dualpath's own tables as the server holds them: columns with their types, indexes, constraints."""
-    import psycopg
-
-    plain = parse_plain(url.replace("+psycopg", ""))
-    assert plain is not None
-    with psycopg.connect(host=plain.host, port=plain.port, user=plain.user, dbname=plain.database) as conn:
+    with _connect(url) as conn:
         columns = conn.execute(
             "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default "
             "FROM information_schema.columns WHERE table_name LIKE 'dualpath%%' ORDER BY 1, 2").fetchall()
@@ -285,11 +287,7 @@ def test_plain_pending_changes_are_applied_without_sqlalchemy_as_the_runner_appl
 
 
 def _count(url: str, table: str) -> int:
-    import psycopg
-
-    plain = parse_plain(url.replace("+psycopg", ""))
-    assert plain is not None
-    with psycopg.connect(host=plain.host, port=plain.port, user=plain.user, dbname=plain.database) as conn:
+    with _connect(url) as conn:
         row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
     assert row is not None
     return int(row[0])
